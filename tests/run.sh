@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs every test program and prints one closing line "N passed, N failed".
+#   tests/run.sh [--unit-only] [BUILD_DIR]
+# Unit tests are the binaries BUILD_DIR/tests/test_*; end-to-end tests are the
+# executable tests/e2e/*.sh and tests/e2e/*.py. Each prints its own
+# "<name>: N passed, N failed" line; a program that dies without one, or exits
+# non-zero, counts as one more failure.
+set -u
+unit_only=0
+if [ "${1:-}" = "--unit-only" ]; then unit_only=1; shift; fi
+B=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+cd "$root" || exit 1
+
+total_pass=0
+total_fail=0
+failed_names=()
+
+run_one() { # name, timeout seconds, command...
+	local name=$1 limit=$2
+	shift 2
+	local log
+	log=$(mktemp)
+	echo "== $name"
+	timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1
+	local rc=$?
+	cat "$log"
+	local line p f
+	line=$(grep -E '(^|: )[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	rm -f "$log"
+	if [ -n "$line" ]; then
+		p=$(echo "$line" | sed -E 's/.*(^|: )([0-9]+) passed, ([0-9]+) failed.*/\2/')
+		f=$(echo "$line" | sed -E 's/.*(^|: )([0-9]+) passed, ([0-9]+) failed.*/\3/')
+	else
+		p=0
+		f=0
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "   $name exited with status $rc"
+		f=1
+	fi
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	[ "$f" -eq 0 ] || failed_names+=("$name")
+}
+
+shopt -s nullglob
+for t in "$B"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run_one "unit/$(basename "$t")" 600 "$t"
+done
+
+if [ "$unit_only" -eq 0 ]; then
+	for t in tests/e2e/*.sh tests/e2e/*.py; do
+		[ -x "$t" ] || continue
+		run_one "e2e/$(basename "$t")" 1200 "$t" "$B"
+	done
+fi
+
+if [ "${#failed_names[@]}" -gt 0 ]; then
+	echo "failing: ${failed_names[*]}"
+fi
+echo "${total_pass} passed, ${total_fail} failed"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,63 @@
+/*
+ * A small unit test framework. A test file defines functions and calls
+ * RUN(fn) for each from main(), then returns st_test_done("file"), which
+ * prints "<file>: N passed, N failed" and returns the exit status. A test
+ * passes when none of its CHECKs failed; the first failing CHECK of a test
+ * prints file:line and the expression.
+ */
+#ifndef ST_TESTS_UNIT_TEST_H
+#define ST_TESTS_UNIT_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "crypto/err.h"
+
+void st_test_fail(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void st_test_run(const char *name, void (*fn)(void));
+int st_test_done(const char *suite);
+/* Number of failed checks in the current test so far. */
+int st_test_failures(void);
+
+/* Hex string to bytes; returns the byte count. Aborts the test program on bad hex. */
+size_t st_test_unhex(const char *hex, uint8_t *out, size_t outsz);
+/* Prints a mismatch of two byte arrays as hex. */
+int st_test_mem_eq(const char *file, int line, const void *a, const void *b, size_t n,
+		   const char *what);
+/* Deterministic pseudo-random bytes (xorshift) for test data. */
+void st_test_fill(void *p, size_t n, uint64_t seed);
+/* Runs a shell command, returns its exit status (or -1). */
+int st_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define RUN(fn) st_test_run(#fn, fn)
+
+#define CHECK(cond)                                                   \
+	do {                                                          \
+		if (!(cond))                                          \
+			st_test_fail(__FILE__, __LINE__, "%s", #cond); \
+	} while (0)
+
+#define CHECK_INT(a, b)                                                                \
+	do {                                                                           \
+		long long _a = (long long)(a), _b = (long long)(b);                    \
+		if (_a != _b)                                                          \
+			st_test_fail(__FILE__, __LINE__, "%s == %s (%lld != %lld)", #a, \
+				     #b, _a, _b);                                      \
+	} while (0)
+
+/* Expects an st error code; prints both names on mismatch. */
+#define CHECK_ERR(expr, want)                                                             \
+	do {                                                                              \
+		int _r = (expr), _w = (want);                                             \
+		if (_r != _w)                                                             \
+			st_test_fail(__FILE__, __LINE__, "%s -> %s, wanted %s", #expr,    \
+				     st_err_name(_r), st_err_name(_w));                   \
+	} while (0)
+
+#define CHECK_OK(expr) CHECK_ERR(expr, ST_OK)
+
+#define CHECK_MEM(a, b, n) st_test_mem_eq(__FILE__, __LINE__, (a), (b), (n), #a " == " #b)
+
+#endif

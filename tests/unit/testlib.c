@@ -1,0 +1,129 @@
+#include "tests/unit/test.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static int tests_passed, tests_failed, cur_failures;
+static const char *cur_name = "?";
+
+void st_test_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	cur_failures++;
+	if (cur_failures > 5)
+		return; /* one broken loop should not flood the log */
+	fprintf(stderr, "  FAIL %s: %s:%d: ", cur_name, file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int st_test_failures(void)
+{
+	return cur_failures;
+}
+
+void st_test_run(const char *name, void (*fn)(void))
+{
+	cur_name = name;
+	cur_failures = 0;
+	fn();
+	if (cur_failures == 0) {
+		tests_passed++;
+		printf("  ok   %s\n", name);
+	} else {
+		tests_failed++;
+		printf("  FAIL %s (%d failed checks)\n", name, cur_failures);
+	}
+	fflush(stdout);
+}
+
+int st_test_done(const char *suite)
+{
+	printf("%s: %d passed, %d failed\n", suite, tests_passed, tests_failed);
+	return tests_failed == 0 ? 0 : 1;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t st_test_unhex(const char *hex, uint8_t *out, size_t outsz)
+{
+	size_t n = 0;
+	int hi = -1;
+
+	for (; *hex != '\0'; hex++) {
+		if (*hex == ' ' || *hex == '\n' || *hex == ':')
+			continue;
+		int v = hexval((unsigned char)*hex);
+		if (v < 0 || (hi < 0 && n >= outsz)) {
+			fprintf(stderr, "bad hex test vector near '%s'\n", hex);
+			abort();
+		}
+		if (hi < 0) {
+			hi = v;
+		} else {
+			out[n++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	if (hi >= 0) {
+		fprintf(stderr, "odd-length hex test vector\n");
+		abort();
+	}
+	return n;
+}
+
+int st_test_mem_eq(const char *file, int line, const void *a, const void *b, size_t n,
+		   const char *what)
+{
+	const uint8_t *x = a, *y = b;
+	for (size_t i = 0; i < n; i++) {
+		if (x[i] != y[i]) {
+			st_test_fail(file, line, "%s: differ at byte %zu of %zu (%02x != %02x)", what,
+				     i, n, x[i], y[i]);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+void st_test_fill(void *p, size_t n, uint64_t seed)
+{
+	uint8_t *d = p;
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		d[i] = (uint8_t)(x >> 24);
+	}
+}
+
+int st_test_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(cmd))
+		return -1;
+	int r = system(cmd);
+	if (r == -1 || !WIFEXITED(r))
+		return -1;
+	return WEXITSTATUS(r);
+}
