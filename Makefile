@@ -19,7 +19,8 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB      := $(B)/libsshterm.a
 
 BENCH    := $(B)/sshterm-bench
-PROGS    := $(BENCH)
+RECTOOL  := $(B)/st-record-tool
+PROGS    := $(BENCH) $(RECTOOL)
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -42,6 +43,10 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BENCH): $(B)/obj/scripts/bench/bench_main.o $(LIB)
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(RECTOOL): $(B)/obj/tests/crosscheck/record_tool_main.o $(LIB)
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

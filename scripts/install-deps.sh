@@ -11,13 +11,28 @@ PKGS=(
 	dropbear-bin
 	iproute2 netcat-openbsd procps coreutils
 )
+# node and npm: used for the npm ssh2 cross-check. A machine that already has a
+# node (e.g. from elsewhere than Debian) keeps it.
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+npm_modules() { # the pinned test-only npm packages (tests/crosscheck/package.json)
+	[ -d "$here/tests/crosscheck/node_modules/ssh2" ] && return 0
+	(cd "$here/tests/crosscheck" &&
+		npm install --ignore-scripts --omit=optional --no-audit --no-fund --silent)
+}
+
 missing=()
 for p in "${PKGS[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing+=("$p")
 	fi
 done
-[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "${#missing[@]}" -eq 0 ]; then
+	npm_modules
+	exit 0
+fi
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: missing packages: ${missing[*]} (run as root to install them)" >&2
 	exit 1
@@ -26,3 +41,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_modules
