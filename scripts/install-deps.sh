@@ -9,6 +9,7 @@ PKGS=(
 	openssh-client openssh-server
 	python3 python3-paramiko python3-scapy
 	dropbear-bin
+	clang libclang-rt-14-dev
 	iproute2 netcat-openbsd procps coreutils
 )
 # node and npm: used for the npm ssh2 cross-check. A machine that already has a
