@@ -27,8 +27,18 @@ struct evp_dir {
 	EVP_MAC_CTX *mac;       /* HMAC (keyed once) or Poly1305 (keyed per packet) */
 	enum st_cipher_id cipher_id;
 	int mac_id;             /* -1 when no HMAC */
+	/* chosen once at init: no per-packet dispatch on the suite */
+	int (*seal_one)(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+	int (*open_one)(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
 	uint8_t gcm_iv[GCM_IV_LEN]; /* 4-byte fixed field + 64-bit invocation counter */
 };
+
+static int gcm_seal(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+static int gcm_open(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+static int chacha_seal(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+static int chacha_open(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+static int ctr_hmac_seal(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+static int ctr_hmac_open(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
 
 static const char *evp_cipher_name(enum st_cipher_id id)
 {
@@ -122,10 +132,14 @@ static int evp_init(struct st_crypto_dir *d, const struct st_dir_keys *k)
 
 	switch (c->kind) {
 	case ST_CIPHER_KIND_GCM:
+		e->seal_one = gcm_seal;
+		e->open_one = gcm_open;
 		memcpy(e->gcm_iv, k->iv, GCM_IV_LEN);
 		return st_evp_cipher_key(&e->cipher, evp_cipher_name(c->id), k->key, NULL,
 					 d->seal);
 	case ST_CIPHER_KIND_CHACHA:
+		e->seal_one = chacha_seal;
+		e->open_one = chacha_open;
 		/* PROTOCOL.chacha20poly1305: K_2 (payload) first, then K_1 (length). */
 		if ((r = st_evp_cipher_key(&e->cipher, "ChaCha20", k->key, NULL, 1)) != ST_OK)
 			return r;
@@ -134,6 +148,8 @@ static int evp_init(struct st_crypto_dir *d, const struct st_dir_keys *k)
 			return r;
 		return st_evp_mac_setup(&e->mac, "POLY1305", NULL, NULL, 0);
 	case ST_CIPHER_KIND_CTR:
+		e->seal_one = ctr_hmac_seal;
+		e->open_one = ctr_hmac_open;
 		if ((r = st_evp_cipher_key(&e->cipher, evp_cipher_name(c->id), k->key, k->iv,
 					   d->seal)) != ST_OK)
 			return r;
@@ -259,24 +275,27 @@ int st_evp_gcm_open(EVP_CIPHER_CTX *ctx, const uint8_t iv[12], const uint8_t *aa
 	return ST_OK;
 }
 
-static int gcm_seal(struct evp_dir *e, struct st_pkt *p)
+static int gcm_seal(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p)
 {
+	(void)d;
 	int r = st_evp_gcm_seal(e->cipher, e->gcm_iv, p->buf, 4, p->buf + 4, p->len - 4,
 				p->buf + p->len);
 	gcm_iv_next(e->gcm_iv);
 	return r;
 }
 
-static int gcm_open(struct evp_dir *e, struct st_pkt *p)
+static int gcm_open(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p)
 {
+	(void)d;
 	int r = st_evp_gcm_open(e->cipher, e->gcm_iv, p->buf, 4, p->buf + 4, p->len - 4,
 				p->buf + p->len);
 	gcm_iv_next(e->gcm_iv);
 	return r;
 }
 
-static int chacha_seal(struct evp_dir *e, struct st_pkt *p)
+static int chacha_seal(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p)
 {
+	(void)d;
 	uint8_t polykey[64];
 	int r, outl;
 
@@ -293,8 +312,9 @@ out:
 	return r;
 }
 
-static int chacha_open(struct evp_dir *e, struct st_pkt *p)
+static int chacha_open(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p)
 {
+	(void)d;
 	uint8_t polykey[64], tag[POLY1305_TAG_LEN];
 	int r, outl;
 
@@ -391,20 +411,8 @@ static uint16_t evp_seal_burst(struct st_crypto_dir *d, struct st_pkt *p, uint16
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
-		int r;
-		switch (d->cipher->kind) {
-		case ST_CIPHER_KIND_GCM:
-			r = gcm_seal(e, &p[i]);
-			break;
-		case ST_CIPHER_KIND_CHACHA:
-			r = chacha_seal(e, &p[i]);
-			break;
-		default:
-			r = ctr_hmac_seal(d, e, &p[i]);
-			break;
-		}
-		p[i].status = r;
-		if (r != ST_OK)
+		p[i].status = e->seal_one(d, e, &p[i]);
+		if (p[i].status != ST_OK)
 			break;
 	}
 	return i;
@@ -416,18 +424,7 @@ static uint16_t evp_open_burst(struct st_crypto_dir *d, struct st_pkt *p, uint16
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
-		int r;
-		switch (d->cipher->kind) {
-		case ST_CIPHER_KIND_GCM:
-			r = gcm_open(e, &p[i]);
-			break;
-		case ST_CIPHER_KIND_CHACHA:
-			r = chacha_open(e, &p[i]);
-			break;
-		default:
-			r = ctr_hmac_open(d, e, &p[i]);
-			break;
-		}
+		int r = e->open_one(d, e, &p[i]);
 		if (r != ST_OK)
 			st_wipe(p[i].buf, p[i].len); /* no unauthenticated plaintext escapes */
 		p[i].status = r;
