@@ -20,7 +20,8 @@ LIB      := $(B)/libsshterm.a
 
 BENCH    := $(B)/sshterm-bench
 RECTOOL  := $(B)/st-record-tool
-PROGS    := $(BENCH) $(RECTOOL)
+CTL      := $(B)/sshtermctl
+PROGS    := $(BENCH) $(RECTOOL) $(CTL)
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -43,6 +44,10 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BENCH): $(B)/obj/scripts/bench/bench_main.o $(LIB)
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(CTL): $(B)/obj/control/sshtermctl_main.o $(LIB)
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -106,3 +111,16 @@ $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 
 fuzz-smoke: fuzz
 	tests/fuzz/smoke.sh $(FUZZ_B) 15
+
+# ---- worker session, channels, services: test harness (tests/harness/) ----
+# sshterm-harness is a TEST-ONLY program (control + worker session in one
+# process on kernel sockets, 127.0.0.1); it is not the product daemon.
+HARNESS := $(B)/sshterm-harness
+HARNESS_OBJS := $(B)/obj/tests/harness/harness_main.o $(B)/obj/tests/harness/sockconn.o
+PROGS += $(HARNESS)
+all: $(HARNESS)
+
+$(HARNESS): $(HARNESS_OBJS) $(LIB)
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# ---- end worker session block ----

@@ -31,6 +31,16 @@
  *                   (bounded by the window we granted).
  *   ATTACH_SERVICE  connect a bound channel to a service (u.service)
  *   CLOSE           send the DISCONNECT payload in data (if any), then close
+ *   VERSION_LINE    write our identification line (data, without CR LF)
+ *                   raw, followed by CR LF, before any binary packet
+ *
+ * Additions (control plane engineer, additive):
+ *   PAYLOAD carries the packet's sequence number in u.payload.seq (needed
+ *   for SSH_MSG_UNIMPLEMENTED and for the strict-kex "KEXINIT first" check).
+ *   KEYS carries the RekeyLimit (u.keys.rekey_bytes / rekey_seconds, 0 = no
+ *   limit) under which the worker reports REKEY_DUE for the new keys.
+ *   BACKEND_FAILED (up): a BACKEND service could not connect (u.backend);
+ *   the control plane refuses/closes that channel.
  */
 #ifndef ST_SSH_PLANES_H
 #define ST_SSH_PLANES_H
@@ -61,6 +71,7 @@ enum st_plane_type {
 	ST_UP_REKEY_DUE,
 	ST_UP_CHANNEL_CLOSED,
 	ST_UP_CLOSED,
+	ST_UP_BACKEND_FAILED,
 	/* down: control -> worker */
 	ST_DOWN_SEND = 64,
 	ST_DOWN_KEYS,
@@ -68,6 +79,7 @@ enum st_plane_type {
 	ST_DOWN_BIND_CHANNEL,
 	ST_DOWN_ATTACH_SERVICE,
 	ST_DOWN_CLOSE,
+	ST_DOWN_VERSION_LINE,
 };
 
 /* Why a connection ended, as counted and reported (one list, see st_close_reason_str). */
@@ -127,7 +139,16 @@ struct st_plane_msg {
 		struct {
 			struct st_dir_keys tx, rx; /* secret: wiped by st_plane_msg_free */
 			uint8_t strict;            /* kex-strict negotiated */
+			uint64_t rekey_bytes;      /* RekeyLimit volume, 0: none */
+			uint32_t rekey_seconds;    /* RekeyLimit time, 0: none */
 		} keys;
+		struct {
+			uint32_t seq; /* sequence number of the packet */
+		} payload;
+		struct {
+			uint32_t local_id;
+			int err; /* ST_ERR_* detail */
+		} backend;
 		struct {
 			char user[ST_USER_MAX];
 		} authed;

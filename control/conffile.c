@@ -1,0 +1,709 @@
+#include "control/conffile.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "crypto/buf.h"
+#include "crypto/cipher.h"
+#include "crypto/err.h"
+#include "crypto/secmem.h"
+#include "control/match.h"
+
+#define LINE_MAX_LEN 4096
+#define MAX_WORDS 64
+#define FILE_MAX (1u << 20)
+
+/* Parser state for one file: where we are, for messages. */
+struct conf_ctx {
+	struct st_daemon_conf *c;
+	const char *name;
+	unsigned line;
+	char *err;
+	size_t errsz;
+	/* first-occurrence-wins bookkeeping, one bit per keyword index */
+	uint64_t seen;
+};
+
+static int conf_error(struct conf_ctx *x, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int conf_error(struct conf_ctx *x, int code, const char *fmt, ...)
+{
+	char msg[ST_CONF_ERR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(x->err, x->errsz, "%s:%u: %s", x->name, x->line, msg);
+	return code;
+}
+
+int st_daemon_conf_init(struct st_daemon_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	st_ctl_config_init(&c->ctl);
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s", ST_CONF_DEFAULT_SOCKET);
+	/* sshd's MaxStartups default 10:30:100 */
+	c->max_startups_begin = 10;
+	c->max_startups_rate = 30;
+	c->max_startups_full = 100;
+	c->crypto_backend = ST_CONF_CRYPTO_EVP;
+	return ST_OK;
+}
+
+void st_daemon_conf_free(struct st_daemon_conf *c)
+{
+	st_ctl_config_free(&c->ctl);
+	st_wipe(c, sizeof(*c));
+}
+
+/* ---- value parsers ---- */
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return ST_ERR_FORMAT;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return ST_ERR_FORMAT;
+	*out = v;
+	return ST_OK;
+}
+
+/* sshd time format: "90", "2m", "1h30m" (s, m, h, d, w). Result in seconds. */
+static int parse_time(const char *s, uint32_t *out)
+{
+	unsigned long long total = 0;
+
+	if (*s == '\0')
+		return ST_ERR_FORMAT;
+	while (*s != '\0') {
+		char *end;
+		if (*s < '0' || *s > '9')
+			return ST_ERR_FORMAT;
+		errno = 0;
+		unsigned long long v = strtoull(s, &end, 10), mult = 1;
+		if (errno != 0)
+			return ST_ERR_FORMAT;
+		switch (*end) {
+		case '\0':
+			break;
+		case 's': case 'S': mult = 1; end++; break;
+		case 'm': case 'M': mult = 60; end++; break;
+		case 'h': case 'H': mult = 3600; end++; break;
+		case 'd': case 'D': mult = 86400; end++; break;
+		case 'w': case 'W': mult = 604800; end++; break;
+		default:
+			return ST_ERR_FORMAT;
+		}
+		if (v > UINT32_MAX / mult || total + v * mult > UINT32_MAX)
+			return ST_ERR_FORMAT;
+		total += v * mult;
+		s = end;
+	}
+	*out = (uint32_t)total;
+	return ST_OK;
+}
+
+/* Sizes with K, M, G suffixes (powers of 1024), as RekeyLimit takes them. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return ST_ERR_FORMAT;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10), mult = 1;
+	if (errno != 0)
+		return ST_ERR_FORMAT;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mult = 1ull << 10; end++; break;
+	case 'm': case 'M': mult = 1ull << 20; end++; break;
+	case 'g': case 'G': mult = 1ull << 30; end++; break;
+	default: return ST_ERR_FORMAT;
+	}
+	if (*end != '\0' || v > UINT64_MAX / mult)
+		return ST_ERR_FORMAT;
+	*out = v * mult;
+	return ST_OK;
+}
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	unsigned long long v;
+	if (parse_uint(s, 65535, &v) != ST_OK || v == 0)
+		return ST_ERR_FORMAT;
+	*port = (uint16_t)v;
+	return ST_OK;
+}
+
+static int is_ipv4(const char *s)
+{
+	struct in_addr a;
+	return inet_pton(AF_INET, s, &a) == 1;
+}
+
+static int is_ip(const char *s)
+{
+	struct in6_addr a6;
+	return is_ipv4(s) || inet_pton(AF_INET6, s, &a6) == 1;
+}
+
+/* ---- algorithm lists with +, -, ^ modifiers ---- */
+
+/* Appends name[0..len) to out (comma-separated) unless already there. */
+static int list_add(char *out, size_t outsz, const char *name, size_t len)
+{
+	size_t cur = strlen(out);
+	if (st_namelist_has(out, cur, name, len))
+		return ST_OK;
+	if (cur + (cur ? 1 : 0) + len + 1 > outsz)
+		return ST_ERR_NO_SPACE;
+	if (cur)
+		out[cur++] = ',';
+	memcpy(out + cur, name, len);
+	out[cur + len] = '\0';
+	return ST_OK;
+}
+
+/*
+ * Applies an OpenSSH-style list value to `deflt` into out: plain list
+ * replaces, "+list" appends, "-patterns" removes matches, "^list" prepends.
+ */
+static int apply_list(const char *deflt, const char *value, char *out, size_t outsz)
+{
+	char tmp[ST_CTL_ALGLIST_MAX * 2];
+	const char *list = value + ((value[0] == '+' || value[0] == '-' || value[0] == '^') ? 1 : 0);
+	int r = ST_OK;
+
+	tmp[0] = '\0';
+	if (strlen(list) >= ST_CTL_ALGLIST_MAX)
+		return ST_ERR_NO_SPACE;
+	switch (value[0]) {
+	case '+':
+	case '^': {
+		const char *first = value[0] == '^' ? list : deflt;
+		const char *second = value[0] == '^' ? deflt : list;
+		for (int pass = 0; pass < 2 && r == ST_OK; pass++) {
+			const char *p = pass == 0 ? first : second;
+			while (*p != '\0' && r == ST_OK) {
+				size_t n = strcspn(p, ",");
+				if (n > 0)
+					r = list_add(tmp, sizeof(tmp), p, n);
+				p += n + (p[n] == ',');
+			}
+		}
+		break;
+	}
+	case '-': {
+		/* Each default name survives unless some removal pattern matches it. */
+		const char *p = deflt;
+		while (*p != '\0' && r == ST_OK) {
+			size_t n = strcspn(p, ",");
+			char name[ST_BUF_MAX_NAME + 1];
+			if (n == 0 || n >= sizeof(name)) {
+				p += n + (p[n] == ',');
+				continue;
+			}
+			memcpy(name, p, n);
+			name[n] = '\0';
+			int removed = 0;
+			const char *q = list;
+			while (*q != '\0' && !removed) {
+				size_t m = strcspn(q, ",");
+				char pat[ST_BUF_MAX_NAME + 1];
+				if (m > 0 && m < sizeof(pat)) {
+					memcpy(pat, q, m);
+					pat[m] = '\0';
+					removed = st_match_pattern(name, pat) == 1;
+				}
+				q += m + (q[m] == ',');
+			}
+			if (!removed)
+				r = list_add(tmp, sizeof(tmp), name, n);
+			p += n + (p[n] == ',');
+		}
+		break;
+	}
+	default:
+		snprintf(tmp, sizeof(tmp), "%s", value);
+		break;
+	}
+	if (r != ST_OK)
+		return r;
+	if (strlen(tmp) >= outsz)
+		return ST_ERR_NO_SPACE;
+	if (tmp[0] == '\0')
+		return ST_ERR_NAME_INVALID; /* everything removed */
+	snprintf(out, outsz, "%s", tmp);
+	return ST_OK;
+}
+
+/* ---- keywords ---- */
+
+struct keyword {
+	const char *name;
+	int min_args, max_args; /* max -1: any number */
+	int repeat;             /* may appear more than once */
+	int (*fn)(struct conf_ctx *x, char **av, int ac);
+};
+
+static int kw_port(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	uint16_t port;
+	if (parse_port(av[0], &port) != ST_OK)
+		return conf_error(x, ST_ERR_FORMAT, "Port: bad port number '%s'", av[0]);
+	if (x->c->n_ports == ST_CONF_MAX_PORTS)
+		return conf_error(x, ST_ERR_NO_SPACE, "Port: too many (max %d)", ST_CONF_MAX_PORTS);
+	x->c->ports[x->c->n_ports++] = port;
+	return ST_OK;
+}
+
+static int kw_listen(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	struct st_conf_listen l = {"", 0};
+	char *a = av[0], *colon;
+
+	/* "[v6]:port", "v4:port", "v4", "v6" */
+	if (a[0] == '[') {
+		char *close = strchr(a, ']');
+		if (close == NULL)
+			return conf_error(x, ST_ERR_FORMAT, "ListenAddress: missing ']' in '%s'", a);
+		*close = '\0';
+		if (close[1] == ':' && parse_port(close + 2, &l.port) != ST_OK)
+			return conf_error(x, ST_ERR_FORMAT, "ListenAddress: bad port in '%s'", av[0]);
+		a++;
+	} else if ((colon = strchr(a, ':')) != NULL && strchr(colon + 1, ':') == NULL) {
+		*colon = '\0';
+		if (parse_port(colon + 1, &l.port) != ST_OK)
+			return conf_error(x, ST_ERR_FORMAT, "ListenAddress: bad port '%s'", colon + 1);
+	}
+	if (!is_ip(a))
+		return conf_error(x, ST_ERR_FORMAT, "ListenAddress: '%s' is not an IP address", a);
+	if (x->c->n_listen == ST_CONF_MAX_LISTEN)
+		return conf_error(x, ST_ERR_NO_SPACE, "ListenAddress: too many (max %d)",
+				  ST_CONF_MAX_LISTEN);
+	snprintf(l.addr, sizeof(l.addr), "%s", a);
+	x->c->listen[x->c->n_listen++] = l;
+	return ST_OK;
+}
+
+static int kw_hostkey(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	struct st_daemon_conf *c = x->c;
+	if (c->n_hostkey_paths == ST_CTL_MAX_HOSTKEYS)
+		return conf_error(x, ST_ERR_NO_SPACE, "HostKey: too many (max %d)",
+				  ST_CTL_MAX_HOSTKEYS);
+	if (strlen(av[0]) >= ST_CTL_PATH_MAX)
+		return conf_error(x, ST_ERR_NO_SPACE, "HostKey: path too long");
+	snprintf(c->hostkey_paths[c->n_hostkey_paths++], ST_CTL_PATH_MAX, "%s", av[0]);
+	return ST_OK;
+}
+
+static int kw_authkeys(struct conf_ctx *x, char **av, int ac)
+{
+	if (ac > 1)
+		return conf_error(x, ST_ERR_FORMAT,
+				  "AuthorizedKeysFile: only one file is supported, got %d", ac);
+	int r = st_ctl_config_set_authorized_keys_file(&x->c->ctl, av[0]);
+	if (r != ST_OK)
+		return conf_error(x, r, "AuthorizedKeysFile: %s", st_err_str(r));
+	return ST_OK;
+}
+
+/* The four algorithm-list keywords share one shape. */
+static int alg_list(struct conf_ctx *x, const char *kw, const char *deflt, const char *value,
+		    int (*set)(struct st_ctl_config *, const char *))
+{
+	char list[ST_CTL_ALGLIST_MAX];
+	int r = apply_list(deflt, value, list, sizeof(list));
+	if (r == ST_OK)
+		r = set(&x->c->ctl, list);
+	if (r != ST_OK)
+		return conf_error(x, r, "%s: %s in '%s'", kw, st_err_str(r), value);
+	return ST_OK;
+}
+
+static int kw_kex(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	return alg_list(x, "KexAlgorithms", ST_CTL_DEFAULT_KEX, av[0], st_ctl_config_set_kex);
+}
+
+static int kw_ciphers(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	return alg_list(x, "Ciphers", st_cipher_default_list, av[0], st_ctl_config_set_ciphers);
+}
+
+static int kw_macs(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	return alg_list(x, "MACs", st_mac_default_list, av[0], st_ctl_config_set_macs);
+}
+
+static int kw_hostkeyalgs(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	return alg_list(x, "HostKeyAlgorithms", ST_CTL_DEFAULT_HOSTKEY_ALGS, av[0],
+			st_ctl_config_set_hostkey_algs);
+}
+
+static int kw_maxauthtries(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	unsigned long long v;
+	if (parse_uint(av[0], 1000, &v) != ST_OK || v == 0)
+		return conf_error(x, ST_ERR_FORMAT, "MaxAuthTries: expected 1..1000, got '%s'",
+				  av[0]);
+	x->c->ctl.max_auth_tries = (unsigned)v;
+	return ST_OK;
+}
+
+static int kw_maxstartups(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	unsigned long long a, b = 100, f;
+	char *s = av[0], *c1 = strchr(s, ':'), *c2 = NULL;
+
+	if (c1 != NULL) {
+		*c1++ = '\0';
+		if ((c2 = strchr(c1, ':')) == NULL)
+			return conf_error(x, ST_ERR_FORMAT, "MaxStartups: expected start:rate:full");
+		*c2++ = '\0';
+	}
+	if (parse_uint(s, 1000000, &a) != ST_OK ||
+	    (c1 != NULL && (parse_uint(c1, 100, &b) != ST_OK || parse_uint(c2, 1000000, &f) != ST_OK)))
+		return conf_error(x, ST_ERR_FORMAT, "MaxStartups: bad number");
+	if (c1 == NULL)
+		f = a;
+	if (a == 0 || f < a)
+		return conf_error(x, ST_ERR_FORMAT, "MaxStartups: need 0 < start <= full");
+	x->c->max_startups_begin = (unsigned)a;
+	x->c->max_startups_rate = (unsigned)b;
+	x->c->max_startups_full = (unsigned)f;
+	return ST_OK;
+}
+
+static int kw_logingrace(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	if (parse_time(av[0], &x->c->ctl.login_grace_time) != ST_OK)
+		return conf_error(x, ST_ERR_FORMAT, "LoginGraceTime: bad time '%s'", av[0]);
+	return ST_OK;
+}
+
+static int kw_rekeylimit(struct conf_ctx *x, char **av, int ac)
+{
+	struct st_ctl_config *cfg = &x->c->ctl;
+	uint64_t bytes;
+
+	if (strcasecmp(av[0], "default") != 0) {
+		/* RFC 4344 asks for rekeying well before 2^32 packets; 16 bytes is
+		 * a minimum that keeps a misconfiguration from rekeying per packet. */
+		if (parse_size(av[0], &bytes) != ST_OK || (bytes != 0 && bytes < 16))
+			return conf_error(x, ST_ERR_FORMAT, "RekeyLimit: bad size '%s'", av[0]);
+		cfg->rekey_bytes = bytes;
+	}
+	if (ac == 2) {
+		uint32_t secs = 0;
+		if (strcasecmp(av[1], "none") != 0 && parse_time(av[1], &secs) != ST_OK)
+			return conf_error(x, ST_ERR_FORMAT, "RekeyLimit: bad time '%s'", av[1]);
+		cfg->rekey_seconds = secs;
+	}
+	return ST_OK;
+}
+
+static int kw_permitopen(struct conf_ctx *x, char **av, int ac)
+{
+	for (int i = 0; i < ac; i++) {
+		int r = st_ctl_config_add_permitopen(&x->c->ctl, av[i]);
+		if (r != ST_OK)
+			return conf_error(x, r, "PermitOpen: %s: '%s'", st_err_str(r), av[i]);
+	}
+	return ST_OK;
+}
+
+static int kw_service(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	int r = st_ctl_config_add_service(&x->c->ctl, av[0], av[1]);
+	if (r != ST_OK)
+		return conf_error(x, r, "Service: %s: '%s %s'", st_err_str(r), av[0], av[1]);
+	return ST_OK;
+}
+
+static int kw_defaultservice(struct conf_ctx *x, char **av, int ac)
+{
+	char svc[ST_SERVICE_ARGS_MAX];
+	size_t off = 0;
+	svc[0] = '\0';
+	for (int i = 0; i < ac; i++) {
+		int n = snprintf(svc + off, sizeof(svc) - off, "%s%s", i ? " " : "", av[i]);
+		if (n < 0 || (size_t)n >= sizeof(svc) - off)
+			return conf_error(x, ST_ERR_NO_SPACE, "DefaultService: too long");
+		off += (size_t)n;
+	}
+	int r = st_ctl_config_set_default_service(&x->c->ctl, svc);
+	if (r != ST_OK)
+		return conf_error(x, r, "DefaultService: %s", st_err_str(r));
+	return ST_OK;
+}
+
+static int kw_address(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	char *slash = strchr(av[0], '/');
+	unsigned long long plen;
+	if (slash == NULL)
+		return conf_error(x, ST_ERR_FORMAT, "Address: expected ADDRESS/PREFIX, got '%s'",
+				  av[0]);
+	*slash = '\0';
+	if (!is_ipv4(av[0]) || parse_uint(slash + 1, 32, &plen) != ST_OK || plen == 0)
+		return conf_error(x, ST_ERR_FORMAT, "Address: bad IPv4 address or prefix");
+	snprintf(x->c->address, sizeof(x->c->address), "%s", av[0]);
+	x->c->prefix_len = (uint8_t)plen;
+	return ST_OK;
+}
+
+static int kw_gateway(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	if (!is_ipv4(av[0]))
+		return conf_error(x, ST_ERR_FORMAT, "Gateway: '%s' is not an IPv4 address", av[0]);
+	snprintf(x->c->gateway, sizeof(x->c->gateway), "%s", av[0]);
+	return ST_OK;
+}
+
+static int kw_controlsocket(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	if (av[0][0] != '/' || strlen(av[0]) >= sizeof(x->c->control_socket))
+		return conf_error(x, ST_ERR_FORMAT,
+				  "ControlSocket: needs an absolute path shorter than %zu bytes",
+				  sizeof(x->c->control_socket));
+	snprintf(x->c->control_socket, sizeof(x->c->control_socket), "%s", av[0]);
+	return ST_OK;
+}
+
+static int kw_cryptobackend(struct conf_ctx *x, char **av, int ac)
+{
+	if (strcasecmp(av[0], "evp") == 0 && ac == 1) {
+		x->c->crypto_backend = ST_CONF_CRYPTO_EVP;
+	} else if (strcasecmp(av[0], "cryptodev") == 0) {
+		x->c->crypto_backend = ST_CONF_CRYPTO_CRYPTODEV;
+		if (ac == 2 && strlen(av[1]) >= sizeof(x->c->crypto_device))
+			return conf_error(x, ST_ERR_FORMAT, "CryptoBackend: device name too long");
+		snprintf(x->c->crypto_device, sizeof(x->c->crypto_device), "%s", ac == 2 ? av[1] : "");
+	} else {
+		return conf_error(x, ST_ERR_FORMAT,
+				  "CryptoBackend: expected 'evp' or 'cryptodev [DEVICE]'");
+	}
+	return ST_OK;
+}
+
+static int kw_cryptoprovider(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	if (strlen(av[0]) >= sizeof(x->c->crypto_provider))
+		return conf_error(x, ST_ERR_FORMAT, "CryptoProvider: too long");
+	snprintf(x->c->crypto_provider, sizeof(x->c->crypto_provider), "%s", av[0]);
+	return ST_OK;
+}
+
+static int kw_cryptoengine(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	if (strlen(av[0]) >= sizeof(x->c->crypto_engine))
+		return conf_error(x, ST_ERR_FORMAT, "CryptoEngine: too long");
+	snprintf(x->c->crypto_engine, sizeof(x->c->crypto_engine), "%s", av[0]);
+	return ST_OK;
+}
+
+static const struct keyword keywords[] = {
+	{"Port", 1, 1, 1, kw_port},
+	{"ListenAddress", 1, 1, 1, kw_listen},
+	{"HostKey", 1, 1, 1, kw_hostkey},
+	{"AuthorizedKeysFile", 1, -1, 0, kw_authkeys},
+	{"KexAlgorithms", 1, 1, 0, kw_kex},
+	{"Ciphers", 1, 1, 0, kw_ciphers},
+	{"MACs", 1, 1, 0, kw_macs},
+	{"HostKeyAlgorithms", 1, 1, 0, kw_hostkeyalgs},
+	{"MaxAuthTries", 1, 1, 0, kw_maxauthtries},
+	{"MaxStartups", 1, 1, 0, kw_maxstartups},
+	{"LoginGraceTime", 1, 1, 0, kw_logingrace},
+	{"RekeyLimit", 1, 2, 0, kw_rekeylimit},
+	{"PermitOpen", 1, -1, 1, kw_permitopen},
+	{"Service", 2, 2, 1, kw_service},
+	{"DefaultService", 1, -1, 0, kw_defaultservice},
+	{"Address", 1, 1, 0, kw_address},
+	{"Gateway", 1, 1, 0, kw_gateway},
+	{"ControlSocket", 1, 1, 0, kw_controlsocket},
+	{"CryptoBackend", 1, 2, 0, kw_cryptobackend},
+	{"CryptoProvider", 1, 1, 0, kw_cryptoprovider},
+	{"CryptoEngine", 1, 1, 0, kw_cryptoengine},
+};
+
+/*
+ * Splits a line into words in place: white space separates, double quotes
+ * group (no escapes, like sshd), the keyword may end in '='. Returns the word
+ * count or -1 for an unterminated quote or too many words.
+ */
+static int split_words(char *s, char **av)
+{
+	int ac = 0;
+
+	while (*s != '\0') {
+		while (*s == ' ' || *s == '\t' || *s == '\r')
+			s++;
+		if (*s == '\0')
+			break;
+		if (ac == MAX_WORDS)
+			return -1;
+		if (*s == '"') {
+			char *end = strchr(s + 1, '"');
+			if (end == NULL)
+				return -1;
+			*end = '\0';
+			av[ac++] = s + 1;
+			s = end + 1;
+			continue;
+		}
+		av[ac++] = s;
+		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r' && (ac > 1 || *s != '='))
+			s++;
+		if (*s == '=' && ac == 1) {
+			*s++ = '\0'; /* Keyword=value */
+			continue;
+		}
+		if (*s != '\0')
+			*s++ = '\0';
+	}
+	return ac;
+}
+
+static int parse_line(struct conf_ctx *x, char *line)
+{
+	char *av[MAX_WORDS];
+	int ac;
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (*line == '#' || *line == '\0' || *line == '\r')
+		return ST_OK;
+	if ((ac = split_words(line, av)) < 0)
+		return conf_error(x, ST_ERR_FORMAT, "unterminated quote or too many words");
+	if (ac == 0)
+		return ST_OK;
+	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++) {
+		const struct keyword *k = &keywords[i];
+		if (strcasecmp(av[0], k->name) != 0)
+			continue;
+		int nargs = ac - 1;
+		if (nargs < k->min_args || (k->max_args >= 0 && nargs > k->max_args)) {
+			if (k->max_args < 0)
+				return conf_error(x, ST_ERR_FORMAT,
+						  "%s: expected at least %d argument(s), got %d",
+						  k->name, k->min_args, nargs);
+			if (k->max_args == k->min_args)
+				return conf_error(x, ST_ERR_FORMAT,
+						  "%s: expected %d argument(s), got %d", k->name,
+						  k->min_args, nargs);
+			return conf_error(x, ST_ERR_FORMAT, "%s: expected %d to %d arguments, got %d",
+					  k->name, k->min_args, k->max_args, nargs);
+		}
+		if (!k->repeat && (x->seen & (1ull << i)) != 0)
+			return ST_OK; /* first occurrence wins, as in sshd */
+		x->seen |= 1ull << i;
+		return k->fn(x, av + 1, nargs);
+	}
+	return conf_error(x, ST_ERR_FORMAT, "unknown keyword '%s'", av[0]);
+}
+
+int st_daemon_conf_parse(struct st_daemon_conf *c, const char *text, size_t len,
+			 const char *name, char *err, size_t errsz)
+{
+	struct conf_ctx x = {c, name, 0, err, errsz, 0};
+	char line[LINE_MAX_LEN + 1];
+	size_t off = 0;
+	int r;
+
+	if (errsz > 0)
+		err[0] = '\0';
+	while (off < len) {
+		const char *nl = memchr(text + off, '\n', len - off);
+		size_t n = nl ? (size_t)(nl - (text + off)) : len - off;
+		x.line++;
+		if (n > LINE_MAX_LEN)
+			return conf_error(&x, ST_ERR_FORMAT, "line longer than %d bytes",
+					  LINE_MAX_LEN);
+		memcpy(line, text + off, n);
+		line[n] = '\0';
+		if (memchr(line, '\0', n) != NULL)
+			return conf_error(&x, ST_ERR_FORMAT, "NUL byte in line");
+		if ((r = parse_line(&x, line)) != ST_OK)
+			return r;
+		off += n + (nl != NULL);
+	}
+	if (c->n_ports == 0)
+		c->ports[c->n_ports++] = 22;
+	return ST_OK;
+}
+
+int st_daemon_conf_load(struct st_daemon_conf *c, const char *path, char *err, size_t errsz)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t n;
+	int r;
+
+	if (f == NULL) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return ST_ERR_SYSTEM;
+	}
+	if ((buf = malloc(FILE_MAX + 1)) == NULL) {
+		fclose(f);
+		return ST_ERR_ALLOC;
+	}
+	n = fread(buf, 1, FILE_MAX + 1, f);
+	if (ferror(f)) {
+		snprintf(err, errsz, "%s: read error", path);
+		r = ST_ERR_SYSTEM;
+	} else if (n > FILE_MAX) {
+		snprintf(err, errsz, "%s: larger than %u bytes", path, FILE_MAX);
+		r = ST_ERR_FORMAT;
+	} else {
+		r = st_daemon_conf_parse(c, buf, n, path, err, errsz);
+	}
+	free(buf);
+	fclose(f);
+	return r;
+}
+
+int st_daemon_conf_load_hostkeys(struct st_daemon_conf *c, char *err, size_t errsz)
+{
+	if (c->n_hostkey_paths == 0) {
+		snprintf(err, errsz, "no HostKey configured");
+		return ST_ERR_NOT_FOUND;
+	}
+	for (unsigned i = 0; i < c->n_hostkey_paths; i++) {
+		int r = st_ctl_config_add_hostkey_file(&c->ctl, c->hostkey_paths[i]);
+		if (r != ST_OK) {
+			snprintf(err, errsz, "%s: %s", c->hostkey_paths[i],
+				 r == ST_ERR_SYSTEM ? strerror(errno) : st_err_str(r));
+			return r;
+		}
+	}
+	return ST_OK;
+}

@@ -1,0 +1,93 @@
+/*
+ * The daemon's configuration file, in sshd_config style.
+ *
+ * One keyword per line, case-insensitive, then its arguments separated by
+ * white space ("Keyword=value" also works); arguments may be double-quoted;
+ * lines whose first non-blank character is '#' and empty lines are comments.
+ * Unknown keywords, missing or extra arguments and bad values are errors that
+ * name file:line. Keywords that may repeat: Port, ListenAddress, HostKey,
+ * Service, PermitOpen (which also takes several words). For the others the
+ * first occurrence wins, as in sshd.
+ *
+ * Algorithm lists (KexAlgorithms, Ciphers, MACs, HostKeyAlgorithms) accept
+ * OpenSSH's modifiers: "+a,b" appends to the default list, "-a,b*" removes
+ * (wildcards allowed), "^a,b" puts at the front.
+ *
+ * Host key files are recorded at parse time and loaded by
+ * st_daemon_conf_load_hostkeys(), so that `reload` can read them again.
+ */
+#ifndef ST_CONTROL_CONFFILE_H
+#define ST_CONTROL_CONFFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/config.h"
+
+#define ST_CONF_MAX_LISTEN 8
+#define ST_CONF_MAX_PORTS 8
+#define ST_CONF_ERR_MAX 512
+#define ST_CONF_DEFAULT_SOCKET "/run/sshterm.sock"
+
+struct st_conf_listen {
+	char addr[ST_IP_STR]; /* "" = the interface address */
+	uint16_t port;        /* 0 = every Port */
+};
+
+enum st_conf_crypto_backend {
+	ST_CONF_CRYPTO_EVP,
+	ST_CONF_CRYPTO_CRYPTODEV,
+};
+
+struct st_daemon_conf {
+	struct st_ctl_config ctl; /* what the control plane uses */
+
+	uint16_t ports[ST_CONF_MAX_PORTS]; /* Port; default 22 */
+	unsigned n_ports;
+	struct st_conf_listen listen[ST_CONF_MAX_LISTEN]; /* ListenAddress */
+	unsigned n_listen;
+
+	char hostkey_paths[ST_CTL_MAX_HOSTKEYS][ST_CTL_PATH_MAX]; /* HostKey */
+	unsigned n_hostkey_paths;
+
+	char address[ST_IP_STR];  /* Address: the interface's IPv4 address */
+	uint8_t prefix_len;       /* ... and prefix length */
+	char gateway[ST_IP_STR];  /* Gateway, "" for none */
+	char control_socket[108]; /* ControlSocket (sun_path size) */
+
+	unsigned max_startups_begin; /* MaxStartups start:rate:full */
+	unsigned max_startups_rate;
+	unsigned max_startups_full;
+
+	enum st_conf_crypto_backend crypto_backend;  /* CryptoBackend */
+	char crypto_device[64];                      /* cryptodev name, "" = first */
+	char crypto_provider[128];                   /* CryptoProvider NAME[:props] */
+	char crypto_engine[64];                      /* CryptoEngine ID */
+};
+
+/* Defaults for everything (no host keys, no listeners beyond Port 22). */
+int st_daemon_conf_init(struct st_daemon_conf *c);
+
+/* Frees what the config owns (host keys) and wipes it. */
+void st_daemon_conf_free(struct st_daemon_conf *c);
+
+/*
+ * Parses `len` bytes of configuration text; `name` is used in messages.
+ * Returns ST_OK, or ST_ERR_FORMAT / ST_ERR_ALG_UNSUPPORTED / ST_ERR_NO_SPACE
+ * ... with "name:line: what" in err[errsz]. `c` must come from
+ * st_daemon_conf_init(); on error its contents are unspecified but freeable.
+ */
+int st_daemon_conf_parse(struct st_daemon_conf *c, const char *text, size_t len,
+			 const char *name, char *err, size_t errsz);
+
+/* Reads and parses a file (cap 1 MiB). ST_ERR_SYSTEM when it cannot be read. */
+int st_daemon_conf_load(struct st_daemon_conf *c, const char *path, char *err, size_t errsz);
+
+/*
+ * Loads every HostKey file into c->ctl. At least one is required: a config
+ * without HostKey is an error ("no HostKey configured"). Errors name the file:
+ * "path: key is protected by a passphrase (not supported)".
+ */
+int st_daemon_conf_load_hostkeys(struct st_daemon_conf *c, char *err, size_t errsz);
+
+#endif

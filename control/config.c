@@ -1,0 +1,311 @@
+#include "control/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "control/kex.h"
+#include "crypto/cipher.h"
+#include "crypto/err.h"
+#include "crypto/key.h"
+#include "crypto/keyfile.h"
+#include "crypto/secmem.h"
+#include "crypto/sig.h"
+
+int st_namelist_has(const char *list, size_t list_len, const char *name, size_t len)
+{
+	size_t i = 0;
+
+	while (i <= list_len) {
+		size_t j = i;
+		while (j < list_len && list[j] != ',')
+			j++;
+		if (j - i == len && len > 0 && memcmp(list + i, name, len) == 0)
+			return 1;
+		i = j + 1;
+	}
+	return 0;
+}
+
+int st_ctl_config_init(struct st_ctl_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->kex_algs, sizeof(cfg->kex_algs), "%s", ST_CTL_DEFAULT_KEX);
+	snprintf(cfg->hostkey_algs, sizeof(cfg->hostkey_algs), "%s", ST_CTL_DEFAULT_HOSTKEY_ALGS);
+	snprintf(cfg->ciphers, sizeof(cfg->ciphers), "%s", st_cipher_default_list);
+	snprintf(cfg->macs, sizeof(cfg->macs), "%s", st_mac_default_list);
+	snprintf(cfg->version, sizeof(cfg->version), "%s", ST_CTL_DEFAULT_VERSION);
+	snprintf(cfg->authorized_keys_file, sizeof(cfg->authorized_keys_file), "%s",
+		 "%h/.ssh/authorized_keys");
+	cfg->max_auth_tries = 6;
+	cfg->login_grace_time = 120;
+	cfg->rekey_bytes = 1ull << 30;
+	cfg->rekey_seconds = 3600;
+	cfg->permitopen_mode = ST_PERMITOPEN_NONE;
+	snprintf(cfg->default_service, sizeof(cfg->default_service), "%s", "echo");
+	cfg->channel_window = 2u << 20;
+	cfg->channel_max_packet = 32u << 10;
+	cfg->max_channels = 16;
+	return ST_OK;
+}
+
+void st_ctl_config_free(struct st_ctl_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (unsigned i = 0; i < cfg->n_hostkeys; i++)
+		st_key_free(cfg->hostkeys[i]);
+	st_wipe(cfg, sizeof(*cfg));
+}
+
+int st_ctl_config_add_hostkey(struct st_ctl_config *cfg, struct st_key *key)
+{
+	if (key == NULL || !st_key_has_private(key))
+		return ST_ERR_INVALID_ARGUMENT;
+	for (unsigned i = 0; i < cfg->n_hostkeys; i++)
+		if (st_key_type(cfg->hostkeys[i]) == st_key_type(key))
+			return ST_ERR_INVALID_ARGUMENT;
+	if (cfg->n_hostkeys >= ST_CTL_MAX_HOSTKEYS)
+		return ST_ERR_NO_SPACE;
+	cfg->hostkeys[cfg->n_hostkeys++] = key;
+	return ST_OK;
+}
+
+int st_ctl_config_add_hostkey_file(struct st_ctl_config *cfg, const char *path)
+{
+	struct st_key *k = NULL;
+	int r;
+
+	if ((r = st_keyfile_load_private(path, &k)) != 0)
+		return r;
+	if ((r = st_ctl_config_add_hostkey(cfg, k)) != 0)
+		st_key_free(k);
+	return r;
+}
+
+typedef int (*name_ok_fn)(const char *name, size_t len);
+
+static int kex_name_ok(const char *n, size_t l)
+{
+	return st_ctl_kex_method_by_name(n, l) != NULL;
+}
+
+static int hostkey_name_ok(const char *n, size_t l)
+{
+	enum st_sig_alg a;
+	return st_sig_alg_from_name(n, l, &a) == ST_OK;
+}
+
+static int cipher_name_ok(const char *n, size_t l)
+{
+	return st_cipher_by_name(n, l) != NULL;
+}
+
+static int mac_name_ok(const char *n, size_t l)
+{
+	return st_mac_by_name(n, l) != NULL;
+}
+
+static int set_list(char *dst, size_t dstsz, const char *list, name_ok_fn ok)
+{
+	size_t len = strlen(list), i = 0;
+
+	if (len == 0)
+		return ST_ERR_NAME_INVALID;
+	if (len >= dstsz)
+		return ST_ERR_NO_SPACE;
+	while (i <= len) {
+		size_t j = i;
+		while (j < len && list[j] != ',')
+			j++;
+		if (j == i || j - i > 64)
+			return ST_ERR_NAME_INVALID;
+		for (size_t k = i; k < j; k++)
+			if (list[k] <= ' ' || list[k] > '~')
+				return ST_ERR_NAME_INVALID;
+		if (!ok(list + i, j - i))
+			return ST_ERR_ALG_UNSUPPORTED;
+		i = j + 1;
+	}
+	memcpy(dst, list, len + 1);
+	return ST_OK;
+}
+
+int st_ctl_config_set_kex(struct st_ctl_config *cfg, const char *list)
+{
+	return set_list(cfg->kex_algs, sizeof(cfg->kex_algs), list, kex_name_ok);
+}
+
+int st_ctl_config_set_hostkey_algs(struct st_ctl_config *cfg, const char *list)
+{
+	return set_list(cfg->hostkey_algs, sizeof(cfg->hostkey_algs), list, hostkey_name_ok);
+}
+
+int st_ctl_config_set_ciphers(struct st_ctl_config *cfg, const char *list)
+{
+	return set_list(cfg->ciphers, sizeof(cfg->ciphers), list, cipher_name_ok);
+}
+
+int st_ctl_config_set_macs(struct st_ctl_config *cfg, const char *list)
+{
+	return set_list(cfg->macs, sizeof(cfg->macs), list, mac_name_ok);
+}
+
+int st_ctl_config_set_version(struct st_ctl_config *cfg, const char *line)
+{
+	size_t len = strlen(line);
+
+	if (len >= sizeof(cfg->version) || strncmp(line, "SSH-2.0-", 8) != 0 || len == 8)
+		return ST_ERR_INVALID_ARGUMENT;
+	for (size_t i = 0; i < len; i++)
+		if (line[i] < ' ' || line[i] > '~')
+			return ST_ERR_INVALID_ARGUMENT;
+	for (size_t i = 8; i < len && line[i] != ' '; i++)
+		if (line[i] == '-')
+			return ST_ERR_INVALID_ARGUMENT;
+	memcpy(cfg->version, line, len + 1);
+	return ST_OK;
+}
+
+int st_ctl_config_set_authorized_keys_file(struct st_ctl_config *cfg, const char *pattern)
+{
+	size_t len = strlen(pattern);
+
+	if (len == 0)
+		return ST_ERR_INVALID_ARGUMENT;
+	if (len >= sizeof(cfg->authorized_keys_file))
+		return ST_ERR_NO_SPACE;
+	memcpy(cfg->authorized_keys_file, pattern, len + 1);
+	return ST_OK;
+}
+
+/* "host:port", "[v6]:port"; port "*" gives 0 when allow_any. */
+static int parse_hostport(const char *s, int allow_any, char *host, size_t hostsz, uint16_t *port)
+{
+	const char *colon, *h = s;
+	size_t hl;
+
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+		if (e == NULL || e[1] != ':')
+			return ST_ERR_FORMAT;
+		h = s + 1;
+		hl = (size_t)(e - h);
+		colon = e + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return ST_ERR_FORMAT;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostsz)
+		return ST_ERR_FORMAT;
+	const char *p = colon + 1;
+	unsigned long v;
+	if (allow_any && strcmp(p, "*") == 0) {
+		v = 0;
+	} else {
+		char *end;
+		if (*p < '0' || *p > '9')
+			return ST_ERR_FORMAT;
+		v = strtoul(p, &end, 10);
+		if (*end != '\0' || v == 0 || v > 65535)
+			return ST_ERR_FORMAT;
+	}
+	for (size_t i = 0; i < hl; i++)
+		if (h[i] <= ' ' || h[i] > '~')
+			return ST_ERR_FORMAT;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*port = (uint16_t)v;
+	return ST_OK;
+}
+
+int st_ctl_config_add_service(struct st_ctl_config *cfg, const char *name, const char *hostport)
+{
+	struct st_ctl_service sv;
+	size_t nl = strlen(name);
+	int r;
+
+	memset(&sv, 0, sizeof(sv));
+	if (nl == 0 || nl >= sizeof(sv.name))
+		return ST_ERR_FORMAT;
+	for (size_t i = 0; i < nl; i++)
+		if (name[i] <= ' ' || name[i] > '~')
+			return ST_ERR_FORMAT;
+	if (strcmp(name, "sink") == 0 || strcmp(name, "source") == 0 || strcmp(name, "echo") == 0)
+		return ST_ERR_FORMAT;
+	if (st_ctl_config_service(cfg, name) != NULL)
+		return ST_ERR_FORMAT;
+	if ((r = parse_hostport(hostport, 0, sv.host, sizeof(sv.host), &sv.port)) != 0)
+		return r;
+	if (cfg->n_services >= ST_CTL_MAX_SERVICES)
+		return ST_ERR_NO_SPACE;
+	memcpy(sv.name, name, nl + 1);
+	cfg->services[cfg->n_services++] = sv;
+	return ST_OK;
+}
+
+int st_ctl_config_add_permitopen(struct st_ctl_config *cfg, const char *word)
+{
+	struct st_ctl_permitopen po;
+	int r;
+
+	if (strcmp(word, "any") == 0) {
+		cfg->permitopen_mode = ST_PERMITOPEN_ANY;
+		cfg->n_permitopen = 0;
+		return ST_OK;
+	}
+	if (strcmp(word, "none") == 0) {
+		cfg->permitopen_mode = ST_PERMITOPEN_NONE;
+		cfg->n_permitopen = 0;
+		return ST_OK;
+	}
+	memset(&po, 0, sizeof(po));
+	if ((r = parse_hostport(word, 1, po.host, sizeof(po.host), &po.port)) != 0)
+		return r;
+	if (cfg->n_permitopen >= ST_CTL_MAX_PERMITOPEN)
+		return ST_ERR_NO_SPACE;
+	cfg->permitopen[cfg->n_permitopen++] = po;
+	cfg->permitopen_mode = ST_PERMITOPEN_LIST;
+	return ST_OK;
+}
+
+int st_ctl_config_set_default_service(struct st_ctl_config *cfg, const char *svc)
+{
+	size_t len = strlen(svc);
+
+	if (len == 0 || len >= sizeof(cfg->default_service))
+		return ST_ERR_INVALID_ARGUMENT;
+	memcpy(cfg->default_service, svc, len + 1);
+	return ST_OK;
+}
+
+const struct st_ctl_service *st_ctl_config_service(const struct st_ctl_config *cfg,
+						   const char *name)
+{
+	for (unsigned i = 0; i < cfg->n_services; i++)
+		if (strcmp(cfg->services[i].name, name) == 0)
+			return &cfg->services[i];
+	return NULL;
+}
+
+int st_ctl_config_permitopen_allows(const struct st_ctl_config *cfg, const char *host,
+				    uint16_t port)
+{
+	switch (cfg->permitopen_mode) {
+	case ST_PERMITOPEN_ANY:
+		return 1;
+	case ST_PERMITOPEN_LIST:
+		for (unsigned i = 0; i < cfg->n_permitopen; i++) {
+			const struct st_ctl_permitopen *p = &cfg->permitopen[i];
+			if ((p->port == 0 || p->port == port) &&
+			    (strcmp(p->host, "*") == 0 || strcasecmp(p->host, host) == 0))
+				return 1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}

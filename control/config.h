@@ -1,0 +1,139 @@
+/*
+ * Control-plane configuration: host keys, algorithm preference lists, auth
+ * and channel policy. No file parser here (the daemon's config reader fills
+ * this through the setters); st_ctl_config_init() gives the defaults.
+ *
+ * A config is read-only while connections use it; connections keep a
+ * pointer, so it must outlive them.
+ */
+#ifndef ST_CONTROL_CONFIG_H
+#define ST_CONTROL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/ssh/planes.h"
+
+struct st_key;
+
+#define ST_CTL_MAX_HOSTKEYS 8
+#define ST_CTL_MAX_SERVICES 32
+#define ST_CTL_MAX_PERMITOPEN 32
+#define ST_CTL_ALGLIST_MAX 512
+#define ST_CTL_PATH_MAX 256
+#define ST_CTL_VERSION_MAX 200
+
+#define ST_CTL_DEFAULT_KEX                                                              \
+	"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,"            \
+	"diffie-hellman-group16-sha512,diffie-hellman-group14-sha256"
+#define ST_CTL_DEFAULT_HOSTKEY_ALGS "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
+/* Signature algorithms accepted for user keys (and announced in server-sig-algs). */
+#define ST_CTL_PUBKEY_ALGS "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
+#define ST_CTL_DEFAULT_VERSION "SSH-2.0-sshterm_0.1"
+
+/* Named backend service: `Service NAME HOST:PORT`. */
+struct st_ctl_service {
+	char name[ST_SERVICE_NAME_MAX];
+	char host[ST_HOST_MAX];
+	uint16_t port;
+};
+
+/* One PermitOpen entry; host "*" matches any host, port 0 any port. */
+struct st_ctl_permitopen {
+	char host[ST_HOST_MAX];
+	uint16_t port;
+};
+
+enum st_ctl_permitopen_mode {
+	ST_PERMITOPEN_NONE, /* no direct-tcpip at all (default: deny) */
+	ST_PERMITOPEN_ANY,  /* any target (the key's options still apply) */
+	ST_PERMITOPEN_LIST, /* only the listed targets */
+};
+
+struct st_ctl_config {
+	struct st_key *hostkeys[ST_CTL_MAX_HOSTKEYS]; /* owned, with private parts */
+	unsigned n_hostkeys;
+
+	char kex_algs[ST_CTL_ALGLIST_MAX];
+	char hostkey_algs[ST_CTL_ALGLIST_MAX];
+	char ciphers[ST_CTL_ALGLIST_MAX];
+	char macs[ST_CTL_ALGLIST_MAX];
+	char version[ST_CTL_VERSION_MAX]; /* our identification line, no CR LF */
+
+	char authorized_keys_file[ST_CTL_PATH_MAX]; /* %u, %h tokens */
+	unsigned max_auth_tries;                   /* 6 */
+	uint32_t login_grace_time;                 /* seconds, 0: none; 120 */
+	uint64_t rekey_bytes;                      /* 1 GiB (RFC 4344 §3.1) */
+	uint32_t rekey_seconds;                    /* 3600 */
+
+	enum st_ctl_permitopen_mode permitopen_mode;
+	struct st_ctl_permitopen permitopen[ST_CTL_MAX_PERMITOPEN];
+	unsigned n_permitopen;
+
+	struct st_ctl_service services[ST_CTL_MAX_SERVICES];
+	unsigned n_services;
+	char default_service[ST_SERVICE_ARGS_MAX]; /* "echo": what `shell` runs */
+
+	uint32_t channel_window;     /* initial window we grant: 2 MiB */
+	uint32_t channel_max_packet; /* max packet we announce: 32 KiB */
+	uint32_t max_channels;       /* channels per connection: 16 */
+};
+
+/* Fills the defaults (no host keys). Returns ST_OK. */
+int st_ctl_config_init(struct st_ctl_config *cfg);
+
+/* Frees the host keys and wipes the struct. */
+void st_ctl_config_free(struct st_ctl_config *cfg);
+
+/*
+ * Adds a host key (must hold its private part); the config takes ownership
+ * on success only. ST_ERR_NO_SPACE when full, ST_ERR_INVALID_ARGUMENT for a
+ * public-only key or a second key of the same type.
+ */
+int st_ctl_config_add_hostkey(struct st_ctl_config *cfg, struct st_key *key);
+
+/* Loads a private key file and adds it. Codes of st_keyfile_load_private() too. */
+int st_ctl_config_add_hostkey_file(struct st_ctl_config *cfg, const char *path);
+
+/*
+ * Algorithm lists (comma-separated, preference order). Every name must be
+ * one we implement: ST_ERR_ALG_UNSUPPORTED otherwise, ST_ERR_NAME_INVALID
+ * for a malformed list, ST_ERR_NO_SPACE when too long; cfg unchanged then.
+ */
+int st_ctl_config_set_kex(struct st_ctl_config *cfg, const char *list);
+int st_ctl_config_set_hostkey_algs(struct st_ctl_config *cfg, const char *list);
+int st_ctl_config_set_ciphers(struct st_ctl_config *cfg, const char *list);
+int st_ctl_config_set_macs(struct st_ctl_config *cfg, const char *list);
+
+/* "SSH-2.0-..." only, printable, no spaces in the software version part. */
+int st_ctl_config_set_version(struct st_ctl_config *cfg, const char *line);
+
+int st_ctl_config_set_authorized_keys_file(struct st_ctl_config *cfg, const char *pattern);
+
+/* `Service NAME HOST:PORT` (also "[v6addr]:port"). ST_ERR_FORMAT, ST_ERR_NO_SPACE. */
+int st_ctl_config_add_service(struct st_ctl_config *cfg, const char *name, const char *hostport);
+
+/*
+ * `PermitOpen` words: "any", "none", or "HOST:PORT" entries (HOST may be
+ * "*", PORT may be "*"). Adding an entry switches the mode to LIST.
+ */
+int st_ctl_config_add_permitopen(struct st_ctl_config *cfg, const char *word);
+
+/* Default service for `shell` (a built-in or Service name, with args). */
+int st_ctl_config_set_default_service(struct st_ctl_config *cfg, const char *svc);
+
+/* Looks a named Service up; NULL when absent. */
+const struct st_ctl_service *st_ctl_config_service(const struct st_ctl_config *cfg,
+						   const char *name);
+
+/* 1 when the global PermitOpen policy allows host:port. */
+int st_ctl_config_permitopen_allows(const struct st_ctl_config *cfg, const char *host,
+				    uint16_t port);
+
+/*
+ * Name-list helpers (RFC 4251 §5 lists without NUL): 1 when `name[0..len)` is
+ * an element of `list`.
+ */
+int st_namelist_has(const char *list, size_t list_len, const char *name, size_t len);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * One SSH connection as the control plane sees it, I/O free.
+ *
+ * The worker that owns the connection sends up messages (dataplane/ssh/
+ * planes.h); st_ctl_conn_input() consumes one and answers through the sink
+ * with down messages, in order. The control plane runs the version exchange
+ * check, key exchanges (initial and rekeys, strict kex), ext-info,
+ * ssh-userauth (publickey) and channel / request policy.
+ *
+ * Errors end only this connection: a DISCONNECT payload with the RFC 4253
+ * §11.1 reason code goes out in a ST_DOWN_CLOSE, the matching counter of
+ * struct st_ctl_stats is bumped and a line is logged. After that, everything
+ * but ST_UP_CLOSED is dropped. After ST_UP_CLOSED (the worker's last message)
+ * st_ctl_conn_done() is 1 and the owner frees the connection.
+ *
+ * Lifecycle: st_ctl_conn_new(); the worker's ST_UP_OPEN (we answer with our
+ * identification line, ST_DOWN_VERSION_LINE); the peer's line (ST_UP_VERSION;
+ * we answer with our KEXINIT); payloads ... ; ST_UP_CLOSED; st_ctl_conn_free().
+ *
+ * Time: st_ctl_conn_tick(now) with a monotonic clock in seconds. The first
+ * tick starts the LoginGraceTime clock, so the owner ticks right after
+ * creating a connection and then periodically.
+ */
+#ifndef ST_CONTROL_CONN_H
+#define ST_CONTROL_CONN_H
+
+#include <stdint.h>
+
+#include "control/config.h"
+#include "dataplane/ssh/planes.h"
+
+/* Log priorities, as syslog(3) numbers them. */
+enum st_ctl_log_level {
+	ST_LOG_ERR = 3,
+	ST_LOG_WARNING = 4,
+	ST_LOG_NOTICE = 5,
+	ST_LOG_INFO = 6,
+	ST_LOG_DEBUG = 7,
+};
+
+/* Receives one log line (no newline), e.g. "Accepted publickey for ...". */
+typedef void (*st_ctl_log_fn)(void *ctx, int level, const char *line);
+
+struct st_ctl_log {
+	st_ctl_log_fn fn; /* NULL: no logging */
+	void *ctx;
+};
+
+/*
+ * Control-plane counters, one list. DISC_* count connections we ended, one
+ * counter per reason; the rest count events.
+ */
+#define ST_CTL_COUNTERS(X)                                                      \
+	X(CONN_OPENED, "connections opened")                                    \
+	X(CONN_CLOSED, "connections closed")                                    \
+	X(KEX_DONE, "key exchanges completed (initial and rekeys)")             \
+	X(REKEY_SERVER, "rekeys started by us")                                 \
+	X(REKEY_CLIENT, "rekeys started by the peer")                           \
+	X(AUTH_ACCEPTED, "publickey authentications accepted")                  \
+	X(AUTH_FAILED, "failed authentication attempts")                        \
+	X(UNIMPLEMENTED_SENT, "SSH_MSG_UNIMPLEMENTED sent")                     \
+	X(CHANNEL_OPENED, "channels opened")                                    \
+	X(CHANNEL_REFUSED, "channel opens refused")                             \
+	X(PEER_DISCONNECT, "peer sent DISCONNECT")                              \
+	X(DISC_VERSION, "disconnect: bad identification line")                 \
+	X(DISC_MALFORMED, "disconnect: malformed or truncated message")         \
+	X(DISC_UNEXPECTED, "disconnect: message not allowed in this state")     \
+	X(DISC_STRICT_KEX, "disconnect: strict kex violation")                  \
+	X(DISC_KEX_NEGOTIATION, "disconnect: no common algorithm")              \
+	X(DISC_KEX_FAILED, "disconnect: key exchange failed")                   \
+	X(DISC_SERVICE, "disconnect: service not available")                    \
+	X(DISC_AUTH_TRIES, "disconnect: too many authentication failures")      \
+	X(DISC_AUTH_CHANGE, "disconnect: user or service changed during auth")  \
+	X(DISC_LOGIN_GRACE, "disconnect: login grace time exceeded")            \
+	X(DISC_CHANNEL, "disconnect: bad channel reference")                    \
+	X(DISC_RESOURCES, "disconnect: out of resources")                       \
+	X(DISC_INTERNAL, "disconnect: internal error")
+
+enum st_ctl_counter {
+#define ST_CTL_CNT_ENUM(name, text) ST_CTL_##name,
+	ST_CTL_COUNTERS(ST_CTL_CNT_ENUM)
+#undef ST_CTL_CNT_ENUM
+	ST_CTL_COUNTER_COUNT
+};
+
+/* Plain counters, one writer (the control thread). */
+struct st_ctl_stats {
+	uint64_t v[ST_CTL_COUNTER_COUNT];
+};
+
+/* Counter name ("DISC_MALFORMED") and description; "unknown" outside the list. */
+const char *st_ctl_counter_name(enum st_ctl_counter c);
+const char *st_ctl_counter_text(enum st_ctl_counter c);
+
+struct st_ctl_conn;
+
+/*
+ * New connection state for handle h. cfg must outlive the connection and
+ * hold at least one host key. sink receives the down messages; log may be
+ * NULL; stats may be NULL (then a private set is kept, see st_ctl_conn_stats).
+ * Returns NULL on allocation failure.
+ */
+struct st_ctl_conn *st_ctl_conn_new(const struct st_ctl_config *cfg, struct st_conn_handle h,
+				    const struct st_plane_sink *sink, const struct st_ctl_log *log,
+				    struct st_ctl_stats *stats);
+
+/*
+ * Consumes one up message (takes ownership of m, frees it in every case).
+ * Returns ST_OK when the message was handled, including when it ended the
+ * connection with a DISCONNECT (see st_ctl_conn_closing); an error only for
+ * a message that does not belong to this connection (ST_ERR_INVALID_ARGUMENT:
+ * wrong handle, a down type) or when the sink refused a message
+ * (ST_ERR_NO_SPACE / ST_ERR_ALLOC: the connection is then also closing).
+ */
+int st_ctl_conn_input(struct st_ctl_conn *c, struct st_plane_msg *m);
+
+/* LoginGraceTime: disconnects an unauthenticated connection after cfg->login_grace_time s. */
+void st_ctl_conn_tick(struct st_ctl_conn *c, uint64_t now);
+
+/* 1 once we sent ST_DOWN_CLOSE (or the peer went away). */
+int st_ctl_conn_closing(const struct st_ctl_conn *c);
+
+/* 1 after ST_UP_CLOSED: the owner frees the connection. */
+int st_ctl_conn_done(const struct st_ctl_conn *c);
+
+/* The authenticated user, or NULL. */
+const char *st_ctl_conn_user(const struct st_ctl_conn *c);
+
+/* The counters this connection updates. */
+const struct st_ctl_stats *st_ctl_conn_stats(const struct st_ctl_conn *c);
+
+/* Frees everything, wiping secrets. NULL is a no-op. */
+void st_ctl_conn_free(struct st_ctl_conn *c);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * Internal layout of a control-plane connection, shared by conn.c (transport
+ * and dispatch), userauth.c and channels.c. Not for use outside control/.
+ */
+#ifndef ST_CONTROL_CONN_INTERNAL_H
+#define ST_CONTROL_CONN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control/authkeys.h"
+#include "control/config.h"
+#include "control/conn.h"
+#include "control/kex.h"
+#include "crypto/buf.h"
+#include "crypto/hash.h"
+#include "crypto/key.h"
+
+struct st_ctl_conn;
+
+/*
+ * Handles one payload p[0..len) (message number at p[0]) with sequence
+ * number seq. Returns ST_OK, or an error: the dispatcher turns buffer errors
+ * into a "malformed" DISCONNECT and others into an internal one, unless the
+ * handler already ended the connection with ctl_fail().
+ */
+typedef int (*st_ctl_handler)(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p,
+			      size_t len);
+
+enum ctl_kx_state {
+	KX_NONE,          /* no key exchange running (after the initial one) */
+	KX_WAIT_KEXINIT,  /* ours sent, waiting for the peer's */
+	KX_WAIT_INIT,     /* KEXINITs exchanged, waiting for KEX_ECDH_INIT */
+	KX_WAIT_NEWKEYS,  /* reply and NEWKEYS sent, waiting for the peer's NEWKEYS */
+};
+
+enum ctl_sv_state {
+	SV_PRE,           /* before the version line / first kex */
+	SV_WAIT_SERVICE,  /* first kex done: SERVICE_REQUEST ssh-userauth */
+	SV_USERAUTH,      /* ssh-userauth running */
+	SV_CONNECTION,    /* authenticated: ssh-connection */
+};
+
+enum ctl_chan_kind {
+	CHAN_FREE = 0,
+	CHAN_SESSION,
+	CHAN_DIRECT_TCPIP,
+};
+
+struct ctl_chan {
+	enum ctl_chan_kind kind;
+	uint32_t remote_id;
+	uint8_t attached; /* a service is attached (exec/shell/subsystem done) */
+	uint8_t pty;
+};
+
+#define CTL_MAX_FAILED_LOG 160
+
+struct st_ctl_conn {
+	const struct st_ctl_config *cfg;
+	struct st_conn_handle h;
+	struct st_plane_sink sink;
+	struct st_ctl_log log;
+	struct st_ctl_stats *stats;
+	struct st_ctl_stats own_stats;
+
+	char peer_ip[ST_IP_STR];
+	char local_ip[ST_IP_STR];
+	uint16_t peer_port, local_port;
+	uint8_t opened;
+	uint8_t closing; /* CLOSE sent (or the peer left): drop input */
+	uint8_t done;    /* ST_UP_CLOSED seen */
+	uint8_t we_closed;
+
+	st_ctl_handler dispatch[256];
+
+	/* transport */
+	char v_c[256];
+	uint8_t have_version;
+	enum ctl_kx_state kx;
+	uint8_t initial_done;  /* the peer's first NEWKEYS arrived */
+	uint8_t strict;        /* kex-strict negotiated on the initial kex */
+	uint8_t ext_info_c;
+	uint8_t ignore_guess;  /* drop the next kex packet (wrong guess) */
+	struct st_buf i_s, i_c; /* KEXINIT payloads of the running exchange */
+	struct st_kex_neg neg;
+	uint8_t session_id[ST_HASH_MAX_LEN];
+	size_t sid_len;
+	uint8_t hostkey_blob[ST_KEY_BLOB_MAX]; /* host key of the initial kex */
+	size_t hostkey_blob_len;
+
+	/* user authentication */
+	enum ctl_sv_state sv;
+	char user[ST_USER_MAX]; /* printable copy for logs (cut) */
+	uint8_t user_raw[256];  /* as sent, for the no-change check */
+	size_t user_raw_len;
+	uint8_t user_set;
+	uint8_t authed;
+	unsigned failures;
+	struct st_authkey_opts opts; /* of the accepted key */
+	uint64_t t_start;
+	uint8_t t_started;
+
+	/* channels */
+	struct ctl_chan *chans;
+	uint32_t nchans;
+};
+
+/* Sends a payload (ST_DOWN_SEND). */
+int ctl_send(struct st_ctl_conn *c, const struct st_buf *payload);
+/* Sends a down message of `type` with data (copied). */
+int ctl_emit(struct st_ctl_conn *c, struct st_plane_msg *m);
+struct st_plane_msg *ctl_msg(struct st_ctl_conn *c, enum st_plane_type type, const void *data,
+			     size_t len);
+
+/*
+ * Ends the connection: DISCONNECT(code, text) in a ST_DOWN_CLOSE, counter,
+ * log line. Returns ST_ERR_STATE so that a handler can `return ctl_fail(..)`.
+ */
+int ctl_fail(struct st_ctl_conn *c, enum st_ctl_counter ctr, uint32_t code,
+	     enum st_close_reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+void ctl_count(struct st_ctl_conn *c, enum st_ctl_counter ctr);
+void ctl_logf(struct st_ctl_conn *c, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Rebuilds the dispatch table for the current state. */
+void ctl_dispatch_update(struct st_ctl_conn *c);
+
+/* userauth.c */
+int ctl_h_service_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len);
+int ctl_h_userauth_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len);
+
+/* channels.c */
+int ctl_channels_init(struct st_ctl_conn *c);
+void ctl_channels_free(struct st_ctl_conn *c);
+int ctl_h_global_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len);
+int ctl_h_channel_open(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len);
+int ctl_h_channel_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len);
+int ctl_h_channel_unbound(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len);
+void ctl_channel_closed(struct st_ctl_conn *c, uint32_t local_id);
+void ctl_backend_failed(struct st_ctl_conn *c, uint32_t local_id, int err);
+
+#endif

@@ -1,0 +1,311 @@
+#include "control/kex.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "control/config.h"
+#include "crypto/buf.h"
+#include "crypto/err.h"
+#include "crypto/kdf.h"
+#include "crypto/key.h"
+#include "crypto/secmem.h"
+#include "dataplane/ssh/msg.h"
+
+static const struct st_ctl_kex_method kex_methods[] = {
+	{"curve25519-sha256", ST_KEX_X25519, ST_HASH_SHA256, 0},
+	{"curve25519-sha256@libssh.org", ST_KEX_X25519, ST_HASH_SHA256, 0},
+	{"ecdh-sha2-nistp256", ST_KEX_ECDH_P256, ST_HASH_SHA256, 0},
+	{"diffie-hellman-group16-sha512", ST_KEX_DH_GROUP16, ST_HASH_SHA512, 1},
+	{"diffie-hellman-group14-sha256", ST_KEX_DH_GROUP14, ST_HASH_SHA256, 1},
+};
+
+const struct st_ctl_kex_method *st_ctl_kex_method_by_name(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(kex_methods) / sizeof(kex_methods[0]); i++)
+		if (strlen(kex_methods[i].name) == len && memcmp(kex_methods[i].name, name, len) == 0)
+			return &kex_methods[i];
+	return NULL;
+}
+
+static const struct st_key *hostkey_for(const struct st_ctl_config *cfg, enum st_sig_alg alg)
+{
+	for (unsigned i = 0; i < cfg->n_hostkeys; i++)
+		if (st_sig_alg_matches_key(alg, cfg->hostkeys[i]))
+			return cfg->hostkeys[i];
+	return NULL;
+}
+
+/* Our host key algorithm list, limited to algorithms we hold a key for. */
+static int hostkey_list(const struct st_ctl_config *cfg, char *out, size_t outsz)
+{
+	const char *l = cfg->hostkey_algs;
+	size_t n = strlen(l), i = 0, o = 0;
+
+	out[0] = '\0';
+	while (i < n) {
+		size_t j = i;
+		enum st_sig_alg a;
+		while (j < n && l[j] != ',')
+			j++;
+		if (st_sig_alg_from_name(l + i, j - i, &a) == ST_OK && hostkey_for(cfg, a) != NULL) {
+			if (o + (j - i) + 2 > outsz)
+				return ST_ERR_NO_SPACE;
+			if (o > 0)
+				out[o++] = ',';
+			memcpy(out + o, l + i, j - i);
+			o += j - i;
+			out[o] = '\0';
+		}
+		i = j + 1;
+	}
+	return o > 0 ? ST_OK : ST_ERR_INVALID_ARGUMENT;
+}
+
+int st_ctl_kexinit_build(const struct st_ctl_config *cfg, int initial, struct st_buf *out)
+{
+	char kex[ST_CTL_ALGLIST_MAX + 64], hk[ST_CTL_ALGLIST_MAX];
+	uint8_t cookie[16];
+	size_t mark = out->len;
+	int r;
+
+	if ((r = hostkey_list(cfg, hk, sizeof(hk))) != 0)
+		return r;
+	if (initial)
+		snprintf(kex, sizeof(kex), "%s,%s", cfg->kex_algs, ST_KEX_STRICT_S);
+	else
+		snprintf(kex, sizeof(kex), "%s", cfg->kex_algs);
+	if (RAND_bytes(cookie, sizeof(cookie)) != 1)
+		return ST_ERR_CRYPTO;
+	if ((r = st_buf_put_u8(out, SSH_MSG_KEXINIT)) != 0 ||
+	    (r = st_buf_put_bytes(out, cookie, sizeof(cookie))) != 0 ||
+	    (r = st_buf_put_cstring(out, kex)) != 0 || (r = st_buf_put_cstring(out, hk)) != 0 ||
+	    (r = st_buf_put_cstring(out, cfg->ciphers)) != 0 ||
+	    (r = st_buf_put_cstring(out, cfg->ciphers)) != 0 ||
+	    (r = st_buf_put_cstring(out, cfg->macs)) != 0 ||
+	    (r = st_buf_put_cstring(out, cfg->macs)) != 0 ||
+	    (r = st_buf_put_cstring(out, "none")) != 0 ||
+	    (r = st_buf_put_cstring(out, "none")) != 0 || (r = st_buf_put_cstring(out, "")) != 0 ||
+	    (r = st_buf_put_cstring(out, "")) != 0 || (r = st_buf_put_bool(out, 0)) != 0 ||
+	    (r = st_buf_put_u32(out, 0)) != 0) {
+		out->len = mark; /* no partial message */
+		return r;
+	}
+	return ST_OK;
+}
+
+/* First name of the client's list that is also in ours: *name / *len. */
+static int pick(const char *client, size_t clen, const char *ours, const char **name, size_t *len)
+{
+	size_t i = 0;
+
+	while (i < clen) {
+		size_t j = i;
+		while (j < clen && client[j] != ',')
+			j++;
+		if (st_namelist_has(ours, strlen(ours), client + i, j - i)) {
+			*name = client + i;
+			*len = j - i;
+			return ST_OK;
+		}
+		i = j + 1;
+	}
+	return ST_ERR_ALG_UNSUPPORTED;
+}
+
+int st_ctl_kex_negotiate(const struct st_ctl_config *cfg, const uint8_t *p, size_t len,
+			 int initial, struct st_kex_neg *out, const char **what)
+{
+	struct st_buf b;
+	const char *l[10], *nm;
+	size_t ll[10], nl;
+	char hk[ST_CTL_ALGLIST_MAX];
+	struct st_kex_neg n;
+	uint8_t type;
+	uint32_t reserved;
+	int follows, r;
+
+	memset(&n, 0, sizeof(n));
+	*what = "kexinit";
+	st_buf_from(&b, p, len);
+	if ((r = st_buf_get_u8(&b, &type)) != 0 || (r = st_buf_skip(&b, 16)) != 0)
+		return r;
+	if (type != SSH_MSG_KEXINIT)
+		return ST_ERR_FORMAT;
+	for (int i = 0; i < 10; i++)
+		if ((r = st_buf_get_namelist(&b, &l[i], &ll[i])) != 0)
+			return r;
+	if ((r = st_buf_get_bool(&b, &follows)) != 0 || (r = st_buf_get_u32(&b, &reserved)) != 0 ||
+	    (r = st_buf_end(&b)) != 0)
+		return r;
+
+	*what = "kex";
+	if ((r = pick(l[0], ll[0], cfg->kex_algs, &nm, &nl)) != 0)
+		return r;
+	if ((n.kex = st_ctl_kex_method_by_name(nm, nl)) == NULL)
+		return ST_ERR_ALG_UNSUPPORTED;
+	if (nm != l[0])
+		n.guess_wrong = 1;
+
+	*what = "host key";
+	if ((r = hostkey_list(cfg, hk, sizeof(hk))) != 0)
+		return ST_ERR_ALG_UNSUPPORTED;
+	if ((r = pick(l[1], ll[1], hk, &nm, &nl)) != 0)
+		return r;
+	if ((r = st_sig_alg_from_name(nm, nl, &n.hostkey_alg)) != 0)
+		return r;
+	if ((n.hostkey = hostkey_for(cfg, n.hostkey_alg)) == NULL)
+		return ST_ERR_ALG_UNSUPPORTED;
+	if (nm != l[1])
+		n.guess_wrong = 1;
+
+	*what = "cipher";
+	if ((r = pick(l[2], ll[2], cfg->ciphers, &nm, &nl)) != 0)
+		return r;
+	n.cipher_c2s = st_cipher_by_name(nm, nl);
+	if ((r = pick(l[3], ll[3], cfg->ciphers, &nm, &nl)) != 0)
+		return r;
+	n.cipher_s2c = st_cipher_by_name(nm, nl);
+	if (n.cipher_c2s == NULL || n.cipher_s2c == NULL)
+		return ST_ERR_ALG_UNSUPPORTED;
+
+	*what = "mac";
+	if (!st_cipher_is_aead(n.cipher_c2s)) {
+		if ((r = pick(l[4], ll[4], cfg->macs, &nm, &nl)) != 0)
+			return r;
+		if ((n.mac_c2s = st_mac_by_name(nm, nl)) == NULL)
+			return ST_ERR_ALG_UNSUPPORTED;
+	}
+	if (!st_cipher_is_aead(n.cipher_s2c)) {
+		if ((r = pick(l[5], ll[5], cfg->macs, &nm, &nl)) != 0)
+			return r;
+		if ((n.mac_s2c = st_mac_by_name(nm, nl)) == NULL)
+			return ST_ERR_ALG_UNSUPPORTED;
+	}
+
+	*what = "compression";
+	if (!st_namelist_has(l[6], ll[6], "none", 4) || !st_namelist_has(l[7], ll[7], "none", 4))
+		return ST_ERR_ALG_UNSUPPORTED;
+
+	if (initial) {
+		n.strict = (uint8_t)st_namelist_has(l[0], ll[0], ST_KEX_STRICT_C,
+						    strlen(ST_KEX_STRICT_C));
+		n.ext_info_c = (uint8_t)st_namelist_has(l[0], ll[0], ST_EXT_INFO_C,
+							strlen(ST_EXT_INFO_C));
+	}
+	/* A guess is only wrong if the client sent one. */
+	if (!follows)
+		n.guess_wrong = 0;
+	*out = n;
+	return ST_OK;
+}
+
+static int put_dh_or_ecdh(struct st_buf *b, int dh, const uint8_t *v, size_t len)
+{
+	return dh ? st_buf_put_mpint(b, v, len) : st_buf_put_string(b, v, len);
+}
+
+/* Points the KDF outputs of one direction at the key struct's buffers. */
+static void derive_dir(const struct st_cipher_info *c, const struct st_mac_info *m,
+		       struct st_dir_keys *dk, struct st_kdf_dir *kd)
+{
+	memset(dk, 0, sizeof(*dk));
+	dk->cipher = c;
+	dk->mac = m;
+	kd->iv = dk->iv;
+	kd->iv_len = c->iv_len;
+	kd->key = dk->key;
+	kd->key_len = c->key_len;
+	kd->mac = m != NULL ? dk->mac_key : NULL;
+	kd->mac_len = m != NULL ? m->key_len : 0;
+}
+
+int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcript *t,
+		     const uint8_t *init, size_t len, const uint8_t *sid, size_t sid_len,
+		     struct st_buf *reply, struct st_kex_result *res)
+{
+	struct st_kex_keypair *kp = NULL;
+	struct st_buf b, k, hb, ks, sig;
+	struct st_kex_result rs;
+	struct st_kdf_dir c2s, s2c;
+	const uint8_t *q_c;
+	size_t q_c_len, q_s_len, mark = reply->len;
+	uint8_t q_s[ST_KEX_PUBLIC_MAX], type;
+	int dh = neg->kex->dh, r;
+
+	memset(&rs, 0, sizeof(rs));
+	memset(&k, 0, sizeof(k));
+	memset(&hb, 0, sizeof(hb));
+	memset(&ks, 0, sizeof(ks));
+	memset(&sig, 0, sizeof(sig));
+
+	st_buf_from(&b, init, len);
+	if ((r = st_buf_get_u8(&b, &type)) != 0)
+		goto out;
+	if (type != SSH_MSG_KEX_ECDH_INIT) {
+		r = ST_ERR_FORMAT;
+		goto out;
+	}
+	if (dh)
+		r = st_buf_get_mpint(&b, &q_c, &q_c_len);
+	else
+		r = st_buf_get_string(&b, &q_c, &q_c_len);
+	if (r != 0 || (r = st_buf_end(&b)) != 0)
+		goto out;
+
+	if ((r = st_buf_alloc(&k, 64, ST_KEX_SECRET_ENC_MAX)) != 0 ||
+	    (r = st_buf_alloc(&hb, 1024, 64u * 1024u)) != 0 ||
+	    (r = st_buf_alloc(&ks, 256, ST_KEY_BLOB_MAX)) != 0 ||
+	    (r = st_buf_alloc(&sig, 256, 8192)) != 0)
+		goto out;
+	if ((r = st_kex_keypair_new(neg->kex->group, &kp)) != 0 ||
+	    (r = st_kex_public(kp, q_s, sizeof(q_s), &q_s_len)) != 0 ||
+	    (r = st_kex_derive(kp, q_c, q_c_len, &k)) != 0 ||
+	    (r = st_key_to_blob(neg->hostkey, &ks)) != 0)
+		goto out;
+
+	/* H = HASH(V_C || V_S || I_C || I_S || K_S || Q_C/e || Q_S/f || K) */
+	if ((r = st_buf_put_cstring(&hb, t->v_c)) != 0 ||
+	    (r = st_buf_put_cstring(&hb, t->v_s)) != 0 ||
+	    (r = st_buf_put_string(&hb, t->i_c, t->i_c_len)) != 0 ||
+	    (r = st_buf_put_string(&hb, t->i_s, t->i_s_len)) != 0 ||
+	    (r = st_buf_put_stringb(&hb, &ks)) != 0 ||
+	    (r = put_dh_or_ecdh(&hb, dh, q_c, q_c_len)) != 0 ||
+	    (r = put_dh_or_ecdh(&hb, dh, q_s, q_s_len)) != 0 ||
+	    (r = st_buf_put_bytes(&hb, st_buf_ptr(&k), st_buf_avail(&k))) != 0)
+		goto out;
+	rs.h_len = st_hash_len(neg->kex->hash);
+	if ((r = st_hash(neg->kex->hash, st_buf_ptr(&hb), st_buf_avail(&hb), rs.h)) != 0)
+		goto out;
+	if (sid_len == 0) {
+		sid = rs.h;
+		sid_len = rs.h_len;
+	}
+	if ((r = st_sig_sign(neg->hostkey, neg->hostkey_alg, rs.h, rs.h_len, &sig)) != 0)
+		goto out;
+
+	derive_dir(neg->cipher_c2s, neg->mac_c2s, &rs.rx, &c2s);
+	derive_dir(neg->cipher_s2c, neg->mac_s2c, &rs.tx, &s2c);
+	if ((r = st_kdf_derive_all(neg->kex->hash, st_buf_ptr(&k), st_buf_avail(&k), rs.h,
+				   rs.h_len, sid, sid_len, &c2s, &s2c)) != 0)
+		goto out;
+
+	if ((r = st_buf_put_u8(reply, SSH_MSG_KEX_ECDH_REPLY)) != 0 ||
+	    (r = st_buf_put_stringb(reply, &ks)) != 0 ||
+	    (r = put_dh_or_ecdh(reply, dh, q_s, q_s_len)) != 0 ||
+	    (r = st_buf_put_stringb(reply, &sig)) != 0) {
+		reply->len = mark;
+		goto out;
+	}
+	*res = rs;
+	r = ST_OK;
+out:
+	st_wipe(&rs, sizeof(rs));
+	st_kex_keypair_free(kp);
+	st_buf_free(&k);
+	st_buf_free(&hb);
+	st_buf_free(&ks);
+	st_buf_free(&sig);
+	return r;
+}

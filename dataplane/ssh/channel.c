@@ -1,0 +1,438 @@
+#include "dataplane/ssh/channel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/buf.h"
+#include "crypto/err.h"
+#include "crypto/secmem.h"
+#include "dataplane/ssh/msg.h"
+
+const char *st_chan_counter_str(enum st_chan_counter c)
+{
+	switch (c) {
+#define ST_CHAN_CNT_CASE(name, text) \
+	case name:                   \
+		return text;
+		ST_CHAN_COUNTERS(ST_CHAN_CNT_CASE)
+#undef ST_CHAN_CNT_CASE
+	default:
+		return "unknown";
+	}
+}
+
+void st_chan_table_init(struct st_chan_table *t, const struct st_chan_tx *tx,
+			const struct st_service_env *env)
+{
+	memset(t, 0, sizeof(*t));
+	t->tx = *tx;
+	if (env != NULL)
+		t->env = *env;
+}
+
+static void chan_release(struct st_chan_table *t, struct st_chan *c)
+{
+	st_service_close(&c->svc);
+	if (c->ring != NULL) {
+		st_wipe(c->ring, c->local_window_max);
+		free(c->ring);
+	}
+	memset(c, 0, sizeof(*c));
+	t->n_open--;
+}
+
+void st_chan_table_free(struct st_chan_table *t)
+{
+	for (unsigned i = 0; i < ST_CHAN_MAX; i++)
+		if (t->ch[i].in_use)
+			chan_release(t, &t->ch[i]);
+}
+
+struct st_chan *st_chan_find(struct st_chan_table *t, uint32_t local_id)
+{
+	for (unsigned i = 0; i < ST_CHAN_MAX; i++)
+		if (t->ch[i].in_use && t->ch[i].local_id == local_id)
+			return &t->ch[i];
+	return NULL;
+}
+
+int st_chan_bind(struct st_chan_table *t, const struct st_chan_bind *b)
+{
+	struct st_chan *c = NULL;
+
+	if (b->local_window == 0 || b->local_window > ST_CHAN_MAX_WINDOW ||
+	    b->local_max_packet == 0 || b->remote_max_packet == 0)
+		return ST_ERR_INVALID_ARGUMENT;
+	if (st_chan_find(t, b->local_id) != NULL)
+		return ST_ERR_STATE;
+	for (unsigned i = 0; i < ST_CHAN_MAX && c == NULL; i++)
+		if (!t->ch[i].in_use)
+			c = &t->ch[i];
+	if (c == NULL)
+		return ST_ERR_NO_SPACE;
+	memset(c, 0, sizeof(*c));
+	if ((c->ring = malloc(b->local_window)) == NULL)
+		return ST_ERR_ALLOC;
+	c->in_use = 1;
+	c->local_id = b->local_id;
+	c->remote_id = b->remote_id;
+	c->local_window = b->local_window;
+	c->local_window_max = b->local_window;
+	c->local_max_packet = b->local_max_packet;
+	c->remote_window = b->remote_window;
+	c->remote_max_packet = b->remote_max_packet;
+	t->n_open++;
+	t->cnt[ST_CHAN_CNT_OPENED]++;
+	return ST_OK;
+}
+
+int st_chan_attach(struct st_chan_table *t, uint32_t local_id,
+		   const struct st_service_params *p, const char *name, int want_exit_status)
+{
+	struct st_chan *c = st_chan_find(t, local_id);
+	int r;
+
+	if (c == NULL)
+		return ST_ERR_NOT_FOUND;
+	if (c->attached || c->svc.out_done)
+		return ST_ERR_STATE;
+	c->want_exit_status = want_exit_status ? 1 : 0;
+	if (name != NULL) {
+		strncpy(c->name, name, sizeof(c->name) - 1);
+		c->name[sizeof(c->name) - 1] = '\0';
+	}
+	if ((r = st_service_start(&c->svc, p, &t->env)) != ST_OK) {
+		/* Close the channel towards the peer with a failing exit status. */
+		t->cnt[ST_CHAN_CNT_SERVICE_ERROR]++;
+		c->svc.out_done = 1;
+		c->svc.exit_status = 1;
+		return r;
+	}
+	c->attached = 1;
+	return ST_OK;
+}
+
+/* Appends to the hold ring; the window accounting guarantees room. */
+static void ring_put(struct st_chan *c, const uint8_t *p, size_t n)
+{
+	uint32_t cap = c->local_window_max;
+	uint32_t tail = (uint32_t)(((uint64_t)c->ring_head + c->ring_len) % cap);
+	size_t first = cap - tail;
+
+	if (first > n)
+		first = n;
+	memcpy(c->ring + tail, p, first);
+	memcpy(c->ring, p + first, n - first);
+	c->ring_len += (uint32_t)n;
+}
+
+static void service_failed(struct st_chan_table *t, struct st_chan *c)
+{
+	t->cnt[ST_CHAN_CNT_SERVICE_ERROR]++;
+	c->svc.out_done = 1;
+	c->svc.exit_status = 1;
+}
+
+/* Offers bytes to the service; returns how many it took. */
+static size_t offer(struct st_chan_table *t, struct st_chan *c, const uint8_t *p, size_t n)
+{
+	size_t used = 0;
+
+	if (n == 0)
+		return 0;
+	if (c->svc.ops->on_data(&c->svc, p, n, &used) != ST_OK) {
+		service_failed(t, c);
+		used = n; /* discard: the channel is closing */
+	}
+	if (used > n)
+		used = n;
+	c->svc.bytes_in += used;
+	c->credit += (uint32_t)used;
+	return used;
+}
+
+static int input_data(struct st_chan_table *t, struct st_chan *c, const uint8_t *p, size_t n,
+		      int ext)
+{
+	if (c->peer_eof || c->peer_close) {
+		t->cnt[ST_CHAN_CNT_DATA_AFTER_EOF]++;
+		return ST_ERR_STATE;
+	}
+	if (n > c->local_max_packet) {
+		t->cnt[ST_CHAN_CNT_MAX_PACKET_EXCEEDED]++;
+		return ST_ERR_PACKET_TOO_LARGE;
+	}
+	if (n > c->local_window) {
+		t->cnt[ST_CHAN_CNT_WINDOW_EXCEEDED]++;
+		return ST_ERR_STATE;
+	}
+	c->local_window -= (uint32_t)n;
+	c->bytes_in += n;
+	if (ext || c->sent_close) {
+		/* Nobody will read it: count and give the window back. */
+		t->cnt[ext ? ST_CHAN_CNT_EXT_DATA_DISCARDED : ST_CHAN_CNT_DATA_AFTER_CLOSE]++;
+		c->credit += (uint32_t)n;
+		return ST_OK;
+	}
+	if (c->attached && c->ring_len == 0) {
+		size_t used = offer(t, c, p, n);
+		p += used;
+		n -= used;
+	}
+	if (n > 0)
+		ring_put(c, p, n);
+	return ST_OK;
+}
+
+int st_chan_input(struct st_chan_table *t, const uint8_t *payload, size_t len, int *handled)
+{
+	struct st_buf b;
+	struct st_chan *c;
+	uint8_t type;
+	uint32_t id, v;
+	const uint8_t *data;
+	size_t dlen;
+	int r = ST_OK;
+
+	*handled = 0;
+	if (len < 1)
+		return ST_OK;
+	type = payload[0];
+	if (type < SSH_MSG_CHANNEL_WINDOW_ADJUST || type > SSH_MSG_CHANNEL_CLOSE)
+		return ST_OK;
+	if (len < 5)
+		return ST_OK; /* malformed: the control plane reports it */
+	id = st_peek_u32(payload + 1);
+	if ((c = st_chan_find(t, id)) == NULL)
+		return ST_OK;
+	*handled = 1;
+	st_buf_from(&b, payload + 5, len - 5);
+	switch (type) {
+	case SSH_MSG_CHANNEL_WINDOW_ADJUST:
+		if ((r = st_buf_get_u32(&b, &v)) != ST_OK || (r = st_buf_end(&b)) != ST_OK)
+			goto malformed;
+		if ((uint64_t)c->remote_window + v > UINT32_MAX) {
+			t->cnt[ST_CHAN_CNT_WINDOW_OVERFLOW]++;
+			return ST_ERR_STATE;
+		}
+		c->remote_window += v;
+		return ST_OK;
+	case SSH_MSG_CHANNEL_DATA:
+		if ((r = st_buf_get_string(&b, &data, &dlen)) != ST_OK ||
+		    (r = st_buf_end(&b)) != ST_OK)
+			goto malformed;
+		return input_data(t, c, data, dlen, 0);
+	case SSH_MSG_CHANNEL_EXTENDED_DATA:
+		if ((r = st_buf_get_u32(&b, &v)) != ST_OK ||
+		    (r = st_buf_get_string(&b, &data, &dlen)) != ST_OK ||
+		    (r = st_buf_end(&b)) != ST_OK)
+			goto malformed;
+		return input_data(t, c, data, dlen, 1);
+	case SSH_MSG_CHANNEL_EOF:
+		if ((r = st_buf_end(&b)) != ST_OK)
+			goto malformed;
+		if (c->peer_close) {
+			t->cnt[ST_CHAN_CNT_DATA_AFTER_EOF]++;
+			return ST_ERR_STATE;
+		}
+		c->peer_eof = 1;
+		return ST_OK;
+	case SSH_MSG_CHANNEL_CLOSE:
+		if ((r = st_buf_end(&b)) != ST_OK)
+			goto malformed;
+		if (c->peer_close) {
+			t->cnt[ST_CHAN_CNT_MALFORMED]++;
+			return ST_ERR_STATE;
+		}
+		c->peer_close = 1;
+		return ST_OK;
+	}
+	return ST_OK;
+malformed:
+	t->cnt[ST_CHAN_CNT_MALFORMED]++;
+	return ST_ERR_FORMAT;
+}
+
+/* ---- output ---- */
+
+/* Emits a small fixed message; ST_ERR_NO_SPACE when tx is full. */
+static int emit(struct st_chan_table *t, const uint8_t *msg, size_t len)
+{
+	uint8_t *p;
+	int r;
+
+	if ((r = t->tx.begin(t->tx.ctx, len, &p)) != ST_OK)
+		return r;
+	memcpy(p, msg, len);
+	return t->tx.commit(t->tx.ctx, len);
+}
+
+static int emit_id_u32(struct st_chan_table *t, uint8_t type, uint32_t id, uint32_t v)
+{
+	uint8_t m[9];
+
+	m[0] = type;
+	st_poke_u32(m + 1, id);
+	st_poke_u32(m + 5, v);
+	return emit(t, m, sizeof(m));
+}
+
+static int emit_id(struct st_chan_table *t, uint8_t type, uint32_t id)
+{
+	uint8_t m[5];
+
+	m[0] = type;
+	st_poke_u32(m + 1, id);
+	return emit(t, m, sizeof(m));
+}
+
+static int emit_exit_status(struct st_chan_table *t, struct st_chan *c)
+{
+	static const char req[] = "exit-status";
+	uint8_t m[1 + 4 + 4 + sizeof(req) - 1 + 1 + 4];
+	size_t o = 0;
+
+	m[o++] = SSH_MSG_CHANNEL_REQUEST;
+	st_poke_u32(m + o, c->remote_id), o += 4;
+	st_poke_u32(m + o, sizeof(req) - 1), o += 4;
+	memcpy(m + o, req, sizeof(req) - 1), o += sizeof(req) - 1;
+	m[o++] = 0; /* want reply */
+	st_poke_u32(m + o, (uint32_t)c->svc.exit_status), o += 4;
+	return emit(t, m, o);
+}
+
+/* Hands held input to the service and delivers EOF after it. */
+static void chan_drain(struct st_chan_table *t, struct st_chan *c)
+{
+	if (!c->attached || c->sent_close)
+		return;
+	while (c->ring_len > 0) {
+		uint32_t cap = c->local_window_max;
+		size_t seg = cap - c->ring_head;
+		if (seg > c->ring_len)
+			seg = c->ring_len;
+		size_t used = offer(t, c, c->ring + c->ring_head, seg);
+		c->ring_head = (uint32_t)((c->ring_head + used) % cap);
+		c->ring_len -= (uint32_t)used;
+		if (used < seg)
+			break;
+	}
+	if (c->ring_len == 0)
+		c->ring_head = 0;
+	if (c->peer_eof && c->ring_len == 0 && !c->eof_delivered) {
+		c->eof_delivered = 1;
+		c->svc.in_eof = 1;
+		if (c->svc.ops->on_eof(&c->svc) != ST_OK)
+			service_failed(t, c);
+	}
+}
+
+/* Service output within the peer's window and max packet. */
+static int chan_output(struct st_chan_table *t, struct st_chan *c)
+{
+	while (c->remote_window > 0 && !c->svc.out_done) {
+		size_t chunk = c->remote_window;
+		size_t n = 0;
+		uint8_t *p;
+		int r;
+
+		if (chunk > c->remote_max_packet)
+			chunk = c->remote_max_packet;
+		if (chunk > ST_CHAN_MAX_DATA)
+			chunk = ST_CHAN_MAX_DATA;
+		if ((r = t->tx.begin(t->tx.ctx, 9 + chunk, &p)) != ST_OK)
+			return r;
+		if (c->svc.ops->produce(&c->svc, p + 9, chunk, &n) != ST_OK) {
+			service_failed(t, c);
+			break;
+		}
+		if (n > chunk)
+			n = chunk;
+		if (n == 0)
+			break;
+		p[0] = SSH_MSG_CHANNEL_DATA;
+		st_poke_u32(p + 1, c->remote_id);
+		st_poke_u32(p + 5, (uint32_t)n);
+		if ((r = t->tx.commit(t->tx.ctx, 9 + n)) != ST_OK)
+			return r;
+		c->remote_window -= (uint32_t)n;
+		c->bytes_out += n;
+		c->svc.bytes_out += n;
+	}
+	return ST_OK;
+}
+
+/* One channel's share of a pump. ST_ERR_NO_SPACE: tx full, come back later. */
+static int chan_pump(struct st_chan_table *t, struct st_chan *c)
+{
+	int r;
+
+	chan_drain(t, c);
+	if (!c->sent_close && !c->peer_close && !c->peer_eof &&
+	    c->credit > 0 && c->credit >= c->local_window_max / 2) {
+		if ((r = emit_id_u32(t, SSH_MSG_CHANNEL_WINDOW_ADJUST, c->remote_id, c->credit)) != ST_OK)
+			return r;
+		c->local_window += c->credit;
+		c->credit = 0;
+	}
+	if (c->attached && !c->sent_eof && !c->sent_close && !c->peer_close)
+		if ((r = chan_output(t, c)) != ST_OK)
+			return r;
+	if (c->svc.out_done && !c->sent_close && !c->peer_close) {
+		if (c->want_exit_status && !c->sent_exit) {
+			if ((r = emit_exit_status(t, c)) != ST_OK)
+				return r;
+			c->sent_exit = 1;
+		}
+		if (!c->sent_eof) {
+			if ((r = emit_id(t, SSH_MSG_CHANNEL_EOF, c->remote_id)) != ST_OK)
+				return r;
+			c->sent_eof = 1;
+		}
+	}
+	if (!c->sent_close && (c->peer_close || (c->svc.out_done && c->sent_eof))) {
+		if ((r = emit_id(t, SSH_MSG_CHANNEL_CLOSE, c->remote_id)) != ST_OK)
+			return r;
+		c->sent_close = 1;
+		/* Held input will never be read now. */
+		c->ring_len = 0;
+		c->ring_head = 0;
+	}
+	if (c->sent_close && c->peer_close) {
+		uint32_t id = c->local_id;
+		t->cnt[ST_CHAN_CNT_CLOSED]++;
+		chan_release(t, c);
+		if (t->tx.closed != NULL)
+			t->tx.closed(t->tx.ctx, id);
+	}
+	return ST_OK;
+}
+
+int st_chan_pump(struct st_chan_table *t)
+{
+	unsigned start = t->rr;
+	int r;
+
+	t->blocked = 0;
+	if (t->n_open == 0)
+		return ST_OK;
+	t->rr = (t->rr + 1) % ST_CHAN_MAX;
+	for (unsigned k = 0; k < ST_CHAN_MAX; k++) {
+		struct st_chan *c = &t->ch[(start + k) % ST_CHAN_MAX];
+		if (!c->in_use)
+			continue;
+		r = chan_pump(t, c);
+		if (r == ST_ERR_NO_SPACE) {
+			t->blocked = 1;
+			return ST_OK;
+		}
+		if (r != ST_OK)
+			return r;
+	}
+	return ST_OK;
+}
+
+int st_chan_blocked(const struct st_chan_table *t)
+{
+	return t->blocked;
+}

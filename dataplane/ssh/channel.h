@@ -1,0 +1,171 @@
+/*
+ * The channel fast path (RFC 4254 §5) of one session, sans I/O.
+ *
+ * The control plane opens and confirms channels; once it binds one
+ * (ST_DOWN_BIND_CHANNEL) this table handles CHANNEL_DATA, EXTENDED_DATA,
+ * WINDOW_ADJUST, EOF and CLOSE for it, and connects it to a service.
+ *
+ * Flow control, both directions (RFC 4254 §5.2):
+ *  - receive: the peer may send at most `local_window` bytes (data and
+ *    extended data) beyond what we granted, each packet's data at most
+ *    `local_max_packet`. Violations are protocol errors (ST_ERR_STATE /
+ *    ST_ERR_PACKET_TOO_LARGE from st_chan_input): the session closes.
+ *    Bytes count as consumed when the service takes them; WINDOW_ADJUST
+ *    returns consumed bytes once half of the bound window is pending, so a
+ *    slow service (backpressure) stops the peer. Bytes the service has not
+ *    taken wait in a per-channel ring of exactly the bound window.
+ *  - send: never more than the peer's window, never more data per packet
+ *    than the peer's max packet (and ST_CHAN_MAX_DATA).
+ *
+ * EOF/CLOSE: the peer's EOF reaches the service after all data; the peer's
+ * CLOSE is answered with CLOSE (RFC 4254 §5.3). When the service is done we
+ * send exit-status (if the channel wants it: session channels), EOF, CLOSE.
+ * A channel whose CLOSE went both ways is released and reported through
+ * ops->closed (the session sends ST_UP_CHANNEL_CLOSED).
+ *
+ * Output goes through struct st_chan_tx: begin() hands out the payload area
+ * of the next packet (in the session's tx buffer now, an mbuf later), commit()
+ * seals it. Nothing is queued inside the channel layer: pending control
+ * messages (WINDOW_ADJUST, exit-status, EOF, CLOSE) are flags emitted by
+ * st_chan_pump(), which the session calls only when it may send
+ * connection-layer messages (not during its key exchange).
+ */
+#ifndef ST_SSH_CHANNEL_H
+#define ST_SSH_CHANNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataplane/ssh/service.h"
+
+#define ST_CHAN_MAX 16
+/* Largest data bytes we put in one CHANNEL_DATA (fits a 64 KiB record). */
+#define ST_CHAN_MAX_DATA 32768u
+/* Largest window we accept to buffer for one channel. */
+#define ST_CHAN_MAX_WINDOW (16u * 1024u * 1024u)
+
+/* How channel packets leave; implemented by the session (or a test). */
+struct st_chan_tx {
+	/*
+	 * Space for one payload of up to `max` bytes: *p on success. Returns
+	 * ST_OK, or ST_ERR_NO_SPACE when there is no room now (try again later).
+	 */
+	int (*begin)(void *ctx, size_t max, uint8_t **p);
+	/* Seals the payload of `len` bytes written at the pointer from begin(). */
+	int (*commit)(void *ctx, size_t len);
+	/* A channel is fully closed; its local id may be reused. */
+	void (*closed)(void *ctx, uint32_t local_id);
+	void *ctx;
+};
+
+/* Drop/close reasons counted by the channel layer (one list). */
+#define ST_CHAN_COUNTERS(X)                                                     \
+	X(ST_CHAN_CNT_EXT_DATA_DISCARDED, "extended data from peer discarded")  \
+	X(ST_CHAN_CNT_DATA_AFTER_EOF, "data after peer EOF (protocol error)")   \
+	X(ST_CHAN_CNT_DATA_AFTER_CLOSE, "data after our CLOSE discarded")       \
+	X(ST_CHAN_CNT_WINDOW_EXCEEDED, "peer exceeded our window")              \
+	X(ST_CHAN_CNT_MAX_PACKET_EXCEEDED, "peer exceeded our max packet")      \
+	X(ST_CHAN_CNT_WINDOW_OVERFLOW, "peer window adjust overflow")           \
+	X(ST_CHAN_CNT_MALFORMED, "malformed channel message")                   \
+	X(ST_CHAN_CNT_SERVICE_ERROR, "service error closed channel")            \
+	X(ST_CHAN_CNT_OPENED, "channels bound")                                 \
+	X(ST_CHAN_CNT_CLOSED, "channels closed")
+
+enum st_chan_counter {
+#define ST_CHAN_CNT_ENUM(name, text) name,
+	ST_CHAN_COUNTERS(ST_CHAN_CNT_ENUM)
+#undef ST_CHAN_CNT_ENUM
+	ST_CHAN_CNT_COUNT
+};
+
+const char *st_chan_counter_str(enum st_chan_counter c);
+
+struct st_chan_bind {
+	uint32_t local_id, remote_id;
+	uint32_t local_window, local_max_packet;
+	uint32_t remote_window, remote_max_packet;
+};
+
+struct st_chan {
+	uint8_t in_use;
+	uint8_t attached;        /* service started */
+	uint8_t want_exit_status;
+	uint8_t peer_eof, peer_close;
+	uint8_t sent_exit, sent_eof, sent_close;
+	uint8_t eof_delivered;   /* service saw the peer's EOF */
+	uint32_t local_id, remote_id;
+	/* receive */
+	uint32_t local_window;      /* bytes the peer may still send */
+	uint32_t local_window_max;  /* as bound */
+	uint32_t local_max_packet;
+	uint32_t credit;            /* consumed, not yet granted back */
+	uint8_t *ring;              /* local_window_max bytes */
+	uint32_t ring_head, ring_len;
+	/* send */
+	uint32_t remote_window;
+	uint32_t remote_max_packet;
+	/* stats */
+	uint64_t bytes_in, bytes_out;
+	struct st_service svc;
+	char name[ST_SERVICE_NAME_MAX];
+};
+
+struct st_chan_table {
+	struct st_chan ch[ST_CHAN_MAX];
+	unsigned n_open;
+	unsigned rr;                /* round-robin start for pump */
+	int blocked;                /* last pump ran out of tx room */
+	struct st_chan_tx tx;
+	struct st_service_env env;
+	uint64_t cnt[ST_CHAN_CNT_COUNT];
+};
+
+/* Sets up an empty table. Never fails. */
+void st_chan_table_init(struct st_chan_table *t, const struct st_chan_tx *tx,
+			const struct st_service_env *env);
+
+/* Closes every service and frees every ring (session end). */
+void st_chan_table_free(struct st_chan_table *t);
+
+/* The bound channel with this local id, or NULL. */
+struct st_chan *st_chan_find(struct st_chan_table *t, uint32_t local_id);
+
+/*
+ * Moves a confirmed channel onto the fast path. Returns ST_OK,
+ * ST_ERR_STATE (id already bound), ST_ERR_NO_SPACE (table full),
+ * ST_ERR_INVALID_ARGUMENT (window 0 or over ST_CHAN_MAX_WINDOW, max packet 0),
+ * ST_ERR_ALLOC.
+ */
+int st_chan_bind(struct st_chan_table *t, const struct st_chan_bind *b);
+
+/*
+ * Starts a service on a bound channel. Returns ST_OK, ST_ERR_NOT_FOUND (not
+ * bound), ST_ERR_STATE (already attached), or the service's start error
+ * (then the channel is closed towards the peer, exit status 1 if wanted).
+ */
+int st_chan_attach(struct st_chan_table *t, uint32_t local_id,
+		   const struct st_service_params *p, const char *name, int want_exit_status);
+
+/*
+ * Offers one received payload. *handled is 0 when the message is not a
+ * fast-path message of a bound channel (the session forwards it to the
+ * control plane); then nothing else happened. Returns ST_OK, or a protocol
+ * violation that ends the session: ST_ERR_FORMAT (malformed),
+ * ST_ERR_STATE (window exceeded, data after EOF, overflowing adjust),
+ * ST_ERR_PACKET_TOO_LARGE (max packet exceeded).
+ */
+int st_chan_input(struct st_chan_table *t, const uint8_t *payload, size_t len, int *handled);
+
+/*
+ * Moves data between channels and services and emits what is due: held
+ * input to services, WINDOW_ADJUST, service output within the peer's window,
+ * exit-status/EOF/CLOSE, and releases fully closed channels. Stops when tx
+ * has no room (ST_OK: call again when it has). Returns ST_OK or a fatal tx
+ * error.
+ */
+int st_chan_pump(struct st_chan_table *t);
+
+/* 1 when the last pump stopped because tx had no room: pump again once it has. */
+int st_chan_blocked(const struct st_chan_table *t);
+
+#endif

@@ -1,0 +1,363 @@
+#include "dataplane/ssh/service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "crypto/err.h"
+#include "crypto/hash.h"
+#include "crypto/secmem.h"
+
+/* ---------------- sink ---------------- */
+
+static int sink_start(struct st_service *sv, const struct st_service_params *p,
+		      const struct st_service_env *env)
+{
+	(void)p;
+	(void)env;
+	return st_hash_init(&sv->u.sink.hash, ST_HASH_SHA256);
+}
+
+static int sink_on_data(struct st_service *sv, const uint8_t *p, size_t n, size_t *consumed)
+{
+	int r;
+
+	if ((r = st_hash_update(&sv->u.sink.hash, p, n)) != ST_OK)
+		return r;
+	*consumed = n;
+	return ST_OK;
+}
+
+static int sink_on_eof(struct st_service *sv)
+{
+	uint8_t md[32];
+	char hex[65];
+	int r, n;
+
+	if ((r = st_hash_final(&sv->u.sink.hash, md, sizeof(md))) != ST_OK)
+		return r;
+	for (unsigned i = 0; i < sizeof(md); i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	n = snprintf(sv->u.sink.line, sizeof(sv->u.sink.line), "%llu %s\n",
+		     (unsigned long long)sv->bytes_in, hex);
+	if (n < 0 || (size_t)n >= sizeof(sv->u.sink.line))
+		return ST_ERR_INTERNAL;
+	sv->u.sink.line_len = (uint32_t)n;
+	sv->u.sink.line_off = 0;
+	return ST_OK;
+}
+
+static int sink_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t *n)
+{
+	uint32_t left = sv->u.sink.line_len - sv->u.sink.line_off;
+	size_t take = left < cap ? left : cap;
+
+	*n = 0;
+	if (!sv->in_eof)
+		return ST_OK;
+	memcpy(buf, sv->u.sink.line + sv->u.sink.line_off, take);
+	sv->u.sink.line_off += (uint32_t)take;
+	*n = take;
+	if (sv->u.sink.line_off == sv->u.sink.line_len) {
+		sv->out_done = 1;
+		sv->exit_status = 0;
+	}
+	return ST_OK;
+}
+
+static void sink_close(struct st_service *sv)
+{
+	st_hash_ctx_free(&sv->u.sink.hash);
+}
+
+static const struct st_service_ops sink_ops = {
+	.name = "sink",
+	.start = sink_start,
+	.on_data = sink_on_data,
+	.on_eof = sink_on_eof,
+	.produce = sink_produce,
+	.close = sink_close,
+};
+
+/* ---------------- source ---------------- */
+
+static int source_start(struct st_service *sv, const struct st_service_params *p,
+			const struct st_service_env *env)
+{
+	static const uint8_t zero[16];
+	EVP_CIPHER_CTX *c;
+
+	(void)env;
+	if ((c = EVP_CIPHER_CTX_new()) == NULL)
+		return ST_ERR_ALLOC;
+	if (EVP_EncryptInit_ex(c, EVP_aes_128_ctr(), NULL, zero, zero) != 1) {
+		EVP_CIPHER_CTX_free(c);
+		return ST_ERR_CRYPTO;
+	}
+	sv->u.source.evp = c;
+	sv->u.source.remaining = p->source_bytes;
+	if (p->source_bytes == 0) {
+		sv->out_done = 1;
+		sv->exit_status = 0;
+	}
+	return ST_OK;
+}
+
+static int source_on_data(struct st_service *sv, const uint8_t *p, size_t n, size_t *consumed)
+{
+	(void)sv;
+	(void)p;
+	*consumed = n; /* input is discarded */
+	return ST_OK;
+}
+
+static int source_on_eof(struct st_service *sv)
+{
+	(void)sv;
+	return ST_OK;
+}
+
+static int source_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t *n)
+{
+	size_t take = cap;
+	int outl = 0;
+
+	*n = 0;
+	if (sv->out_done)
+		return ST_OK;
+	if (take > sv->u.source.remaining)
+		take = (size_t)sv->u.source.remaining;
+	if (take > (1u << 30))
+		take = 1u << 30;
+	memset(buf, 0, take);
+	if (take > 0 &&
+	    EVP_EncryptUpdate(sv->u.source.evp, buf, &outl, buf, (int)take) != 1)
+		return ST_ERR_CRYPTO;
+	if ((size_t)outl != take)
+		return ST_ERR_CRYPTO;
+	sv->u.source.remaining -= take;
+	*n = take;
+	if (sv->u.source.remaining == 0) {
+		sv->out_done = 1;
+		sv->exit_status = 0;
+	}
+	return ST_OK;
+}
+
+static void source_close(struct st_service *sv)
+{
+	EVP_CIPHER_CTX_free(sv->u.source.evp);
+	sv->u.source.evp = NULL;
+}
+
+static const struct st_service_ops source_ops = {
+	.name = "source",
+	.start = source_start,
+	.on_data = source_on_data,
+	.on_eof = source_on_eof,
+	.produce = source_produce,
+	.close = source_close,
+};
+
+/* ---------------- echo ---------------- */
+
+static int echo_start(struct st_service *sv, const struct st_service_params *p,
+		      const struct st_service_env *env)
+{
+	(void)p;
+	(void)env;
+	if ((sv->u.echo.ring = malloc(ST_ECHO_RING)) == NULL)
+		return ST_ERR_ALLOC;
+	return ST_OK;
+}
+
+static int echo_on_data(struct st_service *sv, const uint8_t *p, size_t n, size_t *consumed)
+{
+	uint32_t space = ST_ECHO_RING - sv->u.echo.len;
+	size_t take = n < space ? n : space;
+	uint32_t tail = (sv->u.echo.head + sv->u.echo.len) % ST_ECHO_RING;
+	size_t first = ST_ECHO_RING - tail;
+
+	if (first > take)
+		first = take;
+	memcpy(sv->u.echo.ring + tail, p, first);
+	memcpy(sv->u.echo.ring, p + first, take - first);
+	sv->u.echo.len += (uint32_t)take;
+	*consumed = take;
+	return ST_OK;
+}
+
+static void echo_check_done(struct st_service *sv)
+{
+	if (sv->in_eof && sv->u.echo.len == 0) {
+		sv->out_done = 1;
+		sv->exit_status = 0;
+	}
+}
+
+static int echo_on_eof(struct st_service *sv)
+{
+	sv->in_eof = 1;
+	echo_check_done(sv);
+	return ST_OK;
+}
+
+static int echo_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t *n)
+{
+	size_t take = sv->u.echo.len < cap ? sv->u.echo.len : cap;
+	size_t first = ST_ECHO_RING - sv->u.echo.head;
+
+	if (first > take)
+		first = take;
+	memcpy(buf, sv->u.echo.ring + sv->u.echo.head, first);
+	memcpy(buf + first, sv->u.echo.ring, take - first);
+	sv->u.echo.head = (uint32_t)((sv->u.echo.head + take) % ST_ECHO_RING);
+	sv->u.echo.len -= (uint32_t)take;
+	*n = take;
+	echo_check_done(sv);
+	return ST_OK;
+}
+
+static void echo_close(struct st_service *sv)
+{
+	if (sv->u.echo.ring != NULL) {
+		st_wipe(sv->u.echo.ring, ST_ECHO_RING);
+		free(sv->u.echo.ring);
+	}
+	sv->u.echo.ring = NULL;
+}
+
+static const struct st_service_ops echo_ops = {
+	.name = "echo",
+	.start = echo_start,
+	.on_data = echo_on_data,
+	.on_eof = echo_on_eof,
+	.produce = echo_produce,
+	.close = echo_close,
+};
+
+/* ---------------- backend ---------------- */
+
+static int backend_start(struct st_service *sv, const struct st_service_params *p,
+			 const struct st_service_env *env)
+{
+	if (env == NULL || env->connector == NULL || p->host == NULL)
+		return ST_ERR_NOT_FOUND;
+	sv->u.backend.c = env->connector;
+	return env->connector->ops->connect(env->connector->ctx, p->host, p->port, env->owner,
+					    &sv->u.backend.conn);
+}
+
+static void backend_fail(struct st_service *sv)
+{
+	sv->out_done = 1;
+	sv->exit_status = 1;
+}
+
+static int backend_on_data(struct st_service *sv, const uint8_t *p, size_t n, size_t *consumed)
+{
+	const struct st_connector *c = sv->u.backend.c;
+
+	*consumed = 0;
+	if (sv->out_done) { /* backend gone: discard */
+		*consumed = n;
+		return ST_OK;
+	}
+	if (c->ops->write(sv->u.backend.conn, p, n, consumed) != ST_OK) {
+		backend_fail(sv);
+		*consumed = n;
+	}
+	return ST_OK;
+}
+
+static int backend_on_eof(struct st_service *sv)
+{
+	const struct st_connector *c = sv->u.backend.c;
+
+	if (!sv->out_done && !sv->u.backend.peer_eof_sent) {
+		sv->u.backend.peer_eof_sent = 1;
+		if (c->ops->shutdown_write(sv->u.backend.conn) != ST_OK)
+			backend_fail(sv);
+	}
+	return ST_OK;
+}
+
+static int backend_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t *n)
+{
+	const struct st_connector *c = sv->u.backend.c;
+	int eof = 0;
+
+	*n = 0;
+	if (sv->out_done)
+		return ST_OK;
+	if (c->ops->read(sv->u.backend.conn, buf, cap, n, &eof) != ST_OK) {
+		*n = 0;
+		backend_fail(sv);
+		return ST_OK;
+	}
+	if (eof && *n == 0) {
+		sv->out_done = 1;
+		sv->exit_status = 0;
+	}
+	return ST_OK;
+}
+
+static void backend_close(struct st_service *sv)
+{
+	if (sv->u.backend.conn != NULL)
+		sv->u.backend.c->ops->close(sv->u.backend.conn);
+	sv->u.backend.conn = NULL;
+}
+
+static const struct st_service_ops backend_ops = {
+	.name = "backend",
+	.start = backend_start,
+	.on_data = backend_on_data,
+	.on_eof = backend_on_eof,
+	.produce = backend_produce,
+	.close = backend_close,
+};
+
+/* ---------------- table ---------------- */
+
+const struct st_service_ops *st_service_ops_for(enum st_service_kind kind)
+{
+	switch (kind) {
+	case ST_SERVICE_SINK:
+		return &sink_ops;
+	case ST_SERVICE_SOURCE:
+		return &source_ops;
+	case ST_SERVICE_ECHO:
+		return &echo_ops;
+	case ST_SERVICE_BACKEND:
+		return &backend_ops;
+	}
+	return NULL;
+}
+
+int st_service_start(struct st_service *sv, const struct st_service_params *p,
+		     const struct st_service_env *env)
+{
+	const struct st_service_ops *ops = st_service_ops_for(p->kind);
+	int r;
+
+	memset(sv, 0, sizeof(*sv));
+	if (ops == NULL)
+		return ST_ERR_INVALID_ARGUMENT;
+	if ((r = ops->start(sv, p, env)) != ST_OK) {
+		ops->close(sv);
+		memset(sv, 0, sizeof(*sv));
+		return r;
+	}
+	sv->ops = ops;
+	return ST_OK;
+}
+
+void st_service_close(struct st_service *sv)
+{
+	if (sv->ops != NULL)
+		sv->ops->close(sv);
+	memset(sv, 0, sizeof(*sv));
+}

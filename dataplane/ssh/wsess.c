@@ -1,0 +1,750 @@
+#include "dataplane/ssh/wsess.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/buf.h"
+#include "crypto/err.h"
+#include "crypto/secmem.h"
+#include "dataplane/ssh/msg.h"
+
+const char *st_wsess_drop_str(enum st_wsess_drop d)
+{
+	switch (d) {
+#define ST_WDROP_CASE(name, text) \
+	case name:                \
+		return text;
+		ST_WSESS_DROPS(ST_WDROP_CASE)
+#undef ST_WDROP_CASE
+	default:
+		return "unknown";
+	}
+}
+
+static void do_close(struct st_wsess *s, enum st_close_reason reason, int err,
+		     uint32_t disc_code, const char *desc);
+
+static void drop(struct st_wsess *s, enum st_wsess_drop d)
+{
+	s->ws->drops[d]++;
+}
+
+/* ---- up messages ---- */
+
+static int up_deliver(struct st_wsess *s, struct st_plane_msg *m)
+{
+	if (m == NULL || st_plane_deliver(&s->up, m) != ST_OK) {
+		drop(s, ST_WDROP_UP_FAILED);
+		if (s->state != ST_WSESS_CLOSING)
+			do_close(s, ST_CLOSE_RESOURCES, ST_ERR_NO_SPACE, 0, NULL);
+		return ST_ERR_NO_SPACE;
+	}
+	return ST_OK;
+}
+
+static int up_simple(struct st_wsess *s, enum st_plane_type type, const void *data, uint32_t len)
+{
+	return up_deliver(s, st_plane_msg_new(type, s->handle, data, len));
+}
+
+static void send_closed(struct st_wsess *s)
+{
+	struct st_plane_msg *m;
+
+	if (s->closed_sent)
+		return;
+	s->closed_sent = 1;
+	m = st_plane_msg_new(ST_UP_CLOSED, s->handle, NULL, 0);
+	if (m == NULL) {
+		drop(s, ST_WDROP_UP_FAILED);
+		return;
+	}
+	m->u.closed.reason = s->reason;
+	m->u.closed.err = s->close_err;
+	if (st_plane_deliver(&s->up, m) != ST_OK)
+		drop(s, ST_WDROP_UP_FAILED);
+}
+
+/* ---- tx buffer: the place packets are sealed into ---- */
+
+static int tx_begin(struct st_wsess *s, size_t max, uint8_t **p)
+{
+	size_t need = st_record_seal_size(&s->rec, max);
+
+	if (max == 0 || max > s->rec.max_packet)
+		return ST_ERR_INVALID_ARGUMENT;
+	if (s->tx_cap - s->tx_len < need && s->tx_off > 0) {
+		memmove(s->tx, s->tx + s->tx_off, s->tx_len - s->tx_off);
+		s->tx_len -= s->tx_off;
+		s->tx_off = 0;
+	}
+	if (s->tx_cap - s->tx_len < need)
+		return ST_ERR_NO_SPACE;
+	s->tx_pending = (uint32_t)need;
+	*p = s->tx + s->tx_len + ST_RECORD_PAYLOAD_OFFSET;
+	return ST_OK;
+}
+
+static int tx_commit(struct st_wsess *s, size_t len)
+{
+	struct st_record_out o;
+	uint8_t type;
+	int r;
+
+	if (s->tx_pending == 0 || len == 0 ||
+	    st_record_seal_size(&s->rec, len) > s->tx_pending)
+		return ST_ERR_INTERNAL;
+	o.buf = s->tx + s->tx_len;
+	o.cap = s->tx_pending;
+	o.payload_len = (uint32_t)len;
+	o.wire_len = 0;
+	type = o.buf[ST_RECORD_PAYLOAD_OFFSET];
+	s->tx_pending = 0;
+	if ((r = st_record_seal(&s->rec, &o, 1)) != ST_OK)
+		return r;
+	s->tx_len += o.wire_len;
+	s->st.packets_out++;
+	if (type == SSH_MSG_KEXINIT) {
+		s->kex_tx = 1;
+	} else if (type == SSH_MSG_NEWKEYS) {
+		s->kex_tx = 0;
+		s->keyed = 1;
+		s->rekey_sent = 0;
+		s->epoch_ms = s->now_ms;
+		s->st.kex_done++;
+	}
+	return ST_OK;
+}
+
+static int send_payload(struct st_wsess *s, const uint8_t *data, size_t len)
+{
+	uint8_t *p;
+	int r;
+
+	if ((r = tx_begin(s, len, &p)) != ST_OK)
+		return r;
+	memcpy(p, data, len);
+	return tx_commit(s, len);
+}
+
+/* Channel layer's view of tx: closed while our kex runs or SENDs wait. */
+static int chan_begin(void *ctx, size_t max, uint8_t **p)
+{
+	struct st_wsess *s = ctx;
+
+	if (s->state != ST_WSESS_RUNNING || s->kex_tx || s->n_hold > 0)
+		return ST_ERR_NO_SPACE;
+	return tx_begin(s, max, p);
+}
+
+static int chan_commit(void *ctx, size_t len)
+{
+	return tx_commit(ctx, len);
+}
+
+static void chan_closed(void *ctx, uint32_t local_id)
+{
+	struct st_wsess *s = ctx;
+	struct st_plane_msg *m = st_plane_msg_new(ST_UP_CHANNEL_CLOSED, s->handle, NULL, 0);
+
+	s->st.channels_closed++;
+	if (m != NULL)
+		m->u.channel_closed.local_id = local_id;
+	up_deliver(s, m);
+}
+
+/* ---- closing ---- */
+
+static void send_disconnect(struct st_wsess *s, uint32_t code, const char *desc)
+{
+	uint8_t m[1 + 4 + 4 + 128 + 4];
+	size_t dl = strlen(desc);
+	int dead = s->rec.dead;
+
+	if (dl > 128)
+		dl = 128;
+	m[0] = SSH_MSG_DISCONNECT;
+	st_poke_u32(m + 1, code);
+	st_poke_u32(m + 5, (uint32_t)dl);
+	memcpy(m + 9, desc, dl);
+	st_poke_u32(m + 9 + dl, 0); /* language tag */
+	/* A receive-side failure (bad MAC, bad length) leaves the send direction
+	 * intact: seal the DISCONNECT with it. Never after a crypto failure. */
+	if (dead == ST_ERR_CRYPTO)
+		return;
+	s->rec.dead = ST_OK;
+	(void)send_payload(s, m, 9 + dl + 4);
+	s->rec.dead = dead;
+}
+
+static void do_close(struct st_wsess *s, enum st_close_reason reason, int err,
+		     uint32_t disc_code, const char *desc)
+{
+	if (s->state == ST_WSESS_CLOSING)
+		return;
+	if (disc_code != 0 && s->state == ST_WSESS_RUNNING && !s->peer_gone)
+		send_disconnect(s, disc_code, desc);
+	s->state = ST_WSESS_CLOSING;
+	s->reason = reason;
+	s->close_err = err;
+	s->ws->closes[reason]++;
+	for (unsigned i = 0; i < s->n_hold; i++)
+		st_plane_msg_free(s->hold[i]);
+	s->n_hold = 0;
+	s->hold_bytes = 0;
+	st_chan_table_free(&s->chans);
+	send_closed(s);
+}
+
+void st_wsess_close(struct st_wsess *s, enum st_close_reason reason, int err)
+{
+	uint32_t code = reason == ST_CLOSE_SHUTDOWN || reason == ST_CLOSE_ADMIN
+				? SSH_DISCONNECT_BY_APPLICATION
+				: reason == ST_CLOSE_RESOURCES ? SSH_DISCONNECT_TOO_MANY_CONNECTIONS
+							       : SSH_DISCONNECT_PROTOCOL_ERROR;
+	do_close(s, reason, err, code, st_close_reason_str(reason));
+}
+
+static void record_error(struct st_wsess *s, int err)
+{
+	drop(s, ST_WDROP_RECORD_ERROR);
+	switch (err) {
+	case ST_ERR_MAC_INVALID:
+		do_close(s, ST_CLOSE_MAC, err, SSH_DISCONNECT_MAC_ERROR, "corrupted MAC on input");
+		break;
+	case ST_ERR_PACKET_TOO_LARGE:
+	case ST_ERR_BAD_LENGTH:
+		do_close(s, ST_CLOSE_PACKET_SIZE, err, SSH_DISCONNECT_PROTOCOL_ERROR,
+			 "bad packet length");
+		break;
+	case ST_ERR_CRYPTO:
+		do_close(s, ST_CLOSE_INTERNAL, err, 0, NULL);
+		break;
+	default:
+		do_close(s, ST_CLOSE_PROTOCOL, err, SSH_DISCONNECT_PROTOCOL_ERROR,
+			 "protocol error");
+		break;
+	}
+}
+
+/* ---- RekeyLimit ---- */
+
+static void check_rekey(struct st_wsess *s)
+{
+	uint64_t b = s->rec.tx.epoch_bytes > s->rec.rx.epoch_bytes ? s->rec.tx.epoch_bytes
+								   : s->rec.rx.epoch_bytes;
+	uint64_t age = s->now_ms - s->epoch_ms;
+	struct st_plane_msg *m;
+
+	if (s->state != ST_WSESS_RUNNING || !s->keyed || s->kex_tx || s->rekey_sent)
+		return;
+	if (!((s->rekey_bytes != 0 && b >= s->rekey_bytes) ||
+	      (s->rekey_seconds != 0 && age >= (uint64_t)s->rekey_seconds * 1000)))
+		return;
+	s->rekey_sent = 1;
+	s->ws->rekeys_due++;
+	if ((m = st_plane_msg_new(ST_UP_REKEY_DUE, s->handle, NULL, 0)) != NULL) {
+		m->u.rekey.bytes = b;
+		m->u.rekey.seconds = (uint32_t)(age / 1000);
+	}
+	up_deliver(s, m);
+}
+
+/* ---- held SENDs and the channel pump ---- */
+
+static int hold_eligible(const struct st_wsess *s, const struct st_plane_msg *m)
+{
+	return !s->kex_tx || m->data[0] < SSH_MSG_USERAUTH_REQUEST;
+}
+
+/* Seals held SENDs in order; during our kex only transport ones. */
+static int flush_hold(struct st_wsess *s)
+{
+	unsigned i = 0;
+	int r;
+
+	while (i < s->n_hold && s->state == ST_WSESS_RUNNING) {
+		struct st_plane_msg *m = s->hold[i];
+		uint8_t was_kex = s->kex_tx;
+
+		if (!hold_eligible(s, m)) {
+			i++;
+			continue;
+		}
+		r = send_payload(s, m->data, m->len);
+		if (r == ST_ERR_NO_SPACE)
+			return ST_OK;
+		if (r != ST_OK)
+			return r;
+		s->hold_bytes -= m->len;
+		st_plane_msg_free(m);
+		memmove(&s->hold[i], &s->hold[i + 1], (s->n_hold - i - 1) * sizeof(s->hold[0]));
+		s->n_hold--;
+		if (was_kex && !s->kex_tx)
+			i = 0; /* our NEWKEYS: what was skipped may go now */
+	}
+	return ST_OK;
+}
+
+static int pump(struct st_wsess *s)
+{
+	int r;
+
+	if (s->state != ST_WSESS_RUNNING)
+		return ST_OK;
+	if ((r = flush_hold(s)) != ST_OK)
+		goto fail;
+	if (s->n_hold == 0 && !s->kex_tx && (r = st_chan_pump(&s->chans)) != ST_OK)
+		goto fail;
+	check_rekey(s);
+	return ST_OK;
+fail:
+	if (r == ST_ERR_STATE)
+		do_close(s, ST_CLOSE_KEX_FAILED, r, SSH_DISCONNECT_KEY_EXCHANGE_FAILED,
+			 "key exchange failed");
+	else
+		do_close(s, ST_CLOSE_INTERNAL, r, 0, NULL);
+	return r;
+}
+
+int st_wsess_pump(struct st_wsess *s)
+{
+	return pump(s);
+}
+
+/* ---- receive ---- */
+
+static int handle_packet(struct st_wsess *s, const struct st_record_msg *m)
+{
+	struct st_plane_msg *up;
+	int handled = 0, r;
+
+	s->st.packets_in++;
+	if ((r = st_chan_input(&s->chans, m->payload, m->len, &handled)) != ST_OK) {
+		drop(s, ST_WDROP_CHANNEL_VIOLATION);
+		do_close(s, ST_CLOSE_PROTOCOL, r, SSH_DISCONNECT_PROTOCOL_ERROR,
+			 "channel protocol violation");
+		return r;
+	}
+	if (handled) {
+		s->st.fast_path_in++;
+		return ST_OK;
+	}
+	s->st.up_payloads++;
+	up = st_plane_msg_new(ST_UP_PAYLOAD, s->handle, m->payload, m->len);
+	if (up != NULL)
+		up->u.payload.seq = m->seq;
+	if ((r = up_deliver(s, up)) != ST_OK)
+		return r;
+	if (m->payload[0] == SSH_MSG_DISCONNECT) {
+		do_close(s, ST_CLOSE_PEER_DISCONNECT, 0, 0, NULL);
+		return ST_ERR_STATE;
+	}
+	return ST_OK;
+}
+
+/* Reads whole packets out of the record layer, a burst at a time. */
+static int process_records(struct st_wsess *s)
+{
+	struct st_record_msg msgs[ST_RECORD_BURST];
+	unsigned n;
+	int r;
+
+	while (s->state == ST_WSESS_RUNNING) {
+		if ((r = st_record_read(&s->rec, msgs, ST_RECORD_BURST, &n)) != ST_OK) {
+			record_error(s, r);
+			return r;
+		}
+		if (n == 0)
+			break;
+		for (unsigned i = 0; i < n; i++)
+			if ((r = handle_packet(s, &msgs[i])) != ST_OK)
+				return r;
+		if ((r = pump(s)) != ST_OK)
+			return r;
+	}
+	return ST_OK;
+}
+
+/* Takes identification-line bytes; *used says how many. */
+static int version_input(struct st_wsess *s, const uint8_t *data, size_t len, size_t *used)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		uint8_t c = data[i];
+		if (s->vlen >= ST_WSESS_VERSION_MAX) {
+			drop(s, ST_WDROP_VERSION_TOO_LONG);
+			do_close(s, ST_CLOSE_VERSION, ST_ERR_FORMAT, 0, NULL);
+			*used = i;
+			return ST_ERR_FORMAT;
+		}
+		s->vline[s->vlen++] = (char)c;
+		if (c != '\n')
+			continue;
+		/* Whole line: strip LF and an optional CR. */
+		uint32_t l = s->vlen - 1;
+		if (l > 0 && s->vline[l - 1] == '\r')
+			l--;
+		s->vline[l] = '\0';
+		*used = i + 1;
+		if (l < 4 || memcmp(s->vline, "SSH-", 4) != 0 || memchr(s->vline, '\0', l) != NULL) {
+			drop(s, ST_WDROP_VERSION_NOT_SSH);
+			do_close(s, ST_CLOSE_VERSION, ST_ERR_FORMAT, 0, NULL);
+			return ST_ERR_FORMAT;
+		}
+		s->state = ST_WSESS_RUNNING;
+		return up_simple(s, ST_UP_VERSION, s->vline, l);
+	}
+	*used = len;
+	return ST_OK;
+}
+
+int st_wsess_input(struct st_wsess *s, const uint8_t *data, size_t len, size_t *used)
+{
+	size_t done = 0, n;
+	int r;
+
+	*used = 0;
+	if (s->state == ST_WSESS_CLOSING) {
+		*used = len;
+		if (len > 0)
+			drop(s, ST_WDROP_INPUT_AFTER_CLOSE);
+		return ST_OK;
+	}
+	s->st.bytes_in += len;
+	if (s->state == ST_WSESS_VERSION) {
+		r = version_input(s, data, len, &n);
+		done += n;
+		if (r != ST_OK) {
+			*used = len;
+			return r;
+		}
+	}
+	while (s->state == ST_WSESS_RUNNING) {
+		st_record_feed(&s->rec, data + done, len - done, &n);
+		done += n;
+		if ((r = process_records(s)) != ST_OK) {
+			*used = len;
+			return r;
+		}
+		if (done == len || n == 0)
+			break;
+	}
+	if (s->state == ST_WSESS_CLOSING)
+		done = len;
+	s->st.bytes_in -= len - done;
+	*used = done;
+	return ST_OK;
+}
+
+/* ---- down messages ---- */
+
+static int down_send(struct st_wsess *s, struct st_plane_msg *m)
+{
+	int r;
+
+	if (m->len == 0 || m->len > s->rec.max_packet) {
+		drop(s, ST_WDROP_BAD_DOWN);
+		do_close(s, ST_CLOSE_INTERNAL, ST_ERR_INVALID_ARGUMENT, 0, NULL);
+		st_plane_msg_free(m);
+		return ST_ERR_INVALID_ARGUMENT;
+	}
+	/* Fast case: nothing waits and it may go now. */
+	if (s->n_hold == 0 && hold_eligible(s, m)) {
+		r = send_payload(s, m->data, m->len);
+		if (r != ST_ERR_NO_SPACE) {
+			st_plane_msg_free(m);
+			if (r != ST_OK) {
+				do_close(s, r == ST_ERR_STATE ? ST_CLOSE_KEX_FAILED : ST_CLOSE_INTERNAL,
+					 r, SSH_DISCONNECT_PROTOCOL_ERROR, "internal error");
+			}
+			return r;
+		}
+	}
+	if (s->n_hold == ST_WSESS_HOLD_MAX || s->hold_bytes + m->len > ST_WSESS_HOLD_BYTES) {
+		drop(s, ST_WDROP_HOLD_OVERFLOW);
+		st_plane_msg_free(m);
+		do_close(s, ST_CLOSE_RESOURCES, ST_ERR_NO_SPACE, SSH_DISCONNECT_BY_APPLICATION,
+			 "too much output held");
+		return ST_ERR_NO_SPACE;
+	}
+	s->hold[s->n_hold++] = m;
+	s->hold_bytes += m->len;
+	s->st.held++;
+	return ST_OK;
+}
+
+static int down_keys(struct st_wsess *s, struct st_plane_msg *m)
+{
+	int r;
+
+	if (m->u.keys.strict)
+		st_record_set_strict(&s->rec);
+	/* The RekeyLimit for the epoch these keys start. */
+	s->rekey_bytes = m->u.keys.rekey_bytes;
+	s->rekey_seconds = m->u.keys.rekey_seconds;
+	r = st_record_set_next_keys(&s->rec, &m->u.keys.tx, &m->u.keys.rx);
+	if (r != ST_OK) {
+		drop(s, ST_WDROP_BAD_DOWN);
+		do_close(s, ST_CLOSE_KEX_FAILED, r, SSH_DISCONNECT_KEY_EXCHANGE_FAILED,
+			 "key exchange failed");
+		return r;
+	}
+	/* The peer's NEWKEYS may have been waiting for these keys. */
+	return process_records(s);
+}
+
+static int down_bind(struct st_wsess *s, struct st_plane_msg *m)
+{
+	struct st_chan_bind b = {
+		.local_id = m->u.bind.local_id,
+		.remote_id = m->u.bind.remote_id,
+		.local_window = m->u.bind.local_window,
+		.local_max_packet = m->u.bind.local_max_packet,
+		.remote_window = m->u.bind.remote_window,
+		.remote_max_packet = m->u.bind.remote_max_packet,
+	};
+	int r;
+
+	if ((r = st_chan_bind(&s->chans, &b)) != ST_OK) {
+		drop(s, ST_WDROP_CHANNEL_BIND_FAILED);
+		do_close(s, r == ST_ERR_ALLOC ? ST_CLOSE_RESOURCES : ST_CLOSE_INTERNAL, r,
+			 SSH_DISCONNECT_BY_APPLICATION, "channel setup failed");
+		return r;
+	}
+	s->st.channels_bound++;
+	return ST_OK;
+}
+
+static int down_attach(struct st_wsess *s, struct st_plane_msg *m)
+{
+	struct st_service_params p = {
+		.kind = m->u.service.kind,
+		.source_bytes = m->u.service.source_bytes,
+		.host = m->u.service.host,
+		.port = m->u.service.port,
+	};
+	int r;
+
+	m->u.service.host[sizeof(m->u.service.host) - 1] = '\0';
+	m->u.service.name[sizeof(m->u.service.name) - 1] = '\0';
+	r = st_chan_attach(&s->chans, m->u.service.local_id, &p, m->u.service.name,
+			   m->u.service.want_exit_status);
+	if (r == ST_ERR_NOT_FOUND || r == ST_ERR_STATE) {
+		/* The peer may have closed the channel meanwhile: not fatal. */
+		drop(s, ST_WDROP_BAD_DOWN);
+	} else if (r != ST_OK) {
+		/* The channel reports exit status 1 and closes; the session lives. */
+		drop(s, ST_WDROP_SERVICE_START_FAILED);
+	}
+	return pump(s);
+}
+
+/* Our identification line, raw, before any binary packet. */
+static int queue_version(struct st_wsess *s, const char *line, size_t len)
+{
+	if (len < 4 || len > ST_WSESS_VERSION_MAX - 2 || memcmp(line, "SSH-", 4) != 0 ||
+	    memchr(line, '\n', len) != NULL || memchr(line, '\r', len) != NULL)
+		return ST_ERR_INVALID_ARGUMENT;
+	if (s->tx_len != 0 || s->st.packets_out != 0 || s->version_sent)
+		return ST_ERR_STATE;
+	memcpy(s->tx, line, len);
+	memcpy(s->tx + len, "\r\n", 2);
+	s->tx_len = (uint32_t)(len + 2);
+	s->version_sent = 1;
+	return ST_OK;
+}
+
+static int down_version_line(struct st_wsess *s, struct st_plane_msg *m)
+{
+	int r;
+
+	if (s->version_sent) {
+		/* Already sent at init (st_wsess_config.version): keep the first. */
+		drop(s, ST_WDROP_BAD_DOWN);
+		return ST_OK;
+	}
+	if ((r = queue_version(s, (const char *)m->data, m->len)) != ST_OK) {
+		drop(s, ST_WDROP_BAD_DOWN);
+		do_close(s, ST_CLOSE_INTERNAL, r, 0, NULL);
+	}
+	return r;
+}
+
+int st_wsess_down(struct st_wsess *s, struct st_plane_msg *m)
+{
+	int r = ST_OK;
+
+	if (s->state == ST_WSESS_CLOSING) {
+		drop(s, ST_WDROP_DOWN_AFTER_CLOSE);
+		st_plane_msg_free(m);
+		return ST_OK;
+	}
+	switch (m->type) {
+	case ST_DOWN_SEND:
+		r = down_send(s, m);
+		m = NULL;
+		if (r == ST_OK)
+			r = pump(s);
+		break;
+	case ST_DOWN_KEYS:
+		r = down_keys(s, m);
+		break;
+	case ST_DOWN_AUTHED:
+		memcpy(s->user, m->u.authed.user, sizeof(s->user));
+		s->user[sizeof(s->user) - 1] = '\0';
+		break;
+	case ST_DOWN_BIND_CHANNEL:
+		r = down_bind(s, m);
+		break;
+	case ST_DOWN_ATTACH_SERVICE:
+		r = down_attach(s, m);
+		break;
+	case ST_DOWN_VERSION_LINE:
+		r = down_version_line(s, m);
+		break;
+	case ST_DOWN_CLOSE:
+		/* The control plane's DISCONNECT (if any) goes out even during kex. */
+		if (m->len > 0 && m->data[0] == SSH_MSG_DISCONNECT && s->state == ST_WSESS_RUNNING)
+			(void)send_payload(s, m->data, m->len);
+		do_close(s, m->u.closed.reason < ST_CLOSE_REASON_COUNT ? m->u.closed.reason
+								      : ST_CLOSE_INTERNAL,
+			 m->u.closed.err, 0, NULL);
+		break;
+	default:
+		drop(s, ST_WDROP_BAD_DOWN);
+		break;
+	}
+	st_plane_msg_free(m);
+	return r;
+}
+
+/* ---- lifecycle ---- */
+
+int st_wsess_init(struct st_wsess *s, const struct st_wsess_config *cfg,
+		  struct st_conn_handle h, const struct st_plane_sink *up,
+		  struct st_wsess_worker_stats *ws, uint64_t now_ms)
+{
+	struct st_chan_tx ctx;
+	struct st_service_env env;
+	size_t vl = 0;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	if (cfg->version != NULL && ((vl = strlen(cfg->version)) < 4 ||
+				     vl > ST_WSESS_VERSION_MAX - 2))
+		return ST_ERR_INVALID_ARGUMENT;
+	s->handle = h;
+	s->up = *up;
+	s->ws = ws;
+	s->now_ms = s->epoch_ms = now_ms;
+	s->rekey_bytes = cfg->rekey_bytes;
+	s->rekey_seconds = cfg->rekey_seconds;
+	s->tx_cap = cfg->tx_cap != 0 ? cfg->tx_cap : ST_WSESS_TX_DEFAULT;
+	if ((r = st_record_init(&s->rec, cfg->be, cfg->max_packet)) != ST_OK)
+		goto out;
+	/* At least one largest packet must fit. */
+	if (s->tx_cap < st_record_seal_size(&s->rec, s->rec.max_packet) + ST_MAC_MAX_LEN)
+		s->tx_cap = (uint32_t)(st_record_seal_size(&s->rec, s->rec.max_packet) +
+				       ST_MAC_MAX_LEN);
+	if ((s->tx = malloc(s->tx_cap)) == NULL) {
+		r = ST_ERR_ALLOC;
+		goto out;
+	}
+	ctx.begin = chan_begin;
+	ctx.commit = chan_commit;
+	ctx.closed = chan_closed;
+	ctx.ctx = s;
+	env.connector = cfg->connector;
+	env.owner = s;
+	st_chan_table_init(&s->chans, &ctx, &env);
+	if (cfg->version != NULL && (r = queue_version(s, cfg->version, strlen(cfg->version))) != ST_OK)
+		goto out;
+	ws->sessions++;
+	r = ST_OK;
+out:
+	if (r != ST_OK) {
+		free(s->tx);
+		if (s->rec.rxbuf != NULL)
+			st_record_free(&s->rec);
+		memset(s, 0, sizeof(*s));
+	}
+	return r;
+}
+
+void st_wsess_free(struct st_wsess *s)
+{
+	if (s->ws == NULL)
+		return;
+	if (s->state != ST_WSESS_CLOSING) {
+		s->peer_gone = 1;
+		do_close(s, ST_CLOSE_SHUTDOWN, 0, 0, NULL);
+	}
+	send_closed(s);
+	st_chan_table_free(&s->chans);
+	for (unsigned i = 0; i < s->n_hold; i++)
+		st_plane_msg_free(s->hold[i]);
+	st_record_free(&s->rec);
+	if (s->tx != NULL) {
+		st_wipe(s->tx, s->tx_cap);
+		free(s->tx);
+	}
+	st_wipe(s, sizeof(*s));
+}
+
+int st_wsess_open(struct st_wsess *s, const char *peer_ip, uint16_t peer_port,
+		  const char *local_ip, uint16_t local_port)
+{
+	struct st_plane_msg *m = st_plane_msg_new(ST_UP_OPEN, s->handle, NULL, 0);
+
+	if (m != NULL) {
+		snprintf(m->u.open.peer_ip, sizeof(m->u.open.peer_ip), "%s", peer_ip);
+		snprintf(m->u.open.local_ip, sizeof(m->u.open.local_ip), "%s", local_ip);
+		m->u.open.peer_port = peer_port;
+		m->u.open.local_port = local_port;
+	}
+	return up_deliver(s, m);
+}
+
+void st_wsess_tick(struct st_wsess *s, uint64_t now_ms)
+{
+	if (now_ms > s->now_ms)
+		s->now_ms = now_ms;
+	check_rekey(s);
+}
+
+void st_wsess_tx_peek(const struct st_wsess *s, const uint8_t **p, size_t *n)
+{
+	*p = s->tx + s->tx_off;
+	*n = s->tx_len - s->tx_off;
+}
+
+void st_wsess_tx_consume(struct st_wsess *s, size_t n)
+{
+	if (n > s->tx_len - s->tx_off)
+		n = s->tx_len - s->tx_off;
+	s->tx_off += (uint32_t)n;
+	s->st.bytes_out += n;
+	if (s->tx_off == s->tx_len)
+		s->tx_off = s->tx_len = 0;
+	if (st_wsess_wants_pump(s))
+		pump(s);
+}
+
+void st_wsess_peer_gone(struct st_wsess *s)
+{
+	s->peer_gone = 1;
+	do_close(s, ST_CLOSE_PEER, 0, 0, NULL);
+}
+
+int st_wsess_done(const struct st_wsess *s)
+{
+	return s->state == ST_WSESS_CLOSING && (s->peer_gone || s->tx_off == s->tx_len);
+}
+
+int st_wsess_wants_pump(const struct st_wsess *s)
+{
+	return s->state == ST_WSESS_RUNNING && (st_chan_blocked(&s->chans) || s->n_hold > 0);
+}

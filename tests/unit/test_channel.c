@@ -1,0 +1,540 @@
+/* Channel fast path: flow control, EOF/CLOSE orders, peer violations, services. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/buf.h"
+#include "crypto/hash.h"
+#include "dataplane/ssh/channel.h"
+#include "dataplane/ssh/msg.h"
+#include "tests/unit/test.h"
+
+/* ---- a fake tx that records every payload ---- */
+
+#define MAXMSG 4096
+struct fake_tx {
+	uint8_t buf[70000];
+	uint8_t *msgs[MAXMSG];
+	size_t lens[MAXMSG];
+	unsigned n;
+	unsigned room;          /* packets accepted before NO_SPACE; ~0u: unlimited */
+	uint32_t closed[16];
+	unsigned n_closed;
+};
+
+static int ftx_begin(void *ctx, size_t max, uint8_t **p)
+{
+	struct fake_tx *f = ctx;
+	if (f->room == 0 || f->n == MAXMSG || max > sizeof(f->buf))
+		return ST_ERR_NO_SPACE;
+	*p = f->buf;
+	return ST_OK;
+}
+
+static int ftx_commit(void *ctx, size_t len)
+{
+	struct fake_tx *f = ctx;
+	f->msgs[f->n] = malloc(len);
+	memcpy(f->msgs[f->n], f->buf, len);
+	f->lens[f->n++] = len;
+	if (f->room != ~0u)
+		f->room--;
+	return ST_OK;
+}
+
+static void ftx_closed(void *ctx, uint32_t id)
+{
+	struct fake_tx *f = ctx;
+	if (f->n_closed < 16)
+		f->closed[f->n_closed++] = id;
+}
+
+static void ftx_reset(struct fake_tx *f)
+{
+	for (unsigned i = 0; i < f->n; i++)
+		free(f->msgs[i]);
+	f->n = 0;
+}
+
+static struct fake_tx *ftx_new(void)
+{
+	struct fake_tx *f = calloc(1, sizeof(*f));
+	f->room = ~0u;
+	return f;
+}
+
+static void ftx_free(struct fake_tx *f)
+{
+	ftx_reset(f);
+	free(f);
+}
+
+static void table_init(struct st_chan_table *t, struct fake_tx *f)
+{
+	struct st_chan_tx tx = { ftx_begin, ftx_commit, ftx_closed, f };
+	st_chan_table_init(t, &tx, NULL);
+}
+
+static int bind(struct st_chan_table *t, uint32_t id, uint32_t lwin, uint32_t lmax, uint32_t rwin,
+		uint32_t rmax)
+{
+	struct st_chan_bind b = { .local_id = id, .remote_id = id + 100, .local_window = lwin,
+				  .local_max_packet = lmax, .remote_window = rwin,
+				  .remote_max_packet = rmax };
+	return st_chan_bind(t, &b);
+}
+
+static int attach(struct st_chan_table *t, uint32_t id, enum st_service_kind kind, uint64_t n)
+{
+	struct st_service_params p = { .kind = kind, .source_bytes = n };
+	return st_chan_attach(t, id, &p, "test", 1);
+}
+
+/* Peer -> us messages. */
+static int in_data(struct st_chan_table *t, uint32_t id, const uint8_t *d, size_t n, int *handled)
+{
+	uint8_t *m = malloc(9 + n);
+	int r;
+	m[0] = SSH_MSG_CHANNEL_DATA;
+	st_poke_u32(m + 1, id);
+	st_poke_u32(m + 5, (uint32_t)n);
+	memcpy(m + 9, d, n);
+	r = st_chan_input(t, m, 9 + n, handled);
+	free(m);
+	return r;
+}
+
+static int in_simple(struct st_chan_table *t, uint8_t type, uint32_t id)
+{
+	uint8_t m[5];
+	int h;
+	m[0] = type;
+	st_poke_u32(m + 1, id);
+	return st_chan_input(t, m, 5, &h);
+}
+
+static int in_adjust(struct st_chan_table *t, uint32_t id, uint32_t v)
+{
+	uint8_t m[9];
+	int h;
+	m[0] = SSH_MSG_CHANNEL_WINDOW_ADJUST;
+	st_poke_u32(m + 1, id);
+	st_poke_u32(m + 5, v);
+	return st_chan_input(t, m, 9, &h);
+}
+
+static int is_exit_status(const uint8_t *m, size_t len, uint32_t rid, uint32_t status)
+{
+	return len == 1 + 4 + 4 + 11 + 1 + 4 && m[0] == SSH_MSG_CHANNEL_REQUEST &&
+	       st_peek_u32(m + 1) == rid && memcmp(m + 9, "exit-status", 11) == 0 && m[20] == 0 &&
+	       st_peek_u32(m + 21) == status;
+}
+
+static void test_unbound_not_handled(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	int h = 1;
+	uint8_t d[4] = { 1, 2, 3, 4 };
+
+	table_init(&t, f);
+	CHECK_OK(in_data(&t, 7, d, 4, &h));
+	CHECK_INT(h, 0);
+	uint8_t req[5] = { SSH_MSG_CHANNEL_REQUEST, 0, 0, 0, 0 };
+	CHECK_OK(bind(&t, 0, 1000, 100, 1000, 100));
+	h = 1;
+	CHECK_OK(st_chan_input(&t, req, sizeof(req), &h));
+	CHECK_INT(h, 0); /* requests go to the control plane */
+	CHECK_ERR(bind(&t, 0, 1000, 100, 1000, 100), ST_ERR_STATE);
+	CHECK_ERR(bind(&t, 1, 0, 100, 1000, 100), ST_ERR_INVALID_ARGUMENT);
+	for (uint32_t i = 1; i < ST_CHAN_MAX; i++)
+		CHECK_OK(bind(&t, i, 1000, 100, 1000, 100));
+	CHECK_ERR(bind(&t, 99, 1000, 100, 1000, 100), ST_ERR_NO_SPACE);
+	CHECK_INT(f->n, 0);
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+static void test_receive_window_and_adjust(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	uint8_t d[100];
+	int h;
+
+	table_init(&t, f);
+	st_test_fill(d, sizeof(d), 1);
+	CHECK_OK(bind(&t, 3, 400, 100, 0, 100));
+	CHECK_OK(attach(&t, 3, ST_SERVICE_SINK, 0));
+	/* 100 + 99: under half of 400 consumed: no adjust yet */
+	CHECK_OK(in_data(&t, 3, d, 100, &h));
+	CHECK_INT(h, 1);
+	CHECK_OK(in_data(&t, 3, d, 99, &h));
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n, 0);
+	CHECK_OK(in_data(&t, 3, d, 1, &h));
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n, 1);
+	CHECK_INT(f->msgs[0][0], SSH_MSG_CHANNEL_WINDOW_ADJUST);
+	CHECK_INT(st_peek_u32(f->msgs[0] + 1), 103);
+	CHECK_INT(st_peek_u32(f->msgs[0] + 5), 200);
+	/* The whole window may be used again: 400 bytes fine, 401 not. */
+	for (int i = 0; i < 4; i++)
+		CHECK_OK(in_data(&t, 3, d, 100, &h));
+	CHECK_ERR(in_data(&t, 3, d, 1, &h), ST_ERR_STATE);
+	CHECK_INT(t.cnt[ST_CHAN_CNT_WINDOW_EXCEEDED], 1);
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+static void test_receive_max_packet(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	uint8_t d[101] = { 0 };
+	int h;
+
+	table_init(&t, f);
+	CHECK_OK(bind(&t, 1, 4000, 100, 0, 100));
+	CHECK_OK(in_data(&t, 1, d, 100, &h));
+	CHECK_ERR(in_data(&t, 1, d, 101, &h), ST_ERR_PACKET_TOO_LARGE);
+	CHECK_INT(t.cnt[ST_CHAN_CNT_MAX_PACKET_EXCEEDED], 1);
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+static void test_malformed(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	uint8_t m[16];
+	int h;
+
+	table_init(&t, f);
+	CHECK_OK(bind(&t, 1, 4000, 100, 0, 100));
+	/* DATA whose string runs past the end */
+	m[0] = SSH_MSG_CHANNEL_DATA;
+	st_poke_u32(m + 1, 1);
+	st_poke_u32(m + 5, 10);
+	CHECK_ERR(st_chan_input(&t, m, 12, &h), ST_ERR_FORMAT);
+	/* EOF with trailing bytes */
+	m[0] = SSH_MSG_CHANNEL_EOF;
+	CHECK_ERR(st_chan_input(&t, m, 6, &h), ST_ERR_FORMAT);
+	/* WINDOW_ADJUST truncated */
+	m[0] = SSH_MSG_CHANNEL_WINDOW_ADJUST;
+	CHECK_ERR(st_chan_input(&t, m, 7, &h), ST_ERR_FORMAT);
+	/* EXTENDED_DATA without its string */
+	m[0] = SSH_MSG_CHANNEL_EXTENDED_DATA;
+	st_poke_u32(m + 5, 1);
+	CHECK_ERR(st_chan_input(&t, m, 9, &h), ST_ERR_FORMAT);
+	/* every truncation of a valid DATA message is rejected, never accepted */
+	uint8_t ok[12] = { SSH_MSG_CHANNEL_DATA, 0, 0, 0, 1, 0, 0, 0, 3, 'a', 'b', 'c' };
+	for (size_t l = 5; l < sizeof(ok); l++)
+		CHECK_ERR(st_chan_input(&t, ok, l, &h), ST_ERR_FORMAT);
+	CHECK_OK(st_chan_input(&t, ok, sizeof(ok), &h));
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+static void test_adjust_overflow(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+
+	table_init(&t, f);
+	CHECK_OK(bind(&t, 1, 4000, 100, 0xfffffff0u, 100));
+	CHECK_OK(in_adjust(&t, 1, 0xf));
+	CHECK_ERR(in_adjust(&t, 1, 1), ST_ERR_STATE);
+	CHECK_INT(t.cnt[ST_CHAN_CNT_WINDOW_OVERFLOW], 1);
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+static void test_data_after_eof(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	uint8_t d[4] = { 0 };
+	int h;
+
+	table_init(&t, f);
+	CHECK_OK(bind(&t, 1, 4000, 100, 0, 100));
+	CHECK_OK(in_simple(&t, SSH_MSG_CHANNEL_EOF, 1));
+	CHECK_ERR(in_data(&t, 1, d, 4, &h), ST_ERR_STATE);
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+/* source: never more than the peer's window or max packet; then exit-status, EOF, CLOSE. */
+static void test_send_window_and_max_packet(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	uint64_t total = 0;
+
+	table_init(&t, f);
+	CHECK_OK(bind(&t, 2, 1000, 100, 100, 30));
+	CHECK_OK(attach(&t, 2, ST_SERVICE_SOURCE, 250));
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n, 4); /* 30 30 30 10 */
+	for (unsigned i = 0; i < f->n; i++) {
+		CHECK_INT(f->msgs[i][0], SSH_MSG_CHANNEL_DATA);
+		CHECK_INT(st_peek_u32(f->msgs[i] + 1), 102);
+		CHECK(st_peek_u32(f->msgs[i] + 5) <= 30);
+		CHECK_INT(f->lens[i], 9 + st_peek_u32(f->msgs[i] + 5));
+		total += st_peek_u32(f->msgs[i] + 5);
+	}
+	CHECK_INT(total, 100);
+	ftx_reset(f);
+	CHECK_OK(st_chan_pump(&t)); /* window exhausted: nothing */
+	CHECK_INT(f->n, 0);
+	CHECK_OK(in_adjust(&t, 2, 1000));
+	CHECK_OK(st_chan_pump(&t));
+	total = 0;
+	unsigned i = 0;
+	while (i < f->n && f->msgs[i][0] == SSH_MSG_CHANNEL_DATA)
+		total += st_peek_u32(f->msgs[i++] + 5);
+	CHECK_INT(total, 150);
+	CHECK_INT(f->n, i + 3);
+	if (f->n == i + 3) {
+		CHECK(is_exit_status(f->msgs[i], f->lens[i], 102, 0));
+		CHECK_INT(f->msgs[i + 1][0], SSH_MSG_CHANNEL_EOF);
+		CHECK_INT(f->msgs[i + 2][0], SSH_MSG_CHANNEL_CLOSE);
+	}
+	ftx_reset(f);
+	CHECK_INT(f->n_closed, 0);
+	CHECK_OK(in_simple(&t, SSH_MSG_CHANNEL_CLOSE, 2));
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n, 0); /* no second CLOSE */
+	CHECK_INT(f->n_closed, 1);
+	CHECK_INT(f->closed[0], 2);
+	CHECK(st_chan_find(&t, 2) == NULL);
+	CHECK_INT(t.n_open, 0);
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+/* source N produces the documented stream (AES-128-CTR keystream, zero key and counter). */
+static void test_source_stream(void)
+{
+	static const char *want =
+		"cbe2b262041a8db47d844bcaccfaa76de692ca1410e9920198b250445175e1b8";
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	struct st_hash_ctx h = { 0 };
+	uint8_t md[32], w[32];
+	uint64_t total = 0;
+
+	table_init(&t, f);
+	CHECK_OK(bind(&t, 0, 1000, 100, 1u << 20, 32768));
+	CHECK_OK(attach(&t, 0, ST_SERVICE_SOURCE, 1u << 20));
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_OK(st_hash_init(&h, ST_HASH_SHA256));
+	for (unsigned i = 0; i < f->n && f->msgs[i][0] == SSH_MSG_CHANNEL_DATA; i++) {
+		st_hash_update(&h, f->msgs[i] + 9, f->lens[i] - 9);
+		total += f->lens[i] - 9;
+	}
+	CHECK_OK(st_hash_final(&h, md, sizeof(md)));
+	st_hash_ctx_free(&h);
+	CHECK_INT(total, 1u << 20);
+	st_test_unhex(want, w, sizeof(w));
+	CHECK_MEM(md, w, 32);
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+/* sink: the line after EOF, then exit-status 0, EOF, CLOSE; peer CLOSE releases. */
+static void test_sink_eof_close(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	uint8_t d[1000];
+	uint8_t md[32];
+	char line[128], hex[65];
+	int h;
+
+	table_init(&t, f);
+	st_test_fill(d, sizeof(d), 7);
+	st_hash(ST_HASH_SHA256, d, sizeof(d), md);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(line, sizeof(line), "1000 %s\n", hex);
+
+	CHECK_OK(bind(&t, 5, 4096, 1000, 4096, 32768));
+	/* data before attach is held, then delivered */
+	CHECK_OK(in_data(&t, 5, d, 400, &h));
+	CHECK_OK(attach(&t, 5, ST_SERVICE_SINK, 0));
+	CHECK_OK(in_data(&t, 5, d + 400, 600, &h));
+	CHECK_OK(in_simple(&t, SSH_MSG_CHANNEL_EOF, 5));
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n, 4);
+	if (f->n == 4) {
+		CHECK_INT(f->msgs[0][0], SSH_MSG_CHANNEL_DATA);
+		CHECK_INT(f->lens[0] - 9, strlen(line));
+		CHECK_MEM(f->msgs[0] + 9, line, strlen(line));
+		CHECK(is_exit_status(f->msgs[1], f->lens[1], 105, 0));
+		CHECK_INT(f->msgs[2][0], SSH_MSG_CHANNEL_EOF);
+		CHECK_INT(f->msgs[3][0], SSH_MSG_CHANNEL_CLOSE);
+	}
+	CHECK_OK(in_simple(&t, SSH_MSG_CHANNEL_CLOSE, 5));
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n_closed, 1);
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+/* Peer closes first: we answer CLOSE only (no EOF/exit-status), channel released. */
+static void test_peer_close_first(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+
+	table_init(&t, f);
+	CHECK_OK(bind(&t, 1, 4096, 1000, 4096, 32768));
+	CHECK_OK(attach(&t, 1, ST_SERVICE_ECHO, 0));
+	CHECK_OK(in_simple(&t, SSH_MSG_CHANNEL_CLOSE, 1));
+	/* anything after CLOSE is a violation */
+	CHECK_ERR(in_simple(&t, SSH_MSG_CHANNEL_EOF, 1), ST_ERR_STATE);
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n, 1);
+	CHECK_INT(f->msgs[0][0], SSH_MSG_CHANNEL_CLOSE);
+	CHECK_INT(f->n_closed, 1);
+	CHECK_INT(t.n_open, 0);
+	/* the id is free again */
+	CHECK_OK(bind(&t, 1, 4096, 1000, 4096, 32768));
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+/* Peer EOF, then CLOSE before we finish; echo returns what it got. */
+static void test_echo_and_tx_backpressure(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	uint8_t d[3000], got[3000];
+	size_t ngot = 0;
+	int h;
+
+	table_init(&t, f);
+	st_test_fill(d, sizeof(d), 3);
+	CHECK_OK(bind(&t, 1, 4096, 1000, 10000, 700));
+	CHECK_OK(attach(&t, 1, ST_SERVICE_ECHO, 0));
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(in_data(&t, 1, d + 1000 * i, 1000, &h));
+	CHECK_OK(in_simple(&t, SSH_MSG_CHANNEL_EOF, 1));
+	f->room = 2; /* tx fills after two packets */
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n, 2);
+	CHECK(st_chan_blocked(&t));
+	for (int round = 0; round < 20 && st_chan_blocked(&t); round++) {
+		f->room = 1;
+		CHECK_OK(st_chan_pump(&t));
+	}
+	CHECK(!st_chan_blocked(&t));
+	unsigned i;
+	for (i = 0; i < f->n && f->msgs[i][0] == SSH_MSG_CHANNEL_DATA; i++) {
+		size_t l = f->lens[i] - 9;
+		CHECK(l <= 700);
+		if (ngot + l <= sizeof(got))
+			memcpy(got + ngot, f->msgs[i] + 9, l);
+		ngot += l;
+	}
+	CHECK_INT(ngot, 3000);
+	CHECK_MEM(got, d, 3000);
+	/* after the peer's EOF no WINDOW_ADJUST; then exit-status, EOF, CLOSE */
+	CHECK_INT(f->n, i + 3);
+	if (f->n == i + 3) {
+		CHECK(is_exit_status(f->msgs[i], f->lens[i], 101, 0));
+		CHECK_INT(f->msgs[i + 1][0], SSH_MSG_CHANNEL_EOF);
+		CHECK_INT(f->msgs[i + 2][0], SSH_MSG_CHANNEL_CLOSE);
+	}
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+/* A service that stops consuming: the ring holds the rest, no WINDOW_ADJUST until consumed. */
+static void test_backpressure_withholds_adjust(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	static uint8_t d[32768];
+	uint32_t adjusted = 0;
+	int h;
+
+	table_init(&t, f);
+	st_test_fill(d, sizeof(d), 9);
+	/* echo ring is 256 KiB; peer window for our output is 0: echo cannot drain */
+	CHECK_OK(bind(&t, 1, 1u << 20, 32768, 0, 32768));
+	CHECK_OK(attach(&t, 1, ST_SERVICE_ECHO, 0));
+	for (int i = 0; i < 32; i++) /* the whole 1 MiB window */
+		CHECK_OK(in_data(&t, 1, d, sizeof(d), &h));
+	CHECK_ERR(in_data(&t, 1, d, 1, &h), ST_ERR_STATE);
+	CHECK_OK(st_chan_pump(&t));
+	for (unsigned i = 0; i < f->n; i++)
+		if (f->msgs[i][0] == SSH_MSG_CHANNEL_WINDOW_ADJUST)
+			adjusted += st_peek_u32(f->msgs[i] + 5);
+	/* echo took 256 KiB (< half the window): nothing granted */
+	CHECK_INT(adjusted, 0);
+	struct st_chan *c = st_chan_find(&t, 1);
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK_INT(c->ring_len, (1u << 20) - ST_ECHO_RING);
+		CHECK_INT(c->local_window + c->ring_len + c->credit, 1u << 20);
+	}
+	/* the peer opens its window: echo drains, input flows, window comes back */
+	ftx_reset(f);
+	CHECK_OK(in_adjust(&t, 1, 1u << 30));
+	for (int k = 0; k < 10; k++)
+		CHECK_OK(st_chan_pump(&t));
+	uint64_t out = 0;
+	for (unsigned i = 0; i < f->n; i++) {
+		if (f->msgs[i][0] == SSH_MSG_CHANNEL_WINDOW_ADJUST)
+			adjusted += st_peek_u32(f->msgs[i] + 5);
+		else if (f->msgs[i][0] == SSH_MSG_CHANNEL_DATA)
+			out += f->lens[i] - 9;
+	}
+	CHECK_INT(out, 1u << 20);
+	CHECK(adjusted >= (1u << 19));
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+static void test_attach_errors(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	struct st_service_params p = { .kind = ST_SERVICE_BACKEND, .host = "127.0.0.1", .port = 1 };
+
+	table_init(&t, f);
+	CHECK_ERR(attach(&t, 4, ST_SERVICE_SINK, 0), ST_ERR_NOT_FOUND);
+	CHECK_OK(bind(&t, 4, 4096, 1000, 4096, 32768));
+	/* no connector: the backend cannot start; the channel closes with status 1 */
+	CHECK_ERR(st_chan_attach(&t, 4, &p, "db", 1), ST_ERR_NOT_FOUND);
+	CHECK_ERR(attach(&t, 4, ST_SERVICE_SINK, 0), ST_ERR_STATE);
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n, 3);
+	if (f->n == 3) {
+		CHECK(is_exit_status(f->msgs[0], f->lens[0], 104, 1));
+		CHECK_INT(f->msgs[1][0], SSH_MSG_CHANNEL_EOF);
+		CHECK_INT(f->msgs[2][0], SSH_MSG_CHANNEL_CLOSE);
+	}
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+int main(void)
+{
+	RUN(test_unbound_not_handled);
+	RUN(test_receive_window_and_adjust);
+	RUN(test_receive_max_packet);
+	RUN(test_malformed);
+	RUN(test_adjust_overflow);
+	RUN(test_data_after_eof);
+	RUN(test_send_window_and_max_packet);
+	RUN(test_source_stream);
+	RUN(test_sink_eof_close);
+	RUN(test_peer_close_first);
+	RUN(test_echo_and_tx_backpressure);
+	RUN(test_backpressure_withholds_adjust);
+	RUN(test_attach_errors);
+	return st_test_done("test_channel");
+}

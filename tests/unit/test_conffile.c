@@ -1,0 +1,250 @@
+/* The sshd_config-style configuration file (control/conffile.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control/conffile.h"
+#include "tests/unit/test.h"
+
+static int parse(struct st_daemon_conf *c, const char *text, char *err)
+{
+	st_daemon_conf_init(c);
+	return st_daemon_conf_parse(c, text, strlen(text), "test.conf", err, ST_CONF_ERR_MAX);
+}
+
+static void test_full_config(void)
+{
+	static const char text[] =
+		"# sshterm demo\n"
+		"\n"
+		"Port 2222\n"
+		"  ListenAddress 198.18.0.2\n"
+		"ListenAddress [::1]:2200\n"
+		"ListenAddress 127.0.0.1:22\n"
+		"HostKey /etc/sshterm/ssh_host_ed25519_key\n"
+		"HostKey \"/etc/sshterm/host key rsa\"\n"
+		"AuthorizedKeysFile /etc/sshterm/keys/%u\n"
+		"KexAlgorithms curve25519-sha256,ecdh-sha2-nistp256\n"
+		"Ciphers=aes128-gcm@openssh.com\n"
+		"MACs hmac-sha2-256-etm@openssh.com\n"
+		"HostKeyAlgorithms ssh-ed25519\n"
+		"MaxAuthTries 3\n"
+		"MaxStartups 10:30:60\n"
+		"LoginGraceTime 1m30s\n"
+		"RekeyLimit 512M 1h\n"
+		"PermitOpen 198.18.0.1:5432 198.18.0.1:*\n"
+		"Service db 198.18.0.1:5432\n"
+		"DefaultService source 1G\n"
+		"Address 198.18.0.2/24\n"
+		"Gateway 198.18.0.1\n"
+		"ControlSocket /run/sshterm-test.sock\n"
+		"CryptoBackend cryptodev crypto_aesni_gcm0\n"
+		"CryptoProvider default:provider=default\n"
+		"port 2223\n"; /* keywords are case-insensitive; Port repeats */
+	struct st_daemon_conf c;
+	char err[ST_CONF_ERR_MAX];
+
+	CHECK_OK(parse(&c, text, err));
+	if (err[0])
+		printf("    %s\n", err);
+	CHECK_INT(c.n_ports, 2);
+	CHECK_INT(c.ports[0], 2222);
+	CHECK_INT(c.ports[1], 2223);
+	CHECK_INT(c.n_listen, 3);
+	CHECK(strcmp(c.listen[0].addr, "198.18.0.2") == 0 && c.listen[0].port == 0);
+	CHECK(strcmp(c.listen[1].addr, "::1") == 0 && c.listen[1].port == 2200);
+	CHECK(strcmp(c.listen[2].addr, "127.0.0.1") == 0 && c.listen[2].port == 22);
+	CHECK_INT(c.n_hostkey_paths, 2);
+	CHECK(strcmp(c.hostkey_paths[1], "/etc/sshterm/host key rsa") == 0);
+	CHECK(strcmp(c.ctl.authorized_keys_file, "/etc/sshterm/keys/%u") == 0);
+	CHECK(strcmp(c.ctl.kex_algs, "curve25519-sha256,ecdh-sha2-nistp256") == 0);
+	CHECK(strcmp(c.ctl.ciphers, "aes128-gcm@openssh.com") == 0);
+	CHECK(strcmp(c.ctl.macs, "hmac-sha2-256-etm@openssh.com") == 0);
+	CHECK(strcmp(c.ctl.hostkey_algs, "ssh-ed25519") == 0);
+	CHECK_INT(c.ctl.max_auth_tries, 3);
+	CHECK_INT(c.max_startups_begin, 10);
+	CHECK_INT(c.max_startups_rate, 30);
+	CHECK_INT(c.max_startups_full, 60);
+	CHECK_INT(c.ctl.login_grace_time, 90);
+	CHECK(c.ctl.rekey_bytes == 512ull << 20);
+	CHECK_INT(c.ctl.rekey_seconds, 3600);
+	CHECK_INT(c.ctl.n_permitopen, 2);
+	CHECK_INT(c.ctl.n_services, 1);
+	CHECK(st_ctl_config_service(&c.ctl, "db") != NULL);
+	CHECK(strcmp(c.ctl.default_service, "source 1G") == 0);
+	CHECK(strcmp(c.address, "198.18.0.2") == 0 && c.prefix_len == 24);
+	CHECK(strcmp(c.gateway, "198.18.0.1") == 0);
+	CHECK(strcmp(c.control_socket, "/run/sshterm-test.sock") == 0);
+	CHECK_INT(c.crypto_backend, ST_CONF_CRYPTO_CRYPTODEV);
+	CHECK(strcmp(c.crypto_device, "crypto_aesni_gcm0") == 0);
+	CHECK(strcmp(c.crypto_provider, "default:provider=default") == 0);
+	st_daemon_conf_free(&c);
+}
+
+static void test_defaults_and_first_wins(void)
+{
+	struct st_daemon_conf c;
+	char err[ST_CONF_ERR_MAX];
+	CHECK_OK(parse(&c, "MaxAuthTries 2\nMaxAuthTries 5\n", err));
+	CHECK_INT(c.ctl.max_auth_tries, 2);
+	CHECK_INT(c.n_ports, 1);
+	CHECK_INT(c.ports[0], 22);
+	CHECK(strcmp(c.control_socket, ST_CONF_DEFAULT_SOCKET) == 0);
+	CHECK_INT(c.crypto_backend, ST_CONF_CRYPTO_EVP);
+	st_daemon_conf_free(&c);
+}
+
+static void test_algorithm_modifiers(void)
+{
+	struct st_daemon_conf c;
+	char err[ST_CONF_ERR_MAX];
+
+	CHECK_OK(parse(&c, "Ciphers -aes*-ctr\n", err));
+	CHECK(strcmp(c.ctl.ciphers, "aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+				    "chacha20-poly1305@openssh.com") == 0);
+	st_daemon_conf_free(&c);
+
+	CHECK_OK(parse(&c, "Ciphers ^chacha20-poly1305@openssh.com\n", err));
+	CHECK(strncmp(c.ctl.ciphers, "chacha20-poly1305@openssh.com,aes128-gcm", 40) == 0);
+	CHECK(strstr(c.ctl.ciphers + 10, "chacha20") == NULL); /* not listed twice */
+	st_daemon_conf_free(&c);
+
+	CHECK_OK(parse(&c, "KexAlgorithms -diffie-hellman-*\n", err));
+	CHECK(strstr(c.ctl.kex_algs, "diffie") == NULL);
+	CHECK(strstr(c.ctl.kex_algs, "curve25519-sha256") != NULL);
+	st_daemon_conf_free(&c);
+
+	CHECK_OK(parse(&c, "MACs +hmac-sha2-512\n", err)); /* already present: no change */
+	CHECK(strstr(c.ctl.macs, "hmac-sha2-512,") != NULL || strstr(c.ctl.macs, "hmac-sha2-512") != NULL);
+	st_daemon_conf_free(&c);
+}
+
+/* Every error names file:line and says what is wrong. */
+static void test_errors(void)
+{
+	static const struct {
+		const char *text;
+		const char *want; /* substring of the message */
+	} v[] = {
+		{"Port 22\nFrobnicate yes\n", "test.conf:2: unknown keyword 'Frobnicate'"},
+		{"Port 0\n", "test.conf:1: Port: bad port number '0'"},
+		{"Port 65536\n", "bad port number"},
+		{"Port\n", "Port: expected 1 argument(s), got 0"},
+		{"Port 22 23\n", "expected 1 argument(s), got 2"},
+		{"ListenAddress 10.0.0.300\n", "is not an IP address"},
+		{"ListenAddress 1.2.3.4:99999\n", "bad port"},
+		{"ListenAddress [::1\n", "missing ']'"},
+		{"Ciphers aes128-cbc\n", "Ciphers:"},
+		{"Ciphers -*\n", "Ciphers:"},
+		{"KexAlgorithms diffie-hellman-group1-sha1\n", "KexAlgorithms:"},
+		{"MaxAuthTries 0\n", "MaxAuthTries: expected 1..1000"},
+		{"MaxAuthTries -1\n", "MaxAuthTries"},
+		{"MaxStartups 10:30\n", "MaxStartups"},
+		{"MaxStartups 50:30:10\n", "start <= full"},
+		{"LoginGraceTime 2x\n", "LoginGraceTime: bad time"},
+		{"LoginGraceTime 99999999999\n", "LoginGraceTime: bad time"},
+		{"RekeyLimit 1T\n", "RekeyLimit: bad size"},
+		{"RekeyLimit 1G forever\n", "RekeyLimit: bad time"},
+		{"Address 198.18.0.2\n", "Address: expected ADDRESS/PREFIX"},
+		{"Address 198.18.0.2/33\n", "Address: bad"},
+		{"Gateway example.com\n", "Gateway:"},
+		{"ControlSocket relative.sock\n", "ControlSocket: needs an absolute path"},
+		{"CryptoBackend qat\n", "CryptoBackend: expected"},
+		{"HostKey \"unterminated\n", "unterminated quote"},
+		{"Service db\n", "Service: expected 2 argument(s), got 1"},
+		{"AuthorizedKeysFile a b\n", "only one file"},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct st_daemon_conf c;
+		char err[ST_CONF_ERR_MAX];
+		int r = parse(&c, v[i].text, err);
+		CHECK(r != ST_OK);
+		if (strstr(err, v[i].want) == NULL || strncmp(err, "test.conf:", 10) != 0)
+			st_test_fail(__FILE__, __LINE__, "'%s' -> '%s', wanted '%s'", v[i].text, err,
+				     v[i].want);
+		st_daemon_conf_free(&c);
+	}
+}
+
+/* Garbage, long lines and NULs give errors, never crashes. */
+static void test_hostile_input(void)
+{
+	struct st_daemon_conf c;
+	char err[ST_CONF_ERR_MAX];
+	size_t n = 10000;
+	char *big = malloc(n + 1);
+	memset(big, 'A', n);
+	big[n] = '\0';
+	CHECK_ERR(parse(&c, big, err), ST_ERR_FORMAT);
+	CHECK(strstr(err, "longer than") != NULL);
+	st_daemon_conf_free(&c);
+
+	st_daemon_conf_init(&c);
+	CHECK_ERR(st_daemon_conf_parse(&c, "Port 22\0x\n", 10, "t", err, sizeof(err)),
+		  ST_ERR_FORMAT);
+	st_daemon_conf_free(&c);
+
+	for (int seed = 0; seed < 200; seed++) {
+		char buf[300];
+		st_test_fill(buf, sizeof(buf), (uint64_t)seed);
+		st_daemon_conf_init(&c);
+		(void)st_daemon_conf_parse(&c, buf, sizeof(buf), "fuzz", err, sizeof(err));
+		st_daemon_conf_free(&c);
+	}
+	/* Many words on one line */
+	char words[2000] = "PermitOpen";
+	for (int i = 0; i < 100; i++)
+		strcat(words, " a:1");
+	CHECK(parse(&c, words, err) != ST_OK);
+	st_daemon_conf_free(&c);
+	free(big);
+}
+
+static void test_hostkeys(void)
+{
+	char dir[] = "/tmp/sshterm-conf-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK_INT(st_test_sh("ssh-keygen -q -t ed25519 -N '' -f %s/hk >/dev/null", dir), 0);
+	CHECK_INT(st_test_sh("ssh-keygen -q -t ed25519 -N secret -f %s/enc >/dev/null", dir), 0);
+	char text[512], err[ST_CONF_ERR_MAX];
+	struct st_daemon_conf c;
+
+	snprintf(text, sizeof(text), "HostKey %s/hk\n", dir);
+	CHECK_OK(parse(&c, text, err));
+	CHECK_OK(st_daemon_conf_load_hostkeys(&c, err, sizeof(err)));
+	CHECK_INT(c.ctl.n_hostkeys, 1);
+	st_daemon_conf_free(&c);
+
+	CHECK_OK(parse(&c, "Port 22\n", err));
+	CHECK(st_daemon_conf_load_hostkeys(&c, err, sizeof(err)) != ST_OK);
+	CHECK(strstr(err, "no HostKey") != NULL);
+	st_daemon_conf_free(&c);
+
+	snprintf(text, sizeof(text), "HostKey %s/enc\n", dir);
+	CHECK_OK(parse(&c, text, err));
+	CHECK_ERR(st_daemon_conf_load_hostkeys(&c, err, sizeof(err)), ST_ERR_KEY_ENCRYPTED);
+	CHECK(strstr(err, "/enc: key is protected by a passphrase") != NULL);
+	st_daemon_conf_free(&c);
+
+	snprintf(text, sizeof(text), "HostKey %s/missing\n", dir);
+	CHECK_OK(parse(&c, text, err));
+	CHECK_ERR(st_daemon_conf_load_hostkeys(&c, err, sizeof(err)), ST_ERR_SYSTEM);
+	CHECK(strstr(err, "No such file") != NULL);
+	st_daemon_conf_free(&c);
+
+	CHECK_ERR(st_daemon_conf_load(&c, "/nonexistent/sshterm.conf", err, sizeof(err)),
+		  ST_ERR_SYSTEM);
+	st_test_sh("rm -rf %s", dir);
+}
+
+int main(void)
+{
+	RUN(test_full_config);
+	RUN(test_defaults_and_first_wins);
+	RUN(test_algorithm_modifiers);
+	RUN(test_errors);
+	RUN(test_hostile_input);
+	RUN(test_hostkeys);
+	return st_test_done("conffile");
+}
