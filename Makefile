@@ -77,3 +77,14 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# ---- dataplane (issue 4): test TCP service program and TCP benchmark ----
+TCPSVC := $(B)/sshterm-tcpsvc
+all: $(TCPSVC)
+$(TCPSVC): $(B)/obj/tests/e2e/tcpsvc_main.o $(LIB)
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+.PHONY: bench-tcp
+bench-tcp: $(TCPSVC)
+	scripts/bench-tcp.sh $(B)
+# ---- end dataplane ----

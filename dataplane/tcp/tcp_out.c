@@ -242,6 +242,11 @@ int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t l
 		      &o, syn, &th, &ip);
 	if (!h)
 		return -1;
+	/* Effective MSS (RFC 9293 3.7.1): options come out of the peer's MSS. */
+	if (len > (uint32_t)c->mss - h->l4_len + 20u) {
+		len = (uint32_t)c->mss - h->l4_len + 20u;
+		flags &= (uint8_t)~TH_FIN;
+	}
 	if (len) {
 		uint32_t want = len;
 
