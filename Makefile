@@ -124,3 +124,13 @@ $(HARNESS): $(HARNESS_OBJS) $(LIB)
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 # ---- end worker session block ----
+# ---- dataplane (issue 4): test TCP service program and TCP benchmark ----
+TCPSVC := $(B)/sshterm-tcpsvc
+all: $(TCPSVC)
+$(TCPSVC): $(B)/obj/tests/e2e/tcpsvc_main.o $(LIB)
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+.PHONY: bench-tcp
+bench-tcp: $(TCPSVC)
+	scripts/bench-tcp.sh $(B)
+# ---- end dataplane ----

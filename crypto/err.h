@@ -38,7 +38,12 @@
 	X(ST_ERR_NAME_INVALID, -24, "invalid name or name-list")               \
 	X(ST_ERR_KEY_TYPE_MISMATCH, -25, "key type does not match")            \
 	X(ST_ERR_NOT_FOUND, -26, "not found")                                  \
-	X(ST_ERR_STATE, -27, "operation not valid in this state")
+	X(ST_ERR_STATE, -27, "operation not valid in this state")              \
+	X(ST_ERR_EOF, -100, "end of stream")                                   \
+	X(ST_ERR_CONN_RESET, -101, "connection reset by peer")                 \
+	X(ST_ERR_CONN_REFUSED, -102, "connection refused")                     \
+	X(ST_ERR_TIMEOUT, -103, "timed out")                                   \
+	X(ST_ERR_STALE, -104, "stale or unknown handle")
 
 enum st_err {
 #define ST_ERR_ENUM(name, value, text) name = value,

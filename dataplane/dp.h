@@ -1,0 +1,139 @@
+/*
+ * The dataplane: EAL start-up, mbuf pools, port setup and poll-mode workers.
+ *
+ *   prog [EAL args] -- [own args]
+ *
+ *   n = dp_eal_init(argc, argv)        consumes the EAL args (returns how many)
+ *   dp_create(&cfg, &dp)               pools (one per NUMA socket), the port
+ *                                      (one RX/TX queue pair per lcore, RSS
+ *                                      with a symmetric key when > 1 queue),
+ *                                      per-worker contexts and TCP tables
+ *   dp_run(dp)                         runs a worker on every lcore, main
+ *                                      included, until *cfg.quit is set
+ *   dp_stats_total(dp, &sum) / dp_print_stats(dp, f)
+ *   dp_destroy(dp)
+ *
+ * A worker loop pass: RX burst -> fault injector -> eth -> ARP / IPv4 ->
+ * ICMP echo / TCP, then TCP events to the application, application poll hook,
+ * TCP output, timer wheel, deferred TX flush. No locks, no allocation, no
+ * system calls in the loop (the application's hooks must follow the same rule).
+ */
+#ifndef ST_DATAPLANE_DP_H
+#define ST_DATAPLANE_DP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/fault.h"
+#include "dataplane/stats.h"
+#include "dataplane/timer.h"
+#include "dataplane/tcp/tcp.h"
+
+#define DP_MAX_WORKERS 16
+#define DP_RX_BURST 32
+#define DP_TX_BUF 64
+#define DP_ARP_SIZE 256 /* power of two */
+#define DP_ARP_HOLD 4
+
+struct dp_worker;
+
+struct dp_cfg {
+	uint16_t port_id;
+	uint32_t ip;       /* host order */
+	uint8_t prefix_len;
+	uint32_t gateway;  /* 0 = none */
+	uint32_t nb_mbufs; /* per socket */
+	uint16_t rxd, txd;
+	int no_offload;    /* 1: compute every checksum in software */
+	struct dp_fault_cfg rx_fault, tx_fault;
+	struct tcp_cfg tcp;
+	volatile int *quit;
+	/* Application hooks, called on each worker's own lcore. */
+	int (*on_start)(struct dp_worker *w, void *arg); /* listeners, connects */
+	void (*on_poll)(struct dp_worker *w, void *arg); /* every pass */
+	void (*on_stop)(struct dp_worker *w, void *arg);
+	void *app_arg;
+};
+
+struct dp_arp_ent {
+	uint32_t ip;
+	uint8_t state; /* 0 free, 1 incomplete, 2 resolved */
+	uint8_t nhold;
+	struct rte_ether_addr mac;
+	uint64_t req_ms;
+	struct rte_mbuf *hold[DP_ARP_HOLD];
+};
+
+struct dp_worker {
+	/* Hot: touched for every packet. */
+	struct rte_mempool *pool;
+	struct dp_stats *st;
+	struct tcp_worker *tcp;
+	uint64_t now_tsc;
+	uint64_t now_ms;
+	uint32_t ip;
+	uint32_t mask;
+	uint16_t port;
+	uint16_t queue;
+	uint16_t tx_n;
+	uint8_t id;
+	uint8_t tx_csum_offload; /* port computes IPv4 + TCP checksums */
+	uint8_t rx_csum_offload; /* port reports checksum status */
+	struct rte_ether_addr mac;
+	struct rte_mbuf *tx[DP_TX_BUF];
+
+	/* Cold: set up once or touched rarely. */
+	uint64_t tsc_per_ms __rte_cache_aligned;
+	uint32_t gateway;
+	uint16_t nb_workers;
+	uint16_t ip_id;
+	const struct dp_cfg *cfg;
+	struct dp_fault rxf, txf;
+	struct dp_arp_ent arp[DP_ARP_SIZE];
+	struct dp_wheel wheel;
+};
+
+/* Runs rte_eal_init; returns the number of argv entries it consumed (>= 0) or an ST_ERR_*. */
+int dp_eal_init(int argc, char **argv);
+
+struct dp_ctx;
+int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out);
+int dp_run(struct dp_ctx *dp);
+unsigned dp_nb_workers(const struct dp_ctx *dp);
+struct dp_worker *dp_worker_get(struct dp_ctx *dp, unsigned i);
+void dp_stats_total(const struct dp_ctx *dp, struct dp_stats *sum);
+void dp_print_stats(const struct dp_ctx *dp, FILE *f);
+void dp_destroy(struct dp_ctx *dp);
+
+/* ---- used by the protocol modules on the worker ---- */
+
+void dp_tx_flush(struct dp_worker *w);
+static inline void dp_tx(struct dp_worker *w, struct rte_mbuf *m)
+{
+	if (w->tx_n == DP_TX_BUF)
+		dp_tx_flush(w);
+	w->tx[w->tx_n++] = m;
+}
+static inline void dp_drop(struct dp_worker *w, struct rte_mbuf *m, unsigned reason)
+{
+	w->st->drop[reason]++;
+	rte_pktmbuf_free(m);
+}
+
+/* Next hop for dst: dst itself on the local subnet, else the gateway (0 = unreachable). */
+uint32_t dp_next_hop(const struct dp_worker *w, uint32_t dst);
+/* Resolved MAC for ip, or NULL (then an ARP request is sent if none is pending). */
+const struct rte_ether_addr *dp_arp_lookup(struct dp_worker *w, uint32_t ip);
+/*
+ * Sends a frame whose Ethernet header is in place except the destination MAC:
+ * fills it from the ARP cache, or holds the packet until the reply comes.
+ */
+void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t nexthop);
+void dp_arp_input(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *arp, uint32_t len);
+void dp_arp_learn(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac);
+void dp_arp_timer(struct dp_worker *w);
+
+#endif

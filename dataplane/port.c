@@ -1,0 +1,297 @@
+/*
+ * EAL start-up, one mbuf pool per NUMA socket, port setup with one RX/TX queue
+ * pair per worker lcore, and launching the workers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+
+#include "crypto/err.h"
+#include "dataplane/dp.h"
+#include "dataplane/worker.h"
+
+/* Symmetric Toeplitz key: both directions of a flow hash alike. */
+static const uint8_t sym_rss_key[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+const uint8_t *dp_rss_key(void)
+{
+	return sym_rss_key;
+}
+
+struct dp_ctx {
+	struct dp_cfg cfg;
+	unsigned nb_workers;
+	uint16_t nb_queues;
+	int port_started;
+	struct dp_worker *w[DP_MAX_WORKERS];
+	struct dp_stats *st[DP_MAX_WORKERS];
+	unsigned lcore[DP_MAX_WORKERS];
+	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
+};
+
+int dp_eal_init(int argc, char **argv)
+{
+	int n = rte_eal_init(argc, argv);
+
+	if (n < 0) {
+		fprintf(stderr, "dataplane: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+		return ST_ERR_SYSTEM;
+	}
+	return n;
+}
+
+static struct rte_mempool *pool_for_socket(struct dp_ctx *dp, unsigned socket)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	if (socket >= RTE_MAX_NUMA_NODES)
+		socket = 0;
+	if (dp->pool[socket])
+		return dp->pool[socket];
+	snprintf(name, sizeof(name), "st_mbuf_%u", socket);
+	dp->pool[socket] = rte_pktmbuf_pool_create(name, dp->cfg.nb_mbufs, 256, 0,
+						   RTE_MBUF_DEFAULT_BUF_SIZE, (int)socket);
+	if (!dp->pool[socket] && socket != 0) /* e.g. --no-huge on a multi-socket box */
+		dp->pool[socket] = rte_pktmbuf_pool_create(name, dp->cfg.nb_mbufs, 256, 0,
+							   RTE_MBUF_DEFAULT_BUF_SIZE,
+							   SOCKET_ID_ANY);
+	if (!dp->pool[socket])
+		fprintf(stderr, "dataplane: mbuf pool on socket %u: %s\n", socket,
+			rte_strerror(rte_errno));
+	return dp->pool[socket];
+}
+
+static int port_setup(struct dp_ctx *dp)
+{
+	uint16_t port = dp->cfg.port_id, q;
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	struct rte_eth_txconf txconf;
+	struct rte_ether_addr mac;
+	uint16_t rxd = dp->cfg.rxd ? dp->cfg.rxd : 1024, txd = dp->cfg.txd ? dp->cfg.txd : 1024;
+	uint64_t want_tx = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+	uint64_t want_rx = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+	int tx_csum = 0, rx_csum = 0, r;
+
+	if (!rte_eth_dev_is_valid_port(port)) {
+		fprintf(stderr, "dataplane: no port %u (%u ports available)\n", port,
+			rte_eth_dev_count_avail());
+		return ST_ERR_INVALID_ARGUMENT;
+	}
+	if ((r = rte_eth_dev_info_get(port, &info)) != 0)
+		return ST_ERR_SYSTEM;
+	if (info.max_rx_queues < dp->nb_queues || info.max_tx_queues < dp->nb_queues) {
+		fprintf(stderr,
+			"dataplane: port %u has %u/%u queues, %u workers need one pair each "
+			"(use fewer lcores)\n",
+			port, info.max_rx_queues, info.max_tx_queues, dp->nb_queues);
+		return ST_ERR_INVALID_ARGUMENT;
+	}
+	memset(&conf, 0, sizeof(conf));
+	if (dp->nb_queues > 1) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)sym_rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(sym_rss_key);
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP) & info.flow_type_rss_offloads;
+	}
+	if (!dp->cfg.no_offload && !dp_fault_active(&dp->cfg.tx_fault) &&
+	    (info.tx_offload_capa & want_tx) == want_tx) {
+		conf.txmode.offloads |= want_tx;
+		tx_csum = 1;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (!dp->cfg.no_offload && (info.rx_offload_capa & want_rx) == want_rx) {
+		conf.rxmode.offloads |= want_rx;
+		rx_csum = 1;
+	}
+	if ((r = rte_eth_dev_configure(port, dp->nb_queues, dp->nb_queues, &conf)) != 0) {
+		fprintf(stderr, "dataplane: configure port %u: %s\n", port, rte_strerror(-r));
+		return ST_ERR_SYSTEM;
+	}
+	rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	txconf = info.default_txconf;
+	txconf.offloads = conf.txmode.offloads;
+	for (q = 0; q < dp->nb_queues; q++) {
+		unsigned socket = rte_lcore_to_socket_id(dp->lcore[q]);
+		struct rte_mempool *mp = pool_for_socket(dp, socket);
+
+		if (!mp)
+			return ST_ERR_ALLOC;
+		if ((r = rte_eth_rx_queue_setup(port, q, rxd, socket, NULL, mp)) != 0 ||
+		    (r = rte_eth_tx_queue_setup(port, q, txd, socket, &txconf)) != 0) {
+			fprintf(stderr, "dataplane: queue %u setup: %s\n", q, rte_strerror(-r));
+			return ST_ERR_SYSTEM;
+		}
+	}
+	if ((r = rte_eth_dev_start(port)) != 0) {
+		fprintf(stderr, "dataplane: start port %u: %s\n", port, rte_strerror(-r));
+		return ST_ERR_SYSTEM;
+	}
+	dp->port_started = 1;
+	rte_eth_macaddr_get(port, &mac);
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		dp->w[i]->mac = mac;
+		dp->w[i]->tx_csum_offload = (uint8_t)tx_csum;
+		dp->w[i]->rx_csum_offload = (uint8_t)rx_csum;
+	}
+	printf("dataplane: port %u %s queues=%u rx_csum=%d tx_csum=%d mac=" RTE_ETHER_ADDR_PRT_FMT
+	       "\n",
+	       port, info.driver_name, dp->nb_queues, rx_csum, tx_csum, RTE_ETHER_ADDR_BYTES(&mac));
+	return ST_OK;
+}
+
+int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
+{
+	struct dp_ctx *dp;
+	unsigned lcore, i;
+	int r;
+
+	if (!cfg->quit || cfg->prefix_len > 32 || cfg->ip == 0)
+		return ST_ERR_INVALID_ARGUMENT;
+	if ((dp = calloc(1, sizeof(*dp))) == NULL)
+		return ST_ERR_ALLOC;
+	dp->cfg = *cfg;
+	if (dp->cfg.nb_mbufs == 0)
+		dp->cfg.nb_mbufs = 65535;
+	RTE_LCORE_FOREACH(lcore) {
+		if (dp->nb_workers == DP_MAX_WORKERS)
+			break;
+		dp->lcore[dp->nb_workers++] = lcore;
+	}
+	dp->nb_queues = (uint16_t)dp->nb_workers;
+	for (i = 0; i < dp->nb_workers; i++) {
+		unsigned socket = rte_lcore_to_socket_id(dp->lcore[i]);
+		struct dp_worker *w;
+
+		w = rte_zmalloc_socket("dp_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, (int)socket);
+		dp->st[i] = rte_zmalloc_socket("dp_stats", sizeof(struct dp_stats),
+					       RTE_CACHE_LINE_SIZE, (int)socket);
+		if (!w || !dp->st[i]) {
+			rte_free(w);
+			r = ST_ERR_ALLOC;
+			goto fail;
+		}
+		dp->w[i] = w;
+		w->st = dp->st[i];
+		w->pool = pool_for_socket(dp, socket);
+		if (!w->pool) {
+			r = ST_ERR_ALLOC;
+			goto fail;
+		}
+		w->id = (uint8_t)i;
+		w->port = cfg->port_id;
+		w->queue = (uint16_t)i;
+		w->nb_workers = (uint16_t)dp->nb_workers;
+		w->ip = cfg->ip;
+		w->mask = cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0;
+		w->gateway = cfg->gateway;
+		w->cfg = &dp->cfg;
+		w->tsc_per_ms = rte_get_tsc_hz() / 1000;
+		dp_fault_init(&w->rxf, &cfg->rx_fault, 2 * i, w->pool);
+		dp_fault_init(&w->txf, &cfg->tx_fault, 2 * i + 1, w->pool);
+		if ((r = tcp_worker_create(w, &cfg->tcp, &w->tcp)) != 0)
+			goto fail;
+	}
+	if ((r = port_setup(dp)) != 0)
+		goto fail;
+	*out = dp;
+	return ST_OK;
+fail:
+	dp_destroy(dp);
+	return r;
+}
+
+static int worker_entry(void *arg)
+{
+	struct dp_ctx *dp = arg;
+	unsigned lcore = rte_lcore_id();
+
+	for (unsigned i = 0; i < dp->nb_workers; i++)
+		if (dp->lcore[i] == lcore)
+			dp_worker_loop(dp->w[i]);
+	return 0;
+}
+
+int dp_run(struct dp_ctx *dp)
+{
+	int r = rte_eal_mp_remote_launch(worker_entry, dp, CALL_MAIN);
+
+	rte_eal_mp_wait_lcore();
+	return r == 0 ? ST_OK : ST_ERR_SYSTEM;
+}
+
+unsigned dp_nb_workers(const struct dp_ctx *dp)
+{
+	return dp->nb_workers;
+}
+
+struct dp_worker *dp_worker_get(struct dp_ctx *dp, unsigned i)
+{
+	return i < dp->nb_workers ? dp->w[i] : NULL;
+}
+
+void dp_stats_total(const struct dp_ctx *dp, struct dp_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; i < dp->nb_workers; i++)
+		if (dp->st[i])
+			dp_stats_add(sum, dp->st[i]);
+}
+
+void dp_print_stats(const struct dp_ctx *dp, FILE *f)
+{
+	char prefix[32];
+
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		struct tcp_worker_info ti;
+
+		if (!dp->st[i])
+			continue;
+		snprintf(prefix, sizeof(prefix), "worker%u", i);
+		dp_stats_print(f, prefix, dp->st[i]);
+		if (dp->w[i] && dp->w[i]->tcp) {
+			tcp_worker_info(dp->w[i]->tcp, &ti);
+			fprintf(f, "%s tcp conns_used=%u conns_max_used=%u embryonic=%u time_wait=%u\n",
+				prefix, ti.conns_used, ti.conns_max_used, ti.embryonic, ti.time_wait);
+		}
+	}
+	for (unsigned s = 0; s < RTE_MAX_NUMA_NODES; s++)
+		if (dp->pool[s])
+			fprintf(f, "mempool socket%u in_use=%u avail=%u\n", s,
+				rte_mempool_in_use_count(dp->pool[s]),
+				rte_mempool_avail_count(dp->pool[s]));
+}
+
+void dp_destroy(struct dp_ctx *dp)
+{
+	if (!dp)
+		return;
+	if (dp->port_started) {
+		rte_eth_dev_stop(dp->cfg.port_id);
+		rte_eth_dev_close(dp->cfg.port_id);
+	}
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		if (dp->w[i] && dp->w[i]->tcp)
+			tcp_worker_destroy(dp->w[i]->tcp);
+		rte_free(dp->w[i]);
+		rte_free(dp->st[i]);
+	}
+	for (unsigned s = 0; s < RTE_MAX_NUMA_NODES; s++)
+		rte_mempool_free(dp->pool[s]);
+	free(dp);
+}

@@ -1,0 +1,51 @@
+/*
+ * Per-worker counters. Each worker owns one cache-aligned struct dp_stats and
+ * updates it with plain adds; readers (the main thread at exit, telemetry)
+ * read it without locks and accept slightly stale values.
+ */
+#ifndef ST_DATAPLANE_STATS_H
+#define ST_DATAPLANE_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum dp_drop {
+	DP_DROP_NONE = 0,
+#define DP_DROP(name, text) DP_DROP_##name,
+#include "dataplane/drop_reasons.def"
+#undef DP_DROP
+	DP_DROP_MAX
+};
+
+enum dp_ctr {
+#define DP_CTR(name, text) DP_CTR_##name,
+#include "dataplane/counters.def"
+#undef DP_CTR
+	DP_CTR_MAX
+};
+
+struct dp_stats {
+	uint64_t rx_pkts;
+	uint64_t rx_bytes;
+	uint64_t tx_pkts;
+	uint64_t tx_bytes;
+	uint64_t busy_tsc;  /* TSC cycles spent in passes that did work */
+	uint64_t idle_tsc;  /* TSC cycles spent in empty passes */
+	uint64_t busy_polls;
+	uint64_t idle_polls;
+	uint64_t drop[DP_DROP_MAX];
+	uint64_t ctr[DP_CTR_MAX];
+} __attribute__((aligned(64)));
+
+/* Name ("TCP_CSUM") and description of a drop reason; never NULL. */
+const char *dp_drop_name(unsigned reason);
+const char *dp_drop_text(unsigned reason);
+const char *dp_ctr_name(unsigned ctr);
+
+/* Adds every field of src into dst. */
+void dp_stats_add(struct dp_stats *dst, const struct dp_stats *src);
+
+/* Prints non-zero counters as "prefix key=value" lines. */
+void dp_stats_print(FILE *f, const char *prefix, const struct dp_stats *s);
+
+#endif

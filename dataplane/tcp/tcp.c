@@ -1,0 +1,799 @@
+/*
+ * TCP per-worker state: the preallocated connection table, 4-tuple hash,
+ * per-burst event and output lists, and the API for the layer above.
+ */
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_jhash.h>
+#include <rte_malloc.h>
+#include <rte_random.h>
+#include <rte_thash.h>
+
+#include "crypto/err.h"
+#include "dataplane/tcp/tcp_internal.h"
+
+const uint8_t *dp_rss_key(void);
+
+void tcp_cfg_defaults(struct tcp_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->max_conns = 4096;
+	c->rcvbuf = 256 * 1024;
+	c->sndbuf = 256 * 1024;
+	c->mss = 1460;
+	c->syn_backlog = 256;
+	c->min_rto_ms = 200;
+	c->delack_ms = 40;
+	c->time_wait_ms = 60000;
+	c->keepalive_ms = 0;
+	c->syn_retries = 5;
+	c->max_retries = 15;
+	c->challenge_ack_per_s = 1000;
+	c->eph_lo = 32768;
+	c->eph_hi = 60999;
+}
+
+static const char *const state_names[] = {
+	"CLOSED",     "LISTEN",     "SYN_SENT", "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1",
+	"FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",  "LAST_ACK", "TIME_WAIT",
+};
+
+const char *tcp_state_name(unsigned s)
+{
+	return s < RTE_DIM(state_names) ? state_names[s] : "?";
+}
+
+/* ---- mbuf chain helpers ---- */
+
+struct rte_mbuf *tcp_chain_trim_front(struct rte_mbuf *m, uint32_t n)
+{
+	while (m && n) {
+		if (n < m->data_len) {
+			m->data_off = (uint16_t)(m->data_off + n);
+			m->data_len = (uint16_t)(m->data_len - n);
+			return m;
+		}
+		n -= m->data_len;
+		struct rte_mbuf *next = m->next;
+
+		m->next = NULL;
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+	return m;
+}
+
+struct rte_mbuf *tcp_chain_trim_back(struct rte_mbuf *m, uint32_t n)
+{
+	uint32_t total = 0, keep;
+	struct rte_mbuf *s, *last = NULL;
+
+	for (s = m; s; s = s->next)
+		total += s->data_len;
+	keep = n < total ? total - n : 0;
+	for (s = m; s; s = s->next) {
+		if (keep == 0)
+			break;
+		if (s->data_len >= keep) {
+			s->data_len = (uint16_t)keep;
+			keep = 0;
+			last = s;
+			break;
+		}
+		keep -= s->data_len;
+		last = s;
+	}
+	if (!last) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	if (last->next) {
+		rte_pktmbuf_free(last->next);
+		last->next = NULL;
+	}
+	return m;
+}
+
+static void *ooo_trim_front(void *obj, uint32_t n)
+{
+	return tcp_chain_trim_front(obj, n);
+}
+
+static void *ooo_trim_back(void *obj, uint32_t n)
+{
+	return tcp_chain_trim_back(obj, n);
+}
+
+static void ooo_free(void *obj)
+{
+	rte_pktmbuf_free(obj);
+}
+
+const struct tcp_ooo_ops tcp_mbuf_ooo_ops = {ooo_trim_front, ooo_trim_back, ooo_free};
+
+/* Frees n acknowledged bytes from the front of the send queue. */
+void tcp_sq_free_acked(struct tcp_conn *c, uint32_t n)
+{
+	struct rte_mbuf *m = c->sq_head;
+
+	if (n > c->sq_bytes)
+		n = c->sq_bytes;
+	c->sq_bytes -= n;
+	while (m && n) {
+		if (n < m->data_len) {
+			/* Indirect clones in flight keep their own offsets. */
+			m->data_off = (uint16_t)(m->data_off + n);
+			m->data_len = (uint16_t)(m->data_len - n);
+			if (c->sq_cur == m)
+				c->sq_cur_seq += n;
+			n = 0;
+			break;
+		}
+		n -= m->data_len;
+		struct rte_mbuf *next = m->next;
+
+		if (c->sq_cur == m)
+			c->sq_cur = NULL;
+		m->next = NULL;
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+	/* Skip empty segments so the head always holds data. */
+	while (m && m->data_len == 0) {
+		struct rte_mbuf *next = m->next;
+
+		if (c->sq_cur == m)
+			c->sq_cur = NULL;
+		m->next = NULL;
+		rte_pktmbuf_free_seg(m);
+		m = next;
+	}
+	c->sq_head = m;
+	if (!m)
+		c->sq_tail = NULL;
+}
+
+void tcp_free_queues(struct tcp_conn *c)
+{
+	if (c->sq_head)
+		rte_pktmbuf_free(c->sq_head);
+	c->sq_head = c->sq_tail = c->sq_cur = NULL;
+	c->sq_bytes = 0;
+	if (c->rq_head)
+		rte_pktmbuf_free(c->rq_head);
+	c->rq_head = c->rq_tail = NULL;
+	c->rq_bytes = 0;
+	c->rq_segs = 0;
+	tcp_ooo_clear(&c->ooo, &tcp_mbuf_ooo_ops);
+	tcp_sb_init(&c->sb);
+}
+
+/* ---- table ---- */
+
+static inline uint32_t tuple_hash(const struct tcp_worker *tw, uint32_t laddr, uint16_t lport,
+				  uint32_t raddr, uint16_t rport)
+{
+	return rte_jhash_3words(raddr, laddr, (uint32_t)rport << 16 | lport, 0x5eed) &
+	       tw->bucket_mask;
+}
+
+int tcp_worker_create(struct dp_worker *w, const struct tcp_cfg *cfg, struct tcp_worker **out)
+{
+	struct tcp_worker *tw;
+	uint32_t nb = 1;
+	int socket = (int)rte_socket_id();
+
+	if (cfg->max_conns == 0 || cfg->max_conns >= (1u << 24) || cfg->mss < 88 ||
+	    cfg->rcvbuf < 4096 || cfg->sndbuf < 4096 || cfg->eph_lo == 0 ||
+	    cfg->eph_hi < cfg->eph_lo)
+		return ST_ERR_INVALID_ARGUMENT;
+	tw = rte_zmalloc_socket("tcp_worker", sizeof(*tw), RTE_CACHE_LINE_SIZE, socket);
+	if (!tw)
+		return ST_ERR_ALLOC;
+	tw->w = w;
+	tw->cfg = *cfg;
+	tw->nconns = cfg->max_conns;
+	while (nb < 2 * cfg->max_conns)
+		nb <<= 1;
+	tw->bucket_mask = nb - 1;
+	tw->conns = rte_zmalloc_socket("tcp_conns", sizeof(struct tcp_conn) * tw->nconns,
+				       RTE_CACHE_LINE_SIZE, socket);
+	tw->buckets = rte_malloc_socket("tcp_buckets", sizeof(uint32_t) * nb, 0, socket);
+	if (!tw->conns || !tw->buckets) {
+		tcp_worker_destroy(tw);
+		return ST_ERR_ALLOC;
+	}
+	for (uint32_t i = 0; i < nb; i++)
+		tw->buckets[i] = TCP_NIL;
+	for (uint32_t i = 0; i < tw->nconns; i++) {
+		tw->conns[i].hnext = i + 1 < tw->nconns ? i + 1 : TCP_NIL;
+		tw->conns[i].gen = 1;
+	}
+	tw->free_head = 0;
+	tw->evq.head = tw->evq.tail = TCP_NIL;
+	tw->outq.head = tw->outq.tail = TCP_NIL;
+	while (tw->rcv_ws < TCP_MAX_WSCALE && (cfg->rcvbuf >> tw->rcv_ws) > 65535)
+		tw->rcv_ws++;
+	tw->ckey.k0 = rte_rand();
+	tw->ckey.k1 = rte_rand();
+	tw->isn_key.k0 = rte_rand();
+	tw->isn_key.k1 = rte_rand();
+	tw->eph_next = (uint16_t)(cfg->eph_lo + rte_rand() % (cfg->eph_hi - cfg->eph_lo + 1u));
+	*out = tw;
+	return ST_OK;
+}
+
+void tcp_worker_destroy(struct tcp_worker *tw)
+{
+	if (!tw)
+		return;
+	rte_free(tw->conns);
+	rte_free(tw->buckets);
+	rte_free(tw);
+}
+
+void tcp_worker_drain(struct tcp_worker *tw)
+{
+	for (uint32_t i = 0; i < tw->nconns; i++) {
+		struct tcp_conn *c = &tw->conns[i];
+
+		if (c->state != TCP_CLOSED || c->sq_head || c->rq_head || c->ooo.n)
+			tcp_free_queues(c);
+	}
+}
+
+struct tcp_conn *tcp_conn_alloc(struct tcp_worker *tw)
+{
+	struct tcp_conn *c;
+	uint32_t idx = tw->free_head, gen;
+
+	if (idx == TCP_NIL)
+		return NULL;
+	c = &tw->conns[idx];
+	tw->free_head = c->hnext;
+	gen = c->gen;
+	memset(c, 0, offsetof(struct tcp_conn, sb));
+	tcp_sb_init(&c->sb);
+	tcp_ooo_init(&c->ooo);
+	c->gen = gen;
+	c->hnext = TCP_NIL;
+	c->ev_next = c->out_next = TCP_NIL;
+	dp_timer_init(&c->tm);
+	tw->used++;
+	if (tw->used > tw->max_used)
+		tw->max_used = tw->used;
+	return c;
+}
+
+static void conn_free(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	uint32_t idx = (uint32_t)(c - tw->conns);
+
+	c->gen = c->gen + 1 ? c->gen + 1 : 1;
+	c->state = TCP_CLOSED;
+	c->hnext = tw->free_head;
+	tw->free_head = idx;
+	tw->used--;
+}
+
+void tcp_conn_hash_insert(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	uint32_t b = tuple_hash(tw, c->laddr, c->lport, c->raddr, c->rport);
+
+	c->hnext = tw->buckets[b];
+	tw->buckets[b] = (uint32_t)(c - tw->conns);
+}
+
+static void hash_remove(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	uint32_t b = tuple_hash(tw, c->laddr, c->lport, c->raddr, c->rport);
+	uint32_t *pp = &tw->buckets[b], idx = (uint32_t)(c - tw->conns);
+
+	while (*pp != TCP_NIL) {
+		if (*pp == idx) {
+			*pp = c->hnext;
+			c->hnext = TCP_NIL;
+			return;
+		}
+		pp = &tw->conns[*pp].hnext;
+	}
+}
+
+struct tcp_conn *tcp_conn_lookup(struct tcp_worker *tw, uint32_t laddr, uint16_t lport,
+				 uint32_t raddr, uint16_t rport)
+{
+	uint32_t i = tw->buckets[tuple_hash(tw, laddr, lport, raddr, rport)];
+
+	while (i != TCP_NIL) {
+		struct tcp_conn *c = &tw->conns[i];
+
+		if (c->raddr == raddr && c->rport == rport && c->lport == lport &&
+		    c->laddr == laddr)
+			return c;
+		i = c->hnext;
+	}
+	return NULL;
+}
+
+/* ---- per-burst lists ---- */
+
+static void list_push(struct tcp_worker *tw, struct tcp_list *l, struct tcp_conn *c, int ev)
+{
+	uint32_t idx = (uint32_t)(c - tw->conns);
+
+	if (ev)
+		c->ev_next = TCP_NIL;
+	else
+		c->out_next = TCP_NIL;
+	if (l->tail == TCP_NIL)
+		l->head = idx;
+	else if (ev)
+		tw->conns[l->tail].ev_next = idx;
+	else
+		tw->conns[l->tail].out_next = idx;
+	l->tail = idx;
+}
+
+void tcp_sched_out(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	if (c->flags & TF_IN_OUTQ)
+		return;
+	c->flags |= TF_IN_OUTQ;
+	list_push(tw, &tw->outq, c, 0);
+}
+
+void tcp_sched_ev(struct tcp_worker *tw, struct tcp_conn *c, uint8_t ev)
+{
+	c->ev |= ev;
+	if (c->flags & TF_IN_EVQ)
+		return;
+	c->flags |= TF_IN_EVQ;
+	list_push(tw, &tw->evq, c, 1);
+}
+
+static void maybe_free(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	if (c->state == TCP_CLOSED && !(c->flags & (TF_IN_EVQ | TF_IN_OUTQ)) &&
+	    !(c->ev & EV_CLOSED))
+		conn_free(tw, c);
+}
+
+void tcp_conn_term(struct tcp_worker *tw, struct tcp_conn *c, int err)
+{
+	if (c->state == TCP_CLOSED)
+		return;
+	if (c->flags & TF_EMBRYONIC) {
+		c->flags &= ~TF_EMBRYONIC;
+		if (c->lst)
+			c->lst->n_embryonic--;
+		tw->n_embryonic--;
+	}
+	if (c->lst) {
+		c->lst->n_conns--;
+		c->lst = NULL;
+	}
+	if (c->state == TCP_TIME_WAIT)
+		tw->n_tw--;
+	hash_remove(tw, c);
+	tcp_free_queues(c);
+	dp_timer_cancel(&tw->w->wheel, &c->tm);
+	c->state = TCP_CLOSED;
+	tw->w->st->ctr[DP_CTR_TCP_CLOSED]++;
+	if (c->flags & TF_APP_KNOWN) {
+		c->flags &= ~TF_APP_KNOWN;
+		c->close_err = err;
+		tcp_sched_ev(tw, c, EV_CLOSED);
+		return;
+	}
+	maybe_free(tw, c);
+}
+
+void tcp_enter_time_wait(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	c->state = TCP_TIME_WAIT;
+	tw->n_tw++;
+	tw->w->st->ctr[DP_CTR_TCP_TIMEWAIT]++;
+	if (c->sq_head)
+		rte_pktmbuf_free(c->sq_head);
+	c->sq_head = c->sq_tail = c->sq_cur = NULL;
+	c->sq_bytes = 0;
+	tcp_ooo_clear(&c->ooo, &tcp_mbuf_ooo_ops);
+	c->t_rexmit = c->t_persist = c->t_keep = c->t_delack = 0;
+	c->t_tw = tw->w->now_ms + tw->cfg.time_wait_ms;
+	tcp_timer_update(tw, c);
+	if (c->flags & TF_APP_KNOWN) {
+		c->flags &= ~TF_APP_KNOWN;
+		c->close_err = ST_OK;
+		tcp_sched_ev(tw, c, EV_CLOSED);
+	}
+}
+
+void tcp_timer_update(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	uint64_t t[5] = {c->t_rexmit, c->t_delack, c->t_persist, c->t_keep, c->t_tw}, next = 0;
+
+	for (int i = 0; i < 5; i++)
+		if (t[i] && (next == 0 || t[i] < next))
+			next = t[i];
+	if (next == 0)
+		dp_timer_cancel(&tw->w->wheel, &c->tm);
+	else if (!dp_timer_armed(&c->tm) || c->tm.expire != next)
+		dp_timer_arm(&tw->w->wheel, &c->tm, next);
+}
+
+uint32_t tcp_isn(struct tcp_worker *tw, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		 uint16_t rport)
+{
+	uint32_t in[3] = {laddr, raddr, (uint32_t)lport << 16 | rport};
+	uint64_t ticks = tw->w->now_tsc / (rte_get_tsc_hz() / 250000 + 1); /* 4 us clock */
+
+	return (uint32_t)st_siphash24(&tw->isn_key, in, sizeof(in)) + (uint32_t)ticks;
+}
+
+/* ---- events ---- */
+
+void tcp_dispatch_events(struct tcp_worker *tw)
+{
+	struct tcp_list l = tw->evq;
+
+	tw->evq.head = tw->evq.tail = TCP_NIL;
+	while (l.head != TCP_NIL) {
+		struct tcp_conn *c = &tw->conns[l.head];
+		tcp_handle_t h = tcp_handle_of(tw, c);
+		uint8_t ev;
+
+		l.head = c->ev_next;
+		c->flags &= ~TF_IN_EVQ;
+		ev = c->ev;
+		c->ev = 0;
+		if (ev & EV_ACCEPTED) {
+			void *cctx = NULL;
+			const struct tcp_listener *lst = c->lst;
+
+			if (!lst || !lst->ops->accepted ||
+			    lst->ops->accepted(lst->ctx, h, &cctx) != 0) {
+				c->flags &= ~TF_APP_KNOWN;
+				if (c->state != TCP_CLOSED) {
+					tcp_send_rst(tw, c);
+					tcp_conn_term(tw, c, ST_ERR_CONN_RESET);
+				}
+				maybe_free(tw, c);
+				continue;
+			}
+			c->ctx = cctx;
+		}
+		if ((ev & EV_CONNECTED) && c->ops->connected && c->state != TCP_CLOSED)
+			c->ops->connected(c->ctx, h);
+		if ((ev & EV_READABLE) && c->ops->readable && !(c->flags & TF_APP_CLOSED) &&
+		    c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT)
+			c->ops->readable(c->ctx, h);
+		if ((ev & EV_WRITABLE) && c->ops->writable && c->state != TCP_CLOSED &&
+		    c->state != TCP_TIME_WAIT)
+			c->ops->writable(c->ctx, h);
+		/* A callback above may have closed it: closed() is then in c->ev. */
+		ev |= c->ev & EV_CLOSED;
+		c->ev &= (uint8_t)~EV_CLOSED;
+		if ((ev & EV_CLOSED) && c->ops && c->ops->closed)
+			c->ops->closed(c->ctx, h, c->close_err);
+		if (c->ev && !(c->flags & TF_IN_EVQ)) { /* raised during callbacks */
+			c->flags |= TF_IN_EVQ;
+			list_push(tw, &tw->evq, c, 1);
+		}
+		maybe_free(tw, c);
+	}
+}
+
+void tcp_flush_output(struct tcp_worker *tw)
+{
+	struct tcp_list l = tw->outq;
+
+	tw->outq.head = tw->outq.tail = TCP_NIL;
+	while (l.head != TCP_NIL) {
+		struct tcp_conn *c = &tw->conns[l.head];
+
+		l.head = c->out_next;
+		c->flags &= ~TF_IN_OUTQ;
+		if (c->state == TCP_CLOSED)
+			maybe_free(tw, c);
+		else
+			tcp_output(tw, c);
+	}
+}
+
+void tcp_timers(struct tcp_worker *tw)
+{
+	dp_wheel_advance(&tw->w->wheel, tw->w->now_ms, tcp_on_timer, tw);
+}
+
+/* ---- API ---- */
+
+static struct tcp_conn *conn_of(struct tcp_worker *tw, tcp_handle_t h)
+{
+	uint32_t slot = (uint32_t)(h >> 32) & 0xffffff;
+	struct tcp_conn *c;
+
+	if (tcp_handle_worker(h) != tw->w->id || slot >= tw->nconns)
+		return NULL;
+	c = &tw->conns[slot];
+	if (c->gen != (uint32_t)h || !(c->flags & TF_APP_KNOWN) || c->state == TCP_CLOSED ||
+	    c->state == TCP_TIME_WAIT)
+		return NULL;
+	return c;
+}
+
+int tcp_listen(struct tcp_worker *tw, uint32_t addr, uint16_t port, const struct tcp_ops *ops,
+	       void *ctx, const struct tcp_listen_cfg *lcfg)
+{
+	struct tcp_listener *free_l = NULL;
+
+	if (port == 0 || !ops || !ops->accepted)
+		return ST_ERR_INVALID_ARGUMENT;
+	if (addr == 0)
+		addr = tw->w->ip;
+	for (unsigned i = 0; i < TCP_MAX_LISTENERS; i++) {
+		if (tw->lst[i].used && tw->lst[i].addr == addr && tw->lst[i].port == port)
+			return ST_ERR_INVALID_ARGUMENT;
+		if (!tw->lst[i].used && !free_l)
+			free_l = &tw->lst[i];
+	}
+	if (!free_l)
+		return ST_ERR_NO_SPACE;
+	memset(free_l, 0, sizeof(*free_l));
+	free_l->used = 1;
+	free_l->addr = addr;
+	free_l->port = port;
+	free_l->ops = ops;
+	free_l->ctx = ctx;
+	free_l->max_conns = lcfg && lcfg->max_conns ? lcfg->max_conns : tw->nconns;
+	free_l->syn_backlog = lcfg && lcfg->syn_backlog ? lcfg->syn_backlog : tw->cfg.syn_backlog;
+	return ST_OK;
+}
+
+struct tcp_listener *tcp_listener_find(struct tcp_worker *tw, uint32_t addr, uint16_t port);
+struct tcp_listener *tcp_listener_find(struct tcp_worker *tw, uint32_t addr, uint16_t port)
+{
+	for (unsigned i = 0; i < TCP_MAX_LISTENERS; i++)
+		if (tw->lst[i].used && tw->lst[i].port == port && tw->lst[i].addr == addr)
+			return &tw->lst[i];
+	return NULL;
+}
+
+void tcp_set_sport_hook(struct tcp_worker *tw, tcp_sport_fn *fn, void *arg)
+{
+	tw->sport_fn = fn;
+	tw->sport_arg = arg;
+}
+
+/* Does a flow raddr:rport -> laddr:lport hash (symmetric RSS) to this worker's queue? */
+static int rss_is_ours(const struct tcp_worker *tw, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		       uint16_t rport)
+{
+	uint32_t tuple[3] = {raddr, laddr, (uint32_t)rport << 16 | lport};
+	uint32_t h;
+
+	if (tw->w->nb_workers <= 1)
+		return 1;
+	h = rte_softrss(tuple, 3, dp_rss_key());
+	/* Default redirection table: entry i -> queue i % nb_queues (128 entries assumed). */
+	return (h & 127) % tw->w->nb_workers == tw->w->queue;
+}
+
+static uint16_t pick_sport(struct tcp_worker *tw, uint32_t laddr, uint32_t raddr, uint16_t rport)
+{
+	uint32_t range = (uint32_t)tw->cfg.eph_hi - tw->cfg.eph_lo + 1;
+
+	for (uint32_t attempt = 0; attempt < range; attempt++) {
+		uint16_t p = 0;
+
+		if (tw->sport_fn)
+			p = tw->sport_fn(tw->sport_arg, laddr, raddr, rport, attempt);
+		if (p == 0) {
+			p = tw->eph_next;
+			tw->eph_next = p >= tw->cfg.eph_hi ? tw->cfg.eph_lo : (uint16_t)(p + 1);
+			if (!rss_is_ours(tw, laddr, p, raddr, rport))
+				continue;
+		}
+		if (!tcp_conn_lookup(tw, laddr, p, raddr, rport))
+			return p;
+	}
+	return 0;
+}
+
+int tcp_connect(struct tcp_worker *tw, uint32_t raddr, uint16_t rport, const struct tcp_ops *ops,
+		void *ctx, tcp_handle_t *out)
+{
+	struct tcp_conn *c;
+	uint16_t sport;
+
+	if (raddr == 0 || rport == 0 || !ops)
+		return ST_ERR_INVALID_ARGUMENT;
+	if (dp_next_hop(tw->w, raddr) == 0)
+		return ST_ERR_INVALID_ARGUMENT;
+	if ((sport = pick_sport(tw, tw->w->ip, raddr, rport)) == 0)
+		return ST_ERR_NO_SPACE;
+	if ((c = tcp_conn_alloc(tw)) == NULL)
+		return ST_ERR_NO_SPACE;
+	c->laddr = tw->w->ip;
+	c->raddr = raddr;
+	c->lport = sport;
+	c->rport = rport;
+	c->ops = ops;
+	c->ctx = ctx;
+	c->flags = TF_APP_KNOWN;
+	c->state = TCP_SYN_SENT;
+	c->iss = tcp_isn(tw, c->laddr, c->lport, raddr, rport);
+	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->mss = tw->cfg.mss;
+	c->rcv_ws = tw->rcv_ws;
+	tcp_rtt_init(&c->rtt, tw->cfg.min_rto_ms);
+	tcp_cc_init(&c->cc, c->mss);
+	tcp_conn_hash_insert(tw, c);
+	tcp_send_syn(tw, c);
+	*out = tcp_handle_of(tw, c);
+	return ST_OK;
+}
+
+int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain)
+{
+	struct tcp_conn *c = conn_of(tw, h);
+	uint32_t n, before;
+
+	if (!c)
+		return ST_ERR_STALE;
+	if (!c->rq_head) {
+		*chain = NULL;
+		return (c->flags & TF_EOF) ? ST_ERR_EOF : 0;
+	}
+	before = tcp_rcv_space(tw, c);
+	n = c->rq_bytes;
+	c->rq_head->pkt_len = n;
+	c->rq_head->nb_segs = c->rq_segs;
+	*chain = c->rq_head;
+	c->rq_head = c->rq_tail = NULL;
+	c->rq_bytes = 0;
+	c->rq_segs = 0;
+	/* Window update when the window opens by a useful amount. */
+	{
+		uint32_t adv = c->rcv_adv - c->rcv_nxt, now = tcp_rcv_space(tw, c);
+
+		if (now > adv && now - adv >= 2u * c->mss && (adv < tw->cfg.rcvbuf / 2 || before == 0)) {
+			c->flags |= TF_ACK_NOW;
+			tcp_sched_out(tw, c);
+		}
+	}
+	return (int)n;
+}
+
+int tcp_write(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf *chain)
+{
+	struct tcp_conn *c = conn_of(tw, h);
+	uint32_t bytes = 0;
+	struct rte_mbuf *s, *last = NULL;
+
+	if (!c)
+		return ST_ERR_STALE;
+	if (!chain)
+		return ST_ERR_INVALID_ARGUMENT;
+	if ((c->flags & TF_FIN_QUEUED) ||
+	    (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
+		return ST_ERR_STATE;
+	if (c->sq_bytes >= tw->cfg.sndbuf) {
+		c->flags |= TF_WANT_WRITABLE;
+		return ST_ERR_AGAIN;
+	}
+	for (s = chain; s; s = s->next) {
+		bytes += s->data_len;
+		last = s;
+	}
+	if (bytes == 0) {
+		rte_pktmbuf_free(chain);
+		return ST_OK;
+	}
+	if (c->sq_tail)
+		c->sq_tail->next = chain;
+	else
+		c->sq_head = chain;
+	c->sq_tail = last;
+	c->sq_bytes += bytes;
+	tcp_sched_out(tw, c);
+	return ST_OK;
+}
+
+uint32_t tcp_send_space(struct tcp_worker *tw, tcp_handle_t h)
+{
+	struct tcp_conn *c = conn_of(tw, h);
+
+	if (!c || (c->flags & TF_FIN_QUEUED) ||
+	    (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
+		return 0;
+	return c->sq_bytes < tw->cfg.sndbuf ? tw->cfg.sndbuf - c->sq_bytes : 0;
+}
+
+int tcp_shutdown(struct tcp_worker *tw, tcp_handle_t h)
+{
+	struct tcp_conn *c = conn_of(tw, h);
+
+	if (!c)
+		return ST_ERR_STALE;
+	if (c->flags & TF_FIN_QUEUED)
+		return ST_OK;
+	switch (c->state) {
+	case TCP_SYN_SENT:
+		tcp_conn_term(tw, c, ST_OK);
+		return ST_OK;
+	case TCP_SYN_RCVD:
+	case TCP_ESTABLISHED:
+		c->state = TCP_FIN_WAIT_1;
+		break;
+	case TCP_CLOSE_WAIT:
+		c->state = TCP_LAST_ACK;
+		break;
+	default:
+		return ST_ERR_STATE;
+	}
+	c->flags |= TF_FIN_QUEUED;
+	tcp_sched_out(tw, c);
+	return ST_OK;
+}
+
+int tcp_close(struct tcp_worker *tw, tcp_handle_t h)
+{
+	struct tcp_conn *c = conn_of(tw, h);
+	int r;
+
+	if (!c)
+		return ST_ERR_STALE;
+	c->flags |= TF_APP_CLOSED;
+	if (c->rq_head) {
+		rte_pktmbuf_free(c->rq_head);
+		c->rq_head = c->rq_tail = NULL;
+		c->rq_bytes = 0;
+		c->rq_segs = 0;
+	}
+	r = tcp_shutdown(tw, h);
+	return r == ST_ERR_STATE ? ST_OK : r;
+}
+
+int tcp_abort(struct tcp_worker *tw, tcp_handle_t h)
+{
+	struct tcp_conn *c = conn_of(tw, h);
+
+	if (!c)
+		return ST_ERR_STALE;
+	if (c->state != TCP_SYN_SENT)
+		tcp_send_rst(tw, c);
+	c->flags &= ~TF_APP_KNOWN;
+	tcp_conn_term(tw, c, ST_ERR_CONN_RESET);
+	return ST_OK;
+}
+
+int tcp_conn_info(struct tcp_worker *tw, tcp_handle_t h, struct tcp_conn_info *out)
+{
+	struct tcp_conn *c = conn_of(tw, h);
+
+	if (!c)
+		return ST_ERR_STALE;
+	out->laddr = c->laddr;
+	out->raddr = c->raddr;
+	out->lport = c->lport;
+	out->rport = c->rport;
+	out->state = c->state;
+	out->snd_mss = c->mss;
+	out->cwnd = c->cc.cwnd;
+	out->ssthresh = c->cc.ssthresh;
+	out->srtt_ms = c->rtt.srtt8 >> 3;
+	out->rto_ms = tcp_rto_current(&c->rtt);
+	out->bytes_in = c->bytes_in;
+	out->bytes_out = c->bytes_out;
+	out->retrans = c->retrans;
+	return ST_OK;
+}
+
+void tcp_worker_info(const struct tcp_worker *tw, struct tcp_worker_info *out)
+{
+	out->conns_used = tw->used;
+	out->conns_max_used = tw->max_used;
+	out->embryonic = tw->n_embryonic;
+	out->time_wait = tw->n_tw;
+}

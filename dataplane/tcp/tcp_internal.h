@@ -1,0 +1,224 @@
+/* TCP internals shared by tcp.c, tcp_in.c and tcp_out.c. Not an API. */
+#ifndef ST_DATAPLANE_TCP_INTERNAL_H
+#define ST_DATAPLANE_TCP_INTERNAL_H
+
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/dp.h"
+#include "dataplane/timer.h"
+#include "dataplane/tcp/tcp.h"
+#include "dataplane/tcp/tcp_cc.h"
+#include "dataplane/tcp/tcp_cookie.h"
+#include "dataplane/tcp/tcp_ooo.h"
+#include "dataplane/tcp/tcp_opt.h"
+#include "dataplane/tcp/tcp_sack.h"
+#include "dataplane/tcp/tcp_seq.h"
+
+enum tcp_state {
+	TCP_CLOSED = 0,
+	TCP_LISTEN,
+	TCP_SYN_SENT,
+	TCP_SYN_RCVD,
+	TCP_ESTABLISHED,
+	TCP_FIN_WAIT_1,
+	TCP_FIN_WAIT_2,
+	TCP_CLOSE_WAIT,
+	TCP_CLOSING,
+	TCP_LAST_ACK,
+	TCP_TIME_WAIT,
+};
+
+/* TCP header flags */
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+#define TH_URG 0x20
+
+/* conn flags */
+#define TF_TS 0x0001
+#define TF_SACK 0x0002
+#define TF_ACK_NOW 0x0004
+#define TF_FIN_QUEUED 0x0008 /* send side shut down by the app */
+#define TF_FIN_SENT 0x0010
+#define TF_FIN_PENDING 0x0020 /* peer FIN seen beyond a hole, at fin_seq */
+#define TF_PASSIVE 0x0040
+#define TF_IN_OUTQ 0x0080
+#define TF_IN_EVQ 0x0100
+#define TF_WANT_WRITABLE 0x0200
+#define TF_APP_CLOSED 0x0400
+#define TF_APP_KNOWN 0x0800 /* the app holds the handle: closed() is owed */
+#define TF_AFTER_RTO 0x1000
+#define TF_EMBRYONIC 0x2000 /* counted in the listener's backlog */
+#define TF_EOF 0x4000       /* peer FIN consumed */
+#define TF_RMAC 0x8000      /* rmac is valid */
+#define TF_FIN_ACKED 0x10000 /* our FIN was acknowledged */
+
+#define EV_ACCEPTED 0x01
+#define EV_CONNECTED 0x02
+#define EV_READABLE 0x04
+#define EV_WRITABLE 0x08
+#define EV_CLOSED 0x10
+
+#define TCP_NIL UINT32_MAX
+#define TCP_MAX_LISTENERS 16
+#define TCP_RQ_MAX_SEGS 2048
+#define TCP_OUT_BUDGET 64
+#define TCP_TS_OFFSET 32 /* TSval = now_ms + offset, so cookie TSvals never run ahead */
+#define TCP_KEEPALIVE_PROBES 9
+#define TCP_FIN_WAIT_2_MS 60000
+
+struct tcp_listener {
+	uint32_t addr;
+	uint16_t port;
+	uint8_t used;
+	const struct tcp_ops *ops;
+	void *ctx;
+	uint32_t max_conns;
+	uint32_t syn_backlog;
+	uint32_t n_conns;
+	uint32_t n_embryonic;
+};
+
+struct tcp_conn {
+	/* identity and lookup */
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	uint32_t hnext;
+	uint32_t gen;
+	uint8_t state;
+	uint8_t snd_ws, rcv_ws;
+	uint8_t ev;
+	uint8_t dupacks;
+	uint8_t retries;
+	uint16_t mss;
+	uint32_t flags;
+
+	/* send sequence space */
+	uint32_t iss, snd_una, snd_nxt, snd_max;
+	uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
+	uint32_t rxt_next;
+	/* receive sequence space */
+	uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent, fin_seq;
+	uint32_t ts_recent;
+	uint16_t acks_pending;
+	uint16_t rq_segs;
+
+	/* queues: mbuf chains linked through m->next */
+	struct rte_mbuf *sq_head, *sq_tail, *sq_cur;
+	uint32_t sq_bytes, sq_cur_seq;
+	struct rte_mbuf *rq_head, *rq_tail;
+	uint32_t rq_bytes;
+
+	struct tcp_cc cc;
+	struct tcp_rtt rtt;
+
+	/* deadlines in ms, 0 = off; one wheel timer armed at the earliest */
+	uint64_t t_rexmit, t_delack, t_persist, t_keep, t_tw;
+	uint64_t last_rcv_ms;
+	uint8_t probes;
+	struct dp_timer tm;
+
+	struct tcp_listener *lst;
+	const struct tcp_ops *ops;
+	void *ctx;
+	uint32_t ev_next, out_next;
+	int close_err;
+	struct rte_ether_addr rmac;
+
+	uint64_t bytes_in, bytes_out, retrans;
+
+	struct tcp_sb sb;
+	struct tcp_ooo ooo;
+};
+
+struct tcp_list {
+	uint32_t head, tail;
+};
+
+struct tcp_worker {
+	struct dp_worker *w;
+	struct tcp_conn *conns;
+	uint32_t nconns;
+	uint32_t *buckets;
+	uint32_t bucket_mask;
+	uint32_t free_head;
+	uint32_t used, max_used, n_tw, n_embryonic;
+	struct tcp_list evq, outq;
+	uint8_t rcv_ws;
+	uint16_t eph_next;
+	uint64_t chal_sec;
+	uint32_t chal_count;
+	tcp_sport_fn *sport_fn;
+	void *sport_arg;
+	struct tcp_cookie_key ckey, isn_key;
+	struct tcp_cfg cfg;
+	struct tcp_listener lst[TCP_MAX_LISTENERS];
+};
+
+/* A parsed incoming segment. */
+struct tcp_seg {
+	uint32_t seq, ack;
+	uint32_t len; /* payload bytes */
+	uint16_t wnd;
+	uint8_t flags;
+	struct rte_mbuf *m; /* payload (NULL when len == 0) */
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;
+	const uint8_t *smac;
+	struct tcp_opts o;
+};
+
+static inline uint32_t tcp_ts_now(const struct tcp_worker *tw)
+{
+	return (uint32_t)tw->w->now_ms + TCP_TS_OFFSET;
+}
+
+static inline struct tcp_conn *tcp_conn_of_timer(struct dp_timer *t)
+{
+	return (struct tcp_conn *)((char *)t - offsetof(struct tcp_conn, tm));
+}
+
+static inline tcp_handle_t tcp_handle_of(const struct tcp_worker *tw, const struct tcp_conn *c)
+{
+	return (uint64_t)tw->w->id << 56 | (uint64_t)(c - tw->conns) << 32 | c->gen;
+}
+
+/* tcp.c */
+struct tcp_conn *tcp_conn_alloc(struct tcp_worker *tw);
+void tcp_conn_hash_insert(struct tcp_worker *tw, struct tcp_conn *c);
+struct tcp_conn *tcp_conn_lookup(struct tcp_worker *tw, uint32_t laddr, uint16_t lport,
+				 uint32_t raddr, uint16_t rport);
+void tcp_conn_term(struct tcp_worker *tw, struct tcp_conn *c, int err);
+void tcp_enter_time_wait(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_sched_out(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_sched_ev(struct tcp_worker *tw, struct tcp_conn *c, uint8_t ev);
+void tcp_timer_update(struct tcp_worker *tw, struct tcp_conn *c);
+uint32_t tcp_isn(struct tcp_worker *tw, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		 uint16_t rport);
+void tcp_sq_free_acked(struct tcp_conn *c, uint32_t n);
+void tcp_free_queues(struct tcp_conn *c);
+extern const struct tcp_ooo_ops tcp_mbuf_ooo_ops;
+struct rte_mbuf *tcp_chain_trim_front(struct rte_mbuf *m, uint32_t n);
+struct rte_mbuf *tcp_chain_trim_back(struct rte_mbuf *m, uint32_t n);
+
+/* tcp_out.c */
+int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t len,
+	     uint8_t flags);
+void tcp_output(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_send_syn(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_send_ack(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_send_challenge_ack(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_send_rst_reply(struct tcp_worker *tw, const struct tcp_seg *s);
+void tcp_send_rst(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_send_cookie_synack(struct tcp_worker *tw, const struct tcp_seg *s);
+uint32_t tcp_rcv_space(const struct tcp_worker *tw, const struct tcp_conn *c);
+
+/* tcp_in.c */
+void tcp_on_timer(struct dp_timer *t, void *arg);
+
+#endif

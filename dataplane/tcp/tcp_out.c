@@ -1,0 +1,527 @@
+/*
+ * TCP output: segment construction (headers in a fresh mbuf, payload as
+ * indirect mbufs attached to the send queue's bytes), the send policy
+ * (congestion / receive window, loss recovery, FIN), ACKs and RSTs.
+ */
+#define ALLOW_EXPERIMENTAL_API 1
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "dataplane/proto.h"
+#include "dataplane/tcp/tcp_internal.h"
+
+#define TCP_MAX_PIECES 16
+
+uint32_t tcp_rcv_space(const struct tcp_worker *tw, const struct tcp_conn *c)
+{
+	uint32_t used = c->rq_bytes + c->ooo.bytes;
+
+	if (c->flags & TF_APP_CLOSED)
+		used = 0; /* we discard what arrives after close */
+	return used >= tw->cfg.rcvbuf ? 0 : tw->cfg.rcvbuf - used;
+}
+
+/* Receive window to advertise (unscaled bytes), never moving the right edge left. */
+static uint32_t rcv_window(const struct tcp_worker *tw, struct tcp_conn *c)
+{
+	uint32_t space = tcp_rcv_space(tw, c);
+	uint32_t right = c->rcv_nxt + space;
+	uint32_t sws = tw->cfg.rcvbuf / 2 < c->mss ? tw->cfg.rcvbuf / 2 : c->mss;
+
+	/* Receiver SWS avoidance: move the edge only by a useful amount. */
+	if (seq_lt(right, c->rcv_adv) || (seq_gt(right, c->rcv_adv) && right - c->rcv_adv < sws &&
+					  seq_gt(c->rcv_adv, c->rcv_nxt)))
+		right = c->rcv_adv;
+	if (seq_lt(right, c->rcv_nxt))
+		right = c->rcv_nxt;
+	return right - c->rcv_nxt;
+}
+
+/* Appends indirect mbufs covering [off, off+len) of the send queue to h. */
+static int attach_payload(struct tcp_worker *tw, struct tcp_conn *c, struct rte_mbuf *h,
+			  uint32_t seq, uint32_t *len_io)
+{
+	struct rte_mbuf *m, *tail = h;
+	uint32_t mseq, len = *len_io, done = 0;
+	unsigned pieces = 0;
+
+	/* Start from the cursor when it is at or before seq, else from the head. */
+	if (c->sq_cur && seq_geq(seq, c->sq_cur_seq) && seq_geq(c->sq_cur_seq, c->snd_una)) {
+		m = c->sq_cur;
+		mseq = c->sq_cur_seq;
+	} else {
+		m = c->sq_head;
+		mseq = c->snd_una;
+	}
+	while (m && seq_geq(seq, mseq + m->data_len)) {
+		mseq += m->data_len;
+		m = m->next;
+	}
+	c->sq_cur = m;
+	c->sq_cur_seq = mseq;
+	while (m && done < len && pieces < TCP_MAX_PIECES) {
+		uint32_t off = seq + done - mseq, n = m->data_len - off;
+		struct rte_mbuf *mi;
+
+		if (n > len - done)
+			n = len - done;
+		if (n) {
+			mi = rte_pktmbuf_alloc(tw->w->pool);
+			if (!mi)
+				return -1;
+			rte_pktmbuf_attach(mi, m);
+			mi->data_off = (uint16_t)(mi->data_off + off);
+			mi->data_len = (uint16_t)n;
+			mi->pkt_len = n;
+			tail->next = mi;
+			tail = mi;
+			h->nb_segs++;
+			h->pkt_len += n;
+			done += n;
+			pieces++;
+		}
+		if (off + n == m->data_len) {
+			mseq += m->data_len;
+			m = m->next;
+			if (m) {
+				c->sq_cur = m;
+				c->sq_cur_seq = mseq;
+			}
+		}
+	}
+	*len_io = done;
+	return 0;
+}
+
+static void fill_sack(struct tcp_conn *c, struct tcp_opts *o)
+{
+	uint32_t blocks[TCP_MAX_SACK][2];
+	unsigned n;
+
+	if (!(c->flags & TF_SACK) || c->ooo.n == 0)
+		return;
+	n = tcp_ooo_sack_blocks(&c->ooo, blocks, (c->flags & TF_TS) ? 3 : 4);
+	for (unsigned i = 0; i < n; i++) {
+		o->sack[i][0] = blocks[i][0];
+		o->sack[i][1] = blocks[i][1];
+	}
+	o->nsack = (uint8_t)n;
+	if (n)
+		o->flags |= TCP_OF_SACK;
+}
+
+/* Builds the Ethernet + IPv4 + TCP headers of a segment in a fresh mbuf. */
+static struct rte_mbuf *build_hdr(struct tcp_worker *tw, uint32_t laddr, uint32_t raddr,
+				  uint16_t lport, uint16_t rport, uint32_t seq, uint32_t ack,
+				  uint8_t flags, uint16_t wnd, const struct tcp_opts *o, int syn,
+				  struct rte_tcp_hdr **th_out, struct rte_ipv4_hdr **ip_out)
+{
+	struct dp_worker *w = tw->w;
+	struct rte_mbuf *h = rte_pktmbuf_alloc(w->pool);
+	uint8_t optbuf[40];
+	size_t olen = o ? tcp_opts_write(optbuf, syn, o) : 0;
+	uint16_t hl = (uint16_t)(DP_ETH_HLEN + DP_IP_HLEN + 20 + olen);
+	uint8_t *p;
+	struct rte_ether_hdr *eh;
+	struct rte_tcp_hdr *th;
+
+	if (!h) {
+		w->st->drop[DP_DROP_NO_MBUF]++;
+		return NULL;
+	}
+	p = (uint8_t *)rte_pktmbuf_append(h, hl);
+	eh = (struct rte_ether_hdr *)p;
+	memset(&eh->dst_addr, 0, sizeof(eh->dst_addr));
+	eh->src_addr = w->mac;
+	eh->ether_type = rte_cpu_to_be_16(DP_ETHERTYPE_IPV4);
+	/* IPv4 header: total length and checksum are finished in finish(). */
+	dp_ipv4_build(p + DP_ETH_HLEN, laddr, raddr, DP_IPPROTO_TCP, 0, w->ip_id++, 1);
+	th = (struct rte_tcp_hdr *)(p + DP_ETH_HLEN + DP_IP_HLEN);
+	th->src_port = rte_cpu_to_be_16(lport);
+	th->dst_port = rte_cpu_to_be_16(rport);
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32((flags & TH_ACK) ? ack : 0);
+	th->data_off = (uint8_t)(((20 + olen) / 4) << 4);
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(wnd);
+	th->cksum = 0;
+	th->tcp_urp = 0;
+	memcpy(th + 1, optbuf, olen);
+	h->l2_len = DP_ETH_HLEN;
+	h->l3_len = DP_IP_HLEN;
+	h->l4_len = (uint64_t)(20 + olen);
+	*th_out = th;
+	*ip_out = (struct rte_ipv4_hdr *)(p + DP_ETH_HLEN);
+	return h;
+}
+
+/* Lengths and checksums (offloaded when the port can), then out. */
+static void finish(struct tcp_worker *tw, struct rte_mbuf *h, struct rte_tcp_hdr *th,
+		   struct rte_ipv4_hdr *ip, const struct rte_ether_addr *dmac, uint32_t raddr)
+{
+	struct dp_worker *w = tw->w;
+
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(h->pkt_len - DP_ETH_HLEN));
+	if (w->tx_csum_offload) {
+		h->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
+		ip->hdr_checksum = 0;
+		th->cksum = rte_ipv4_phdr_cksum(ip, h->ol_flags);
+	} else {
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		th->cksum = 0;
+		th->cksum = rte_ipv4_udptcp_cksum_mbuf(h, ip, DP_ETH_HLEN + DP_IP_HLEN);
+	}
+	w->st->ctr[DP_CTR_TCP_SEGS_OUT]++;
+	if (dmac) {
+		rte_pktmbuf_mtod(h, struct rte_ether_hdr *)->dst_addr = *dmac;
+		dp_tx(w, h);
+	} else {
+		dp_ip_output(w, h, dp_next_hop(w, raddr));
+	}
+}
+
+static const struct rte_ether_addr *conn_mac(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	const struct rte_ether_addr *m;
+
+	if (c->flags & TF_RMAC)
+		return &c->rmac;
+	m = dp_arp_lookup(tw->w, dp_next_hop(tw->w, c->raddr));
+	if (m) {
+		c->rmac = *m;
+		c->flags |= TF_RMAC;
+		return &c->rmac;
+	}
+	return NULL;
+}
+
+int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t len,
+	     uint8_t flags)
+{
+	struct tcp_opts o;
+	struct rte_mbuf *h;
+	struct rte_tcp_hdr *th;
+	struct rte_ipv4_hdr *ip;
+	int syn = (flags & TH_SYN) != 0;
+	uint32_t wnd = rcv_window(tw, c);
+	uint16_t wfield;
+
+	memset(&o, 0, sizeof(o));
+	if (syn) {
+		o.flags = TCP_OF_MSS;
+		o.mss = tw->cfg.mss;
+		if (c->state == TCP_SYN_SENT || (c->flags & TF_TS))
+			o.flags |= TCP_OF_TS;
+		if (c->state == TCP_SYN_SENT || (c->flags & TF_SACK))
+			o.flags |= TCP_OF_SACK_OK;
+		if (c->state == TCP_SYN_SENT || c->rcv_ws) {
+			o.flags |= TCP_OF_WS;
+			o.ws = c->rcv_ws;
+		}
+		if (o.flags & TCP_OF_TS) {
+			o.tsval = tcp_ts_now(tw);
+			o.tsecr = c->state == TCP_SYN_SENT ? 0 : c->ts_recent;
+		}
+		wfield = (uint16_t)(wnd > 65535 ? 65535 : wnd);
+	} else {
+		if (c->flags & TF_TS) {
+			o.flags |= TCP_OF_TS;
+			o.tsval = tcp_ts_now(tw);
+			o.tsecr = c->ts_recent;
+		}
+		fill_sack(c, &o);
+		wnd >>= c->rcv_ws;
+		wfield = (uint16_t)(wnd > 65535 ? 65535 : wnd);
+	}
+	h = build_hdr(tw, c->laddr, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, flags, wfield,
+		      &o, syn, &th, &ip);
+	if (!h)
+		return -1;
+	/* Effective MSS (RFC 9293 3.7.1): options come out of the peer's MSS. */
+	if (len > (uint32_t)c->mss - h->l4_len + 20u) {
+		len = (uint32_t)c->mss - h->l4_len + 20u;
+		flags &= (uint8_t)~TH_FIN;
+	}
+	if (len) {
+		uint32_t want = len;
+
+		if (attach_payload(tw, c, h, seq, &len) != 0 || len == 0) {
+			rte_pktmbuf_free(h);
+			tw->w->st->drop[DP_DROP_NO_MBUF]++;
+			return -1;
+		}
+		if (len < want)
+			flags &= (uint8_t)~TH_FIN; /* FIN rides only on the segment that ends the data */
+		th->tcp_flags = flags;
+		if (seq_lt(seq, c->snd_max)) {
+			c->retrans++;
+			tw->w->st->ctr[DP_CTR_TCP_RETRANS]++;
+		}
+		tw->w->st->ctr[DP_CTR_TCP_DATA_SEGS_OUT]++;
+		c->bytes_out += len;
+	}
+	if (flags & TH_ACK) {
+		c->last_ack_sent = c->rcv_nxt;
+		c->acks_pending = 0;
+		c->flags &= ~TF_ACK_NOW;
+		if (c->t_delack)
+			c->t_delack = 0;
+		if (seq_gt(c->rcv_nxt + (syn ? wnd : wnd << c->rcv_ws), c->rcv_adv))
+			c->rcv_adv = c->rcv_nxt + (syn ? wnd : wnd << c->rcv_ws);
+	}
+	finish(tw, h, th, ip, conn_mac(tw, c), c->raddr);
+	return (int)len;
+}
+
+void tcp_send_syn(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	uint8_t flags = c->state == TCP_SYN_SENT ? TH_SYN : TH_SYN | TH_ACK;
+
+	tcp_xmit(tw, c, c->iss, 0, flags);
+	c->snd_nxt = c->iss + 1;
+	if (seq_gt(c->snd_nxt, c->snd_max))
+		c->snd_max = c->snd_nxt;
+	c->t_rexmit = tw->w->now_ms + tcp_rto_current(&c->rtt);
+	tcp_timer_update(tw, c);
+}
+
+void tcp_send_ack(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	tcp_xmit(tw, c, c->snd_nxt, 0, TH_ACK);
+	tcp_timer_update(tw, c);
+}
+
+void tcp_send_challenge_ack(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	uint64_t sec = tw->w->now_ms / 1000;
+
+	if (sec != tw->chal_sec) {
+		tw->chal_sec = sec;
+		tw->chal_count = 0;
+	}
+	if (tw->chal_count++ >= tw->cfg.challenge_ack_per_s)
+		return;
+	tw->w->st->ctr[DP_CTR_TCP_CHALLENGE_ACKS]++;
+	tcp_xmit(tw, c, c->snd_nxt, 0, TH_ACK);
+}
+
+void tcp_send_rst(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	tw->w->st->ctr[DP_CTR_TCP_RST_SENT]++;
+	tcp_xmit(tw, c, c->snd_nxt, 0, TH_RST | TH_ACK);
+}
+
+static void reply_raw(struct tcp_worker *tw, const struct tcp_seg *s, uint32_t seq, uint32_t ack,
+		      uint8_t flags, uint16_t wnd, const struct tcp_opts *o)
+{
+	struct rte_mbuf *h;
+	struct rte_tcp_hdr *th;
+	struct rte_ipv4_hdr *ip;
+	struct rte_ether_addr mac;
+
+	h = build_hdr(tw, s->daddr, s->saddr, s->dport, s->sport, seq, ack, flags, wnd, o,
+		      (flags & TH_SYN) != 0, &th, &ip);
+	if (!h)
+		return;
+	memcpy(mac.addr_bytes, s->smac, 6);
+	finish(tw, h, th, ip, &mac, s->saddr);
+}
+
+void tcp_send_rst_reply(struct tcp_worker *tw, const struct tcp_seg *s)
+{
+	if (s->flags & TH_RST)
+		return;
+	tw->w->st->ctr[DP_CTR_TCP_RST_SENT]++;
+	if (s->flags & TH_ACK)
+		reply_raw(tw, s, s->ack, 0, TH_RST, 0, NULL);
+	else
+		reply_raw(tw, s, 0,
+			  s->seq + s->len + ((s->flags & TH_SYN) ? 1 : 0) + ((s->flags & TH_FIN) ? 1 : 0),
+			  TH_RST | TH_ACK, 0, NULL);
+}
+
+void tcp_send_cookie_synack(struct tcp_worker *tw, const struct tcp_seg *s)
+{
+	struct tcp_opts o;
+	uint16_t peer_mss = (s->o.flags & TCP_OF_MSS) ? s->o.mss : 536;
+	uint32_t cookie;
+
+	if (peer_mss > tw->cfg.mss)
+		peer_mss = tw->cfg.mss;
+	cookie = tcp_cookie_make(&tw->ckey, s->saddr, s->daddr, s->sport, s->dport, s->seq, peer_mss,
+				 tw->w->now_ms / 1000);
+	memset(&o, 0, sizeof(o));
+	o.flags = TCP_OF_MSS;
+	o.mss = tw->cfg.mss;
+	if (s->o.flags & TCP_OF_TS) {
+		/* ws and SACK ride in the low bits of TSval (see tcp_cookie.h). */
+		o.flags |= TCP_OF_TS;
+		o.tsval = ((uint32_t)tw->w->now_ms & ~0x1fu) |
+			  tcp_cookie_ts_bits(!!(s->o.flags & TCP_OF_WS), s->o.ws,
+					     !!(s->o.flags & TCP_OF_SACK_OK));
+		o.tsecr = s->o.tsval;
+		if (s->o.flags & TCP_OF_SACK_OK)
+			o.flags |= TCP_OF_SACK_OK;
+		if (s->o.flags & TCP_OF_WS) {
+			o.flags |= TCP_OF_WS;
+			o.ws = tw->rcv_ws;
+		}
+	}
+	tw->w->st->ctr[DP_CTR_TCP_COOKIES_SENT]++;
+	reply_raw(tw, s, cookie, s->seq + 1, TH_SYN | TH_ACK,
+		  (uint16_t)(tw->cfg.rcvbuf > 65535 ? 65535 : tw->cfg.rcvbuf), &o);
+}
+
+/* Sends new data / retransmissions / FIN / ACK as the windows allow. */
+void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	unsigned budget = TCP_OUT_BUDGET;
+	int sent_any = 0;
+	uint32_t data_end, end;
+
+	switch (c->state) {
+	case TCP_SYN_SENT:
+		return;
+	case TCP_SYN_RCVD:
+		if (c->flags & TF_ACK_NOW)
+			tcp_xmit(tw, c, c->iss, 0, TH_SYN | TH_ACK);
+		return;
+	case TCP_TIME_WAIT:
+	case TCP_CLOSED:
+		if (c->flags & TF_ACK_NOW)
+			tcp_send_ack(tw, c);
+		return;
+	default:
+		break;
+	}
+	if (c->flags & TF_FIN_ACKED) {
+		if ((c->flags & TF_ACK_NOW) || c->acks_pending)
+			tcp_send_ack(tw, c);
+		c->t_rexmit = c->t_persist = 0;
+		tcp_timer_update(tw, c);
+		return;
+	}
+	data_end = c->snd_una + c->sq_bytes;
+	if (seq_lt(c->snd_nxt, c->snd_una))
+		c->snd_nxt = c->snd_una;
+
+	/* Loss recovery: holes first, as the proportional credit allows. */
+	if (c->cc.in_recovery) {
+		while (budget && c->cc.prr_credit > 0) {
+			uint32_t from = seq_max(c->rxt_next, c->snd_una), hs, he, n;
+
+			if (c->sb.n) {
+				if (!tcp_sb_next_hole(&c->sb, from, &hs, &he))
+					break;
+			} else {
+				/* No SACK: NewReno retransmits the first unacked segment once. */
+				if (from != c->snd_una)
+					break;
+				hs = c->snd_una;
+				he = seq_min(c->snd_max, data_end);
+			}
+			if (!seq_lt(hs, data_end))
+				break;
+			he = seq_min(he, data_end);
+			n = seq_min(he - hs, c->mss);
+			if (tcp_xmit(tw, c, hs, n, TH_ACK) <= 0)
+				break;
+			c->rxt_next = hs + n;
+			c->cc.prr_credit = c->cc.prr_credit > n ? c->cc.prr_credit - n : 0;
+			budget--;
+			sent_any = 1;
+		}
+	}
+
+	while (budget) {
+		uint32_t flight = c->snd_nxt - c->snd_una, win, len, sacked_end;
+		int32_t room;
+
+		if (!seq_lt(c->snd_nxt, data_end))
+			break;
+		/* After a timeout, skip what the peer already holds. */
+		if (seq_lt(c->snd_nxt, c->snd_max) &&
+		    tcp_sb_is_sacked(&c->sb, c->snd_nxt, &sacked_end)) {
+			c->snd_nxt = seq_min(sacked_end, data_end);
+			continue;
+		}
+		if (flight > c->sb.sacked)
+			flight -= c->sb.sacked;
+		win = c->cc.in_recovery ? flight + c->cc.prr_credit : c->cc.cwnd;
+		if (win > c->snd_wnd)
+			win = c->snd_wnd;
+		room = (int32_t)(win - flight);
+		if (c->snd_una + c->snd_wnd - c->snd_nxt < (uint32_t)room || room < 0)
+			room = (int32_t)(c->snd_una + c->snd_wnd - c->snd_nxt);
+		len = data_end - c->snd_nxt;
+		if (len > c->mss)
+			len = c->mss;
+		if (room <= 0)
+			break;
+		if ((uint32_t)room < len) {
+			/* Sender SWS avoidance: wait for a full segment while data is in flight. */
+			if (c->snd_nxt != c->snd_una)
+				break;
+			len = (uint32_t)room;
+		}
+		end = c->snd_nxt + len;
+		{
+			uint8_t fl = TH_ACK;
+			int n;
+
+			if ((c->flags & TF_FIN_QUEUED) && end == data_end)
+				fl |= TH_FIN;
+			if (end == data_end)
+				fl |= TH_PSH;
+			n = tcp_xmit(tw, c, c->snd_nxt, len, fl);
+			if (n <= 0)
+				break;
+			c->snd_nxt += (uint32_t)n;
+			if (c->cc.in_recovery)
+				c->cc.prr_credit = c->cc.prr_credit > (uint32_t)n
+							   ? c->cc.prr_credit - (uint32_t)n
+							   : 0;
+			if ((fl & TH_FIN) && c->snd_nxt == data_end) {
+				c->snd_nxt++;
+				c->flags |= TF_FIN_SENT;
+			}
+		}
+		if (seq_gt(c->snd_nxt, c->snd_max))
+			c->snd_max = c->snd_nxt;
+		sent_any = 1;
+		budget--;
+	}
+	/* A FIN with no data left to carry it (or its retransmission after a timeout). */
+	if ((c->flags & TF_FIN_QUEUED) && c->snd_nxt == data_end && budget &&
+	    !(c->flags & TF_FIN_ACKED)) {
+		tcp_xmit(tw, c, data_end, 0, TH_FIN | TH_ACK);
+		c->snd_nxt = data_end + 1;
+		c->flags |= TF_FIN_SENT;
+		if (seq_gt(c->snd_nxt, c->snd_max))
+			c->snd_max = c->snd_nxt;
+		sent_any = 1;
+	}
+	if (!sent_any) {
+		if ((c->flags & TF_ACK_NOW) || c->acks_pending >= 2)
+			tcp_send_ack(tw, c);
+		else if (c->acks_pending && !c->t_delack)
+			c->t_delack = tw->w->now_ms + tw->cfg.delack_ms;
+	}
+	if (budget == 0)
+		tcp_sched_out(tw, c); /* more next pass */
+	if (c->snd_max != c->snd_una) {
+		if (!c->t_rexmit)
+			c->t_rexmit = tw->w->now_ms + tcp_rto_current(&c->rtt);
+		c->t_persist = 0;
+	} else {
+		c->t_rexmit = 0;
+		if (c->snd_wnd == 0 && seq_lt(c->snd_nxt, data_end) && !c->t_persist)
+			c->t_persist = tw->w->now_ms + tcp_rto_current(&c->rtt);
+	}
+	tcp_timer_update(tw, c);
+}
