@@ -21,14 +21,15 @@ LIB      := $(B)/libsshterm.a
 BENCH    := $(B)/sshterm-bench
 RECTOOL  := $(B)/st-record-tool
 CTL      := $(B)/sshtermctl
-PROGS    := $(BENCH) $(RECTOOL) $(CTL)
+DAEMON   := $(B)/sshterm
+PROGS    := $(BENCH) $(RECTOOL) $(CTL) $(DAEMON)
 
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(B)/tests/%)
-TEST_LIB  := $(B)/obj/tests/unit/testlib.o
+TEST_LIB  := $(B)/obj/tests/unit/testlib.o $(B)/obj/tests/unit/sshclient.o
 
 .SECONDARY:
-.PHONY: all tests test unit asan bench bench-crypto clean deps
+.PHONY: all tests test unit asan bench bench-crypto clean deps run stop
 all: $(LIB) $(PROGS) tests
 
 # V=1 shows full command lines.
@@ -44,6 +45,10 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BENCH): $(B)/obj/scripts/bench/bench_main.o $(LIB)
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(DAEMON): $(B)/obj/dataplane/sshterm_main.o $(LIB)
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -77,6 +82,14 @@ unit: all
 asan:
 	$(MAKE) B=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" all
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh --unit-only build-asan
+
+# The one-command demo: sshterm on a TAP port in the network namespace sshterm-demo.
+run: deps
+	$(MAKE) all
+	scripts/demo.sh start $(B)
+
+stop:
+	scripts/demo.sh stop
 
 bench: bench-crypto
 

@@ -239,11 +239,12 @@ static int apply_list(const char *deflt, const char *value, char *out, size_t ou
 	}
 	if (r != ST_OK)
 		return r;
-	if (strlen(tmp) >= outsz)
+	size_t len = strlen(tmp);
+	if (len >= outsz)
 		return ST_ERR_NO_SPACE;
-	if (tmp[0] == '\0')
+	if (len == 0)
 		return ST_ERR_NAME_INVALID; /* everything removed */
-	snprintf(out, outsz, "%s", tmp);
+	memcpy(out, tmp, len + 1);
 	return ST_OK;
 }
 

@@ -1,0 +1,641 @@
+#include "control/ctlplane.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_ring.h>
+
+#include "control/ctlsock.h"
+#include "crypto/buf.h"
+#include "crypto/err.h"
+#include "dataplane/ssh/msg.h"
+
+#define UP_BURST 64
+#define TICK_MS 100
+#define SHUTDOWN_GRACE_MS 3000
+#define DOWN_RETRY_US 10000 /* how long a full down ring may hold the control plane */
+#define MAX_RETIRED 8
+
+struct st_ctlplane_sess {
+	struct st_ctl_conn *conn;          /* NULL: free */
+	struct st_daemon_conf *conf;       /* the config it started with */
+	uint64_t id;
+	uint16_t gen;
+	char peer[ST_IP_STR];
+	uint16_t peer_port;
+	time_t since;
+};
+
+/* Configurations replaced by a reload, kept while sessions still use them. */
+static struct {
+	struct st_daemon_conf *conf;
+	unsigned users;
+} retired[MAX_RETIRED];
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void st_ctlplane_log(void *ctx, int level, const char *line)
+{
+	const struct st_ctlplane *cp = ctx;
+	if (level > LOG_INFO && (cp == NULL || !cp->debug))
+		return;
+	fprintf(stderr, "sshterm[%d]: %s\n", (int)getpid(), line);
+}
+
+static void logf_(struct st_ctlplane *cp, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void logf_(struct st_ctlplane *cp, int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	st_ctlplane_log(cp, level, line);
+}
+
+/* printf into an st_buf; silently truncates at the buffer's cap. */
+static void bprintf(struct st_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(struct st_buf *b, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		st_buf_put_bytes(b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* ---- config lifetime across reloads ---- */
+
+static void conf_release(struct st_ctlplane *cp, struct st_daemon_conf *c)
+{
+	if (c == cp->conf)
+		return;
+	for (int i = 0; i < MAX_RETIRED; i++) {
+		if (retired[i].conf == c && --retired[i].users == 0) {
+			st_daemon_conf_free(c);
+			free(c);
+			retired[i].conf = NULL;
+		}
+	}
+}
+
+static unsigned conf_users(struct st_ctlplane *cp, const struct st_daemon_conf *c)
+{
+	unsigned n = 0;
+	for (unsigned w = 0; w < cp->nb_workers; w++)
+		for (uint32_t i = 0; i < cp->max_sessions; i++)
+			n += cp->sess[w][i].conn != NULL && cp->sess[w][i].conf == c;
+	return n;
+}
+
+/*
+ * Re-reads the configuration file and the host keys it names. New
+ * connections use the new host keys; live sessions keep theirs (and the old
+ * config) until they end. authorized_keys files are read at every
+ * authentication attempt, so they need nothing here. Listen address, port
+ * and interface settings are not changed by a reload.
+ */
+static int do_reload(struct st_ctlplane *cp, char *err, size_t errsz)
+{
+	struct st_daemon_conf *n = calloc(1, sizeof(*n));
+	int r, slot = -1;
+
+	if (n == NULL)
+		return ST_ERR_ALLOC;
+	st_daemon_conf_init(n);
+	if ((r = st_daemon_conf_load(n, cp->conf_path, err, errsz)) != ST_OK ||
+	    (r = st_daemon_conf_load_hostkeys(n, err, errsz)) != ST_OK)
+		goto fail;
+	unsigned users = conf_users(cp, cp->conf);
+	if (users > 0) {
+		for (int i = 0; i < MAX_RETIRED && slot < 0; i++)
+			if (retired[i].conf == NULL)
+				slot = i;
+		if (slot < 0) {
+			snprintf(err, errsz, "too many reloads while old sessions are still open");
+			r = ST_ERR_NO_SPACE;
+			goto fail;
+		}
+		retired[slot].conf = cp->conf;
+		retired[slot].users = users;
+	} else {
+		st_daemon_conf_free(cp->conf);
+		free(cp->conf);
+	}
+	cp->conf = n;
+	logf_(cp, LOG_INFO, "Received reload: %u host key(s) loaded from %s", n->ctl.n_hostkeys,
+	      cp->conf_path);
+	return ST_OK;
+fail:
+	st_daemon_conf_free(n);
+	free(n);
+	return r;
+}
+
+/* ---- messages to and from the workers ---- */
+
+static int down_deliver(void *ctx, struct st_plane_msg *m)
+{
+	struct st_ctlplane *cp = ctx;
+	unsigned w = m->conn.worker;
+	uint64_t deadline = 0;
+
+	if (w >= cp->nb_workers) {
+		st_plane_msg_free(m);
+		return ST_ERR_INVALID_ARGUMENT;
+	}
+	/* The worker drains its ring every pass; a full ring is a brief state. */
+	while (rte_ring_sp_enqueue(cp->app->down[w], m) != 0) {
+		uint64_t now = mono_ms() * 1000;
+		if (deadline == 0)
+			deadline = now + DOWN_RETRY_US;
+		if (now >= deadline) {
+			st_plane_msg_free(m);
+			return ST_ERR_NO_SPACE;
+		}
+		usleep(50);
+	}
+	return ST_OK;
+}
+
+static struct st_ctlplane_sess *sess_of(struct st_ctlplane *cp, struct st_conn_handle h)
+{
+	if (h.worker >= cp->nb_workers || h.slot >= cp->max_sessions)
+		return NULL;
+	struct st_ctlplane_sess *s = &cp->sess[h.worker][h.slot];
+	return s->conn != NULL && s->gen == h.gen ? s : NULL;
+}
+
+static void sess_end(struct st_ctlplane *cp, struct st_ctlplane_sess *s)
+{
+	st_ctl_conn_free(s->conn);
+	s->conn = NULL;
+	conf_release(cp, s->conf);
+	s->conf = NULL;
+}
+
+static void handle_up(struct st_ctlplane *cp, struct st_plane_msg *m)
+{
+	struct st_plane_sink down = {down_deliver, cp};
+	struct st_ctl_log log = {st_ctlplane_log, cp};
+	struct st_ctlplane_sess *s;
+
+	if (m->type == ST_UP_OPEN) {
+		if (m->conn.worker >= cp->nb_workers || m->conn.slot >= cp->max_sessions) {
+			st_plane_msg_free(m);
+			return;
+		}
+		s = &cp->sess[m->conn.worker][m->conn.slot];
+		if (s->conn != NULL)
+			sess_end(cp, s); /* the worker reused the slot: the old one is gone */
+		s->conn = st_ctl_conn_new(&cp->conf->ctl, m->conn, &down, &log, &cp->stats);
+		if (s->conn == NULL) {
+			struct st_plane_msg *c = st_plane_msg_new(ST_DOWN_CLOSE, m->conn, NULL, 0);
+			if (c != NULL)
+				down_deliver(cp, c);
+			st_plane_msg_free(m);
+			return;
+		}
+		s->conf = cp->conf;
+		s->gen = m->conn.gen;
+		s->id = ++cp->next_id;
+		s->since = time(NULL);
+		snprintf(s->peer, sizeof(s->peer), "%s", m->u.open.peer_ip);
+		s->peer_port = m->u.open.peer_port;
+	} else if ((s = sess_of(cp, m->conn)) == NULL) {
+		st_plane_msg_free(m);
+		return;
+	}
+	st_ctl_conn_input(s->conn, m);
+	if (st_ctl_conn_done(s->conn))
+		sess_end(cp, s);
+}
+
+static int pump_up(struct st_ctlplane *cp)
+{
+	void *msgs[UP_BURST];
+	int work = 0;
+
+	for (unsigned w = 0; w < cp->nb_workers; w++) {
+		unsigned n = rte_ring_sc_dequeue_burst(cp->app->up[w], msgs, UP_BURST, NULL);
+		for (unsigned i = 0; i < n; i++)
+			handle_up(cp, msgs[i]);
+		work += (int)n;
+	}
+	return work;
+}
+
+static unsigned count_sessions(struct st_ctlplane *cp, unsigned *authed)
+{
+	unsigned n = 0, a = 0;
+	for (unsigned w = 0; w < cp->nb_workers; w++)
+		for (uint32_t i = 0; i < cp->max_sessions; i++) {
+			struct st_ctlplane_sess *s = &cp->sess[w][i];
+			if (s->conn == NULL)
+				continue;
+			n++;
+			a += st_ctl_conn_user(s->conn) != NULL;
+		}
+	if (authed != NULL)
+		*authed = a;
+	return n;
+}
+
+/* ---- operator commands ---- */
+
+static int has_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			return 1;
+	return 0;
+}
+
+static struct st_ctlplane_sess *find_id(struct st_ctlplane *cp, const char *id)
+{
+	char *end;
+	unsigned long long v = strtoull(id, &end, 10);
+	if (*id == '\0' || *end != '\0')
+		return NULL;
+	for (unsigned w = 0; w < cp->nb_workers; w++)
+		for (uint32_t i = 0; i < cp->max_sessions; i++)
+			if (cp->sess[w][i].conn != NULL && cp->sess[w][i].id == v)
+				return &cp->sess[w][i];
+	return NULL;
+}
+
+static int cmd_status(void *ctx, int argc, char **argv, struct st_buf *out)
+{
+	struct st_ctlplane *cp = ctx;
+	unsigned authed, n = count_sessions(cp, &authed);
+	long up = (long)(time(NULL) - cp->started);
+
+	if (has_json(argc, argv)) {
+		bprintf(out,
+			"{\"version\":\"%s\",\"uptime_s\":%ld,\"workers\":%u,\"address\":\"%s/%u\","
+			"\"port\":%u,\"sessions\":%u,\"authenticated\":%u,\"config\":\"%s\"}\n",
+			cp->conf->ctl.version, up, cp->nb_workers, cp->conf->address,
+			cp->conf->prefix_len, cp->app->listen_port, n, authed, cp->conf_path);
+		return ST_OK;
+	}
+	bprintf(out, "version        %s\n", cp->conf->ctl.version);
+	bprintf(out, "uptime         %ld s\n", up);
+	bprintf(out, "workers        %u\n", cp->nb_workers);
+	bprintf(out, "address        %s/%u\n", cp->conf->address, cp->conf->prefix_len);
+	bprintf(out, "listening      port %u\n", cp->app->listen_port);
+	bprintf(out, "sessions       %u (%u authenticated)\n", n, authed);
+	bprintf(out, "host keys      %u\n", cp->conf->ctl.n_hostkeys);
+	bprintf(out, "config         %s\n", cp->conf_path);
+	return ST_OK;
+}
+
+static void session_line(struct st_ctlplane *cp, struct st_ctlplane_sess *s, unsigned w,
+			 uint32_t slot, int json, struct st_buf *out)
+{
+	struct st_wsess_stats ws;
+	const char *user = st_ctl_conn_user(s->conn);
+	struct st_conn_handle h = {(uint16_t)w, s->gen, slot};
+	int have = st_sshapp_session_stats(cp->app, h, &ws) == ST_OK;
+	long age = (long)(time(NULL) - s->since);
+
+	if (!have)
+		memset(&ws, 0, sizeof(ws));
+	if (json)
+		bprintf(out,
+			"{\"id\":%llu,\"user\":\"%s\",\"peer\":\"%s\",\"port\":%u,\"worker\":%u,"
+			"\"age_s\":%ld,\"bytes_in\":%llu,\"bytes_out\":%llu,\"packets_in\":%llu,"
+			"\"packets_out\":%llu}",
+			(unsigned long long)s->id, user ? user : "", s->peer, s->peer_port, w, age,
+			(unsigned long long)ws.bytes_in, (unsigned long long)ws.bytes_out,
+			(unsigned long long)ws.packets_in, (unsigned long long)ws.packets_out);
+	else
+		bprintf(out, "%-6llu %-12s %-22s %-6u %-8ld %-14llu %-14llu\n",
+			(unsigned long long)s->id, user ? user : "(auth)", s->peer, w, age,
+			(unsigned long long)ws.bytes_in, (unsigned long long)ws.bytes_out);
+}
+
+static int cmd_sessions(void *ctx, int argc, char **argv, struct st_buf *out)
+{
+	struct st_ctlplane *cp = ctx;
+	int json = has_json(argc, argv), first = 1;
+
+	if (json)
+		bprintf(out, "[");
+	else
+		bprintf(out, "%-6s %-12s %-22s %-6s %-8s %-14s %-14s\n", "ID", "USER", "PEER",
+			"WORKER", "AGE_S", "BYTES_IN", "BYTES_OUT");
+	for (unsigned w = 0; w < cp->nb_workers; w++)
+		for (uint32_t i = 0; i < cp->max_sessions; i++) {
+			struct st_ctlplane_sess *s = &cp->sess[w][i];
+			if (s->conn == NULL)
+				continue;
+			if (json && !first)
+				bprintf(out, ",");
+			first = 0;
+			session_line(cp, s, w, i, json, out);
+		}
+	if (json)
+		bprintf(out, "]\n");
+	return ST_OK;
+}
+
+static struct st_ctlplane_sess *arg_session(struct st_ctlplane *cp, int argc, char **argv,
+					     struct st_buf *out, unsigned *w, uint32_t *slot)
+{
+	struct st_ctlplane_sess *s = argc >= 2 ? find_id(cp, argv[1]) : NULL;
+	if (s == NULL) {
+		bprintf(out, "no session '%s'", argc >= 2 ? argv[1] : "");
+		return NULL;
+	}
+	for (unsigned i = 0; i < cp->nb_workers; i++)
+		if (s >= cp->sess[i] && s < cp->sess[i] + cp->max_sessions) {
+			*w = i;
+			*slot = (uint32_t)(s - cp->sess[i]);
+		}
+	return s;
+}
+
+static int cmd_session(void *ctx, int argc, char **argv, struct st_buf *out)
+{
+	struct st_ctlplane *cp = ctx;
+	unsigned w = 0;
+	uint32_t slot = 0;
+	struct st_ctlplane_sess *s = arg_session(cp, argc, argv, out, &w, &slot);
+	if (s == NULL)
+		return ST_ERR_NOT_FOUND;
+	int json = has_json(argc, argv);
+	if (!json)
+		bprintf(out, "%-6s %-12s %-22s %-6s %-8s %-14s %-14s\n", "ID", "USER", "PEER",
+			"WORKER", "AGE_S", "BYTES_IN", "BYTES_OUT");
+	session_line(cp, s, w, slot, json, out);
+	if (json)
+		bprintf(out, "\n");
+	return ST_OK;
+}
+
+static int cmd_kill(void *ctx, int argc, char **argv, struct st_buf *out)
+{
+	struct st_ctlplane *cp = ctx;
+	unsigned w = 0;
+	uint32_t slot = 0;
+	struct st_ctlplane_sess *s = arg_session(cp, argc, argv, out, &w, &slot);
+	uint8_t pl[128];
+	struct st_buf b;
+
+	if (s == NULL)
+		return ST_ERR_NOT_FOUND;
+	/* SSH_MSG_DISCONNECT, BY_APPLICATION, description, language tag */
+	st_buf_wrap(&b, pl, sizeof(pl));
+	st_buf_put_u8(&b, SSH_MSG_DISCONNECT);
+	st_buf_put_u32(&b, SSH_DISCONNECT_BY_APPLICATION);
+	st_buf_put_cstring(&b, "killed by administrator");
+	st_buf_put_cstring(&b, "");
+	struct st_conn_handle h = {(uint16_t)w, s->gen, slot};
+	struct st_plane_msg *m = st_plane_msg_new(ST_DOWN_CLOSE, h, pl, (uint32_t)b.len);
+	if (m == NULL || down_deliver(cp, m) != ST_OK) {
+		bprintf(out, "could not reach the worker");
+		return ST_ERR_NO_SPACE;
+	}
+	logf_(cp, LOG_INFO, "Session %llu (%s port %u) killed by administrator",
+	      (unsigned long long)s->id, s->peer, s->peer_port);
+	bprintf(out, "session %llu: disconnecting\n", (unsigned long long)s->id);
+	return ST_OK;
+}
+
+static int cmd_rekey(void *ctx, int argc, char **argv, struct st_buf *out)
+{
+	struct st_ctlplane *cp = ctx;
+	unsigned w = 0;
+	uint32_t slot = 0;
+	struct st_ctlplane_sess *s = arg_session(cp, argc, argv, out, &w, &slot);
+	if (s == NULL)
+		return ST_ERR_NOT_FOUND;
+	/* The same path as a RekeyLimit reached on the worker. */
+	struct st_conn_handle h = {(uint16_t)w, s->gen, slot};
+	struct st_plane_msg *m = st_plane_msg_new(ST_UP_REKEY_DUE, h, NULL, 0);
+	if (m == NULL)
+		return ST_ERR_ALLOC;
+	st_ctl_conn_input(s->conn, m);
+	if (st_ctl_conn_done(s->conn)) {
+		sess_end(cp, s);
+		bprintf(out, "session ended");
+		return ST_ERR_STATE;
+	}
+	bprintf(out, "session %llu: key exchange started\n", (unsigned long long)s->id);
+	return ST_OK;
+}
+
+static int cmd_reload(void *ctx, int argc, char **argv, struct st_buf *out)
+{
+	struct st_ctlplane *cp = ctx;
+	char err[ST_CONF_ERR_MAX];
+	(void)argc;
+	(void)argv;
+	int r = do_reload(cp, err, sizeof(err));
+	if (r != ST_OK) {
+		bprintf(out, "reload failed, old configuration kept: %s", err);
+		return r;
+	}
+	bprintf(out, "reloaded %s: %u host key(s); live sessions kept\n", cp->conf_path,
+		cp->conf->ctl.n_hostkeys);
+	return ST_OK;
+}
+
+static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)
+{
+	struct st_ctlplane *cp = ctx;
+	int json = has_json(argc, argv);
+
+	if (json)
+		bprintf(out, "{\"workers\":[");
+	for (unsigned w = 0; w < cp->nb_workers; w++) {
+		struct dp_worker *dw = dp_worker_get(cp->dp, w);
+		const struct dp_stats *st = dw != NULL ? dw->st : NULL;
+		struct st_sshapp_stats as;
+		const struct st_wsess_worker_stats *ws;
+		if (st == NULL)
+			continue;
+		st_sshapp_worker_stats(cp->app, w, &as, &ws);
+		uint64_t pkts = st->rx_pkts + st->tx_pkts, bytes = st->rx_bytes + st->tx_bytes;
+		double cpp = pkts ? (double)st->busy_tsc / (double)pkts : 0;
+		double cpb = bytes ? (double)st->busy_tsc / (double)bytes : 0;
+		double busy = st->busy_tsc + st->idle_tsc
+				      ? 100.0 * (double)st->busy_tsc /
+						(double)(st->busy_tsc + st->idle_tsc)
+				      : 0;
+		if (json) {
+			bprintf(out,
+				"%s{\"worker\":%u,\"rx_packets\":%llu,\"rx_bytes\":%llu,"
+				"\"tx_packets\":%llu,\"tx_bytes\":%llu,\"busy_cycles\":%llu,"
+				"\"idle_cycles\":%llu,\"cycles_per_packet\":%.1f,"
+				"\"cycles_per_byte\":%.3f,\"busy_percent\":%.1f,"
+				"\"sessions\":%u,\"tcp_retransmits\":%llu,\"drops\":{",
+				w ? "," : "", w, (unsigned long long)st->rx_pkts,
+				(unsigned long long)st->rx_bytes, (unsigned long long)st->tx_pkts,
+				(unsigned long long)st->tx_bytes, (unsigned long long)st->busy_tsc,
+				(unsigned long long)st->idle_tsc, cpp, cpb, busy, as.sessions_active,
+				(unsigned long long)st->ctr[DP_CTR_TCP_RETRANS]);
+			int first = 1;
+			for (unsigned d = 1; d < DP_DROP_MAX; d++)
+				if (st->drop[d]) {
+					bprintf(out, "%s\"%s\":%llu", first ? "" : ",", dp_drop_name(d),
+						(unsigned long long)st->drop[d]);
+					first = 0;
+				}
+			bprintf(out, "},\"app\":{");
+			for (unsigned c = 0; c < ST_SSHAPP_COUNTER_COUNT; c++)
+				bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_sshapp_counter_name(c),
+					(unsigned long long)as.counters[c]);
+			bprintf(out, "},\"closes\":{");
+			for (unsigned c = 0; ws != NULL && c < ST_CLOSE_REASON_COUNT; c++)
+				bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_close_reason_str(c),
+					(unsigned long long)ws->closes[c]);
+			bprintf(out, "}}");
+			continue;
+		}
+		bprintf(out, "worker %u\n", w);
+		bprintf(out, "  packets      rx %llu  tx %llu\n", (unsigned long long)st->rx_pkts,
+			(unsigned long long)st->tx_pkts);
+		bprintf(out, "  bytes        rx %llu  tx %llu\n", (unsigned long long)st->rx_bytes,
+			(unsigned long long)st->tx_bytes);
+		bprintf(out, "  busy         %.1f%%  %.1f cycles/packet  %.3f cycles/byte\n", busy,
+			cpp, cpb);
+		bprintf(out, "  sessions     %u of %u\n", as.sessions_active, as.sessions_max);
+		bprintf(out, "  tcp          retransmits %llu  rto %llu  accepted %llu\n",
+			(unsigned long long)st->ctr[DP_CTR_TCP_RETRANS],
+			(unsigned long long)st->ctr[DP_CTR_TCP_RTO],
+			(unsigned long long)st->ctr[DP_CTR_TCP_ACCEPTED]);
+		for (unsigned d = 1; d < DP_DROP_MAX; d++)
+			if (st->drop[d])
+				bprintf(out, "  drop %-20s %llu  (%s)\n", dp_drop_name(d),
+					(unsigned long long)st->drop[d], dp_drop_text(d));
+		for (unsigned c = 0; c < ST_SSHAPP_COUNTER_COUNT; c++)
+			if (as.counters[c])
+				bprintf(out, "  app  %-20s %llu\n", st_sshapp_counter_name(c),
+					(unsigned long long)as.counters[c]);
+		for (unsigned c = 0; ws != NULL && c < ST_CLOSE_REASON_COUNT; c++)
+			if (ws->closes[c])
+				bprintf(out, "  close %-30s %llu\n", st_close_reason_str(c),
+					(unsigned long long)ws->closes[c]);
+	}
+	if (json) {
+		bprintf(out, "],\"control\":{");
+		for (unsigned c = 0; c < ST_CTL_COUNTER_COUNT; c++)
+			bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_ctl_counter_name(c),
+				(unsigned long long)cp->stats.v[c]);
+		bprintf(out, "}}\n");
+	} else {
+		bprintf(out, "control\n");
+		for (unsigned c = 0; c < ST_CTL_COUNTER_COUNT; c++)
+			if (cp->stats.v[c])
+				bprintf(out, "  %-28s %llu  (%s)\n", st_ctl_counter_name(c),
+					(unsigned long long)cp->stats.v[c], st_ctl_counter_text(c));
+	}
+	return ST_OK;
+}
+
+/* ---- the thread ---- */
+
+int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
+{
+	int r;
+
+	cp->started = time(NULL);
+	for (unsigned w = 0; w < cp->nb_workers; w++) {
+		cp->sess[w] = calloc(cp->max_sessions, sizeof(*cp->sess[w]));
+		if (cp->sess[w] == NULL) {
+			snprintf(err, errsz, "out of memory");
+			return ST_ERR_ALLOC;
+		}
+	}
+	if ((r = st_ctlsock_open(cp->conf->control_socket, &cp->sock)) != ST_OK) {
+		snprintf(err, errsz, "%s: %s", cp->conf->control_socket,
+			 r == ST_ERR_STATE ? "another sshterm is listening there"
+			 : r == ST_ERR_SYSTEM ? strerror(errno) : st_err_str(r));
+		return r;
+	}
+	st_ctlsock_register(cp->sock, "status", "daemon state", cmd_status, cp);
+	st_ctlsock_register(cp->sock, "sessions", "one line per session", cmd_sessions, cp);
+	st_ctlsock_register(cp->sock, "session", "one session", cmd_session, cp);
+	st_ctlsock_register(cp->sock, "kill", "disconnect a session", cmd_kill, cp);
+	st_ctlsock_register(cp->sock, "rekey", "start a key exchange", cmd_rekey, cp);
+	st_ctlsock_register(cp->sock, "reload", "re-read host keys and configuration", cmd_reload,
+			    cp);
+	st_ctlsock_register(cp->sock, "stats", "counters per worker", cmd_stats, cp);
+	return ST_OK;
+}
+
+static void *ctl_thread(void *arg)
+{
+	struct st_ctlplane *cp = arg;
+	uint64_t last_tick = mono_ms();
+
+	while (!cp->quit) {
+		int work = pump_up(cp);
+		uint64_t now = mono_ms();
+		if (now - last_tick >= TICK_MS) {
+			last_tick = now;
+			for (unsigned w = 0; w < cp->nb_workers; w++)
+				for (uint32_t i = 0; i < cp->max_sessions; i++) {
+					struct st_ctlplane_sess *s = &cp->sess[w][i];
+					if (s->conn == NULL)
+						continue;
+					st_ctl_conn_tick(s->conn, now / 1000);
+					if (st_ctl_conn_done(s->conn))
+						sess_end(cp, s);
+				}
+		}
+		if (cp->reload) {
+			char err[ST_CONF_ERR_MAX];
+			cp->reload = 0;
+			if (do_reload(cp, err, sizeof(err)) != ST_OK)
+				logf_(cp, LOG_ERR, "reload failed, old configuration kept: %s", err);
+		}
+		/* The socket poll doubles as the idle wait of this (non-polling) thread. */
+		st_ctlsock_poll(cp->sock, work ? 0 : 1);
+	}
+
+	/* Shutdown: the workers disconnect every session politely, then stop. */
+	logf_(cp, LOG_INFO, "Received signal; terminating.");
+	cp->app->stopping = 1;
+	uint64_t deadline = mono_ms() + SHUTDOWN_GRACE_MS;
+	while (count_sessions(cp, NULL) > 0 && mono_ms() < deadline) {
+		if (pump_up(cp) == 0)
+			usleep(1000);
+	}
+	*cp->dp_quit = 1;
+	return NULL;
+}
+
+int st_ctlplane_start(struct st_ctlplane *cp)
+{
+	return pthread_create(&cp->thread, NULL, ctl_thread, cp) == 0 ? ST_OK : ST_ERR_SYSTEM;
+}
+
+void st_ctlplane_join(struct st_ctlplane *cp)
+{
+	pthread_join(cp->thread, NULL);
+	for (unsigned w = 0; w < cp->nb_workers; w++) {
+		for (uint32_t i = 0; cp->sess[w] != NULL && i < cp->max_sessions; i++)
+			if (cp->sess[w][i].conn != NULL)
+				sess_end(cp, &cp->sess[w][i]);
+		free(cp->sess[w]);
+		cp->sess[w] = NULL;
+	}
+	st_ctlsock_close(cp->sock);
+	cp->sock = NULL;
+}

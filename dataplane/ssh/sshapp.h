@@ -1,0 +1,84 @@
+/*
+ * The SSH terminator as a dataplane application: on each worker it listens
+ * on the configured address and port, runs one worker session
+ * (dataplane/ssh/wsess.h) per accepted TCP connection, moves bytes between
+ * the userspace TCP and the session, opens backend TCP connections for
+ * services, and exchanges planes messages with the control plane over two
+ * SPSC rings per worker.
+ *
+ * It plugs into the worker loop through the dp_cfg hooks: st_sshapp_start
+ * (on_start), st_sshapp_poll (on_poll), st_sshapp_stop (on_stop), with a
+ * struct st_sshapp as their argument. Everything per connection is in a
+ * preallocated slot table per worker; a connection is named by
+ * (worker, slot, generation), so a message for a slot that was reused since
+ * is recognised as stale and dropped (counted).
+ */
+#ifndef ST_SSH_SSHAPP_H
+#define ST_SSH_SSHAPP_H
+
+#include <stdint.h>
+
+#include "dataplane/dp.h"
+#include "dataplane/ssh/wsess.h"
+
+struct rte_ring;
+
+/* Drop / event counters of the application, one list. */
+#define ST_SSHAPP_COUNTERS(X)                                                       \
+	X(ACCEPTED, "TCP connections accepted")                                      \
+	X(REFUSED_FULL, "connections refused: session table full")                   \
+	X(REFUSED_INIT, "connections refused: session setup failed")                 \
+	X(DOWN_STALE, "control messages for a connection that is gone")              \
+	X(UP_RING_FULL, "messages to the control plane lost: ring full")             \
+	X(TX_NOMBUF, "transmit deferred: no mbuf")                                   \
+	X(BACKEND_CONNECTS, "backend TCP connections opened")                        \
+	X(BACKEND_FAILED, "backend TCP connections failed")                          \
+	X(BACKEND_FULL, "backend connections refused: table full")
+
+enum st_sshapp_counter {
+#define ST_SSHAPP_ENUM(name, text) ST_SSHAPP_##name,
+	ST_SSHAPP_COUNTERS(ST_SSHAPP_ENUM)
+#undef ST_SSHAPP_ENUM
+	ST_SSHAPP_COUNTER_COUNT
+};
+
+const char *st_sshapp_counter_name(enum st_sshapp_counter c);
+
+struct st_sshapp_worker;
+
+/* One per daemon; read-only once the workers run (except the per-worker pointers). */
+struct st_sshapp {
+	uint32_t listen_ip;        /* host order, 0 = the worker's address */
+	uint16_t listen_port;
+	uint32_t max_sessions;     /* per worker */
+	struct st_wsess_config wcfg; /* backend, version line, rekey limits */
+	struct rte_ring *up[DP_MAX_WORKERS];   /* worker -> control */
+	struct rte_ring *down[DP_MAX_WORKERS]; /* control -> worker */
+	struct st_sshapp_worker *w[DP_MAX_WORKERS]; /* set by st_sshapp_start */
+	volatile int stopping;     /* set by the control plane at shutdown */
+};
+
+/* Creates the rings for nb_workers workers (setup time). ST_OK, ST_ERR_ALLOC. */
+int st_sshapp_init(struct st_sshapp *app, unsigned nb_workers, unsigned ring_size);
+void st_sshapp_fini(struct st_sshapp *app);
+
+/* dp_cfg hooks (arg is the struct st_sshapp). */
+int st_sshapp_start(struct dp_worker *w, void *arg);
+void st_sshapp_poll(struct dp_worker *w, void *arg);
+void st_sshapp_stop(struct dp_worker *w, void *arg);
+
+/* Per-worker figures for stats (read from another thread: plain loads, may be a pass old). */
+struct st_sshapp_stats {
+	uint64_t counters[ST_SSHAPP_COUNTER_COUNT];
+	uint32_t sessions_active;
+	uint32_t sessions_max;
+};
+void st_sshapp_worker_stats(const struct st_sshapp *app, unsigned worker,
+			    struct st_sshapp_stats *out,
+			    const struct st_wsess_worker_stats **wstats);
+
+/* One session's counters by handle: ST_OK, or ST_ERR_STALE when it is gone. */
+int st_sshapp_session_stats(const struct st_sshapp *app, struct st_conn_handle h,
+			    struct st_wsess_stats *out);
+
+#endif

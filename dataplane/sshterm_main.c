@@ -1,0 +1,203 @@
+/*
+ * sshterm: the SSH terminator daemon.
+ *
+ *   sshterm [DPDK EAL args] -- [-f sshterm.conf] [-d] [-t] [-m SESSIONS]
+ *
+ *   -f FILE      configuration (default /etc/sshterm/sshterm.conf)
+ *   -d           debug logging
+ *   -t           test mode: check the configuration and host keys, then exit
+ *   -m SESSIONS  session slots per worker (default 1024)
+ *
+ * The EAL arguments pick the port (e.g. --vdev=net_tap0,iface=sshterm0 with
+ * --no-huge) and the worker lcores (-l). Port 0 is used. Each worker lcore
+ * runs the userspace TCP and the SSH worker side (dataplane/ssh/sshapp.c);
+ * the control plane runs on its own thread (control/ctlplane.c).
+ * SIGINT/SIGTERM: disconnect sessions politely and exit. SIGHUP: reload.
+ */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+
+#include "control/conffile.h"
+#include "control/ctlplane.h"
+#include "crypto/backend.h"
+#include "crypto/err.h"
+#include "dataplane/dp.h"
+#include "dataplane/ssh/sshapp.h"
+
+#define DEFAULT_CONF "/etc/sshterm/sshterm.conf"
+#define RING_SIZE 4096
+
+static struct st_ctlplane cp;
+static volatile int dp_quit;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	cp.quit = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	cp.reload = 1;
+}
+
+static int ipv4(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return ST_ERR_FORMAT;
+	*out = ntohl(a.s_addr);
+	return ST_OK;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: sshterm [EAL args] -- [-f sshterm.conf] [-d] [-t] [-m SESSIONS]\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = DEFAULT_CONF;
+	int debug = 0, test_only = 0, opt, r;
+	unsigned long max_sessions = 1024;
+	char err[ST_CONF_ERR_MAX];
+	struct st_daemon_conf *conf;
+	struct st_sshapp app;
+	struct dp_cfg cfg;
+	struct dp_ctx *dp = NULL;
+
+	int n = dp_eal_init(argc, argv);
+	if (n < 0) {
+		fprintf(stderr, "sshterm: EAL initialisation failed (see above)\n");
+		return 1;
+	}
+	argc -= n;
+	argv += n;
+	optind = 1;
+	while ((opt = getopt(argc, argv, "f:dtm:h")) != -1) {
+		switch (opt) {
+		case 'f':
+			conf_path = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 't':
+			test_only = 1;
+			break;
+		case 'm':
+			max_sessions = strtoul(optarg, NULL, 10);
+			if (max_sessions == 0 || max_sessions > 65536) {
+				fprintf(stderr, "sshterm: -m: 1..65536 sessions per worker\n");
+				return 1;
+			}
+			break;
+		default:
+			usage();
+			return 1;
+		}
+	}
+
+	if ((conf = calloc(1, sizeof(*conf))) == NULL)
+		return 1;
+	st_daemon_conf_init(conf);
+	if (st_daemon_conf_load(conf, conf_path, err, sizeof(err)) != ST_OK ||
+	    st_daemon_conf_load_hostkeys(conf, err, sizeof(err)) != ST_OK) {
+		fprintf(stderr, "sshterm: %s\n", err);
+		return 1;
+	}
+	if (conf->address[0] == '\0') {
+		fprintf(stderr, "sshterm: %s: no Address configured (e.g. Address 198.18.0.2/24)\n",
+			conf_path);
+		return 1;
+	}
+	if (conf->crypto_backend != ST_CONF_CRYPTO_EVP) {
+		fprintf(stderr, "sshterm: %s: CryptoBackend cryptodev is not built into this "
+				"daemon yet; use CryptoBackend evp\n", conf_path);
+		return 1;
+	}
+	if (test_only) {
+		printf("%s: configuration OK, %u host key(s)\n", conf_path, conf->ctl.n_hostkeys);
+		return 0;
+	}
+
+	memset(&cfg, 0, sizeof(cfg));
+	tcp_cfg_defaults(&cfg.tcp);
+	ipv4(conf->address, &cfg.ip);
+	cfg.prefix_len = conf->prefix_len;
+	if (conf->gateway[0] != '\0')
+		ipv4(conf->gateway, &cfg.gateway);
+	cfg.quit = &dp_quit;
+	cfg.on_start = st_sshapp_start;
+	cfg.on_poll = st_sshapp_poll;
+	cfg.on_stop = st_sshapp_stop;
+	cfg.app_arg = &app;
+	if (cfg.tcp.max_conns < 2 * max_sessions)
+		cfg.tcp.max_conns = (uint32_t)(2 * max_sessions); /* clients + backends */
+
+	memset(&app, 0, sizeof(app));
+	app.listen_port = conf->ports[0];
+	if (conf->n_listen > 0 && ipv4(conf->listen[0].addr, &app.listen_ip) != ST_OK) {
+		fprintf(stderr, "sshterm: ListenAddress %s: the dataplane speaks IPv4 only\n",
+			conf->listen[0].addr);
+		return 1;
+	}
+	if (conf->n_listen > 0 && conf->listen[0].port != 0)
+		app.listen_port = conf->listen[0].port;
+	app.max_sessions = (uint32_t)max_sessions;
+	app.wcfg.be = &st_crypto_backend_evp;
+	app.wcfg.version = conf->ctl.version;
+	app.wcfg.rekey_bytes = conf->ctl.rekey_bytes;
+	app.wcfg.rekey_seconds = conf->ctl.rekey_seconds;
+
+	if ((r = dp_create(&cfg, &dp)) != ST_OK) {
+		fprintf(stderr, "sshterm: dataplane: %s\n", st_err_str(r));
+		return 1;
+	}
+	if ((r = st_sshapp_init(&app, dp_nb_workers(dp), RING_SIZE)) != ST_OK) {
+		fprintf(stderr, "sshterm: rings: %s\n", st_err_str(r));
+		return 1;
+	}
+	cp.conf_path = conf_path;
+	cp.conf = conf;
+	cp.app = &app;
+	cp.dp = dp;
+	cp.nb_workers = dp_nb_workers(dp);
+	cp.max_sessions = (uint32_t)max_sessions;
+	cp.debug = debug;
+	cp.dp_quit = &dp_quit;
+	if ((r = st_ctlplane_init(&cp, err, sizeof(err))) != ST_OK) {
+		fprintf(stderr, "sshterm: control socket %s\n", err);
+		return 1;
+	}
+	signal(SIGINT, on_stop_signal);
+	signal(SIGTERM, on_stop_signal);
+	signal(SIGHUP, on_hup);
+	signal(SIGPIPE, SIG_IGN);
+	if ((r = st_ctlplane_start(&cp)) != ST_OK) {
+		fprintf(stderr, "sshterm: control thread: %s\n", st_err_str(r));
+		return 1;
+	}
+	fprintf(stderr, "sshterm[%d]: Server listening on %s port %u (%u worker%s).\n",
+		(int)getpid(), conf->n_listen ? conf->listen[0].addr : conf->address,
+		app.listen_port, cp.nb_workers, cp.nb_workers == 1 ? "" : "s");
+
+	dp_run(dp); /* returns once the control plane has closed the sessions */
+
+	st_ctlplane_join(&cp);
+	dp_destroy(dp);
+	st_sshapp_fini(&app);
+	st_daemon_conf_free(cp.conf);
+	free(cp.conf);
+	rte_eal_cleanup();
+	fprintf(stderr, "sshterm: exit\n");
+	return 0;
+}
