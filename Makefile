@@ -99,13 +99,12 @@ bench-crypto: $(BENCH)
 clean:
 	rm -rf build build-asan
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # ---- fuzzing (clang + libFuzzer): harnesses for every parser that sees peer input ----
 # `make fuzz` builds build-fuzz/fuzz_*; `make fuzz-smoke` runs each for a bounded time.
 FUZZ_B      := build-fuzz
 FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Werror -I. $(shell pkg-config --cflags libcrypto) \
-               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -MMD -MP
 FUZZ_SRCS   := $(wildcard crypto/*.c) dataplane/ssh/record.c dataplane/ssh/planes.c
 FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(FUZZ_B)/obj/%.o)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -121,6 +120,13 @@ $(FUZZ_B)/obj/%.o: %.c
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	@$(if $(Q),echo "  FUZZ  $@")
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(shell pkg-config --libs libcrypto)
+
+# The control-plane harness also needs control/ and the test client.
+FUZZ_CTL_SRCS := control/config.c control/conn.c control/kex.c control/version.c \
+                 control/userauth.c control/channels.c control/authkeys.c control/match.c \
+                 dataplane/ssh/wsess.c dataplane/ssh/channel.c dataplane/ssh/service.c \
+                 tests/unit/sshclient.c
+$(FUZZ_B)/fuzz_ctl: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o)
 
 fuzz-smoke: fuzz
 	tests/fuzz/smoke.sh $(FUZZ_B) 15
@@ -147,3 +153,6 @@ $(TCPSVC): $(B)/obj/tests/e2e/tcpsvc_main.o $(LIB)
 bench-tcp: $(TCPSVC)
 	scripts/bench-tcp.sh $(B)
 # ---- end dataplane ----
+
+# Header dependencies of every build (after all variables are defined).
+-include $(shell find $(B) $(FUZZ_B) -name '*.d' 2>/dev/null)

@@ -149,10 +149,22 @@ void ctl_channel_closed(struct st_ctl_conn *c, uint32_t local_id)
 	memset(&c->chans[local_id], 0, sizeof(c->chans[local_id]));
 }
 
+static int open_failure(struct st_ctl_conn *c, uint32_t peer, uint32_t reason, const char *text);
+
 void ctl_backend_failed(struct st_ctl_conn *c, uint32_t local_id, int err)
 {
+	struct ctl_chan *ch = chan_get(c, local_id);
+
 	ctl_logf(c, ST_LOG_INFO, "channel %u: backend connect failed: %s", local_id,
 		 st_err_str(err));
+	if (ch == NULL || !ch->pending)
+		return;
+	uint32_t peer = ch->remote_id;
+	memset(ch, 0, sizeof(*ch));
+	int r = open_failure(c, peer, SSH_OPEN_CONNECT_FAILED, "connect failed");
+	if (r != 0)
+		(void)ctl_fail(c, ST_CTL_DISC_RESOURCES, SSH_DISCONNECT_BY_APPLICATION,
+			       ST_CLOSE_RESOURCES, "out of resources");
 }
 
 static int send_u32_msg(struct st_ctl_conn *c, uint8_t type, uint32_t v)
@@ -180,6 +192,8 @@ int ctl_h_global_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, 
 	if ((r = st_buf_get_string(&b, &name, &nl)) != 0 || (r = st_buf_get_bool(&b, &want)) != 0)
 		return r;
 	/* Request-specific data is not parsed: nothing is granted. */
+	if (nl == 28 && memcmp(name, "no-more-sessions@openssh.com", 28) == 0)
+		c->no_more_sessions = 1; /* honoured, but answered like any request */
 	if (nl == 13 && memcmp(name, "tcpip-forward", 13) == 0)
 		ctl_logf(c, ST_LOG_INFO, "refused remote port forwarding for %s", c->user);
 	if (!want)
@@ -202,14 +216,20 @@ static int open_failure(struct st_ctl_conn *c, uint32_t peer, uint32_t reason, c
 	return ctl_send(c, &b);
 }
 
-/* CONFIRMATION then BIND_CHANNEL for a channel in slot id. */
-static int confirm(struct st_ctl_conn *c, uint32_t id, uint32_t peer, uint32_t win, uint32_t maxp)
+/*
+ * CONFIRMATION then BIND_CHANNEL for a channel in slot id; with `deferred`
+ * only the BIND (the worker confirms once its backend is connected).
+ */
+static int confirm(struct st_ctl_conn *c, uint32_t id, uint32_t peer, uint32_t win, uint32_t maxp,
+		   int deferred)
 {
 	uint8_t pl[17];
 	struct st_buf b;
 	struct st_plane_msg *m;
 	int r;
 
+	if (deferred)
+		goto bind;
 	st_buf_wrap(&b, pl, sizeof(pl));
 	if ((r = st_buf_put_u8(&b, SSH_MSG_CHANNEL_OPEN_CONFIRMATION)) != 0 ||
 	    (r = st_buf_put_u32(&b, peer)) != 0 || (r = st_buf_put_u32(&b, id)) != 0 ||
@@ -218,8 +238,10 @@ static int confirm(struct st_ctl_conn *c, uint32_t id, uint32_t peer, uint32_t w
 		return r;
 	if ((r = ctl_send(c, &b)) != 0)
 		return r;
+bind:
 	if ((m = ctl_msg(c, ST_DOWN_BIND_CHANNEL, NULL, 0)) == NULL)
 		return ST_ERR_ALLOC;
+	m->u.bind.confirm_on_connect = (uint8_t)deferred;
 	m->u.bind.local_id = id;
 	m->u.bind.remote_id = peer;
 	m->u.bind.local_window = c->cfg->channel_window;
@@ -247,11 +269,17 @@ int ctl_h_channel_open(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, si
 	if (tl == 7 && memcmp(type, "session", 7) == 0) {
 		if ((r = st_buf_end(&b)) != 0)
 			return r;
+		if (c->no_more_sessions) {
+			ctl_logf(c, ST_LOG_INFO, "refused session for %s after no-more-sessions",
+				 c->user);
+			return open_failure(c, peer, SSH_OPEN_ADMINISTRATIVELY_PROHIBITED,
+					    "no more sessions");
+		}
 		if (chan_alloc(c, &id) != 0)
 			return open_failure(c, peer, SSH_OPEN_RESOURCE_SHORTAGE, "too many channels");
 		c->chans[id].kind = CHAN_SESSION;
 		c->chans[id].remote_id = peer;
-		return confirm(c, id, peer, win, maxp);
+		return confirm(c, id, peer, win, maxp, 0);
 	}
 	if (tl == 12 && memcmp(type, "direct-tcpip", 12) == 0) {
 		struct st_plane_msg *m;
@@ -281,7 +309,8 @@ int ctl_h_channel_open(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, si
 		c->chans[id].kind = CHAN_DIRECT_TCPIP;
 		c->chans[id].remote_id = peer;
 		c->chans[id].attached = 1;
-		if ((r = confirm(c, id, peer, win, maxp)) != 0)
+		c->chans[id].pending = c->cfg->direct_tcpip_confirm_on_connect;
+		if ((r = confirm(c, id, peer, win, maxp, c->chans[id].pending)) != 0)
 			return r;
 		if ((m = ctl_msg(c, ST_DOWN_ATTACH_SERVICE, NULL, 0)) == NULL)
 			return ST_ERR_ALLOC;

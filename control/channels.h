@@ -1,7 +1,8 @@
 /*
  * Connection protocol policy (RFC 4254) on the control plane: global
  * requests (all refused: keepalive@openssh.com gets REQUEST_FAILURE, as
- * OpenSSH answers it; tcpip-forward is not offered), CHANNEL_OPEN of
+ * OpenSSH answers it; tcpip-forward is not offered; no-more-sessions@openssh.com
+ * is honoured: later session opens are refused), CHANNEL_OPEN of
  * "session" and "direct-tcpip" (PermitOpen and the key's permitopen= /
  * no-port-forwarding / restrict), and session channel requests that pick a
  * service. Confirmed channels are handed to the worker's fast path with

@@ -215,7 +215,7 @@ static int h_disconnect(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, s
 {
 	struct st_buf b;
 	uint32_t code;
-	char text[256], w[ST_USER_MAX + ST_IP_STR + 64];
+	char text[256];
 	const uint8_t *s, *lang;
 	size_t sl, ll;
 	int r;
@@ -232,9 +232,8 @@ static int h_disconnect(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, s
 	printable(text);
 	c->closing = 1;
 	ctl_count(c, ST_CTL_PEER_DISCONNECT);
-	who(c, w, sizeof(w));
-	ctl_logf(c, ST_LOG_INFO, "Received disconnect from %s:%u: %s%s", w, code, text,
-		 c->authed ? "" : " [preauth]");
+	ctl_logf(c, ST_LOG_INFO, "Received disconnect from %s port %u:%u: %s%s", c->peer_ip,
+		 c->peer_port, code, text, c->authed ? "" : " [preauth]");
 	struct st_plane_msg *m = ctl_msg(c, ST_DOWN_CLOSE, NULL, 0);
 	if (m != NULL)
 		m->u.closed.reason = ST_CLOSE_PEER_DISCONNECT;
@@ -295,6 +294,22 @@ static int h_ignore_guess(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p,
 	return ST_OK;
 }
 
+static int send_ext_info(struct st_ctl_conn *c)
+{
+	uint8_t pl[512];
+	struct st_buf b;
+	int r;
+
+	st_buf_wrap(&b, pl, sizeof(pl));
+	if ((r = st_buf_put_u8(&b, SSH_MSG_EXT_INFO)) != 0 || (r = st_buf_put_u32(&b, 2)) != 0 ||
+	    (r = st_buf_put_cstring(&b, "server-sig-algs")) != 0 ||
+	    (r = st_buf_put_cstring(&b, ST_CTL_PUBKEY_ALGS)) != 0 ||
+	    (r = st_buf_put_cstring(&b, "publickey-hostbound@openssh.com")) != 0 ||
+	    (r = st_buf_put_cstring(&b, "0")) != 0)
+		return r;
+	return ctl_send(c, &b);
+}
+
 static int h_kex_init(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len)
 {
 	struct st_kex_transcript t;
@@ -349,6 +364,9 @@ static int h_kex_init(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, siz
 		goto out;
 	if ((r = ctl_emit(c, ctl_msg(c, ST_DOWN_SEND, &nk, 1))) != 0)
 		goto out;
+	/* RFC 8308 §2.4: EXT_INFO as the next packet after our first NEWKEYS */
+	if (!c->initial_done && c->ext_info_c && (r = send_ext_info(c)) != 0)
+		goto out;
 	c->kx = KX_WAIT_NEWKEYS;
 	ctl_dispatch_update(c);
 	r = ST_OK;
@@ -356,22 +374,6 @@ out:
 	st_wipe(&res, sizeof(res));
 	st_buf_free(&reply);
 	return r;
-}
-
-static int send_ext_info(struct st_ctl_conn *c)
-{
-	uint8_t pl[512];
-	struct st_buf b;
-	int r;
-
-	st_buf_wrap(&b, pl, sizeof(pl));
-	if ((r = st_buf_put_u8(&b, SSH_MSG_EXT_INFO)) != 0 || (r = st_buf_put_u32(&b, 2)) != 0 ||
-	    (r = st_buf_put_cstring(&b, "server-sig-algs")) != 0 ||
-	    (r = st_buf_put_cstring(&b, ST_CTL_PUBKEY_ALGS)) != 0 ||
-	    (r = st_buf_put_cstring(&b, "publickey-hostbound@openssh.com")) != 0 ||
-	    (r = st_buf_put_cstring(&b, "0")) != 0)
-		return r;
-	return ctl_send(c, &b);
 }
 
 static int h_newkeys(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len)
@@ -388,8 +390,6 @@ static int h_newkeys(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size
 		c->initial_done = 1;
 		c->sv = SV_WAIT_SERVICE;
 		ctl_dispatch_update(c);
-		if (c->ext_info_c)
-			return send_ext_info(c);
 		return ST_OK;
 	}
 	ctl_dispatch_update(c);
@@ -528,17 +528,20 @@ static int on_payload(struct st_ctl_conn *c, const struct st_plane_msg *m)
 static void on_closed(struct st_ctl_conn *c, const struct st_plane_msg *m)
 {
 	char w[ST_USER_MAX + ST_IP_STR + 64];
+	const char *pre = c->authed ? "" : " [preauth]";
 
 	c->done = 1;
 	ctl_count(c, ST_CTL_CONN_CLOSED);
 	who(c, w, sizeof(w));
-	if (c->authed)
-		ctl_logf(c, ST_LOG_INFO, "Disconnected from %s", w);
-	else if (!c->we_closed && m->u.closed.reason == ST_CLOSE_PEER)
-		ctl_logf(c, ST_LOG_INFO, "Connection closed by %s [preauth]", w);
-	else if (!c->we_closed)
-		ctl_logf(c, ST_LOG_INFO, "Connection to %s ended: %s [preauth]", w,
-			 st_close_reason_str(m->u.closed.reason));
+	if (c->we_closed) /* "Disconnecting ..." was logged */
+		;
+	else if (m->u.closed.reason == ST_CLOSE_PEER && !c->authed)
+		ctl_logf(c, ST_LOG_INFO, "Connection closed by %s%s", w, pre);
+	else if (m->u.closed.reason == ST_CLOSE_PEER || c->closing)
+		ctl_logf(c, ST_LOG_INFO, "Disconnected from %s%s", w, pre);
+	else
+		ctl_logf(c, ST_LOG_INFO, "Connection from %s ended: %s%s", w,
+			 st_close_reason_str(m->u.closed.reason), pre);
 	c->closing = 1;
 }
 
@@ -607,11 +610,11 @@ int st_ctl_conn_input(struct st_ctl_conn *c, struct st_plane_msg *m)
 		break;
 	}
 	st_plane_msg_free(m);
-	if (r == ST_ERR_STATE)
-		r = ST_OK; /* ended by ctl_fail */
-	if (r != 0 && !c->closing)
-		(void)map_error(c, r, 0);
-	return r;
+	if (r == ST_ERR_INVALID_ARGUMENT)
+		return r; /* not an up message we know: refused, connection untouched */
+	if (r != 0 && r != ST_ERR_STATE && !c->closing)
+		(void)map_error(c, r, 0); /* ST_ERR_STATE: already ended by ctl_fail */
+	return ST_OK;
 }
 
 void st_ctl_conn_tick(struct st_ctl_conn *c, uint64_t now)
@@ -621,7 +624,7 @@ void st_ctl_conn_tick(struct st_ctl_conn *c, uint64_t now)
 		c->t_start = now;
 		return;
 	}
-	if (c->closing || c->authed || c->cfg->login_grace_time == 0)
+	if (c->closing || c->authed || c->cfg->login_grace_time == 0 || now < c->t_start)
 		return;
 	if (now - c->t_start >= c->cfg->login_grace_time)
 		(void)ctl_fail(c, ST_CTL_DISC_LOGIN_GRACE, SSH_DISCONNECT_BY_APPLICATION,

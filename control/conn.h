@@ -106,11 +106,11 @@ struct st_ctl_conn *st_ctl_conn_new(const struct st_ctl_config *cfg, struct st_c
 
 /*
  * Consumes one up message (takes ownership of m, frees it in every case).
- * Returns ST_OK when the message was handled, including when it ended the
- * connection with a DISCONNECT (see st_ctl_conn_closing); an error only for
- * a message that does not belong to this connection (ST_ERR_INVALID_ARGUMENT:
- * wrong handle, a down type) or when the sink refused a message
- * (ST_ERR_NO_SPACE / ST_ERR_ALLOC: the connection is then also closing).
+ * Returns ST_OK when the message was consumed, including when it ended the
+ * connection (see st_ctl_conn_closing: a sink that refused a message, or
+ * memory running out, also ends it); ST_ERR_INVALID_ARGUMENT for a message
+ * that is not for this connection (NULL, another handle, a down type, an
+ * unknown type), which changes nothing.
  */
 int st_ctl_conn_input(struct st_ctl_conn *c, struct st_plane_msg *m);
 

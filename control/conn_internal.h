@@ -52,6 +52,7 @@ struct ctl_chan {
 	uint32_t remote_id;
 	uint8_t attached; /* a service is attached (exec/shell/subsystem done) */
 	uint8_t pty;
+	uint8_t pending;  /* direct-tcpip waiting for the worker's confirmation */
 };
 
 #define CTL_MAX_FAILED_LOG 160
@@ -97,6 +98,7 @@ struct st_ctl_conn {
 	uint8_t user_set;
 	uint8_t authed;
 	unsigned failures;
+	unsigned requests; /* every USERAUTH_REQUEST, queries and "none" included */
 	struct st_authkey_opts opts; /* of the accepted key */
 	uint64_t t_start;
 	uint8_t t_started;
@@ -104,6 +106,7 @@ struct st_ctl_conn {
 	/* channels */
 	struct ctl_chan *chans;
 	uint32_t nchans;
+	uint8_t no_more_sessions; /* no-more-sessions@openssh.com received */
 };
 
 /* Sends a payload (ST_DOWN_SEND). */

@@ -1,5 +1,6 @@
 #include "control/userauth.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -117,8 +118,11 @@ static int lookup(struct st_ctl_conn *c, const struct st_key *key, struct st_aut
 	if (r != 0)
 		return ST_ERR_NOT_FOUND;
 	r = st_authkeys_lookup(path, key, c->peer_ip, NULL, time(NULL), opts, ak_log, c);
-	if (r != 0 && r != ST_ERR_NOT_FOUND)
-		ctl_logf(c, ST_LOG_INFO, "Could not read %s: %s", path, st_err_str(r));
+	if (r == ST_ERR_SYSTEM)
+		ctl_logf(c, errno == ENOENT ? ST_LOG_DEBUG : ST_LOG_INFO, "Could not open %s: %s",
+			 path, strerror(errno));
+	else if (r != 0 && r != ST_ERR_NOT_FOUND)
+		ctl_logf(c, ST_LOG_INFO, "Could not use %s: %s", path, st_err_str(r));
 	return r == 0 ? ST_OK : ST_ERR_NOT_FOUND;
 }
 
@@ -274,6 +278,10 @@ int ctl_h_userauth_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p
 	    (r = st_buf_get_string(&b, &svc, &sl)) != 0 ||
 	    (r = st_buf_get_string(&b, &method, &ml)) != 0)
 		return r;
+	if (++c->requests > ST_USERAUTH_REQUESTS_MAX)
+		return ctl_fail(c, ST_CTL_DISC_AUTH_TRIES,
+				SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, ST_CLOSE_AUTH_FAILED,
+				"Too many authentication requests");
 	if (ul > ST_USERAUTH_NAME_WIRE_MAX)
 		return ctl_fail(c, ST_CTL_DISC_MALFORMED, SSH_DISCONNECT_ILLEGAL_USER_NAME,
 				ST_CLOSE_PROTOCOL, "user name too long");

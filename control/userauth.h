@@ -19,6 +19,12 @@
 
 struct st_buf;
 
+/*
+ * USERAUTH_REQUESTs of any kind (queries and "none" do not count as
+ * failures) allowed per connection before it is ended like MaxAuthTries.
+ */
+#define ST_USERAUTH_REQUESTS_MAX 64
+
 /* Longest user name accepted in a request; longer ones end the connection. */
 #define ST_USERAUTH_NAME_WIRE_MAX 255
 

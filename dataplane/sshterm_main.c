@@ -7,6 +7,10 @@
  *   -d           debug logging
  *   -t           test mode: check the configuration and host keys, then exit
  *   -m SESSIONS  session slots per worker (default 1024)
+ *   -R SPEC, -T SPEC
+ *                test-only fault injection on received / transmitted frames,
+ *                e.g. "drop=20,dup=10,reorder=10,seed=7" (per mille): this
+ *                kernel has no netem, so tests inject loss here
  *
  * The EAL arguments pick the port (e.g. --vdev=net_tap0,iface=sshterm0 with
  * --no-huge) and the worker lcores (-l). Port 0 is used. Each worker lcore
@@ -60,12 +64,14 @@ static int ipv4(const char *s, uint32_t *out)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sshterm [EAL args] -- [-f sshterm.conf] [-d] [-t] [-m SESSIONS]\n");
+	fprintf(stderr, "usage: sshterm [EAL args] -- [-f sshterm.conf] [-d] [-t] [-m SESSIONS] "
+			"[-R FAULTS] [-T FAULTS]\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *conf_path = DEFAULT_CONF;
+	const char *fault_rx = NULL, *fault_tx = NULL;
 	int debug = 0, test_only = 0, opt, r;
 	unsigned long max_sessions = 1024;
 	char err[ST_CONF_ERR_MAX];
@@ -82,7 +88,7 @@ int main(int argc, char **argv)
 	argc -= n;
 	argv += n;
 	optind = 1;
-	while ((opt = getopt(argc, argv, "f:dtm:h")) != -1) {
+	while ((opt = getopt(argc, argv, "f:dtm:R:T:h")) != -1) {
 		switch (opt) {
 		case 'f':
 			conf_path = optarg;
@@ -99,6 +105,12 @@ int main(int argc, char **argv)
 				fprintf(stderr, "sshterm: -m: 1..65536 sessions per worker\n");
 				return 1;
 			}
+			break;
+		case 'R':
+			fault_rx = optarg;
+			break;
+		case 'T':
+			fault_tx = optarg;
 			break;
 		default:
 			usage();
@@ -140,6 +152,11 @@ int main(int argc, char **argv)
 	cfg.on_poll = st_sshapp_poll;
 	cfg.on_stop = st_sshapp_stop;
 	cfg.app_arg = &app;
+	if ((fault_rx != NULL && dp_fault_parse(fault_rx, &cfg.rx_fault) != ST_OK) ||
+	    (fault_tx != NULL && dp_fault_parse(fault_tx, &cfg.tx_fault) != ST_OK)) {
+		fprintf(stderr, "sshterm: bad fault spec (e.g. drop=20,dup=10,reorder=10,seed=7)\n");
+		return 1;
+	}
 	if (cfg.tcp.max_conns < 2 * max_sessions)
 		cfg.tcp.max_conns = (uint32_t)(2 * max_sessions); /* clients + backends */
 

@@ -47,9 +47,10 @@ EOF
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
 	# The TAP interface is created by DPDK inside the namespace sshterm runs in.
-	ip netns exec "$NS" "$B/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix sshterm-demo -l 0 \
+	# setsid + stdin from /dev/null: the daemon must not belong to this terminal.
+	setsid ip netns exec "$NS" "$B/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix sshterm-demo -l 0 \
 		--vdev=net_tap0,iface=$TAP -- -f "$D/sshterm.conf" \
-		>"$D/sshterm.log" 2>&1 &
+		</dev/null >"$D/sshterm.log" 2>&1 &
 	echo $! > "$D/sshterm.pid"
 	for _ in $(seq 1 100); do
 		ip -n "$NS" link show "$TAP" >/dev/null 2>&1 && break

@@ -367,17 +367,31 @@ static int chan_pump(struct st_chan_table *t, struct st_chan *c)
 {
 	int r;
 
-	chan_drain(t, c);
-	if (!c->sent_close && !c->peer_close && !c->peer_eof &&
-	    c->credit > 0 && c->credit >= c->local_window_max / 2) {
-		if ((r = emit_id_u32(t, SSH_MSG_CHANNEL_WINDOW_ADJUST, c->remote_id, c->credit)) != ST_OK)
-			return r;
-		c->local_window += c->credit;
-		c->credit = 0;
-	}
-	if (c->attached && !c->sent_eof && !c->sent_close && !c->peer_close)
+	/*
+	 * Held input -> service -> output, repeated while output frees room in
+	 * the service (echo) and input still waits: otherwise the peer, out of
+	 * window, and we, with nothing left to send, would wait on each other.
+	 * Each round consumes held input, so the loop ends; the cap is a guard.
+	 */
+	for (unsigned round = 0; round < 1024; round++) {
+		uint64_t before = c->bytes_out;
+
+		chan_drain(t, c);
+		if (!c->sent_close && !c->peer_close && !c->peer_eof &&
+		    c->credit > 0 && c->credit >= c->local_window_max / 2) {
+			if ((r = emit_id_u32(t, SSH_MSG_CHANNEL_WINDOW_ADJUST, c->remote_id,
+					     c->credit)) != ST_OK)
+				return r;
+			c->local_window += c->credit;
+			c->credit = 0;
+		}
+		if (!c->attached || c->sent_eof || c->sent_close || c->peer_close)
+			break;
 		if ((r = chan_output(t, c)) != ST_OK)
 			return r;
+		if (c->bytes_out == before || c->ring_len == 0)
+			break;
+	}
 	if (c->svc.out_done && !c->sent_close && !c->peer_close) {
 		if (c->want_exit_status && !c->sent_exit) {
 			if ((r = emit_exit_status(t, c)) != ST_OK)

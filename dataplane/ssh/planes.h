@@ -39,8 +39,16 @@
  *   for SSH_MSG_UNIMPLEMENTED and for the strict-kex "KEXINIT first" check).
  *   KEYS carries the RekeyLimit (u.keys.rekey_bytes / rekey_seconds, 0 = no
  *   limit) under which the worker reports REKEY_DUE for the new keys.
- *   BACKEND_FAILED (up): a BACKEND service could not connect (u.backend);
- *   the control plane refuses/closes that channel.
+ *   BACKEND_FAILED (up): a BACKEND service could not connect (u.backend).
+ *   BIND_CHANNEL u.bind.confirm_on_connect (direct-tcpip, when the config
+ *   asks for it): the control plane has NOT sent OPEN_CONFIRMATION; the
+ *   worker sends it itself (recipient remote_id, sender local_id,
+ *   local_window, local_max_packet) once the backend TCP connection is up.
+ *   If the connect fails it forgets the channel (no CHANNEL_CLOSED) and
+ *   reports BACKEND_FAILED; the control plane then sends OPEN_FAILURE
+ *   (CONNECT_FAILED) and frees the id. For channels bound without the flag
+ *   a failing backend is the worker's to close (EOF/CLOSE, exit-status);
+ *   BACKEND_FAILED is then only logged.
  */
 #ifndef ST_SSH_PLANES_H
 #define ST_SSH_PLANES_H
@@ -158,6 +166,7 @@ struct st_plane_msg {
 			uint32_t local_max_packet; /* max packet we announced */
 			uint32_t remote_window;    /* window the peer granted */
 			uint32_t remote_max_packet;
+			uint8_t confirm_on_connect; /* see BACKEND_FAILED above */
 		} bind;
 		struct {
 			uint32_t local_id;

@@ -37,7 +37,18 @@ struct bconn {
 	struct rte_mbuf *rx;
 	uint32_t next_free;
 	uint8_t in_use, connected, eof, failed;
+	uint8_t shutdown_pending; /* half-close asked for before the connection completed */
+	uint8_t shut;             /* our FIN is queued: the close may complete any time */
+	uint32_t rx_bytes;        /* bytes held in rx */
 };
+
+/*
+ * After our FIN the stack reports closed() as soon as the backend's FIN
+ * arrives (TIME_WAIT), and the handle is dead from then on, whether or not
+ * the service has read everything. So once we have half-closed, received
+ * data is taken out of TCP as it arrives, up to this bound.
+ */
+#define BC_DRAIN_MAX (4u << 20)
 
 struct st_sshapp_worker {
 	struct dp_worker *w;
@@ -365,30 +376,68 @@ static void bc_release(struct bconn *b)
 	aw->bc_free = (uint32_t)(b - aw->bc);
 }
 
+/* Any backend event: the service reads/writes the backend only when pumped. */
 static void bc_wake(struct bconn *b)
 {
-	if (b->owner != NULL && b->owner->active)
+	if (b->owner != NULL && b->owner->active) {
+		st_wsess_pump(&b->owner->ws);
 		sess_service(b->owner);
+	}
+}
+
+/* Appends a segment list to another (either may be empty). */
+static struct rte_mbuf *segs_append(struct rte_mbuf *list, struct rte_mbuf *more)
+{
+	if (list == NULL)
+		return more;
+	struct rte_mbuf *t = list;
+	while (t->next != NULL)
+		t = t->next;
+	t->next = more;
+	return list;
 }
 
 static void bc_connected(void *ctx, tcp_handle_t h)
 {
 	struct bconn *b = ctx;
-	(void)h;
 	b->connected = 1;
+	if (b->shutdown_pending) {
+		tcp_shutdown(b->aw->w->tcp, h); /* FIN goes after whatever is queued */
+		b->shut = 1;
+	}
 	bc_wake(b);
+}
+
+static void bc_drain(struct bconn *b, tcp_handle_t h)
+{
+	struct rte_mbuf *c;
+	int n;
+
+	while (b->rx_bytes < BC_DRAIN_MAX && (n = tcp_read(b->aw->w->tcp, h, &c)) > 0 && c != NULL) {
+		b->rx = segs_append(b->rx, c);
+		b->rx_bytes += (uint32_t)n;
+	}
 }
 
 static void bc_event(void *ctx, tcp_handle_t h)
 {
-	(void)h;
-	bc_wake(ctx);
+	struct bconn *b = ctx;
+	if (b->shut)
+		bc_drain(b, h);
+	bc_wake(b);
 }
 
 static void bc_closed(void *ctx, tcp_handle_t h, int err)
 {
 	struct bconn *b = ctx;
-	(void)h;
+	struct rte_mbuf *c = NULL;
+
+	/* The handle dies with this call: keep what the backend sent before its FIN. */
+	int n;
+	if (b->owner != NULL && (n = tcp_read(b->aw->w->tcp, h, &c)) > 0 && c != NULL) {
+		b->rx = segs_append(b->rx, c);
+		b->rx_bytes += (uint32_t)n;
+	}
 	b->tcp = 0;
 	if (err == ST_OK)
 		b->eof = 1;
@@ -488,6 +537,7 @@ static int bc_read(void *conn, uint8_t *p, size_t cap, size_t *n, int *eof)
 		size_t take = m->data_len < cap - got ? m->data_len : cap - got;
 		memcpy(p + got, rte_pktmbuf_mtod(m, uint8_t *), take);
 		got += take;
+		b->rx_bytes = b->rx_bytes > take ? b->rx_bytes - (uint32_t)take : 0;
 		if (take < m->data_len) {
 			m->data_off += (uint16_t)take;
 			m->data_len -= (uint16_t)take;
@@ -505,8 +555,16 @@ static int bc_read(void *conn, uint8_t *p, size_t cap, size_t *n, int *eof)
 static int bc_shutdown_write(void *conn)
 {
 	struct bconn *b = conn;
-	if (b->tcp != 0)
-		tcp_shutdown(b->aw->w->tcp, b->tcp);
+	if (b->tcp == 0)
+		return ST_OK;
+	if (!b->connected) {
+		/* Shutting down a connection that is still opening would abort it. */
+		b->shutdown_pending = 1;
+		return ST_OK;
+	}
+	tcp_shutdown(b->aw->w->tcp, b->tcp);
+	b->shut = 1;
+	bc_drain(b, b->tcp);
 	return ST_OK;
 }
 

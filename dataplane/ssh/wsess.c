@@ -237,7 +237,10 @@ static void check_rekey(struct st_wsess *s)
 	uint64_t age = s->now_ms - s->epoch_ms;
 	struct st_plane_msg *m;
 
-	if (s->state != ST_WSESS_RUNNING || !s->keyed || s->kex_tx || s->rekey_sent)
+	/* Not while any key exchange runs (either side's KEXINIT seen and the
+	 * peer's NEWKEYS not yet read): the receive epoch has not restarted. */
+	if (s->state != ST_WSESS_RUNNING || !s->keyed || s->kex_tx || s->rec.kex_active ||
+	    s->rekey_sent)
 		return;
 	if (!((s->rekey_bytes != 0 && b >= s->rekey_bytes) ||
 	      (s->rekey_seconds != 0 && age >= (uint64_t)s->rekey_seconds * 1000)))
@@ -538,6 +541,16 @@ static int down_attach(struct st_wsess *s, struct st_plane_msg *m)
 	} else if (r != ST_OK) {
 		/* The channel reports exit status 1 and closes; the session lives. */
 		drop(s, ST_WDROP_SERVICE_START_FAILED);
+		if (p.kind == ST_SERVICE_BACKEND) {
+			struct st_plane_msg *up = st_plane_msg_new(ST_UP_BACKEND_FAILED, s->handle,
+								   NULL, 0);
+			if (up != NULL) {
+				up->u.backend.local_id = m->u.service.local_id;
+				up->u.backend.err = r;
+			}
+			if ((r = up_deliver(s, up)) != ST_OK)
+				return r;
+		}
 	}
 	return pump(s);
 }

@@ -403,6 +403,13 @@ void tcp_enter_time_wait(struct tcp_worker *tw, struct tcp_conn *c)
 	c->t_tw = tw->w->now_ms + tw->cfg.time_wait_ms;
 	tcp_timer_update(tw, c);
 	if (c->flags & TF_APP_KNOWN) {
+		if (c->rq_head != NULL) {
+			/* Data the application has not read yet (it may have come with
+			 * the FIN): keep the handle readable; closed() follows when it
+			 * has read to EOF, or when TIME_WAIT ends. */
+			tcp_sched_ev(tw, c, EV_READABLE);
+			return;
+		}
 		c->flags &= ~TF_APP_KNOWN;
 		c->close_err = ST_OK;
 		tcp_sched_ev(tw, c, EV_CLOSED);
@@ -466,7 +473,7 @@ void tcp_dispatch_events(struct tcp_worker *tw)
 		if ((ev & EV_CONNECTED) && c->ops->connected && c->state != TCP_CLOSED)
 			c->ops->connected(c->ctx, h);
 		if ((ev & EV_READABLE) && c->ops->readable && !(c->flags & TF_APP_CLOSED) &&
-		    c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT)
+		    c->state != TCP_CLOSED && (c->state != TCP_TIME_WAIT || c->rq_head != NULL))
 			c->ops->readable(c->ctx, h);
 		if ((ev & EV_WRITABLE) && c->ops->writable && c->state != TCP_CLOSED &&
 		    c->state != TCP_TIME_WAIT)
@@ -518,6 +525,20 @@ static struct tcp_conn *conn_of(struct tcp_worker *tw, tcp_handle_t h)
 	c = &tw->conns[slot];
 	if (c->gen != (uint32_t)h || !(c->flags & TF_APP_KNOWN) || c->state == TCP_CLOSED ||
 	    c->state == TCP_TIME_WAIT)
+		return NULL;
+	return c;
+}
+
+/* A connection in TIME_WAIT that the application still holds (unread data). */
+static struct tcp_conn *conn_of_time_wait(struct tcp_worker *tw, tcp_handle_t h)
+{
+	uint32_t slot = (uint32_t)(h >> 32) & 0xffffff;
+	struct tcp_conn *c;
+
+	if (tcp_handle_worker(h) != tw->w->id || slot >= tw->nconns)
+		return NULL;
+	c = &tw->conns[slot];
+	if (c->gen != (uint32_t)h || !(c->flags & TF_APP_KNOWN) || c->state != TCP_TIME_WAIT)
 		return NULL;
 	return c;
 }
@@ -640,7 +661,26 @@ int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain)
 	uint32_t n, before;
 
 	if (!c)
+		c = conn_of_time_wait(tw, h);
+	if (!c)
 		return ST_ERR_STALE;
+	if (c->state == TCP_TIME_WAIT) {
+		/* Both FINs done, unread data kept for the application (see
+		 * tcp_enter_time_wait): hand it over, then report the close. */
+		*chain = c->rq_head;
+		n = c->rq_bytes;
+		if (c->rq_head != NULL) {
+			c->rq_head->pkt_len = n;
+			c->rq_head->nb_segs = c->rq_segs;
+		}
+		c->rq_head = c->rq_tail = NULL;
+		c->rq_bytes = 0;
+		c->rq_segs = 0;
+		c->flags &= ~TF_APP_KNOWN;
+		c->close_err = ST_OK;
+		tcp_sched_ev(tw, c, EV_CLOSED);
+		return *chain != NULL ? (int)n : ST_ERR_EOF;
+	}
 	if (!c->rq_head) {
 		*chain = NULL;
 		return (c->flags & TF_EOF) ? ST_ERR_EOF : 0;

@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# The sshterm daemon end to end: DPDK TAP port in a private network namespace
+# (198.18.0.0/15 only), real OpenSSH clients, paramiko and dbclient.
+#   tests/e2e/daemon_ssh.sh [BUILD_DIR]
+# Covers: known_hosts verification (right and wrong host key), 1 GiB through
+# sink and source and 256 MiB through echo checked by SHA-256, the algorithm
+# matrix, dozens of rekeys during a transfer, refused keys (wrong key, from=,
+# expired), a named Service and direct-tcpip (ssh -W, ssh -L) to a kernel
+# backend in the namespace, 200 concurrent sessions, sshtermctl (status,
+# sessions, stats, kill, rekey, reload) while transfers run, and 2% loss
+# injected on both directions during a transfer. Everything is removed on
+# exit, also on failure. Prints "daemon_ssh: N passed, N failed".
+set -u
+B=${1:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$(cd "$ROOT/$B" && pwd)
+NS=st-dmn-$$
+TAP=stdmn$$
+ADDR=198.18.0.2
+PEER=198.18.0.1
+T=$(mktemp -d /tmp/sshterm-daemon.XXXXXX)
+PASS=0
+FAIL=0
+PIDS=()
+DPID=
+
+cleanup() {
+	for p in "${PIDS[@]}" $DPID; do kill -TERM "$p" 2>/dev/null; done
+	for p in $DPID; do
+		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { PASS=$((PASS + 1)); echo "  ok   $1"; }
+bad() { FAIL=$((FAIL + 1)); echo "  FAIL $1${2:+: $2}"; }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2' want '$3'"; fi; }
+finish() {
+	echo "daemon_ssh: $PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+	exit $?
+}
+nsx() { ip netns exec "$NS" "$@"; }
+
+# ---- keys, users, configuration ----
+for t in ed25519 ecdsa rsa; do
+	ssh-keygen -q -t $t -N '' -C host-$t -f "$T/host_$t" || exit 1
+done
+ssh-keygen -q -t ed25519 -N '' -C user -f "$T/id_user"
+ssh-keygen -q -t ed25519 -N '' -C other -f "$T/id_other"
+ssh-keygen -q -t rsa -b 3072 -N '' -C rsauser -f "$T/id_rsa"
+mkdir -p "$T/ak"
+cat "$T/id_user.pub" "$T/id_rsa.pub" > "$T/ak/alice"
+echo "from=\"10.9.9.9\" $(cat "$T/id_user.pub")" > "$T/ak/bob"
+echo "expiry-time=\"20200101\" $(cat "$T/id_user.pub")" > "$T/ak/carol"
+echo "restrict $(cat "$T/id_user.pub")" > "$T/ak/dave"
+for t in ed25519 ecdsa rsa; do
+	echo "$ADDR $(cut -d' ' -f1,2 "$T/host_$t.pub")"
+done > "$T/known_hosts"
+ssh-keygen -q -t ed25519 -N '' -f "$T/wrong_host"
+echo "$ADDR $(cut -d' ' -f1,2 "$T/wrong_host.pub")" > "$T/wrong_known_hosts"
+
+cat > "$T/sshterm.conf" <<EOF
+Address $ADDR/24
+Port 22
+HostKey $T/host_ed25519
+HostKey $T/host_ecdsa
+HostKey $T/host_rsa
+AuthorizedKeysFile $T/ak/%u
+Service kecho $PEER:7000
+PermitOpen $PEER:7000
+DefaultService echo
+ControlSocket $T/ctl.sock
+EOF
+
+SSHOPTS=(-o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$T/known_hosts"
+	-o ConnectTimeout=10 -o LogLevel=ERROR)
+# OpenSSH client in the namespace, bounded by TMO seconds (default 60).
+sshc() { # user key [ssh args...]
+	local u=$1 k=$2
+	shift 2
+	timeout "${TMO:-60}" ip netns exec "$NS" ssh "${SSHOPTS[@]}" -i "$k" "$u@$ADDR" "$@"
+}
+ctl() { "$BIN/sshtermctl" -s "$T/ctl.sock" "$@"; }
+
+start_daemon() { # extra sshterm args...
+	ip netns pids "$NS" >/dev/null 2>&1 || { ip netns add "$NS" && ip -n "$NS" link set lo up; }
+	nsx "$BIN/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix "st$$" -l 0 \
+		--vdev="net_tap0,iface=$TAP" -- -f "$T/sshterm.conf" "$@" </dev/null >>"$T/daemon.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 1 100); do ip -n "$NS" link show "$TAP" >/dev/null 2>&1 && break; sleep 0.1; done
+	ip -n "$NS" addr add "$PEER/24" dev "$TAP" 2>/dev/null
+	ip -n "$NS" link set "$TAP" up
+	for _ in $(seq 1 100); do [ -S "$T/ctl.sock" ] && break; sleep 0.1; done
+	[ -S "$T/ctl.sock" ]
+}
+
+stop_daemon() {
+	[ -n "$DPID" ] || return 0
+	kill -TERM "$DPID" 2>/dev/null
+	for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$DPID" 2>/dev/null; then
+		kill -KILL "$DPID"
+		bad "daemon exits on SIGTERM within 10 s"
+	fi
+	wait "$DPID" 2>/dev/null
+	DPID=
+}
+
+# A deterministic byte stream: AES-128-CTR keystream under a key per test.
+stream() { # bytes key-hex
+	head -c "$1" /dev/zero | openssl enc -aes-128-ctr -K "$2" -iv 00000000000000000000000000000000
+}
+# The `source` service's stream: the same with the all-zero key (dataplane/ssh/service.h).
+source_sha() { stream "$1" 00000000000000000000000000000000 | sha256sum | cut -d' ' -f1; }
+
+if ! start_daemon; then
+	cat "$T/daemon.log"
+	bad "daemon starts"
+	finish
+fi
+ok "daemon starts on a TAP port in namespace $NS"
+
+# A kernel TCP backend inside the namespace: echoes what it receives.
+cat > "$T/echo_server.py" <<'EOF'
+import socket, sys, threading
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(64)
+s.settimeout(600)
+def serve(c):
+    c.settimeout(60)
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            c.sendall(d)
+    except OSError:
+        pass
+    c.close()
+while True:
+    try:
+        c, _ = s.accept()
+    except OSError:
+        break
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+EOF
+nsx python3 "$T/echo_server.py" "$PEER" 7000 &
+PIDS+=($!)
+
+# ---- host key verification ----
+r=$(echo hello | TMO=30 sshc alice "$T/id_user" echo 2>"$T/err")
+check "known_hosts verification succeeds (echo)" "$r" "hello"
+if echo hi | timeout 30 nsx ssh -o BatchMode=yes -o StrictHostKeyChecking=yes \
+	-o UserKnownHostsFile="$T/wrong_known_hosts" -i "$T/id_user" alice@$ADDR echo >/dev/null 2>&1; then
+	bad "a wrong known_hosts entry is refused"
+else
+	ok "a wrong known_hosts entry is refused"
+fi
+
+# ---- bulk transfers checked by SHA-256 ----
+GIB=1073741824
+want=$(source_sha $GIB)
+got=$(TMO=180 sshc alice "$T/id_user" "source 1G" | sha256sum | cut -d' ' -f1)
+check "1 GiB from source (SHA-256)" "$got" "$want"
+
+want=$(stream $GIB 0102030405060708090a0b0c0d0e0f10 | sha256sum | cut -d' ' -f1)
+got=$(stream $GIB 0102030405060708090a0b0c0d0e0f10 | TMO=180 sshc alice "$T/id_user" sink | cut -d' ' -f2)
+check "1 GiB into sink (SHA-256 reported by the service)" "$got" "$want"
+
+M256=268435456
+want=$(stream $M256 1111111111111111111111111111111f | sha256sum | cut -d' ' -f1)
+got=$(stream $M256 1111111111111111111111111111111f | TMO=120 sshc alice "$T/id_user" echo | sha256sum | cut -d' ' -f1)
+check "256 MiB through echo (SHA-256)" "$got" "$want"
+
+# ---- algorithm matrix (each algorithm at least once) ----
+matrix_one() { # label ssh-options...
+	local label=$1
+	shift
+	local r
+	r=$(echo "m-$label" | TMO=30 sshc alice "$T/id_user" "$@" echo 2>"$T/merr")
+	if [ "$r" = "m-$label" ]; then ok "matrix $label"; else bad "matrix $label" "$(head -c 200 "$T/merr")"; fi
+}
+for k in curve25519-sha256 curve25519-sha256@libssh.org ecdh-sha2-nistp256 \
+	diffie-hellman-group16-sha512 diffie-hellman-group14-sha256; do
+	matrix_one "kex=$k" -o KexAlgorithms=$k
+done
+for h in ssh-ed25519 ecdsa-sha2-nistp256 rsa-sha2-512 rsa-sha2-256; do
+	matrix_one "hostkey=$h" -o HostKeyAlgorithms=$h
+done
+for c in aes128-gcm@openssh.com aes256-gcm@openssh.com chacha20-poly1305@openssh.com; do
+	matrix_one "cipher=$c" -c $c
+done
+for c in aes128-ctr aes256-ctr; do
+	for m in hmac-sha2-256 hmac-sha2-512 hmac-sha2-256-etm@openssh.com hmac-sha2-512-etm@openssh.com; do
+		matrix_one "$c+$m" -c $c -m $m
+	done
+done
+matrix_one "user-key=rsa-sha2-512" -o PubkeyAcceptedAlgorithms=rsa-sha2-512 -i "$T/id_rsa"
+
+# ---- rekeys during a transfer ----
+want=$(source_sha 67108864)
+got=$(TMO=120 sshc alice "$T/id_user" -o RekeyLimit=1M "source 64M" | sha256sum | cut -d' ' -f1)
+check "64 MiB with RekeyLimit=1M (64 client-initiated rekeys)" "$got" "$want"
+
+# ---- refused keys ----
+refused() { # label user key
+	if echo x | TMO=30 sshc "$2" "$3" echo >/dev/null 2>&1; then bad "$1"; else ok "$1"; fi
+}
+refused "a key not in authorized_keys is refused" alice "$T/id_other"
+refused "from= mismatch is refused" bob "$T/id_user"
+refused "an expired key (expiry-time) is refused" carol "$T/id_user"
+grep -q "Failed publickey for alice from $PEER" "$T/daemon.log" &&
+	ok "OpenSSH-style 'Failed publickey' log line" || bad "OpenSSH-style 'Failed publickey' log line"
+grep -q "Accepted publickey for alice from $PEER port [0-9]* ssh2: ED25519 SHA256:" "$T/daemon.log" &&
+	ok "OpenSSH-style 'Accepted publickey' log line" || bad "OpenSSH-style 'Accepted publickey' log line"
+
+# ---- backends: named Service, ssh -W, ssh -L ----
+want=$(stream 10485760 2222222222222222222222222222222f | sha256sum | cut -d' ' -f1)
+got=$(stream 10485760 2222222222222222222222222222222f | TMO=60 sshc alice "$T/id_user" kecho | head -c 10485760 | sha256sum | cut -d' ' -f1)
+check "named Service kecho -> kernel backend (10 MiB)" "$got" "$want"
+got=$(stream 10485760 2222222222222222222222222222222f | TMO=60 sshc alice "$T/id_user" -W $PEER:7000 | head -c 10485760 | sha256sum | cut -d' ' -f1)
+check "ssh -W to a permitted target (10 MiB)" "$got" "$want"
+if echo x | TMO=20 sshc alice "$T/id_user" -W $PEER:7001 >/dev/null 2>&1; then
+	bad "ssh -W to a target not in PermitOpen is refused"
+else
+	ok "ssh -W to a target not in PermitOpen is refused"
+fi
+if echo x | TMO=20 sshc dave "$T/id_user" -W $PEER:7000 >/dev/null 2>&1; then
+	bad "ssh -W refused for a restrict key"
+else
+	ok "ssh -W refused for a restrict key"
+fi
+sshc alice "$T/id_user" -N -L 127.0.0.1:17000:$PEER:7000 &
+LPID=$!
+PIDS+=($LPID)
+r=
+for _ in $(seq 1 50); do
+	r=$(nsx python3 -c "
+import socket
+s=socket.create_connection(('127.0.0.1',17000),timeout=5)
+s.sendall(b'through-L')
+print(s.recv(100).decode())" 2>/dev/null) && [ -n "$r" ] && break
+	sleep 0.2
+done
+check "ssh -L forwards to the backend" "$r" "through-L"
+kill "$LPID" 2>/dev/null
+
+# ---- operator CLI while transfers run ----
+TMO=120 sshc alice "$T/id_user" "source 100G" >/dev/null 2>&1 &
+KPID=$!
+PIDS+=($KPID)
+sleep 2
+ctl status > "$T/status" && grep -q "sessions" "$T/status" && ok "sshtermctl status" || bad "sshtermctl status"
+ctl sessions > "$T/sessions"
+sid=$(awk '$2 == "alice" { print $1; exit }' "$T/sessions")
+[ -n "$sid" ] && ok "sshtermctl sessions lists the running transfer" || bad "sshtermctl sessions" "$(cat "$T/sessions")"
+ctl stats --json > "$T/stats.json" && /usr/bin/python3 -c "
+import json,sys
+d=json.load(open(sys.argv[1]))
+w=d['workers'][0]
+assert w['rx_packets'] > 0 and w['cycles_per_byte'] > 0 and 'drops' in w
+" "$T/stats.json" && ok "sshtermctl stats --json parses with per-worker counters" || bad "sshtermctl stats --json"
+ctl rekey "$sid" >/dev/null && ok "sshtermctl rekey" || bad "sshtermctl rekey"
+sleep 1
+r=$(ctl reload) && ok "sshtermctl reload while a transfer runs" || bad "sshtermctl reload" "$r"
+sleep 1
+kill -0 $KPID 2>/dev/null && ok "the transfer survives rekey and reload" || bad "the transfer survives rekey and reload"
+ctl kill "$sid" >/dev/null && ok "sshtermctl kill" || bad "sshtermctl kill"
+for _ in $(seq 1 50); do kill -0 $KPID 2>/dev/null || break; sleep 0.1; done
+kill -0 $KPID 2>/dev/null && bad "killed session ends" || ok "killed session ends"
+ctl session 999999 >/dev/null 2>&1 && bad "unknown session id is an error" || ok "unknown session id is an error"
+"$BIN/sshtermctl" -s "$T/nonexistent.sock" status >/dev/null 2>&1
+[ $? -eq 1 ] && ok "sshtermctl: daemon not running gives exit 1" || bad "sshtermctl exit status when no daemon"
+"$BIN/sshtermctl" -s "$T/ctl.sock" frobnicate >/dev/null 2>&1
+[ $? -eq 2 ] && ok "sshtermctl: bad command gives exit 2" || bad "sshtermctl bad command exit status"
+
+# ---- 200 concurrent sessions ----
+N=${DAEMON_E2E_SESSIONS:-200}
+mkdir -p "$T/conc"
+for i in $(seq 1 $N); do
+	(sleep 4; echo "c$i") | TMO=120 sshc alice "$T/id_user" echo >"$T/conc/$i" 2>/dev/null &
+	PIDS+=($!)
+done
+sleep 3
+peak=$(ctl sessions | tail -n +2 | wc -l)
+wait_end=$((SECONDS + 120))
+for i in $(seq 1 $N); do
+	while [ ! -s "$T/conc/$i" ] && [ $SECONDS -lt $wait_end ]; do sleep 0.2; done
+done
+good=0
+for i in $(seq 1 $N); do [ "$(cat "$T/conc/$i")" = "c$i" ] && good=$((good + 1)); done
+check "$N concurrent sessions all answered" "$good" "$N"
+echo "    (peak sessions seen by sshtermctl: $peak)"
+
+# ---- paramiko and dbclient ----
+cat > "$T/pk.py" <<'EOF'
+import hashlib, sys, paramiko
+host, key = sys.argv[1], sys.argv[2]
+c = paramiko.SSHClient()
+c.set_missing_host_key_policy(paramiko.RejectPolicy())
+c.load_host_keys(sys.argv[3])
+c.connect(host, username="alice", key_filename=key, look_for_keys=False, allow_agent=False,
+          disabled_algorithms={"pubkeys": []}, timeout=20)
+_, out, _ = c.exec_command("source 16M")
+h = hashlib.sha256()
+while True:
+    d = out.read(65536)
+    if not d:
+        break
+    h.update(d)
+print(h.hexdigest())
+c.close()
+EOF
+want=$(source_sha 16777216)
+got=$(timeout 120 nsx /usr/bin/python3 "$T/pk.py" $ADDR "$T/id_user" "$T/known_hosts" 2>"$T/pk.err")
+check "paramiko: source 16M (SHA-256)" "$got" "$want"
+if command -v dbclient >/dev/null && command -v dropbearconvert >/dev/null; then
+	dropbearconvert openssh dropbear "$T/id_user" "$T/id_user.db" >/dev/null 2>&1
+	got=$(echo dropbear-ok | timeout 60 nsx dbclient -y -i "$T/id_user.db" alice@$ADDR echo 2>"$T/db.err")
+	check "dropbear dbclient: echo" "$got" "dropbear-ok"
+fi
+
+# ---- loss injected on both directions ----
+stop_daemon
+if start_daemon -R drop=20,seed=3 -T drop=20,seed=4; then
+	want=$(source_sha 33554432)
+	got=$(TMO=180 sshc alice "$T/id_user" "source 32M" | sha256sum | cut -d' ' -f1)
+	check "32 MiB from source with 2% loss each way" "$got" "$want"
+	ctl stats | grep -q "retransmits [1-9]" && ok "retransmissions are counted" || bad "retransmissions are counted"
+else
+	bad "daemon restarts with fault injection"
+fi
+
+# ---- clean shutdown ----
+TMO=60 sshc alice "$T/id_user" "source 100G" >/dev/null 2>&1 &
+SPID=$!
+PIDS+=($SPID)
+sleep 1
+stop_daemon
+for _ in $(seq 1 50); do kill -0 $SPID 2>/dev/null || break; sleep 0.1; done
+kill -0 $SPID 2>/dev/null && bad "SIGTERM disconnects sessions" || ok "SIGTERM disconnects sessions"
+grep -q "Received signal; terminating." "$T/daemon.log" && ok "shutdown is logged" || bad "shutdown is logged"
+
+finish
