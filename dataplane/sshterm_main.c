@@ -40,6 +40,9 @@
 
 static struct st_ctlplane cp;
 static volatile int dp_quit;
+/* The workers' copy of our identification line: `reload` replaces and frees
+ * configurations, so workers must not point into one. */
+static char version_line[ST_CTL_VERSION_MAX];
 
 static void on_stop_signal(int sig)
 {
@@ -171,7 +174,8 @@ int main(int argc, char **argv)
 		app.listen_port = conf->listen[0].port;
 	app.max_sessions = (uint32_t)max_sessions;
 	app.wcfg.be = &st_crypto_backend_evp;
-	app.wcfg.version = conf->ctl.version;
+	snprintf(version_line, sizeof(version_line), "%s", conf->ctl.version);
+	app.wcfg.version = version_line;
 	app.wcfg.rekey_bytes = conf->ctl.rekey_bytes;
 	app.wcfg.rekey_seconds = conf->ctl.rekey_seconds;
 

@@ -41,6 +41,10 @@ ok() { PASS=$((PASS + 1)); echo "  ok   $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "  FAIL $1${2:+: $2}"; }
 check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2' want '$3'"; fi; }
 finish() {
+	if [ "$FAIL" -gt 0 ] && [ -f "$T/daemon.log" ]; then
+		echo "---- daemon log (last 40 lines) ----"
+		tail -n 40 "$T/daemon.log"
+	fi
 	echo "daemon_ssh: $PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
 	exit $?
@@ -90,7 +94,8 @@ ctl() { "$BIN/sshtermctl" -s "$T/ctl.sock" "$@"; }
 
 start_daemon() { # extra sshterm args...
 	ip netns pids "$NS" >/dev/null 2>&1 || { ip netns add "$NS" && ip -n "$NS" link set lo up; }
-	nsx "$BIN/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix "st$$" -l 0 \
+	# Not through a shell function: $! must be the daemon itself (ip netns exec execs it).
+	ip netns exec "$NS" "$BIN/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix "st$$" -l 0 \
 		--vdev="net_tap0,iface=$TAP" -- -f "$T/sshterm.conf" "$@" </dev/null >>"$T/daemon.log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 1 100); do ip -n "$NS" link show "$TAP" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -158,7 +163,7 @@ PIDS+=($!)
 # ---- host key verification ----
 r=$(echo hello | TMO=30 sshc alice "$T/id_user" echo 2>"$T/err")
 check "known_hosts verification succeeds (echo)" "$r" "hello"
-if echo hi | timeout 30 nsx ssh -o BatchMode=yes -o StrictHostKeyChecking=yes \
+if echo hi | timeout 30 ip netns exec "$NS" ssh -o BatchMode=yes -o StrictHostKeyChecking=yes \
 	-o UserKnownHostsFile="$T/wrong_known_hosts" -i "$T/id_user" alice@$ADDR echo >/dev/null 2>&1; then
 	bad "a wrong known_hosts entry is refused"
 else
@@ -238,7 +243,7 @@ if echo x | TMO=20 sshc dave "$T/id_user" -W $PEER:7000 >/dev/null 2>&1; then
 else
 	ok "ssh -W refused for a restrict key"
 fi
-sshc alice "$T/id_user" -N -L 127.0.0.1:17000:$PEER:7000 &
+TMO=60 sshc alice "$T/id_user" -N -L 127.0.0.1:17000:$PEER:7000 &
 LPID=$!
 PIDS+=($LPID)
 r=
@@ -251,7 +256,8 @@ print(s.recv(100).decode())" 2>/dev/null) && [ -n "$r" ] && break
 	sleep 0.2
 done
 check "ssh -L forwards to the backend" "$r" "through-L"
-kill "$LPID" 2>/dev/null
+pkill -f "17000:$PEER:7000" 2>/dev/null
+wait "$LPID" 2>/dev/null
 
 # ---- operator CLI while transfers run ----
 TMO=120 sshc alice "$T/id_user" "source 100G" >/dev/null 2>&1 &
@@ -260,7 +266,7 @@ PIDS+=($KPID)
 sleep 2
 ctl status > "$T/status" && grep -q "sessions" "$T/status" && ok "sshtermctl status" || bad "sshtermctl status"
 ctl sessions > "$T/sessions"
-sid=$(awk '$2 == "alice" { print $1; exit }' "$T/sessions")
+sid=$(awk '$2 == "alice" { id = $1 } END { print id }' "$T/sessions") # the newest
 [ -n "$sid" ] && ok "sshtermctl sessions lists the running transfer" || bad "sshtermctl sessions" "$(cat "$T/sessions")"
 ctl stats --json > "$T/stats.json" && /usr/bin/python3 -c "
 import json,sys
@@ -320,12 +326,14 @@ print(h.hexdigest())
 c.close()
 EOF
 want=$(source_sha 16777216)
-got=$(timeout 120 nsx /usr/bin/python3 "$T/pk.py" $ADDR "$T/id_user" "$T/known_hosts" 2>"$T/pk.err")
+got=$(timeout 120 ip netns exec "$NS" /usr/bin/python3 "$T/pk.py" $ADDR "$T/id_user" "$T/known_hosts" 2>"$T/pk.err")
 check "paramiko: source 16M (SHA-256)" "$got" "$want"
+[ "$got" = "$want" ] || tail -n 5 "$T/pk.err"
 if command -v dbclient >/dev/null && command -v dropbearconvert >/dev/null; then
 	dropbearconvert openssh dropbear "$T/id_user" "$T/id_user.db" >/dev/null 2>&1
-	got=$(echo dropbear-ok | timeout 60 nsx dbclient -y -i "$T/id_user.db" alice@$ADDR echo 2>"$T/db.err")
+	got=$(echo dropbear-ok | timeout 60 ip netns exec "$NS" dbclient -y -i "$T/id_user.db" alice@$ADDR echo 2>"$T/db.err")
 	check "dropbear dbclient: echo" "$got" "dropbear-ok"
+	[ "$got" = "dropbear-ok" ] || tail -n 5 "$T/db.err"
 fi
 
 # ---- loss injected on both directions ----
