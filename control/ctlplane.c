@@ -579,6 +579,19 @@ int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 	return ST_OK;
 }
 
+/* Sessions still holding a worker slot (plain reads of the workers' counters). */
+static unsigned worker_sessions(struct st_ctlplane *cp)
+{
+	unsigned n = 0;
+	for (unsigned w = 0; w < cp->nb_workers; w++) {
+		struct st_sshapp_stats as;
+		const struct st_wsess_worker_stats *ws;
+		st_sshapp_worker_stats(cp->app, w, &as, &ws);
+		n += as.sessions_active;
+	}
+	return n;
+}
+
 static void *ctl_thread(void *arg)
 {
 	struct st_ctlplane *cp = arg;
@@ -612,8 +625,11 @@ static void *ctl_thread(void *arg)
 	/* Shutdown: the workers disconnect every session politely, then stop. */
 	logf_(cp, LOG_INFO, "Received signal; terminating.");
 	cp->app->stopping = 1;
+	/* Wait until every session is closed on the control side *and* its
+	 * worker slot is free: a slot is freed only once TCP has delivered the
+	 * DISCONNECT and closed, so stopping the workers earlier would drop it. */
 	uint64_t deadline = mono_ms() + SHUTDOWN_GRACE_MS;
-	while (count_sessions(cp, NULL) > 0 && mono_ms() < deadline) {
+	while ((count_sessions(cp, NULL) > 0 || worker_sessions(cp) > 0) && mono_ms() < deadline) {
 		if (pump_up(cp) == 0)
 			usleep(1000);
 	}
