@@ -29,6 +29,7 @@ struct st_ctlplane_sess {
 	uint16_t gen;
 	char peer[ST_IP_STR];
 	uint16_t peer_port;
+	uint8_t authed;                    /* counted out of cp->unauth */
 	time_t since;
 };
 
@@ -182,10 +183,52 @@ static struct st_ctlplane_sess *sess_of(struct st_ctlplane *cp, struct st_conn_h
 
 static void sess_end(struct st_ctlplane *cp, struct st_ctlplane_sess *s)
 {
+	if (!s->authed && cp->unauth > 0)
+		cp->unauth--;
 	st_ctl_conn_free(s->conn);
 	s->conn = NULL;
 	conf_release(cp, s->conf);
 	s->conf = NULL;
+}
+
+/*
+ * MaxStartups start:rate:full, as sshd applies it: below `start`
+ * unauthenticated connections everything is accepted, from `start` on a new
+ * one is refused with probability rate% rising linearly to 100% at `full`.
+ */
+static int startup_refused(const struct st_ctlplane *cp)
+{
+	const struct st_daemon_conf *c = cp->conf;
+	unsigned n = cp->unauth;
+
+	if (n < c->max_startups_begin)
+		return 0;
+	if (n >= c->max_startups_full)
+		return 1;
+	unsigned span = c->max_startups_full - c->max_startups_begin;
+	unsigned p = c->max_startups_rate +
+		     (100 - c->max_startups_rate) * (n - c->max_startups_begin) / (span ? span : 1);
+	return (unsigned)(random() % 100) < p;
+}
+
+/* Refuses a new connection before any key exchange: DISCONNECT, then close. */
+static void refuse_startup(struct st_ctlplane *cp, const struct st_plane_msg *m)
+{
+	uint8_t pl[96];
+	struct st_buf b;
+
+	st_buf_wrap(&b, pl, sizeof(pl));
+	st_buf_put_u8(&b, SSH_MSG_DISCONNECT);
+	st_buf_put_u32(&b, SSH_DISCONNECT_TOO_MANY_CONNECTIONS);
+	st_buf_put_cstring(&b, "too many unauthenticated connections");
+	st_buf_put_cstring(&b, "");
+	struct st_plane_msg *c = st_plane_msg_new(ST_DOWN_CLOSE, m->conn, pl, (uint32_t)b.len);
+	if (c != NULL)
+		down_deliver(cp, c);
+	cp->startups_dropped++;
+	logf_(cp, LOG_NOTICE, "drop connection #%llu from [%s]:%u on [%s]:%u past MaxStartups",
+	      (unsigned long long)cp->startups_dropped, m->u.open.peer_ip, m->u.open.peer_port,
+	      m->u.open.local_ip, m->u.open.local_port);
 }
 
 static void handle_up(struct st_ctlplane *cp, struct st_plane_msg *m)
@@ -202,6 +245,11 @@ static void handle_up(struct st_ctlplane *cp, struct st_plane_msg *m)
 		s = &cp->sess[m->conn.worker][m->conn.slot];
 		if (s->conn != NULL)
 			sess_end(cp, s); /* the worker reused the slot: the old one is gone */
+		if (startup_refused(cp)) {
+			refuse_startup(cp, m);
+			st_plane_msg_free(m);
+			return;
+		}
 		s->conn = st_ctl_conn_new(&cp->conf->ctl, m->conn, &down, &log, &cp->stats);
 		if (s->conn == NULL) {
 			struct st_plane_msg *c = st_plane_msg_new(ST_DOWN_CLOSE, m->conn, NULL, 0);
@@ -211,6 +259,8 @@ static void handle_up(struct st_ctlplane *cp, struct st_plane_msg *m)
 			return;
 		}
 		s->conf = cp->conf;
+		s->authed = 0;
+		cp->unauth++;
 		s->gen = m->conn.gen;
 		s->id = ++cp->next_id;
 		s->since = time(NULL);
@@ -221,6 +271,10 @@ static void handle_up(struct st_ctlplane *cp, struct st_plane_msg *m)
 		return;
 	}
 	st_ctl_conn_input(s->conn, m);
+	if (!s->authed && st_ctl_conn_user(s->conn) != NULL) {
+		s->authed = 1;
+		cp->unauth--;
+	}
 	if (st_ctl_conn_done(s->conn))
 		sess_end(cp, s);
 }
@@ -533,13 +587,18 @@ static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)
 					(unsigned long long)ws->closes[c]);
 	}
 	if (json) {
-		bprintf(out, "],\"control\":{");
+		bprintf(out, "],\"maxstartups_dropped\":%llu,\"unauthenticated\":%u,\"control\":{",
+			(unsigned long long)cp->startups_dropped, cp->unauth);
 		for (unsigned c = 0; c < ST_CTL_COUNTER_COUNT; c++)
 			bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_ctl_counter_name(c),
 				(unsigned long long)cp->stats.v[c]);
 		bprintf(out, "}}\n");
 	} else {
 		bprintf(out, "control\n");
+		bprintf(out, "  %-28s %u\n", "UNAUTHENTICATED", cp->unauth);
+		if (cp->startups_dropped)
+			bprintf(out, "  %-28s %llu  (connections refused by MaxStartups)\n",
+				"MAXSTARTUPS_DROPPED", (unsigned long long)cp->startups_dropped);
 		for (unsigned c = 0; c < ST_CTL_COUNTER_COUNT; c++)
 			if (cp->stats.v[c])
 				bprintf(out, "  %-28s %llu  (%s)\n", st_ctl_counter_name(c),

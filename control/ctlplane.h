@@ -31,6 +31,8 @@ struct st_ctlplane {
 	struct st_ctl_stats stats;
 	struct st_ctlsock *sock;
 	uint64_t next_id;             /* session ids shown to operators */
+	unsigned unauth;              /* connections not yet authenticated (MaxStartups) */
+	uint64_t startups_dropped;    /* connections refused by MaxStartups */
 	time_t started;
 	int debug;                    /* -d: log to stderr at debug level */
 	volatile int quit;            /* set by signals: start shutdown */
