@@ -8,6 +8,8 @@ const struct st_crypto_backend *st_crypto_backend_by_name(const char *name)
 {
 	if (strcmp(name, st_crypto_backend_evp.name) == 0)
 		return &st_crypto_backend_evp;
+	if (strcmp(name, st_crypto_backend_cryptodev.name) == 0)
+		return &st_crypto_backend_cryptodev;
 	return NULL;
 }
 

@@ -4,9 +4,9 @@
  * A backend is a table of functions that seals or opens a *burst* of SSH
  * binary packets in place, for one direction of one session. The record layer
  * (dataplane/ssh/record.c) owns framing, padding and sequence numbers; a
- * backend only transforms bytes. Backends: "evp" (OpenSSL EVP, this file's
- * first implementation, crypto/backend_evp.c); DPDK cryptodev comes later
- * behind the same table.
+ * backend only transforms bytes. Backends: "evp" (OpenSSL EVP,
+ * crypto/backend_evp.c) and "cryptodev" (DPDK cryptodev,
+ * crypto/backend_cryptodev.c, set up through crypto/cryptodev.h).
  *
  * Packet layout in memory, as on the wire (RFC 4253 §6):
  *
@@ -17,6 +17,13 @@
  * MAC/tag right after it. Opening takes ciphertext and, on success, leaves the
  * plaintext in place; on failure it wipes [buf, buf+len) so that no
  * unauthenticated plaintext is ever visible, and sets the packet's status.
+ *
+ * Headroom: the ST_CRYPTO_HEADROOM bytes before buf must be addressable and
+ * writable. A backend may use them as scratch during a call (the cryptodev
+ * backend writes the sequence number there so that the HMAC input
+ * seqno || packet is contiguous) and restores them before it returns. The
+ * record layer guarantees this for its own buffers; owners of send buffers
+ * (mbuf headroom in the dataplane) provide it.
  */
 #ifndef ST_CRYPTO_BACKEND_H
 #define ST_CRYPTO_BACKEND_H
@@ -33,7 +40,25 @@ struct st_pkt {
 	int status;     /* out (open): ST_OK or ST_ERR_MAC_INVALID */
 };
 
+#define ST_CRYPTO_HEADROOM 4
+
 struct st_crypto_dir;
+
+/*
+ * Counters of one backend, summed over all threads. Backends that keep none
+ * leave the stats op NULL.
+ */
+struct st_crypto_stats {
+	uint64_t ops;        /* packets sealed or opened on the backend itself */
+	uint64_t bytes;      /* bytes of those packets */
+	uint64_t auth_fail;  /* packets whose MAC/tag did not verify */
+	uint64_t enq_fail;   /* ops the device queue refused (retried) */
+	uint64_t fallbacks;  /* session directions that went to another backend */
+	uint64_t fb_ops;     /* packets processed by the fallback backend */
+	uint64_t errors;     /* internal crypto failures */
+	uint32_t qdepth;     /* ops in flight now, all queue pairs */
+	uint32_t qdepth_max; /* highest qdepth seen */
+};
 
 struct st_crypto_backend {
 	const char *name;
@@ -63,6 +88,8 @@ struct st_crypto_backend {
 	 * processed (n, or fewer on an internal crypto failure).
 	 */
 	uint16_t (*open_burst)(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n);
+	/* Optional (NULL: no counters): fills *s. */
+	void (*stats)(struct st_crypto_stats *s);
 };
 
 /* One direction of one session, as a backend sees it. */
@@ -81,8 +108,12 @@ struct st_crypto_dir {
 };
 
 extern const struct st_crypto_backend st_crypto_backend_evp;
+extern const struct st_crypto_backend st_crypto_backend_cryptodev;
 
-/* Looks a backend up by name ("evp"). NULL when unknown. */
+/*
+ * Looks a backend up by name ("evp", "cryptodev"). NULL when unknown. The
+ * cryptodev backend needs st_cryptodev_setup() (crypto/cryptodev.h) first.
+ */
 const struct st_crypto_backend *st_crypto_backend_by_name(const char *name);
 
 /*
