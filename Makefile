@@ -77,3 +77,17 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# ---- issue 6: cryptodev benchmark (sshterm-bench-cryptodev) ----
+# Not a test: `make bench-cryptodev` prints the table for docs/PERFORMANCE.md.
+BENCH_CD := $(B)/sshterm-bench-cryptodev
+all: $(BENCH_CD)
+
+$(BENCH_CD): $(B)/obj/scripts/bench/cryptodev_bench_main.o $(LIB)
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: bench-cryptodev
+bench-cryptodev: $(BENCH_CD)
+	scripts/bench-cryptodev.sh $(B)
+# ---- end issue 6 ----
