@@ -6,7 +6,8 @@
  * (dataplane/ssh/record.c) owns framing, padding and sequence numbers; a
  * backend only transforms bytes. Backends: "evp" (OpenSSL EVP,
  * crypto/backend_evp.c) and "cryptodev" (DPDK cryptodev,
- * crypto/backend_cryptodev.c, set up through crypto/cryptodev.h).
+ * dataplane/crypto/backend_cryptodev.c, which registers itself when
+ * st_cryptodev_setup() runs: crypto/ depends on OpenSSL only).
  *
  * Packet layout in memory, as on the wire (RFC 4253 §6):
  *
@@ -108,11 +109,19 @@ struct st_crypto_dir {
 };
 
 extern const struct st_crypto_backend st_crypto_backend_evp;
-extern const struct st_crypto_backend st_crypto_backend_cryptodev;
+
+#define ST_CRYPTO_MAX_BACKENDS 4
 
 /*
- * Looks a backend up by name ("evp", "cryptodev"). NULL when unknown. The
- * cryptodev backend needs st_cryptodev_setup() (crypto/cryptodev.h) first.
+ * Makes `be` known to st_crypto_backend_by_name() (startup only, not
+ * thread-safe; registering twice is a no-op). ST_OK or ST_ERR_NO_SPACE.
+ */
+int st_crypto_backend_register(const struct st_crypto_backend *be);
+
+/*
+ * Looks a backend up by name: "evp", or a registered one ("cryptodev" once
+ * st_cryptodev_setup() from dataplane/crypto/cryptodev.h has run). NULL when
+ * unknown.
  */
 const struct st_crypto_backend *st_crypto_backend_by_name(const char *name);
 

@@ -37,7 +37,7 @@
 #include <rte_eal.h>
 
 #include "crypto/backend.h"
-#include "crypto/cryptodev.h"
+#include "dataplane/crypto/cryptodev.h"
 #include "crypto/err.h"
 #include "crypto/secmem.h"
 #include "dataplane/ssh/msg.h"

@@ -23,7 +23,7 @@
 
 #include "crypto/backend.h"
 #include "crypto/buf.h"
-#include "crypto/cryptodev.h"
+#include "dataplane/crypto/cryptodev.h"
 #include "crypto/secmem.h"
 #include "dataplane/ssh/msg.h"
 #include "dataplane/ssh/record.h"
@@ -561,6 +561,9 @@ static void test_setup_rules(void)
 	struct st_cryptodev_info info;
 	CHECK_OK(st_cryptodev_info(&info));
 	CHECK_INT(info.sessions, 0);
+	CHECK(st_crypto_backend_by_name("cryptodev") == cdev);
+	CHECK(st_crypto_backend_by_name("evp") == &st_crypto_backend_evp);
+	CHECK(st_crypto_backend_by_name("nope") == NULL);
 	CHECK_ERR(st_cryptodev_setup(NULL, 1, NULL), ST_ERR_STATE);
 	CHECK_ERR(st_cryptodev_bind_qp(info.nb_qp), ST_ERR_INVALID_ARGUMENT);
 	CHECK_OK(st_cryptodev_bind_qp(0));
@@ -595,6 +598,7 @@ static void test_not_set_up(void)
 
 	memset(&d, 0, sizeof(d));
 	make_keys(&suites[0], 1, &k);
+	CHECK(st_crypto_backend_by_name("cryptodev") == NULL); /* registered by setup */
 	CHECK_ERR(st_crypto_dir_init(&d, cdev, &k, 1), ST_ERR_STATE);
 	CHECK(d.be == NULL && d.priv == NULL);
 	CHECK_ERR(st_cryptodev_info(&info), ST_ERR_STATE);

@@ -1,11 +1,15 @@
 /*
- * Setup of the DPDK cryptodev crypto backend (crypto/backend_cryptodev.c).
+ * The DPDK cryptodev crypto backend (dataplane/crypto/backend_cryptodev.c)
+ * and its setup.
  *
- * The backend itself is the table st_crypto_backend_cryptodev (backend.h),
- * also found by st_crypto_backend_by_name("cryptodev"). Before any session
- * uses it, the process calls st_cryptodev_setup() once, after rte_eal_init(),
- * from the main thread; st_cryptodev_teardown() undoes it once every session
- * using it has been finalized.
+ * It lives under dataplane/ because it needs DPDK; crypto/ stays
+ * OpenSSL-only (the fuzz build compiles crypto/ without DPDK). The backend
+ * is the table st_crypto_backend_cryptodev below, also found by
+ * st_crypto_backend_by_name("cryptodev") once st_cryptodev_setup() has
+ * registered it. Before any session uses it, the process calls
+ * st_cryptodev_setup() once, after rte_eal_init(), from the main thread;
+ * st_cryptodev_teardown() undoes it once every session using it has been
+ * finalized.
  *
  * Config keyword (parsed by the daemon's config reader, which calls these):
  *
@@ -42,6 +46,8 @@
 #include <stdint.h>
 
 #include "crypto/backend.h"
+
+extern const struct st_crypto_backend st_crypto_backend_cryptodev;
 
 struct st_cryptodev_conf {
 	uint32_t max_sessions;   /* symmetric sessions in the pool (0: 16384) */

@@ -1,5 +1,5 @@
 /*
- * The DPDK cryptodev crypto backend (setup API in crypto/cryptodev.h).
+ * The DPDK cryptodev crypto backend (setup API in dataplane/crypto/cryptodev.h).
  *
  * Suites and how they map onto cryptodev transforms:
  *   aes*-gcm@openssh.com  AEAD AES-GCM, 12-byte IV (4-byte fixed field and a
@@ -56,7 +56,7 @@
 
 #include "crypto/backend.h"
 #include "crypto/buf.h"
-#include "crypto/cryptodev.h"
+#include "dataplane/crypto/cryptodev.h"
 #include "crypto/err.h"
 #include "crypto/secmem.h"
 
@@ -873,6 +873,10 @@ int st_cryptodev_setup(const char *dev, uint16_t nb_qp, const struct st_cryptode
 			goto fail;
 	if (rte_cryptodev_start(id) != 0)
 		goto fail;
+	if ((r = st_crypto_backend_register(&st_crypto_backend_cryptodev)) != ST_OK) {
+		rte_cryptodev_stop(id);
+		goto fail;
+	}
 	cd.sessions = 0;
 	cd.fallbacks = 0;
 	cd.force_ops = 0;
