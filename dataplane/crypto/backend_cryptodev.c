@@ -14,6 +14,11 @@
  *                         packet is the running 128-bit counter.
  *                         EtM: cipher [buf+4, buf+len), auth [buf-4, buf+len).
  *                         MtE: cipher [buf, buf+len),   auth [buf-4, buf+len).
+ *                         Opening runs the mirror chain with "encrypt" (the
+ *                         same keystream XOR) and "generate", and compares
+ *                         the tag here in constant time; the GCM tag is
+ *                         checked by the PMD. Either way a packet that fails
+ *                         is wiped before the record layer sees it.
  *   chacha20-poly1305@openssh.com  no cryptodev transform (it is not the
  *                         IETF AEAD): the session direction runs on EVP.
  *
@@ -368,7 +373,7 @@ static int ctr_xor_split(struct cd_dir *c, uint8_t *p, uint32_t len, uint8_t ctr
 	return ST_OK;
 }
 
-/* HMAC over [base, base+len) with the auth-only session: generate or verify. */
+/* HMAC over [base, base+len) into digest, with the auth-only session. */
 static int hmac_one(struct cd_dir *c, uint8_t *base, uint32_t len, uint8_t *digest)
 {
 	struct job j = {base, len, NULL, NULL, digest, 0};
@@ -376,8 +381,6 @@ static int hmac_one(struct cd_dir *c, uint8_t *base, uint32_t len, uint8_t *dige
 
 	if ((r = exec_jobs(c, c->sess_auth, 0, mkofs(0, 0), &j, 1, 0)) != ST_OK)
 		return r;
-	if (j.status == EBADMSG)
-		return ST_ERR_MAC_INVALID;
 	return j.status == 0 ? ST_OK : ST_ERR_CRYPTO;
 }
 
@@ -405,11 +408,11 @@ static int sess_make(struct rte_crypto_sym_xform *x, void **out)
 	return ST_OK;
 }
 
-static void cipher_xform(struct rte_crypto_sym_xform *x, const struct st_dir_keys *k, int enc)
+static void cipher_xform(struct rte_crypto_sym_xform *x, const struct st_dir_keys *k)
 {
 	memset(x, 0, sizeof(*x));
 	x->type = RTE_CRYPTO_SYM_XFORM_CIPHER;
-	x->cipher.op = enc ? RTE_CRYPTO_CIPHER_OP_ENCRYPT : RTE_CRYPTO_CIPHER_OP_DECRYPT;
+	x->cipher.op = RTE_CRYPTO_CIPHER_OP_ENCRYPT; /* CTR: the same keystream XOR */
 	x->cipher.algo = RTE_CRYPTO_CIPHER_AES_CTR;
 	x->cipher.key.data = k->key;
 	x->cipher.key.length = k->cipher->key_len;
@@ -417,11 +420,11 @@ static void cipher_xform(struct rte_crypto_sym_xform *x, const struct st_dir_key
 	x->cipher.iv.length = CTR_IV_LEN;
 }
 
-static void auth_xform(struct rte_crypto_sym_xform *x, const struct st_dir_keys *k, int gen)
+static void auth_xform(struct rte_crypto_sym_xform *x, const struct st_dir_keys *k)
 {
 	memset(x, 0, sizeof(*x));
 	x->type = RTE_CRYPTO_SYM_XFORM_AUTH;
-	x->auth.op = gen ? RTE_CRYPTO_AUTH_OP_GENERATE : RTE_CRYPTO_AUTH_OP_VERIFY;
+	x->auth.op = RTE_CRYPTO_AUTH_OP_GENERATE; /* compared by us, in constant time */
 	x->auth.algo = k->mac->sha512 ? RTE_CRYPTO_AUTH_SHA512_HMAC : RTE_CRYPTO_AUTH_SHA256_HMAC;
 	x->auth.key.data = k->mac_key;
 	x->auth.key.length = k->mac->key_len;
@@ -506,18 +509,23 @@ static int cd_sessions(struct st_crypto_dir *d, struct cd_dir *c, const struct s
 	c->mode = d->mac->etm ? CD_ETM : CD_MTE;
 	c->mac_len = d->mac->mac_len;
 	memcpy(c->ctr, k->iv, CTR_IV_LEN);
-	/* Seal EtM: cipher, then MAC. Seal MtE: MAC, then cipher. Open: reversed. */
+	/*
+	 * Seal EtM: cipher, then MAC. Seal MtE: MAC, then cipher. Open: the
+	 * reverse. Always "encrypt" (CTR decryption is the same XOR) and
+	 * "generate" (ctr_chunk compares tags itself), so every chain is one
+	 * that PMDs support: ENCRYPT_THEN_HASH_GEN or HASH_GEN_THEN_ENCRYPT.
+	 */
 	int cipher_first = (c->mode == CD_ETM) == (d->seal != 0);
-	cipher_xform(&x[cipher_first ? 0 : 1], k, d->seal);
-	auth_xform(&x[cipher_first ? 1 : 0], k, d->seal);
+	cipher_xform(&x[cipher_first ? 0 : 1], k);
+	auth_xform(&x[cipher_first ? 1 : 0], k);
 	x[0].next = &x[1];
 	x[1].next = NULL;
 	if ((r = sess_make(&x[0], &c->sess)) != ST_OK)
 		goto out;
-	cipher_xform(&x[0], k, d->seal);
+	cipher_xform(&x[0], k);
 	if ((r = sess_make(&x[0], &c->sess_cipher)) != ST_OK)
 		goto out;
-	auth_xform(&x[0], k, d->seal);
+	auth_xform(&x[0], k);
 	r = sess_make(&x[0], &c->sess_auth);
 out:
 	st_wipe(x, sizeof(x)); /* pointers only, but cheap */
@@ -624,18 +632,22 @@ static uint16_t gcm_chunk(struct cd_dir *c, struct st_pkt *p, uint16_t n)
 
 /*
  * CTR + HMAC. The sequence numbers go into the headroom of every packet
- * (saved first and restored last), tags are generated into / verified from
- * scratch so that a packet's headroom may overlap the previous packet's tag.
+ * (saved first, restored last). MACs are always *generated* into scratch,
+ * also when opening: AES-CTR decryption is encryption, so an opening
+ * direction runs the mirror-image chain (EtM open = MAC then cipher, MtE open
+ * = cipher then MAC) and we compare tags here in constant time rather than
+ * trusting a PMD's memcmp. Expected tags are copied out before the headroom
+ * writes, since a packet's headroom may be the previous packet's tag.
  */
 static uint16_t ctr_chunk(struct st_crypto_dir *d, struct cd_dir *c, struct st_pkt *p, uint16_t n)
 {
-	uint8_t iv[CHUNK][CTR_IV_LEN], tag[CHUNK][ST_MAC_MAX_LEN], saved[CHUNK][SEQ_LEN];
+	uint8_t iv[CHUNK][CTR_IV_LEN], mac[CHUNK][ST_MAC_MAX_LEN], want[CHUNK][ST_MAC_MAX_LEN];
+	uint8_t saved[CHUNK][SEQ_LEN], slow[CHUNK];
 	struct job j[CHUNK];
 	uint16_t cipher_head, nfast = 0, i;
-	uint8_t slow[CHUNK];
-	int r = ST_OK;
+	int r;
 
-	/* In this chunk's auth region [buf-4, buf+len): where the cipher starts. */
+	/* In the auth region [buf-4, buf+len): where the cipher starts. */
 	cipher_head = c->mode == CD_ETM ? SEQ_LEN + 4 : SEQ_LEN;
 	if (c->mode == CD_MTE && !c->seal)
 		cipher_head += d->first_len; /* decrypted by open_length */
@@ -648,7 +660,7 @@ static uint16_t ctr_chunk(struct st_crypto_dir *d, struct cd_dir *c, struct st_p
 		slow[i] = blocks > ctr_room(c->ctr);
 		ctr_add(c->ctr, blocks);
 		if (!c->seal)
-			memcpy(tag[i], p[i].buf + p[i].len, c->mac_len);
+			memcpy(want[i], p[i].buf + p[i].len, c->mac_len);
 	}
 	for (i = 0; i < n; i++)
 		memcpy(saved[i], p[i].buf - SEQ_LEN, SEQ_LEN);
@@ -657,44 +669,47 @@ static uint16_t ctr_chunk(struct st_crypto_dir *d, struct cd_dir *c, struct st_p
 	for (i = 0; i < n; i++)
 		if (!slow[i])
 			j[nfast++] = (struct job){p[i].buf - SEQ_LEN, p[i].len + SEQ_LEN, iv[i], NULL,
-						  tag[i], 0};
+						  mac[i], 0};
 	r = exec_jobs(c, c->sess, 0, mkofs(cipher_head, 0), j, nfast, CTR_IV_LEN);
-	/* Packets whose counter carries in its low 32 bits: cipher split in two. */
 	for (i = 0, nfast = 0; r == ST_OK && i < n; i++) {
 		if (!slow[i]) {
-			p[i].status = j[nfast].status == 0 ? ST_OK
-				      : j[nfast].status == EBADMSG ? ST_ERR_MAC_INVALID
-								   : ST_ERR_CRYPTO;
-			nfast++;
+			p[i].status = j[nfast++].status == 0 ? ST_OK : ST_ERR_CRYPTO;
 			continue;
 		}
-		uint8_t *a = p[i].buf - SEQ_LEN, *cs = a + cipher_head;
-		uint32_t alen = p[i].len + SEQ_LEN, clen = alen - cipher_head;
+		/* The counter carries out of its low 32 bits inside this packet:
+		 * split cipher, separate MAC, in the chain's order. */
+		uint8_t *a = p[i].buf - SEQ_LEN;
+		uint32_t alen = p[i].len + SEQ_LEN;
 		int mac_first = (c->mode == CD_MTE) == (c->seal != 0);
 		int s = ST_OK;
 		if (mac_first)
-			s = hmac_one(c, a, alen, tag[i]);
+			s = hmac_one(c, a, alen, mac[i]);
 		if (s == ST_OK)
-			s = ctr_xor_split(c, cs, clen, iv[i]);
+			s = ctr_xor_split(c, a + cipher_head, alen - cipher_head, iv[i]);
 		if (s == ST_OK && !mac_first)
-			s = hmac_one(c, a, alen, tag[i]);
-		if (s == ST_ERR_MAC_INVALID && c->seal)
-			s = ST_ERR_CRYPTO;
-		if (s != ST_OK && s != ST_ERR_MAC_INVALID)
-			r = s;
+			s = hmac_one(c, a, alen, mac[i]);
 		p[i].status = s;
+		if (s != ST_OK)
+			r = s;
 	}
 	for (i = n; i-- > 0;)
 		memcpy(p[i].buf - SEQ_LEN, saved[i], SEQ_LEN);
-	if (c->seal)
-		for (i = 0; i < n && r == ST_OK; i++)
-			if (p[i].status == ST_OK)
-				memcpy(p[i].buf + p[i].len, tag[i], c->mac_len);
+	if (r == ST_OK) {
+		for (i = 0; i < n; i++) {
+			if (p[i].status != ST_OK)
+				continue;
+			if (c->seal)
+				memcpy(p[i].buf + p[i].len, mac[i], c->mac_len);
+			else if (!st_ct_equal(mac[i], want[i], c->mac_len))
+				p[i].status = ST_ERR_MAC_INVALID;
+		}
+	}
 	st_wipe(saved, sizeof(saved));
+	st_wipe(mac, sizeof(mac));
 	if (r != ST_OK)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (p[i].status != ST_OK && (c->seal || p[i].status != ST_ERR_MAC_INVALID))
+		if (p[i].status != ST_OK && p[i].status != ST_ERR_MAC_INVALID)
 			break;
 	return i;
 }
