@@ -43,7 +43,33 @@ echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'),
 echo "OpenSSL: $(openssl version | cut -d' ' -f1-2); DPDK $(pkg-config --modversion libdpdk);" \
 	"ipsec-mb $(dpkg-query -W -f='${Version}' libipsec-mb1 2>/dev/null || echo '?')"
 echo
-echo "| suite | size | what | GB/s | cycles/byte |"
-echo "|---|---:|---|---:|---:|"
-grep '^RESULT' "$out" | sort -k3,3 -k4,4n -k2,2 |
-	awk '{ printf "| %s | %s | %s | %s | %s |\n", $3, $4, $2, $5, $6 }'
+# One row per suite and size; each cell "GB/s / cycles per byte".
+grep '^RESULT' "$out" | awk '
+function col(w) {
+	if (w == "openssl-speed-evp") return 1
+	if (w == "seal/evp") return 2
+	if (w == "open/evp") return 3
+	if (w == "seal/cryptodev(crypto_aesni_mb)") return 4
+	if (w == "open/cryptodev(crypto_aesni_mb)") return 5
+	if (w == "seal/cryptodev(crypto_aesni_gcm)") return 6
+	if (w == "open/cryptodev(crypto_aesni_gcm)") return 7
+	if (w == "raw/crypto_aesni_mb") return 8
+	if (w == "raw/crypto_aesni_gcm") return 9
+	return 0
+}
+{
+	c = col($2); if (c == 0) next
+	key = $3 " | " $4
+	if (!(key in seen)) { seen[key] = 1; order[n++] = key }
+	cell[key, c] = sprintf("%.2f / %.3f", $5, $6)
+}
+END {
+	print "| suite | size | openssl speed -evp | EVP seal | EVP open | cryptodev(aesni_mb) seal | cryptodev(aesni_mb) open | cryptodev(aesni_gcm) seal | cryptodev(aesni_gcm) open | raw PMD aesni_mb | raw PMD aesni_gcm |"
+	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	for (i = 0; i < n; i++) {
+		line = "| " order[i]
+		for (c = 1; c <= 9; c++)
+			line = line " | " ((order[i], c) in cell ? cell[order[i], c] : "-")
+		print line " |"
+	}
+}' | { read -r h; read -r sep; echo "$h"; echo "$sep"; sort -t'|' -k2,2 -k3,3n; }
