@@ -779,13 +779,19 @@ const struct st_crypto_backend st_crypto_backend_cryptodev = {
 
 /* ---------------- setup ---------------- */
 
+/*
+ * `dev`: NULL or "" (the first cryptodev), a device name, or a vdev to create
+ * as "DRIVER[,ARGS]" (e.g. "crypto_aesni_gcm", or
+ * "crypto_scheduler,worker=crypto_aesni_mb_w0,worker=crypto_aesni_mb_w1").
+ */
 static int find_device(const char *dev, uint8_t *id)
 {
+	char name[RTE_CRYPTODEV_NAME_MAX_LEN];
+	const char *comma;
+	size_t nl;
 	int d;
 
 	if (dev == NULL || *dev == '\0') {
-		if (rte_cryptodev_count() == 0)
-			return ST_ERR_NOT_FOUND;
 		for (d = 0; d < RTE_CRYPTO_MAX_DEVS; d++)
 			if (rte_cryptodev_is_valid_dev((uint8_t)d)) {
 				*id = (uint8_t)d;
@@ -793,15 +799,67 @@ static int find_device(const char *dev, uint8_t *id)
 			}
 		return ST_ERR_NOT_FOUND;
 	}
-	if ((d = rte_cryptodev_get_dev_id(dev)) >= 0) {
+	comma = strchr(dev, ',');
+	nl = comma != NULL ? (size_t)(comma - dev) : strlen(dev);
+	if (nl == 0 || nl >= sizeof(name))
+		return ST_ERR_INVALID_ARGUMENT;
+	memcpy(name, dev, nl);
+	name[nl] = '\0';
+	if ((d = rte_cryptodev_get_dev_id(name)) >= 0) {
 		*id = (uint8_t)d;
 		return ST_OK;
 	}
-	/* A virtual device driver name ("crypto_aesni_gcm"): create it. */
-	if (rte_eal_hotplug_add("vdev", dev, "") != 0 || (d = rte_cryptodev_get_dev_id(dev)) < 0)
+	if (rte_eal_hotplug_add("vdev", name, comma != NULL ? comma + 1 : "") != 0 ||
+	    (d = rte_cryptodev_get_dev_id(name)) < 0)
 		return ST_ERR_NOT_FOUND;
 	*id = (uint8_t)d;
 	return ST_OK;
+}
+
+/*
+ * Some devices advertise RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO without doing it
+ * (a scheduler inherits its workers' flags but has no CPU crypto op): run one
+ * AES-CTR block through the CPU crypto API and trust only what works.
+ */
+static int probe_cpu_crypto(void)
+{
+	struct rte_crypto_sym_xform x;
+	uint8_t key[16] = {0}, buf[16] = {0}, iv[CTR_IV_LEN] = {0};
+	struct job j = {buf, sizeof(buf), iv, NULL, NULL, 0};
+	struct rte_cryptodev_sym_capability_idx idx = {.type = RTE_CRYPTO_SYM_XFORM_CIPHER};
+	void *sess = NULL;
+	int ok;
+
+	idx.algo.cipher = RTE_CRYPTO_CIPHER_AES_CTR;
+	memset(&x, 0, sizeof(x));
+	x.type = RTE_CRYPTO_SYM_XFORM_CIPHER;
+	x.cipher.op = RTE_CRYPTO_CIPHER_OP_ENCRYPT;
+	x.cipher.algo = RTE_CRYPTO_CIPHER_AES_CTR;
+	x.cipher.key.data = key;
+	x.cipher.key.length = sizeof(key);
+	x.cipher.iv.offset = IV_OFFSET;
+	x.cipher.iv.length = CTR_IV_LEN;
+	if (rte_cryptodev_sym_capability_get(cd.dev_id, &idx) != NULL)
+		sess = rte_cryptodev_sym_session_create(cd.dev_id, &x, cd.sess_pool);
+	if (sess == NULL) {
+		memset(&x, 0, sizeof(x)); /* no CTR: try GCM */
+		x.type = RTE_CRYPTO_SYM_XFORM_AEAD;
+		x.aead.op = RTE_CRYPTO_AEAD_OP_ENCRYPT;
+		x.aead.algo = RTE_CRYPTO_AEAD_AES_GCM;
+		x.aead.key.data = key;
+		x.aead.key.length = sizeof(key);
+		x.aead.iv.offset = IV_OFFSET;
+		x.aead.iv.length = GCM_IV_LEN;
+		x.aead.digest_length = 16;
+		x.aead.aad_length = 4;
+		j.aad = iv;
+		j.digest = iv;
+		if ((sess = rte_cryptodev_sym_session_create(cd.dev_id, &x, cd.sess_pool)) == NULL)
+			return 0;
+	}
+	ok = exec_cpu(sess, mkofs(0, 0), &j, 1) == ST_OK && j.status == 0;
+	rte_cryptodev_sym_session_free(cd.dev_id, sess);
+	return ok;
 }
 
 static void free_pools(void)
@@ -888,6 +946,8 @@ int st_cryptodev_setup(const char *dev, uint16_t nb_qp, const struct st_cryptode
 			goto fail;
 	if (rte_cryptodev_start(id) != 0)
 		goto fail;
+	if (cd.cpu)
+		cd.cpu = (uint8_t)probe_cpu_crypto();
 	if ((r = st_crypto_backend_register(&st_crypto_backend_cryptodev)) != ST_OK) {
 		rte_cryptodev_stop(id);
 		goto fail;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_dev.h>
 #include <rte_eal.h>
 
 #include "crypto/backend.h"
@@ -607,6 +608,31 @@ static void test_not_set_up(void)
 	st_wipe(&k, sizeof(k));
 }
 
+/* A second worker's queue pair (the ops path uses its own pools and queue). */
+static void test_second_qp(void)
+{
+	uint8_t data[2000];
+	uint32_t lens[8];
+	uint8_t expect[8 * 2000];
+	struct pair p;
+
+	st_test_fill(data, sizeof(data), 77);
+	data[0] = 94;
+	for (int i = 0; i < 8; i++) {
+		lens[i] = sizeof(data);
+		memcpy(expect + i * sizeof(data), data, sizeof(data));
+	}
+	CHECK_OK(st_cryptodev_bind_qp(1));
+	for (size_t si = 0; si < NSUITES; si++) {
+		pair_init(&p, &suites[si], 60 + si, cdev, cdev);
+		for (int i = 0; i < 8; i++)
+			CHECK_OK(st_record_send(&p.tx, data, sizeof(data), &p.wire));
+		CHECK_INT(drain(&p, 1 << 20, 1, expect, lens, 8), 8);
+		pair_free(&p);
+	}
+	CHECK_OK(st_cryptodev_bind_qp(0));
+}
+
 static void run_device(const char *dev, const char *label, int force_ops)
 {
 	struct st_cryptodev_info info;
@@ -627,6 +653,7 @@ static void run_device(const char *dev, const char *label, int force_ops)
 			       suites[si].mac ? suites[si].mac : "-");
 	cur_dev = label;
 	RUN(test_setup_rules);
+	RUN(test_second_qp);
 	RUN(test_burst_equal);
 	RUN(test_burst_tamper);
 	RUN(test_record_cross_sizes);
@@ -656,6 +683,14 @@ int main(int argc, char **argv)
 	run_device("crypto_aesni_mb", "aesni_mb/ops", 1);
 	run_device("crypto_aesni_gcm", "aesni_gcm", 0);
 	run_device("crypto_openssl", "openssl", 0);
+	/* A scheduler spreading one worker's ops over two ipsec_mb devices. */
+	if (rte_eal_hotplug_add("vdev", "crypto_aesni_mb_w0", "") == 0 &&
+	    rte_eal_hotplug_add("vdev", "crypto_aesni_mb_w1", "") == 0)
+		run_device("crypto_scheduler,worker=crypto_aesni_mb_w0,worker=crypto_aesni_mb_w1,"
+			   "mode=round-robin",
+			   "scheduler(2 x aesni_mb)", 0);
+	else
+		printf("  SKIP scheduler: no ipsec_mb workers\n");
 	rte_eal_cleanup();
 	return st_test_done("cryptodev");
 }
