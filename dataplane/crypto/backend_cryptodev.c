@@ -739,7 +739,10 @@ static uint16_t cd_burst(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
 		count(k, p + done, 0);
 		done += k;
 		if (k < m) {
+			/* Device failure: the session ends; nothing half-decrypted stays. */
 			s->errors++;
+			for (uint16_t i = done; !c->seal && i < done + (m - k); i++)
+				st_wipe(p[i].buf, p[i].len);
 			break;
 		}
 	}
