@@ -91,6 +91,27 @@ struct st_crypto_backend {
 	uint16_t (*open_burst)(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n);
 	/* Optional (NULL: no counters): fills *s. */
 	void (*stats)(struct st_crypto_stats *s);
+	/*
+	 * Optional asynchronous pair (NULL: only the synchronous calls above),
+	 * for devices that work off the calling core. enqueue_burst starts
+	 * sealing (d->seal) or opening n packets of direction d, in order, and
+	 * returns how many it took: fewer than n when the device queue or the
+	 * completion ring is full (backpressure: dequeue, then offer the rest
+	 * again), or a negative ST_ERR_* after which the direction is unusable.
+	 * Packets are taken in order, so the caller advances its sequence
+	 * numbers by the count taken. The packets and their st_pkt structs stay
+	 * untouched by the caller until dequeued, and a direction is finalized
+	 * only when none of its packets is in flight. MtE directions
+	 * (serial_open) still call open_length first, one packet at a time.
+	 */
+	int (*enqueue_burst)(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n);
+	/*
+	 * Completed packets of the calling thread, all directions, at most max:
+	 * pointers to the st_pkt structs given to enqueue_burst, status set (a
+	 * failed open is wiped, as with open_burst). Each direction's packets
+	 * come back in the order they were enqueued. Returns the count.
+	 */
+	uint16_t (*dequeue_burst)(struct st_pkt **done, uint16_t max);
 };
 
 /* One direction of one session, as a backend sees it. */

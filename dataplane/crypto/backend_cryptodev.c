@@ -78,7 +78,11 @@
 /* Per-op private area after the IV: the external-buffer descriptor. */
 struct op_priv {
 	struct rte_mbuf_ext_shared_info shinfo;
-	uint16_t idx; /* position in the burst */
+	struct st_pkt *pkt; /* async: the caller's packet */
+	uint32_t ticket;    /* async: position in the thread's completion order */
+	uint16_t idx;       /* sync: position in the burst */
+	uint8_t async;
+	uint8_t seal;
 };
 
 static inline struct op_priv *op_priv(struct rte_crypto_op *op)
@@ -111,6 +115,22 @@ static struct {
 } cd;
 
 static RTE_DEFINE_PER_LCORE(uint16_t, cd_qp);
+
+/*
+ * Asynchronous completions of one thread, in enqueue order: every packet
+ * taken by enqueue_burst gets the next ticket; a packet is handed back by
+ * dequeue_burst once it and every packet before it are complete. Packets the
+ * backend processes on the spot (CPU crypto, CTR+HMAC, EVP fallback) are
+ * complete at once; device ops when they come back. So each direction's
+ * packets return in order whatever order the device completes in.
+ */
+#define WIN 2048 /* power of two; at most this many packets in flight per thread */
+struct cd_async {
+	uint32_t head, next;
+	struct st_pkt *pkt[WIN];
+	uint8_t ready[WIN];
+};
+static RTE_DEFINE_PER_LCORE(struct cd_async, cd_as);
 
 enum cd_mode { CD_GCM, CD_ETM, CD_MTE };
 
@@ -239,6 +259,46 @@ static void op_fill(struct rte_crypto_op *op, struct rte_mbuf *m, void *sess, in
 }
 
 /*
+ * How many more ops this thread's queue pair takes. We never offer more: some
+ * PMDs (crypto_openssl in 22.11) process an op in place before finding their
+ * completion ring full and then report it as not enqueued, so a retry would
+ * process it twice. A ring of N descriptors holds N - 1.
+ */
+static inline uint16_t qp_room(const struct cd_stats *s, uint16_t want)
+{
+	uint64_t cap = cd.qp_desc - 1;
+	uint64_t room = s->inflight < cap ? cap - s->inflight : 0;
+	return room < want ? (uint16_t)room : want;
+}
+
+/* A device op of enqueue_burst came back: status, wipe, release, mark ready. */
+static void async_complete(struct rte_crypto_op *op)
+{
+	struct op_priv *pr = op_priv(op);
+	struct cd_async *as = &RTE_PER_LCORE(cd_as);
+	struct cd_stats *s = my_stats();
+	struct st_pkt *p = pr->pkt;
+
+	if (op->status == RTE_CRYPTO_OP_STATUS_SUCCESS) {
+		p->status = ST_OK;
+	} else {
+		p->status = !pr->seal && op->status == RTE_CRYPTO_OP_STATUS_AUTH_FAILED
+				    ? ST_ERR_MAC_INVALID
+				    : ST_ERR_CRYPTO;
+		if (p->status == ST_ERR_MAC_INVALID)
+			s->auth_fail++;
+		else
+			s->errors++;
+		if (!pr->seal)
+			st_wipe(p->buf, p->len); /* no unauthenticated plaintext */
+	}
+	s->inflight--;
+	as->ready[pr->ticket & (WIN - 1)] = 1;
+	rte_pktmbuf_free(op->sym->m_src);
+	rte_crypto_op_free(op);
+}
+
+/*
  * Runs n jobs as ops on this thread's queue pair and waits for all of them.
  * ST_ERR_ALLOC when the pools are empty, ST_ERR_CRYPTO when the device stops
  * answering; job statuses are set otherwise.
@@ -265,10 +325,13 @@ static int exec_ops(void *sess, int aead, union rte_crypto_sym_ofs ofs, struct j
 	for (uint16_t i = 0; i < n; i++) {
 		op_fill(op[i], m[i], sess, aead, ofs, &j[i], iv_len);
 		op_priv(op[i])->idx = i;
+		op_priv(op[i])->async = 0;
 	}
 	while (deq < n) {
 		if (enq < n) {
-			uint16_t k = rte_cryptodev_enqueue_burst(cd.dev_id, qp, op + enq, n - enq);
+			uint16_t room = qp_room(s, n - enq), k = 0;
+			if (room > 0)
+				k = rte_cryptodev_enqueue_burst(cd.dev_id, qp, op + enq, room);
 			if (k < n - enq)
 				s->enq_fail += n - enq - k; /* queue full: drain, then retry */
 			enq += k;
@@ -276,16 +339,22 @@ static int exec_ops(void *sess, int aead, union rte_crypto_sym_ofs ofs, struct j
 			if (s->inflight > s->inflight_max)
 				s->inflight_max = s->inflight;
 		}
-		uint16_t k = rte_cryptodev_dequeue_burst(cd.dev_id, qp, done, CHUNK);
+		uint16_t k = rte_cryptodev_dequeue_burst(cd.dev_id, qp, done, CHUNK), mine = 0;
 		for (uint16_t i = 0; i < k; i++) {
+			if (op_priv(done[i])->async) { /* enqueued earlier by enqueue_burst */
+				async_complete(done[i]);
+				continue;
+			}
 			uint16_t idx = op_priv(done[i])->idx;
 			j[idx].status = done[i]->status == RTE_CRYPTO_OP_STATUS_SUCCESS ? 0
 					: done[i]->status == RTE_CRYPTO_OP_STATUS_AUTH_FAILED
 						? EBADMSG
 						: EIO;
+			mine++;
 		}
-		deq += k;
-		s->inflight -= k;
+		deq += mine;
+		s->inflight -= mine;
+		k = mine;
 		if (k == 0 && ++spins > MAX_DEQ_SPINS)
 			break;
 	}
@@ -749,6 +818,117 @@ static uint16_t cd_burst(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
 	return done;
 }
 
+/*
+ * AES-GCM on an enqueue/dequeue device: ops go to the device and complete
+ * later. The nonce counter advances only for the packets the device took.
+ */
+static int gcm_enqueue(struct cd_dir *c, struct st_pkt *p, uint16_t n)
+{
+	struct cd_async *as = &RTE_PER_LCORE(cd_as);
+	uint16_t qp = RTE_PER_LCORE(cd_qp);
+	struct rte_crypto_op *op[CHUNK];
+	struct rte_mbuf *m[CHUNK];
+	struct cd_stats *s = my_stats();
+	uint8_t iv[GCM_IV_LEN];
+	uint16_t i, k;
+
+	for (i = 0; i < n; i++)
+		if (p[i].len - 4 > UINT16_MAX)
+			return ST_ERR_PACKET_TOO_LARGE;
+	if ((k = qp_room(s, n)) < n) {
+		s->enq_fail += n - k; /* queue full: the caller dequeues, then retries */
+		if ((n = k) == 0)
+			return 0;
+	}
+	if (rte_crypto_op_bulk_alloc(cd.op_pool[qp], RTE_CRYPTO_OP_TYPE_SYMMETRIC, op, n) != n)
+		return 0; /* pools empty: as good as a full queue */
+	if (rte_pktmbuf_alloc_bulk(cd.mbuf_pool[qp], m, n) != 0) {
+		rte_mempool_put_bulk(cd.op_pool[qp], (void **)op, n);
+		return 0;
+	}
+	memcpy(iv, c->ctr, GCM_IV_LEN);
+	for (i = 0; i < n; i++) {
+		struct job j = {p[i].buf + 4, p[i].len - 4, iv, p[i].buf, p[i].buf + p[i].len, 0};
+		struct op_priv *pr = op_priv(op[i]);
+		op_fill(op[i], m[i], c->sess, 1, mkofs(0, 0), &j, GCM_IV_LEN);
+		pr->async = 1;
+		pr->seal = c->seal;
+		pr->pkt = &p[i];
+		pr->ticket = as->next + i;
+		as->pkt[(as->next + i) & (WIN - 1)] = &p[i];
+		as->ready[(as->next + i) & (WIN - 1)] = 0;
+		gcm_iv_next(iv);
+	}
+	k = rte_cryptodev_enqueue_burst(cd.dev_id, qp, op, n);
+	if (k < n) {
+		s->enq_fail += n - k; /* the device refused the rest: not processed */
+		for (i = k; i < n; i++) {
+			rte_pktmbuf_free(m[i]);
+			rte_crypto_op_free(op[i]);
+		}
+	}
+	for (i = 0; i < k; i++)
+		gcm_iv_next(c->ctr);
+	as->next += k;
+	s->inflight += k;
+	if (s->inflight > s->inflight_max)
+		s->inflight_max = s->inflight;
+	count(k, p, 0);
+	return k;
+}
+
+static int cd_enqueue(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
+{
+	struct cd_dir *c = d->priv;
+	struct cd_async *as = &RTE_PER_LCORE(cd_as);
+	uint32_t room = WIN - (as->next - as->head);
+	uint16_t done = 0;
+
+	if (n > room)
+		n = (uint16_t)room;
+	if (!c->fallback && c->ops && c->mode == CD_GCM) {
+		while (done < n) {
+			uint16_t m = n - done < CHUNK ? n - done : CHUNK;
+			int k = gcm_enqueue(c, p + done, m);
+			if (k < 0)
+				return k;
+			done += (uint16_t)k;
+			if (k < m)
+				break; /* backpressure */
+		}
+		return done;
+	}
+	/* Everything else completes on the spot, in order. */
+	done = cd_burst(d, p, n);
+	for (uint16_t i = 0; i < done; i++) {
+		as->pkt[as->next & (WIN - 1)] = &p[i];
+		as->ready[as->next & (WIN - 1)] = 1;
+		as->next++;
+	}
+	return done == n ? (int)done : ST_ERR_CRYPTO;
+}
+
+static uint16_t cd_dequeue(struct st_pkt **out, uint16_t max)
+{
+	struct cd_async *as = &RTE_PER_LCORE(cd_as);
+	struct rte_crypto_op *op[CHUNK];
+	uint16_t n = 0, k;
+
+	if (cd.ready && as->head != as->next) {
+		do {
+			k = rte_cryptodev_dequeue_burst(cd.dev_id, RTE_PER_LCORE(cd_qp), op, CHUNK);
+			for (uint16_t i = 0; i < k; i++)
+				async_complete(op[i]); /* sync ops never outlive their call */
+		} while (k == CHUNK);
+	}
+	while (n < max && as->head != as->next && as->ready[as->head & (WIN - 1)]) {
+		as->ready[as->head & (WIN - 1)] = 0;
+		out[n++] = as->pkt[as->head & (WIN - 1)];
+		as->head++;
+	}
+	return n;
+}
+
 static void cd_stats_get(struct st_crypto_stats *out)
 {
 	struct st_crypto_stats t;
@@ -778,6 +958,8 @@ const struct st_crypto_backend st_crypto_backend_cryptodev = {
 	.seal_burst = cd_burst,
 	.open_burst = cd_burst,
 	.stats = cd_stats_get,
+	.enqueue_burst = cd_enqueue,
+	.dequeue_burst = cd_dequeue,
 };
 
 /* ---------------- setup ---------------- */
