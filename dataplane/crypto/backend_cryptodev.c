@@ -29,15 +29,21 @@
  * packet is split at the carry and its MAC computed separately).
  *
  * Two ways to run a burst, picked per device at setup:
- *   - CPU crypto (RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO, the ipsec_mb PMDs):
- *     rte_cryptodev_sym_cpu_crypto_process() on the packet bytes, on this
- *     core, no mbufs, no queues.
+ *   - CPU crypto (RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO, the ipsec_mb PMDs, verified
+ *     by a probe at setup): rte_cryptodev_sym_cpu_crypto_process() on the
+ *     packet bytes, on this core, no mbufs, no queues.
  *   - enqueue/dequeue: one rte_crypto_op per packet from the queue pair's op
  *     pool, IV and an external-buffer descriptor in the op's private area,
  *     the packet attached to a shell mbuf; enqueued in bursts on the
- *     calling thread's queue pair; what the queue refuses is retried after
- *     draining completions (backpressure, counted as enq_fail). The call
- *     returns when the whole burst is back, so order is kept per session.
+ *     calling thread's queue pair, never more than the queue holds; the
+ *     synchronous calls (seal_burst/open_burst) drain completions until
+ *     their burst is back.
+ * The asynchronous pair (enqueue_burst/dequeue_burst) sends AES-GCM on an
+ * enqueue/dequeue device to the device and returns at once; completions come
+ * back through a per-thread window in enqueue order. Everything else
+ * (CPU crypto, which is synchronous by nature; CTR+HMAC, whose in-flight
+ * packets would share headroom bytes with their neighbours' tags; the EVP
+ * fallback) completes inside enqueue_burst and waits in the same window.
  *
  * Nothing here allocates on the fast path; ops and mbufs come from
  * per-queue-pair pools, scratch (IVs, tags, saved headroom) is on the stack.
