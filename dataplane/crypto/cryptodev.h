@@ -55,19 +55,25 @@ struct st_cryptodev_conf {
 };
 
 /*
- * Picks, configures and starts cryptodev `dev` (NULL: the first one present;
- * a name that is no device but a vdev driver is created by hotplug)
- * with nb_qp queue pairs (0: 1), one per worker. `conf` may be NULL.
- * Returns ST_OK, ST_ERR_NOT_FOUND (no such device), ST_ERR_STATE (already set
- * up), ST_ERR_ALLOC, ST_ERR_ALG_UNSUPPORTED (device does no symmetric crypto),
+ * Picks, configures and starts cryptodev `dev` with nb_qp queue pairs (0: 1),
+ * one per worker, and registers the backend under the name "cryptodev".
+ * `dev`: NULL or "" for the first cryptodev present; a device name; or a
+ * virtual device to create by hotplug, "DRIVER[,ARGS]" (e.g.
+ * "crypto_aesni_gcm", "crypto_aesni_mb0",
+ * "crypto_scheduler,worker=crypto_aesni_mb_w0,worker=crypto_aesni_mb_w1").
+ * `conf` may be NULL. Returns ST_OK, ST_ERR_NOT_FOUND (no such device),
+ * ST_ERR_STATE (already set up), ST_ERR_INVALID_ARGUMENT (more queue pairs
+ * than the device has, or a malformed name), ST_ERR_ALLOC, ST_ERR_NO_SPACE
+ * (backend registry full), ST_ERR_ALG_UNSUPPORTED (no symmetric crypto),
  * ST_ERR_CRYPTO (configuration refused by the device).
  */
 int st_cryptodev_setup(const char *dev, uint16_t nb_qp, const struct st_cryptodev_conf *conf);
 
 /*
- * Stops the device and frees the pools. Returns ST_ERR_STATE (and does
- * nothing) while sessions are still open, ST_OK otherwise (also when not set
- * up).
+ * Stops and closes the device and frees the pools. Returns ST_ERR_STATE (and
+ * does nothing) while sessions are still open, ST_OK otherwise (also when not
+ * set up). The name stays registered; sessions started afterwards fail with
+ * ST_ERR_STATE until the next st_cryptodev_setup().
  */
 int st_cryptodev_teardown(void);
 
