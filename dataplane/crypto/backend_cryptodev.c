@@ -108,6 +108,7 @@ static struct {
 	uint8_t cpu;       /* device does CPU crypto */
 	uint8_t hw;        /* device is hardware: ops carry bus addresses */
 	uint8_t force_ops; /* test hook */
+	uint8_t created;   /* setup hot-plugged the device: teardown removes it */
 	uint16_t nb_qp;
 	uint32_t qp_desc;
 	struct rte_mempool *sess_pool;
@@ -975,7 +976,7 @@ const struct st_crypto_backend st_crypto_backend_cryptodev = {
  * as "DRIVER[,ARGS]" (e.g. "crypto_aesni_gcm", or
  * "crypto_scheduler,worker=crypto_aesni_mb_w0,worker=crypto_aesni_mb_w1").
  */
-static int find_device(const char *dev, uint8_t *id)
+static int find_device(const char *dev, uint8_t *id, int *created)
 {
 	char name[RTE_CRYPTODEV_NAME_MAX_LEN];
 	const char *comma;
@@ -1000,10 +1001,14 @@ static int find_device(const char *dev, uint8_t *id)
 		*id = (uint8_t)d;
 		return ST_OK;
 	}
-	if (rte_eal_hotplug_add("vdev", name, comma != NULL ? comma + 1 : "") != 0 ||
-	    (d = rte_cryptodev_get_dev_id(name)) < 0)
+	if (rte_eal_hotplug_add("vdev", name, comma != NULL ? comma + 1 : "") != 0)
 		return ST_ERR_NOT_FOUND;
+	if ((d = rte_cryptodev_get_dev_id(name)) < 0) {
+		rte_eal_hotplug_remove("vdev", name);
+		return ST_ERR_NOT_FOUND;
+	}
 	*id = (uint8_t)d;
+	*created = 1;
 	return ST_OK;
 }
 
@@ -1053,6 +1058,18 @@ static int probe_cpu_crypto(void)
 	return ok;
 }
 
+/*
+ * A device setup hot-plugged goes away with teardown. Besides tidiness this
+ * keeps rte_eal_cleanup() from removing a scheduler after its workers (DPDK
+ * 22.11's scheduler then detaches from freed devices and crashes).
+ */
+static void remove_created(void)
+{
+	if (cd.created)
+		rte_eal_hotplug_remove("vdev", cd.name);
+	cd.created = 0;
+}
+
 static void free_pools(void)
 {
 	for (uint16_t q = 0; q < cd.nb_qp; q++) {
@@ -1077,19 +1094,23 @@ int st_cryptodev_setup(const char *dev, uint16_t nb_qp, const struct st_cryptode
 	uint32_t desc = conf != NULL && conf->qp_descriptors ? conf->qp_descriptors : 2048;
 	char name[RTE_MEMPOOL_NAMESIZE];
 	uint8_t id;
-	int r, sock;
+	int r, sock, created = 0;
 
 	if (cd.ready)
 		return ST_ERR_STATE;
 	if (nb_qp == 0)
 		nb_qp = 1;
-	if ((r = find_device(dev, &id)) != ST_OK)
+	if ((r = find_device(dev, &id, &created)) != ST_OK)
 		return r;
+	cd.created = (uint8_t)created;
+	snprintf(cd.name, sizeof(cd.name), "%s", rte_cryptodev_name_get(id));
 	rte_cryptodev_info_get(id, &info);
+	r = ST_ERR_ALG_UNSUPPORTED;
 	if (!(info.feature_flags & RTE_CRYPTODEV_FF_SYMMETRIC_CRYPTO))
-		return ST_ERR_ALG_UNSUPPORTED;
+		goto fail;
+	r = ST_ERR_INVALID_ARGUMENT;
 	if (info.max_nb_queue_pairs < nb_qp)
-		return ST_ERR_INVALID_ARGUMENT;
+		goto fail;
 	if (info.sym.max_nb_sessions != 0 && info.sym.max_nb_sessions < max_sess)
 		max_sess = info.sym.max_nb_sessions;
 	sock = rte_cryptodev_socket_id(id);
@@ -1102,7 +1123,6 @@ int st_cryptodev_setup(const char *dev, uint16_t nb_qp, const struct st_cryptode
 	cd.qp_desc = desc;
 	cd.cpu = (info.feature_flags & RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO) != 0;
 	cd.hw = (info.feature_flags & RTE_CRYPTODEV_FF_HW_ACCELERATED) != 0;
-	snprintf(cd.name, sizeof(cd.name), "%s", rte_cryptodev_name_get(id));
 	snprintf(cd.driver, sizeof(cd.driver), "%s", info.driver_name ? info.driver_name : "?");
 
 	r = ST_ERR_ALLOC;
@@ -1150,6 +1170,7 @@ int st_cryptodev_setup(const char *dev, uint16_t nb_qp, const struct st_cryptode
 	return ST_OK;
 fail:
 	free_pools();
+	remove_created();
 	return r;
 }
 
@@ -1162,6 +1183,7 @@ int st_cryptodev_teardown(void)
 	rte_cryptodev_stop(cd.dev_id);
 	rte_cryptodev_close(cd.dev_id);
 	free_pools();
+	remove_created();
 	cd.ready = 0;
 	return ST_OK;
 }

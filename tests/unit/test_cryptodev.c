@@ -825,6 +825,9 @@ int main(int argc, char **argv)
 			   "scheduler(2 x aesni_mb)", 0, 0);
 	else
 		printf("  SKIP scheduler: no ipsec_mb workers\n");
+	/* the scheduler went with teardown (setup created it); now its workers */
+	rte_eal_hotplug_remove("vdev", "crypto_aesni_mb_w0");
+	rte_eal_hotplug_remove("vdev", "crypto_aesni_mb_w1");
 	rte_eal_cleanup();
 	return st_test_done("cryptodev");
 }
