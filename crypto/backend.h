@@ -38,7 +38,7 @@ struct st_pkt {
 	uint8_t *buf;   /* start of the packet_length field */
 	uint32_t len;   /* 4 + packet_length; the MAC/tag follows at buf + len */
 	uint32_t seq;   /* SSH sequence number of this packet */
-	int status;     /* out (open): ST_OK or ST_ERR_MAC_INVALID */
+	int status;     /* out: ST_OK, ST_ERR_MAC_INVALID (open) or ST_ERR_CRYPTO */
 };
 
 #define ST_CRYPTO_HEADROOM 4
@@ -53,7 +53,7 @@ struct st_crypto_stats {
 	uint64_t ops;        /* packets sealed or opened on the backend itself */
 	uint64_t bytes;      /* bytes of those packets */
 	uint64_t auth_fail;  /* packets whose MAC/tag did not verify */
-	uint64_t enq_fail;   /* ops the device queue refused (retried) */
+	uint64_t enq_fail;   /* ops not taken: device queue full (retried or handed back) */
 	uint64_t fallbacks;  /* session directions that went to another backend */
 	uint64_t fb_ops;     /* packets processed by the fallback backend */
 	uint64_t errors;     /* internal crypto failures */
