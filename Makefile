@@ -154,5 +154,20 @@ bench-tcp: $(TCPSVC)
 	scripts/bench-tcp.sh $(B)
 # ---- end dataplane ----
 
+
+# ---- issue 6: cryptodev benchmark (sshterm-bench-cryptodev) ----
+# Not a test: `make bench-cryptodev` prints the table for docs/PERFORMANCE.md.
+BENCH_CD := $(B)/sshterm-bench-cryptodev
+all: $(BENCH_CD)
+
+$(BENCH_CD): $(B)/obj/scripts/bench/cryptodev_bench_main.o $(LIB)
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: bench-cryptodev
+bench-cryptodev: $(BENCH_CD)
+	scripts/bench-cryptodev.sh $(B)
+# ---- end issue 6 ----
+
 # Header dependencies of every build (after all variables are defined).
 -include $(shell find $(B) $(FUZZ_B) -name '*.d' 2>/dev/null)

@@ -4,10 +4,29 @@
 
 #include "crypto/err.h"
 
+/* Backends beyond EVP, registered at startup (crypto/ itself needs only OpenSSL). */
+static const struct st_crypto_backend *registered[ST_CRYPTO_MAX_BACKENDS];
+
+int st_crypto_backend_register(const struct st_crypto_backend *be)
+{
+	for (size_t i = 0; i < ST_CRYPTO_MAX_BACKENDS; i++) {
+		if (registered[i] == be)
+			return ST_OK;
+		if (registered[i] == NULL) {
+			registered[i] = be;
+			return ST_OK;
+		}
+	}
+	return ST_ERR_NO_SPACE;
+}
+
 const struct st_crypto_backend *st_crypto_backend_by_name(const char *name)
 {
 	if (strcmp(name, st_crypto_backend_evp.name) == 0)
 		return &st_crypto_backend_evp;
+	for (size_t i = 0; i < ST_CRYPTO_MAX_BACKENDS && registered[i] != NULL; i++)
+		if (strcmp(name, registered[i]->name) == 0)
+			return registered[i];
 	return NULL;
 }
 

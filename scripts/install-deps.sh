@@ -6,6 +6,7 @@ PKGS=(
 	build-essential pkg-config make
 	libssl-dev openssl
 	libdpdk-dev dpdk libnuma-dev
+	librte-crypto-ipsec-mb23 libipsec-mb1 librte-crypto-openssl23
 	openssh-client openssh-server
 	python3 python3-paramiko python3-scapy
 	dropbear-bin

@@ -13,6 +13,8 @@
 /* Before the first NEWKEYS: no cipher, RFC 4253's minimum block of 8, no MAC. */
 #define PLAIN_BLOCK 8
 #define MIN_PADDING 4
+/* Scratch in front of the receive buffer, a cache line keeps it aligned. */
+#define ST_RX_HEADROOM 64
 
 static uint32_t max_total(const struct st_record *r)
 {
@@ -31,8 +33,10 @@ int st_record_init(struct st_record *r, const struct st_crypto_backend *be, uint
 	/* Room for one packet of the largest size plus a partial next one, so that
 	 * a whole packet always fits after a compaction. */
 	r->rxcap = 2 * max_total(r);
-	if ((r->rxbuf = malloc(r->rxcap)) == NULL)
+	/* ST_RX_HEADROOM bytes in front: the backend's scratch (backend.h). */
+	if ((r->rxmem = malloc(ST_RX_HEADROOM + r->rxcap)) == NULL)
 		return ST_ERR_ALLOC;
+	r->rxbuf = r->rxmem + ST_RX_HEADROOM;
 	r->pad_used = sizeof(r->pad_pool);
 	return ST_OK;
 }
@@ -47,9 +51,9 @@ void st_record_free(struct st_record *r)
 {
 	dir_free(&r->tx);
 	dir_free(&r->rx);
-	if (r->rxbuf != NULL) {
-		st_wipe(r->rxbuf, r->rxcap);
-		free(r->rxbuf);
+	if (r->rxmem != NULL) {
+		st_wipe(r->rxmem, ST_RX_HEADROOM + r->rxcap);
+		free(r->rxmem);
 	}
 	st_wipe(r, sizeof(*r));
 }
@@ -396,13 +400,17 @@ int st_record_send(struct st_record *r, const uint8_t *payload, size_t len, stru
 	struct st_record_out o;
 	size_t need = st_record_seal_size(r, len);
 	size_t start = out->len;
+	/* The backend's scratch before the packet (backend.h): at the very start
+	 * of the buffer, seal behind a gap and move the packet down after. */
+	size_t gap = start < ST_CRYPTO_HEADROOM ? ST_CRYPTO_HEADROOM : 0;
 	uint8_t *p;
 	int ret;
 
 	if (len == 0 || len > r->max_packet)
 		return ST_ERR_NO_SPACE;
-	if ((ret = st_buf_reserve(out, need, &p)) != ST_OK)
+	if ((ret = st_buf_reserve(out, gap + need, &p)) != ST_OK)
 		return ret;
+	p += gap;
 	memcpy(p + ST_RECORD_PAYLOAD_OFFSET, payload, len);
 	o.buf = p;
 	o.cap = need;
@@ -412,6 +420,8 @@ int st_record_send(struct st_record *r, const uint8_t *payload, size_t len, stru
 		out->len = start;
 		return ret;
 	}
+	if (gap > 0)
+		memmove(p - gap, p, o.wire_len);
 	out->len = start + o.wire_len;
 	return ST_OK;
 }

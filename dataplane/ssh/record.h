@@ -12,7 +12,8 @@
  * Send: the owner writes a payload at buf + ST_RECORD_PAYLOAD_OFFSET in a
  * buffer of at least st_record_seal_size() bytes (an mbuf data area in the
  * dataplane) and calls st_record_seal(), which frames, pads, encrypts and MACs
- * in place.
+ * in place. The ST_CRYPTO_HEADROOM bytes before buf must be writable: the
+ * crypto backend may use them as scratch and restores them (backend.h).
  *
  * Keys: the control plane hands over the next keys for both directions with
  * its key exchange reply (st_record_set_next_keys). The record layer switches
@@ -69,6 +70,7 @@ struct st_record_dir {
 struct st_record {
 	const struct st_crypto_backend *be;
 	struct st_record_dir tx, rx;
+	uint8_t *rxmem;        /* allocation: headroom, then rxbuf */
 	uint8_t *rxbuf;
 	uint32_t rxcap;
 	uint32_t rx_start;     /* first byte not yet handed out */
@@ -142,10 +144,11 @@ size_t st_record_seal_size(const struct st_record *r, size_t payload_len);
 
 /*
  * Frames, pads, encrypts and MACs n packets in place, in order, assigning
- * sequence numbers. A NEWKEYS among them switches the send keys for the
- * packets after it. Returns ST_OK (all sealed), ST_ERR_NO_SPACE (some cap too
- * small: nothing sealed), ST_ERR_STATE (NEWKEYS without next keys: nothing
- * sealed), ST_ERR_CRYPTO (fatal).
+ * sequence numbers. Each o[i].buf has ST_CRYPTO_HEADROOM writable bytes in
+ * front of it (restored on return). A NEWKEYS among them switches the send
+ * keys for the packets after it. Returns ST_OK (all sealed), ST_ERR_NO_SPACE
+ * (some cap too small: nothing sealed), ST_ERR_STATE (NEWKEYS without next
+ * keys: nothing sealed), ST_ERR_CRYPTO (fatal).
  */
 int st_record_seal(struct st_record *r, struct st_record_out *pkts, unsigned n);
 
