@@ -586,8 +586,34 @@ static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)
 				bprintf(out, "  close %-30s %llu\n", st_close_reason_str(c),
 					(unsigned long long)ws->closes[c]);
 	}
+	/* The record-layer crypto backend (counters only the cryptodev backend keeps). */
+	const struct st_crypto_backend *be = cp->app->wcfg.be;
+	struct st_crypto_stats cs;
+	memset(&cs, 0, sizeof(cs));
+	if (be->stats != NULL)
+		be->stats(&cs);
+	if (json)
+		bprintf(out,
+			"],\"crypto\":{\"backend\":\"%s\",\"ops\":%llu,\"bytes\":%llu,"
+			"\"auth_fail\":%llu,\"enqueue_fail\":%llu,\"fallbacks\":%llu,"
+			"\"fallback_ops\":%llu,\"errors\":%llu,\"queue_depth\":%u,"
+			"\"queue_depth_max\":%u",
+			be->name, (unsigned long long)cs.ops, (unsigned long long)cs.bytes,
+			(unsigned long long)cs.auth_fail, (unsigned long long)cs.enq_fail,
+			(unsigned long long)cs.fallbacks, (unsigned long long)cs.fb_ops,
+			(unsigned long long)cs.errors, cs.qdepth, cs.qdepth_max);
+	else if (be->stats != NULL)
+		bprintf(out,
+			"crypto backend %s\n  ops %llu  bytes %llu  auth failures %llu  enqueue "
+			"failures %llu\n  fallbacks %llu (%llu ops)  errors %llu  queue depth %u (max %u)\n",
+			be->name, (unsigned long long)cs.ops, (unsigned long long)cs.bytes,
+			(unsigned long long)cs.auth_fail, (unsigned long long)cs.enq_fail,
+			(unsigned long long)cs.fallbacks, (unsigned long long)cs.fb_ops,
+			(unsigned long long)cs.errors, cs.qdepth, cs.qdepth_max);
+	else
+		bprintf(out, "crypto backend %s\n", be->name);
 	if (json) {
-		bprintf(out, "],\"maxstartups_dropped\":%llu,\"unauthenticated\":%u,\"control\":{",
+		bprintf(out, "},\"maxstartups_dropped\":%llu,\"unauthenticated\":%u,\"control\":{",
 			(unsigned long long)cp->startups_dropped, cp->unauth);
 		for (unsigned c = 0; c < ST_CTL_COUNTER_COUNT; c++)
 			bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_ctl_counter_name(c),

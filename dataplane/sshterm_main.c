@@ -27,11 +27,14 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_lcore.h>
 
 #include "control/conffile.h"
 #include "control/ctlplane.h"
 #include "crypto/backend.h"
 #include "crypto/err.h"
+#include "crypto/provider.h"
+#include "dataplane/crypto/cryptodev.h"
 #include "dataplane/dp.h"
 #include "dataplane/ssh/sshapp.h"
 
@@ -134,9 +137,23 @@ int main(int argc, char **argv)
 			conf_path);
 		return 1;
 	}
-	if (conf->crypto_backend != ST_CONF_CRYPTO_EVP) {
-		fprintf(stderr, "sshterm: %s: CryptoBackend cryptodev is not built into this "
-				"daemon yet; use CryptoBackend evp\n", conf_path);
+	if (conf->crypto_provider[0] != '\0' &&
+	    st_crypto_provider_load(conf->crypto_provider, 0, NULL, err, sizeof(err)) != ST_OK) {
+		fprintf(stderr, "sshterm: %s: %s\n", conf_path, err);
+		return 1;
+	}
+	if (conf->crypto_engine[0] != '\0' &&
+	    st_crypto_engine_load(conf->crypto_engine, 0, NULL, err, sizeof(err)) != ST_OK) {
+		fprintf(stderr, "sshterm: %s: %s\n", conf_path, err);
+		return 1;
+	}
+	/* One cryptodev queue pair per lcore: each worker binds its own at start. */
+	if (conf->crypto_backend == ST_CONF_CRYPTO_CRYPTODEV &&
+	    (r = st_cryptodev_setup(conf->crypto_device[0] ? conf->crypto_device : NULL,
+				    (uint16_t)rte_lcore_count(), NULL)) != ST_OK) {
+		fprintf(stderr, "sshterm: %s: CryptoBackend cryptodev %s: %s\n", conf_path,
+			conf->crypto_device[0] ? conf->crypto_device : "(first device)",
+			st_err_str(r));
 		return 1;
 	}
 	if (test_only) {
@@ -173,7 +190,8 @@ int main(int argc, char **argv)
 	if (conf->n_listen > 0 && conf->listen[0].port != 0)
 		app.listen_port = conf->listen[0].port;
 	app.max_sessions = (uint32_t)max_sessions;
-	app.wcfg.be = &st_crypto_backend_evp;
+	app.wcfg.be = conf->crypto_backend == ST_CONF_CRYPTO_CRYPTODEV ? &st_crypto_backend_cryptodev
+								       : &st_crypto_backend_evp;
 	snprintf(version_line, sizeof(version_line), "%s", conf->ctl.version);
 	app.wcfg.version = version_line;
 	app.wcfg.rekey_bytes = conf->ctl.rekey_bytes;
@@ -215,6 +233,8 @@ int main(int argc, char **argv)
 
 	st_ctlplane_join(&cp);
 	dp_destroy(dp);
+	if (conf->crypto_backend == ST_CONF_CRYPTO_CRYPTODEV)
+		st_cryptodev_teardown(); /* every session is gone with the workers */
 	st_sshapp_fini(&app);
 	st_daemon_conf_free(cp.conf);
 	free(cp.conf);

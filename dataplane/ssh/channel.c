@@ -48,6 +48,31 @@ void st_chan_table_free(struct st_chan_table *t)
 			chan_release(t, &t->ch[i]);
 }
 
+static int tomb_find(const struct st_chan_table *t, uint32_t id)
+{
+	for (unsigned i = 0; i < t->n_tomb; i++)
+		if (t->tomb[i] == id)
+			return (int)i;
+	return -1;
+}
+
+static void tomb_del(struct st_chan_table *t, unsigned i)
+{
+	memmove(&t->tomb[i], &t->tomb[i + 1], (t->n_tomb - i - 1) * sizeof(t->tomb[0]));
+	t->n_tomb--;
+}
+
+static void tomb_add(struct st_chan_table *t, uint32_t id)
+{
+	int i = tomb_find(t, id);
+
+	if (i >= 0)
+		tomb_del(t, (unsigned)i);
+	if (t->n_tomb == ST_CHAN_MAX)
+		tomb_del(t, 0); /* forget the oldest */
+	t->tomb[t->n_tomb++] = id;
+}
+
 struct st_chan *st_chan_find(struct st_chan_table *t, uint32_t local_id)
 {
 	for (unsigned i = 0; i < ST_CHAN_MAX; i++)
@@ -70,6 +95,9 @@ int st_chan_bind(struct st_chan_table *t, const struct st_chan_bind *b)
 			c = &t->ch[i];
 	if (c == NULL)
 		return ST_ERR_NO_SPACE;
+	int ti = tomb_find(t, b->local_id);
+	if (ti >= 0)
+		tomb_del(t, (unsigned)ti);
 	memset(c, 0, sizeof(*c));
 	if ((c->ring = malloc(b->local_window)) == NULL)
 		return ST_ERR_ALLOC;
@@ -203,8 +231,14 @@ int st_chan_input(struct st_chan_table *t, const uint8_t *payload, size_t len, i
 	if (len < 5)
 		return ST_OK; /* malformed: the control plane reports it */
 	id = st_peek_u32(payload + 1);
-	if ((c = st_chan_find(t, id)) == NULL)
+	if ((c = st_chan_find(t, id)) == NULL) {
+		if ((type == SSH_MSG_CHANNEL_WINDOW_ADJUST || type == SSH_MSG_CHANNEL_EOF) &&
+		    tomb_find(t, id) >= 0) {
+			t->cnt[ST_CHAN_CNT_LATE_AFTER_CLOSE]++;
+			*handled = 1;
+		}
 		return ST_OK;
+	}
 	*handled = 1;
 	st_buf_from(&b, payload + 5, len - 5);
 	switch (type) {
@@ -416,6 +450,7 @@ static int chan_pump(struct st_chan_table *t, struct st_chan *c)
 		uint32_t id = c->local_id;
 		t->cnt[ST_CHAN_CNT_CLOSED]++;
 		chan_release(t, c);
+		tomb_add(t, id);
 		if (t->tx.closed != NULL)
 			t->tx.closed(t->tx.ctx, id);
 	}

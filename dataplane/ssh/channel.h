@@ -21,7 +21,11 @@
  * CLOSE is answered with CLOSE (RFC 4254 §5.3). When the service is done we
  * send exit-status (if the channel wants it: session channels), EOF, CLOSE.
  * A channel whose CLOSE went both ways is released and reported through
- * ops->closed (the session sends ST_UP_CHANNEL_CLOSED).
+ * ops->closed (the session sends ST_UP_CHANNEL_CLOSED). A WINDOW_ADJUST or
+ * EOF that arrives for it afterwards (clients such as paramiko race their
+ * window updates and EOF against our CLOSE) is counted and ignored, as
+ * OpenSSH does, until the id is bound again; anything else for it goes to
+ * the control plane like any message for an unknown channel.
  *
  * Output goes through struct st_chan_tx: begin() hands out the payload area
  * of the next packet (in the session's tx buffer now, an mbuf later), commit()
@@ -68,6 +72,7 @@ struct st_chan_tx {
 	X(ST_CHAN_CNT_WINDOW_OVERFLOW, "peer window adjust overflow")           \
 	X(ST_CHAN_CNT_MALFORMED, "malformed channel message")                   \
 	X(ST_CHAN_CNT_SERVICE_ERROR, "service error closed channel")            \
+	X(ST_CHAN_CNT_LATE_AFTER_CLOSE, "late WINDOW_ADJUST/EOF after close ignored") \
 	X(ST_CHAN_CNT_OPENED, "channels bound")                                 \
 	X(ST_CHAN_CNT_CLOSED, "channels closed")
 
@@ -115,6 +120,9 @@ struct st_chan_table {
 	unsigned n_open;
 	unsigned rr;                /* round-robin start for pump */
 	int blocked;                /* last pump ran out of tx room */
+	/* Local ids of channels closed both ways, newest last, until rebound. */
+	uint32_t tomb[ST_CHAN_MAX];
+	unsigned n_tomb;
 	struct st_chan_tx tx;
 	struct st_service_env env;
 	uint64_t cnt[ST_CHAN_CNT_COUNT];

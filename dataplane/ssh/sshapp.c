@@ -10,6 +10,7 @@
 #include <rte_ring.h>
 
 #include "crypto/err.h"
+#include "dataplane/crypto/cryptodev.h"
 
 #define DOWN_BURST 32
 #define TICK_MS 100
@@ -626,6 +627,16 @@ int st_sshapp_start(struct dp_worker *w, void *arg)
 		aw->bc[i].aw = aw;
 		aw->bc[i].next_free = aw->bc_free;
 		aw->bc_free = i;
+	}
+	/* A cryptodev backend needs this worker's own queue pair. */
+	if (app->wcfg.be == &st_crypto_backend_cryptodev) {
+		int r = st_cryptodev_bind_qp(w->id);
+		if (r != ST_OK) {
+			rte_free(aw->sess);
+			rte_free(aw->bc);
+			rte_free(aw);
+			return r;
+		}
 	}
 	aw->connector.ops = &connector_ops;
 	aw->connector.ctx = aw;

@@ -68,12 +68,16 @@ static void send_closed(struct st_wsess *s)
 
 /* ---- tx buffer: the place packets are sealed into ---- */
 
-static int tx_begin(struct st_wsess *s, size_t max, uint8_t **p)
+/* Room for `need` wire bytes: the caller's buffers (tx_ops) or the internal tx buffer. */
+static int tx_reserve(struct st_wsess *s, size_t need, uint8_t **buf)
 {
-	size_t need = st_record_seal_size(&s->rec, max);
+	int r;
 
-	if (max == 0 || max > s->rec.max_packet)
-		return ST_ERR_INVALID_ARGUMENT;
+	if (s->tx_ops.reserve != NULL) {
+		if ((r = s->tx_ops.reserve(s->tx_ops.ctx, need, buf)) != ST_OK)
+			return r == ST_ERR_NO_SPACE ? r : ST_ERR_NO_SPACE;
+		return ST_OK;
+	}
 	if (s->tx_cap - s->tx_len < need && s->tx_off > 0) {
 		memmove(s->tx, s->tx + s->tx_off, s->tx_len - s->tx_off);
 		s->tx_len -= s->tx_off;
@@ -81,8 +85,32 @@ static int tx_begin(struct st_wsess *s, size_t max, uint8_t **p)
 	}
 	if (s->tx_cap - s->tx_len < need)
 		return ST_ERR_NO_SPACE;
+	*buf = s->tx + s->tx_len;
+	return ST_OK;
+}
+
+/* `n` wire bytes were written at the buffer from tx_reserve. */
+static void tx_produced(struct st_wsess *s, size_t n)
+{
+	if (s->tx_ops.reserve != NULL) {
+		s->st.bytes_out += n;
+		s->tx_ops.produced(s->tx_ops.ctx, n);
+	} else {
+		s->tx_len += (uint32_t)n;
+	}
+}
+
+static int tx_begin(struct st_wsess *s, size_t max, uint8_t **p)
+{
+	size_t need = st_record_seal_size(&s->rec, max);
+	int r;
+
+	if (max == 0 || max > s->rec.max_packet)
+		return ST_ERR_INVALID_ARGUMENT;
+	if ((r = tx_reserve(s, need, &s->tx_buf)) != ST_OK)
+		return r;
 	s->tx_pending = (uint32_t)need;
-	*p = s->tx + s->tx_len + ST_RECORD_PAYLOAD_OFFSET;
+	*p = s->tx_buf + ST_RECORD_PAYLOAD_OFFSET;
 	return ST_OK;
 }
 
@@ -95,7 +123,7 @@ static int tx_commit(struct st_wsess *s, size_t len)
 	if (s->tx_pending == 0 || len == 0 ||
 	    st_record_seal_size(&s->rec, len) > s->tx_pending)
 		return ST_ERR_INTERNAL;
-	o.buf = s->tx + s->tx_len;
+	o.buf = s->tx_buf;
 	o.cap = s->tx_pending;
 	o.payload_len = (uint32_t)len;
 	o.wire_len = 0;
@@ -103,7 +131,7 @@ static int tx_commit(struct st_wsess *s, size_t len)
 	s->tx_pending = 0;
 	if ((r = st_record_seal(&s->rec, &o, 1)) != ST_OK)
 		return r;
-	s->tx_len += o.wire_len;
+	tx_produced(s, o.wire_len);
 	s->st.packets_out++;
 	if (type == SSH_MSG_KEXINIT) {
 		s->kex_tx = 1;
@@ -561,11 +589,16 @@ static int queue_version(struct st_wsess *s, const char *line, size_t len)
 	if (len < 4 || len > ST_WSESS_VERSION_MAX - 2 || memcmp(line, "SSH-", 4) != 0 ||
 	    memchr(line, '\n', len) != NULL || memchr(line, '\r', len) != NULL)
 		return ST_ERR_INVALID_ARGUMENT;
-	if (s->tx_len != 0 || s->st.packets_out != 0 || s->version_sent)
+	uint8_t *buf;
+	int r;
+
+	if (s->st.packets_out != 0 || s->version_sent)
 		return ST_ERR_STATE;
-	memcpy(s->tx, line, len);
-	memcpy(s->tx + len, "\r\n", 2);
-	s->tx_len = (uint32_t)(len + 2);
+	if ((r = tx_reserve(s, len + 2, &buf)) != ST_OK)
+		return r;
+	memcpy(buf, line, len);
+	memcpy(buf + len, "\r\n", 2);
+	tx_produced(s, len + 2);
 	s->version_sent = 1;
 	return ST_OK;
 }
@@ -662,9 +695,20 @@ int st_wsess_init(struct st_wsess *s, const struct st_wsess_config *cfg,
 	if (s->tx_cap < st_record_seal_size(&s->rec, s->rec.max_packet) + ST_MAC_MAX_LEN)
 		s->tx_cap = (uint32_t)(st_record_seal_size(&s->rec, s->rec.max_packet) +
 				       ST_MAC_MAX_LEN);
-	if ((s->tx = malloc(s->tx_cap)) == NULL) {
+	if (cfg->tx_ops.reserve != NULL) {
+		if (cfg->tx_ops.produced == NULL) {
+			r = ST_ERR_INVALID_ARGUMENT;
+			goto out;
+		}
+		s->tx_ops = cfg->tx_ops;
+		s->tx_cap = 0;
+	} else if ((s->tx = malloc(ST_CRYPTO_HEADROOM + s->tx_cap)) == NULL) {
 		r = ST_ERR_ALLOC;
 		goto out;
+	} else {
+		/* The crypto backend may borrow the bytes before a packet (cryptodev
+		 * writes the MAC's sequence number there): the first packet too. */
+		s->tx += ST_CRYPTO_HEADROOM;
 	}
 	ctx.begin = chan_begin;
 	ctx.commit = chan_commit;
@@ -679,7 +723,7 @@ int st_wsess_init(struct st_wsess *s, const struct st_wsess_config *cfg,
 	r = ST_OK;
 out:
 	if (r != ST_OK) {
-		free(s->tx);
+		free(s->tx != NULL ? s->tx - ST_CRYPTO_HEADROOM : NULL);
 		if (s->rec.rxbuf != NULL)
 			st_record_free(&s->rec);
 		memset(s, 0, sizeof(*s));
@@ -697,12 +741,14 @@ void st_wsess_free(struct st_wsess *s)
 	}
 	send_closed(s);
 	st_chan_table_free(&s->chans);
+	for (unsigned i = 0; i < ST_CHAN_CNT_COUNT; i++)
+		s->ws->chan[i] += s->chans.cnt[i];
 	for (unsigned i = 0; i < s->n_hold; i++)
 		st_plane_msg_free(s->hold[i]);
 	st_record_free(&s->rec);
 	if (s->tx != NULL) {
 		st_wipe(s->tx, s->tx_cap);
-		free(s->tx);
+		free(s->tx - ST_CRYPTO_HEADROOM);
 	}
 	st_wipe(s, sizeof(*s));
 }

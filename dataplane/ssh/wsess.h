@@ -18,8 +18,8 @@
  *   st_wsess_peer_gone()       TCP closed or failed
  *   st_wsess_done()            1: close the socket and st_wsess_free()
  *
- * Sending: every packet is sealed in place into the tx buffer
- * (tx_begin/tx_commit, the seam where the dataplane will seal into mbufs).
+ * Sending: every packet is sealed in place into the tx buffer, or with
+ * st_wsess_config.tx_ops straight into the I/O owner's buffers (mbufs).
  * While our key exchange is in progress (our KEXINIT sealed, our NEWKEYS not
  * yet) only transport messages (1..49) go out; connection-layer SENDs wait in
  * a bounded FIFO and channels do not produce, until NEWKEYS is sealed. SENDs
@@ -73,6 +73,7 @@ struct st_wsess_worker_stats {
 	uint64_t drops[ST_WDROP_COUNT];
 	uint64_t sessions;
 	uint64_t rekeys_due;
+	uint64_t chan[ST_CHAN_CNT_COUNT]; /* channel counters, added when a session ends */
 };
 
 /* Per-session counters. */
@@ -86,6 +87,20 @@ struct st_wsess_stats {
 	uint64_t kex_done;                  /* our NEWKEYS sealed */
 };
 
+/*
+ * Optional: seal straight into the I/O owner's buffers (mbufs in the
+ * dataplane) instead of the internal tx buffer. reserve() gives room for at
+ * least `n` contiguous bytes at *p (ST_ERR_NO_SPACE: none now; the session
+ * retries on the next pump); produced() says that `n` wire bytes were written
+ * there (n <= the reserved size; a reservation not followed by produced() is
+ * simply abandoned). With tx_ops, st_wsess_tx_peek() always reports 0 bytes.
+ */
+struct st_wsess_tx_ops {
+	int (*reserve)(void *ctx, size_t n, uint8_t **p);
+	void (*produced)(void *ctx, size_t n);
+	void *ctx;
+};
+
 struct st_wsess_config {
 	const struct st_crypto_backend *be;
 	const char *version;       /* our identification line without CR LF; NULL:
@@ -95,6 +110,7 @@ struct st_wsess_config {
 	uint64_t rekey_bytes;      /* 0: no volume limit */
 	uint32_t rekey_seconds;    /* 0: no time limit */
 	const struct st_connector *connector; /* backends; NULL: none */
+	struct st_wsess_tx_ops tx_ops;        /* zeroed: internal tx buffer */
 };
 
 enum st_wsess_state {
@@ -117,7 +133,9 @@ struct st_wsess {
 	/* tx buffer: wire bytes in [tx_off, tx_len) */
 	uint8_t *tx;
 	uint32_t tx_cap, tx_off, tx_len;
-	uint32_t tx_pending;       /* payload area handed out by tx_begin, 0: none */
+	uint32_t tx_pending;       /* bytes reserved by tx_begin, 0: none */
+	uint8_t *tx_buf;           /* where the reserved packet starts */
+	struct st_wsess_tx_ops tx_ops;
 	/* held SENDs, in order */
 	struct st_plane_msg *hold[ST_WSESS_HOLD_MAX];
 	unsigned n_hold;

@@ -3,9 +3,11 @@
 # session in one process, 127.0.0.1 only): host key verification (good and
 # wrong known_hosts), 256 MiB through sink / from source / through echo
 # checked by SHA-256, client RekeyLimit=1M during 64 MiB both ways, server
-# RekeyLimit, several channels over one connection (ControlMaster), a TCP
-# backend service, auth refusals (wrong key, from= mismatch, expired key),
-# non-SSH client line, clean exit on SIGTERM.
+# RekeyLimit, several channels over one connection (ControlMaster), TCP
+# backend services (`-S name=host:port`, one refusing: exit status 1),
+# direct-tcpip (ssh -W) allowed / refused by PermitOpen, the max-connections
+# cap, auth refusals (wrong key, from= mismatch, expired key) and the
+# OpenSSH-format auth log line, a non-SSH client line, clean exit on SIGTERM.
 . "$(dirname "$0")/lib/ssh_common.sh"
 e2e_init ssh_openssh "${1:-build}"
 e2e_keys || { bad keys; e2e_finish; }
@@ -48,7 +50,7 @@ E2E_PIDS+=("$!")
 for _ in $(seq 1 100); do [ -s "$T/backend.port" ] && break; sleep 0.05; done
 BPORT=$(cat "$T/backend.port" 2>/dev/null || echo 1)
 
-start_harness H -S "db=127.0.0.1:$BPORT" -O "127.0.0.1:$BPORT" -m 32 ||
+start_harness H -S "db=127.0.0.1:$BPORT" -S "nobody=127.0.0.1:1" -O "127.0.0.1:$BPORT" -m 32 ||
 	{ bad harness; e2e_finish; }
 KH=$T/H.known_hosts
 S() { sshc "$H_PORT" good "$T/id_user" "$KH" "$@"; }
@@ -125,6 +127,10 @@ timeout 10 ssh -F /dev/null -S "$T/ctl" -O exit 127.0.0.1 2>/dev/null
 # --- TCP backend service (`-S db=127.0.0.1:port`) ---
 out=$(S 127.0.0.1 db <"$T/small" | sha)
 check_eq "backend service db (8 MiB echo)" "$want" "$out"
+
+# a backend that refuses: the channel ends with exit status 1, the session lives on
+S 127.0.0.1 nobody </dev/null >/dev/null 2>&1
+check_eq "refused backend: exit status 1" 1 $?
 
 # --- direct-tcpip (ssh -W) to a PermitOpen target, and to one that is not ---
 out=$(S -W "127.0.0.1:$BPORT" 127.0.0.1 <"$T/small" | sha)

@@ -15,7 +15,8 @@
  *       [-M macs] [-H hostkey_algs] [-O permitopen] [-v]
  *
  * -p 0 picks a free port; -w writes the port number to a file once listening.
- * Log lines (OpenSSH format) go to stderr; -v adds debug lines. SIGTERM or
+ * Log lines (OpenSSH format) go to stderr; -v adds debug lines, -v -v one
+ * line per message between the planes. SIGTERM or
  * SIGINT: every session is closed and the process exits 0 after printing its
  * counters.
  */
@@ -119,6 +120,27 @@ static void log_line(void *ctx, int level, const char *line)
 	fprintf(stderr, "sshterm-harness[%d]: %s\n", (int)getpid(), line);
 }
 
+/* -v -v: one line per plane message, for debugging the protocol between planes. */
+static void trace_msg(const struct hconn *c, const char *dir, const struct st_plane_msg *m)
+{
+	uint32_t id = 0;
+	int sub = m->len > 0 ? m->data[0] : -1;
+
+	if (verbose < 2)
+		return;
+	if (m->type == ST_DOWN_BIND_CHANNEL)
+		id = m->u.bind.local_id;
+	else if (m->type == ST_DOWN_ATTACH_SERVICE)
+		id = m->u.service.local_id;
+	else if (m->type == ST_UP_CHANNEL_CLOSED)
+		id = m->u.channel_closed.local_id;
+	else if (m->len >= 5 && sub >= 90 && sub <= 100)
+		id = (uint32_t)m->data[1] << 24 | (uint32_t)m->data[2] << 16 |
+		     (uint32_t)m->data[3] << 8 | m->data[4];
+	fprintf(stderr, "sshterm-harness[%d]: trace slot %u %s type %d msg %d id %u len %u\n",
+		(int)getpid(), c->ws.handle.slot, dir, (int)m->type, sub, id, m->len);
+}
+
 /* Delivers queued messages both ways until both queues are empty. */
 static void shuttle(struct hconn *c)
 {
@@ -127,12 +149,15 @@ static void shuttle(struct hconn *c)
 
 	while ((c->up.n > 0 || c->down.n > 0) && rounds++ < 100000) {
 		while ((m = mq_pop(&c->up)) != NULL) {
+			trace_msg(c, "up", m);
 			int r = st_ctl_conn_input(c->ctl, m);
 			if (r != ST_OK && verbose)
 				fprintf(stderr, "harness: control input: %s\n", st_err_str(r));
 		}
-		while ((m = mq_pop(&c->down)) != NULL)
+		while ((m = mq_pop(&c->down)) != NULL) {
+			trace_msg(c, "down", m);
 			(void)st_wsess_down(&c->ws, m);
+		}
 	}
 }
 
@@ -299,6 +324,11 @@ static void print_stats(void)
 			fprintf(stderr, "sshterm-harness[%d]: stats drop \"%s\" %llu\n",
 				(int)getpid(), st_wsess_drop_str(i),
 				(unsigned long long)wstats.drops[i]);
+	for (int i = 0; i < ST_CHAN_CNT_COUNT; i++)
+		if (wstats.chan[i] != 0)
+			fprintf(stderr, "sshterm-harness[%d]: stats channel \"%s\" %llu\n",
+				(int)getpid(), st_chan_counter_str(i),
+				(unsigned long long)wstats.chan[i]);
 	for (int i = 0; i < ST_CTL_COUNTER_COUNT; i++)
 		if (cstats.v[i] != 0)
 			fprintf(stderr, "sshterm-harness[%d]: stats control %s %llu\n",
@@ -387,7 +417,7 @@ int main(int argc, char **argv)
 				die_cfg("permitopen", optarg, r);
 			break;
 		case 'v':
-			verbose = 1;
+			verbose++;
 			break;
 		default:
 			usage();

@@ -523,6 +523,46 @@ static void test_attach_errors(void)
 	ftx_free(f);
 }
 
+/* Late WINDOW_ADJUST / EOF for a channel closed both ways: ignored until rebound. */
+static void test_late_messages_after_close(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct st_chan_table t;
+	uint8_t adj[9] = { SSH_MSG_CHANNEL_WINDOW_ADJUST, 0, 0, 0, 6, 0, 0, 1, 0 };
+	uint8_t eof[5] = { SSH_MSG_CHANNEL_EOF, 0, 0, 0, 6 };
+	uint8_t d[1] = { 0 };
+	int h;
+
+	table_init(&t, f);
+	CHECK_OK(bind(&t, 6, 4096, 1000, 4096, 32768));
+	CHECK_OK(attach(&t, 6, ST_SERVICE_SOURCE, 10));
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_OK(in_simple(&t, SSH_MSG_CHANNEL_CLOSE, 6));
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n_closed, 1);
+	h = 0;
+	CHECK_OK(st_chan_input(&t, adj, sizeof(adj), &h));
+	CHECK_INT(h, 1);
+	h = 0;
+	CHECK_OK(st_chan_input(&t, eof, sizeof(eof), &h));
+	CHECK_INT(h, 1);
+	CHECK_INT(t.cnt[ST_CHAN_CNT_LATE_AFTER_CLOSE], 2);
+	/* data is not tolerated here: the control plane decides */
+	CHECK_OK(in_data(&t, 6, d, 1, &h));
+	CHECK_INT(h, 0);
+	/* a never-bound id is not tolerated either */
+	eof[4] = 9;
+	CHECK_OK(st_chan_input(&t, eof, sizeof(eof), &h));
+	CHECK_INT(h, 0);
+	/* rebinding the id makes it a live channel again */
+	CHECK_OK(bind(&t, 6, 4096, 1000, 4096, 32768));
+	CHECK_OK(in_simple(&t, SSH_MSG_CHANNEL_EOF, 6));
+	CHECK_ERR(in_simple(&t, SSH_MSG_CHANNEL_EOF + 1, 6), ST_OK); /* CLOSE */
+	CHECK_ERR(in_simple(&t, SSH_MSG_CHANNEL_CLOSE, 6), ST_ERR_STATE);
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
 int main(void)
 {
 	RUN(test_unbound_not_handled);
@@ -538,5 +578,6 @@ int main(void)
 	RUN(test_echo_and_tx_backpressure);
 	RUN(test_backpressure_withholds_adjust);
 	RUN(test_attach_errors);
+	RUN(test_late_messages_after_close);
 	return st_test_done("test_channel");
 }

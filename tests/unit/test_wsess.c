@@ -677,6 +677,75 @@ static void test_hold_overflow(void)
 	env_free(e);
 }
 
+/* tx_ops: packets sealed straight into the owner's buffers (the mbuf seam). */
+struct ext_tx {
+	uint8_t buf[1 << 20];
+	size_t len;
+	size_t allow; /* bytes reserve() may still give */
+	unsigned reserves;
+};
+
+static int ext_reserve(void *ctx, size_t n, uint8_t **p)
+{
+	struct ext_tx *x = ctx;
+	x->reserves++;
+	if (n > x->allow || x->len + n > sizeof(x->buf))
+		return ST_ERR_NO_SPACE;
+	*p = x->buf + x->len;
+	return ST_OK;
+}
+
+static void ext_produced(void *ctx, size_t n)
+{
+	struct ext_tx *x = ctx;
+	x->len += n;
+	x->allow -= n;
+}
+
+static void test_tx_ops_seal_into_owner_buffers(void)
+{
+	struct ext_tx *x = calloc(1, sizeof(*x));
+	struct env *e = calloc(1, sizeof(*e));
+	struct st_wsess_config cfg = { .be = &st_crypto_backend_evp, .version = "SSH-2.0-ext" };
+	struct st_plane_sink sink = { up_deliver, &e->up };
+	struct st_record_msg m[4];
+	uint8_t ign[9] = { SSH_MSG_IGNORE, 0, 0, 0, 4, 'a', 'b', 'c', 'd' };
+	const uint8_t *p;
+	size_t n, used;
+	unsigned got;
+
+	x->allow = sizeof(x->buf);
+	cfg.tx_ops.reserve = ext_reserve;
+	cfg.tx_ops.produced = ext_produced;
+	cfg.tx_ops.ctx = x;
+	CHECK_OK(st_wsess_init(&e->s, &cfg, H, &sink, &e->ws, 0));
+	st_record_init(&e->cli, &st_crypto_backend_evp, 0);
+	st_buf_alloc(&e->wire, 1024, 1u << 20);
+	CHECK_INT(x->len, 13);
+	CHECK_MEM(x->buf, "SSH-2.0-ext\r\n", 13);
+	st_wsess_tx_peek(&e->s, &p, &n);
+	CHECK_INT(n, 0);
+	CHECK_OK(feed_str(e, "SSH-2.0-peer\r\n"));
+	/* no room: the SEND waits, then goes out on the next pump */
+	x->allow = 0;
+	CHECK_OK(st_wsess_down(&e->s, down_send(ign, sizeof(ign))));
+	CHECK_INT(e->s.n_hold, 1);
+	CHECK(st_wsess_wants_pump(&e->s));
+	x->allow = 4096;
+	CHECK_OK(st_wsess_pump(&e->s));
+	CHECK_INT(e->s.n_hold, 0);
+	st_record_feed(&e->cli, x->buf + 13, x->len - 13, &used);
+	CHECK_INT(used, x->len - 13);
+	CHECK_OK(st_record_read(&e->cli, m, 4, &got));
+	CHECK_INT(got, 1);
+	if (got == 1) {
+		CHECK_INT(m[0].len, sizeof(ign));
+		CHECK_MEM(m[0].payload, ign, sizeof(ign));
+	}
+	env_free(e);
+	free(x);
+}
+
 int main(void)
 {
 	RUN(test_version_line_fragmented);
@@ -693,5 +762,6 @@ int main(void)
 	RUN(test_data_across_rekey);
 	RUN(test_sends_wait_behind_full_tx);
 	RUN(test_hold_overflow);
+	RUN(test_tx_ops_seal_into_owner_buffers);
 	return st_test_done("test_wsess");
 }
