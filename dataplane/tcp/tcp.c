@@ -110,7 +110,22 @@ static void ooo_free(void *obj)
 	rte_pktmbuf_free(obj);
 }
 
-const struct tcp_ooo_ops tcp_mbuf_ooo_ops = {ooo_trim_front, ooo_trim_back, ooo_free};
+static void *ooo_tail(void *obj)
+{
+	struct rte_mbuf *m = obj;
+
+	while (m->next)
+		m = m->next;
+	return m;
+}
+
+static void ooo_link(void *a_tail, void *b)
+{
+	((struct rte_mbuf *)a_tail)->next = b;
+}
+
+const struct tcp_ooo_ops tcp_mbuf_ooo_ops = {ooo_trim_front, ooo_trim_back, ooo_free, ooo_tail,
+					     ooo_link};
 
 /* Frees n acknowledged bytes from the front of the send queue. */
 void tcp_sq_free_acked(struct tcp_conn *c, uint32_t n)

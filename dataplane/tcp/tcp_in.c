@@ -374,8 +374,9 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 		if ((c->flags & TF_AFTER_RTO) && seq_geq(s->ack, c->cc.recover))
 			c->flags &= ~TF_AFTER_RTO;
 		c->dupacks = 0;
-		c->t_rexmit = c->snd_una == c->snd_max ? 0
-						       : tw->w->now_ms + tcp_rto_current(&c->rtt);
+		c->rprobes = 0;
+		c->flags &= ~TF_TLP_SENT;
+		c->t_rexmit = c->snd_una == c->snd_max ? 0 : tw->w->now_ms + tcp_rexmit_timeout(c);
 		if ((c->flags & TF_WANT_WRITABLE) && c->sq_bytes < tw->cfg.sndbuf) {
 			c->flags &= ~TF_WANT_WRITABLE;
 			tcp_sched_ev(tw, c, EV_WRITABLE);
@@ -391,13 +392,30 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 		if (c->cc.in_recovery) {
 			tcp_cc_recovery_delivered(&c->cc, newly_sacked ? newly_sacked : c->mss);
 			tcp_sched_out(tw, c);
-		} else if (!(c->flags & TF_AFTER_RTO) &&
-			   (c->dupacks >= 3 || (c->sb.sacked >= 3u * c->mss && newly_sacked))) {
-			uint32_t flight = c->snd_max - c->snd_una;
+		}
+	}
+	/*
+	 * Loss detection: three duplicate ACKs (not right after a timeout, RFC
+	 * 6582 4.1), or SACK showing at least three segments above a hole (new
+	 * SACK information is trusted after a timeout as well).
+	 */
+	if (!c->cc.in_recovery && c->snd_una != c->snd_max) {
+		/* Early retransmit (RFC 5827): a lower threshold for a small flight. */
+		uint32_t segs = (c->snd_max - c->snd_una + c->mss - 1) / c->mss, thresh = 3;
+		int lost;
 
+		if (segs < 4)
+			thresh = segs > 1 ? segs - 1 : 1;
+		lost = (dup && c->dupacks >= thresh && !(c->flags & TF_AFTER_RTO)) ||
+		       (newly_sacked && c->sb.sacked > (thresh - 1) * c->mss);
+
+		if (lost) {
 			st->ctr[DP_CTR_TCP_FAST_RETRANS]++;
-			tcp_cc_enter_recovery(&c->cc, flight, c->snd_max);
+			tcp_cc_enter_recovery(&c->cc, c->snd_max - c->snd_una, c->snd_max);
 			c->rxt_next = c->snd_una;
+			c->rprobes = 0;
+			c->t_rexmit = tw->w->now_ms + tcp_recovery_timeout(c);
+			tcp_timer_update(tw, c);
 			tcp_sched_out(tw, c);
 		}
 	}
@@ -486,11 +504,8 @@ static int seq_acceptable(const struct tcp_conn *c, const struct tcp_seg *s)
 	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t slen = s->len + ((s->flags & TH_FIN) ? 1 : 0);
 
-	if (slen == 0) {
-		if (wnd == 0)
-			return s->seq == c->rcv_nxt;
-		return seq_in(s->seq, c->rcv_nxt, c->rcv_nxt + wnd);
-	}
+	if (slen == 0) /* like most stacks, accept an ACK at the right window edge too */
+		return seq_geq(s->seq, c->rcv_nxt) && seq_leq(s->seq, c->rcv_nxt + wnd);
 	if (wnd == 0)
 		return 0;
 	return seq_in(s->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
@@ -755,6 +770,46 @@ static void on_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
 	}
 	if (c->snd_una == c->snd_max)
 		return;
+	/*
+	 * In recovery, a short timer (a few RTTs) suspects the retransmission of
+	 * the first hole was lost: resend it without the full timeout's window
+	 * collapse. After TCP_RECOVERY_PROBES of those, the real RTO applies.
+	 */
+	if (c->cc.in_recovery && c->rprobes < TCP_RECOVERY_PROBES) {
+		c->rprobes++;
+		c->rxt_next = c->snd_una;
+		if (c->cc.prr_credit < c->mss)
+			c->cc.prr_credit = c->mss;
+		tcp_output(tw, c);
+		c->t_rexmit = tw->w->now_ms + tcp_recovery_timeout(c);
+		tcp_timer_update(tw, c);
+		return;
+	}
+	/*
+	 * Tail loss probe: one segment (new data if the peer's window allows,
+	 * else the last one sent) to draw an ACK or SACK before a full timeout.
+	 */
+	if (!c->cc.in_recovery && !(c->flags & (TF_TLP_SENT | TF_FIN_SENT)) && !c->rtt.backoff &&
+	    c->rtt.srtt8) {
+		uint32_t data_end = c->snd_una + c->sq_bytes, n;
+
+		c->flags |= TF_TLP_SENT;
+		if (seq_lt(c->snd_max, data_end) && seq_lt(c->snd_max, c->snd_una + c->snd_wnd) &&
+		    c->snd_nxt == c->snd_max) {
+			n = seq_min(data_end - c->snd_max, c->mss);
+			int k = tcp_xmit(tw, c, c->snd_max, n, TH_ACK);
+
+			if (k > 0) {
+				c->snd_nxt = c->snd_max = c->snd_max + (uint32_t)k;
+			}
+		} else {
+			n = seq_min(c->snd_max - c->snd_una, (uint32_t)c->mss - 12u);
+			tcp_xmit(tw, c, c->snd_max - n, n, TH_ACK);
+		}
+		c->t_rexmit = tw->w->now_ms + tcp_rto_current(&c->rtt);
+		tcp_timer_update(tw, c);
+		return;
+	}
 	if (++c->retries > tw->cfg.max_retries) {
 		tcp_send_rst(tw, c);
 		tcp_conn_term(tw, c, ST_ERR_TIMEOUT);

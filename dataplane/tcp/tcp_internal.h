@@ -57,6 +57,7 @@ enum tcp_state {
 #define TF_EOF 0x4000       /* peer FIN consumed */
 #define TF_RMAC 0x8000      /* rmac is valid */
 #define TF_FIN_ACKED 0x10000 /* our FIN was acknowledged */
+#define TF_TLP_SENT 0x20000  /* a tail loss probe is out since the last ACK progress */
 
 #define EV_ACCEPTED 0x01
 #define EV_CONNECTED 0x02
@@ -121,6 +122,7 @@ struct tcp_conn {
 	uint64_t t_rexmit, t_delack, t_persist, t_keep, t_tw;
 	uint64_t last_rcv_ms;
 	uint8_t probes;
+	uint8_t rprobes; /* recovery probes since the last cumulative ACK progress */
 	struct dp_timer tm;
 
 	struct tcp_listener *lst;
@@ -176,6 +178,34 @@ struct tcp_seg {
 static inline uint32_t tcp_ts_now(const struct tcp_worker *tw)
 {
 	return (uint32_t)tw->w->now_ms + TCP_TS_OFFSET;
+}
+
+#define TCP_RECOVERY_PROBES 3
+
+/* Timer for a suspected lost retransmission in recovery: 4 * srtt, 10 ms .. RTO. */
+static inline uint32_t tcp_recovery_timeout(const struct tcp_conn *c)
+{
+	uint32_t t = (c->rtt.srtt8 >> 1) + 10, rto = tcp_rto_current(&c->rtt);
+
+	t <<= c->rprobes;
+	return t < rto ? t : rto;
+}
+
+/*
+ * Retransmission timer to arm for the flight: the recovery timeout in
+ * recovery, a tail-loss-probe timeout (2 * srtt + 10 ms, after RFC 8985) when
+ * no probe is out yet, else the RTO.
+ */
+static inline uint32_t tcp_rexmit_timeout(const struct tcp_conn *c)
+{
+	uint32_t rto = tcp_rto_current(&c->rtt), t;
+
+	if (c->cc.in_recovery)
+		return tcp_recovery_timeout(c);
+	if ((c->flags & TF_TLP_SENT) || c->rtt.srtt8 == 0 || c->rtt.backoff)
+		return rto;
+	t = (c->rtt.srtt8 >> 2) + 10;
+	return t < rto ? t : rto;
 }
 
 static inline struct tcp_conn *tcp_conn_of_timer(struct dp_timer *t)

@@ -429,8 +429,13 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 				break;
 			he = seq_min(he, data_end);
 			n = seq_min(he - hs, c->mss);
-			if (tcp_xmit(tw, c, hs, n, TH_ACK) <= 0)
-				break;
+			{
+				int k = tcp_xmit(tw, c, hs, n, TH_ACK);
+
+				if (k <= 0)
+					break;
+				n = (uint32_t)k;
+			}
 			c->rxt_next = hs + n;
 			c->cc.prr_credit = c->cc.prr_credit > n ? c->cc.prr_credit - n : 0;
 			budget--;
@@ -453,6 +458,9 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 		if (flight > c->sb.sacked)
 			flight -= c->sb.sacked;
 		win = c->cc.in_recovery ? flight + c->cc.prr_credit : c->cc.cwnd;
+		/* Limited transmit (RFC 3042): a new segment for each of the first two dupacks. */
+		if (!c->cc.in_recovery && c->dupacks)
+			win += (c->dupacks < 2 ? c->dupacks : 2u) * c->mss;
 		if (win > c->snd_wnd)
 			win = c->snd_wnd;
 		room = (int32_t)(win - flight);
@@ -516,7 +524,7 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 		tcp_sched_out(tw, c); /* more next pass */
 	if (c->snd_max != c->snd_una) {
 		if (!c->t_rexmit)
-			c->t_rexmit = tw->w->now_ms + tcp_rto_current(&c->rtt);
+			c->t_rexmit = tw->w->now_ms + tcp_rexmit_timeout(c);
 		c->t_persist = 0;
 	} else {
 		c->t_rexmit = 0;
