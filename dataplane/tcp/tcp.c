@@ -2,6 +2,7 @@
  * TCP per-worker state: the preallocated connection table, 4-tuple hash,
  * per-burst event and output lists, and the API for the layer above.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -811,4 +812,23 @@ void tcp_worker_info(const struct tcp_worker *tw, struct tcp_worker_info *out)
 	out->conns_max_used = tw->max_used;
 	out->embryonic = tw->n_embryonic;
 	out->time_wait = tw->n_tw;
+}
+
+void tcp_worker_print_states(const struct tcp_worker *tw, FILE *f, const char *prefix)
+{
+	uint32_t n[TCP_TIME_WAIT + 1] = {0};
+
+	for (uint32_t i = 0; i < tw->nconns; i++) {
+		const struct tcp_conn *c = &tw->conns[i];
+		if (c->state <= TCP_TIME_WAIT)
+			n[c->state]++;
+		if (getenv("TCP_DEBUG") && c->state == TCP_LAST_ACK)
+			fprintf(f, "DBG una=%u nxt=%u max=%u sq=%u flags=%x rexmit=%lu now=%lu armed=%d exp=%lu ev=%x\n",
+				c->snd_una - c->iss, c->snd_nxt - c->iss, c->snd_max - c->iss, c->sq_bytes, c->flags,
+				(unsigned long)c->t_rexmit, (unsigned long)tw->w->now_ms, dp_timer_armed(&c->tm),
+				(unsigned long)c->tm.expire, c->ev);
+	}
+	for (unsigned s = TCP_LISTEN; s <= TCP_TIME_WAIT; s++)
+		if (n[s])
+			fprintf(f, "%s tcp_state.%s=%u\n", prefix, tcp_state_name(s), n[s]);
 }

@@ -104,7 +104,14 @@ static void cookie_ack(struct tcp_worker *tw, struct tcp_listener *l, struct tcp
 
 	if (tcp_cookie_check(&tw->ckey, cookie, s->saddr, s->daddr, s->sport, s->dport, s->seq - 1,
 			     tw->w->now_ms / 1000, &mss) != ST_OK) {
-		tcp_send_rst_reply(tw, s);
+		/*
+		 * While cookies are in use, a failed check may be a later segment
+		 * of a handshake whose ACK was lost: drop it silently so the
+		 * peer's retransmission can still complete (no RST). Otherwise
+		 * an ACK to a listener gets a RST (RFC 9293 3.10.7.2).
+		 */
+		if (!tw->cookie_ms || tw->w->now_ms - tw->cookie_ms > 2000u * TCP_COOKIE_PERIOD_S)
+			tcp_send_rst_reply(tw, s);
 		drop_seg(tw, s, DP_DROP_TCP_COOKIE);
 		return;
 	}
@@ -309,7 +316,6 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 {
 	struct dp_stats *st = tw->w->st;
 	uint32_t acked, newly_sacked = 0, old_wnd = c->snd_wnd;
-	uint32_t data_end = c->snd_una + c->sq_bytes;
 	int dup = 0;
 
 	if (seq_gt(s->ack, c->snd_max)) {
@@ -350,7 +356,7 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 		rtt_from_ts(tw, c, s);
 		tcp_rto_reset_backoff(&c->rtt);
 		c->retries = 0;
-		if ((c->flags & TF_FIN_SENT) && s->ack == c->snd_max && seq_gt(s->ack, data_end))
+		if ((c->flags & TF_FIN_SENT) && seq_gt(s->ack, c->snd_fin))
 			c->flags |= TF_FIN_ACKED;
 		tcp_sq_free_acked(c, acked);
 		c->snd_una = s->ack;
@@ -376,7 +382,10 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 		c->dupacks = 0;
 		c->rprobes = 0;
 		c->flags &= ~TF_TLP_SENT;
-		c->t_rexmit = c->snd_una == c->snd_max ? 0 : tw->w->now_ms + tcp_rexmit_timeout(c);
+		if (c->snd_una == c->snd_max)
+			c->t_rexmit = 0;
+		else
+			tcp_arm_rexmit(tw, c);
 		if ((c->flags & TF_WANT_WRITABLE) && c->sq_bytes < tw->cfg.sndbuf) {
 			c->flags &= ~TF_WANT_WRITABLE;
 			tcp_sched_ev(tw, c, EV_WRITABLE);
@@ -414,7 +423,7 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 			tcp_cc_enter_recovery(&c->cc, c->snd_max - c->snd_una, c->snd_max);
 			c->rxt_next = c->snd_una;
 			c->rprobes = 0;
-			c->t_rexmit = tw->w->now_ms + tcp_recovery_timeout(c);
+			tcp_arm_rexmit(tw, c);
 			tcp_timer_update(tw, c);
 			tcp_sched_out(tw, c);
 		}
@@ -756,6 +765,7 @@ void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_i
 static void on_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
 {
 	struct dp_stats *st = tw->w->st;
+	int was_pto;
 
 	c->t_rexmit = 0;
 	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD) {
@@ -770,6 +780,16 @@ static void on_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
 	}
 	if (c->snd_una == c->snd_max)
 		return;
+	was_pto = (c->flags & TF_PTO) != 0;
+	c->flags &= ~TF_PTO;
+	if (was_pto && !c->cc.in_recovery) {
+		if (!tcp_tlp_allowed(c)) {
+			/* armed as a probe timeout, but no probe fits now: wait for the RTO */
+			c->t_rexmit = tw->w->now_ms + tcp_rto_current(&c->rtt);
+			tcp_timer_update(tw, c);
+			return;
+		}
+	}
 	/*
 	 * In recovery, a short timer (a few RTTs) suspects the retransmission of
 	 * the first hole was lost: resend it without the full timeout's window
@@ -781,7 +801,7 @@ static void on_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
 		if (c->cc.prr_credit < c->mss)
 			c->cc.prr_credit = c->mss;
 		tcp_output(tw, c);
-		c->t_rexmit = tw->w->now_ms + tcp_recovery_timeout(c);
+		tcp_arm_rexmit(tw, c);
 		tcp_timer_update(tw, c);
 		return;
 	}
@@ -789,8 +809,7 @@ static void on_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
 	 * Tail loss probe: one segment (new data if the peer's window allows,
 	 * else the last one sent) to draw an ACK or SACK before a full timeout.
 	 */
-	if (!c->cc.in_recovery && !(c->flags & (TF_TLP_SENT | TF_FIN_SENT)) && !c->rtt.backoff &&
-	    c->rtt.srtt8) {
+	if (was_pto && tcp_tlp_allowed(c)) {
 		uint32_t data_end = c->snd_una + c->sq_bytes, n;
 
 		c->flags |= TF_TLP_SENT;
@@ -824,8 +843,6 @@ static void on_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
 	c->rxt_next = c->snd_una;
 	c->dupacks = 0;
 	tcp_sb_init(&c->sb); /* RFC 2018 8: forget SACKed state after a timeout */
-	if (c->flags & TF_FIN_SENT)
-		c->flags &= ~TF_FIN_SENT;
 	tcp_output(tw, c);
 }
 

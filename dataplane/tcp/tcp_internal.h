@@ -58,6 +58,7 @@ enum tcp_state {
 #define TF_RMAC 0x8000      /* rmac is valid */
 #define TF_FIN_ACKED 0x10000 /* our FIN was acknowledged */
 #define TF_TLP_SENT 0x20000  /* a tail loss probe is out since the last ACK progress */
+#define TF_PTO 0x40000       /* t_rexmit was armed as a probe timeout */
 
 #define EV_ACCEPTED 0x01
 #define EV_CONNECTED 0x02
@@ -103,6 +104,7 @@ struct tcp_conn {
 	uint32_t iss, snd_una, snd_nxt, snd_max;
 	uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
 	uint32_t rxt_next;
+	uint32_t snd_fin; /* sequence number of our FIN once sent */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent, fin_seq;
 	uint32_t ts_recent;
@@ -154,6 +156,7 @@ struct tcp_worker {
 	uint8_t rcv_ws;
 	uint16_t eph_next;
 	uint64_t chal_sec;
+	uint64_t cookie_ms; /* last time a SYN cookie was sent, 0 = never */
 	uint32_t chal_count;
 	tcp_sport_fn *sport_fn;
 	void *sport_arg;
@@ -191,21 +194,34 @@ static inline uint32_t tcp_recovery_timeout(const struct tcp_conn *c)
 	return t < rto ? t : rto;
 }
 
-/*
- * Retransmission timer to arm for the flight: the recovery timeout in
- * recovery, a tail-loss-probe timeout (2 * srtt + 10 ms, after RFC 8985) when
- * no probe is out yet, else the RTO.
- */
-static inline uint32_t tcp_rexmit_timeout(const struct tcp_conn *c)
+/* A tail loss probe (after RFC 8985) may go out now. */
+static inline int tcp_tlp_allowed(const struct tcp_conn *c)
 {
-	uint32_t rto = tcp_rto_current(&c->rtt), t;
+	return !c->cc.in_recovery && !(c->flags & (TF_TLP_SENT | TF_FIN_SENT)) && c->rtt.srtt8 &&
+	       !c->rtt.backoff;
+}
 
-	if (c->cc.in_recovery)
-		return tcp_recovery_timeout(c);
-	if ((c->flags & TF_TLP_SENT) || c->rtt.srtt8 == 0 || c->rtt.backoff)
-		return rto;
-	t = (c->rtt.srtt8 >> 2) + 10;
-	return t < rto ? t : rto;
+/*
+ * Arms the retransmission timer for the flight: the recovery timeout in
+ * recovery, a probe timeout (2 * srtt + 10 ms) when a tail loss probe is
+ * allowed, else the RTO.
+ */
+static inline void tcp_arm_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	uint32_t rto = tcp_rto_current(&c->rtt), t = rto;
+
+	c->flags &= ~TF_PTO;
+	if (c->cc.in_recovery) {
+		t = tcp_recovery_timeout(c);
+	} else if (tcp_tlp_allowed(c)) {
+		uint32_t pto = (c->rtt.srtt8 >> 2) + 10;
+
+		if (pto < rto) {
+			t = pto;
+			c->flags |= TF_PTO;
+		}
+	}
+	c->t_rexmit = tw->w->now_ms + t;
 }
 
 static inline struct tcp_conn *tcp_conn_of_timer(struct dp_timer *t)

@@ -5,7 +5,7 @@ set -u
 B=${1:-build}
 B=$(cd "$B" && pwd)
 SVC=$B/sshterm-tcpsvc
-HERE=$(cd "$(dirname "$0")" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NAME=$(basename "$0" .sh)
 NS=st_${NAME#tcp_}_$$
 NS=${NS:0:15}
@@ -66,6 +66,8 @@ start_svc() {
 		finish
 	fi
 	nsx ip addr add $KERNEL_IP/24 dev "$TAP"
+	# a deeper kernel->DPDK queue: hundreds of kernel senders burst at once
+	nsx ip link set "$TAP" txqueuelen 10000
 	nsx ip link set "$TAP" up
 	# kernel side settles (and learns the stack's MAC) with a few pings
 	nsx ping -c 1 -W 2 $STACK_IP >/dev/null 2>&1 || nsx ping -c 1 -W 2 $STACK_IP >/dev/null 2>&1

@@ -3,7 +3,7 @@
  *
  *   sshterm-tcpsvc [EAL args] -- --ip A.B.C.D[/len] [--gw G]
  *       [--discard PORT] [--echo PORT] [--chargen PORT --chargen-bytes N]
- *       [--connect IP:PORT --conns N --send BYTES]      active-open client
+ *       [--connect IP:PORT --conns N --send BYTES [--connect-delay-ms N]]  active-open client
  *       [--fault-rx SPEC] [--fault-tx SPEC]             e.g. drop=20,dup=10,reorder=10,seed=3
  *       [--max-conns N] [--rcvbuf N] [--sndbuf N] [--syn-backlog N] [--tw-ms N]
  *       [--keepalive-ms N] [--always-cookies] [--no-offload] [--mbufs N] [--duration S]
@@ -70,6 +70,9 @@ static struct {
 	uint32_t conns;
 	uint64_t send_bytes;
 	double duration;
+	uint32_t connect_delay_ms;
+	uint64_t connect_tsc;
+	int connected_started;
 	int quiet;
 	struct svc_worker sw[DP_MAX_WORKERS];
 	uint64_t end_tsc;
@@ -341,6 +344,15 @@ static int svc_start(struct dp_worker *w, void *arg)
 		fprintf(stderr, "tcpsvc: listen failed\n");
 		return -1;
 	}
+	return 0;
+}
+
+/* Active opens from worker 0 (after --connect-delay-ms). */
+static int start_clients(struct dp_worker *w)
+{
+	struct svc_worker *sw = &app.sw[w->id];
+	int r = 0;
+
 	if (app.connect_ip && w->id == 0) {
 		for (uint32_t i = 0; i < app.conns; i++) {
 			struct svc_conn *c = conn_get(sw, K_CLIENT);
@@ -359,6 +371,11 @@ static int svc_start(struct dp_worker *w, void *arg)
 static void svc_poll(struct dp_worker *w, void *arg)
 {
 	(void)arg;
+	if (app.connect_ip && !app.connected_started && w->id == 0 && w->now_tsc >= app.connect_tsc) {
+		app.connected_started = 1;
+		if (start_clients(w) != 0)
+			quit = 1;
+	}
 	if (app.end_tsc && w->now_tsc > app.end_tsc)
 		quit = 1;
 }
@@ -402,7 +419,7 @@ int main(int argc, char **argv)
 		{"rcvbuf", 1, 0, 'r'},       {"sndbuf", 1, 0, 'S'},      {"syn-backlog", 1, 0, 'b'},
 		{"tw-ms", 1, 0, 'w'},        {"keepalive-ms", 1, 0, 'K'}, {"always-cookies", 0, 0, 'A'},
 		{"no-offload", 0, 0, 'O'},   {"mbufs", 1, 0, 'M'},       {"duration", 1, 0, 'D'},
-		{"quiet", 0, 0, 'q'},        {0, 0, 0, 0},
+		{"quiet", 0, 0, 'q'},        {"connect-delay-ms", 1, 0, 'L'}, {0, 0, 0, 0},
 	};
 	struct dp_cfg cfg;
 	struct dp_ctx *dp = NULL;
@@ -487,6 +504,7 @@ int main(int argc, char **argv)
 		case 'M': cfg.nb_mbufs = (uint32_t)atoi(optarg); break;
 		case 'D': app.duration = atof(optarg); break;
 		case 'q': app.quiet = 1; break;
+		case 'L': app.connect_delay_ms = (uint32_t)atoi(optarg); break;
 		default:
 			goto bad;
 		}
@@ -531,6 +549,7 @@ int main(int argc, char **argv)
 			sw->free = c;
 		}
 	}
+	app.connect_tsc = rte_rdtsc() + rte_get_tsc_hz() / 1000 * app.connect_delay_ms;
 	if (app.duration > 0)
 		app.end_tsc = rte_rdtsc() + (uint64_t)(app.duration * (double)rte_get_tsc_hz());
 	printf("tcpsvc: ready\n");
