@@ -397,7 +397,7 @@ void tcp_conn_term(struct tcp_worker *tw, struct tcp_conn *c, int err)
 	c->state = TCP_CLOSED;
 	tw->w->st->ctr[DP_CTR_TCP_CLOSED]++;
 	if (c->flags & TF_APP_KNOWN) {
-		c->flags &= ~TF_APP_KNOWN;
+		/* closed() is owed; the app keeps the handle until it is delivered */
 		c->close_err = err;
 		tcp_sched_ev(tw, c, EV_CLOSED);
 		return;
@@ -419,7 +419,7 @@ void tcp_enter_time_wait(struct tcp_worker *tw, struct tcp_conn *c)
 	c->t_tw = tw->w->now_ms + tw->cfg.time_wait_ms;
 	tcp_timer_update(tw, c);
 	if (c->flags & TF_APP_KNOWN) {
-		c->flags &= ~TF_APP_KNOWN;
+		/* data still queued is readable until closed() has been delivered */
 		c->close_err = ST_OK;
 		tcp_sched_ev(tw, c, EV_CLOSED);
 	}
@@ -482,7 +482,7 @@ void tcp_dispatch_events(struct tcp_worker *tw)
 		if ((ev & EV_CONNECTED) && c->ops->connected && c->state != TCP_CLOSED)
 			c->ops->connected(c->ctx, h);
 		if ((ev & EV_READABLE) && c->ops->readable && !(c->flags & TF_APP_CLOSED) &&
-		    c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT)
+		    (c->flags & TF_APP_KNOWN) && c->state != TCP_CLOSED)
 			c->ops->readable(c->ctx, h);
 		if ((ev & EV_WRITABLE) && c->ops->writable && c->state != TCP_CLOSED &&
 		    c->state != TCP_TIME_WAIT)
@@ -490,8 +490,18 @@ void tcp_dispatch_events(struct tcp_worker *tw)
 		/* A callback above may have closed it: closed() is then in c->ev. */
 		ev |= c->ev & EV_CLOSED;
 		c->ev &= (uint8_t)~EV_CLOSED;
-		if ((ev & EV_CLOSED) && c->ops && c->ops->closed)
-			c->ops->closed(c->ctx, h, c->close_err);
+		if ((ev & EV_CLOSED) && (c->flags & TF_APP_KNOWN)) {
+			c->flags &= ~TF_APP_KNOWN;
+			if (c->ops && c->ops->closed)
+				c->ops->closed(c->ctx, h, c->close_err);
+			/* unread data dies with the handle (TIME_WAIT keeps only the tuple) */
+			if (c->rq_head) {
+				rte_pktmbuf_free(c->rq_head);
+				c->rq_head = c->rq_tail = NULL;
+				c->rq_bytes = 0;
+				c->rq_segs = 0;
+			}
+		}
 		if (c->ev && !(c->flags & TF_IN_EVQ)) { /* raised during callbacks */
 			c->flags |= TF_IN_EVQ;
 			list_push(tw, &tw->evq, c, 1);
@@ -532,8 +542,8 @@ static struct tcp_conn *conn_of(struct tcp_worker *tw, tcp_handle_t h)
 	if (tcp_handle_worker(h) != tw->w->id || slot >= tw->nconns)
 		return NULL;
 	c = &tw->conns[slot];
-	if (c->gen != (uint32_t)h || !(c->flags & TF_APP_KNOWN) || c->state == TCP_CLOSED ||
-	    c->state == TCP_TIME_WAIT)
+	/* Valid until closed() is delivered (then TF_APP_KNOWN is cleared). */
+	if (c->gen != (uint32_t)h || !(c->flags & TF_APP_KNOWN))
 		return NULL;
 	return c;
 }
@@ -777,9 +787,20 @@ int tcp_abort(struct tcp_worker *tw, tcp_handle_t h)
 
 	if (!c)
 		return ST_ERR_STALE;
+	c->flags &= ~TF_APP_KNOWN;
+	c->ev &= (uint8_t)~EV_CLOSED;
+	if (c->state == TCP_TIME_WAIT || c->state == TCP_CLOSED) {
+		if (c->rq_head) {
+			rte_pktmbuf_free(c->rq_head);
+			c->rq_head = c->rq_tail = NULL;
+			c->rq_bytes = 0;
+			c->rq_segs = 0;
+		}
+		maybe_free(tw, c);
+		return ST_OK;
+	}
 	if (c->state != TCP_SYN_SENT)
 		tcp_send_rst(tw, c);
-	c->flags &= ~TF_APP_KNOWN;
 	tcp_conn_term(tw, c, ST_ERR_CONN_RESET);
 	return ST_OK;
 }

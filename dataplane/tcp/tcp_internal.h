@@ -185,10 +185,12 @@ static inline uint32_t tcp_ts_now(const struct tcp_worker *tw)
 
 #define TCP_RECOVERY_PROBES 3
 
-/* Timer for a suspected lost retransmission in recovery: 4 * srtt, 10 ms .. RTO. */
+#define TCP_PROBE_MIN_MS 2 /* floor of the probe timers below (1 ms clock) */
+
+/* Timer for a suspected lost retransmission in recovery: 4 * srtt + 2 ms, doubling, <= RTO. */
 static inline uint32_t tcp_recovery_timeout(const struct tcp_conn *c)
 {
-	uint32_t t = (c->rtt.srtt8 >> 1) + 10, rto = tcp_rto_current(&c->rtt);
+	uint32_t t = (c->rtt.srtt8 >> 1) + TCP_PROBE_MIN_MS, rto = tcp_rto_current(&c->rtt);
 
 	t <<= c->rprobes;
 	return t < rto ? t : rto;
@@ -203,7 +205,7 @@ static inline int tcp_tlp_allowed(const struct tcp_conn *c)
 
 /*
  * Arms the retransmission timer for the flight: the recovery timeout in
- * recovery, a probe timeout (2 * srtt + 10 ms) when a tail loss probe is
+ * recovery, a probe timeout (2 * srtt + 2 ms) when a tail loss probe is
  * allowed, else the RTO.
  */
 static inline void tcp_arm_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
@@ -214,7 +216,7 @@ static inline void tcp_arm_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
 	if (c->cc.in_recovery) {
 		t = tcp_recovery_timeout(c);
 	} else if (tcp_tlp_allowed(c)) {
-		uint32_t pto = (c->rtt.srtt8 >> 2) + 10;
+		uint32_t pto = (c->rtt.srtt8 >> 2) + TCP_PROBE_MIN_MS;
 
 		if (pto < rto) {
 			t = pto;

@@ -16,6 +16,8 @@ SVC_PID=
 PASS=0
 FAIL=0
 KERNEL_IP=198.18.0.1
+# the last CPU for the poll-mode worker (the kernel side and clients share the rest)
+LCORE=$(( $(nproc) - 1 ))
 STACK_IP=198.18.0.2
 
 cleanup() {
@@ -51,11 +53,12 @@ nsx() { ip netns exec "$NS" "$@"; }
 start_svc() {
 	ip netns add "$NS" || { bad "netns add"; finish; }
 	nsx ip link set lo up
-	ip netns exec "$NS" "$SVC" -l 0 --no-huge -m 512 --no-pci --no-shconf --file-prefix=st$$ --no-telemetry \
+	ip netns exec "$NS" "$SVC" -l "$LCORE" --no-huge -m 512 --no-pci --no-shconf --file-prefix=st$$ --no-telemetry \
 		--log-level=lib.eal:error --vdev="net_tap0,iface=$TAP" -- \
 		--ip $STACK_IP/24 "$@" >"$WORK/svc.out" 2>"$WORK/svc.err" &
 	SVC_PID=$!
-	for _ in $(seq 1 100); do
+	# EAL start-up (512 MiB without hugepages) takes a few seconds on a busy box
+	for _ in $(seq 1 600); do
 		nsx ip link show "$TAP" >/dev/null 2>&1 && grep -q "tcpsvc: ready" "$WORK/svc.out" && break
 		kill -0 "$SVC_PID" 2>/dev/null || break
 		sleep 0.1
@@ -95,3 +98,12 @@ nst() {
 	timeout --kill-after=5 "$t" ip netns exec "$NS" "$@"
 }
 PY="python3 $HERE/tcpclient.py"
+
+# wait_listening FILE: until the kernel-side server printed "listening" (bounded)
+wait_listening() {
+	for _ in $(seq 1 300); do
+		grep -q listening "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}

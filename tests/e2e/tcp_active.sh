@@ -7,9 +7,11 @@ N=8
 UP=$((32 << 20))
 DOWN=$((8 << 20))
 
-start_svc --connect $KERNEL_IP:5001 --conns $N --send $UP --connect-delay-ms 1500
+start_svc --connect $KERNEL_IP:5001 --conns $N --send $UP --connect-delay-ms -1
 nst 100 $PY --timeout 90 server 5001 $N $DOWN >"$WORK/server.out" 2>&1 &
 SRV=$!
+wait_listening "$WORK/server.out"
+kill -USR1 "$SVC_PID"
 # the service exits by itself once every connection has closed
 for _ in $(seq 1 900); do kill -0 "$SVC_PID" 2>/dev/null || break; sleep 0.1; done
 wait $SRV

@@ -3,7 +3,8 @@
  *
  *   sshterm-tcpsvc [EAL args] -- --ip A.B.C.D[/len] [--gw G]
  *       [--discard PORT] [--echo PORT] [--chargen PORT --chargen-bytes N]
- *       [--connect IP:PORT --conns N --send BYTES [--connect-delay-ms N]]  active-open client
+ *       [--connect IP:PORT --conns N --send BYTES [--connect-delay-ms N|-1]]
+ *                                                       active-open client; -1 waits for SIGUSR1
  *       [--fault-rx SPEC] [--fault-tx SPEC]             e.g. drop=20,dup=10,reorder=10,seed=3
  *       [--max-conns N] [--rcvbuf N] [--sndbuf N] [--syn-backlog N] [--tw-ms N]
  *       [--keepalive-ms N] [--always-cookies] [--no-offload] [--mbufs N] [--duration S]
@@ -13,8 +14,8 @@
  * copy: the received mbufs are queued for sending); chargen: sends N bytes of
  * a fixed 1024-byte-period pattern then closes. Per connection it prints
  *   conn <kind> id=N peer=IP:PORT rx=BYTES rx_sha256=HEX tx=BYTES tx_sha256=HEX err=NAME
- * and at exit per-worker counters. SIGINT / SIGTERM end it cleanly; in client
- * mode it ends when every connection has closed.
+ * and at exit per-worker counters. SIGINT / SIGTERM end it cleanly; a pure
+ * client run (no listeners) ends when every connection has closed.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -70,7 +71,7 @@ static struct {
 	uint32_t conns;
 	uint64_t send_bytes;
 	double duration;
-	uint32_t connect_delay_ms;
+	int32_t connect_delay_ms; /* -1: wait for SIGUSR1 */
 	uint64_t connect_tsc;
 	int connected_started;
 	int quiet;
@@ -79,11 +80,14 @@ static struct {
 } app;
 
 static volatile int quit;
+static volatile int go; /* SIGUSR1: start the active opens now (--connect-delay-ms -1) */
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	quit = 1;
+	if (sig == SIGUSR1)
+		go = 1;
+	else
+		quit = 1;
 }
 
 static uint8_t pat_byte(uint32_t i)
@@ -280,7 +284,9 @@ static void on_closed(void *ctx, tcp_handle_t h, int err)
 	(void)a;
 	(void)ci;
 	c->sw->done_conns++;
-	if (c->kind == K_CLIENT && c->sw->clients_open && --c->sw->clients_open == 0)
+	/* A pure client run ends when its connections are done; with listeners it keeps serving. */
+	if (c->kind == K_CLIENT && c->sw->clients_open && --c->sw->clients_open == 0 &&
+	    !app.discard_port && !app.echo_port && !app.chargen_port)
 		quit = 1;
 	conn_put(c->sw, c);
 }
@@ -371,7 +377,8 @@ static int start_clients(struct dp_worker *w)
 static void svc_poll(struct dp_worker *w, void *arg)
 {
 	(void)arg;
-	if (app.connect_ip && !app.connected_started && w->id == 0 && w->now_tsc >= app.connect_tsc) {
+	if (app.connect_ip && !app.connected_started && w->id == 0 &&
+	    (go || (app.connect_delay_ms >= 0 && w->now_tsc >= app.connect_tsc))) {
 		app.connected_started = 1;
 		if (start_clients(w) != 0)
 			quit = 1;
@@ -504,7 +511,7 @@ int main(int argc, char **argv)
 		case 'M': cfg.nb_mbufs = (uint32_t)atoi(optarg); break;
 		case 'D': app.duration = atof(optarg); break;
 		case 'q': app.quiet = 1; break;
-		case 'L': app.connect_delay_ms = (uint32_t)atoi(optarg); break;
+		case 'L': app.connect_delay_ms = atoi(optarg); break;
 		default:
 			goto bad;
 		}
@@ -516,6 +523,7 @@ int main(int argc, char **argv)
 	cfg.on_poll = svc_poll;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
 	if ((r = dp_create(&cfg, &dp)) != ST_OK) {
 		fprintf(stderr, "tcpsvc: dataplane: %s\n", st_err_str(r));
 		rte_eal_cleanup();
@@ -549,7 +557,7 @@ int main(int argc, char **argv)
 			sw->free = c;
 		}
 	}
-	app.connect_tsc = rte_rdtsc() + rte_get_tsc_hz() / 1000 * app.connect_delay_ms;
+	app.connect_tsc = rte_rdtsc() + rte_get_tsc_hz() / 1000 * (uint64_t)(app.connect_delay_ms > 0 ? app.connect_delay_ms : 0);
 	if (app.duration > 0)
 		app.end_tsc = rte_rdtsc() + (uint64_t)(app.duration * (double)rte_get_tsc_hz());
 	printf("tcpsvc: ready\n");
