@@ -548,6 +548,18 @@ static void conn_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		drop_seg(tw, s, DP_DROP_TCP_PAWS);
 		return;
 	}
+	/* SYN in a synchronized state, whatever its sequence number (RFC 5961 4.2) */
+	if ((s->flags & TH_SYN) && !(s->flags & TH_RST)) {
+		if (c->state == TCP_SYN_RCVD && s->seq == c->irs) {
+			c->flags |= TF_ACK_NOW; /* retransmitted SYN: SYN-ACK again */
+			tcp_sched_out(tw, c);
+			drop_seg(tw, s, DP_DROP_TCP_DUP);
+			return;
+		}
+		tcp_send_challenge_ack(tw, c);
+		drop_seg(tw, s, DP_DROP_TCP_SYN);
+		return;
+	}
 	/* 1. sequence number */
 	if (!seq_acceptable(c, s)) {
 		if (!(s->flags & TH_RST)) {
@@ -556,8 +568,6 @@ static void conn_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		}
 		if (s->len && seq_leq(s->seq + s->len, c->rcv_nxt))
 			drop_seg(tw, s, DP_DROP_TCP_DUP);
-		else if (c->state == TCP_SYN_RCVD && (s->flags & TH_SYN) && s->seq == c->irs)
-			drop_seg(tw, s, DP_DROP_TCP_DUP); /* retransmitted SYN: SYN-ACK again */
 		else
 			drop_seg(tw, s, DP_DROP_TCP_SEQ);
 		return;
@@ -572,18 +582,6 @@ static void conn_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 			tcp_send_challenge_ack(tw, c);
 			drop_seg(tw, s, DP_DROP_TCP_RST);
 		}
-		return;
-	}
-	/* 4. SYN in a synchronized state (RFC 5961 4.2) */
-	if (s->flags & TH_SYN) {
-		if (c->state == TCP_SYN_RCVD && s->seq == c->irs) {
-			c->flags |= TF_ACK_NOW;
-			tcp_sched_out(tw, c);
-			drop_seg(tw, s, DP_DROP_TCP_DUP);
-			return;
-		}
-		tcp_send_challenge_ack(tw, c);
-		drop_seg(tw, s, DP_DROP_TCP_SYN);
 		return;
 	}
 	/* 5. ACK */
