@@ -2,7 +2,6 @@
  * TCP per-worker state: the preallocated connection table, 4-tuple hash,
  * per-burst event and output lists, and the API for the layer above.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -839,16 +838,9 @@ void tcp_worker_print_states(const struct tcp_worker *tw, FILE *f, const char *p
 {
 	uint32_t n[TCP_TIME_WAIT + 1] = {0};
 
-	for (uint32_t i = 0; i < tw->nconns; i++) {
-		const struct tcp_conn *c = &tw->conns[i];
-		if (c->state <= TCP_TIME_WAIT)
-			n[c->state]++;
-		if (getenv("TCP_DEBUG") && c->state == TCP_LAST_ACK)
-			fprintf(f, "DBG una=%u nxt=%u max=%u sq=%u flags=%x rexmit=%lu now=%lu armed=%d exp=%lu ev=%x\n",
-				c->snd_una - c->iss, c->snd_nxt - c->iss, c->snd_max - c->iss, c->sq_bytes, c->flags,
-				(unsigned long)c->t_rexmit, (unsigned long)tw->w->now_ms, dp_timer_armed(&c->tm),
-				(unsigned long)c->tm.expire, c->ev);
-	}
+	for (uint32_t i = 0; i < tw->nconns; i++)
+		if (tw->conns[i].state <= TCP_TIME_WAIT)
+			n[tw->conns[i].state]++;
 	for (unsigned s = TCP_LISTEN; s <= TCP_TIME_WAIT; s++)
 		if (n[s])
 			fprintf(f, "%s tcp_state.%s=%u\n", prefix, tcp_state_name(s), n[s]);
