@@ -4,6 +4,7 @@
 Modes (all bounded in time by --timeout):
   send HOST PORT BYTES        connect, send the pattern, close; print tx sha
   recv HOST PORT              connect, read to EOF; print rx bytes + sha
+  recvslow HOST PORT SECS     same with a small receive buffer and a SECS pause first
   echo HOST PORT BYTES        connect, send BYTES while reading the echo; check equal
   many HOST PORT N BYTES      N concurrent echo connections of BYTES each
   server PORT NCONNS SEND_BYTES   accept NCONNS connections: read each to EOF, send; print shas
@@ -53,9 +54,17 @@ def main():
             pass
         s.close()
         print("tx=%d tx_sha256=%s" % (n, h.hexdigest()))
-    elif mode == "recv":
+    elif mode in ("recv", "recvslow"):
+        # recvslow HOST PORT SECONDS: small receive buffer, read nothing for SECONDS
+        # (the sender sees a zero window and must probe), then read to EOF.
         host, port = args[1], int(args[2])
-        s = socket.create_connection((host, port), timeout=left())
+        s = socket.socket()
+        if mode == "recvslow":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.settimeout(left())
+        s.connect((host, port))
+        if mode == "recvslow":
+            time.sleep(float(args[3]))
         h = hashlib.sha256()
         total = 0
         while True:
