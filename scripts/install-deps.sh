@@ -9,7 +9,7 @@ PKGS=(
 	openssh-client openssh-server
 	python3 python3-paramiko python3-scapy
 	dropbear-bin
-	iproute2 netcat-openbsd procps coreutils iputils-ping
+	iproute2 netcat-openbsd procps coreutils iputils-ping ethtool
 )
 missing=()
 for p in "${PKGS[@]}"; do

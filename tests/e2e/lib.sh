@@ -76,6 +76,34 @@ start_svc() {
 	nsx ping -c 1 -W 2 $STACK_IP >/dev/null 2>&1 || nsx ping -c 1 -W 2 $STACK_IP >/dev/null 2>&1
 }
 
+# start_svc_afpacket [tcpsvc args...]: the same on net_af_packet over a veth pair;
+# $TAP is the kernel's end (198.18.0.1), the stack's end is $TAP-d.
+start_svc_afpacket() {
+	ip netns add "$NS" || { bad "netns add"; finish; }
+	nsx ip link set lo up
+	nsx ip link add "$TAP" type veth peer name "${TAP}d"
+	# the kernel must put real checksums on what it sends (no offload across AF_PACKET)
+	nsx ethtool -K "$TAP" tx off >/dev/null 2>&1
+	nsx ip link set "${TAP}d" up
+	nsx ip addr add $KERNEL_IP/24 dev "$TAP"
+	nsx ip link set "$TAP" up
+	ip netns exec "$NS" "$SVC" -l "$LCORE" --no-huge -m 512 --no-pci --no-shconf --file-prefix=st$$ --no-telemetry \
+		--log-level=lib.eal:error --vdev="net_af_packet0,iface=${TAP}d" -- \
+		--ip $STACK_IP/24 "$@" >"$WORK/svc.out" 2>"$WORK/svc.err" &
+	SVC_PID=$!
+	for _ in $(seq 1 600); do
+		grep -q "tcpsvc: ready" "$WORK/svc.out" && break
+		kill -0 "$SVC_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q "tcpsvc: ready" "$WORK/svc.out"; then
+		bad "service did not start"
+		cat "$WORK/svc.err" "$WORK/svc.out"
+		finish
+	fi
+	nsx ping -c 1 -W 2 $STACK_IP >/dev/null 2>&1 || nsx ping -c 1 -W 2 $STACK_IP >/dev/null 2>&1
+}
+
 # stop_svc: SIGTERM and wait (bounded); output stays in $WORK/svc.out
 stop_svc() {
 	[ -n "$SVC_PID" ] || return 0
