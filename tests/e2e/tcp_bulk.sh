@@ -28,8 +28,9 @@ check "service: discard received 1 GiB with the client's SHA-256" \
 	grep -q "conn discard .* rx=$GIB rx_sha256=$PAT_SHA" "$WORK/svc.out"
 check "service: chargen sent 1 GiB with that SHA-256" \
 	grep -q "conn chargen .* tx=$GIB tx_sha256=$PAT_SHA" "$WORK/svc.out"
-check "service: echo connection closed cleanly" \
-	grep -q "conn echo .* rx=$ECHO_BYTES .*err=ST_OK" "$WORK/svc.out"
+ECHO_SHA=$(nst 30 $PY sha $ECHO_BYTES)
+check "service: echo received and sent back the same bytes, closed cleanly" \
+	grep -q "conn echo .* rx=$ECHO_BYTES rx_sha256=$ECHO_SHA tx=$ECHO_BYTES tx_sha256=$ECHO_SHA err=ST_OK" "$WORK/svc.out"
 check "service exited cleanly" grep -q "tcpsvc: exit" "$WORK/svc.out"
 grep -E "^total (cycles|rx_pkts)|^worker0 tcp" "$WORK/svc.out" | sed 's/^/   /'
 finish

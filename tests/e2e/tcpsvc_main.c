@@ -240,10 +240,19 @@ static void on_readable(void *ctx, tcp_handle_t h)
 		c->rx += (uint64_t)n;
 		sha_chain(c->rx_sha, m);
 		if (c->kind == K_ECHO) {
-			if (tcp_write(tw, h, m) == ST_OK)
+			/* tcp_write takes the whole chain whenever there is any send space */
+			if (tcp_send_space(tw, h) > 0) {
+				sha_chain(c->tx_sha, m);
+				if (tcp_write(tw, h, m) == ST_OK) {
+					c->tx += (uint64_t)n;
+					continue;
+				}
+			} else if (tcp_write(tw, h, m) == ST_OK) { /* not expected: space is 0 */
 				c->tx += (uint64_t)n;
-			else
-				c->pending = m;
+				continue;
+			}
+			/* ST_ERR_AGAIN armed writable(); keep the chain until then */
+			c->pending = m;
 		} else {
 			rte_pktmbuf_free(m);
 		}
@@ -259,6 +268,14 @@ static void on_writable(void *ctx, tcp_handle_t h)
 		if (c->pending) {
 			uint32_t n = c->pending->pkt_len;
 
+			if (tcp_send_space(tw, h) == 0) {
+				if (tcp_write(tw, h, c->pending) == ST_OK) { /* not expected */
+					c->pending = NULL;
+					c->tx += n;
+				}
+				return; /* ST_ERR_AGAIN: writable() again later */
+			}
+			sha_chain(c->tx_sha, c->pending);
 			if (tcp_write(tw, h, c->pending) != ST_OK)
 				return;
 			c->pending = NULL;
