@@ -290,12 +290,19 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		tcp_sched_ev(tw, c, EV_READABLE);
 		return;
 	}
-	/* Beyond a hole. */
-	if (c->ooo.n >= TCP_OOO_MAX || c->rq_segs + c->ooo.n >= TCP_RQ_MAX_SEGS) {
+	/*
+	 * Beyond a hole. Out-of-order mbufs are bounded per connection too, so
+	 * a peer sending tiny segments cannot pin the pool (the count is an upper
+	 * bound that resets when the queue drains).
+	 */
+	if (c->ooo.n == 0)
+		c->ooo_mbufs = 0;
+	if (c->ooo.n >= TCP_OOO_MAX || c->ooo_mbufs + s->m->nb_segs > TCP_OOO_MAX_MBUFS) {
 		drop_seg(tw, s, DP_DROP_TCP_OOO_FULL);
 		c->flags |= TF_ACK_NOW;
 		return;
 	}
+	c->ooo_mbufs = (uint16_t)(c->ooo_mbufs + s->m->nb_segs);
 	switch (tcp_ooo_insert(&c->ooo, &tcp_mbuf_ooo_ops, s->seq, s->len, s->m)) {
 	case TCP_OOO_QUEUED:
 		st->ctr[DP_CTR_TCP_OOO_SEGS]++;

@@ -68,7 +68,8 @@ enum tcp_state {
 
 #define TCP_NIL UINT32_MAX
 #define TCP_MAX_LISTENERS 16
-#define TCP_RQ_MAX_SEGS 2048
+#define TCP_RQ_MAX_SEGS 2048   /* in-order mbufs queued per connection */
+#define TCP_OOO_MAX_MBUFS 1024 /* out-of-order mbufs queued per connection */
 #define TCP_OUT_BUDGET 64
 #define TCP_TS_OFFSET 32 /* TSval = now_ms + offset, so cookie TSvals never run ahead */
 #define TCP_KEEPALIVE_PROBES 9
@@ -110,6 +111,7 @@ struct tcp_conn {
 	uint32_t ts_recent;
 	uint16_t acks_pending;
 	uint16_t rq_segs;
+	uint16_t ooo_mbufs; /* upper bound of mbufs in ooo, reset when it drains */
 
 	/* queues: mbuf chains linked through m->next */
 	struct rte_mbuf *sq_head, *sq_tail, *sq_cur;
