@@ -14,7 +14,7 @@
 #include "dataplane/proto.h"
 
 #define ARP_RETRY_MS 1000
-#define ARP_GIVEUP_MS 5000
+#define ARP_MAX_TRIES 5 /* requests before held packets are dropped */
 
 static struct dp_arp_ent *arp_find(struct dp_worker *w, uint32_t ip, int create)
 {
@@ -67,6 +67,8 @@ static void arp_send(struct dp_worker *w, uint16_t op, const struct rte_ether_ad
 
 static void arp_request(struct dp_worker *w, struct dp_arp_ent *e)
 {
+	if (e->tries < 255)
+		e->tries++;
 	static const uint8_t zero[6];
 	struct rte_ether_addr bcast = {.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
@@ -82,6 +84,7 @@ void dp_arp_learn(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr 
 		return;
 	e->mac = *mac;
 	e->state = 2;
+	e->tries = 0;
 	e->req_ms = w->now_ms;
 	w->st->ctr[DP_CTR_ARP_LEARNED]++;
 	for (unsigned i = 0; i < e->nhold; i++) {
@@ -171,11 +174,15 @@ void dp_arp_timer(struct dp_worker *w)
 
 		if (e->state != 1)
 			continue;
-		if (w->now_ms - e->req_ms >= ARP_GIVEUP_MS && e->nhold) {
+		if (!e->nhold || w->now_ms - e->req_ms < ARP_RETRY_MS)
+			continue;
+		if (e->tries >= ARP_MAX_TRIES) {
+			/* unresolved: drop what waits; the next send starts over */
 			for (unsigned k = 0; k < e->nhold; k++)
 				dp_drop(w, e->hold[k], DP_DROP_ARP_UNRESOLVED);
 			e->nhold = 0;
-		} else if (e->nhold && w->now_ms - e->req_ms >= ARP_RETRY_MS) {
+			e->tries = 0;
+		} else {
 			arp_request(w, e);
 		}
 	}

@@ -62,6 +62,7 @@ struct dp_arp_ent {
 	uint32_t ip;
 	uint8_t state; /* 0 free, 1 incomplete, 2 resolved */
 	uint8_t nhold;
+	uint8_t tries; /* requests sent while unresolved */
 	struct rte_ether_addr mac;
 	uint64_t req_ms;
 	struct rte_mbuf *hold[DP_ARP_HOLD];

@@ -268,6 +268,7 @@ void dp_print_stats(const struct dp_ctx *dp, FILE *f)
 			tcp_worker_info(dp->w[i]->tcp, &ti);
 			fprintf(f, "%s tcp conns_used=%u conns_max_used=%u embryonic=%u time_wait=%u\n",
 				prefix, ti.conns_used, ti.conns_max_used, ti.embryonic, ti.time_wait);
+			tcp_worker_print_states(dp->w[i]->tcp, f, prefix);
 		}
 	}
 	for (unsigned s = 0; s < RTE_MAX_NUMA_NODES; s++)

@@ -46,6 +46,7 @@ void dp_stats_add(struct dp_stats *dst, const struct dp_stats *src)
 	dst->tx_bytes += src->tx_bytes;
 	dst->busy_tsc += src->busy_tsc;
 	dst->idle_tsc += src->idle_tsc;
+	dst->io_tsc += src->io_tsc;
 	dst->busy_polls += src->busy_polls;
 	dst->idle_polls += src->idle_polls;
 	for (unsigned i = 0; i < DP_DROP_MAX; i++)
@@ -61,13 +62,19 @@ void dp_stats_print(FILE *f, const char *prefix, const struct dp_stats *s)
 	fprintf(f, "%s rx_pkts=%" PRIu64 " rx_bytes=%" PRIu64 " tx_pkts=%" PRIu64
 		   " tx_bytes=%" PRIu64 "\n",
 		prefix, s->rx_pkts, s->rx_bytes, s->tx_pkts, s->tx_bytes);
-	fprintf(f, "%s busy_tsc=%" PRIu64 " idle_tsc=%" PRIu64 " busy_polls=%" PRIu64
-		   " idle_polls=%" PRIu64 "\n",
-		prefix, s->busy_tsc, s->idle_tsc, s->busy_polls, s->idle_polls);
-	if (pkts)
+	fprintf(f, "%s busy_tsc=%" PRIu64 " io_tsc=%" PRIu64 " idle_tsc=%" PRIu64
+		   " busy_polls=%" PRIu64 " idle_polls=%" PRIu64 "\n",
+		prefix, s->busy_tsc, s->io_tsc, s->idle_tsc, s->busy_polls, s->idle_polls);
+	if (pkts) {
+		/* all busy cycles, and without the time inside the PMD's burst calls */
+		uint64_t own = s->busy_tsc > s->io_tsc ? s->busy_tsc - s->io_tsc : 0;
+
 		fprintf(f, "%s cycles_per_pkt=%.1f cycles_per_byte=%.3f\n", prefix,
 			(double)s->busy_tsc / (double)pkts,
 			bytes ? (double)s->busy_tsc / (double)bytes : 0.0);
+		fprintf(f, "%s stack_cycles_per_pkt=%.1f stack_cycles_per_byte=%.3f\n", prefix,
+			(double)own / (double)pkts, bytes ? (double)own / (double)bytes : 0.0);
+	}
 	for (unsigned i = 1; i < DP_DROP_MAX; i++)
 		if (s->drop[i])
 			fprintf(f, "%s drop.%s=%" PRIu64 "\n", prefix, drop_names[i], s->drop[i]);

@@ -31,6 +31,7 @@ struct dp_stats {
 	uint64_t tx_bytes;
 	uint64_t busy_tsc;  /* TSC cycles spent in passes that did work */
 	uint64_t idle_tsc;  /* TSC cycles spent in empty passes */
+	uint64_t io_tsc;    /* part of busy_tsc spent inside rx/tx burst calls (PMD + kernel for TAP) */
 	uint64_t busy_polls;
 	uint64_t idle_polls;
 	uint64_t drop[DP_DROP_MAX];

@@ -30,8 +30,13 @@ void dp_tx_flush(struct dp_worker *w)
 		n = dp_fault_apply(&w->txf, pkts, n, RTE_DIM(pkts), w->st);
 	for (uint16_t i = 0; i < n; i++)
 		w->st->tx_bytes += pkts[i]->pkt_len;
-	while (sent < n && tries++ < 8)
-		sent += rte_eth_tx_burst(w->port, w->queue, pkts + sent, n - sent);
+	{
+		uint64_t t0 = rte_rdtsc();
+
+		while (sent < n && tries++ < 8)
+			sent += rte_eth_tx_burst(w->port, w->queue, pkts + sent, n - sent);
+		w->st->io_tsc += rte_rdtsc() - t0;
+	}
 	w->st->tx_pkts += sent;
 	for (uint16_t i = sent; i < n; i++) {
 		w->st->tx_bytes -= pkts[i]->pkt_len;
@@ -200,6 +205,8 @@ void dp_worker_loop(struct dp_worker *w)
 		w->now_tsc = start;
 		w->now_ms = start / w->tsc_per_ms;
 		n = rte_eth_rx_burst(w->port, w->queue, pkts, DP_RX_BURST);
+		if (n)
+			w->st->io_tsc += rte_rdtsc() - start;
 		if (dp_fault_active(&w->rxf.cfg))
 			n = dp_fault_apply(&w->rxf, pkts, n, RTE_DIM(pkts), w->st);
 		w->st->rx_pkts += n;

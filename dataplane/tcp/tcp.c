@@ -110,7 +110,22 @@ static void ooo_free(void *obj)
 	rte_pktmbuf_free(obj);
 }
 
-const struct tcp_ooo_ops tcp_mbuf_ooo_ops = {ooo_trim_front, ooo_trim_back, ooo_free};
+static void *ooo_tail(void *obj)
+{
+	struct rte_mbuf *m = obj;
+
+	while (m->next)
+		m = m->next;
+	return m;
+}
+
+static void ooo_link(void *a_tail, void *b)
+{
+	((struct rte_mbuf *)a_tail)->next = b;
+}
+
+const struct tcp_ooo_ops tcp_mbuf_ooo_ops = {ooo_trim_front, ooo_trim_back, ooo_free, ooo_tail,
+					     ooo_link};
 
 /* Frees n acknowledged bytes from the front of the send queue. */
 void tcp_sq_free_acked(struct tcp_conn *c, uint32_t n)
@@ -381,7 +396,7 @@ void tcp_conn_term(struct tcp_worker *tw, struct tcp_conn *c, int err)
 	c->state = TCP_CLOSED;
 	tw->w->st->ctr[DP_CTR_TCP_CLOSED]++;
 	if (c->flags & TF_APP_KNOWN) {
-		c->flags &= ~TF_APP_KNOWN;
+		/* closed() is owed; the app keeps the handle until it is delivered */
 		c->close_err = err;
 		tcp_sched_ev(tw, c, EV_CLOSED);
 		return;
@@ -403,14 +418,7 @@ void tcp_enter_time_wait(struct tcp_worker *tw, struct tcp_conn *c)
 	c->t_tw = tw->w->now_ms + tw->cfg.time_wait_ms;
 	tcp_timer_update(tw, c);
 	if (c->flags & TF_APP_KNOWN) {
-		if (c->rq_head != NULL) {
-			/* Data the application has not read yet (it may have come with
-			 * the FIN): keep the handle readable; closed() follows when it
-			 * has read to EOF, or when TIME_WAIT ends. */
-			tcp_sched_ev(tw, c, EV_READABLE);
-			return;
-		}
-		c->flags &= ~TF_APP_KNOWN;
+		/* data still queued is readable until closed() has been delivered */
 		c->close_err = ST_OK;
 		tcp_sched_ev(tw, c, EV_CLOSED);
 	}
@@ -473,7 +481,7 @@ void tcp_dispatch_events(struct tcp_worker *tw)
 		if ((ev & EV_CONNECTED) && c->ops->connected && c->state != TCP_CLOSED)
 			c->ops->connected(c->ctx, h);
 		if ((ev & EV_READABLE) && c->ops->readable && !(c->flags & TF_APP_CLOSED) &&
-		    c->state != TCP_CLOSED && (c->state != TCP_TIME_WAIT || c->rq_head != NULL))
+		    (c->flags & TF_APP_KNOWN) && c->state != TCP_CLOSED)
 			c->ops->readable(c->ctx, h);
 		if ((ev & EV_WRITABLE) && c->ops->writable && c->state != TCP_CLOSED &&
 		    c->state != TCP_TIME_WAIT)
@@ -481,8 +489,18 @@ void tcp_dispatch_events(struct tcp_worker *tw)
 		/* A callback above may have closed it: closed() is then in c->ev. */
 		ev |= c->ev & EV_CLOSED;
 		c->ev &= (uint8_t)~EV_CLOSED;
-		if ((ev & EV_CLOSED) && c->ops && c->ops->closed)
-			c->ops->closed(c->ctx, h, c->close_err);
+		if ((ev & EV_CLOSED) && (c->flags & TF_APP_KNOWN)) {
+			c->flags &= ~TF_APP_KNOWN;
+			if (c->ops && c->ops->closed)
+				c->ops->closed(c->ctx, h, c->close_err);
+			/* unread data dies with the handle (TIME_WAIT keeps only the tuple) */
+			if (c->rq_head) {
+				rte_pktmbuf_free(c->rq_head);
+				c->rq_head = c->rq_tail = NULL;
+				c->rq_bytes = 0;
+				c->rq_segs = 0;
+			}
+		}
 		if (c->ev && !(c->flags & TF_IN_EVQ)) { /* raised during callbacks */
 			c->flags |= TF_IN_EVQ;
 			list_push(tw, &tw->evq, c, 1);
@@ -523,22 +541,8 @@ static struct tcp_conn *conn_of(struct tcp_worker *tw, tcp_handle_t h)
 	if (tcp_handle_worker(h) != tw->w->id || slot >= tw->nconns)
 		return NULL;
 	c = &tw->conns[slot];
-	if (c->gen != (uint32_t)h || !(c->flags & TF_APP_KNOWN) || c->state == TCP_CLOSED ||
-	    c->state == TCP_TIME_WAIT)
-		return NULL;
-	return c;
-}
-
-/* A connection in TIME_WAIT that the application still holds (unread data). */
-static struct tcp_conn *conn_of_time_wait(struct tcp_worker *tw, tcp_handle_t h)
-{
-	uint32_t slot = (uint32_t)(h >> 32) & 0xffffff;
-	struct tcp_conn *c;
-
-	if (tcp_handle_worker(h) != tw->w->id || slot >= tw->nconns)
-		return NULL;
-	c = &tw->conns[slot];
-	if (c->gen != (uint32_t)h || !(c->flags & TF_APP_KNOWN) || c->state != TCP_TIME_WAIT)
+	/* Valid until closed() is delivered (then TF_APP_KNOWN is cleared). */
+	if (c->gen != (uint32_t)h || !(c->flags & TF_APP_KNOWN))
 		return NULL;
 	return c;
 }
@@ -661,26 +665,7 @@ int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain)
 	uint32_t n, before;
 
 	if (!c)
-		c = conn_of_time_wait(tw, h);
-	if (!c)
 		return ST_ERR_STALE;
-	if (c->state == TCP_TIME_WAIT) {
-		/* Both FINs done, unread data kept for the application (see
-		 * tcp_enter_time_wait): hand it over, then report the close. */
-		*chain = c->rq_head;
-		n = c->rq_bytes;
-		if (c->rq_head != NULL) {
-			c->rq_head->pkt_len = n;
-			c->rq_head->nb_segs = c->rq_segs;
-		}
-		c->rq_head = c->rq_tail = NULL;
-		c->rq_bytes = 0;
-		c->rq_segs = 0;
-		c->flags &= ~TF_APP_KNOWN;
-		c->close_err = ST_OK;
-		tcp_sched_ev(tw, c, EV_CLOSED);
-		return *chain != NULL ? (int)n : ST_ERR_EOF;
-	}
 	if (!c->rq_head) {
 		*chain = NULL;
 		return (c->flags & TF_EOF) ? ST_ERR_EOF : 0;
@@ -801,9 +786,20 @@ int tcp_abort(struct tcp_worker *tw, tcp_handle_t h)
 
 	if (!c)
 		return ST_ERR_STALE;
+	c->flags &= ~TF_APP_KNOWN;
+	c->ev &= (uint8_t)~EV_CLOSED;
+	if (c->state == TCP_TIME_WAIT || c->state == TCP_CLOSED) {
+		if (c->rq_head) {
+			rte_pktmbuf_free(c->rq_head);
+			c->rq_head = c->rq_tail = NULL;
+			c->rq_bytes = 0;
+			c->rq_segs = 0;
+		}
+		maybe_free(tw, c);
+		return ST_OK;
+	}
 	if (c->state != TCP_SYN_SENT)
 		tcp_send_rst(tw, c);
-	c->flags &= ~TF_APP_KNOWN;
 	tcp_conn_term(tw, c, ST_ERR_CONN_RESET);
 	return ST_OK;
 }
@@ -836,4 +832,16 @@ void tcp_worker_info(const struct tcp_worker *tw, struct tcp_worker_info *out)
 	out->conns_max_used = tw->max_used;
 	out->embryonic = tw->n_embryonic;
 	out->time_wait = tw->n_tw;
+}
+
+void tcp_worker_print_states(const struct tcp_worker *tw, FILE *f, const char *prefix)
+{
+	uint32_t n[TCP_TIME_WAIT + 1] = {0};
+
+	for (uint32_t i = 0; i < tw->nconns; i++)
+		if (tw->conns[i].state <= TCP_TIME_WAIT)
+			n[tw->conns[i].state]++;
+	for (unsigned s = TCP_LISTEN; s <= TCP_TIME_WAIT; s++)
+		if (n[s])
+			fprintf(f, "%s tcp_state.%s=%u\n", prefix, tcp_state_name(s), n[s]);
 }

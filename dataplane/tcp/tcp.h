@@ -30,6 +30,7 @@
 #define ST_DATAPLANE_TCP_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 struct rte_mbuf;
 struct dp_worker;
@@ -147,6 +148,8 @@ struct tcp_worker_info {
 	uint32_t time_wait;
 };
 void tcp_worker_info(const struct tcp_worker *tw, struct tcp_worker_info *out);
+/* Prints "prefix tcp_state.NAME=count" for every state in use (diagnostics; walks the table). */
+void tcp_worker_print_states(const struct tcp_worker *tw, FILE *f, const char *prefix);
 
 /* ---- called by the worker loop (dataplane/worker.c) ---- */
 

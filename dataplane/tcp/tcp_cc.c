@@ -114,9 +114,9 @@ void tcp_cc_recovery_delivered(struct tcp_cc *cc, uint32_t delivered)
 
 void tcp_cc_exit_recovery(struct tcp_cc *cc, uint32_t flight)
 {
-	uint32_t w = flight + cc->mss;
-
-	cc->cwnd = cc->ssthresh < w ? cc->ssthresh : w;
+	/* RFC 6582 3.2 step 4 option 1: cwnd = ssthresh (no collapse to one segment). */
+	(void)flight;
+	cc->cwnd = cc->ssthresh;
 	cc->in_recovery = 0;
 	cc->prr_credit = 0;
 }

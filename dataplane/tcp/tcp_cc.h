@@ -57,7 +57,7 @@ void tcp_cc_enter_recovery(struct tcp_cc *cc, uint32_t flight, uint32_t snd_max)
  * flight ends near ssthresh).
  */
 void tcp_cc_recovery_delivered(struct tcp_cc *cc, uint32_t delivered);
-/* Full ACK (ack >= recover): leave recovery with cwnd = min(ssthresh, flight + mss). */
+/* Full ACK (ack >= recover): leave recovery with cwnd = ssthresh. */
 void tcp_cc_exit_recovery(struct tcp_cc *cc, uint32_t flight);
 /* Retransmission timeout: ssthresh = max(flight/2, 2*mss), cwnd = 1 mss. */
 void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight);

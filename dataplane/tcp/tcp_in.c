@@ -104,7 +104,14 @@ static void cookie_ack(struct tcp_worker *tw, struct tcp_listener *l, struct tcp
 
 	if (tcp_cookie_check(&tw->ckey, cookie, s->saddr, s->daddr, s->sport, s->dport, s->seq - 1,
 			     tw->w->now_ms / 1000, &mss) != ST_OK) {
-		tcp_send_rst_reply(tw, s);
+		/*
+		 * While cookies are in use, a failed check may be a later segment
+		 * of a handshake whose ACK was lost: drop it silently so the
+		 * peer's retransmission can still complete (no RST). Otherwise
+		 * an ACK to a listener gets a RST (RFC 9293 3.10.7.2).
+		 */
+		if (!tw->cookie_ms || tw->w->now_ms - tw->cookie_ms > 2000u * TCP_COOKIE_PERIOD_S)
+			tcp_send_rst_reply(tw, s);
 		drop_seg(tw, s, DP_DROP_TCP_COOKIE);
 		return;
 	}
@@ -283,12 +290,19 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		tcp_sched_ev(tw, c, EV_READABLE);
 		return;
 	}
-	/* Beyond a hole. */
-	if (c->ooo.n >= TCP_OOO_MAX || c->rq_segs + c->ooo.n >= TCP_RQ_MAX_SEGS) {
+	/*
+	 * Beyond a hole. Out-of-order mbufs are bounded per connection too, so
+	 * a peer sending tiny segments cannot pin the pool (the count is an upper
+	 * bound that resets when the queue drains).
+	 */
+	if (c->ooo.n == 0)
+		c->ooo_mbufs = 0;
+	if (c->ooo.n >= TCP_OOO_MAX || c->ooo_mbufs + s->m->nb_segs > TCP_OOO_MAX_MBUFS) {
 		drop_seg(tw, s, DP_DROP_TCP_OOO_FULL);
 		c->flags |= TF_ACK_NOW;
 		return;
 	}
+	c->ooo_mbufs = (uint16_t)(c->ooo_mbufs + s->m->nb_segs);
 	switch (tcp_ooo_insert(&c->ooo, &tcp_mbuf_ooo_ops, s->seq, s->len, s->m)) {
 	case TCP_OOO_QUEUED:
 		st->ctr[DP_CTR_TCP_OOO_SEGS]++;
@@ -309,7 +323,6 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 {
 	struct dp_stats *st = tw->w->st;
 	uint32_t acked, newly_sacked = 0, old_wnd = c->snd_wnd;
-	uint32_t data_end = c->snd_una + c->sq_bytes;
 	int dup = 0;
 
 	if (seq_gt(s->ack, c->snd_max)) {
@@ -350,7 +363,7 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 		rtt_from_ts(tw, c, s);
 		tcp_rto_reset_backoff(&c->rtt);
 		c->retries = 0;
-		if ((c->flags & TF_FIN_SENT) && s->ack == c->snd_max && seq_gt(s->ack, data_end))
+		if ((c->flags & TF_FIN_SENT) && seq_gt(s->ack, c->snd_fin))
 			c->flags |= TF_FIN_ACKED;
 		tcp_sq_free_acked(c, acked);
 		c->snd_una = s->ack;
@@ -374,8 +387,12 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 		if ((c->flags & TF_AFTER_RTO) && seq_geq(s->ack, c->cc.recover))
 			c->flags &= ~TF_AFTER_RTO;
 		c->dupacks = 0;
-		c->t_rexmit = c->snd_una == c->snd_max ? 0
-						       : tw->w->now_ms + tcp_rto_current(&c->rtt);
+		c->rprobes = 0;
+		c->flags &= ~TF_TLP_SENT;
+		if (c->snd_una == c->snd_max)
+			c->t_rexmit = 0;
+		else
+			tcp_arm_rexmit(tw, c);
 		if ((c->flags & TF_WANT_WRITABLE) && c->sq_bytes < tw->cfg.sndbuf) {
 			c->flags &= ~TF_WANT_WRITABLE;
 			tcp_sched_ev(tw, c, EV_WRITABLE);
@@ -391,13 +408,30 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 		if (c->cc.in_recovery) {
 			tcp_cc_recovery_delivered(&c->cc, newly_sacked ? newly_sacked : c->mss);
 			tcp_sched_out(tw, c);
-		} else if (!(c->flags & TF_AFTER_RTO) &&
-			   (c->dupacks >= 3 || (c->sb.sacked >= 3u * c->mss && newly_sacked))) {
-			uint32_t flight = c->snd_max - c->snd_una;
+		}
+	}
+	/*
+	 * Loss detection: three duplicate ACKs (not right after a timeout, RFC
+	 * 6582 4.1), or SACK showing at least three segments above a hole (new
+	 * SACK information is trusted after a timeout as well).
+	 */
+	if (!c->cc.in_recovery && c->snd_una != c->snd_max) {
+		/* Early retransmit (RFC 5827): a lower threshold for a small flight. */
+		uint32_t segs = (c->snd_max - c->snd_una + c->mss - 1) / c->mss, thresh = 3;
+		int lost;
 
+		if (segs < 4)
+			thresh = segs > 1 ? segs - 1 : 1;
+		lost = (dup && c->dupacks >= thresh && !(c->flags & TF_AFTER_RTO)) ||
+		       (newly_sacked && c->sb.sacked > (thresh - 1) * c->mss);
+
+		if (lost) {
 			st->ctr[DP_CTR_TCP_FAST_RETRANS]++;
-			tcp_cc_enter_recovery(&c->cc, flight, c->snd_max);
+			tcp_cc_enter_recovery(&c->cc, c->snd_max - c->snd_una, c->snd_max);
 			c->rxt_next = c->snd_una;
+			c->rprobes = 0;
+			tcp_arm_rexmit(tw, c);
+			tcp_timer_update(tw, c);
 			tcp_sched_out(tw, c);
 		}
 	}
@@ -486,11 +520,8 @@ static int seq_acceptable(const struct tcp_conn *c, const struct tcp_seg *s)
 	uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 	uint32_t slen = s->len + ((s->flags & TH_FIN) ? 1 : 0);
 
-	if (slen == 0) {
-		if (wnd == 0)
-			return s->seq == c->rcv_nxt;
-		return seq_in(s->seq, c->rcv_nxt, c->rcv_nxt + wnd);
-	}
+	if (slen == 0) /* like most stacks, accept an ACK at the right window edge too */
+		return seq_geq(s->seq, c->rcv_nxt) && seq_leq(s->seq, c->rcv_nxt + wnd);
 	if (wnd == 0)
 		return 0;
 	return seq_in(s->seq, c->rcv_nxt, c->rcv_nxt + wnd) ||
@@ -524,6 +555,18 @@ static void conn_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		drop_seg(tw, s, DP_DROP_TCP_PAWS);
 		return;
 	}
+	/* SYN in a synchronized state, whatever its sequence number (RFC 5961 4.2) */
+	if ((s->flags & TH_SYN) && !(s->flags & TH_RST)) {
+		if (c->state == TCP_SYN_RCVD && s->seq == c->irs) {
+			c->flags |= TF_ACK_NOW; /* retransmitted SYN: SYN-ACK again */
+			tcp_sched_out(tw, c);
+			drop_seg(tw, s, DP_DROP_TCP_DUP);
+			return;
+		}
+		tcp_send_challenge_ack(tw, c);
+		drop_seg(tw, s, DP_DROP_TCP_SYN);
+		return;
+	}
 	/* 1. sequence number */
 	if (!seq_acceptable(c, s)) {
 		if (!(s->flags & TH_RST)) {
@@ -532,8 +575,6 @@ static void conn_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		}
 		if (s->len && seq_leq(s->seq + s->len, c->rcv_nxt))
 			drop_seg(tw, s, DP_DROP_TCP_DUP);
-		else if (c->state == TCP_SYN_RCVD && (s->flags & TH_SYN) && s->seq == c->irs)
-			drop_seg(tw, s, DP_DROP_TCP_DUP); /* retransmitted SYN: SYN-ACK again */
 		else
 			drop_seg(tw, s, DP_DROP_TCP_SEQ);
 		return;
@@ -548,18 +589,6 @@ static void conn_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 			tcp_send_challenge_ack(tw, c);
 			drop_seg(tw, s, DP_DROP_TCP_RST);
 		}
-		return;
-	}
-	/* 4. SYN in a synchronized state (RFC 5961 4.2) */
-	if (s->flags & TH_SYN) {
-		if (c->state == TCP_SYN_RCVD && s->seq == c->irs) {
-			c->flags |= TF_ACK_NOW;
-			tcp_sched_out(tw, c);
-			drop_seg(tw, s, DP_DROP_TCP_DUP);
-			return;
-		}
-		tcp_send_challenge_ack(tw, c);
-		drop_seg(tw, s, DP_DROP_TCP_SYN);
 		return;
 	}
 	/* 5. ACK */
@@ -741,6 +770,7 @@ void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_i
 static void on_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
 {
 	struct dp_stats *st = tw->w->st;
+	int was_pto;
 
 	c->t_rexmit = 0;
 	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD) {
@@ -755,6 +785,55 @@ static void on_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
 	}
 	if (c->snd_una == c->snd_max)
 		return;
+	was_pto = (c->flags & TF_PTO) != 0;
+	c->flags &= ~TF_PTO;
+	if (was_pto && !c->cc.in_recovery) {
+		if (!tcp_tlp_allowed(c)) {
+			/* armed as a probe timeout, but no probe fits now: wait for the RTO */
+			c->t_rexmit = tw->w->now_ms + tcp_rto_current(&c->rtt);
+			tcp_timer_update(tw, c);
+			return;
+		}
+	}
+	/*
+	 * In recovery, a short timer (a few RTTs) suspects the retransmission of
+	 * the first hole was lost: resend it without the full timeout's window
+	 * collapse. After TCP_RECOVERY_PROBES of those, the real RTO applies.
+	 */
+	if (c->cc.in_recovery && c->rprobes < TCP_RECOVERY_PROBES) {
+		c->rprobes++;
+		c->rxt_next = c->snd_una;
+		if (c->cc.prr_credit < c->mss)
+			c->cc.prr_credit = c->mss;
+		tcp_output(tw, c);
+		tcp_arm_rexmit(tw, c);
+		tcp_timer_update(tw, c);
+		return;
+	}
+	/*
+	 * Tail loss probe: one segment (new data if the peer's window allows,
+	 * else the last one sent) to draw an ACK or SACK before a full timeout.
+	 */
+	if (was_pto && tcp_tlp_allowed(c)) {
+		uint32_t data_end = c->snd_una + c->sq_bytes, n;
+
+		c->flags |= TF_TLP_SENT;
+		if (seq_lt(c->snd_max, data_end) && seq_lt(c->snd_max, c->snd_una + c->snd_wnd) &&
+		    c->snd_nxt == c->snd_max) {
+			n = seq_min(data_end - c->snd_max, c->mss);
+			int k = tcp_xmit(tw, c, c->snd_max, n, TH_ACK);
+
+			if (k > 0) {
+				c->snd_nxt = c->snd_max = c->snd_max + (uint32_t)k;
+			}
+		} else {
+			n = seq_min(c->snd_max - c->snd_una, (uint32_t)c->mss - 12u);
+			tcp_xmit(tw, c, c->snd_max - n, n, TH_ACK);
+		}
+		c->t_rexmit = tw->w->now_ms + tcp_rto_current(&c->rtt);
+		tcp_timer_update(tw, c);
+		return;
+	}
 	if (++c->retries > tw->cfg.max_retries) {
 		tcp_send_rst(tw, c);
 		tcp_conn_term(tw, c, ST_ERR_TIMEOUT);
@@ -769,8 +848,6 @@ static void on_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
 	c->rxt_next = c->snd_una;
 	c->dupacks = 0;
 	tcp_sb_init(&c->sb); /* RFC 2018 8: forget SACKed state after a timeout */
-	if (c->flags & TF_FIN_SENT)
-		c->flags &= ~TF_FIN_SENT;
 	tcp_output(tw, c);
 }
 

@@ -57,6 +57,8 @@ enum tcp_state {
 #define TF_EOF 0x4000       /* peer FIN consumed */
 #define TF_RMAC 0x8000      /* rmac is valid */
 #define TF_FIN_ACKED 0x10000 /* our FIN was acknowledged */
+#define TF_TLP_SENT 0x20000  /* a tail loss probe is out since the last ACK progress */
+#define TF_PTO 0x40000       /* t_rexmit was armed as a probe timeout */
 
 #define EV_ACCEPTED 0x01
 #define EV_CONNECTED 0x02
@@ -66,7 +68,8 @@ enum tcp_state {
 
 #define TCP_NIL UINT32_MAX
 #define TCP_MAX_LISTENERS 16
-#define TCP_RQ_MAX_SEGS 2048
+#define TCP_RQ_MAX_SEGS 2048   /* in-order mbufs queued per connection */
+#define TCP_OOO_MAX_MBUFS 1024 /* out-of-order mbufs queued per connection */
 #define TCP_OUT_BUDGET 64
 #define TCP_TS_OFFSET 32 /* TSval = now_ms + offset, so cookie TSvals never run ahead */
 #define TCP_KEEPALIVE_PROBES 9
@@ -102,11 +105,13 @@ struct tcp_conn {
 	uint32_t iss, snd_una, snd_nxt, snd_max;
 	uint32_t snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
 	uint32_t rxt_next;
+	uint32_t snd_fin; /* sequence number of our FIN once sent */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv, last_ack_sent, fin_seq;
 	uint32_t ts_recent;
 	uint16_t acks_pending;
 	uint16_t rq_segs;
+	uint16_t ooo_mbufs; /* upper bound of mbufs in ooo, reset when it drains */
 
 	/* queues: mbuf chains linked through m->next */
 	struct rte_mbuf *sq_head, *sq_tail, *sq_cur;
@@ -121,6 +126,7 @@ struct tcp_conn {
 	uint64_t t_rexmit, t_delack, t_persist, t_keep, t_tw;
 	uint64_t last_rcv_ms;
 	uint8_t probes;
+	uint8_t rprobes; /* recovery probes since the last cumulative ACK progress */
 	struct dp_timer tm;
 
 	struct tcp_listener *lst;
@@ -152,6 +158,7 @@ struct tcp_worker {
 	uint8_t rcv_ws;
 	uint16_t eph_next;
 	uint64_t chal_sec;
+	uint64_t cookie_ms; /* last time a SYN cookie was sent, 0 = never */
 	uint32_t chal_count;
 	tcp_sport_fn *sport_fn;
 	void *sport_arg;
@@ -176,6 +183,49 @@ struct tcp_seg {
 static inline uint32_t tcp_ts_now(const struct tcp_worker *tw)
 {
 	return (uint32_t)tw->w->now_ms + TCP_TS_OFFSET;
+}
+
+#define TCP_RECOVERY_PROBES 3
+
+#define TCP_PROBE_MIN_MS 2 /* floor of the probe timers below (1 ms clock) */
+
+/* Timer for a suspected lost retransmission in recovery: 4 * srtt + 2 ms, doubling, <= RTO. */
+static inline uint32_t tcp_recovery_timeout(const struct tcp_conn *c)
+{
+	uint32_t t = (c->rtt.srtt8 >> 1) + TCP_PROBE_MIN_MS, rto = tcp_rto_current(&c->rtt);
+
+	t <<= c->rprobes;
+	return t < rto ? t : rto;
+}
+
+/* A tail loss probe (after RFC 8985) may go out now. */
+static inline int tcp_tlp_allowed(const struct tcp_conn *c)
+{
+	return !c->cc.in_recovery && !(c->flags & (TF_TLP_SENT | TF_FIN_SENT)) && c->rtt.srtt8 &&
+	       !c->rtt.backoff;
+}
+
+/*
+ * Arms the retransmission timer for the flight: the recovery timeout in
+ * recovery, a probe timeout (2 * srtt + 2 ms) when a tail loss probe is
+ * allowed, else the RTO.
+ */
+static inline void tcp_arm_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	uint32_t rto = tcp_rto_current(&c->rtt), t = rto;
+
+	c->flags &= ~TF_PTO;
+	if (c->cc.in_recovery) {
+		t = tcp_recovery_timeout(c);
+	} else if (tcp_tlp_allowed(c)) {
+		uint32_t pto = (c->rtt.srtt8 >> 2) + TCP_PROBE_MIN_MS;
+
+		if (pto < rto) {
+			t = pto;
+			c->flags |= TF_PTO;
+		}
+	}
+	c->t_rexmit = tw->w->now_ms + t;
 }
 
 static inline struct tcp_conn *tcp_conn_of_timer(struct dp_timer *t)

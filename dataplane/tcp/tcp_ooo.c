@@ -46,9 +46,25 @@ int tcp_ooo_insert(struct tcp_ooo *q, const struct tcp_ooo_ops *ops, uint32_t st
 	q->e[i].start = start;
 	q->e[i].end = end;
 	q->e[i].obj = obj;
+	q->e[i].tail = ops->tail(obj);
 	q->n++;
 	q->bytes += end - start;
 	q->last_start = start;
+	/* Join with touching neighbours so entries count holes, not segments. */
+	if (i + 1 < q->n && q->e[i].end == q->e[i + 1].start) {
+		ops->link(q->e[i].tail, q->e[i + 1].obj);
+		q->e[i].tail = q->e[i + 1].tail;
+		q->e[i].end = q->e[i + 1].end;
+		memmove(&q->e[i + 1], &q->e[i + 2], (q->n - i - 2) * sizeof(q->e[0]));
+		q->n--;
+	}
+	if (i > 0 && q->e[i - 1].end == q->e[i].start) {
+		ops->link(q->e[i - 1].tail, q->e[i].obj);
+		q->e[i - 1].tail = q->e[i].tail;
+		q->e[i - 1].end = q->e[i].end;
+		memmove(&q->e[i], &q->e[i + 1], (q->n - i - 1) * sizeof(q->e[0]));
+		q->n--;
+	}
 	return TCP_OOO_QUEUED;
 }
 

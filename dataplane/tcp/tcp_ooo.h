@@ -9,18 +9,22 @@
 
 #include <stdint.h>
 
-#define TCP_OOO_MAX 128
+#define TCP_OOO_MAX 64 /* distinct ranges (holes + 1); adjacent data is merged */
 
 struct tcp_ooo_ops {
 	/* Drops n bytes from the front / back of obj; returns the (possibly new) object. */
 	void *(*trim_front)(void *obj, uint32_t n);
 	void *(*trim_back)(void *obj, uint32_t n);
 	void (*free)(void *obj);
+	/* Last piece of obj, and linking b after the piece a_tail (O(1) joins). */
+	void *(*tail)(void *obj);
+	void (*link)(void *a_tail, void *b);
 };
 
 struct tcp_ooo_ent {
 	uint32_t start, end;
 	void *obj;
+	void *tail;
 };
 
 struct tcp_ooo {

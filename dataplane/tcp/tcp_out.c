@@ -373,6 +373,7 @@ void tcp_send_cookie_synack(struct tcp_worker *tw, const struct tcp_seg *s)
 		}
 	}
 	tw->w->st->ctr[DP_CTR_TCP_COOKIES_SENT]++;
+	tw->cookie_ms = tw->w->now_ms ? tw->w->now_ms : 1;
 	reply_raw(tw, s, cookie, s->seq + 1, TH_SYN | TH_ACK,
 		  (uint16_t)(tw->cfg.rcvbuf > 65535 ? 65535 : tw->cfg.rcvbuf), &o);
 }
@@ -429,8 +430,13 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 				break;
 			he = seq_min(he, data_end);
 			n = seq_min(he - hs, c->mss);
-			if (tcp_xmit(tw, c, hs, n, TH_ACK) <= 0)
-				break;
+			{
+				int k = tcp_xmit(tw, c, hs, n, TH_ACK);
+
+				if (k <= 0)
+					break;
+				n = (uint32_t)k;
+			}
 			c->rxt_next = hs + n;
 			c->cc.prr_credit = c->cc.prr_credit > n ? c->cc.prr_credit - n : 0;
 			budget--;
@@ -453,6 +459,9 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 		if (flight > c->sb.sacked)
 			flight -= c->sb.sacked;
 		win = c->cc.in_recovery ? flight + c->cc.prr_credit : c->cc.cwnd;
+		/* Limited transmit (RFC 3042): a new segment for each of the first two dupacks. */
+		if (!c->cc.in_recovery && c->dupacks)
+			win += (c->dupacks < 2 ? c->dupacks : 2u) * c->mss;
 		if (win > c->snd_wnd)
 			win = c->snd_wnd;
 		room = (int32_t)(win - flight);
@@ -487,6 +496,7 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 							   ? c->cc.prr_credit - (uint32_t)n
 							   : 0;
 			if ((fl & TH_FIN) && c->snd_nxt == data_end) {
+				c->snd_fin = data_end;
 				c->snd_nxt++;
 				c->flags |= TF_FIN_SENT;
 			}
@@ -500,6 +510,7 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 	if ((c->flags & TF_FIN_QUEUED) && c->snd_nxt == data_end && budget &&
 	    !(c->flags & TF_FIN_ACKED)) {
 		tcp_xmit(tw, c, data_end, 0, TH_FIN | TH_ACK);
+		c->snd_fin = data_end;
 		c->snd_nxt = data_end + 1;
 		c->flags |= TF_FIN_SENT;
 		if (seq_gt(c->snd_nxt, c->snd_max))
@@ -516,7 +527,7 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 		tcp_sched_out(tw, c); /* more next pass */
 	if (c->snd_max != c->snd_una) {
 		if (!c->t_rexmit)
-			c->t_rexmit = tw->w->now_ms + tcp_rto_current(&c->rtt);
+			tcp_arm_rexmit(tw, c);
 		c->t_persist = 0;
 	} else {
 		c->t_rexmit = 0;

@@ -35,6 +35,7 @@ uint32_t tcp_sb_add(struct tcp_sb *sb, uint32_t start, uint32_t end, uint32_t un
 			if (i == sb->n)
 				return 0; /* highest and no room: ignore */
 			sb->n--;         /* forget the highest range */
+			before -= sb->r[sb->n][1] - sb->r[sb->n][0];
 		}
 		memmove(&sb->r[i + 1], &sb->r[i], (sb->n - i) * sizeof(sb->r[0]));
 		sb->n++;

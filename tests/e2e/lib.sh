@@ -5,7 +5,7 @@ set -u
 B=${1:-build}
 B=$(cd "$B" && pwd)
 SVC=$B/sshterm-tcpsvc
-HERE=$(cd "$(dirname "$0")" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NAME=$(basename "$0" .sh)
 NS=st_${NAME#tcp_}_$$
 NS=${NS:0:15}
@@ -16,6 +16,8 @@ SVC_PID=
 PASS=0
 FAIL=0
 KERNEL_IP=198.18.0.1
+# the last CPU for the poll-mode worker (the kernel side and clients share the rest)
+LCORE=$(( $(nproc) - 1 ))
 STACK_IP=198.18.0.2
 
 cleanup() {
@@ -51,11 +53,12 @@ nsx() { ip netns exec "$NS" "$@"; }
 start_svc() {
 	ip netns add "$NS" || { bad "netns add"; finish; }
 	nsx ip link set lo up
-	ip netns exec "$NS" "$SVC" -l 0 --no-huge -m 512 --no-pci --no-shconf --file-prefix=st$$ --no-telemetry \
+	ip netns exec "$NS" "$SVC" -l "$LCORE" --no-huge -m 512 --no-pci --no-shconf --file-prefix=st$$ --no-telemetry \
 		--log-level=lib.eal:error --vdev="net_tap0,iface=$TAP" -- \
 		--ip $STACK_IP/24 "$@" >"$WORK/svc.out" 2>"$WORK/svc.err" &
 	SVC_PID=$!
-	for _ in $(seq 1 100); do
+	# EAL start-up (512 MiB without hugepages) takes a few seconds on a busy box
+	for _ in $(seq 1 600); do
 		nsx ip link show "$TAP" >/dev/null 2>&1 && grep -q "tcpsvc: ready" "$WORK/svc.out" && break
 		kill -0 "$SVC_PID" 2>/dev/null || break
 		sleep 0.1
@@ -66,8 +69,38 @@ start_svc() {
 		finish
 	fi
 	nsx ip addr add $KERNEL_IP/24 dev "$TAP"
+	# a deeper kernel->DPDK queue: hundreds of kernel senders burst at once
+	nsx ip link set "$TAP" txqueuelen 10000
 	nsx ip link set "$TAP" up
 	# kernel side settles (and learns the stack's MAC) with a few pings
+	nsx ping -c 1 -W 2 $STACK_IP >/dev/null 2>&1 || nsx ping -c 1 -W 2 $STACK_IP >/dev/null 2>&1
+}
+
+# start_svc_afpacket [tcpsvc args...]: the same on net_af_packet over a veth pair;
+# $TAP is the kernel's end (198.18.0.1), the stack's end is $TAP-d.
+start_svc_afpacket() {
+	ip netns add "$NS" || { bad "netns add"; finish; }
+	nsx ip link set lo up
+	nsx ip link add "$TAP" type veth peer name "${TAP}d"
+	# the kernel must put real checksums on what it sends (no offload across AF_PACKET)
+	nsx ethtool -K "$TAP" tx off >/dev/null 2>&1
+	nsx ip link set "${TAP}d" up
+	nsx ip addr add $KERNEL_IP/24 dev "$TAP"
+	nsx ip link set "$TAP" up
+	ip netns exec "$NS" "$SVC" -l "$LCORE" --no-huge -m 512 --no-pci --no-shconf --file-prefix=st$$ --no-telemetry \
+		--log-level=lib.eal:error --vdev="net_af_packet0,iface=${TAP}d" -- \
+		--ip $STACK_IP/24 "$@" >"$WORK/svc.out" 2>"$WORK/svc.err" &
+	SVC_PID=$!
+	for _ in $(seq 1 600); do
+		grep -q "tcpsvc: ready" "$WORK/svc.out" && break
+		kill -0 "$SVC_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q "tcpsvc: ready" "$WORK/svc.out"; then
+		bad "service did not start"
+		cat "$WORK/svc.err" "$WORK/svc.out"
+		finish
+	fi
 	nsx ping -c 1 -W 2 $STACK_IP >/dev/null 2>&1 || nsx ping -c 1 -W 2 $STACK_IP >/dev/null 2>&1
 }
 
@@ -93,3 +126,12 @@ nst() {
 	timeout --kill-after=5 "$t" ip netns exec "$NS" "$@"
 }
 PY="python3 $HERE/tcpclient.py"
+
+# wait_listening FILE: until the kernel-side server printed "listening" (bounded)
+wait_listening() {
+	for _ in $(seq 1 300); do
+		grep -q listening "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}

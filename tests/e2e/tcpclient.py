@@ -4,9 +4,11 @@
 Modes (all bounded in time by --timeout):
   send HOST PORT BYTES        connect, send the pattern, close; print tx sha
   recv HOST PORT              connect, read to EOF; print rx bytes + sha
+  recvslow HOST PORT SECS     same with a small receive buffer and a SECS pause first
   echo HOST PORT BYTES        connect, send BYTES while reading the echo; check equal
   many HOST PORT N BYTES      N concurrent echo connections of BYTES each
-  server PORT RECV_EXPECT SEND_BYTES   accept one connection: read to EOF, send; print sha
+  server PORT NCONNS SEND_BYTES   accept NCONNS connections: read each to EOF, send; print shas
+  sha BYTES                   print the SHA-256 of BYTES of the pattern
 """
 import hashlib, os, selectors, socket, sys, time
 
@@ -52,9 +54,17 @@ def main():
             pass
         s.close()
         print("tx=%d tx_sha256=%s" % (n, h.hexdigest()))
-    elif mode == "recv":
+    elif mode in ("recv", "recvslow"):
+        # recvslow HOST PORT SECONDS: small receive buffer, read nothing for SECONDS
+        # (the sender sees a zero window and must probe), then read to EOF.
         host, port = args[1], int(args[2])
-        s = socket.create_connection((host, port), timeout=left())
+        s = socket.socket()
+        if mode == "recvslow":
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.settimeout(left())
+        s.connect((host, port))
+        if mode == "recvslow":
+            time.sleep(float(args[3]))
         h = hashlib.sha256()
         total = 0
         while True:
@@ -154,53 +164,72 @@ def main():
         print("conns=%d ok=%d bad=%d" % (count, count - bad, bad))
         sys.exit(0 if bad == 0 else 1)
     elif mode == "server":
-        port, send_n = int(args[1]), int(args[2])
+        # server PORT NCONNS SEND_BYTES: accept NCONNS connections; on each read to
+        # EOF while sending SEND_BYTES of the pattern, then close. One line per conn.
+        port, nconns, send_n = int(args[1]), int(args[2]), int(args[3])
         ls = socket.socket()
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind(("0.0.0.0", port))
-        ls.listen(16)
+        ls.listen(1024)
+        ls.setblocking(False)
         print("listening", flush=True)
-        ls.settimeout(left())
-        s, peer = ls.accept()
-        h = hashlib.sha256()
-        total = 0
-        # send first (in a way that does not deadlock: interleave)
-        s.setblocking(False)
         sel = selectors.DefaultSelector()
-        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
-        gen = pattern(send_n)
-        buf = b""
-        htx = hashlib.sha256()
-        eof = False
-        shut = send_n == 0
-        if shut:
-            s.shutdown(socket.SHUT_WR)
-            sel.modify(s, selectors.EVENT_READ)
-        while not eof or not shut:
+        sel.register(ls, selectors.EVENT_READ, None)
+        payload = b"".join(pattern(send_n)) if send_n <= (64 << 20) else None
+        accepted = done = 0
+        results = []
+        while done < nconns:
             for key, ev in sel.select(timeout=min(1.0, left())):
-                if ev & selectors.EVENT_WRITE and not shut:
-                    if not buf:
-                        buf = next(gen, b"")
-                        htx.update(buf)
-                    if buf:
-                        buf = buf[s.send(buf):]
-                    else:
+                if key.data is None:
+                    try:
+                        s, peer = ls.accept()
+                    except BlockingIOError:
+                        continue
+                    s.setblocking(False)
+                    accepted += 1
+                    st = {"h": hashlib.sha256(), "rx": 0, "sent": 0, "eof": False,
+                          "shut": send_n == 0, "peer": peer}
+                    if st["shut"]:
                         s.shutdown(socket.SHUT_WR)
-                        shut = True
-                        sel.modify(s, 0 if eof else selectors.EVENT_READ) if not eof else sel.unregister(s)
-                if ev & selectors.EVENT_READ and not eof:
-                    b = s.recv(1 << 20)
-                    if not b:
-                        eof = True
-                        if shut:
-                            break
-                        sel.modify(s, selectors.EVENT_WRITE)
-                    else:
-                        h.update(b)
-                        total += len(b)
+                    sel.register(s, selectors.EVENT_READ | (0 if st["shut"] else selectors.EVENT_WRITE), st)
+                    continue
+                s, st = key.fileobj, key.data
+                if ev & selectors.EVENT_READ and not st["eof"]:
+                    try:
+                        b = s.recv(1 << 20)
+                    except (BlockingIOError, InterruptedError):
+                        b = None
+                    if b == b"":
+                        st["eof"] = True
+                    elif b:
+                        st["h"].update(b)
+                        st["rx"] += len(b)
+                if ev & selectors.EVENT_WRITE and not st["shut"]:
+                    try:
+                        st["sent"] += s.send(payload[st["sent"]:st["sent"] + (1 << 20)])
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    if st["sent"] >= send_n:
+                        s.shutdown(socket.SHUT_WR)
+                        st["shut"] = True
+                if st["eof"] and st["shut"]:
+                    sel.unregister(s)
+                    s.close()
+                    done += 1
+                    results.append("rx=%d rx_sha256=%s tx=%d" % (st["rx"], st["h"].hexdigest(), st["sent"]))
+                elif st["eof"]:
+                    sel.modify(s, selectors.EVENT_WRITE, st)
+                elif st["shut"]:
+                    sel.modify(s, selectors.EVENT_READ, st)
             left()
-        s.close()
-        print("rx=%d rx_sha256=%s tx=%d tx_sha256=%s" % (total, h.hexdigest(), send_n, htx.hexdigest()))
+        txsha = hashlib.sha256(payload).hexdigest() if payload is not None else "-"
+        for r in results:
+            print("%s tx_sha256=%s" % (r, txsha))
+    elif mode == "sha":
+        h = hashlib.sha256()
+        for chunk in pattern(int(args[1])):
+            h.update(chunk)
+        print(h.hexdigest())
     else:
         print(__doc__)
         sys.exit(2)

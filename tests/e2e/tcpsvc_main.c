@@ -3,18 +3,20 @@
  *
  *   sshterm-tcpsvc [EAL args] -- --ip A.B.C.D[/len] [--gw G]
  *       [--discard PORT] [--echo PORT] [--chargen PORT --chargen-bytes N]
- *       [--connect IP:PORT --conns N --send BYTES]      active-open client
+ *       [--connect IP:PORT --conns N --send BYTES [--connect-delay-ms N|-1]]
+ *       [--parallel P]                                  active-open client; -1 waits for SIGUSR1;
+ *                                                       with --parallel, P at a time until N are done
  *       [--fault-rx SPEC] [--fault-tx SPEC]             e.g. drop=20,dup=10,reorder=10,seed=3
  *       [--max-conns N] [--rcvbuf N] [--sndbuf N] [--syn-backlog N] [--tw-ms N]
  *       [--keepalive-ms N] [--always-cookies] [--no-offload] [--mbufs N] [--duration S]
- *       [--quiet]
+ *       [--quiet] [--no-hash]
  *
  * discard: counts and SHA-256s what it receives; echo: sends it back (zero
  * copy: the received mbufs are queued for sending); chargen: sends N bytes of
  * a fixed 1024-byte-period pattern then closes. Per connection it prints
  *   conn <kind> id=N peer=IP:PORT rx=BYTES rx_sha256=HEX tx=BYTES tx_sha256=HEX err=NAME
- * and at exit per-worker counters. SIGINT / SIGTERM end it cleanly; in client
- * mode it ends when every connection has closed.
+ * and at exit per-worker counters. SIGINT / SIGTERM end it cleanly; a pure
+ * client run (no listeners) ends when every connection has closed.
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -68,20 +70,32 @@ static struct {
 	uint32_t connect_ip;
 	uint16_t connect_port;
 	uint32_t conns;
+	uint32_t parallel; /* 0: all connections at once */
+	uint32_t started, finished;
+	uint64_t t_first_tsc, t_last_tsc;
 	uint64_t send_bytes;
 	double duration;
+	int32_t connect_delay_ms; /* -1: wait for SIGUSR1 */
+	uint64_t connect_tsc;
+	int connected_started;
 	int quiet;
+	int no_hash; /* benchmarks: skip SHA-256 (the sums printed are then of nothing) */
 	struct svc_worker sw[DP_MAX_WORKERS];
 	uint64_t end_tsc;
 } app;
 
 static volatile int quit;
+static volatile int go; /* SIGUSR1: start the active opens now (--connect-delay-ms -1) */
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	quit = 1;
+	if (sig == SIGUSR1)
+		go = 1;
+	else
+		quit = 1;
 }
+
+static int start_one(struct dp_worker *w);
 
 static uint8_t pat_byte(uint32_t i)
 {
@@ -117,6 +131,8 @@ static void conn_put(struct svc_worker *sw, struct svc_conn *c)
 
 static void sha_chain(EVP_MD_CTX *ctx, const struct rte_mbuf *m)
 {
+	if (app.no_hash)
+		return;
 	for (; m; m = m->next)
 		EVP_DigestUpdate(ctx, rte_pktmbuf_mtod(m, const void *), m->data_len);
 }
@@ -179,8 +195,9 @@ static void fill(struct svc_conn *c)
 
 				if (n > left)
 					n = left;
-				EVP_DigestUpdate(c->tx_sha,
-						 rte_pktmbuf_mtod_offset(sw->pat, uint8_t *, off), n);
+				if (!app.no_hash)
+					EVP_DigestUpdate(c->tx_sha,
+							 rte_pktmbuf_mtod_offset(sw->pat, uint8_t *, off), n);
 				pos += n;
 				left -= n;
 			}
@@ -223,10 +240,19 @@ static void on_readable(void *ctx, tcp_handle_t h)
 		c->rx += (uint64_t)n;
 		sha_chain(c->rx_sha, m);
 		if (c->kind == K_ECHO) {
-			if (tcp_write(tw, h, m) == ST_OK)
+			/* tcp_write takes the whole chain whenever there is any send space */
+			if (tcp_send_space(tw, h) > 0) {
+				sha_chain(c->tx_sha, m);
+				if (tcp_write(tw, h, m) == ST_OK) {
+					c->tx += (uint64_t)n;
+					continue;
+				}
+			} else if (tcp_write(tw, h, m) == ST_OK) { /* not expected: space is 0 */
 				c->tx += (uint64_t)n;
-			else
-				c->pending = m;
+				continue;
+			}
+			/* ST_ERR_AGAIN armed writable(); keep the chain until then */
+			c->pending = m;
 		} else {
 			rte_pktmbuf_free(m);
 		}
@@ -242,6 +268,14 @@ static void on_writable(void *ctx, tcp_handle_t h)
 		if (c->pending) {
 			uint32_t n = c->pending->pkt_len;
 
+			if (tcp_send_space(tw, h) == 0) {
+				if (tcp_write(tw, h, c->pending) == ST_OK) { /* not expected */
+					c->pending = NULL;
+					c->tx += n;
+				}
+				return; /* ST_ERR_AGAIN: writable() again later */
+			}
+			sha_chain(c->tx_sha, c->pending);
 			if (tcp_write(tw, h, c->pending) != ST_OK)
 				return;
 			c->pending = NULL;
@@ -277,8 +311,23 @@ static void on_closed(void *ctx, tcp_handle_t h, int err)
 	(void)a;
 	(void)ci;
 	c->sw->done_conns++;
-	if (c->kind == K_CLIENT && c->sw->clients_open && --c->sw->clients_open == 0)
-		quit = 1;
+	if (c->kind == K_CLIENT) {
+		struct svc_worker *sw = c->sw;
+
+		app.finished++;
+		app.t_last_tsc = rte_rdtsc();
+		if (sw->clients_open)
+			sw->clients_open--;
+		conn_put(sw, c);
+		/* --parallel: keep the number of open connections up until --conns are done */
+		if (app.started < app.conns && start_one(sw->w) != 0)
+			quit = 1;
+		/* A pure client run ends when its connections are done; with listeners it keeps serving. */
+		if (app.finished >= app.conns && !app.discard_port && !app.echo_port &&
+		    !app.chargen_port)
+			quit = 1;
+		return;
+	}
 	conn_put(c->sw, c);
 }
 
@@ -341,24 +390,51 @@ static int svc_start(struct dp_worker *w, void *arg)
 		fprintf(stderr, "tcpsvc: listen failed\n");
 		return -1;
 	}
-	if (app.connect_ip && w->id == 0) {
-		for (uint32_t i = 0; i < app.conns; i++) {
-			struct svc_conn *c = conn_get(sw, K_CLIENT);
+	return 0;
+}
 
-			if (!c || (r = tcp_connect(w->tcp, app.connect_ip, app.connect_port, &conn_ops, c,
-						   &c->h)) != ST_OK) {
-				fprintf(stderr, "tcpsvc: connect: %s\n", st_err_str(r));
-				return -1;
-			}
-			sw->clients_open++;
-		}
+/* Opens one more client connection; -1 when that fails. */
+static int start_one(struct dp_worker *w)
+{
+	struct svc_worker *sw = &app.sw[w->id];
+	struct svc_conn *c = conn_get(sw, K_CLIENT);
+	int r = ST_ERR_NO_SPACE;
+
+	if (!c || (r = tcp_connect(w->tcp, app.connect_ip, app.connect_port, &conn_ops, c, &c->h)) !=
+			  ST_OK) {
+		fprintf(stderr, "tcpsvc: connect: %s\n", st_err_str(r));
+		if (c)
+			conn_put(sw, c);
+		return -1;
 	}
+	if (app.started++ == 0)
+		app.t_first_tsc = rte_rdtsc();
+	sw->clients_open++;
+	return 0;
+}
+
+/* Active opens from worker 0 (after --connect-delay-ms or SIGUSR1). */
+static int start_clients(struct dp_worker *w)
+{
+	uint32_t n = app.parallel && app.parallel < app.conns ? app.parallel : app.conns;
+
+	if (!app.connect_ip || w->id != 0)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (start_one(w) != 0)
+			return -1;
 	return 0;
 }
 
 static void svc_poll(struct dp_worker *w, void *arg)
 {
 	(void)arg;
+	if (app.connect_ip && !app.connected_started && w->id == 0 &&
+	    (go || (app.connect_delay_ms >= 0 && w->now_tsc >= app.connect_tsc))) {
+		app.connected_started = 1;
+		if (start_clients(w) != 0)
+			quit = 1;
+	}
 	if (app.end_tsc && w->now_tsc > app.end_tsc)
 		quit = 1;
 }
@@ -402,7 +478,9 @@ int main(int argc, char **argv)
 		{"rcvbuf", 1, 0, 'r'},       {"sndbuf", 1, 0, 'S'},      {"syn-backlog", 1, 0, 'b'},
 		{"tw-ms", 1, 0, 'w'},        {"keepalive-ms", 1, 0, 'K'}, {"always-cookies", 0, 0, 'A'},
 		{"no-offload", 0, 0, 'O'},   {"mbufs", 1, 0, 'M'},       {"duration", 1, 0, 'D'},
-		{"quiet", 0, 0, 'q'},        {0, 0, 0, 0},
+		{"quiet", 0, 0, 'q'},        {"connect-delay-ms", 1, 0, 'L'}, {"parallel", 1, 0, 'P'},
+		{"no-hash", 0, 0, 'H'},
+		{0, 0, 0, 0},
 	};
 	struct dp_cfg cfg;
 	struct dp_ctx *dp = NULL;
@@ -487,6 +565,9 @@ int main(int argc, char **argv)
 		case 'M': cfg.nb_mbufs = (uint32_t)atoi(optarg); break;
 		case 'D': app.duration = atof(optarg); break;
 		case 'q': app.quiet = 1; break;
+		case 'L': app.connect_delay_ms = atoi(optarg); break;
+		case 'P': app.parallel = (uint32_t)atoi(optarg); break;
+		case 'H': app.no_hash = 1; break;
 		default:
 			goto bad;
 		}
@@ -498,6 +579,7 @@ int main(int argc, char **argv)
 	cfg.on_poll = svc_poll;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
 	if ((r = dp_create(&cfg, &dp)) != ST_OK) {
 		fprintf(stderr, "tcpsvc: dataplane: %s\n", st_err_str(r));
 		rte_eal_cleanup();
@@ -531,11 +613,17 @@ int main(int argc, char **argv)
 			sw->free = c;
 		}
 	}
+	app.connect_tsc = rte_rdtsc() + rte_get_tsc_hz() / 1000 * (uint64_t)(app.connect_delay_ms > 0 ? app.connect_delay_ms : 0);
 	if (app.duration > 0)
 		app.end_tsc = rte_rdtsc() + (uint64_t)(app.duration * (double)rte_get_tsc_hz());
 	printf("tcpsvc: ready\n");
 	fflush(stdout);
 	dp_run(dp);
+	if (app.finished && app.t_last_tsc > app.t_first_tsc)
+		printf("clients finished=%u seconds=%.3f conns_per_s=%.0f\n", app.finished,
+		       (double)(app.t_last_tsc - app.t_first_tsc) / (double)rte_get_tsc_hz(),
+		       (double)app.finished * (double)rte_get_tsc_hz() /
+			       (double)(app.t_last_tsc - app.t_first_tsc));
 	dp_stats_total(dp, &tot);
 	dp_print_stats(dp, stdout);
 	dp_stats_print(stdout, "total", &tot);
