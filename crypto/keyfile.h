@@ -63,4 +63,12 @@ int st_keyfile_load_private(const char *path, struct st_key **out);
  */
 int st_keyfile_load_public(const char *path, struct st_key **out, char *comment, size_t commentsz);
 
+/*
+ * Writes a new private key to `path` as PKCS#8 PEM (mode 0600) and its public
+ * line to `path`.pub (mode 0644). Never overwrites: ST_ERR_SYSTEM with
+ * errno EEXIST when either file exists (nothing is left behind on failure).
+ * ST_ERR_INVALID_ARGUMENT for a public-only key, ST_ERR_CRYPTO, ST_ERR_ALLOC.
+ */
+int st_keyfile_write_private(const struct st_key *k, const char *path, const char *comment);
+
 #endif

@@ -6,6 +6,9 @@
  *   -f FILE      configuration (default /etc/sshterm/sshterm.conf)
  *   -d           debug logging
  *   -t           test mode: check the configuration and host keys, then exit
+ *   -G           generate the HostKey files that do not exist yet (type from the
+ *                file name: "rsa" -> RSA 3072, "ecdsa" -> ECDSA P-256, else
+ *                Ed25519), then go on; existing keys are never touched
  *   -m SESSIONS  session slots per worker (default 1024)
  *   -R SPEC, -T SPEC
  *                test-only fault injection on received / transmitted frames,
@@ -19,6 +22,7 @@
  * SIGINT/SIGTERM: disconnect sessions politely and exit. SIGHUP: reload.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +37,8 @@
 #include "control/ctlplane.h"
 #include "crypto/backend.h"
 #include "crypto/err.h"
+#include "crypto/key.h"
+#include "crypto/keyfile.h"
 #include "crypto/provider.h"
 #include "dataplane/crypto/cryptodev.h"
 #include "dataplane/dp.h"
@@ -68,9 +74,41 @@ static int ipv4(const char *s, uint32_t *out)
 	return ST_OK;
 }
 
+/* -G: creates each configured HostKey that does not exist yet. */
+static int generate_missing_hostkeys(const struct st_daemon_conf *conf)
+{
+	for (unsigned i = 0; i < conf->n_hostkey_paths; i++) {
+		const char *path = conf->hostkey_paths[i];
+		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		enum st_key_type type = ST_KEY_ED25519;
+		int bits = 0, r;
+		struct st_key *k = NULL;
+		char fp[ST_KEY_FP_SIZE];
+
+		if (access(path, F_OK) == 0)
+			continue;
+		if (strstr(base, "ecdsa") != NULL)
+			type = ST_KEY_ECDSA_P256, bits = 256;
+		else if (strstr(base, "rsa") != NULL)
+			type = ST_KEY_RSA, bits = 3072;
+		if ((r = st_key_generate(type, bits, &k)) != ST_OK ||
+		    (r = st_keyfile_write_private(k, path, "sshterm host key")) != ST_OK) {
+			fprintf(stderr, "sshterm: -G: %s: %s\n", path,
+				r == ST_ERR_SYSTEM ? strerror(errno) : st_err_str(r));
+			st_key_free(k);
+			return r;
+		}
+		st_key_fingerprint_sha256(k, fp, sizeof(fp));
+		fprintf(stderr, "sshterm: generated host key %s (%s %s)\n", path,
+			st_key_type_label(k), fp);
+		st_key_free(k);
+	}
+	return ST_OK;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: sshterm [EAL args] -- [-f sshterm.conf] [-d] [-t] [-m SESSIONS] "
+	fprintf(stderr, "usage: sshterm [EAL args] -- [-f sshterm.conf] [-d] [-t] [-G] [-m SESSIONS] "
 			"[-R FAULTS] [-T FAULTS]\n");
 }
 
@@ -78,7 +116,7 @@ int main(int argc, char **argv)
 {
 	const char *conf_path = DEFAULT_CONF;
 	const char *fault_rx = NULL, *fault_tx = NULL;
-	int debug = 0, test_only = 0, opt, r;
+	int debug = 0, test_only = 0, gen_keys = 0, opt, r;
 	unsigned long max_sessions = 1024;
 	char err[ST_CONF_ERR_MAX];
 	struct st_daemon_conf *conf;
@@ -94,7 +132,7 @@ int main(int argc, char **argv)
 	argc -= n;
 	argv += n;
 	optind = 1;
-	while ((opt = getopt(argc, argv, "f:dtm:R:T:h")) != -1) {
+	while ((opt = getopt(argc, argv, "f:dtGm:R:T:h")) != -1) {
 		switch (opt) {
 		case 'f':
 			conf_path = optarg;
@@ -104,6 +142,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			test_only = 1;
+			break;
+		case 'G':
+			gen_keys = 1;
 			break;
 		case 'm':
 			max_sessions = strtoul(optarg, NULL, 10);
@@ -127,9 +168,16 @@ int main(int argc, char **argv)
 	if ((conf = calloc(1, sizeof(*conf))) == NULL)
 		return 1;
 	st_daemon_conf_init(conf);
-	if (st_daemon_conf_load(conf, conf_path, err, sizeof(err)) != ST_OK ||
-	    st_daemon_conf_load_hostkeys(conf, err, sizeof(err)) != ST_OK) {
+	if (st_daemon_conf_load(conf, conf_path, err, sizeof(err)) != ST_OK) {
 		fprintf(stderr, "sshterm: %s\n", err);
+		return 1;
+	}
+	if (gen_keys && generate_missing_hostkeys(conf) != ST_OK)
+		return 1;
+	if (st_daemon_conf_load_hostkeys(conf, err, sizeof(err)) != ST_OK) {
+		fprintf(stderr, "sshterm: %s%s\n", err,
+			strstr(err, "No such file") != NULL ? " (sshterm -G generates missing host keys)"
+							     : "");
 		return 1;
 	}
 	if (conf->address[0] == '\0') {

@@ -126,6 +126,26 @@ stream() { # bytes key-hex
 # The `source` service's stream: the same with the all-zero key (dataplane/ssh/service.h).
 source_sha() { stream "$1" 00000000000000000000000000000000 | sha256sum | cut -d' ' -f1; }
 
+# ---- configuration check and host key generation (-t, -G) ----
+sed "s#^HostKey $T/host_ed25519#HostKey $T/gen/ssh_host_ed25519_key#" "$T/sshterm.conf" > "$T/gen.conf"
+mkdir -p "$T/gen"
+EALT=(--no-huge -m 64 --no-pci --no-shconf --file-prefix "stt$$" --log-level=lib.eal:error)
+if "$BIN/sshterm" "${EALT[@]}" -- -f "$T/gen.conf" -t 2>"$T/t.err"; then
+	bad "a missing HostKey is an error"
+else
+	grep -q "ssh_host_ed25519_key: No such file or directory" "$T/t.err" &&
+		ok "a missing HostKey is an error naming the file" || bad "missing HostKey message" "$(cat "$T/t.err")"
+fi
+"$BIN/sshterm" "${EALT[@]}" -- -f "$T/gen.conf" -t -G >/dev/null 2>"$T/g.err" &&
+	[ "$(stat -c %a "$T/gen/ssh_host_ed25519_key")" = 600 ] &&
+	ok "-G generates the missing host key (mode 600)" || bad "-G" "$(cat "$T/g.err")"
+"$BIN/sshterm" --no-huge -m 64 --no-pci --no-shconf --file-prefix "stt$$" --log-level=lib.eal:error \
+	-- -f "$T/sshterm.conf" -t 2>/dev/null | grep -q "configuration OK, 3 host key(s)" &&
+	ok "-t checks a good configuration" || bad "-t on a good configuration"
+printf 'Address %s/24\nBogusKeyword 1\n' $ADDR > "$T/bad.conf"
+"$BIN/sshterm" "${EALT[@]}" -- -f "$T/bad.conf" -t 2>&1 | grep -q "bad.conf:2: unknown keyword 'BogusKeyword'" &&
+	ok "an unknown keyword is an error with file:line" || bad "unknown keyword error"
+
 if ! start_daemon; then
 	cat "$T/daemon.log"
 	bad "daemon starts"
