@@ -20,7 +20,6 @@
 #define TICK_MS 100
 #define SHUTDOWN_GRACE_MS 3000
 #define DOWN_RETRY_US 10000 /* how long a full down ring may hold the control plane */
-#define MAX_RETIRED 8
 
 struct st_ctlplane_sess {
 	struct st_ctl_conn *conn;          /* NULL: free */
@@ -32,12 +31,6 @@ struct st_ctlplane_sess {
 	uint8_t authed;                    /* counted out of cp->unauth */
 	time_t since;
 };
-
-/* Configurations replaced by a reload, kept while sessions still use them. */
-static struct {
-	struct st_daemon_conf *conf;
-	unsigned users;
-} retired[MAX_RETIRED];
 
 static uint64_t mono_ms(void)
 {
@@ -85,11 +78,11 @@ static void conf_release(struct st_ctlplane *cp, struct st_daemon_conf *c)
 {
 	if (c == cp->conf)
 		return;
-	for (int i = 0; i < MAX_RETIRED; i++) {
-		if (retired[i].conf == c && --retired[i].users == 0) {
+	for (int i = 0; i < ST_CTLPLANE_MAX_RETIRED; i++) {
+		if (cp->retired[i].conf == c && --cp->retired[i].users == 0) {
 			st_daemon_conf_free(c);
 			free(c);
-			retired[i].conf = NULL;
+			cp->retired[i].conf = NULL;
 		}
 	}
 }
@@ -123,16 +116,16 @@ static int do_reload(struct st_ctlplane *cp, char *err, size_t errsz)
 		goto fail;
 	unsigned users = conf_users(cp, cp->conf);
 	if (users > 0) {
-		for (int i = 0; i < MAX_RETIRED && slot < 0; i++)
-			if (retired[i].conf == NULL)
+		for (int i = 0; i < ST_CTLPLANE_MAX_RETIRED && slot < 0; i++)
+			if (cp->retired[i].conf == NULL)
 				slot = i;
 		if (slot < 0) {
 			snprintf(err, errsz, "too many reloads while old sessions are still open");
 			r = ST_ERR_NO_SPACE;
 			goto fail;
 		}
-		retired[slot].conf = cp->conf;
-		retired[slot].users = users;
+		cp->retired[slot].conf = cp->conf;
+		cp->retired[slot].users = users;
 	} else {
 		st_daemon_conf_free(cp->conf);
 		free(cp->conf);

@@ -18,6 +18,8 @@
 #include "dataplane/ssh/sshapp.h"
 
 struct st_ctlplane_sess; /* per-connection bookkeeping */
+
+#define ST_CTLPLANE_MAX_RETIRED 8
 struct st_ctlsock;
 
 struct st_ctlplane {
@@ -30,6 +32,11 @@ struct st_ctlplane {
 	struct st_ctlplane_sess *sess[DP_MAX_WORKERS]; /* [max_sessions] per worker */
 	struct st_ctl_stats stats;
 	struct st_ctlsock *sock;
+	/* Configurations replaced by a reload, kept while sessions still use them. */
+	struct {
+		struct st_daemon_conf *conf;
+		unsigned users;
+	} retired[ST_CTLPLANE_MAX_RETIRED];
 	uint64_t next_id;             /* session ids shown to operators */
 	unsigned unauth;              /* connections not yet authenticated (MaxStartups) */
 	uint64_t startups_dropped;    /* connections refused by MaxStartups */
