@@ -747,6 +747,16 @@ void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_i
 		s.m = NULL;
 	}
 	c = tcp_conn_lookup(tw, s.daddr, s.dport, s.saddr, s.sport);
+	/*
+	 * A new SYN for a 4-tuple in TIME_WAIT whose sequence number is above
+	 * what the old connection used may start a new connection (RFC 9293
+	 * 3.6.1): the old one is forgotten and the SYN goes to the listener.
+	 */
+	if (c && c->state == TCP_TIME_WAIT && (s.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+	    seq_gt(s.seq, c->rcv_nxt) && tcp_listener_find(tw, s.daddr, s.dport)) {
+		tcp_conn_term(tw, c, ST_OK);
+		c = NULL;
+	}
 	if (c) {
 		conn_input(tw, c, &s);
 		if (!s.len && !s.m)

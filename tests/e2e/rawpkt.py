@@ -56,9 +56,11 @@ def synflood(dst, port, count, seconds):
         try:
             s.sendto(pkt, (dst, 0))
             sent += 1
+            if sent == 1000:
+                print("synflood started", flush=True)
         except (BlockingIOError, OSError):
             time.sleep(0.001)
-    print("synflood sent=%d" % sent)
+    print("synflood sent=%d" % sent, flush=True)
 
 
 def junk(iface, dstmac, count):

