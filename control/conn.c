@@ -384,6 +384,7 @@ static int h_newkeys(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size
 	c->kx = KX_NONE;
 	st_buf_reset(&c->i_c);
 	st_buf_reset(&c->i_s);
+	c->cur = c->neg;
 	st_wipe(&c->neg, sizeof(c->neg));
 	ctl_count(c, ST_CTL_KEX_DONE);
 	if (!c->initial_done) {
@@ -644,6 +645,25 @@ int st_ctl_conn_done(const struct st_ctl_conn *c)
 const char *st_ctl_conn_user(const struct st_ctl_conn *c)
 {
 	return c->authed ? c->user : NULL;
+}
+
+void st_ctl_conn_algorithms(const struct st_ctl_conn *c, char *out, size_t outsz)
+{
+	const struct st_kex_neg *n = &c->cur;
+
+	if (outsz == 0)
+		return;
+	if (!c->initial_done || n->kex == NULL || n->cipher_c2s == NULL) {
+		snprintf(out, outsz, "-");
+		return;
+	}
+	int len = snprintf(out, outsz, "%s %s %s%s%s", n->kex->name,
+			   st_sig_alg_name(n->hostkey_alg), n->cipher_c2s->name, n->mac_c2s ? "/" : "",
+			   n->mac_c2s ? n->mac_c2s->name : "");
+	if (len > 0 && (size_t)len < outsz &&
+	    (n->cipher_s2c != n->cipher_c2s || n->mac_s2c != n->mac_c2s))
+		snprintf(out + len, outsz - (size_t)len, " (s2c %s%s%s)", n->cipher_s2c->name,
+			 n->mac_s2c ? "/" : "", n->mac_s2c ? n->mac_s2c->name : "");
 }
 
 const struct st_ctl_stats *st_ctl_conn_stats(const struct st_ctl_conn *c)

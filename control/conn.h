@@ -132,4 +132,12 @@ const struct st_ctl_stats *st_ctl_conn_stats(const struct st_ctl_conn *c);
 /* Frees everything, wiping secrets. NULL is a no-op. */
 void st_ctl_conn_free(struct st_ctl_conn *c);
 
+/*
+ * The algorithms of the current keys as "KEX HOSTKEYALG CIPHER[/MAC]" (the
+ * client-to-server cipher and MAC; the other direction is shown only when it
+ * differs), or "-" before the first key exchange completed. Always
+ * NUL-terminates out.
+ */
+void st_ctl_conn_algorithms(const struct st_ctl_conn *c, char *out, size_t outsz);
+
 #endif

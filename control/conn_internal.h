@@ -85,6 +85,7 @@ struct st_ctl_conn {
 	uint8_t ignore_guess;  /* drop the next kex packet (wrong guess) */
 	struct st_buf i_s, i_c; /* KEXINIT payloads of the running exchange */
 	struct st_kex_neg neg;
+	struct st_kex_neg cur; /* the algorithms of the keys in force (for operators) */
 	uint8_t session_id[ST_HASH_MAX_LEN];
 	size_t sid_len;
 	uint8_t hostkey_blob[ST_KEY_BLOB_MAX]; /* host key of the initial kex */

@@ -358,22 +358,31 @@ static void session_line(struct st_ctlplane *cp, struct st_ctlplane_sess *s, uns
 	struct st_conn_handle h = {(uint16_t)w, s->gen, slot};
 	int have = st_sshapp_session_stats(cp->app, h, &ws) == ST_OK;
 	long age = (long)(time(NULL) - s->since);
+	char algs[256];
 
 	if (!have)
 		memset(&ws, 0, sizeof(ws));
+	st_ctl_conn_algorithms(s->conn, algs, sizeof(algs));
+	unsigned long long chans = ws.channels_bound - ws.channels_closed;
 	if (json)
 		bprintf(out,
 			"{\"id\":%llu,\"user\":\"%s\",\"peer\":\"%s\",\"port\":%u,\"worker\":%u,"
-			"\"age_s\":%ld,\"bytes_in\":%llu,\"bytes_out\":%llu,\"packets_in\":%llu,"
-			"\"packets_out\":%llu}",
-			(unsigned long long)s->id, user ? user : "", s->peer, s->peer_port, w, age,
-			(unsigned long long)ws.bytes_in, (unsigned long long)ws.bytes_out,
-			(unsigned long long)ws.packets_in, (unsigned long long)ws.packets_out);
+			"\"age_s\":%ld,\"algorithms\":\"%s\",\"channels\":%llu,\"bytes_in\":%llu,"
+			"\"bytes_out\":%llu,\"packets_in\":%llu,\"packets_out\":%llu,"
+			"\"key_exchanges\":%llu}",
+			(unsigned long long)s->id, user ? user : "", s->peer, s->peer_port, w, age, algs,
+			chans, (unsigned long long)ws.bytes_in, (unsigned long long)ws.bytes_out,
+			(unsigned long long)ws.packets_in, (unsigned long long)ws.packets_out,
+			(unsigned long long)ws.kex_done);
 	else
-		bprintf(out, "%-6llu %-12s %-22s %-6u %-8ld %-14llu %-14llu\n",
-			(unsigned long long)s->id, user ? user : "(auth)", s->peer, w, age,
-			(unsigned long long)ws.bytes_in, (unsigned long long)ws.bytes_out);
+		bprintf(out, "%-6llu %-12s %-22s %-6u %-8ld %-4llu %-14llu %-14llu %s\n",
+			(unsigned long long)s->id, user ? user : "(auth)", s->peer, w, age, chans,
+			(unsigned long long)ws.bytes_in, (unsigned long long)ws.bytes_out, algs);
 }
+
+#define SESSION_HEADER                                                                      \
+	"%-6s %-12s %-22s %-6s %-8s %-4s %-14s %-14s %s\n", "ID", "USER", "PEER", "WORKER", "AGE_S", \
+		"CHAN", "BYTES_IN", "BYTES_OUT", "ALGORITHMS"
 
 static int cmd_sessions(void *ctx, int argc, char **argv, struct st_buf *out)
 {
@@ -383,8 +392,7 @@ static int cmd_sessions(void *ctx, int argc, char **argv, struct st_buf *out)
 	if (json)
 		bprintf(out, "[");
 	else
-		bprintf(out, "%-6s %-12s %-22s %-6s %-8s %-14s %-14s\n", "ID", "USER", "PEER",
-			"WORKER", "AGE_S", "BYTES_IN", "BYTES_OUT");
+		bprintf(out, SESSION_HEADER);
 	for (unsigned w = 0; w < cp->nb_workers; w++)
 		for (uint32_t i = 0; i < cp->max_sessions; i++) {
 			struct st_ctlplane_sess *s = &cp->sess[w][i];
@@ -426,8 +434,7 @@ static int cmd_session(void *ctx, int argc, char **argv, struct st_buf *out)
 		return ST_ERR_NOT_FOUND;
 	int json = has_json(argc, argv);
 	if (!json)
-		bprintf(out, "%-6s %-12s %-22s %-6s %-8s %-14s %-14s\n", "ID", "USER", "PEER",
-			"WORKER", "AGE_S", "BYTES_IN", "BYTES_OUT");
+		bprintf(out, SESSION_HEADER);
 	session_line(cp, s, w, slot, json, out);
 	if (json)
 		bprintf(out, "\n");

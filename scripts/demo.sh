@@ -64,6 +64,18 @@ EOF
 	fi
 	ip -n "$NS" addr add "$PEER/24" dev "$TAP"
 	ip -n "$NS" link set "$TAP" up
+	# Ready when it says so (mbuf pools without hugepages take a moment).
+	for _ in $(seq 1 300); do
+		grep -q "Server listening" "$D/sshterm.log" 2>/dev/null && break
+		kill -0 "$(cat "$D/sshterm.pid")" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q "Server listening" "$D/sshterm.log" 2>/dev/null; then
+		echo "demo: sshterm did not become ready; its log:" >&2
+		cat "$D/sshterm.log" >&2
+		stop
+		exit 1
+	fi
 	cat <<EOF
 
 sshterm is running in network namespace $NS on $ADDR port 22 (log: demo/sshterm.log).

@@ -290,6 +290,11 @@ ctl status > "$T/status" && grep -q "sessions" "$T/status" && ok "sshtermctl sta
 ctl sessions > "$T/sessions"
 sid=$(awk '$2 == "alice" { id = $1 } END { print id }' "$T/sessions") # the newest
 [ -n "$sid" ] && ok "sshtermctl sessions lists the running transfer" || bad "sshtermctl sessions" "$(cat "$T/sessions")"
+ctl session "$sid" --json | /usr/bin/python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+assert d['user']=='alice' and d['channels']==1 and d['bytes_out']>0 and 'curve25519' in d['algorithms'], d
+" && ok "sshtermctl session: user, channels, bytes, algorithms" || bad "sshtermctl session --json"
 ctl stats --json > "$T/stats.json" && /usr/bin/python3 -c "
 import json,sys
 d=json.load(open(sys.argv[1]))
