@@ -47,6 +47,7 @@ int st_ctl_config_init(struct st_ctl_config *cfg)
 	cfg->channel_window = 2u << 20;
 	cfg->channel_max_packet = 32u << 10;
 	cfg->max_channels = 16;
+	cfg->direct_tcpip_confirm_on_connect = 1;
 	return ST_OK;
 }
 

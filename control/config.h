@@ -78,9 +78,9 @@ struct st_ctl_config {
 	uint32_t channel_max_packet; /* max packet we announce: 32 KiB */
 	uint32_t max_channels;       /* channels per connection: 16 */
 	/*
-	 * direct-tcpip: 0 (default) confirms at once and attaches the backend;
-	 * 1 lets the worker confirm once the backend connected, so that a failed
-	 * connect becomes OPEN_FAILURE CONNECT_FAILED (planes.h, BACKEND_FAILED).
+	 * direct-tcpip: 1 (default) lets the worker confirm once the backend
+	 * connected, so that a failed connect becomes OPEN_FAILURE CONNECT_FAILED
+	 * (planes.h, BACKEND_FAILED); 0 confirms at once and attaches the backend.
 	 */
 	uint8_t direct_tcpip_confirm_on_connect;
 };

@@ -109,6 +109,7 @@ int st_chan_bind(struct st_chan_table *t, const struct st_chan_bind *b)
 	c->local_max_packet = b->local_max_packet;
 	c->remote_window = b->remote_window;
 	c->remote_max_packet = b->remote_max_packet;
+	c->pending_confirm = b->confirm_on_connect ? 1 : 0;
 	t->n_open++;
 	t->cnt[ST_CHAN_CNT_OPENED]++;
 	return ST_OK;
@@ -130,8 +131,14 @@ int st_chan_attach(struct st_chan_table *t, uint32_t local_id,
 		c->name[sizeof(c->name) - 1] = '\0';
 	}
 	if ((r = st_service_start(&c->svc, p, &t->env)) != ST_OK) {
-		/* Close the channel towards the peer with a failing exit status. */
 		t->cnt[ST_CHAN_CNT_SERVICE_ERROR]++;
+		if (c->pending_confirm) {
+			/* Never confirmed: the peer gets OPEN_FAILURE from the control
+			 * plane (the caller reports BACKEND_FAILED), not a CLOSE. */
+			chan_release(t, c);
+			return r;
+		}
+		/* Close the channel towards the peer with a failing exit status. */
 		c->svc.out_done = 1;
 		c->svc.exit_status = 1;
 		return r;
@@ -397,9 +404,47 @@ static int chan_output(struct st_chan_table *t, struct st_chan *c)
 }
 
 /* One channel's share of a pump. ST_ERR_NO_SPACE: tx full, come back later. */
+/*
+ * A channel waiting for its backend: confirm it once connected, drop it
+ * silently if the connection failed. Returns 1 while it must keep waiting
+ * (or is gone), 0 when it is an ordinary open channel now.
+ */
+static int chan_confirm(struct st_chan_table *t, struct st_chan *c, int *err)
+{
+	uint8_t m[17];
+	int st;
+
+	*err = ST_OK;
+	if (!c->attached)
+		return 1;
+	st = st_service_ready(&c->svc);
+	if (st == ST_ERR_AGAIN)
+		return 1;
+	if (st != ST_OK) {
+		uint32_t id = c->local_id;
+		t->cnt[ST_CHAN_CNT_SERVICE_ERROR]++;
+		chan_release(t, c);
+		if (t->tx.connect_failed != NULL)
+			t->tx.connect_failed(t->tx.ctx, id, st);
+		return 1;
+	}
+	m[0] = SSH_MSG_CHANNEL_OPEN_CONFIRMATION;
+	st_poke_u32(m + 1, c->remote_id);
+	st_poke_u32(m + 5, c->local_id);
+	st_poke_u32(m + 9, c->local_window_max);
+	st_poke_u32(m + 13, c->local_max_packet);
+	if ((*err = emit(t, m, sizeof(m))) != ST_OK)
+		return 1;
+	c->pending_confirm = 0;
+	return 0;
+}
+
 static int chan_pump(struct st_chan_table *t, struct st_chan *c)
 {
 	int r;
+
+	if (c->pending_confirm && chan_confirm(t, c, &r))
+		return r;
 
 	/*
 	 * Held input -> service -> output, repeated while output frees room in

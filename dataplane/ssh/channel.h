@@ -59,6 +59,12 @@ struct st_chan_tx {
 	int (*commit)(void *ctx, size_t len);
 	/* A channel is fully closed; its local id may be reused. */
 	void (*closed)(void *ctx, uint32_t local_id);
+	/*
+	 * A channel bound with confirm_on_connect could not reach its backend:
+	 * it is gone without a word to the peer (the control plane answers
+	 * OPEN_FAILURE). Optional.
+	 */
+	void (*connect_failed)(void *ctx, uint32_t local_id, int err);
 	void *ctx;
 };
 
@@ -89,6 +95,7 @@ struct st_chan_bind {
 	uint32_t local_id, remote_id;
 	uint32_t local_window, local_max_packet;
 	uint32_t remote_window, remote_max_packet;
+	uint8_t confirm_on_connect; /* we send OPEN_CONFIRMATION once the backend is up */
 };
 
 struct st_chan {
@@ -98,6 +105,7 @@ struct st_chan {
 	uint8_t peer_eof, peer_close;
 	uint8_t sent_exit, sent_eof, sent_close;
 	uint8_t eof_delivered;   /* service saw the peer's EOF */
+	uint8_t pending_confirm; /* OPEN_CONFIRMATION not sent yet (backend connecting) */
 	uint32_t local_id, remote_id;
 	/* receive */
 	uint32_t local_window;      /* bytes the peer may still send */

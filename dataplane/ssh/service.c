@@ -361,3 +361,13 @@ void st_service_close(struct st_service *sv)
 		sv->ops->close(sv);
 	memset(sv, 0, sizeof(*sv));
 }
+
+int st_service_ready(const struct st_service *sv)
+{
+	if (sv->ops != &backend_ops)
+		return ST_OK;
+	if (sv->u.backend.conn == NULL)
+		return ST_ERR_STATE;
+	const struct st_connector *c = sv->u.backend.c;
+	return c->ops->state != NULL ? c->ops->state(sv->u.backend.conn) : ST_OK;
+}

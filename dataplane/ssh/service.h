@@ -83,6 +83,13 @@ struct st_connector_ops {
 	int (*shutdown_write)(void *conn);
 	/* Closes and releases the connection. */
 	void (*close)(void *conn);
+	/*
+	 * Optional (NULL: treated as connected): ST_OK once connected,
+	 * ST_ERR_AGAIN while connecting, or the failure (ST_ERR_CONN_REFUSED,
+	 * ST_ERR_TIMEOUT, ST_ERR_SYSTEM ...). Used to confirm a direct-tcpip
+	 * channel only when its target answered.
+	 */
+	int (*state)(void *conn);
 };
 
 struct st_connector {
@@ -165,5 +172,11 @@ int st_service_start(struct st_service *sv, const struct st_service_params *p,
 
 /* Closes a started service (no-op for a zeroed one) and zeroes it. */
 void st_service_close(struct st_service *sv);
+
+/*
+ * Whether a started service can take data: ST_OK (always for the built-in
+ * services), ST_ERR_AGAIN while a backend connects, or the backend's failure.
+ */
+int st_service_ready(const struct st_service *sv);
 
 #endif

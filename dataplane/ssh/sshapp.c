@@ -380,9 +380,11 @@ static void bc_release(struct bconn *b)
 /* Any backend event: the service reads/writes the backend only when pumped. */
 static void bc_wake(struct bconn *b)
 {
-	if (b->owner != NULL && b->owner->active) {
-		st_wsess_pump(&b->owner->ws);
-		sess_service(b->owner);
+	/* Pumping may close this backend (bc_close clears b->owner): keep the session. */
+	struct sess *s = b->owner;
+	if (s != NULL && s->active) {
+		st_wsess_pump(&s->ws);
+		sess_service(s);
 	}
 }
 
@@ -581,12 +583,21 @@ static void bc_close(void *conn)
 	tcp_close(b->aw->w->tcp, b->tcp);
 }
 
+static int bc_state(void *conn)
+{
+	const struct bconn *b = conn;
+	if (b->connected)
+		return ST_OK;
+	return b->failed ? ST_ERR_CONN_REFUSED : ST_ERR_AGAIN;
+}
+
 static const struct st_connector_ops connector_ops = {
 	.connect = bc_connect,
 	.write = bc_write,
 	.read = bc_read,
 	.shutdown_write = bc_shutdown_write,
 	.close = bc_close,
+	.state = bc_state,
 };
 
 /* ---- worker hooks ---- */

@@ -182,6 +182,21 @@ static void chan_closed(void *ctx, uint32_t local_id)
 	up_deliver(s, m);
 }
 
+/* A deferred direct-tcpip channel could not reach its target: the control
+ * plane turns this into OPEN_FAILURE (CONNECT_FAILED) and frees the id. */
+static void chan_connect_failed(void *ctx, uint32_t local_id, int err)
+{
+	struct st_wsess *s = ctx;
+	struct st_plane_msg *m = st_plane_msg_new(ST_UP_BACKEND_FAILED, s->handle, NULL, 0);
+
+	s->st.channels_closed++;
+	if (m != NULL) {
+		m->u.backend.local_id = local_id;
+		m->u.backend.err = err;
+	}
+	up_deliver(s, m);
+}
+
 /* ---- closing ---- */
 
 static void send_disconnect(struct st_wsess *s, uint32_t code, const char *desc)
@@ -536,6 +551,7 @@ static int down_bind(struct st_wsess *s, struct st_plane_msg *m)
 		.local_max_packet = m->u.bind.local_max_packet,
 		.remote_window = m->u.bind.remote_window,
 		.remote_max_packet = m->u.bind.remote_max_packet,
+		.confirm_on_connect = m->u.bind.confirm_on_connect,
 	};
 	int r;
 
@@ -713,6 +729,7 @@ int st_wsess_init(struct st_wsess *s, const struct st_wsess_config *cfg,
 	ctx.begin = chan_begin;
 	ctx.commit = chan_commit;
 	ctx.closed = chan_closed;
+	ctx.connect_failed = chan_connect_failed;
 	ctx.ctx = s;
 	env.connector = cfg->connector;
 	env.owner = s;

@@ -77,7 +77,7 @@ HostKey $T/host_ecdsa
 HostKey $T/host_rsa
 AuthorizedKeysFile $T/ak/%u
 Service kecho $PEER:7000
-PermitOpen $PEER:7000
+PermitOpen $PEER:7000 $PEER:7002
 DefaultService echo
 ControlSocket $T/ctl.sock
 MaxStartups 400
@@ -259,6 +259,16 @@ if echo x | TMO=20 sshc alice "$T/id_user" -W $PEER:7001 >/dev/null 2>&1; then
 	bad "ssh -W to a target not in PermitOpen is refused"
 else
 	ok "ssh -W to a target not in PermitOpen is refused"
+fi
+# Permitted, but nothing listens there: OPEN_FAILURE (connect failed), not an open-then-close.
+if echo x | timeout 20 ip netns exec "$NS" ssh -o BatchMode=yes -o StrictHostKeyChecking=yes \
+	-o UserKnownHostsFile="$T/known_hosts" -o LogLevel=INFO -i "$T/id_user" \
+	-W $PEER:7002 alice@$ADDR >/dev/null 2>"$T/w.err"; then
+	bad "ssh -W to a closed port fails"
+else
+	grep -q "open failed: connect failed" "$T/w.err" &&
+		ok "ssh -W to a closed port: CHANNEL_OPEN_FAILURE connect failed" ||
+		bad "ssh -W to a closed port" "$(cat "$T/w.err")"
 fi
 if echo x | TMO=20 sshc dave "$T/id_user" -W $PEER:7000 >/dev/null 2>&1; then
 	bad "ssh -W refused for a restrict key"

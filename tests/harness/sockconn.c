@@ -163,12 +163,22 @@ static void sc_close(void *conn)
 	free(c);
 }
 
+/* Connected, still connecting, or failed (the harness loop settles connects). */
+static int sc_state(void *conn)
+{
+	const struct st_sockconn *c = conn;
+	if (c->failed)
+		return ST_ERR_CONN_REFUSED;
+	return c->connecting ? ST_ERR_AGAIN : ST_OK;
+}
+
 static const struct st_connector_ops sockconn_ops = {
 	.connect = sc_connect,
 	.write = sc_write,
 	.read = sc_read,
 	.shutdown_write = sc_shutdown_write,
 	.close = sc_close,
+	.state = sc_state,
 };
 
 void st_sockconn_set_init(struct st_sockconn_set *set, unsigned max)

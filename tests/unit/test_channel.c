@@ -70,7 +70,8 @@ static void ftx_free(struct fake_tx *f)
 
 static void table_init(struct st_chan_table *t, struct fake_tx *f)
 {
-	struct st_chan_tx tx = { ftx_begin, ftx_commit, ftx_closed, f };
+	struct st_chan_tx tx = { .begin = ftx_begin, .commit = ftx_commit, .closed = ftx_closed,
+				 .ctx = f };
 	st_chan_table_init(t, &tx, NULL);
 }
 
@@ -563,6 +564,131 @@ static void test_late_messages_after_close(void)
 	ftx_free(f);
 }
 
+/* ---- deferred confirmation (direct-tcpip: confirm once the backend is up) ---- */
+
+static int fc_state_value = ST_ERR_AGAIN; /* what the fake backend reports */
+static uint32_t failed_id;
+static int failed_err;
+static int fc_conn_token;
+
+static int fc_connect(void *ctx, const char *host, uint16_t port, void *owner, void **conn)
+{
+	(void)ctx, (void)host, (void)port, (void)owner;
+	*conn = &fc_conn_token;
+	return ST_OK;
+}
+static int fc_write(void *conn, const uint8_t *p, size_t n, size_t *w)
+{
+	(void)conn, (void)p;
+	*w = fc_state_value == ST_OK ? n : 0;
+	return ST_OK;
+}
+static int fc_read(void *conn, uint8_t *p, size_t cap, size_t *n, int *eof)
+{
+	(void)conn, (void)p, (void)cap;
+	*n = 0;
+	*eof = 0;
+	return ST_OK;
+}
+static int fc_shutdown(void *conn)
+{
+	(void)conn;
+	return ST_OK;
+}
+static void fc_close(void *conn)
+{
+	(void)conn;
+}
+static int fc_state(void *conn)
+{
+	(void)conn;
+	return fc_state_value;
+}
+static const struct st_connector_ops fc_ops = {fc_connect, fc_write, fc_read, fc_shutdown,
+					       fc_close, fc_state};
+
+static void on_connect_failed(void *ctx, uint32_t id, int err)
+{
+	(void)ctx;
+	failed_id = id;
+	failed_err = err;
+}
+
+static void deferred_table(struct st_chan_table *t, struct fake_tx *f,
+			   const struct st_connector *conn)
+{
+	struct st_chan_tx tx = { .begin = ftx_begin, .commit = ftx_commit, .closed = ftx_closed,
+				 .connect_failed = on_connect_failed, .ctx = f };
+	struct st_service_env env = { .connector = conn, .owner = NULL };
+	st_chan_table_init(t, &tx, &env);
+}
+
+static void test_deferred_confirm(void)
+{
+	struct st_connector conn = {&fc_ops, NULL};
+	struct st_chan_table t;
+	struct fake_tx *f = ftx_new();
+	struct st_chan_bind b = { .local_id = 3, .remote_id = 77, .local_window = 65536,
+				  .local_max_packet = 32768, .remote_window = 65536,
+				  .remote_max_packet = 32768, .confirm_on_connect = 1 };
+	struct st_service_params p = { .kind = ST_SERVICE_BACKEND, .host = "198.18.0.1",
+				       .port = 7000 };
+
+	fc_state_value = ST_ERR_AGAIN;
+	deferred_table(&t, f, &conn);
+	CHECK_OK(st_chan_bind(&t, &b));
+	CHECK_OK(st_chan_attach(&t, 3, &p, "direct-tcpip", 0));
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n, 0); /* still connecting: nothing towards the peer */
+	fc_state_value = ST_OK;
+	CHECK_OK(st_chan_pump(&t));
+	CHECK(f->n >= 1);
+	if (f->n >= 1) {
+		CHECK_INT(f->lens[0], 17);
+		CHECK_INT(f->msgs[0][0], SSH_MSG_CHANNEL_OPEN_CONFIRMATION);
+		CHECK_INT(st_peek_u32(f->msgs[0] + 1), 77);
+		CHECK_INT(st_peek_u32(f->msgs[0] + 5), 3);
+		CHECK_INT(st_peek_u32(f->msgs[0] + 9), 65536);
+		CHECK_INT(st_peek_u32(f->msgs[0] + 13), 32768);
+	}
+	/* Confirmed once only. */
+	unsigned n = f->n;
+	CHECK_OK(st_chan_pump(&t));
+	CHECK_INT(f->n, n);
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+static void test_deferred_refused(void)
+{
+	struct st_connector conn = {&fc_ops, NULL};
+	struct st_chan_table t;
+	struct fake_tx *f = ftx_new();
+	struct st_chan_bind b = { .local_id = 5, .remote_id = 9, .local_window = 65536,
+				  .local_max_packet = 32768, .remote_window = 65536,
+				  .remote_max_packet = 32768, .confirm_on_connect = 1 };
+	struct st_service_params p = { .kind = ST_SERVICE_BACKEND, .host = "198.18.0.1",
+				       .port = 7001 };
+
+	fc_state_value = ST_ERR_AGAIN;
+	failed_id = 0;
+	deferred_table(&t, f, &conn);
+	CHECK_OK(st_chan_bind(&t, &b));
+	CHECK_OK(st_chan_attach(&t, 5, &p, "direct-tcpip", 0));
+	CHECK_OK(st_chan_pump(&t));
+	fc_state_value = ST_ERR_CONN_REFUSED;
+	CHECK_OK(st_chan_pump(&t));
+	/* No EOF/CLOSE for a channel the peer never saw confirmed; reported instead. */
+	CHECK_INT(f->n, 0);
+	CHECK_INT(failed_id, 5);
+	CHECK_ERR(failed_err, ST_ERR_CONN_REFUSED);
+	CHECK(st_chan_find(&t, 5) == NULL);
+	/* The id can be bound again. */
+	CHECK_OK(st_chan_bind(&t, &b));
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
 int main(void)
 {
 	RUN(test_unbound_not_handled);
@@ -579,5 +705,7 @@ int main(void)
 	RUN(test_backpressure_withholds_adjust);
 	RUN(test_attach_errors);
 	RUN(test_late_messages_after_close);
+	RUN(test_deferred_confirm);
+	RUN(test_deferred_refused);
 	return st_test_done("test_channel");
 }

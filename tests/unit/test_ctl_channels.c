@@ -257,6 +257,7 @@ static void test_direct_tcpip(void)
 	sc_bed_free(&b);
 
 	CHECK_OK(st_ctl_config_add_permitopen(&fx.cfg, "198.18.0.5:80"));
+	fx.cfg.direct_tcpip_confirm_on_connect = 0; /* immediate confirmation (the deferred mode below) */
 	login(&b, "alice");
 	CHECK_INT(direct_tcpip(&b, "198.18.0.5", 80, &reason), SSH_MSG_CHANNEL_OPEN_CONFIRMATION);
 	CHECK(reason < SC_CHANS && b.ch[reason].attached);
