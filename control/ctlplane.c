@@ -25,7 +25,7 @@ struct st_ctlplane_sess {
 	struct st_ctl_conn *conn;          /* NULL: free */
 	struct st_daemon_conf *conf;       /* the config it started with */
 	uint64_t id;
-	uint16_t gen;
+	struct st_conn_handle h;           /* the worker connection it mirrors */
 	char peer[ST_IP_STR];
 	uint16_t peer_port;
 	uint8_t authed;                    /* counted out of cp->unauth */
@@ -171,7 +171,7 @@ static struct st_ctlplane_sess *sess_of(struct st_ctlplane *cp, struct st_conn_h
 	if (h.worker >= cp->nb_workers || h.slot >= cp->max_sessions)
 		return NULL;
 	struct st_ctlplane_sess *s = &cp->sess[h.worker][h.slot];
-	return s->conn != NULL && s->gen == h.gen ? s : NULL;
+	return s->conn != NULL && s->h.gen == h.gen ? s : NULL;
 }
 
 static void sess_end(struct st_ctlplane *cp, struct st_ctlplane_sess *s)
@@ -254,7 +254,7 @@ static void handle_up(struct st_ctlplane *cp, struct st_plane_msg *m)
 		s->conf = cp->conf;
 		s->authed = 0;
 		cp->unauth++;
-		s->gen = m->conn.gen;
+		s->h = m->conn;
 		s->id = ++cp->next_id;
 		s->since = time(NULL);
 		snprintf(s->peer, sizeof(s->peer), "%s", m->u.open.peer_ip);
@@ -350,13 +350,13 @@ static int cmd_status(void *ctx, int argc, char **argv, struct st_buf *out)
 	return ST_OK;
 }
 
-static void session_line(struct st_ctlplane *cp, struct st_ctlplane_sess *s, unsigned w,
-			 uint32_t slot, int json, struct st_buf *out)
+static void session_line(struct st_ctlplane *cp, struct st_ctlplane_sess *s, int json,
+			 struct st_buf *out)
 {
 	struct st_wsess_stats ws;
 	const char *user = st_ctl_conn_user(s->conn);
-	struct st_conn_handle h = {(uint16_t)w, s->gen, slot};
-	int have = st_sshapp_session_stats(cp->app, h, &ws) == ST_OK;
+	unsigned w = s->h.worker;
+	int have = st_sshapp_session_stats(cp->app, s->h, &ws) == ST_OK;
 	long age = (long)(time(NULL) - s->since);
 	char algs[256];
 
@@ -401,7 +401,7 @@ static int cmd_sessions(void *ctx, int argc, char **argv, struct st_buf *out)
 			if (json && !first)
 				bprintf(out, ",");
 			first = 0;
-			session_line(cp, s, w, i, json, out);
+			session_line(cp, s, json, out);
 		}
 	if (json)
 		bprintf(out, "]\n");
@@ -409,33 +409,24 @@ static int cmd_sessions(void *ctx, int argc, char **argv, struct st_buf *out)
 }
 
 static struct st_ctlplane_sess *arg_session(struct st_ctlplane *cp, int argc, char **argv,
-					     struct st_buf *out, unsigned *w, uint32_t *slot)
+					     struct st_buf *out)
 {
 	struct st_ctlplane_sess *s = argc >= 2 ? find_id(cp, argv[1]) : NULL;
-	if (s == NULL) {
+	if (s == NULL)
 		bprintf(out, "no session '%s'", argc >= 2 ? argv[1] : "");
-		return NULL;
-	}
-	for (unsigned i = 0; i < cp->nb_workers; i++)
-		if (s >= cp->sess[i] && s < cp->sess[i] + cp->max_sessions) {
-			*w = i;
-			*slot = (uint32_t)(s - cp->sess[i]);
-		}
 	return s;
 }
 
 static int cmd_session(void *ctx, int argc, char **argv, struct st_buf *out)
 {
 	struct st_ctlplane *cp = ctx;
-	unsigned w = 0;
-	uint32_t slot = 0;
-	struct st_ctlplane_sess *s = arg_session(cp, argc, argv, out, &w, &slot);
+	struct st_ctlplane_sess *s = arg_session(cp, argc, argv, out);
 	if (s == NULL)
 		return ST_ERR_NOT_FOUND;
 	int json = has_json(argc, argv);
 	if (!json)
 		bprintf(out, SESSION_HEADER);
-	session_line(cp, s, w, slot, json, out);
+	session_line(cp, s, json, out);
 	if (json)
 		bprintf(out, "\n");
 	return ST_OK;
@@ -444,9 +435,7 @@ static int cmd_session(void *ctx, int argc, char **argv, struct st_buf *out)
 static int cmd_kill(void *ctx, int argc, char **argv, struct st_buf *out)
 {
 	struct st_ctlplane *cp = ctx;
-	unsigned w = 0;
-	uint32_t slot = 0;
-	struct st_ctlplane_sess *s = arg_session(cp, argc, argv, out, &w, &slot);
+	struct st_ctlplane_sess *s = arg_session(cp, argc, argv, out);
 	uint8_t pl[128];
 	struct st_buf b;
 
@@ -458,8 +447,7 @@ static int cmd_kill(void *ctx, int argc, char **argv, struct st_buf *out)
 	st_buf_put_u32(&b, SSH_DISCONNECT_BY_APPLICATION);
 	st_buf_put_cstring(&b, "killed by administrator");
 	st_buf_put_cstring(&b, "");
-	struct st_conn_handle h = {(uint16_t)w, s->gen, slot};
-	struct st_plane_msg *m = st_plane_msg_new(ST_DOWN_CLOSE, h, pl, (uint32_t)b.len);
+	struct st_plane_msg *m = st_plane_msg_new(ST_DOWN_CLOSE, s->h, pl, (uint32_t)b.len);
 	if (m == NULL || down_deliver(cp, m) != ST_OK) {
 		bprintf(out, "could not reach the worker");
 		return ST_ERR_NO_SPACE;
@@ -473,14 +461,11 @@ static int cmd_kill(void *ctx, int argc, char **argv, struct st_buf *out)
 static int cmd_rekey(void *ctx, int argc, char **argv, struct st_buf *out)
 {
 	struct st_ctlplane *cp = ctx;
-	unsigned w = 0;
-	uint32_t slot = 0;
-	struct st_ctlplane_sess *s = arg_session(cp, argc, argv, out, &w, &slot);
+	struct st_ctlplane_sess *s = arg_session(cp, argc, argv, out);
 	if (s == NULL)
 		return ST_ERR_NOT_FOUND;
 	/* The same path as a RekeyLimit reached on the worker. */
-	struct st_conn_handle h = {(uint16_t)w, s->gen, slot};
-	struct st_plane_msg *m = st_plane_msg_new(ST_UP_REKEY_DUE, h, NULL, 0);
+	struct st_plane_msg *m = st_plane_msg_new(ST_UP_REKEY_DUE, s->h, NULL, 0);
 	if (m == NULL)
 		return ST_ERR_ALLOC;
 	st_ctl_conn_input(s->conn, m);
