@@ -35,6 +35,7 @@
 
 #include "control/conffile.h"
 #include "control/ctlplane.h"
+#include "control/telemetry.h"
 #include "crypto/backend.h"
 #include "crypto/err.h"
 #include "crypto/key.h"
@@ -265,6 +266,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sshterm: control socket %s\n", err);
 		return 1;
 	}
+	if (st_telemetry_register(&cp) != ST_OK)
+		fprintf(stderr, "sshterm: DPDK telemetry endpoints not registered\n");
 	signal(SIGINT, on_stop_signal);
 	signal(SIGTERM, on_stop_signal);
 	signal(SIGHUP, on_hup);

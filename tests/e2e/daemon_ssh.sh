@@ -32,7 +32,7 @@ cleanup() {
 	done
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
-	rm -rf "$T"
+	rm -rf "$T" "/var/run/dpdk/st$$" "/var/run/dpdk/stt$$"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -311,6 +311,24 @@ d=json.load(open(sys.argv[1]))
 w=d['workers'][0]
 assert w['rx_packets'] > 0 and w['cycles_per_byte'] > 0 and 'drops' in w
 " "$T/stats.json" && ok "sshtermctl stats --json parses with per-worker counters" || bad "sshtermctl stats --json"
+/usr/bin/python3 - "/var/run/dpdk/st$$/dpdk_telemetry.v2" <<'PYEOF' && ok "DPDK telemetry: /sshterm/status, /sshterm/worker,0, /sshterm/control" || bad "DPDK telemetry endpoints"
+import json, socket, sys
+def q(cmd):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(5)
+    s.connect(sys.argv[1])
+    s.recv(4096)
+    s.send(cmd.encode())
+    r = json.loads(s.recv(65536))
+    s.close()
+    return r
+st = q("/sshterm/status")["/sshterm/status"]
+w = q("/sshterm/worker,0")["/sshterm/worker"]
+c = q("/sshterm/control")["/sshterm/control"]
+assert st["workers"] == 1 and st["sessions"] >= 1, st
+assert w["rx_packets"] > 0 and w["busy_cycles"] > 0, w
+assert c["AUTH_ACCEPTED"] > 0 and c["KEX_DONE"] > 0, c
+PYEOF
 ctl rekey "$sid" >/dev/null && ok "sshtermctl rekey" || bad "sshtermctl rekey"
 sleep 1
 r=$(ctl reload) && ok "sshtermctl reload while a transfer runs" || bad "sshtermctl reload" "$r"
