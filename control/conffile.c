@@ -498,15 +498,23 @@ static int kw_controlsocket(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+/* Copies one argument into a fixed-size field; "<what> too long" when it does not fit. */
+static int copy_arg(struct conf_ctx *x, const char *what, const char *src, char *dst, size_t dstsz)
+{
+	if (strlen(src) >= dstsz)
+		return conf_error(x, ST_ERR_FORMAT, "%s too long", what);
+	memcpy(dst, src, strlen(src) + 1);
+	return ST_OK;
+}
+
 static int kw_cryptobackend(struct conf_ctx *x, char **av, int ac)
 {
 	if (strcasecmp(av[0], "evp") == 0 && ac == 1) {
 		x->c->crypto_backend = ST_CONF_CRYPTO_EVP;
 	} else if (strcasecmp(av[0], "cryptodev") == 0) {
 		x->c->crypto_backend = ST_CONF_CRYPTO_CRYPTODEV;
-		if (ac == 2 && strlen(av[1]) >= sizeof(x->c->crypto_device))
-			return conf_error(x, ST_ERR_FORMAT, "CryptoBackend: device name too long");
-		snprintf(x->c->crypto_device, sizeof(x->c->crypto_device), "%s", ac == 2 ? av[1] : "");
+		return copy_arg(x, "CryptoBackend: device name", ac == 2 ? av[1] : "",
+				x->c->crypto_device, sizeof(x->c->crypto_device));
 	} else {
 		return conf_error(x, ST_ERR_FORMAT,
 				  "CryptoBackend: expected 'evp' or 'cryptodev [DEVICE]'");
@@ -517,19 +525,14 @@ static int kw_cryptobackend(struct conf_ctx *x, char **av, int ac)
 static int kw_cryptoprovider(struct conf_ctx *x, char **av, int ac)
 {
 	(void)ac;
-	if (strlen(av[0]) >= sizeof(x->c->crypto_provider))
-		return conf_error(x, ST_ERR_FORMAT, "CryptoProvider: too long");
-	snprintf(x->c->crypto_provider, sizeof(x->c->crypto_provider), "%s", av[0]);
-	return ST_OK;
+	return copy_arg(x, "CryptoProvider:", av[0], x->c->crypto_provider,
+			sizeof(x->c->crypto_provider));
 }
 
 static int kw_cryptoengine(struct conf_ctx *x, char **av, int ac)
 {
 	(void)ac;
-	if (strlen(av[0]) >= sizeof(x->c->crypto_engine))
-		return conf_error(x, ST_ERR_FORMAT, "CryptoEngine: too long");
-	snprintf(x->c->crypto_engine, sizeof(x->c->crypto_engine), "%s", av[0]);
-	return ST_OK;
+	return copy_arg(x, "CryptoEngine:", av[0], x->c->crypto_engine, sizeof(x->c->crypto_engine));
 }
 
 static const struct keyword keywords[] = {

@@ -39,17 +39,8 @@ struct bconn {
 	uint32_t next_free;
 	uint8_t in_use, connected, eof, failed;
 	uint8_t shutdown_pending; /* half-close asked for before the connection completed */
-	uint8_t shut;             /* our FIN is queued: the close may complete any time */
-	uint32_t rx_bytes;        /* bytes held in rx */
 };
 
-/*
- * After our FIN the stack reports closed() as soon as the backend's FIN
- * arrives (TIME_WAIT), and the handle is dead from then on, whether or not
- * the service has read everything. So once we have half-closed, received
- * data is taken out of TCP as it arrives, up to this bound.
- */
-#define BC_DRAIN_MAX (4u << 20)
 
 struct st_sshapp_worker {
 	struct dp_worker *w;
@@ -406,28 +397,14 @@ static void bc_connected(void *ctx, tcp_handle_t h)
 	b->connected = 1;
 	if (b->shutdown_pending) {
 		tcp_shutdown(b->aw->w->tcp, h); /* FIN goes after whatever is queued */
-		b->shut = 1;
 	}
 	bc_wake(b);
-}
-
-static void bc_drain(struct bconn *b, tcp_handle_t h)
-{
-	struct rte_mbuf *c;
-	int n;
-
-	while (b->rx_bytes < BC_DRAIN_MAX && (n = tcp_read(b->aw->w->tcp, h, &c)) > 0 && c != NULL) {
-		b->rx = segs_append(b->rx, c);
-		b->rx_bytes += (uint32_t)n;
-	}
 }
 
 static void bc_event(void *ctx, tcp_handle_t h)
 {
-	struct bconn *b = ctx;
-	if (b->shut)
-		bc_drain(b, h);
-	bc_wake(b);
+	(void)h;
+	bc_wake(ctx);
 }
 
 static void bc_closed(void *ctx, tcp_handle_t h, int err)
@@ -435,12 +412,10 @@ static void bc_closed(void *ctx, tcp_handle_t h, int err)
 	struct bconn *b = ctx;
 	struct rte_mbuf *c = NULL;
 
-	/* The handle dies with this call: keep what the backend sent before its FIN. */
-	int n;
-	if (b->owner != NULL && (n = tcp_read(b->aw->w->tcp, h, &c)) > 0 && c != NULL) {
+	/* The handle dies with this call (the stack keeps queued data readable until
+	 * here): keep what the backend sent before its FIN, at most its receive buffer. */
+	if (b->owner != NULL && tcp_read(b->aw->w->tcp, h, &c) > 0 && c != NULL)
 		b->rx = segs_append(b->rx, c);
-		b->rx_bytes += (uint32_t)n;
-	}
 	b->tcp = 0;
 	if (err == ST_OK)
 		b->eof = 1;
@@ -540,7 +515,6 @@ static int bc_read(void *conn, uint8_t *p, size_t cap, size_t *n, int *eof)
 		size_t take = m->data_len < cap - got ? m->data_len : cap - got;
 		memcpy(p + got, rte_pktmbuf_mtod(m, uint8_t *), take);
 		got += take;
-		b->rx_bytes = b->rx_bytes > take ? b->rx_bytes - (uint32_t)take : 0;
 		if (take < m->data_len) {
 			m->data_off += (uint16_t)take;
 			m->data_len -= (uint16_t)take;
@@ -566,8 +540,6 @@ static int bc_shutdown_write(void *conn)
 		return ST_OK;
 	}
 	tcp_shutdown(b->aw->w->tcp, b->tcp);
-	b->shut = 1;
-	bc_drain(b, b->tcp);
 	return ST_OK;
 }
 
