@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include "dataplane/csum.h"
 #include "dataplane/dp.h"
 #include "dataplane/proto.h"
 #include "dataplane/worker.h"
@@ -139,8 +140,8 @@ static void ipv4_input(struct dp_worker *w, struct rte_mbuf *m, const struct rte
 				dp_drop(w, m, DP_DROP_TCP_SHORT);
 				return;
 			}
-			if (rte_ipv4_udptcp_cksum_mbuf_verify(m, (const struct rte_ipv4_hdr *)p,
-							      DP_ETH_HLEN + ip.hlen) != 0) {
+			if (!dp_l4_cksum_ipv4_ok(m, (const struct rte_ipv4_hdr *)p,
+						 DP_ETH_HLEN + ip.hlen)) {
 				dp_drop(w, m, DP_DROP_TCP_CSUM);
 				return;
 			}

@@ -11,6 +11,7 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "dataplane/csum.h"
 #include "dataplane/proto.h"
 #include "dataplane/tcp/tcp_internal.h"
 
@@ -166,15 +167,18 @@ static void finish(struct tcp_worker *tw, struct rte_mbuf *h, struct rte_tcp_hdr
 	struct dp_worker *w = tw->w;
 
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(h->pkt_len - DP_ETH_HLEN));
-	if (w->tx_csum_offload) {
+	/* Offload only chains whose pieces all sum right on every PMD (csum.h). */
+	if (w->tx_csum_offload && dp_chain_even_pieces(h)) {
 		h->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
 		ip->hdr_checksum = 0;
 		th->cksum = rte_ipv4_phdr_cksum(ip, h->ol_flags);
 	} else {
+		if (w->tx_csum_offload)
+			w->st->ctr[DP_CTR_TCP_CSUM_SW]++;
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 		th->cksum = 0;
-		th->cksum = rte_ipv4_udptcp_cksum_mbuf(h, ip, DP_ETH_HLEN + DP_IP_HLEN);
+		th->cksum = dp_l4_cksum_ipv4(h, ip, DP_ETH_HLEN + DP_IP_HLEN);
 	}
 	w->st->ctr[DP_CTR_TCP_SEGS_OUT]++;
 	if (dmac) {
