@@ -138,7 +138,9 @@ int st_ctl_config_permitopen_allows(const struct st_ctl_config *cfg, const char 
 
 /*
  * Name-list helpers (RFC 4251 §5 lists without NUL): 1 when `name[0..len)` is
- * an element of `list`.
+ * an element of `list`. An empty name never matches, so the empty names a
+ * peer's list may hold (",a", "a,", "a,,b": st_buf_get_namelist() accepts
+ * them) are skipped and an empty `name` is never found.
  */
 int st_namelist_has(const char *list, size_t list_len, const char *name, size_t len);
 

@@ -222,8 +222,17 @@ static int h_disconnect(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, s
 
 	(void)seq;
 	st_buf_from(&b, p + 1, len - 1);
-	if ((r = st_buf_get_u32(&b, &code)) != 0 || (r = st_buf_get_string(&b, &s, &sl)) != 0 ||
-	    (r = st_buf_get_string(&b, &lang, &ll)) != 0 || (r = st_buf_end(&b)) != 0)
+	if ((r = st_buf_get_u32(&b, &code)) != 0 || (r = st_buf_get_string(&b, &s, &sl)) != 0)
+		return r;
+	/*
+	 * The language tag may be missing (dev-tunnels-ssh sends reason and
+	 * description only): like OpenSSH, which reads no further than the
+	 * description, take that as an empty tag. The description itself is
+	 * required (OpenSSH fails a DISCONNECT without one as incomplete too).
+	 * A tag that is there must be a whole string with nothing after it.
+	 */
+	if (st_buf_avail(&b) > 0 &&
+	    ((r = st_buf_get_string(&b, &lang, &ll)) != 0 || (r = st_buf_end(&b)) != 0))
 		return r;
 	if (sl >= sizeof(text))
 		sl = sizeof(text) - 1;

@@ -95,7 +95,14 @@ int st_ctl_kexinit_build(const struct st_ctl_config *cfg, int initial, struct st
 	return ST_OK;
 }
 
-/* First name of the client's list that is also in ours: *name / *len. */
+/*
+ * First name of the client's list that is also in ours: *name / *len.
+ * An empty name in the client's list (libssh ends its lists with a comma)
+ * matches nothing and the names after it are still tried. OpenSSH's
+ * match_list() stops at the first empty name instead; skipping it picks
+ * what OpenSSH picks wherever OpenSSH finds a match, and also sees names
+ * (and markers such as kex-strict-c-v00@openssh.com) after a doubled comma.
+ */
 static int pick(const char *client, size_t clen, const char *ours, const char **name, size_t *len)
 {
 	size_t i = 0;

@@ -206,6 +206,12 @@ static int userauth_publickey(struct st_ctl_conn *c, struct st_buf *b, int hostb
 		r = auth_failed(c);
 		goto out;
 	}
+	/*
+	 * An RSA blob may be named rsa-sha2-256/512 (dev-tunnels-ssh; OpenSSH
+	 * takes it, see st_key_from_blob). That is harmless: the key is matched
+	 * against authorized_keys by value, and PK_OK and the signed data use
+	 * the blob exactly as the client sent it.
+	 */
 	if (blob_len > ST_KEY_BLOB_MAX || st_key_from_blob(blob, blob_len, &key) != 0) {
 		ctl_logf(c, ST_LOG_INFO, "userauth_pubkey: cannot decode key for %s [preauth]",
 			 c->user);

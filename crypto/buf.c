@@ -223,11 +223,16 @@ int st_buf_get_namelist(struct st_buf *b, const char **p, size_t *len)
 		return r;
 	if (n > ST_BUF_MAX_NAMELIST)
 		goto bad;
+	/*
+	 * Empty names (a leading, trailing or doubled comma) are accepted:
+	 * RFC 4251 §5 forbids them, but libssh 0.10 ends its KEXINIT lists with
+	 * a comma and OpenSSH, which does not check names at all, takes such
+	 * lists. Consumers treat an empty name as matching nothing
+	 * (st_namelist_has); everything else is still checked here.
+	 */
 	for (i = 0; i < n; i++) {
 		uint8_t c = d[i];
 		if (c == ',') {
-			if (namelen == 0)
-				goto bad;
 			namelen = 0;
 			continue;
 		}
@@ -237,8 +242,6 @@ int st_buf_get_namelist(struct st_buf *b, const char **p, size_t *len)
 		if (++namelen > ST_BUF_MAX_NAME)
 			goto bad;
 	}
-	if (n > 0 && namelen == 0)
-		goto bad; /* trailing comma */
 	*p = (const char *)d;
 	*len = n;
 	return ST_OK;

@@ -106,8 +106,13 @@ int st_buf_get_mpint(struct st_buf *b, const uint8_t **p, size_t *len);
 
 /*
  * Borrows a name-list (RFC 4251 §5): printable US-ASCII without spaces, names
- * separated by single commas, no empty names, each at most ST_BUF_MAX_NAME
- * bytes, total at most ST_BUF_MAX_NAMELIST. An empty list (length 0) is valid.
+ * separated by commas, each at most ST_BUF_MAX_NAME bytes, total at most
+ * ST_BUF_MAX_NAMELIST. An empty list (length 0) is valid. Empty names (",a",
+ * "a,", "a,,b", ",") are accepted, as OpenSSH accepts them from peers; they
+ * must match nothing wherever the list is used (st_namelist_has() never
+ * matches an empty name). Returns ST_OK, ST_ERR_NAME_INVALID (a byte outside
+ * 0x21..0x7e, a name over ST_BUF_MAX_NAME, a list over ST_BUF_MAX_NAMELIST)
+ * or the errors of st_buf_get_string(); nothing is consumed on error.
  */
 int st_buf_get_namelist(struct st_buf *b, const char **p, size_t *len);
 

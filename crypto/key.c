@@ -543,6 +543,33 @@ out:
 
 /* --- public blobs --------------------------------------------------------- */
 
+/*
+ * The key type a blob names. Besides the key type names, the RSA signature
+ * algorithm names rsa-sha2-256/512 name an RSA key: OpenSSH's
+ * sshkey_type_from_name() maps them to KEY_RSA, so its sshkey_from_blob()
+ * (the one blob parser it has, userauth included) takes such blobs, and
+ * dev-tunnels-ssh sends its RSA user key that way. The key is the same RSA
+ * key: st_key_to_blob() writes it back as "ssh-rsa", fingerprints and
+ * authorized_keys matches see no difference, and which hash a signature uses
+ * is still decided by the signature algorithm (crypto/sig.h).
+ * st_key_type_from_name() stays strict: these are not key type names in
+ * authorized_keys lines or key files.
+ */
+static int blob_type_from_name(const char *name, size_t len, enum st_key_type *out)
+{
+	static const char *const rsa_sig_names[] = { "rsa-sha2-256", "rsa-sha2-512" };
+
+	if (st_key_type_from_name(name, len, out) == ST_OK)
+		return ST_OK;
+	for (size_t i = 0; i < sizeof(rsa_sig_names) / sizeof(rsa_sig_names[0]); i++) {
+		if (strlen(rsa_sig_names[i]) == len && memcmp(rsa_sig_names[i], name, len) == 0) {
+			*out = ST_KEY_RSA;
+			return ST_OK;
+		}
+	}
+	return ST_ERR_KEY_TYPE_UNKNOWN;
+}
+
 int st_key_from_blob(const uint8_t *blob, size_t len, struct st_key **out)
 {
 	struct st_buf b;
@@ -556,7 +583,7 @@ int st_key_from_blob(const uint8_t *blob, size_t len, struct st_key **out)
 	st_buf_from(&b, blob, len);
 	if (st_buf_get_string(&b, &name, &namelen) != ST_OK)
 		return ST_ERR_KEY_INVALID;
-	if ((r = st_key_type_from_name((const char *)name, namelen, &type)) != ST_OK)
+	if ((r = blob_type_from_name((const char *)name, namelen, &type)) != ST_OK)
 		return r;
 	switch (type) {
 	case ST_KEY_ED25519: /* RFC 8709 §4: string key */

@@ -39,15 +39,21 @@ enum st_key_type {
 /*
  * Key type from its SSH name ("ssh-ed25519", "ecdsa-sha2-nistp256",
  * "ssh-rsa"); name need not be NUL-terminated.
- * Returns ST_OK or ST_ERR_KEY_TYPE_UNKNOWN (any other name, certificates included).
+ * Returns ST_OK or ST_ERR_KEY_TYPE_UNKNOWN (any other name, certificates
+ * included; also "rsa-sha2-256"/"rsa-sha2-512", which only st_key_from_blob()
+ * takes as RSA).
  */
 int st_key_type_from_name(const char *name, size_t len, enum st_key_type *out);
 
 /*
  * Parses a public key blob (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709 §4) that
- * must fill blob[0..len) exactly. *out is a new public-only key.
+ * must fill blob[0..len) exactly. *out is a new public-only key. Like
+ * OpenSSH's sshkey_from_blob(), an RSA blob may name its type "rsa-sha2-256"
+ * or "rsa-sha2-512" instead of "ssh-rsa" (dev-tunnels-ssh sends its user key
+ * so); the key is the same (st_key_to_blob() writes "ssh-rsa").
  * Returns ST_OK;
- *   ST_ERR_KEY_TYPE_UNKNOWN for a type name other than the three above;
+ *   ST_ERR_KEY_TYPE_UNKNOWN for a type name other than the three above and
+ *     those two;
  *   ST_ERR_TRAILING when bytes follow the last field;
  *   ST_ERR_KEY_INVALID for everything else that is wrong: truncation, wrong
  *     field sizes, a curve name other than "nistp256", a compressed, off-curve

@@ -724,6 +724,21 @@ static int hs_mpint(struct st_hash_ctx *h, const uint8_t *mag, size_t len)
 	return st_hash_update(h, st_buf_ptr(&t), st_buf_avail(&t));
 }
 
+/* The client's cipher / MAC list for c2s (s2c = 0) or s2c (s2c = 1). */
+static const char *cli_cipher(const struct sc_bed *b, int s2c)
+{
+	if (s2c && b->o.cipher_s2c != NULL)
+		return b->o.cipher_s2c;
+	return b->o.cipher ? b->o.cipher : "aes128-gcm@openssh.com";
+}
+
+static const char *cli_mac(const struct sc_bed *b, int s2c)
+{
+	if (s2c && b->o.mac_s2c != NULL)
+		return b->o.mac_s2c;
+	return b->o.mac ? b->o.mac : "hmac-sha2-256";
+}
+
 static int cli_kexinit(struct sc_bed *b, int initial)
 {
 	char kex[512];
@@ -741,15 +756,14 @@ static int cli_kexinit(struct sc_bed *b, int initial)
 	    (r = st_buf_put_cstring(&b->i_c, kex)) != 0 ||
 	    (r = st_buf_put_cstring(&b->i_c, b->o.hostkey_alg ? b->o.hostkey_alg : "ssh-ed25519")) != 0)
 		return r;
-	for (int i = 0; i < 2; i++)
-		if ((r = st_buf_put_cstring(&b->i_c, b->o.cipher ? b->o.cipher
-								 : "aes128-gcm@openssh.com")) != 0)
-			return r;
-	for (int i = 0; i < 2; i++)
-		if ((r = st_buf_put_cstring(&b->i_c, b->o.mac ? b->o.mac : "hmac-sha2-256")) != 0)
-			return r;
-	if ((r = st_buf_put_cstring(&b->i_c, "none,zlib@openssh.com")) != 0 ||
-	    (r = st_buf_put_cstring(&b->i_c, "none")) != 0 ||
+	if ((r = st_buf_put_cstring(&b->i_c, cli_cipher(b, 0))) != 0 ||
+	    (r = st_buf_put_cstring(&b->i_c, cli_cipher(b, 1))) != 0 ||
+	    (r = st_buf_put_cstring(&b->i_c, cli_mac(b, 0))) != 0 ||
+	    (r = st_buf_put_cstring(&b->i_c, cli_mac(b, 1))) != 0)
+		return r;
+	if ((r = st_buf_put_cstring(&b->i_c, b->o.comp_c2s ? b->o.comp_c2s
+							   : "none,zlib@openssh.com")) != 0 ||
+	    (r = st_buf_put_cstring(&b->i_c, b->o.comp_s2c ? b->o.comp_s2c : "none")) != 0 ||
 	    (r = st_buf_put_cstring(&b->i_c, "")) != 0 ||
 	    (r = st_buf_put_cstring(&b->i_c, "")) != 0 ||
 	    (r = st_buf_put_bool(&b->i_c, b->o.guess_wrong)) != 0 ||
@@ -832,18 +846,16 @@ int sc_kex(struct sc_bed *b, int initial)
 			  sizeof(kname))) != 0 ||
 	    (r = cli_pick(b->o.hostkey_alg ? b->o.hostkey_alg : "ssh-ed25519", lists[1], ll[1],
 			  hname, sizeof(hname))) != 0 ||
-	    (r = cli_pick(b->o.cipher ? b->o.cipher : "aes128-gcm@openssh.com", lists[2], ll[2], cc,
-			  sizeof(cc))) != 0 ||
-	    (r = cli_pick(b->o.cipher ? b->o.cipher : "aes128-gcm@openssh.com", lists[3], ll[3], cs,
-			  sizeof(cs))) != 0)
+	    (r = cli_pick(cli_cipher(b, 0), lists[2], ll[2], cc, sizeof(cc))) != 0 ||
+	    (r = cli_pick(cli_cipher(b, 1), lists[3], ll[3], cs, sizeof(cs))) != 0)
 		goto out;
 	const struct st_cipher_info *cic = st_cipher_by_name(cc, strlen(cc));
 	const struct st_cipher_info *cis = st_cipher_by_name(cs, strlen(cs));
 	if (!st_cipher_is_aead(cic) &&
-	    (r = cli_pick(b->o.mac ? b->o.mac : "hmac-sha2-256", lists[4], ll[4], mc, sizeof(mc))) != 0)
+	    (r = cli_pick(cli_mac(b, 0), lists[4], ll[4], mc, sizeof(mc))) != 0)
 		goto out;
 	if (!st_cipher_is_aead(cis) &&
-	    (r = cli_pick(b->o.mac ? b->o.mac : "hmac-sha2-256", lists[5], ll[5], ms, sizeof(ms))) != 0)
+	    (r = cli_pick(cli_mac(b, 1), lists[5], ll[5], ms, sizeof(ms))) != 0)
 		goto out;
 	if (initial && b->o.strict) {
 		if (!st_namelist_has(lists[0], ll[0], ST_KEX_STRICT_S, strlen(ST_KEX_STRICT_S))) {
@@ -982,6 +994,26 @@ static enum st_sig_alg natural_alg(const struct st_key *k)
 	}
 }
 
+/* Replaces the type string at the front of a key blob with `type`. */
+static int rename_blob(struct st_buf *blob, const char *type)
+{
+	uint8_t tmp[8192];
+	struct st_buf t;
+	const uint8_t *name;
+	size_t nl, rest;
+	int r;
+
+	if ((r = st_buf_get_string(blob, &name, &nl)) != 0)
+		return r;
+	rest = st_buf_avail(blob);
+	st_buf_wrap(&t, tmp, sizeof(tmp));
+	if ((r = st_buf_put_cstring(&t, type)) != 0 ||
+	    (r = st_buf_put_bytes(&t, st_buf_ptr(blob), rest)) != 0)
+		return r;
+	st_buf_reset(blob);
+	return st_buf_put_bytes(blob, tmp, t.len);
+}
+
 int sc_build_pubkey(struct sc_bed *b, struct st_buf *out, const char *user,
 		    const struct st_key *key, const char *alg, enum sc_auth_mode mode)
 {
@@ -997,6 +1029,8 @@ int sc_build_pubkey(struct sc_bed *b, struct st_buf *out, const char *user,
 		sa = natural_alg(key);
 	if ((r = st_buf_alloc(&blob, 256, 8192)) != 0 || (r = st_buf_alloc(&data, 512, 65536)) != 0 ||
 	    (r = st_key_to_blob(key, &blob)) != 0)
+		goto out;
+	if (b->o.pk_blob_type != NULL && (r = rename_blob(&blob, b->o.pk_blob_type)) != 0)
 		goto out;
 	if ((r = st_buf_put_u8(out, SSH_MSG_USERAUTH_REQUEST)) != 0 ||
 	    (r = st_buf_put_cstring(out, user)) != 0 ||

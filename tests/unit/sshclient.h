@@ -36,6 +36,12 @@ struct sc_opts {
 	const char *hostkey_alg; /* NULL: ssh-ed25519 */
 	const char *cipher;      /* NULL: aes128-gcm@openssh.com */
 	const char *mac;         /* NULL: hmac-sha2-256 */
+	const char *cipher_s2c;  /* NULL: as cipher (lists may hold empty names: "a,,b,") */
+	const char *mac_s2c;     /* NULL: as mac */
+	const char *comp_c2s;    /* NULL: "none,zlib@openssh.com" */
+	const char *comp_s2c;    /* NULL: "none" */
+	const char *pk_blob_type; /* NULL: the key's type; else the type string written into
+				     userauth key blobs (dev-tunnels-ssh: "rsa-sha2-512") */
 	int strict;              /* offer kex-strict-c-v00@openssh.com */
 	int ext_info;            /* offer ext-info-c */
 	int guess_wrong;         /* first_kex_packet_follows with a wrong guess */

@@ -135,6 +135,25 @@ static void test_mpint(void)
 	}
 }
 
+/* Encodes s[0..len) as an SSH string into an owned buffer and parses it. */
+static int parse_namelist(const char *s, size_t len, const char **p, size_t *n, size_t *off)
+{
+	struct st_buf w;
+	int r;
+
+	CHECK_OK(st_buf_alloc(&w, 64, ST_BUF_MAX_NAMELIST + 64));
+	CHECK_OK(st_buf_put_string(&w, s, len));
+	static uint8_t copy[ST_BUF_MAX_NAMELIST + 64];
+	size_t wl = st_buf_avail(&w);
+	memcpy(copy, st_buf_ptr(&w), wl);
+	st_buf_free(&w);
+	struct st_buf rd;
+	st_buf_from(&rd, copy, wl);
+	r = st_buf_get_namelist(&rd, p, n);
+	*off = rd.off;
+	return r;
+}
+
 static void test_namelist(void)
 {
 	static const struct {
@@ -144,23 +163,90 @@ static void test_namelist(void)
 		{"", 1},
 		{"zlib", 1},
 		{"curve25519-sha256,ext-info-c", 1},
-		{",a", 0},
-		{"a,", 0},
-		{"a,,b", 0},
 		{"a b", 0},
 		{"a\x7f", 0},
+		{"a\t", 0},
+		{"\x80", 0},
+		{"a,\xff", 0},
 		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0}, /* 65 */
+		{"a,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,", 0},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1}, /* 64 */
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		uint8_t mem[128];
-		struct st_buf w, r;
-		const char *p;
-		size_t n;
-		st_buf_wrap(&w, mem, sizeof(mem));
-		CHECK_OK(st_buf_put_cstring(&w, v[i].s));
-		st_buf_from(&r, mem, w.len);
-		CHECK_ERR(st_buf_get_namelist(&r, &p, &n), v[i].ok ? ST_OK : ST_ERR_NAME_INVALID);
+		const char *p = NULL;
+		size_t n = 0, off;
+		int r = parse_namelist(v[i].s, strlen(v[i].s), &p, &n, &off);
+		CHECK_ERR(r, v[i].ok ? ST_OK : ST_ERR_NAME_INVALID);
+		if (v[i].ok) {
+			CHECK_INT(n, strlen(v[i].s));
+			CHECK(n == 0 || memcmp(p, v[i].s, n) == 0);
+			CHECK_INT(off, 4 + n);
+		} else {
+			CHECK_INT(off, 0); /* nothing consumed */
+		}
 	}
+	/* a NUL byte is not printable */
+	const char *p;
+	size_t n, off;
+	CHECK_ERR(parse_namelist("a\0b", 3, &p, &n, &off), ST_ERR_NAME_INVALID);
+	CHECK_INT(off, 0);
+}
+
+/*
+ * Empty names are accepted (libssh 0.10 ends its KEXINIT lists with a comma,
+ * OpenSSH takes them); the list comes back unchanged and st_namelist_has()
+ * (control/config.c) makes them match nothing.
+ */
+static void test_namelist_empty_names(void)
+{
+	static const char *const v[] = {
+		"aes128-ctr,aes256-ctr,", ",a", "a,", "a,,b", ",", ",,", ",,a,,b,,",
+		"curve25519-sha256,,ext-info-c,kex-strict-c-v00@openssh.com,",
+		/* a 64-byte name right after an empty one */
+		",,aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,",
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		const char *p = NULL;
+		size_t n = 0, off;
+		CHECK_OK(parse_namelist(v[i], strlen(v[i]), &p, &n, &off));
+		CHECK_INT(n, strlen(v[i]));
+		CHECK(p != NULL && memcmp(p, v[i], n) == 0);
+		CHECK_INT(off, 4 + n);
+	}
+	/* what is really malformed still is, wherever the empty names are */
+	static const char *const bad[] = {",a b", "a,,\x01", ",\x7f,", ",,\x80",
+		",aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}; /* 65 */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *p;
+		size_t n, off;
+		CHECK_ERR(parse_namelist(bad[i], strlen(bad[i]), &p, &n, &off), ST_ERR_NAME_INVALID);
+		CHECK_INT(off, 0);
+	}
+}
+
+/* The list cap holds for lists of names and of commas alike. */
+static void test_namelist_cap(void)
+{
+	static char l[ST_BUF_MAX_NAMELIST + 1];
+	const char *p = NULL;
+	size_t n = 0, off;
+
+	/* names of 63 bytes and a comma each, exactly at the cap */
+	for (size_t i = 0; i < sizeof(l); i++)
+		l[i] = (i % 64 == 63) ? ',' : 'x';
+	CHECK_OK(parse_namelist(l, ST_BUF_MAX_NAMELIST, &p, &n, &off));
+	CHECK_INT(n, ST_BUF_MAX_NAMELIST);
+	CHECK_ERR(parse_namelist(l, ST_BUF_MAX_NAMELIST + 1, &p, &n, &off), ST_ERR_NAME_INVALID);
+	CHECK_INT(off, 0);
+	memset(l, ',', sizeof(l));
+	CHECK_OK(parse_namelist(l, ST_BUF_MAX_NAMELIST, &p, &n, &off));
+	CHECK_ERR(parse_namelist(l, ST_BUF_MAX_NAMELIST + 1, &p, &n, &off), ST_ERR_NAME_INVALID);
+	/* a truncated list consumes nothing */
+	static const uint8_t trunc[] = {0, 0, 0, 4, 'a', ','};
+	struct st_buf r;
+	st_buf_from(&r, trunc, sizeof(trunc));
+	CHECK_ERR(st_buf_get_namelist(&r, &p, &n), ST_ERR_INCOMPLETE);
+	CHECK_INT(r.off, 0);
 }
 
 static void test_owned_growth_and_cap(void)
@@ -215,6 +301,8 @@ int main(void)
 	RUN(test_strings);
 	RUN(test_mpint);
 	RUN(test_namelist);
+	RUN(test_namelist_empty_names);
+	RUN(test_namelist_cap);
 	RUN(test_owned_growth_and_cap);
 	RUN(test_trailing_and_sub);
 	return st_test_done("buf");

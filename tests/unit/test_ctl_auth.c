@@ -368,6 +368,157 @@ static void test_authkeys_options(void)
 	}
 }
 
+/* Reads a user's authorized_keys file of the fixture into out. */
+static void read_authkeys(const char *user, char *out, size_t outsz)
+{
+	char path[256];
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s.keys", fx.dir, user);
+	if ((f = fopen(path, "r")) != NULL) {
+		n = fread(out, 1, outsz - 1, f);
+		fclose(f);
+	}
+	out[n] = '\0';
+}
+
+/*
+ * dev-tunnels-ssh names its RSA user key "rsa-sha2-512" both as the
+ * algorithm and inside the key blob. Like OpenSSH, that blob is the RSA key:
+ * an "ssh-rsa" authorized_keys line grants it, PK_OK echoes the blob as
+ * sent, a good signature (over the blob as sent) is accepted and a bad one
+ * refused. Other blobs under those names are still refused.
+ */
+static void test_rsa_sha2_blob_type(void)
+{
+	static const struct {
+		const char *blob_type, *alg;
+	} v[] = {
+		{"rsa-sha2-512", "rsa-sha2-512"},
+		{"rsa-sha2-256", "rsa-sha2-256"},
+		{"rsa-sha2-512", "rsa-sha2-256"},
+	};
+	char fp[ST_KEY_FP_SIZE], line[256], keys[8192];
+
+	/* dave's authorized_keys holds one line, of type ssh-rsa */
+	CHECK_OK(sc_authkey_add(&fx, "dave", NULL, fx.user_rsa, 0));
+	read_authkeys("dave", keys, sizeof(keys));
+	CHECK(strncmp(keys, "ssh-rsa ", 8) == 0 && strchr(keys, '\n') == strrchr(keys, '\n'));
+	CHECK_OK(st_key_fingerprint_sha256(fx.user_rsa, fp, sizeof(fp)));
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct sc_bed b;
+		const uint8_t *p, *a, *k;
+		size_t n, al, kl;
+		struct st_buf o, pb, want;
+
+		/* the blob as it goes out: the RSA blob under the other name */
+		CHECK_OK(st_buf_alloc(&want, 256, 8192));
+		CHECK_OK(st_buf_put_cstring(&want, v[i].blob_type));
+		{
+			struct st_buf full;
+			const uint8_t *nm;
+			size_t nl;
+			CHECK_OK(st_buf_alloc(&full, 256, 8192));
+			CHECK_OK(st_key_to_blob(fx.user_rsa, &full));
+			CHECK_OK(st_buf_get_string(&full, &nm, &nl));
+			CHECK(nl == 7 && memcmp(nm, "ssh-rsa", 7) == 0);
+			CHECK_OK(st_buf_put_bytes(&want, st_buf_ptr(&full), st_buf_avail(&full)));
+			st_buf_free(&full);
+		}
+
+		/* query: PK_OK with algorithm and blob exactly as sent */
+		ready(&b);
+		b.o.pk_blob_type = v[i].blob_type;
+		CHECK_OK(st_buf_alloc(&o, 1024, 65536));
+		CHECK_OK(sc_build_pubkey(&b, &o, "dave", fx.user_rsa, v[i].alg, SC_AUTH_QUERY));
+		CHECK_OK(sc_sendb(&b, &o));
+		st_buf_free(&o);
+		n = sc_recv(&b, &p);
+		CHECK(n > 0 && p[0] == SSH_MSG_USERAUTH_PK_OK);
+		if (n > 0 && p[0] == SSH_MSG_USERAUTH_PK_OK) {
+			st_buf_from(&pb, p + 1, n - 1);
+			CHECK_OK(st_buf_get_string(&pb, &a, &al));
+			CHECK_OK(st_buf_get_string(&pb, &k, &kl));
+			CHECK_OK(st_buf_end(&pb));
+			CHECK(al == strlen(v[i].alg) && memcmp(a, v[i].alg, al) == 0);
+			CHECK(kl == st_buf_avail(&want) && memcmp(k, st_buf_ptr(&want), kl) == 0);
+		}
+		CHECK(!sc_log_has(&b, "cannot decode key"));
+		sc_bed_free(&b);
+		st_buf_free(&want);
+
+		/* good signature: accepted, logged as the RSA key it is */
+		ready(&b);
+		b.o.pk_blob_type = v[i].blob_type;
+		CHECK_INT(sc_auth_pubkey(&b, "dave", fx.user_rsa, v[i].alg, SC_AUTH_SIGN),
+			  SSH_MSG_USERAUTH_SUCCESS);
+		CHECK(strcmp(b.authed_user, "dave") == 0);
+		CHECK_INT(b.stats.v[ST_CTL_AUTH_ACCEPTED], 1);
+		snprintf(line, sizeof(line),
+			 "Accepted publickey for dave from 192.0.2.7 port 50022 ssh2: RSA %s", fp);
+		CHECK(sc_log_has(&b, line));
+		sc_bed_free(&b);
+
+		/* hostbound too */
+		ready(&b);
+		b.o.pk_blob_type = v[i].blob_type;
+		CHECK_INT(sc_auth_pubkey(&b, "dave", fx.user_rsa, v[i].alg, SC_AUTH_HOSTBOUND),
+			  SSH_MSG_USERAUTH_SUCCESS);
+		sc_bed_free(&b);
+
+		/* bad signature: refused */
+		ready(&b);
+		b.o.pk_blob_type = v[i].blob_type;
+		CHECK_INT(sc_auth_pubkey(&b, "dave", fx.user_rsa, v[i].alg, SC_AUTH_BADSIG),
+			  SSH_MSG_USERAUTH_FAILURE);
+		CHECK_INT(b.stats.v[ST_CTL_AUTH_FAILED], 1);
+		CHECK_INT(b.stats.v[ST_CTL_AUTH_ACCEPTED], 0);
+		CHECK(b.authed_user[0] == '\0');
+		snprintf(line, sizeof(line),
+			 "Failed publickey for dave from 192.0.2.7 port 50022 ssh2: RSA %s", fp);
+		CHECK(sc_log_has(&b, line));
+		sc_bed_free(&b);
+	}
+
+	/* refused: an RSA key dave has not listed, an Ed25519 key under the RSA
+	 * name, the RSA key under an unknown name or with a non-RSA algorithm */
+	struct st_key *other_rsa = NULL;
+	CHECK_OK(st_key_generate(ST_KEY_RSA, 2048, &other_rsa));
+	static const struct {
+		int which; /* 0: other RSA key, 1: user_ed, 2: user_rsa */
+		const char *blob_type, *alg, *log;
+	} bad[] = {
+		{0, "rsa-sha2-512", "rsa-sha2-512", "Failed publickey for dave"},
+		{1, "rsa-sha2-512", "rsa-sha2-512", "cannot decode key for dave"},
+		{2, "rsa-sha2-1024", "rsa-sha2-512", "cannot decode key for dave"},
+		{2, "ssh-ed25519", "rsa-sha2-512", "cannot decode key for dave"},
+		{2, "rsa-sha2-512", "ssh-ed25519", "does not match signature algorithm"},
+		{2, "rsa-sha2-512", "ssh-rsa", "signature algorithm ssh-rsa not allowed"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sc_bed b;
+		const struct st_key *k = bad[i].which == 0   ? other_rsa
+					 : bad[i].which == 1 ? fx.user_ed
+							     : fx.user_rsa;
+		if (k == NULL)
+			continue;
+		ready(&b);
+		b.o.pk_blob_type = bad[i].blob_type;
+		int t = sc_auth_pubkey(&b, "dave", k, bad[i].alg, SC_AUTH_SIGN);
+		if (t != SSH_MSG_USERAUTH_FAILURE)
+			st_test_fail(__FILE__, __LINE__, "bad case %zu: got %d", i, t);
+		CHECK_INT(b.stats.v[ST_CTL_AUTH_FAILED], 1);
+		CHECK(b.authed_user[0] == '\0');
+		if (!sc_log_has(&b, bad[i].log))
+			st_test_fail(__FILE__, __LINE__, "bad case %zu: no log \"%s\"", i,
+				     bad[i].log);
+		sc_bed_free(&b);
+	}
+	st_key_free(other_rsa);
+}
+
 int main(void)
 {
 	if (sc_fixture_init(&fx) != ST_OK) {
@@ -386,6 +537,7 @@ int main(void)
 	RUN(test_service_and_order);
 	RUN(test_long_user_name);
 	RUN(test_authkeys_options);
+	RUN(test_rsa_sha2_blob_type);
 	sc_fixture_free(&fx);
 	return st_test_done("test_ctl_auth");
 }

@@ -179,6 +179,136 @@ static void test_negotiation_failures(void)
 	}
 }
 
+/*
+ * libssh 0.10 ends every KEXINIT list with a comma; empty names (leading,
+ * trailing, doubled commas) must match nothing, in every one of the eight
+ * lists, and the names after them must still be negotiated. Each case puts
+ * empty names into one list (the last case into all of them at once) and
+ * checks what the server picked, both through st_ctl_kex_negotiate() on the
+ * KEXINIT the client sent and through the keys the server handed over.
+ */
+static void test_kexinit_empty_names(void)
+{
+	static const struct {
+		struct sc_opts o;
+		const char *kex, *hk, *cc, *cs, *mc, *ms; /* expected; NULL mac: AEAD */
+	} v[] = {
+		{{.kex = "unknown-kex,,curve25519-sha256@libssh.org,,ecdh-sha2-nistp256,"},
+		 "curve25519-sha256@libssh.org", "ssh-ed25519", "aes128-gcm@openssh.com",
+		 "aes128-gcm@openssh.com", NULL, NULL},
+		{{.kex = ",ecdh-sha2-nistp256,,"},
+		 "ecdh-sha2-nistp256", "ssh-ed25519", "aes128-gcm@openssh.com",
+		 "aes128-gcm@openssh.com", NULL, NULL},
+		{{.hostkey_alg = "ssh-dss,,ecdsa-sha2-nistp256,"},
+		 "curve25519-sha256", "ecdsa-sha2-nistp256", "aes128-gcm@openssh.com",
+		 "aes128-gcm@openssh.com", NULL, NULL},
+		{{.hostkey_alg = ",,rsa-sha2-512,,"},
+		 "curve25519-sha256", "rsa-sha2-512", "aes128-gcm@openssh.com",
+		 "aes128-gcm@openssh.com", NULL, NULL},
+		{{.cipher = ",,3des-cbc,,aes256-ctr,aes128-ctr,", .cipher_s2c = "aes128-ctr"},
+		 "curve25519-sha256", "ssh-ed25519", "aes256-ctr", "aes128-ctr", "hmac-sha2-256",
+		 "hmac-sha2-256"},
+		{{.cipher = "aes128-ctr", .cipher_s2c = "3des-cbc,,chacha20-poly1305@openssh.com,"},
+		 "curve25519-sha256", "ssh-ed25519", "aes128-ctr", "chacha20-poly1305@openssh.com",
+		 "hmac-sha2-256", NULL},
+		{{.cipher = "aes128-ctr", .mac = "hmac-sha1,,hmac-sha2-512-etm@openssh.com,",
+		  .mac_s2c = "hmac-sha2-256"},
+		 "curve25519-sha256", "ssh-ed25519", "aes128-ctr", "aes128-ctr",
+		 "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256"},
+		{{.cipher = "aes256-ctr", .mac = "hmac-sha2-256", .mac_s2c = ",hmac-sha2-512,,"},
+		 "curve25519-sha256", "ssh-ed25519", "aes256-ctr", "aes256-ctr", "hmac-sha2-256",
+		 "hmac-sha2-512"},
+		{{.comp_c2s = "zlib@openssh.com,,none,"},
+		 "curve25519-sha256", "ssh-ed25519", "aes128-gcm@openssh.com",
+		 "aes128-gcm@openssh.com", NULL, NULL},
+		{{.comp_s2c = ",none,,"},
+		 "curve25519-sha256", "ssh-ed25519", "aes128-gcm@openssh.com",
+		 "aes128-gcm@openssh.com", NULL, NULL},
+		/* libssh's shape: every list ends with a comma */
+		{{.kex = "curve25519-sha256,ecdh-sha2-nistp256,", .hostkey_alg = "ssh-ed25519,",
+		  .cipher = "aes128-ctr,aes256-ctr,", .cipher_s2c = "aes256-ctr,aes128-ctr,",
+		  .mac = "hmac-sha2-256,hmac-sha2-512,", .mac_s2c = "hmac-sha2-512,hmac-sha2-256,",
+		  .comp_c2s = "none,", .comp_s2c = "none,"},
+		 "curve25519-sha256", "ssh-ed25519", "aes128-ctr", "aes256-ctr", "hmac-sha2-256",
+		 "hmac-sha2-512"},
+	};
+	for (size_t i = 0; i < N(v); i++) {
+		struct sc_bed b;
+		struct sc_opts o = v[i].o;
+		struct st_kex_neg n;
+		enum st_sig_alg sa;
+		const char *what;
+
+		/* the markers follow the kex list: "...,,ext-info-c,kex-strict-c-v00" */
+		o.strict = 1;
+		o.ext_info = 1;
+		CHECK_OK(sc_bed_init(&b, &fx.cfg, &o));
+		int r = sc_handshake(&b);
+		if (r != ST_OK)
+			st_test_fail(__FILE__, __LINE__, "case %zu: %s (%s)", i, st_err_name(r),
+				     b.close_text);
+		CHECK(!b.closed && !b.fatal);
+		CHECK(b.strict_flag);
+		CHECK_INT(b.stats.v[ST_CTL_DISC_MALFORMED], 0);
+		CHECK(strcmp(b.neg_hostkey_alg, v[i].hk) == 0);
+		CHECK_OK(st_ctl_kex_negotiate(&fx.cfg, st_buf_ptr(&b.i_c), st_buf_avail(&b.i_c), 1,
+					      &n, &what));
+		CHECK(n.kex != NULL && strcmp(n.kex->name, v[i].kex) == 0);
+		CHECK_OK(st_sig_alg_from_name(v[i].hk, strlen(v[i].hk), &sa));
+		CHECK_INT(n.hostkey_alg, sa);
+		CHECK(n.cipher_c2s == st_cipher_by_name(v[i].cc, strlen(v[i].cc)));
+		CHECK(n.cipher_s2c == st_cipher_by_name(v[i].cs, strlen(v[i].cs)));
+		CHECK(n.mac_c2s == (v[i].mc ? st_mac_by_name(v[i].mc, strlen(v[i].mc)) : NULL));
+		CHECK(n.mac_s2c == (v[i].ms ? st_mac_by_name(v[i].ms, strlen(v[i].ms)) : NULL));
+		CHECK(n.strict && n.ext_info_c);
+		/* the keys the server handed over are the negotiated ones */
+		CHECK(b.srv_rx.cipher == n.cipher_c2s && b.srv_tx.cipher == n.cipher_s2c);
+		CHECK(b.srv_rx.mac == n.mac_c2s && b.srv_tx.mac == n.mac_s2c);
+		CHECK_INT(sc_service_userauth(&b), SSH_MSG_SERVICE_ACCEPT);
+		CHECK(b.ext_info_seen);
+		sc_bed_free(&b);
+	}
+
+	/* ext-info-c as the last name before a trailing comma, no strict kex */
+	struct sc_bed b;
+	struct sc_opts o = {.kex = "curve25519-sha256,ext-info-c,"};
+	CHECK_OK(sc_bed_init(&b, &fx.cfg, &o));
+	CHECK_OK(sc_handshake(&b));
+	CHECK(!b.strict_flag);
+	CHECK_INT(sc_service_userauth(&b), SSH_MSG_SERVICE_ACCEPT);
+	CHECK(b.ext_info_seen);
+	sc_bed_free(&b);
+}
+
+/* A list of empty names only is a negotiation failure, a bad byte is malformed. */
+static void test_kexinit_empty_names_refused(void)
+{
+	static const struct {
+		struct sc_opts o;
+		int malformed;
+	} v[] = {
+		{{.comp_c2s = ","}, 0},
+		{{.comp_s2c = ",,"}, 0},
+		{{.mac = ",", .cipher = "aes128-ctr"}, 0},
+		{{.cipher = "aes128-gcm@openssh.com,\x01,"}, 1},
+		{{.comp_s2c = "none,,zlib\x7f"}, 1},
+	};
+	for (size_t i = 0; i < N(v); i++) {
+		struct sc_bed b;
+		CHECK_OK(sc_bed_init(&b, &fx.cfg, &v[i].o));
+		CHECK(sc_kex(&b, 1) != ST_OK);
+		CHECK(b.closed);
+		if (v[i].malformed) {
+			CHECK_INT(b.close_code, SSH_DISCONNECT_PROTOCOL_ERROR);
+			CHECK_INT(b.stats.v[ST_CTL_DISC_MALFORMED], 1);
+		} else {
+			CHECK_INT(b.close_code, SSH_DISCONNECT_KEY_EXCHANGE_FAILED);
+			CHECK_INT(b.stats.v[ST_CTL_DISC_KEX_NEGOTIATION], 1);
+		}
+		sc_bed_free(&b);
+	}
+}
+
 static void test_host_key_algs_limited_to_keys(void)
 {
 	/* a config with only an Ed25519 host key does not offer ECDSA or RSA */
@@ -466,6 +596,69 @@ static void test_peer_disconnect(void)
 	CHECK(sc_log_has(&b, "Disconnected from 192.0.2.7 port 50022 [preauth]"));
 }
 
+/*
+ * dev-tunnels-ssh sends DISCONNECT with reason code and description only.
+ * With and without the language tag, before the kex, after it, once
+ * authenticated and through the real worker session, it is a clean peer
+ * disconnect: the right log line and counter, no DISCONNECT back.
+ */
+static void test_peer_disconnect_no_language(void)
+{
+	static const uint8_t with_lang[] = {SSH_MSG_DISCONNECT, 0, 0, 0, 11, 0, 0, 0, 3, 'b', 'y',
+					    'e', 0, 0, 0, 2, 'e', 'n'};
+	enum { PRE, KEXED, AUTHED, WSESS };
+	for (int st = PRE; st <= WSESS; st++) {
+		for (int lang = 0; lang <= 1; lang++) {
+			struct sc_bed b;
+			struct sc_opts o = {.strict = st != PRE, .wsess = st == WSESS};
+			char line[160];
+			CHECK_OK(sc_bed_init(&b, &fx.cfg, &o));
+			if (st == KEXED || st == WSESS)
+				CHECK_OK(sc_handshake(&b));
+			if (st == AUTHED)
+				CHECK_OK(sc_login(&b, "alice", fx.user_ed, "ssh-ed25519"));
+			/* without the language tag: the first 12 bytes */
+			CHECK_OK(sc_send(&b, with_lang, lang ? sizeof(with_lang) : 12));
+			CHECK(b.closed);
+			CHECK_INT(b.close_reason, ST_CLOSE_PEER_DISCONNECT);
+			CHECK_INT(b.close_code, 0); /* we sent no DISCONNECT back */
+			CHECK_INT(b.stats.v[ST_CTL_PEER_DISCONNECT], 1);
+			CHECK_INT(b.stats.v[ST_CTL_DISC_MALFORMED], 0);
+			/* (before the kex the server's KEXINIT is still unread) */
+			int t;
+			while ((t = sc_next_type(&b)) != -1)
+				CHECK(t != SSH_MSG_DISCONNECT);
+			snprintf(line, sizeof(line),
+				 "Received disconnect from 192.0.2.7 port 50022:11: bye%s",
+				 st == AUTHED ? "" : " [preauth]");
+			CHECK(sc_log_has(&b, line));
+			CHECK(!sc_log_has(&b, "malformed"));
+			sc_bed_free(&b);
+		}
+	}
+
+	/* what is really malformed still is: no description, a cut or trailed tag */
+	static const struct {
+		size_t len;
+		int trailing;
+	} bad[] = {{5, 0}, {8, 0}, {13, 0}, {16, 0}, {17, 0}, {sizeof(with_lang), 1}};
+	for (size_t i = 0; i < N(bad); i++) {
+		struct sc_bed b;
+		struct sc_opts o = {.strict = 1};
+		uint8_t m[sizeof(with_lang) + 1];
+		memcpy(m, with_lang, sizeof(with_lang));
+		m[sizeof(with_lang)] = 0;
+		CHECK_OK(sc_bed_init(&b, &fx.cfg, &o));
+		CHECK_OK(sc_handshake(&b));
+		CHECK_OK(sc_send(&b, m, bad[i].len + (size_t)bad[i].trailing));
+		CHECK(b.closed);
+		CHECK_INT(b.close_code, SSH_DISCONNECT_PROTOCOL_ERROR);
+		CHECK_INT(b.stats.v[ST_CTL_DISC_MALFORMED], 1);
+		CHECK_INT(b.stats.v[ST_CTL_PEER_DISCONNECT], 0);
+		sc_bed_free(&b);
+	}
+}
+
 static void test_bad_public_value(void)
 {
 	struct sc_bed b;
@@ -513,6 +706,8 @@ int main(void)
 	RUN(test_handshake_no_strict_no_extinfo);
 	RUN(test_client_preference_wins);
 	RUN(test_negotiation_failures);
+	RUN(test_kexinit_empty_names);
+	RUN(test_kexinit_empty_names_refused);
 	RUN(test_rekey_client);
 	RUN(test_rekey_server);
 	RUN(test_strict_kex_violations);
@@ -520,6 +715,7 @@ int main(void)
 	RUN(test_wrong_guess);
 	RUN(test_unimplemented_reply);
 	RUN(test_peer_disconnect);
+	RUN(test_peer_disconnect_no_language);
 	RUN(test_bad_public_value);
 	RUN(test_counter_names);
 	sc_fixture_free(&fx);

@@ -3,6 +3,8 @@
  * with a trailing byte, in the state where it is accepted: each ends the
  * connection with DISCONNECT(PROTOCOL_ERROR), the DISC_MALFORMED counter
  * goes up by one, and nothing crashes (run under ASan by `make asan`).
+ * The one length that is not truncation is a DISCONNECT cut right before its
+ * language tag: that field is optional (as in OpenSSH).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +112,9 @@ static void b_unimpl(struct sc_bed *b, struct st_buf *o)
 	st_buf_put_u8(o, SSH_MSG_UNIMPLEMENTED);
 	st_buf_put_u32(o, 3);
 }
+
+/* Bytes of the language tag b_disconnect ends with: without them the message is complete. */
+#define DISCONNECT_LANG_BYTES (4 + 2)
 
 static void b_disconnect(struct sc_bed *b, struct st_buf *o)
 {
@@ -401,9 +406,14 @@ static void test_truncated_and_trailing(void)
 		st_buf_free(&o);
 		sc_bed_free(&b);
 
-		for (size_t len = 1; len < full; len++)
+		for (size_t len = 1; len < full; len++) {
+			/* a DISCONNECT without its language tag is a clean disconnect
+			 * (test_ctl_kex: test_peer_disconnect_no_language) */
+			if (cases[ci].build == b_disconnect && len == full - DISCONNECT_LANG_BYTES)
+				continue;
 			if (!one(ci, len, 0))
 				break;
+		}
 		if (cases[ci].trailing)
 			one(ci, full, 1);
 	}

@@ -1098,6 +1098,89 @@ static size_t ecdsa_blob(uint8_t *out, size_t outsz, const char *curve, const ui
 	return b.len;
 }
 
+/*
+ * An RSA blob may name its type rsa-sha2-256/512 (OpenSSH's sshkey_from_blob
+ * takes it; dev-tunnels-ssh sends its user key so): the same RSA key, written
+ * back as ssh-rsa. The names are not key type names anywhere else.
+ */
+static void test_blob_rsa_sig_names(void)
+{
+	static const char *const names[] = { "rsa-sha2-256", "rsa-sha2-512" };
+	uint8_t blob[ST_KEY_BLOB_MAX], back[ST_KEY_BLOB_MAX];
+	struct st_key *rsa = NULL, *ed = NULL, *k = NULL;
+	struct st_buf b, in;
+	enum st_key_type t;
+	char b64[ST_KEY_BLOB_MAX * 2], line[sizeof(b64) + 64];
+
+	CHECK_OK(st_keyfile_load_private(P("rsa2k"), &rsa));
+	CHECK_OK(st_keyfile_load_private(P("ed"), &ed));
+	if (rsa == NULL || ed == NULL)
+		goto out;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const uint8_t *nm;
+		size_t nl, bl;
+
+		/* the ssh-rsa blob with the other name in front */
+		st_buf_wrap(&in, back, sizeof(back));
+		CHECK_OK(st_key_to_blob(rsa, &in));
+		CHECK_OK(st_buf_get_string(&in, &nm, &nl));
+		st_buf_wrap(&b, blob, sizeof(blob));
+		CHECK_OK(st_buf_put_cstring(&b, names[i]));
+		CHECK_OK(st_buf_put_bytes(&b, st_buf_ptr(&in), st_buf_avail(&in)));
+		bl = b.len;
+		CHECK_OK(st_key_from_blob(blob, bl, &k));
+		CHECK(k != NULL && st_key_type(k) == ST_KEY_RSA && st_key_equal_public(k, rsa));
+		if (k != NULL) {
+			CHECK(strcmp(st_key_type_name(k), "ssh-rsa") == 0);
+			st_buf_wrap(&in, back, sizeof(back));
+			CHECK_OK(st_key_to_blob(k, &in));
+			CHECK_INT(in.len, bl - strlen(names[i]) + 7);
+			CHECK(in.len > 11 && memcmp(back + 4, "ssh-rsa", 7) == 0);
+		}
+		st_key_free(k);
+		k = NULL;
+		/* still strict about the rest: truncations, a trailing byte */
+		for (size_t n = 4 + strlen(names[i]); n < bl; n++)
+			CHECK_ERR(st_key_from_blob(blob, n, &k), ST_ERR_KEY_INVALID);
+		blob[bl] = 0;
+		CHECK_ERR(st_key_from_blob(blob, bl + 1, &k), ST_ERR_TRAILING);
+
+		/* an authorized_keys line "ssh-rsa <that blob>" is the RSA key ... */
+		CHECK_OK(st_base64_encode(blob, bl, b64, sizeof(b64), 0));
+		snprintf(line, sizeof(line), "ssh-rsa %s test", b64);
+		CHECK_OK(st_key_parse_public_line(line, &k, NULL, 0));
+		CHECK(k != NULL && st_key_equal_public(k, rsa));
+		st_key_free(k);
+		k = NULL;
+		/* ... but the name is no key type name in a line */
+		snprintf(line, sizeof(line), "%s %s test", names[i], b64);
+		CHECK_ERR(st_key_parse_public_line(line, &k, NULL, 0), ST_ERR_KEY_TYPE_UNKNOWN);
+		CHECK_ERR(st_key_type_from_name(names[i], strlen(names[i]), &t),
+			  ST_ERR_KEY_TYPE_UNKNOWN);
+
+		/* an Ed25519 key under the RSA name is no RSA key */
+		st_buf_wrap(&in, back, sizeof(back));
+		CHECK_OK(st_key_to_blob(ed, &in));
+		CHECK_OK(st_buf_get_string(&in, &nm, &nl));
+		st_buf_wrap(&b, blob, sizeof(blob));
+		CHECK_OK(st_buf_put_cstring(&b, names[i]));
+		CHECK_OK(st_buf_put_bytes(&b, st_buf_ptr(&in), st_buf_avail(&in)));
+		CHECK_ERR(st_key_from_blob(blob, b.len, &k), ST_ERR_KEY_INVALID);
+	}
+	/* other near names stay unknown */
+	static const char *const unknown[] = { "rsa-sha2-384", "rsa-sha2-51", "RSA-SHA2-512",
+					       "rsa-sha2-512-cert-v01@openssh.com" };
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		st_buf_wrap(&b, blob, sizeof(blob));
+		CHECK_OK(st_buf_put_cstring(&b, unknown[i]));
+		CHECK_OK(st_buf_put_mpint(&b, (const uint8_t *)"\x01\x00\x01", 3));
+		CHECK_ERR(st_key_from_blob(blob, b.len, &k), ST_ERR_KEY_TYPE_UNKNOWN);
+	}
+out:
+	st_key_free(rsa);
+	st_key_free(ed);
+}
+
 static void test_blobs(void)
 {
 	static const char *names[] = { "ed", "ec", "rsa2k" };
@@ -1315,6 +1398,7 @@ int main(void)
 	RUN(test_openssh_mutations);
 	RUN(test_public_lines);
 	RUN(test_blobs);
+	RUN(test_blob_rsa_sig_names);
 	RUN(test_generate);
 	cleanup();
 	return st_test_done("key");
