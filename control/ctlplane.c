@@ -649,7 +649,10 @@ int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 	return ST_OK;
 }
 
-/* Sessions still holding a worker slot (plain reads of the workers' counters). */
+/*
+ * Sessions still holding a worker slot, plus closed connections whose TCP is
+ * still delivering the DISCONNECT and FIN (plain reads of workers' counters).
+ */
 static unsigned worker_sessions(struct st_ctlplane *cp)
 {
 	unsigned n = 0;
@@ -657,7 +660,7 @@ static unsigned worker_sessions(struct st_ctlplane *cp)
 		struct st_sshapp_stats as;
 		const struct st_wsess_worker_stats *ws;
 		st_sshapp_worker_stats(cp->app, w, &as, &ws);
-		n += as.sessions_active;
+		n += as.sessions_active + as.tcp_orphans;
 	}
 	return n;
 }
@@ -695,9 +698,9 @@ static void *ctl_thread(void *arg)
 	/* Shutdown: the workers disconnect every session politely, then stop. */
 	logf_(cp, LOG_INFO, "Received signal; terminating.");
 	cp->app->stopping = 1;
-	/* Wait until every session is closed on the control side *and* its
-	 * worker slot is free: a slot is freed only once TCP has delivered the
-	 * DISCONNECT and closed, so stopping the workers earlier would drop it. */
+	/* Wait until every session is closed on the control side, its worker
+	 * slot is free and TCP has delivered its DISCONNECT and FIN (the slot is
+	 * freed when the bytes are handed to TCP, before they are sent). */
 	uint64_t deadline = mono_ms() + SHUTDOWN_GRACE_MS;
 	while ((count_sessions(cp, NULL) > 0 || worker_sessions(cp) > 0) && mono_ms() < deadline) {
 		if (pump_up(cp) == 0)

@@ -17,6 +17,12 @@
 #define TX_CHUNK_MAX (256u * 1024u) /* bytes handed to TCP per call */
 #define NO_SLOT UINT32_MAX
 #define SERVICE_PASSES 4
+/*
+ * A closing session waits this long for its last bytes (the DISCONNECT) to
+ * reach TCP. A peer that reads nothing (zero window) cannot hold the slot
+ * longer; TCP then bounds the connection itself (tcp_cfg.close_timeout_ms).
+ */
+#define CLOSE_DRAIN_MS 2000
 
 struct sess {
 	struct st_wsess ws;      /* first: wsess hands itself to services as `owner` */
@@ -27,7 +33,7 @@ struct sess {
 	uint32_t next_free;
 	uint16_t gen;
 	uint8_t active;
-	uint8_t tcp_closing;     /* tcp_close issued; waiting for closed() */
+	uint64_t closing_ms;     /* when the session started closing, 0 = it is not */
 };
 
 /* A backend TCP connection opened for a service. */
@@ -209,7 +215,7 @@ static int sess_tx(struct sess *s)
 	const uint8_t *p;
 	size_t n, took;
 
-	if (s->tcp == 0 || s->tcp_closing)
+	if (s->tcp == 0)
 		return 0;
 	st_wsess_tx_peek(&s->ws, &p, &n);
 	if (n == 0)
@@ -241,14 +247,26 @@ static void sess_free(struct sess *s)
 	s->rx = NULL;
 	s->active = 0;
 	s->tcp = 0;
-	s->tcp_closing = 0;
+	s->closing_ms = 0;
 	s->gen++; /* handles to the old connection are now stale */
 	s->next_free = aw->free_head;
 	aw->free_head = s->slot;
 	aw->active--;
 }
 
-/* Runs a session until nothing moves, then closes TCP or frees it when done. */
+/*
+ * Ends a session: TCP sends what it was handed and the FIN on its own (the
+ * handle is given back), and the slot is free at once.
+ */
+static void sess_end(struct sess *s)
+{
+	if (s->tcp != 0)
+		tcp_release(s->aw->w->tcp, s->tcp);
+	s->tcp = 0;
+	sess_free(s);
+}
+
+/* Runs a session until nothing moves, then ends it when it is done. */
 static void sess_service(struct sess *s)
 {
 	for (int pass = 0; pass < SERVICE_PASSES; pass++) {
@@ -261,14 +279,12 @@ static void sess_service(struct sess *s)
 		if (!progress)
 			break;
 	}
-	if (!st_wsess_done(&s->ws))
+	if (!st_wsess_done(&s->ws)) {
+		if (s->ws.state == ST_WSESS_CLOSING && s->closing_ms == 0)
+			s->closing_ms = s->aw->w->now_ms ? s->aw->w->now_ms : 1;
 		return;
-	if (s->tcp != 0 && !s->tcp_closing) {
-		tcp_close(s->aw->w->tcp, s->tcp); /* FIN after the queued bytes */
-		s->tcp_closing = 1;
 	}
-	if (s->tcp == 0)
-		sess_free(s);
+	sess_end(s);
 }
 
 /* ---- TCP events of client connections ---- */
@@ -315,7 +331,7 @@ static int on_accepted(void *lctx, tcp_handle_t h, void **cctx)
 	s->active = 1;
 	s->tcp = h;
 	s->rx = NULL;
-	s->tcp_closing = 0;
+	s->closing_ms = 0;
 	*cctx = s;
 	if (tcp_conn_info(aw->w->tcp, h, &ti) == ST_OK) {
 		ip_str(ti.raddr, peer, sizeof(peer));
@@ -547,12 +563,10 @@ static void bc_close(void *conn)
 {
 	struct bconn *b = conn;
 	b->owner = NULL;
-	if (b->tcp == 0) {
-		bc_release(b);
-		return;
-	}
-	/* The slot stays reserved until closed() says the handle is dead. */
-	tcp_close(b->aw->w->tcp, b->tcp);
+	/* TCP finishes the close alone (bounded by its close deadline): no more callbacks. */
+	if (b->tcp != 0)
+		tcp_release(b->aw->w->tcp, b->tcp);
+	bc_release(b);
 }
 
 static int bc_state(void *conn)
@@ -671,6 +685,10 @@ void st_sshapp_poll(struct dp_worker *w, void *arg)
 			if (app->stopping && !st_wsess_done(&s->ws))
 				st_wsess_close(&s->ws, ST_CLOSE_SHUTDOWN, 0);
 			sess_service(s);
+			if (s->active && s->closing_ms && w->now_ms - s->closing_ms >= CLOSE_DRAIN_MS) {
+				aw->cnt[ST_SSHAPP_CLOSE_DRAIN_TIMEOUT]++;
+				sess_end(s);
+			}
 		}
 	}
 }
@@ -708,6 +726,12 @@ void st_sshapp_worker_stats(const struct st_sshapp *app, unsigned worker,
 	memcpy(out->counters, aw->cnt, sizeof(out->counters));
 	out->sessions_active = aw->active;
 	out->sessions_max = aw->nsess;
+	{
+		struct tcp_worker_info ti;
+
+		tcp_worker_info(aw->w->tcp, &ti);
+		out->tcp_orphans = ti.orphans;
+	}
 	*wstats = &aw->wstats;
 }
 

@@ -33,7 +33,8 @@ struct rte_ring;
 	X(TX_NOMBUF, "transmit deferred: no mbuf")                                   \
 	X(BACKEND_CONNECTS, "backend TCP connections opened")                        \
 	X(BACKEND_FAILED, "backend TCP connections failed")                          \
-	X(BACKEND_FULL, "backend connections refused: table full")
+	X(BACKEND_FULL, "backend connections refused: table full")                  \
+	X(CLOSE_DRAIN_TIMEOUT, "closing sessions freed before the peer took their last bytes")
 
 enum st_sshapp_counter {
 #define ST_SSHAPP_ENUM(name, text) ST_SSHAPP_##name,
@@ -72,6 +73,7 @@ struct st_sshapp_stats {
 	uint64_t counters[ST_SSHAPP_COUNTER_COUNT];
 	uint32_t sessions_active;
 	uint32_t sessions_max;
+	uint32_t tcp_orphans; /* closed connections still sending their last bytes */
 };
 void st_sshapp_worker_stats(const struct st_sshapp *app, unsigned worker,
 			    struct st_sshapp_stats *out,

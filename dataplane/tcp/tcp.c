@@ -29,6 +29,7 @@ void tcp_cfg_defaults(struct tcp_cfg *c)
 	c->keepalive_ms = 0;
 	c->syn_retries = 5;
 	c->max_retries = 15;
+	c->close_timeout_ms = 20000;
 	c->challenge_ack_per_s = 1000;
 	c->eph_lo = 32768;
 	c->eph_hi = 60999;
@@ -124,8 +125,51 @@ static void ooo_link(void *a_tail, void *b)
 	((struct rte_mbuf *)a_tail)->next = b;
 }
 
+uint32_t tcp_chain_cost(const struct rte_mbuf *m)
+{
+	uint32_t c = 0;
+
+	for (; m; m = m->next)
+		c += (uint32_t)m->buf_len + (uint32_t)sizeof(*m);
+	return c;
+}
+
+int tcp_mbuf_absorb(struct rte_mbuf *tail, struct rte_mbuf *b, uint32_t len)
+{
+	uint8_t *dst;
+
+	/* Only small pieces are copied, and only into a buffer that is ours alone. */
+	if (len > TCP_ABSORB_MAX || !RTE_MBUF_DIRECT(tail) || rte_mbuf_refcnt_read(tail) != 1 ||
+	    rte_pktmbuf_tailroom(tail) < len)
+		return 0;
+	dst = rte_pktmbuf_mtod_offset(tail, uint8_t *, tail->data_len);
+	for (const struct rte_mbuf *x = b; x; x = x->next) {
+		memcpy(dst, rte_pktmbuf_mtod(x, const uint8_t *), x->data_len);
+		dst += x->data_len;
+	}
+	tail->data_len = (uint16_t)(tail->data_len + len);
+	rte_pktmbuf_free(b);
+	return 1;
+}
+
+static uint32_t ooo_cost(const void *obj)
+{
+	return tcp_chain_cost(obj);
+}
+
+static int ooo_absorb(void *a_tail, void *b, uint32_t len)
+{
+	return tcp_mbuf_absorb(a_tail, b, len);
+}
+
 const struct tcp_ooo_ops tcp_mbuf_ooo_ops = {ooo_trim_front, ooo_trim_back, ooo_free, ooo_tail,
-					     ooo_link};
+					     ooo_link,	     ooo_cost,	    ooo_absorb};
+
+void tcp_ooo_clear_acct(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	tw->ooo_cost -= c->ooo.cost;
+	tcp_ooo_clear(&c->ooo, &tcp_mbuf_ooo_ops);
+}
 
 /* Frees n acknowledged bytes from the front of the send queue. */
 void tcp_sq_free_acked(struct tcp_conn *c, uint32_t n)
@@ -169,19 +213,47 @@ void tcp_sq_free_acked(struct tcp_conn *c, uint32_t n)
 		c->sq_tail = NULL;
 }
 
-void tcp_free_queues(struct tcp_conn *c)
+void tcp_rq_free(struct tcp_conn *c)
 {
-	if (c->sq_head)
-		rte_pktmbuf_free(c->sq_head);
-	c->sq_head = c->sq_tail = c->sq_cur = NULL;
-	c->sq_bytes = 0;
 	if (c->rq_head)
 		rte_pktmbuf_free(c->rq_head);
 	c->rq_head = c->rq_tail = NULL;
 	c->rq_bytes = 0;
 	c->rq_segs = 0;
-	tcp_ooo_clear(&c->ooo, &tcp_mbuf_ooo_ops);
+	c->rq_cost = 0;
+}
+
+void tcp_free_queues(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	if (c->sq_head)
+		rte_pktmbuf_free(c->sq_head);
+	c->sq_head = c->sq_tail = c->sq_cur = NULL;
+	c->sq_bytes = 0;
+	tcp_rq_free(c);
+	tcp_ooo_clear_acct(tw, c);
 	tcp_sb_init(&c->sb);
+}
+
+/* The connection stops counting against its listener's cap (and backlog). */
+void tcp_listener_release(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	if (c->flags & TF_EMBRYONIC) {
+		c->flags &= ~TF_EMBRYONIC;
+		if (c->lst)
+			c->lst->n_embryonic--;
+		tw->n_embryonic--;
+	}
+	if (c->lst) {
+		c->lst->n_conns--;
+		c->lst = NULL;
+	}
+}
+
+/* (Re)arms the deadline of a connection the app has closed. */
+void tcp_close_deadline(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	c->t_close = tw->w->now_ms + tw->cfg.close_timeout_ms;
+	tcp_timer_update(tw, c);
 }
 
 /* ---- table ---- */
@@ -200,6 +272,7 @@ int tcp_worker_create(struct dp_worker *w, const struct tcp_cfg *cfg, struct tcp
 	int socket = (int)rte_socket_id();
 
 	if (cfg->max_conns == 0 || cfg->max_conns >= (1u << 24) || cfg->mss < 88 ||
+	    cfg->close_timeout_ms == 0 ||
 	    cfg->rcvbuf < 4096 || cfg->sndbuf < 4096 || cfg->eph_lo == 0 ||
 	    cfg->eph_hi < cfg->eph_lo)
 		return ST_ERR_INVALID_ARGUMENT;
@@ -208,6 +281,12 @@ int tcp_worker_create(struct dp_worker *w, const struct tcp_cfg *cfg, struct tcp
 		return ST_ERR_ALLOC;
 	tw->w = w;
 	tw->cfg = *cfg;
+	tw->ooo_cost_max = cfg->ooo_worker_max;
+	if (tw->ooo_cost_max == 0 && w->pool) /* an eighth of the pool, so ARP and others go on */
+		tw->ooo_cost_max = (uint64_t)w->pool->size / 8 *
+				   (rte_pktmbuf_data_room_size(w->pool) + sizeof(struct rte_mbuf));
+	if (tw->ooo_cost_max == 0)
+		tw->ooo_cost_max = (uint64_t)cfg->rcvbuf * 64;
 	tw->nconns = cfg->max_conns;
 	while (nb < 2 * cfg->max_conns)
 		nb <<= 1;
@@ -254,7 +333,7 @@ void tcp_worker_drain(struct tcp_worker *tw)
 		struct tcp_conn *c = &tw->conns[i];
 
 		if (c->state != TCP_CLOSED || c->sq_head || c->rq_head || c->ooo.n)
-			tcp_free_queues(c);
+			tcp_free_queues(tw, c);
 	}
 }
 
@@ -378,20 +457,13 @@ void tcp_conn_term(struct tcp_worker *tw, struct tcp_conn *c, int err)
 {
 	if (c->state == TCP_CLOSED)
 		return;
-	if (c->flags & TF_EMBRYONIC) {
-		c->flags &= ~TF_EMBRYONIC;
-		if (c->lst)
-			c->lst->n_embryonic--;
-		tw->n_embryonic--;
-	}
-	if (c->lst) {
-		c->lst->n_conns--;
-		c->lst = NULL;
-	}
+	tcp_listener_release(tw, c);
 	if (c->state == TCP_TIME_WAIT)
 		tw->n_tw--;
+	else if (c->flags & TF_ORPHAN)
+		tw->n_orphans--;
 	hash_remove(tw, c);
-	tcp_free_queues(c);
+	tcp_free_queues(tw, c);
 	dp_timer_cancel(&tw->w->wheel, &c->tm);
 	c->state = TCP_CLOSED;
 	tw->w->st->ctr[DP_CTR_TCP_CLOSED]++;
@@ -406,15 +478,19 @@ void tcp_conn_term(struct tcp_worker *tw, struct tcp_conn *c, int err)
 
 void tcp_enter_time_wait(struct tcp_worker *tw, struct tcp_conn *c)
 {
+	if (c->flags & TF_ORPHAN)
+		tw->n_orphans--;
 	c->state = TCP_TIME_WAIT;
 	tw->n_tw++;
 	tw->w->st->ctr[DP_CTR_TCP_TIMEWAIT]++;
+	/* Only the tuple is left: it blocks no listener slot and holds no memory. */
+	tcp_listener_release(tw, c);
 	if (c->sq_head)
 		rte_pktmbuf_free(c->sq_head);
 	c->sq_head = c->sq_tail = c->sq_cur = NULL;
 	c->sq_bytes = 0;
-	tcp_ooo_clear(&c->ooo, &tcp_mbuf_ooo_ops);
-	c->t_rexmit = c->t_persist = c->t_keep = c->t_delack = 0;
+	tcp_ooo_clear_acct(tw, c);
+	c->t_rexmit = c->t_persist = c->t_keep = c->t_delack = c->t_close = 0;
 	c->t_tw = tw->w->now_ms + tw->cfg.time_wait_ms;
 	tcp_timer_update(tw, c);
 	if (c->flags & TF_APP_KNOWN) {
@@ -426,9 +502,10 @@ void tcp_enter_time_wait(struct tcp_worker *tw, struct tcp_conn *c)
 
 void tcp_timer_update(struct tcp_worker *tw, struct tcp_conn *c)
 {
-	uint64_t t[5] = {c->t_rexmit, c->t_delack, c->t_persist, c->t_keep, c->t_tw}, next = 0;
+	uint64_t t[6] = {c->t_rexmit, c->t_delack, c->t_persist, c->t_keep, c->t_tw, c->t_close};
+	uint64_t next = 0;
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (t[i] && (next == 0 || t[i] < next))
 			next = t[i];
 	if (next == 0)
@@ -494,12 +571,7 @@ void tcp_dispatch_events(struct tcp_worker *tw)
 			if (c->ops && c->ops->closed)
 				c->ops->closed(c->ctx, h, c->close_err);
 			/* unread data dies with the handle (TIME_WAIT keeps only the tuple) */
-			if (c->rq_head) {
-				rte_pktmbuf_free(c->rq_head);
-				c->rq_head = c->rq_tail = NULL;
-				c->rq_bytes = 0;
-				c->rq_segs = 0;
-			}
+			tcp_rq_free(c);
 		}
 		if (c->ev && !(c->flags & TF_IN_EVQ)) { /* raised during callbacks */
 			c->flags |= TF_IN_EVQ;
@@ -678,6 +750,7 @@ int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain)
 	c->rq_head = c->rq_tail = NULL;
 	c->rq_bytes = 0;
 	c->rq_segs = 0;
+	c->rq_cost = 0;
 	/* Window update when the window opens by a useful amount. */
 	{
 		uint32_t adv = c->rcv_adv - c->rcv_nxt, now = tcp_rcv_space(tw, c);
@@ -732,7 +805,12 @@ uint32_t tcp_send_space(struct tcp_worker *tw, tcp_handle_t h)
 	if (!c || (c->flags & TF_FIN_QUEUED) ||
 	    (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
 		return 0;
-	return c->sq_bytes < tw->cfg.sndbuf ? tw->cfg.sndbuf - c->sq_bytes : 0;
+	if (c->sq_bytes >= tw->cfg.sndbuf) {
+		/* A caller told "no space" waits for writable(), as after ST_ERR_AGAIN. */
+		c->flags |= TF_WANT_WRITABLE;
+		return 0;
+	}
+	return tw->cfg.sndbuf - c->sq_bytes;
 }
 
 int tcp_shutdown(struct tcp_worker *tw, tcp_handle_t h)
@@ -770,14 +848,33 @@ int tcp_close(struct tcp_worker *tw, tcp_handle_t h)
 	if (!c)
 		return ST_ERR_STALE;
 	c->flags |= TF_APP_CLOSED;
-	if (c->rq_head) {
-		rte_pktmbuf_free(c->rq_head);
-		c->rq_head = c->rq_tail = NULL;
-		c->rq_bytes = 0;
-		c->rq_segs = 0;
-	}
+	tcp_rq_free(c);
+	tcp_ooo_clear_acct(tw, c); /* nobody will read what it held */
+	tcp_listener_release(tw, c);
 	r = tcp_shutdown(tw, h);
+	if (c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT)
+		tcp_close_deadline(tw, c);
 	return r == ST_ERR_STATE ? ST_OK : r;
+}
+
+int tcp_release(struct tcp_worker *tw, tcp_handle_t h)
+{
+	struct tcp_conn *c = conn_of(tw, h);
+	int r;
+
+	if (!c)
+		return ST_ERR_STALE;
+	if ((r = tcp_close(tw, h)) != ST_OK)
+		return r;
+	c->flags &= ~(TF_APP_KNOWN | TF_WANT_WRITABLE);
+	c->ev &= (uint8_t)~EV_CLOSED;
+	if (c->state == TCP_TIME_WAIT || c->state == TCP_CLOSED) {
+		maybe_free(tw, c);
+	} else {
+		c->flags |= TF_ORPHAN;
+		tw->n_orphans++;
+	}
+	return ST_OK;
 }
 
 int tcp_abort(struct tcp_worker *tw, tcp_handle_t h)
@@ -789,12 +886,7 @@ int tcp_abort(struct tcp_worker *tw, tcp_handle_t h)
 	c->flags &= ~TF_APP_KNOWN;
 	c->ev &= (uint8_t)~EV_CLOSED;
 	if (c->state == TCP_TIME_WAIT || c->state == TCP_CLOSED) {
-		if (c->rq_head) {
-			rte_pktmbuf_free(c->rq_head);
-			c->rq_head = c->rq_tail = NULL;
-			c->rq_bytes = 0;
-			c->rq_segs = 0;
-		}
+		tcp_rq_free(c);
 		maybe_free(tw, c);
 		return ST_OK;
 	}
@@ -832,6 +924,8 @@ void tcp_worker_info(const struct tcp_worker *tw, struct tcp_worker_info *out)
 	out->conns_max_used = tw->max_used;
 	out->embryonic = tw->n_embryonic;
 	out->time_wait = tw->n_tw;
+	out->orphans = tw->n_orphans;
+	out->ooo_bytes = tw->ooo_cost;
 }
 
 void tcp_worker_print_states(const struct tcp_worker *tw, FILE *f, const char *prefix)

@@ -16,7 +16,8 @@
  *                                       or non-zero to reset it
  *   connected(ctx, h)                   active open completed
  *   readable(ctx, h)                    new in-order data, or end of stream
- *   writable(ctx, h)                    send space freed after ST_ERR_AGAIN
+ *   writable(ctx, h)                    a quarter of the send buffer is free
+ *                                       after ST_ERR_AGAIN or a zero send space
  *   closed(ctx, h, err)                 the handle is dead after this call:
  *                                       ST_OK (orderly), ST_ERR_CONN_RESET,
  *                                       ST_ERR_CONN_REFUSED, ST_ERR_TIMEOUT
@@ -54,7 +55,12 @@ struct tcp_cfg {
 	uint32_t time_wait_ms;  /* 2*MSL */
 	uint32_t keepalive_ms;  /* idle time before keepalive probes, 0 = off */
 	uint32_t syn_retries;
-	uint32_t max_retries;   /* data retransmissions before the connection is dropped */
+	uint32_t max_retries;   /* data retransmissions (or unanswered zero-window probes)
+				 * before the connection is dropped */
+	uint32_t close_timeout_ms; /* after tcp_close/tcp_release: abort when the peer has
+				    * acknowledged nothing for this long (0: default 20 s) */
+	uint64_t ooo_worker_max; /* out-of-order buffer memory of all connections of a worker,
+				  * bytes (0: an eighth of the worker's mbuf pool) */
 	uint32_t challenge_ack_per_s;
 	uint16_t eph_lo, eph_hi; /* ephemeral port range for tcp_connect */
 	int always_cookies;      /* tests: answer every SYN with a cookie */
@@ -121,13 +127,28 @@ int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain);
  */
 int tcp_write(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf *chain);
 
-/* Bytes that tcp_write would accept now (0 when full or not writable). */
+/*
+ * Bytes that tcp_write would accept now (0 when full or not writable). A 0
+ * because the buffer is full arms writable(), exactly as ST_ERR_AGAIN does.
+ */
 uint32_t tcp_send_space(struct tcp_worker *tw, tcp_handle_t h);
 
 /* Sends FIN after the queued data (half close); reading continues. */
 int tcp_shutdown(struct tcp_worker *tw, tcp_handle_t h);
-/* Full close: shutdown + no more readable events; closed() still comes. */
+/*
+ * Full close: shutdown + no more readable events; closed() still comes. Data
+ * that arrives later is acknowledged and discarded. The connection no longer
+ * counts against its listener's cap, and it is aborted (closed() with
+ * ST_ERR_TIMEOUT) when the peer acknowledges nothing for close_timeout_ms
+ * (a zero window or a silent peer cannot hold it forever).
+ */
 int tcp_close(struct tcp_worker *tw, tcp_handle_t h);
+/*
+ * tcp_close that also gives the handle back at once: no event and no
+ * closed() follow. The stack sends what is queued and the FIN on its own,
+ * under the same close deadline. Returns ST_OK or ST_ERR_STALE.
+ */
+int tcp_release(struct tcp_worker *tw, tcp_handle_t h);
 /* Abort: RST now, closed(ST_ERR_CONN_RESET) is not delivered for an abort. */
 int tcp_abort(struct tcp_worker *tw, tcp_handle_t h);
 
@@ -146,6 +167,8 @@ struct tcp_worker_info {
 	uint32_t conns_max_used;
 	uint32_t embryonic;
 	uint32_t time_wait;
+	uint32_t orphans;  /* released connections still sending their last bytes / FIN */
+	uint64_t ooo_bytes; /* buffer memory held out of order */
 };
 void tcp_worker_info(const struct tcp_worker *tw, struct tcp_worker_info *out);
 /* Prints "prefix tcp_state.NAME=count" for every state in use (diagnostics; walks the table). */

@@ -115,11 +115,14 @@ static void cookie_ack(struct tcp_worker *tw, struct tcp_listener *l, struct tcp
 		drop_seg(tw, s, DP_DROP_TCP_COOKIE);
 		return;
 	}
+	/* Full: refuse at once (RST), so the client is not left to time out. */
 	if (l->n_conns >= l->max_conns) {
+		tcp_send_rst_reply(tw, s);
 		drop_seg(tw, s, DP_DROP_TCP_LISTEN_CAP);
 		return;
 	}
 	if ((c = new_passive(tw, l, s)) == NULL) {
+		tcp_send_rst_reply(tw, s);
 		drop_seg(tw, s, DP_DROP_TCP_TABLE_FULL);
 		return;
 	}
@@ -177,6 +180,7 @@ static void listen_input(struct tcp_worker *tw, struct tcp_listener *l, struct t
 	}
 	tw->w->st->ctr[DP_CTR_TCP_SYN_RCVD]++;
 	if (l->n_conns >= l->max_conns) {
+		tcp_send_rst_reply(tw, s);
 		drop_seg(tw, s, DP_DROP_TCP_LISTEN_CAP);
 		return;
 	}
@@ -211,6 +215,11 @@ static void rq_append(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len)
 	uint16_t segs = 0;
 	struct rte_mbuf *last = m;
 
+	c->rq_bytes += len;
+	c->bytes_in += len;
+	/* Small pieces go into the last queued buffer: tiny segments cannot pin the pool. */
+	if (c->rq_tail && tcp_mbuf_absorb(c->rq_tail, m, len))
+		return;
 	for (struct rte_mbuf *x = m; x; x = x->next) {
 		segs++;
 		last = x;
@@ -220,9 +229,14 @@ static void rq_append(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len)
 	else
 		c->rq_head = m;
 	c->rq_tail = last;
-	c->rq_bytes += len;
 	c->rq_segs = (uint16_t)(c->rq_segs + segs);
-	c->bytes_in += len;
+	c->rq_cost += tcp_chain_cost(m);
+}
+
+/* Receive memory a connection may pin: its window's worth of full-size buffers. */
+static inline uint32_t rcv_mem_max(const struct tcp_worker *tw)
+{
+	return 2 * tw->cfg.rcvbuf;
 }
 
 static void consume_fin(struct tcp_worker *tw, struct tcp_conn *c)
@@ -272,7 +286,10 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		uint32_t len;
 		int had_ooo = c->ooo.n != 0;
 
-		if (c->rq_segs + s->m->nb_segs > TCP_RQ_MAX_SEGS) {
+		uint32_t ooo_before = c->ooo.cost;
+
+		if (c->rq_segs + s->m->nb_segs > TCP_RQ_MAX_SEGS ||
+		    c->rq_cost + c->ooo.cost + tcp_chain_cost(s->m) > rcv_mem_max(tw)) {
 			drop_seg(tw, s, DP_DROP_TCP_RCVBUF);
 			c->flags |= TF_ACK_NOW;
 			return;
@@ -284,6 +301,7 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 			rq_append(c, m, len);
 			c->rcv_nxt += len;
 		}
+		tw->ooo_cost -= ooo_before - c->ooo.cost;
 		c->acks_pending++;
 		if (had_ooo)
 			c->flags |= TF_ACK_NOW;
@@ -291,19 +309,28 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		return;
 	}
 	/*
-	 * Beyond a hole. Out-of-order mbufs are bounded per connection too, so
-	 * a peer sending tiny segments cannot pin the pool (the count is an upper
-	 * bound that resets when the queue drains).
+	 * Beyond a hole. What the queue pins is bounded in buffer memory (whole
+	 * mbufs, not payload bytes) per connection and per worker, so peers
+	 * sending tiny segments cannot take the pool; small segments that extend
+	 * a queued range are copied into it and pin nothing more.
 	 */
-	if (c->ooo.n == 0)
-		c->ooo_mbufs = 0;
-	if (c->ooo.n >= TCP_OOO_MAX || c->ooo_mbufs + s->m->nb_segs > TCP_OOO_MAX_MBUFS) {
+	uint32_t cost = tcp_chain_cost(s->m), ooo_before = c->ooo.cost;
+
+	if (c->ooo.n >= TCP_OOO_MAX || c->rq_cost + c->ooo.cost + cost > rcv_mem_max(tw)) {
 		drop_seg(tw, s, DP_DROP_TCP_OOO_FULL);
 		c->flags |= TF_ACK_NOW;
 		return;
 	}
-	c->ooo_mbufs = (uint16_t)(c->ooo_mbufs + s->m->nb_segs);
-	switch (tcp_ooo_insert(&c->ooo, &tcp_mbuf_ooo_ops, s->seq, s->len, s->m)) {
+	if (tw->ooo_cost + cost > tw->ooo_cost_max) {
+		drop_seg(tw, s, DP_DROP_TCP_OOO_MEM);
+		c->flags |= TF_ACK_NOW;
+		return;
+	}
+	int r = tcp_ooo_insert(&c->ooo, &tcp_mbuf_ooo_ops, s->seq, s->len, s->m);
+
+	tw->ooo_cost += c->ooo.cost;
+	tw->ooo_cost -= ooo_before;
+	switch (r) {
 	case TCP_OOO_QUEUED:
 		st->ctr[DP_CTR_TCP_OOO_SEGS]++;
 		break;
@@ -389,11 +416,15 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 		c->dupacks = 0;
 		c->rprobes = 0;
 		c->flags &= ~TF_TLP_SENT;
+		if (c->t_close)
+			tcp_close_deadline(tw, c); /* a closed connection that still moves lives on */
 		if (c->snd_una == c->snd_max)
 			c->t_rexmit = 0;
 		else
 			tcp_arm_rexmit(tw, c);
-		if ((c->flags & TF_WANT_WRITABLE) && c->sq_bytes < tw->cfg.sndbuf) {
+		/* Wake the writer once a quarter of the buffer is free, not per ACK. */
+		if ((c->flags & TF_WANT_WRITABLE) &&
+		    c->sq_bytes <= tw->cfg.sndbuf - tw->cfg.sndbuf / 4) {
 			c->flags &= ~TF_WANT_WRITABLE;
 			tcp_sched_ev(tw, c, EV_WRITABLE);
 		}
@@ -440,6 +471,11 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 		switch (c->state) {
 		case TCP_FIN_WAIT_1:
 			c->state = TCP_FIN_WAIT_2;
+			c->t_close = 0; /* the peer has everything; FIN_WAIT_2 has its own bound */
+			if (c->flags & TF_ORPHAN) { /* nothing left to deliver */
+				c->flags &= ~TF_ORPHAN;
+				tw->n_orphans--;
+			}
 			if (c->flags & TF_APP_CLOSED) {
 				c->t_keep = tw->w->now_ms + TCP_FIN_WAIT_2_MS;
 				tcp_timer_update(tw, c);
@@ -872,6 +908,14 @@ void tcp_on_timer(struct dp_timer *t, void *arg)
 		tcp_conn_term(tw, c, ST_OK);
 		return;
 	}
+	if (c->t_close && c->t_close <= now) {
+		/* closed by the app, and the peer has taken nothing for close_timeout_ms */
+		c->t_close = 0;
+		tw->w->st->ctr[DP_CTR_TCP_CLOSE_TIMEOUT]++;
+		tcp_send_rst(tw, c);
+		tcp_conn_term(tw, c, ST_ERR_TIMEOUT);
+		return;
+	}
 	if (c->t_rexmit && c->t_rexmit <= now) {
 		on_rexmit(tw, c);
 		if (c->state == TCP_CLOSED)
@@ -888,6 +932,13 @@ void tcp_on_timer(struct dp_timer *t, void *arg)
 		/* Zero-window probe: an old-sequence ACK makes the peer state its window. */
 		c->t_persist = 0;
 		if (c->snd_wnd == 0 && c->snd_una == c->snd_max && c->sq_bytes) {
+			/* probes is reset by every segment received: a silent peer is given up */
+			if (++c->probes > tw->cfg.max_retries) {
+				tw->w->st->ctr[DP_CTR_TCP_ZWP_GIVEUP]++;
+				tcp_send_rst(tw, c);
+				tcp_conn_term(tw, c, ST_ERR_TIMEOUT);
+				return;
+			}
 			tw->w->st->ctr[DP_CTR_TCP_ZWP]++;
 			tcp_xmit(tw, c, c->snd_una - 1, 0, TH_ACK);
 			tcp_rto_backoff(&c->rtt);

@@ -59,6 +59,7 @@ enum tcp_state {
 #define TF_FIN_ACKED 0x10000 /* our FIN was acknowledged */
 #define TF_TLP_SENT 0x20000  /* a tail loss probe is out since the last ACK progress */
 #define TF_PTO 0x40000       /* t_rexmit was armed as a probe timeout */
+#define TF_ORPHAN 0x80000    /* released by the app: the stack finishes the close alone */
 
 #define EV_ACCEPTED 0x01
 #define EV_CONNECTED 0x02
@@ -69,7 +70,7 @@ enum tcp_state {
 #define TCP_NIL UINT32_MAX
 #define TCP_MAX_LISTENERS 16
 #define TCP_RQ_MAX_SEGS 2048   /* in-order mbufs queued per connection */
-#define TCP_OOO_MAX_MBUFS 1024 /* out-of-order mbufs queued per connection */
+#define TCP_ABSORB_MAX 512     /* received pieces up to this size are copied into the queue's last buffer */
 #define TCP_OUT_BUDGET 64
 #define TCP_TS_OFFSET 32 /* TSval = now_ms + offset, so cookie TSvals never run ahead */
 #define TCP_KEEPALIVE_PROBES 9
@@ -111,7 +112,7 @@ struct tcp_conn {
 	uint32_t ts_recent;
 	uint16_t acks_pending;
 	uint16_t rq_segs;
-	uint16_t ooo_mbufs; /* upper bound of mbufs in ooo, reset when it drains */
+	uint32_t rq_cost; /* buffer memory the in-order queue pins (tcp_chain_cost) */
 
 	/* queues: mbuf chains linked through m->next */
 	struct rte_mbuf *sq_head, *sq_tail, *sq_cur;
@@ -124,6 +125,7 @@ struct tcp_conn {
 
 	/* deadlines in ms, 0 = off; one wheel timer armed at the earliest */
 	uint64_t t_rexmit, t_delack, t_persist, t_keep, t_tw;
+	uint64_t t_close; /* app closed: abort unless the peer acknowledges something by then */
 	uint64_t last_rcv_ms;
 	uint8_t probes;
 	uint8_t rprobes; /* recovery probes since the last cumulative ACK progress */
@@ -154,6 +156,9 @@ struct tcp_worker {
 	uint32_t bucket_mask;
 	uint32_t free_head;
 	uint32_t used, max_used, n_tw, n_embryonic;
+	uint32_t n_orphans;    /* released by the app, not yet CLOSED or TIME_WAIT */
+	uint64_t ooo_cost;     /* buffer memory held out of order by all connections */
+	uint64_t ooo_cost_max; /* cap of ooo_cost */
 	struct tcp_list evq, outq;
 	uint8_t rcv_ws;
 	uint16_t eph_next;
@@ -251,7 +256,15 @@ void tcp_timer_update(struct tcp_worker *tw, struct tcp_conn *c);
 uint32_t tcp_isn(struct tcp_worker *tw, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		 uint16_t rport);
 void tcp_sq_free_acked(struct tcp_conn *c, uint32_t n);
-void tcp_free_queues(struct tcp_conn *c);
+void tcp_free_queues(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_rq_free(struct tcp_conn *c);
+void tcp_ooo_clear_acct(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_listener_release(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_close_deadline(struct tcp_worker *tw, struct tcp_conn *c);
+/* Buffer memory a chain pins: whole mbufs, as a receive-memory bound must count them. */
+uint32_t tcp_chain_cost(const struct rte_mbuf *m);
+/* Copies chain b (len bytes, len <= TCP_ABSORB_MAX) onto tail when it fits; 1 if it did. */
+int tcp_mbuf_absorb(struct rte_mbuf *tail, struct rte_mbuf *b, uint32_t len);
 extern const struct tcp_ooo_ops tcp_mbuf_ooo_ops;
 struct rte_mbuf *tcp_chain_trim_front(struct rte_mbuf *m, uint32_t n);
 struct rte_mbuf *tcp_chain_trim_back(struct rte_mbuf *m, uint32_t n);

@@ -4,9 +4,15 @@
 #include "dataplane/tcp/tcp_ooo.h"
 #include "dataplane/tcp/tcp_seq.h"
 
+static uint32_t cost_of(const struct tcp_ooo_ops *ops, const void *obj)
+{
+	return ops->cost ? ops->cost(obj) : 0;
+}
+
 static void remove_at(struct tcp_ooo *q, unsigned i)
 {
 	q->bytes -= q->e[i].end - q->e[i].start;
+	q->cost -= q->e[i].cost;
 	memmove(&q->e[i], &q->e[i + 1], (q->n - i - 1) * sizeof(q->e[0]));
 	q->n--;
 }
@@ -38,6 +44,15 @@ int tcp_ooo_insert(struct tcp_ooo *q, const struct tcp_ooo_ops *ops, uint32_t st
 		obj = ops->trim_back(obj, end - q->e[i].start);
 		end = q->e[i].start;
 	}
+	q->last_start = start;
+	/* The segment extends the previous entry: copy it into that entry's last piece. */
+	if (i > 0 && q->e[i - 1].end == start && ops->absorb &&
+	    ops->absorb(q->e[i - 1].tail, obj, end - start)) {
+		q->e[i - 1].end = end;
+		q->bytes += end - start;
+		i--;
+		goto join_next;
+	}
 	if (q->n == TCP_OOO_MAX) {
 		ops->free(obj);
 		return TCP_OOO_FULL;
@@ -47,22 +62,27 @@ int tcp_ooo_insert(struct tcp_ooo *q, const struct tcp_ooo_ops *ops, uint32_t st
 	q->e[i].end = end;
 	q->e[i].obj = obj;
 	q->e[i].tail = ops->tail(obj);
+	q->e[i].cost = cost_of(ops, obj);
 	q->n++;
 	q->bytes += end - start;
-	q->last_start = start;
+	q->cost += q->e[i].cost;
 	/* Join with touching neighbours so entries count holes, not segments. */
-	if (i + 1 < q->n && q->e[i].end == q->e[i + 1].start) {
-		ops->link(q->e[i].tail, q->e[i + 1].obj);
-		q->e[i].tail = q->e[i + 1].tail;
-		q->e[i].end = q->e[i + 1].end;
-		memmove(&q->e[i + 1], &q->e[i + 2], (q->n - i - 2) * sizeof(q->e[0]));
-		q->n--;
-	}
 	if (i > 0 && q->e[i - 1].end == q->e[i].start) {
 		ops->link(q->e[i - 1].tail, q->e[i].obj);
 		q->e[i - 1].tail = q->e[i].tail;
 		q->e[i - 1].end = q->e[i].end;
+		q->e[i - 1].cost += q->e[i].cost;
 		memmove(&q->e[i], &q->e[i + 1], (q->n - i - 1) * sizeof(q->e[0]));
+		q->n--;
+		i--;
+	}
+join_next:
+	if (i + 1 < q->n && q->e[i].end == q->e[i + 1].start) {
+		ops->link(q->e[i].tail, q->e[i + 1].obj);
+		q->e[i].tail = q->e[i + 1].tail;
+		q->e[i].end = q->e[i + 1].end;
+		q->e[i].cost += q->e[i + 1].cost;
+		memmove(&q->e[i + 1], &q->e[i + 2], (q->n - i - 2) * sizeof(q->e[0]));
 		q->n--;
 	}
 	return TCP_OOO_QUEUED;
@@ -94,6 +114,7 @@ void tcp_ooo_clear(struct tcp_ooo *q, const struct tcp_ooo_ops *ops)
 		ops->free(q->e[i].obj);
 	q->n = 0;
 	q->bytes = 0;
+	q->cost = 0;
 }
 
 unsigned tcp_ooo_sack_blocks(const struct tcp_ooo *q, uint32_t blocks[][2], unsigned max)

@@ -19,10 +19,16 @@ struct tcp_ooo_ops {
 	/* Last piece of obj, and linking b after the piece a_tail (O(1) joins). */
 	void *(*tail)(void *obj);
 	void (*link)(void *a_tail, void *b);
+	/* Optional. Memory obj pins (for mbufs: whole buffers, not payload bytes). */
+	uint32_t (*cost)(const void *obj);
+	/* Optional. Copies b (len bytes) onto the end of the piece a_tail and frees b
+	 * when it fits there; returns 1 then, else 0 (nothing changed). */
+	int (*absorb)(void *a_tail, void *b, uint32_t len);
 };
 
 struct tcp_ooo_ent {
 	uint32_t start, end;
+	uint32_t cost;
 	void *obj;
 	void *tail;
 };
@@ -31,6 +37,7 @@ struct tcp_ooo {
 	uint16_t n;
 	uint32_t last_start;
 	uint32_t bytes;
+	uint32_t cost; /* sum of the entries' cost: exact, follows every insert, free and pop */
 	struct tcp_ooo_ent e[TCP_OOO_MAX];
 };
 
@@ -44,10 +51,15 @@ static inline void tcp_ooo_init(struct tcp_ooo *q)
 {
 	q->n = 0;
 	q->bytes = 0;
+	q->cost = 0;
 	q->last_start = 0;
 }
 
-/* Inserts obj covering [start, start+len), len > 0. Takes ownership of obj. */
+/*
+ * Inserts obj covering [start, start+len), len > 0. Takes ownership of obj.
+ * A segment that extends an entry's end is absorbed into that entry's last
+ * piece when the ops allow it (small segments then cost no extra buffer).
+ */
 int tcp_ooo_insert(struct tcp_ooo *q, const struct tcp_ooo_ops *ops, uint32_t start,
 		   uint32_t len, void *obj);
 

@@ -70,7 +70,30 @@ static void t_link(void *a, void *b)
 	((struct tobj *)a)->next = b;
 }
 
-static const struct tcp_ooo_ops ops = {t_trim_front, t_trim_back, t_free, t_tail, t_link};
+static const struct tcp_ooo_ops ops = {t_trim_front, t_trim_back, t_free, t_tail, t_link,
+				       NULL,	     NULL};
+
+/* Cost accounting: every live piece costs 100; pieces of up to 4 bytes are absorbed. */
+static uint32_t t_cost(const void *obj)
+{
+	uint32_t c = 0;
+
+	for (const struct tobj *o = obj; o; o = o->next)
+		c += 100;
+	return c;
+}
+
+static int t_absorb(void *a_tail, void *b, uint32_t len)
+{
+	if (len > 4)
+		return 0;
+	((struct tobj *)a_tail)->end += len;
+	t_free(b);
+	return 1;
+}
+
+static const struct tcp_ooo_ops cops = {t_trim_front, t_trim_back, t_free, t_tail, t_link,
+					t_cost,	      t_absorb};
 
 static void reset(struct tcp_ooo *q)
 {
@@ -87,6 +110,61 @@ static uint32_t chain_bytes(struct tobj *o)
 	for (; o; o = o->next)
 		n += o->end - o->start;
 	return n;
+}
+
+/* The queue's cost is exactly what its live pieces cost, through overlaps, joins and pops. */
+static void test_cost_follows_pieces(void)
+{
+	struct tcp_ooo q;
+	void *obj;
+	uint32_t len;
+
+	reset(&q);
+	tcp_ooo_insert(&q, &cops, 100, 10, mk(100, 10));
+	tcp_ooo_insert(&q, &cops, 200, 10, mk(200, 10));
+	tcp_ooo_insert(&q, &cops, 300, 10, mk(300, 10));
+	CHECK_INT(q.cost, 300);
+	tcp_ooo_insert(&q, &cops, 190, 40, mk(190, 40)); /* covers 200..210: replaces it */
+	CHECK_INT(q.cost, 300);
+	CHECK_INT(nlive, 3);
+	tcp_ooo_insert(&q, &cops, 110, 20, mk(110, 20)); /* joins 100..110 */
+	CHECK_INT(q.cost, 400);
+	CHECK_INT(q.n, 3);
+	CHECK_INT(tcp_ooo_pop(&q, &cops, 100, &obj, &len), 1);
+	CHECK_INT(len, 30);
+	CHECK_INT(q.cost, 200);
+	t_free(obj);
+	tcp_ooo_clear(&q, &cops);
+	CHECK_INT(q.cost, 0);
+	CHECK_INT(nlive, 0);
+}
+
+/* Tiny segments that extend a range are absorbed: 200 one-byte segments, one piece. */
+static void test_small_segments_absorbed(void)
+{
+	struct tcp_ooo q;
+	void *obj;
+	uint32_t len;
+
+	reset(&q);
+	tcp_ooo_insert(&q, &cops, 1000, 10, mk(1000, 10));
+	for (uint32_t i = 0; i < 200; i++)
+		CHECK_INT(tcp_ooo_insert(&q, &cops, 1010 + i, 1, mk(1010 + i, 1)), TCP_OOO_QUEUED);
+	CHECK_INT(q.n, 1);
+	CHECK_INT(q.bytes, 210);
+	CHECK_INT(q.cost, 100);
+	CHECK_INT(nlive, 1);
+	/* an absorbed segment that closes a hole joins the next range too */
+	tcp_ooo_insert(&q, &cops, 1212, 5, mk(1212, 5));
+	tcp_ooo_insert(&q, &cops, 1210, 2, mk(1210, 2));
+	CHECK_INT(q.n, 1);
+	CHECK_INT(q.bytes, 217);
+	CHECK_INT(q.cost, 200);
+	CHECK_INT(tcp_ooo_pop(&q, &cops, 1000, &obj, &len), 1);
+	CHECK_INT(len, 217);
+	CHECK_INT(chain_bytes(obj), 217);
+	t_free(obj);
+	CHECK_INT(nlive, 0);
 }
 
 static void test_in_order_pop(void)
@@ -244,6 +322,8 @@ static void test_sack_blocks(void)
 
 int main(void)
 {
+	RUN(test_cost_follows_pieces);
+	RUN(test_small_segments_absorbed);
 	RUN(test_in_order_pop);
 	RUN(test_adjacent_merge);
 	RUN(test_duplicates_and_overlaps);
