@@ -142,8 +142,7 @@ all: $(HARNESS)
 $(HARNESS): $(HARNESS_OBJS) $(LIB)
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-# ---- end worker session block ----
-# ---- dataplane (issue 4): test TCP service program and TCP benchmark ----
+# ---- test TCP service program and TCP benchmark ----
 TCPSVC := $(B)/sshterm-tcpsvc
 all: $(TCPSVC)
 $(TCPSVC): $(B)/obj/tests/e2e/tcpsvc_main.o $(LIB)
@@ -152,10 +151,9 @@ $(TCPSVC): $(B)/obj/tests/e2e/tcpsvc_main.o $(LIB)
 .PHONY: bench-tcp
 bench-tcp: $(TCPSVC)
 	scripts/bench-tcp.sh $(B)
-# ---- end dataplane ----
 
 
-# ---- issue 6: cryptodev benchmark (sshterm-bench-cryptodev) ----
+# ---- cryptodev benchmark (sshterm-bench-cryptodev) ----
 # Not a test: `make bench-cryptodev` prints the table for docs/PERFORMANCE.md.
 BENCH_CD := $(B)/sshterm-bench-cryptodev
 all: $(BENCH_CD)
@@ -167,7 +165,19 @@ $(BENCH_CD): $(B)/obj/scripts/bench/cryptodev_bench_main.o $(LIB)
 .PHONY: bench-cryptodev
 bench-cryptodev: $(BENCH_CD)
 	scripts/bench-cryptodev.sh $(B)
-# ---- end issue 6 ----
+
+# ---- libssh test client (tests/e2e/libssh_client.c, used by tests/e2e/ssh_libssh.sh) ----
+# Built only where libssh is installed (scripts/install-deps.sh installs libssh-dev), so the
+# rest of the build does not need it; without it ssh_libssh.sh fails, naming what is missing.
+LIBSSH_CLIENT := $(B)/libssh-client
+ifeq ($(shell pkg-config --exists libssh 2>/dev/null && echo yes),yes)
+all: $(LIBSSH_CLIENT)
+PROGS += $(LIBSSH_CLIENT)
+endif
+
+$(LIBSSH_CLIENT): $(B)/obj/tests/e2e/libssh_client.o
+	@$(if $(Q),echo "  LINK  $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(shell pkg-config --libs libssh)
 
 # Header dependencies of every build (after all variables are defined).
 -include $(shell find $(B) $(FUZZ_B) -name '*.d' 2>/dev/null)

@@ -7,7 +7,7 @@ PKGS=(
 	libssl-dev openssl
 	libdpdk-dev dpdk libnuma-dev
 	librte-crypto-ipsec-mb23 libipsec-mb1 librte-crypto-openssl23
-	openssh-client openssh-server
+	openssh-client openssh-server libssh-dev
 	python3 python3-paramiko python3-scapy
 	dropbear-bin
 	clang libclang-rt-14-dev

@@ -11,125 +11,21 @@
 # injected on both directions during a transfer. Everything is removed on
 # exit, also on failure. Prints "daemon_ssh: N passed, N failed".
 set -u
-B=${1:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$(cd "$ROOT/$B" && pwd)
-NS=st-dmn-$$
-TAP=stdmn$$
-ADDR=198.18.0.2
-PEER=198.18.0.1
-T=$(mktemp -d /tmp/sshterm-daemon.XXXXXX)
-PASS=0
-FAIL=0
-PIDS=()
-DPID=
-
-cleanup() {
-	for p in "${PIDS[@]}" $DPID; do kill -TERM "$p" 2>/dev/null; done
-	for p in $DPID; do
-		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$p" 2>/dev/null
-	done
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$T" "/var/run/dpdk/st$$" "/var/run/dpdk/stt$$"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok() { PASS=$((PASS + 1)); echo "  ok   $1"; }
-bad() { FAIL=$((FAIL + 1)); echo "  FAIL $1${2:+: $2}"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2' want '$3'"; fi; }
-finish() {
-	if [ "$FAIL" -gt 0 ] && [ -f "$T/daemon.log" ]; then
-		echo "---- daemon log (last 40 lines) ----"
-		tail -n 40 "$T/daemon.log"
-	fi
-	echo "daemon_ssh: $PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ]
-	exit $?
-}
-nsx() { ip netns exec "$NS" "$@"; }
+. "$(dirname "$0")/lib/daemon.sh"
+daemon_init daemon_ssh "${1:-build}"
 
 # ---- keys, users, configuration ----
-for t in ed25519 ecdsa rsa; do
-	ssh-keygen -q -t $t -N '' -C host-$t -f "$T/host_$t" || exit 1
-done
-ssh-keygen -q -t ed25519 -N '' -C user -f "$T/id_user"
-ssh-keygen -q -t ed25519 -N '' -C other -f "$T/id_other"
-ssh-keygen -q -t rsa -b 3072 -N '' -C rsauser -f "$T/id_rsa"
-mkdir -p "$T/ak"
-cat "$T/id_user.pub" "$T/id_rsa.pub" > "$T/ak/alice"
+daemon_keys || exit 1
 echo "from=\"10.9.9.9\" $(cat "$T/id_user.pub")" > "$T/ak/bob"
 echo "expiry-time=\"20200101\" $(cat "$T/id_user.pub")" > "$T/ak/carol"
 echo "restrict $(cat "$T/id_user.pub")" > "$T/ak/dave"
-for t in ed25519 ecdsa rsa; do
-	echo "$ADDR $(cut -d' ' -f1,2 "$T/host_$t.pub")"
-done > "$T/known_hosts"
-ssh-keygen -q -t ed25519 -N '' -f "$T/wrong_host"
-echo "$ADDR $(cut -d' ' -f1,2 "$T/wrong_host.pub")" > "$T/wrong_known_hosts"
-
-cat > "$T/sshterm.conf" <<EOF
-Address $ADDR/24
-Port 22
-HostKey $T/host_ed25519
-HostKey $T/host_ecdsa
-HostKey $T/host_rsa
-AuthorizedKeysFile $T/ak/%u
-Service kecho $PEER:7000
-PermitOpen $PEER:7000 $PEER:7002
-DefaultService echo
-ControlSocket $T/ctl.sock
-MaxStartups 400
-EOF
-
-SSHOPTS=(-o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$T/known_hosts"
-	-o ConnectTimeout=10 -o LogLevel=ERROR)
-# OpenSSH client in the namespace, bounded by TMO seconds (default 60).
-sshc() { # user key [ssh args...]
-	local u=$1 k=$2
-	shift 2
-	timeout "${TMO:-60}" ip netns exec "$NS" ssh "${SSHOPTS[@]}" -i "$k" "$u@$ADDR" "$@"
-}
-ctl() { "$BIN/sshtermctl" -s "$T/ctl.sock" "$@"; }
-
-start_daemon() { # extra sshterm args...
-	ip netns pids "$NS" >/dev/null 2>&1 || { ip netns add "$NS" && ip -n "$NS" link set lo up; }
-	# Not through a shell function: $! must be the daemon itself (ip netns exec execs it).
-	ip netns exec "$NS" "$BIN/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix "st$$" -l 0 \
-		--vdev="net_tap0,iface=$TAP" ${EAL_EXTRA:-} -- -f "${CONF:-$T/sshterm.conf}" "$@" \
-		</dev/null >>"$T/daemon.log" 2>&1 &
-	DPID=$!
-	for _ in $(seq 1 100); do ip -n "$NS" link show "$TAP" >/dev/null 2>&1 && break; sleep 0.1; done
-	ip -n "$NS" addr add "$PEER/24" dev "$TAP" 2>/dev/null
-	ip -n "$NS" link set "$TAP" up
-	for _ in $(seq 1 100); do [ -S "$T/ctl.sock" ] && break; sleep 0.1; done
-	[ -S "$T/ctl.sock" ]
-}
-
-stop_daemon() {
-	[ -n "$DPID" ] || return 0
-	kill -TERM "$DPID" 2>/dev/null
-	for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$DPID" 2>/dev/null; then
-		kill -KILL "$DPID"
-		bad "daemon exits on SIGTERM within 10 s"
-	fi
-	wait "$DPID" 2>/dev/null
-	DPID=
-}
-
-# A deterministic byte stream: AES-128-CTR keystream under a key per test.
-stream() { # bytes key-hex
-	head -c "$1" /dev/zero | openssl enc -aes-128-ctr -K "$2" -iv 00000000000000000000000000000000
-}
-# The `source` service's stream: the same with the all-zero key (dataplane/ssh/service.h).
-source_sha() { stream "$1" 00000000000000000000000000000000 | sha256sum | cut -d' ' -f1; }
+daemon_config "Service kecho $PEER:7000" "PermitOpen $PEER:7000 $PEER:7002" \
+	"DefaultService echo" "MaxStartups 400"
 
 # ---- configuration check and host key generation (-t, -G) ----
 sed "s#^HostKey $T/host_ed25519#HostKey $T/gen/ssh_host_ed25519_key#" "$T/sshterm.conf" > "$T/gen.conf"
 mkdir -p "$T/gen"
-EALT=(--no-huge -m 64 --no-pci --no-shconf --file-prefix "stt$$" --log-level=lib.eal:error)
+EALT=(--no-huge -m 64 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX_CHECK" --log-level=lib.eal:error)
 if "$BIN/sshterm" "${EALT[@]}" -- -f "$T/gen.conf" -t 2>"$T/t.err"; then
 	bad "a missing HostKey is an error"
 else
@@ -139,7 +35,7 @@ fi
 "$BIN/sshterm" "${EALT[@]}" -- -f "$T/gen.conf" -t -G >/dev/null 2>"$T/g.err" &&
 	[ "$(stat -c %a "$T/gen/ssh_host_ed25519_key")" = 600 ] &&
 	ok "-G generates the missing host key (mode 600)" || bad "-G" "$(cat "$T/g.err")"
-"$BIN/sshterm" --no-huge -m 64 --no-pci --no-shconf --file-prefix "stt$$" --log-level=lib.eal:error \
+"$BIN/sshterm" "${EALT[@]}" \
 	-- -f "$T/sshterm.conf" -t 2>/dev/null | grep -q "configuration OK, 3 host key(s)" &&
 	ok "-t checks a good configuration" || bad "-t on a good configuration"
 printf 'Address %s/24\nBogusKeyword 1\n' $ADDR > "$T/bad.conf"
@@ -311,7 +207,7 @@ d=json.load(open(sys.argv[1]))
 w=d['workers'][0]
 assert w['rx_packets'] > 0 and w['cycles_per_byte'] > 0 and 'drops' in w
 " "$T/stats.json" && ok "sshtermctl stats --json parses with per-worker counters" || bad "sshtermctl stats --json"
-/usr/bin/python3 - "/var/run/dpdk/st$$/dpdk_telemetry.v2" <<'PYEOF' && ok "DPDK telemetry: /sshterm/status, /sshterm/worker,0, /sshterm/control" || bad "DPDK telemetry endpoints"
+/usr/bin/python3 - "/var/run/dpdk/$DPDK_PREFIX/dpdk_telemetry.v2" <<'PYEOF' && ok "DPDK telemetry: /sshterm/status, /sshterm/worker,0, /sshterm/control" || bad "DPDK telemetry endpoints"
 import json, socket, sys
 def q(cmd):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
