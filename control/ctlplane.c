@@ -535,7 +535,18 @@ static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)
 						(unsigned long long)st->drop[d]);
 					first = 0;
 				}
-			bprintf(out, "},\"app\":{");
+			bprintf(out, "},\"counters\":{");
+			first = 1;
+			for (unsigned c = 0; c < DP_CTR_MAX; c++)
+				if (st->ctr[c]) {
+					bprintf(out, "%s\"%s\":%llu", first ? "" : ",", dp_ctr_name(c),
+						(unsigned long long)st->ctr[c]);
+					first = 0;
+				}
+			bprintf(out,
+				"},\"tcp\":{\"time_wait\":%u,\"orphans\":%u,\"ooo_bytes\":%llu},"
+				"\"app\":{",
+				as.tcp_time_wait, as.tcp_orphans, (unsigned long long)as.tcp_ooo_bytes);
 			for (unsigned c = 0; c < ST_SSHAPP_COUNTER_COUNT; c++)
 				bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_sshapp_counter_name(c),
 					(unsigned long long)as.counters[c]);
@@ -562,6 +573,12 @@ static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)
 			if (st->drop[d])
 				bprintf(out, "  drop %-20s %llu  (%s)\n", dp_drop_name(d),
 					(unsigned long long)st->drop[d], dp_drop_text(d));
+		bprintf(out, "  tcp          time_wait %u  closing %u  out-of-order %llu bytes\n",
+			as.tcp_time_wait, as.tcp_orphans, (unsigned long long)as.tcp_ooo_bytes);
+		for (unsigned c = 0; c < DP_CTR_MAX; c++)
+			if (st->ctr[c])
+				bprintf(out, "  ctr  %-20s %llu  (%s)\n", dp_ctr_name(c),
+					(unsigned long long)st->ctr[c], dp_ctr_text(c));
 		for (unsigned c = 0; c < ST_SSHAPP_COUNTER_COUNT; c++)
 			if (as.counters[c])
 				bprintf(out, "  app  %-20s %llu\n", st_sshapp_counter_name(c),

@@ -23,6 +23,12 @@ static const char *const ctr_names[DP_CTR_MAX] = {
 #undef DP_CTR
 };
 
+static const char *const ctr_texts[DP_CTR_MAX] = {
+#define DP_CTR(name, text) [DP_CTR_##name] = text,
+#include "dataplane/counters.def"
+#undef DP_CTR
+};
+
 const char *dp_drop_name(unsigned reason)
 {
 	return reason < DP_DROP_MAX ? drop_names[reason] : "UNKNOWN";
@@ -36,6 +42,11 @@ const char *dp_drop_text(unsigned reason)
 const char *dp_ctr_name(unsigned ctr)
 {
 	return ctr < DP_CTR_MAX ? ctr_names[ctr] : "UNKNOWN";
+}
+
+const char *dp_ctr_text(unsigned ctr)
+{
+	return ctr < DP_CTR_MAX ? ctr_texts[ctr] : "unknown counter";
 }
 
 void dp_stats_add(struct dp_stats *dst, const struct dp_stats *src)

@@ -41,7 +41,9 @@ struct dp_stats {
 /* Name ("TCP_CSUM") and description of a drop reason; never NULL. */
 const char *dp_drop_name(unsigned reason);
 const char *dp_drop_text(unsigned reason);
+/* Name ("TCP_RETRANS") and description of an event counter; never NULL. */
 const char *dp_ctr_name(unsigned ctr);
+const char *dp_ctr_text(unsigned ctr);
 
 /* Adds every field of src into dst. */
 void dp_stats_add(struct dp_stats *dst, const struct dp_stats *src);

@@ -731,6 +731,8 @@ void st_sshapp_worker_stats(const struct st_sshapp *app, unsigned worker,
 
 		tcp_worker_info(aw->w->tcp, &ti);
 		out->tcp_orphans = ti.orphans;
+		out->tcp_time_wait = ti.time_wait;
+		out->tcp_ooo_bytes = ti.ooo_bytes;
 	}
 	*wstats = &aw->wstats;
 }

@@ -74,6 +74,8 @@ struct st_sshapp_stats {
 	uint32_t sessions_active;
 	uint32_t sessions_max;
 	uint32_t tcp_orphans; /* closed connections still sending their last bytes */
+	uint32_t tcp_time_wait;
+	uint64_t tcp_ooo_bytes; /* buffer memory held out of order */
 };
 void st_sshapp_worker_stats(const struct st_sshapp *app, unsigned worker,
 			    struct st_sshapp_stats *out,
