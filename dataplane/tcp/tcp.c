@@ -478,8 +478,21 @@ void tcp_conn_term(struct tcp_worker *tw, struct tcp_conn *c, int err)
 
 void tcp_enter_time_wait(struct tcp_worker *tw, struct tcp_conn *c)
 {
-	if (c->flags & TF_ORPHAN)
+	if (c->flags & TF_ORPHAN) {
+		c->flags &= ~TF_ORPHAN;
 		tw->n_orphans--;
+	}
+	/*
+	 * TIME_WAIT may hold at most half the table: past that a connection
+	 * skips it (its last ACK goes now), as Linux does past tcp_max_tw_buckets,
+	 * so peers that make us close first cannot fill the table with tuples.
+	 */
+	if (tw->n_tw >= tw->nconns / 2) {
+		tw->w->st->ctr[DP_CTR_TCP_TW_SKIPPED]++;
+		tcp_send_ack(tw, c);
+		tcp_conn_term(tw, c, ST_OK);
+		return;
+	}
 	c->state = TCP_TIME_WAIT;
 	tw->n_tw++;
 	tw->w->st->ctr[DP_CTR_TCP_TIMEWAIT]++;
@@ -567,9 +580,10 @@ void tcp_dispatch_events(struct tcp_worker *tw)
 		ev |= c->ev & EV_CLOSED;
 		c->ev &= (uint8_t)~EV_CLOSED;
 		if ((ev & EV_CLOSED) && (c->flags & TF_APP_KNOWN)) {
-			c->flags &= ~TF_APP_KNOWN;
+			c->flags = (c->flags & ~TF_APP_KNOWN) | TF_IN_CLOSED;
 			if (c->ops && c->ops->closed)
 				c->ops->closed(c->ctx, h, c->close_err);
+			c->flags &= ~TF_IN_CLOSED;
 			/* unread data dies with the handle (TIME_WAIT keeps only the tuple) */
 			tcp_rq_free(c);
 		}
@@ -736,8 +750,15 @@ int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain)
 	struct tcp_conn *c = conn_of(tw, h);
 	uint32_t n, before;
 
-	if (!c)
-		return ST_ERR_STALE;
+	/* Inside closed() the handle is dying, but what the peer sent before its FIN is read. */
+	if (!c) {
+		uint32_t slot = (uint32_t)(h >> 32) & 0xffffff;
+
+		if (tcp_handle_worker(h) != tw->w->id || slot >= tw->nconns ||
+		    tw->conns[slot].gen != (uint32_t)h || !(tw->conns[slot].flags & TF_IN_CLOSED))
+			return ST_ERR_STALE;
+		c = &tw->conns[slot];
+	}
 	if (!c->rq_head) {
 		*chain = NULL;
 		return (c->flags & TF_EOF) ? ST_ERR_EOF : 0;
@@ -794,6 +815,9 @@ int tcp_write(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf *chain)
 		c->sq_head = chain;
 	c->sq_tail = last;
 	c->sq_bytes += bytes;
+	/* A write that fills the buffer leaves the writer waiting too (a partial write). */
+	if (c->sq_bytes >= tw->cfg.sndbuf)
+		c->flags |= TF_WANT_WRITABLE;
 	tcp_sched_out(tw, c);
 	return ST_OK;
 }

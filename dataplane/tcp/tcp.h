@@ -17,10 +17,13 @@
  *   connected(ctx, h)                   active open completed
  *   readable(ctx, h)                    new in-order data, or end of stream
  *   writable(ctx, h)                    a quarter of the send buffer is free
- *                                       after ST_ERR_AGAIN or a zero send space
+ *                                       after ST_ERR_AGAIN, a zero send space
+ *                                       or a tcp_write that filled the buffer
  *   closed(ctx, h, err)                 the handle is dead after this call:
  *                                       ST_OK (orderly), ST_ERR_CONN_RESET,
- *                                       ST_ERR_CONN_REFUSED, ST_ERR_TIMEOUT
+ *                                       ST_ERR_CONN_REFUSED, ST_ERR_TIMEOUT;
+ *                                       inside it tcp_read() still hands over
+ *                                       what the peer sent before its FIN
  *
  * Data is zero-copy in both directions: tcp_read() hands over the mbuf chain
  * of received payload (the RX buffers themselves), tcp_write() takes an mbuf
