@@ -4,7 +4,7 @@
       opens the session with a 1 GiB window, so it never sends a window adjust,
       writes nothing, reads to EOF; prints "<bytes> <sha256> <seconds>"
   paramiko_exec.py HOST USER KEY KNOWN_HOSTS send CMD BYTES CHUNK
-      sends BYTES of the file-less stream (os.urandom, seeded by nothing) as
+      sends BYTES of random data (os.urandom) as
       CHANNEL_DATA messages of CHUNK bytes, then EOF; waits for the channel to
       close; prints "<bytes> <sha256> <seconds>" of what it sent
 
