@@ -568,13 +568,15 @@ void tcp_dispatch_events(struct tcp_worker *tw)
 			}
 			c->ctx = cctx;
 		}
-		if ((ev & EV_CONNECTED) && c->ops->connected && c->state != TCP_CLOSED)
+		/* A handle given back (tcp_release, tcp_abort) inside a callback gets no more. */
+		if ((ev & EV_CONNECTED) && c->ops->connected && (c->flags & TF_APP_KNOWN) &&
+		    c->state != TCP_CLOSED)
 			c->ops->connected(c->ctx, h);
 		if ((ev & EV_READABLE) && c->ops->readable && !(c->flags & TF_APP_CLOSED) &&
 		    (c->flags & TF_APP_KNOWN) && c->state != TCP_CLOSED)
 			c->ops->readable(c->ctx, h);
-		if ((ev & EV_WRITABLE) && c->ops->writable && c->state != TCP_CLOSED &&
-		    c->state != TCP_TIME_WAIT)
+		if ((ev & EV_WRITABLE) && c->ops->writable && (c->flags & TF_APP_KNOWN) &&
+		    c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT)
 			c->ops->writable(c->ctx, h);
 		/* A callback above may have closed it: closed() is then in c->ev. */
 		ev |= c->ev & EV_CLOSED;
