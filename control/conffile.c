@@ -535,6 +535,29 @@ static int kw_cryptoengine(struct conf_ctx *x, char **av, int ac)
 	return copy_arg(x, "CryptoEngine:", av[0], x->c->crypto_engine, sizeof(x->c->crypto_engine));
 }
 
+/* WorkerIdle poll | sleep [MS]: idle workers busy-poll, or sleep after MS (10) without packets. */
+static int kw_workeridle(struct conf_ctx *x, char **av, int ac)
+{
+	char *end;
+	unsigned long ms = 10;
+
+	if (strcasecmp(av[0], "poll") == 0 && ac == 1) {
+		x->c->worker_idle_ms = 0;
+		return ST_OK;
+	}
+	if (strcasecmp(av[0], "sleep") != 0)
+		return conf_error(x, ST_ERR_FORMAT, "WorkerIdle: expected 'poll' or 'sleep [MS]'");
+	if (ac == 2) {
+		errno = 0;
+		ms = strtoul(av[1], &end, 10);
+		if (errno || *end != '\0' || av[1][0] == '-' || ms < 1 || ms > 60000)
+			return conf_error(x, ST_ERR_FORMAT,
+					  "WorkerIdle sleep: MS must be 1..60000 milliseconds");
+	}
+	x->c->worker_idle_ms = (unsigned)ms;
+	return ST_OK;
+}
+
 static const struct keyword keywords[] = {
 	{"Port", 1, 1, 1, kw_port},
 	{"ListenAddress", 1, 1, 1, kw_listen},
@@ -557,6 +580,7 @@ static const struct keyword keywords[] = {
 	{"CryptoBackend", 1, 2, 0, kw_cryptobackend},
 	{"CryptoProvider", 1, 1, 0, kw_cryptoprovider},
 	{"CryptoEngine", 1, 1, 0, kw_cryptoengine},
+	{"WorkerIdle", 1, 2, 0, kw_workeridle},
 };
 
 /*

@@ -63,6 +63,7 @@ struct st_daemon_conf {
 	char crypto_device[64];                      /* cryptodev name, "" = first */
 	char crypto_provider[128];                   /* CryptoProvider NAME[:props] */
 	char crypto_engine[64];                      /* CryptoEngine ID */
+	unsigned worker_idle_ms; /* WorkerIdle: sleep after this many ms without packets, 0 = poll */
 };
 
 /* Defaults for everything (no host keys, no listeners beyond Port 22). */

@@ -163,6 +163,7 @@ static int down_deliver(void *ctx, struct st_plane_msg *m)
 		}
 		usleep(50);
 	}
+	dp_idle_kick(dp_worker_get(cp->dp, w)); /* a sleeping worker wakes for it */
 	return ST_OK;
 }
 

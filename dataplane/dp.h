@@ -28,6 +28,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/fault.h"
+#include "dataplane/idle.h"
 #include "dataplane/stats.h"
 #include "dataplane/timer.h"
 #include "dataplane/tcp/tcp.h"
@@ -48,6 +49,7 @@ struct dp_cfg {
 	uint32_t nb_mbufs; /* per socket */
 	uint16_t rxd, txd;
 	int no_offload;    /* 1: compute every checksum in software */
+	uint32_t idle_sleep_ms; /* WorkerIdle: sleep after this long without packets, 0 = poll */
 	struct dp_fault_cfg rx_fault, tx_fault;
 	struct tcp_cfg tcp;
 	volatile int *quit;
@@ -55,6 +57,8 @@ struct dp_cfg {
 	int (*on_start)(struct dp_worker *w, void *arg); /* listeners, connects */
 	void (*on_poll)(struct dp_worker *w, void *arg); /* every pass */
 	void (*on_stop)(struct dp_worker *w, void *arg);
+	/* May the worker sleep now? 0 when work is queued for it (optional). */
+	int (*can_sleep)(struct dp_worker *w, void *arg);
 	void *app_arg;
 };
 
@@ -95,6 +99,8 @@ struct dp_worker {
 	struct dp_fault rxf, txf;
 	struct dp_arp_ent arp[DP_ARP_SIZE];
 	struct dp_wheel wheel;
+	uint8_t rx_intr_conf; /* the port was configured with RX queue interrupts */
+	struct dp_idle idle;
 };
 
 /* Runs rte_eal_init; returns the number of argv entries it consumed (>= 0) or an ST_ERR_*. */

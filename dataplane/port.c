@@ -119,7 +119,16 @@ static int port_setup(struct dp_ctx *dp)
 		conf.rxmode.offloads |= want_rx;
 		rx_csum = 1;
 	}
-	if ((r = rte_eth_dev_configure(port, dp->nb_queues, dp->nb_queues, &conf)) != 0) {
+	/* Sleeping workers wait on RX interrupts where the port has them (dataplane/idle.h). */
+	conf.intr_conf.rxq = dp->cfg.idle_sleep_ms ? 1 : 0;
+	r = rte_eth_dev_configure(port, dp->nb_queues, dp->nb_queues, &conf);
+	if (r != 0 && conf.intr_conf.rxq) {
+		printf("dataplane: port %u has no RX interrupts (%s): idle workers sleep %u ms at a "
+		       "time\n", port, rte_strerror(-r), DP_IDLE_MAX_WAIT_MS);
+		conf.intr_conf.rxq = 0;
+		r = rte_eth_dev_configure(port, dp->nb_queues, dp->nb_queues, &conf);
+	}
+	if (r != 0) {
 		fprintf(stderr, "dataplane: configure port %u: %s\n", port, rte_strerror(-r));
 		return ST_ERR_SYSTEM;
 	}
@@ -148,6 +157,7 @@ static int port_setup(struct dp_ctx *dp)
 		dp->w[i]->mac = mac;
 		dp->w[i]->tx_csum_offload = (uint8_t)tx_csum;
 		dp->w[i]->rx_csum_offload = (uint8_t)rx_csum;
+		dp->w[i]->rx_intr_conf = (uint8_t)conf.intr_conf.rxq;
 	}
 	printf("dataplane: port %u %s queues=%u rx_csum=%d tx_csum=%d mac=" RTE_ETHER_ADDR_PRT_FMT
 	       "\n",

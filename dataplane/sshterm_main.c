@@ -220,6 +220,8 @@ int main(int argc, char **argv)
 	cfg.on_start = st_sshapp_start;
 	cfg.on_poll = st_sshapp_poll;
 	cfg.on_stop = st_sshapp_stop;
+	cfg.can_sleep = st_sshapp_can_sleep;
+	cfg.idle_sleep_ms = conf->worker_idle_ms;
 	cfg.app_arg = &app;
 	if ((fault_rx != NULL && dp_fault_parse(fault_rx, &cfg.rx_fault) != ST_OK) ||
 	    (fault_tx != NULL && dp_fault_parse(fault_tx, &cfg.tx_fault) != ST_OK)) {

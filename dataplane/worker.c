@@ -198,6 +198,7 @@ void dp_worker_loop(struct dp_worker *w)
 	dp_wheel_init(&w->wheel, w->now_ms);
 	if (cfg->on_start && cfg->on_start(w, cfg->app_arg) != 0)
 		return;
+	dp_idle_init(w);
 	while (!*cfg->quit) {
 		uint64_t start = rte_rdtsc(), end;
 		uint16_t n, i;
@@ -235,7 +236,10 @@ void dp_worker_loop(struct dp_worker *w)
 			w->st->idle_tsc += end - start;
 			w->st->idle_polls++;
 		}
+		if (dp_idle_after_pass(w, n || w->st->tx_pkts != tx_before))
+			w->st->idle_tsc += rte_rdtsc() - end; /* slept: idle time, not busy */
 	}
+	dp_idle_fini(w);
 	if (cfg->on_stop)
 		cfg->on_stop(w, cfg->app_arg);
 	tcp_worker_drain(w->tcp);

@@ -693,6 +693,13 @@ void st_sshapp_poll(struct dp_worker *w, void *arg)
 	}
 }
 
+int st_sshapp_can_sleep(struct dp_worker *w, void *arg)
+{
+	struct st_sshapp *app = arg;
+
+	return app->w[w->id] == NULL || rte_ring_empty(app->down[w->id]);
+}
+
 void st_sshapp_stop(struct dp_worker *w, void *arg)
 {
 	struct st_sshapp *app = arg;

@@ -66,6 +66,8 @@ void st_sshapp_fini(struct st_sshapp *app);
 /* dp_cfg hooks (arg is the struct st_sshapp). */
 int st_sshapp_start(struct dp_worker *w, void *arg);
 void st_sshapp_poll(struct dp_worker *w, void *arg);
+/* dp_cfg.can_sleep: 0 while control messages wait in the worker's down ring. */
+int st_sshapp_can_sleep(struct dp_worker *w, void *arg);
 void st_sshapp_stop(struct dp_worker *w, void *arg);
 
 /* Per-worker figures for stats (read from another thread: plain loads, may be a pass old). */
