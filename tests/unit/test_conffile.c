@@ -41,6 +41,7 @@ static void test_full_config(void)
 		"ControlSocket /run/sshterm-test.sock\n"
 		"CryptoBackend cryptodev crypto_aesni_gcm0\n"
 		"CryptoProvider default:provider=default\n"
+		"WorkerIdle sleep 25\n"
 		"port 2223\n"; /* keywords are case-insensitive; Port repeats */
 	struct st_daemon_conf c;
 	char err[ST_CONF_ERR_MAX];
@@ -79,6 +80,7 @@ static void test_full_config(void)
 	CHECK_INT(c.crypto_backend, ST_CONF_CRYPTO_CRYPTODEV);
 	CHECK(strcmp(c.crypto_device, "crypto_aesni_gcm0") == 0);
 	CHECK(strcmp(c.crypto_provider, "default:provider=default") == 0);
+	CHECK_INT(c.worker_idle_ms, 25);
 	st_daemon_conf_free(&c);
 }
 
@@ -92,6 +94,7 @@ static void test_defaults_and_first_wins(void)
 	CHECK_INT(c.ports[0], 22);
 	CHECK(strcmp(c.control_socket, ST_CONF_DEFAULT_SOCKET) == 0);
 	CHECK_INT(c.crypto_backend, ST_CONF_CRYPTO_EVP);
+	CHECK_INT(c.worker_idle_ms, 0); /* WorkerIdle poll */
 	st_daemon_conf_free(&c);
 }
 
@@ -151,6 +154,11 @@ static void test_errors(void)
 		{"Gateway example.com\n", "Gateway:"},
 		{"ControlSocket relative.sock\n", "ControlSocket: needs an absolute path"},
 		{"CryptoBackend qat\n", "CryptoBackend: expected"},
+		{"WorkerIdle nap\n", "WorkerIdle: expected 'poll' or 'sleep [MS]'"},
+		{"WorkerIdle poll 5\n", "WorkerIdle: expected"},
+		{"WorkerIdle sleep 0\n", "MS must be 1..60000"},
+		{"WorkerIdle sleep -3\n", "MS must be 1..60000"},
+		{"WorkerIdle sleep 10ms\n", "MS must be 1..60000"},
 		{"HostKey \"unterminated\n", "unterminated quote"},
 		{"Service db\n", "Service: expected 2 argument(s), got 1"},
 		{"AuthorizedKeysFile a b\n", "only one file"},
