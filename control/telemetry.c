@@ -73,6 +73,15 @@ static int tel_worker(const char *cmd, const char *params, struct rte_tel_data *
 			snprintf(key, sizeof(key), "drop_%s", dp_drop_name(r));
 			rte_tel_data_add_dict_u64(d, key, st->drop[r]);
 		}
+	rte_tel_data_add_dict_u64(d, "tcp_time_wait", as.tcp_time_wait);
+	rte_tel_data_add_dict_u64(d, "tcp_closing", as.tcp_orphans);
+	rte_tel_data_add_dict_u64(d, "tcp_ooo_bytes", as.tcp_ooo_bytes);
+	for (unsigned c = 0; c < DP_CTR_MAX; c++)
+		if (st->ctr[c] != 0) {
+			char key[64];
+			snprintf(key, sizeof(key), "ctr_%s", dp_ctr_name(c));
+			rte_tel_data_add_dict_u64(d, key, st->ctr[c]);
+		}
 	for (unsigned c = 0; c < ST_SSHAPP_COUNTER_COUNT; c++)
 		if (as.counters[c] != 0) {
 			char key[64];
