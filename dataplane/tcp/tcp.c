@@ -621,7 +621,8 @@ void tcp_timers(struct tcp_worker *tw)
 
 /* ---- API ---- */
 
-static struct tcp_conn *conn_of(struct tcp_worker *tw, tcp_handle_t h)
+/* The connection of h when it is current and has one of the flags in valid. */
+static struct tcp_conn *conn_with(struct tcp_worker *tw, tcp_handle_t h, uint32_t valid)
 {
 	uint32_t slot = (uint32_t)(h >> 32) & 0xffffff;
 	struct tcp_conn *c;
@@ -629,10 +630,15 @@ static struct tcp_conn *conn_of(struct tcp_worker *tw, tcp_handle_t h)
 	if (tcp_handle_worker(h) != tw->w->id || slot >= tw->nconns)
 		return NULL;
 	c = &tw->conns[slot];
-	/* Valid until closed() is delivered (then TF_APP_KNOWN is cleared). */
-	if (c->gen != (uint32_t)h || !(c->flags & TF_APP_KNOWN))
+	if (c->gen != (uint32_t)h || !(c->flags & valid))
 		return NULL;
 	return c;
+}
+
+/* Valid until closed() is delivered (then TF_APP_KNOWN is cleared). */
+static struct tcp_conn *conn_of(struct tcp_worker *tw, tcp_handle_t h)
+{
+	return conn_with(tw, h, TF_APP_KNOWN);
 }
 
 int tcp_listen(struct tcp_worker *tw, uint32_t addr, uint16_t port, const struct tcp_ops *ops,
@@ -749,18 +755,12 @@ int tcp_connect(struct tcp_worker *tw, uint32_t raddr, uint16_t rport, const str
 
 int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain)
 {
-	struct tcp_conn *c = conn_of(tw, h);
+	/* Inside closed() the handle is dying, but what the peer sent before its FIN is read. */
+	struct tcp_conn *c = conn_with(tw, h, TF_APP_KNOWN | TF_IN_CLOSED);
 	uint32_t n, before;
 
-	/* Inside closed() the handle is dying, but what the peer sent before its FIN is read. */
-	if (!c) {
-		uint32_t slot = (uint32_t)(h >> 32) & 0xffffff;
-
-		if (tcp_handle_worker(h) != tw->w->id || slot >= tw->nconns ||
-		    tw->conns[slot].gen != (uint32_t)h || !(tw->conns[slot].flags & TF_IN_CLOSED))
-			return ST_ERR_STALE;
-		c = &tw->conns[slot];
-	}
+	if (!c)
+		return ST_ERR_STALE;
 	if (!c->rq_head) {
 		*chain = NULL;
 		return (c->flags & TF_EOF) ? ST_ERR_EOF : 0;
