@@ -29,6 +29,7 @@ cleanup() {
 	# any process still inside the namespace
 	for p in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
 	ip netns del "$NS" 2>/dev/null
+	rm -rf "/var/run/dpdk/st$$" # the EAL runtime directory of --file-prefix=st$$
 	[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
