@@ -829,5 +829,6 @@ int main(int argc, char **argv)
 	rte_eal_hotplug_remove("vdev", "crypto_aesni_mb_w0");
 	rte_eal_hotplug_remove("vdev", "crypto_aesni_mb_w1");
 	rte_eal_cleanup();
+	st_test_sh("rm -rf /var/run/dpdk/st_test_cd_%d", (int)getpid()); /* EAL runtime dir */
 	return st_test_done("cryptodev");
 }
