@@ -234,8 +234,8 @@ void tcp_free_queues(struct tcp_worker *tw, struct tcp_conn *c)
 	tcp_sb_init(&c->sb);
 }
 
-/* The connection stops counting against its listener's cap (and backlog). */
-void tcp_listener_release(struct tcp_worker *tw, struct tcp_conn *c)
+/* The connection stops counting against its listener's SYN backlog. */
+void tcp_embryonic_release(struct tcp_worker *tw, struct tcp_conn *c)
 {
 	if (c->flags & TF_EMBRYONIC) {
 		c->flags &= ~TF_EMBRYONIC;
@@ -243,6 +243,12 @@ void tcp_listener_release(struct tcp_worker *tw, struct tcp_conn *c)
 			c->lst->n_embryonic--;
 		tw->n_embryonic--;
 	}
+}
+
+/* The connection stops counting against its listener's cap (and backlog). */
+void tcp_listener_release(struct tcp_worker *tw, struct tcp_conn *c)
+{
+	tcp_embryonic_release(tw, c);
 	if (c->lst) {
 		c->lst->n_conns--;
 		c->lst = NULL;

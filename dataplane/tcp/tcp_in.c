@@ -210,7 +210,8 @@ static void listen_input(struct tcp_worker *tw, struct tcp_listener *l, struct t
 
 /* ---- synchronized states ---- */
 
-static void rq_append(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len)
+/* Appends m (len bytes, pinning cost: tcp_chain_cost(m)) to the in-order queue. */
+static void rq_append(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len, uint32_t cost)
 {
 	uint16_t segs = 0;
 	struct rte_mbuf *last = m;
@@ -230,7 +231,7 @@ static void rq_append(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len)
 		c->rq_head = m;
 	c->rq_tail = last;
 	c->rq_segs = (uint16_t)(c->rq_segs + segs);
-	c->rq_cost += tcp_chain_cost(m);
+	c->rq_cost += cost;
 }
 
 /* Receive memory a connection may pin: its window's worth of full-size buffers. */
@@ -286,19 +287,19 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		uint32_t len;
 		int had_ooo = c->ooo.n != 0;
 
-		uint32_t ooo_before = c->ooo.cost;
+		uint32_t ooo_before = c->ooo.cost, cost = tcp_chain_cost(s->m);
 
 		if (c->rq_segs + s->m->nb_segs > TCP_RQ_MAX_SEGS ||
-		    c->rq_cost + c->ooo.cost + tcp_chain_cost(s->m) > rcv_mem_max(tw)) {
+		    c->rq_cost + c->ooo.cost + cost > rcv_mem_max(tw)) {
 			drop_seg(tw, s, DP_DROP_TCP_RCVBUF);
 			c->flags |= TF_ACK_NOW;
 			return;
 		}
-		rq_append(c, s->m, s->len);
+		rq_append(c, s->m, s->len, cost);
 		s->m = NULL;
 		c->rcv_nxt += s->len;
 		while (tcp_ooo_pop(&c->ooo, &tcp_mbuf_ooo_ops, c->rcv_nxt, (void **)&m, &len)) {
-			rq_append(c, m, len);
+			rq_append(c, m, len, tcp_chain_cost(m));
 			c->rcv_nxt += len;
 		}
 		tw->ooo_cost -= ooo_before - c->ooo.cost;
@@ -648,12 +649,7 @@ static void conn_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		c->retries = 0;
 		tcp_rto_reset_backoff(&c->rtt);
 		rtt_from_ts(tw, c, s);
-		if (c->flags & TF_EMBRYONIC) {
-			c->flags &= ~TF_EMBRYONIC;
-			if (c->lst)
-				c->lst->n_embryonic--;
-			tw->n_embryonic--;
-		}
+		tcp_embryonic_release(tw, c);
 		c->flags |= TF_APP_KNOWN;
 		if (c->flags & TF_PASSIVE) {
 			st->ctr[DP_CTR_TCP_ACCEPTED]++;

@@ -260,6 +260,7 @@ void tcp_sq_free_acked(struct tcp_conn *c, uint32_t n);
 void tcp_free_queues(struct tcp_worker *tw, struct tcp_conn *c);
 void tcp_rq_free(struct tcp_conn *c);
 void tcp_ooo_clear_acct(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_embryonic_release(struct tcp_worker *tw, struct tcp_conn *c);
 void tcp_listener_release(struct tcp_worker *tw, struct tcp_conn *c);
 void tcp_close_deadline(struct tcp_worker *tw, struct tcp_conn *c);
 /* Buffer memory a chain pins: whole mbufs, as a receive-memory bound must count them. */
