@@ -14,7 +14,7 @@ LDLIBS   += $(PKG_LIBS) -lpthread -lm
 B        ?= build
 
 # Every .c under the library folders is library code, except program mains (*_main.c).
-LIB_SRCS := $(filter-out %_main.c,$(wildcard crypto/*.c dataplane/*.c dataplane/*/*.c control/*.c))
+LIB_SRCS := $(filter-out %_main.c,$(wildcard crypto/*.c dataplane/*.c dataplane/*/*.c control/*.c control/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB      := $(B)/libsshterm.a
 

@@ -8,26 +8,9 @@
 #include "control/config.h"
 #include "crypto/buf.h"
 #include "crypto/err.h"
-#include "crypto/kdf.h"
 #include "crypto/key.h"
 #include "crypto/secmem.h"
 #include "dataplane/ssh/msg.h"
-
-static const struct st_ctl_kex_method kex_methods[] = {
-	{"curve25519-sha256", ST_KEX_X25519, ST_HASH_SHA256, 0},
-	{"curve25519-sha256@libssh.org", ST_KEX_X25519, ST_HASH_SHA256, 0},
-	{"ecdh-sha2-nistp256", ST_KEX_ECDH_P256, ST_HASH_SHA256, 0},
-	{"diffie-hellman-group16-sha512", ST_KEX_DH_GROUP16, ST_HASH_SHA512, 1},
-	{"diffie-hellman-group14-sha256", ST_KEX_DH_GROUP14, ST_HASH_SHA256, 1},
-};
-
-const struct st_ctl_kex_method *st_ctl_kex_method_by_name(const char *name, size_t len)
-{
-	for (size_t i = 0; i < sizeof(kex_methods) / sizeof(kex_methods[0]); i++)
-		if (strlen(kex_methods[i].name) == len && memcmp(kex_methods[i].name, name, len) == 0)
-			return &kex_methods[i];
-	return NULL;
-}
 
 static const struct st_key *hostkey_for(const struct st_ctl_config *cfg, enum st_sig_alg alg)
 {
@@ -95,57 +78,31 @@ int st_ctl_kexinit_build(const struct st_ctl_config *cfg, int initial, struct st
 	return ST_OK;
 }
 
-/*
- * First name of the client's list that is also in ours: *name / *len.
- * An empty name in the client's list (libssh ends its lists with a comma)
- * matches nothing and the names after it are still tried. OpenSSH's
- * match_list() stops at the first empty name instead; skipping it picks
- * what OpenSSH picks wherever OpenSSH finds a match, and also sees names
- * (and markers such as kex-strict-c-v00@openssh.com) after a doubled comma.
- */
+/* The client's first name that our (NUL-terminated) list also has. */
 static int pick(const char *client, size_t clen, const char *ours, const char **name, size_t *len)
 {
-	size_t i = 0;
-
-	while (i < clen) {
-		size_t j = i;
-		while (j < clen && client[j] != ',')
-			j++;
-		if (st_namelist_has(ours, strlen(ours), client + i, j - i)) {
-			*name = client + i;
-			*len = j - i;
-			return ST_OK;
-		}
-		i = j + 1;
-	}
-	return ST_ERR_ALG_UNSUPPORTED;
+	return st_kex_pick(client, clen, ours, strlen(ours), name, len);
 }
 
 int st_ctl_kex_negotiate(const struct st_ctl_config *cfg, const uint8_t *p, size_t len,
 			 int initial, struct st_kex_neg *out, const char **what)
 {
-	struct st_buf b;
-	const char *l[10], *nm;
-	size_t ll[10], nl;
+	struct st_kexinit_lists kl;
+	const char *l[ST_KEXINIT_NLISTS], *nm;
+	size_t ll[ST_KEXINIT_NLISTS], nl;
 	char hk[ST_CTL_ALGLIST_MAX];
 	struct st_kex_neg n;
-	uint8_t type;
-	uint32_t reserved;
 	int follows, r;
 
 	memset(&n, 0, sizeof(n));
 	*what = "kexinit";
-	st_buf_from(&b, p, len);
-	if ((r = st_buf_get_u8(&b, &type)) != 0 || (r = st_buf_skip(&b, 16)) != 0)
+	if ((r = st_kexinit_parse(p, len, &kl)) != 0)
 		return r;
-	if (type != SSH_MSG_KEXINIT)
-		return ST_ERR_FORMAT;
-	for (int i = 0; i < 10; i++)
-		if ((r = st_buf_get_namelist(&b, &l[i], &ll[i])) != 0)
-			return r;
-	if ((r = st_buf_get_bool(&b, &follows)) != 0 || (r = st_buf_get_u32(&b, &reserved)) != 0 ||
-	    (r = st_buf_end(&b)) != 0)
-		return r;
+	for (int i = 0; i < ST_KEXINIT_NLISTS; i++) {
+		l[i] = kl.l[i];
+		ll[i] = kl.len[i];
+	}
+	follows = kl.first_kex_follows;
 
 	*what = "kex";
 	if ((r = pick(l[0], ll[0], cfg->kex_algs, &nm, &nl)) != 0)
@@ -213,29 +170,13 @@ static int put_dh_or_ecdh(struct st_buf *b, int dh, const uint8_t *v, size_t len
 	return dh ? st_buf_put_mpint(b, v, len) : st_buf_put_string(b, v, len);
 }
 
-/* Points the KDF outputs of one direction at the key struct's buffers. */
-static void derive_dir(const struct st_cipher_info *c, const struct st_mac_info *m,
-		       struct st_dir_keys *dk, struct st_kdf_dir *kd)
-{
-	memset(dk, 0, sizeof(*dk));
-	dk->cipher = c;
-	dk->mac = m;
-	kd->iv = dk->iv;
-	kd->iv_len = c->iv_len;
-	kd->key = dk->key;
-	kd->key_len = c->key_len;
-	kd->mac = m != NULL ? dk->mac_key : NULL;
-	kd->mac_len = m != NULL ? m->key_len : 0;
-}
-
 int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcript *t,
 		     const uint8_t *init, size_t len, const uint8_t *sid, size_t sid_len,
 		     struct st_buf *reply, struct st_kex_result *res)
 {
 	struct st_kex_keypair *kp = NULL;
-	struct st_buf b, k, hb, ks, sig;
+	struct st_buf b, k, ks, sig;
 	struct st_kex_result rs;
-	struct st_kdf_dir c2s, s2c;
 	const uint8_t *q_c;
 	size_t q_c_len, q_s_len, mark = reply->len;
 	uint8_t q_s[ST_KEX_PUBLIC_MAX], type;
@@ -243,7 +184,6 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 
 	memset(&rs, 0, sizeof(rs));
 	memset(&k, 0, sizeof(k));
-	memset(&hb, 0, sizeof(hb));
 	memset(&ks, 0, sizeof(ks));
 	memset(&sig, 0, sizeof(sig));
 
@@ -262,7 +202,6 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 		goto out;
 
 	if ((r = st_buf_alloc(&k, 64, ST_KEX_SECRET_ENC_MAX)) != 0 ||
-	    (r = st_buf_alloc(&hb, 1024, 64u * 1024u)) != 0 ||
 	    (r = st_buf_alloc(&ks, 256, ST_KEY_BLOB_MAX)) != 0 ||
 	    (r = st_buf_alloc(&sig, 256, 8192)) != 0)
 		goto out;
@@ -272,18 +211,9 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 	    (r = st_key_to_blob(neg->hostkey, &ks)) != 0)
 		goto out;
 
-	/* H = HASH(V_C || V_S || I_C || I_S || K_S || Q_C/e || Q_S/f || K) */
-	if ((r = st_buf_put_cstring(&hb, t->v_c)) != 0 ||
-	    (r = st_buf_put_cstring(&hb, t->v_s)) != 0 ||
-	    (r = st_buf_put_string(&hb, t->i_c, t->i_c_len)) != 0 ||
-	    (r = st_buf_put_string(&hb, t->i_s, t->i_s_len)) != 0 ||
-	    (r = st_buf_put_stringb(&hb, &ks)) != 0 ||
-	    (r = put_dh_or_ecdh(&hb, dh, q_c, q_c_len)) != 0 ||
-	    (r = put_dh_or_ecdh(&hb, dh, q_s, q_s_len)) != 0 ||
-	    (r = st_buf_put_bytes(&hb, st_buf_ptr(&k), st_buf_avail(&k))) != 0)
-		goto out;
 	rs.h_len = st_hash_len(neg->kex->hash);
-	if ((r = st_hash(neg->kex->hash, st_buf_ptr(&hb), st_buf_avail(&hb), rs.h)) != 0)
+	if ((r = st_kex_exchange_hash(neg->kex, t, st_buf_ptr(&ks), st_buf_avail(&ks), q_c, q_c_len,
+				      q_s, q_s_len, st_buf_ptr(&k), st_buf_avail(&k), rs.h)) != 0)
 		goto out;
 	if (sid_len == 0) {
 		sid = rs.h;
@@ -292,10 +222,9 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 	if ((r = st_sig_sign(neg->hostkey, neg->hostkey_alg, rs.h, rs.h_len, &sig)) != 0)
 		goto out;
 
-	derive_dir(neg->cipher_c2s, neg->mac_c2s, &rs.rx, &c2s);
-	derive_dir(neg->cipher_s2c, neg->mac_s2c, &rs.tx, &s2c);
-	if ((r = st_kdf_derive_all(neg->kex->hash, st_buf_ptr(&k), st_buf_avail(&k), rs.h,
-				   rs.h_len, sid, sid_len, &c2s, &s2c)) != 0)
+	if ((r = st_kex_derive_keys(neg->kex->hash, st_buf_ptr(&k), st_buf_avail(&k), rs.h,
+				    rs.h_len, sid, sid_len, neg->cipher_c2s, neg->mac_c2s,
+				    neg->cipher_s2c, neg->mac_s2c, &rs.rx, &rs.tx)) != 0)
 		goto out;
 
 	if ((r = st_buf_put_u8(reply, SSH_MSG_KEX_ECDH_REPLY)) != 0 ||
@@ -311,7 +240,6 @@ out:
 	st_wipe(&rs, sizeof(rs));
 	st_kex_keypair_free(kp);
 	st_buf_free(&k);
-	st_buf_free(&hb);
 	st_buf_free(&ks);
 	st_buf_free(&sig);
 	return r;

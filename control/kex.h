@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control/kex_common.h"
 #include "crypto/cipher.h"
 #include "crypto/hash.h"
 #include "crypto/kexalg.h"
@@ -23,16 +24,6 @@ struct st_ctl_config;
 #define ST_KEX_STRICT_C "kex-strict-c-v00@openssh.com"
 #define ST_KEX_STRICT_S "kex-strict-s-v00@openssh.com"
 #define ST_EXT_INFO_C "ext-info-c"
-
-struct st_ctl_kex_method {
-	const char *name;
-	enum st_kex_group group;
-	enum st_hash_alg hash;
-	uint8_t dh; /* 1: e and f are mpints (RFC 4253 §8); 0: strings (ECDH) */
-};
-
-/* Method by SSH name; NULL when unknown (markers such as kex-strict-* too). */
-const struct st_ctl_kex_method *st_ctl_kex_method_by_name(const char *name, size_t len);
 
 /* What the two KEXINITs agreed on. */
 struct st_kex_neg {
@@ -65,13 +56,6 @@ int st_ctl_kexinit_build(const struct st_ctl_config *cfg, int initial, struct st
  */
 int st_ctl_kex_negotiate(const struct st_ctl_config *cfg, const uint8_t *p, size_t len,
 			 int initial, struct st_kex_neg *out, const char **what);
-
-/* The exchange transcript: identification lines and KEXINIT payloads. */
-struct st_kex_transcript {
-	const char *v_c, *v_s; /* without CR LF */
-	const uint8_t *i_c, *i_s;
-	size_t i_c_len, i_s_len;
-};
 
 /* Result of one exchange; secret (wipe with st_wipe). */
 struct st_kex_result {

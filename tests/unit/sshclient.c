@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/client/sshc_auth.h"
+#include "control/client/sshc_kex.h"
 #include "control/kex.h"
 #include "control/userauth.h"
 #include "crypto/backend.h"
@@ -669,61 +671,6 @@ int sc_rekey_due(struct sc_bed *b)
 
 /* ---------------- client key exchange ---------------- */
 
-struct cli_kex {
-	const char *name;
-	enum st_kex_group group;
-	enum st_hash_alg hash;
-	int dh;
-};
-
-static const struct cli_kex cli_kexes[] = {
-	{"curve25519-sha256", ST_KEX_X25519, ST_HASH_SHA256, 0},
-	{"curve25519-sha256@libssh.org", ST_KEX_X25519, ST_HASH_SHA256, 0},
-	{"ecdh-sha2-nistp256", ST_KEX_ECDH_P256, ST_HASH_SHA256, 0},
-	{"diffie-hellman-group16-sha512", ST_KEX_DH_GROUP16, ST_HASH_SHA512, 1},
-	{"diffie-hellman-group14-sha256", ST_KEX_DH_GROUP14, ST_HASH_SHA256, 1},
-};
-
-/* First name of client list that is in the server list, copied into out. */
-static int cli_pick(const char *cl, const char *sl, size_t sl_len, char *out, size_t outsz)
-{
-	size_t n = strlen(cl), i = 0;
-
-	while (i < n) {
-		size_t j = i;
-		while (j < n && cl[j] != ',')
-			j++;
-		if (st_namelist_has(sl, sl_len, cl + i, j - i) && j - i < outsz) {
-			memcpy(out, cl + i, j - i);
-			out[j - i] = '\0';
-			return ST_OK;
-		}
-		i = j + 1;
-	}
-	return ST_ERR_ALG_UNSUPPORTED;
-}
-
-static int hs_string(struct st_hash_ctx *h, const void *p, size_t len)
-{
-	uint8_t l[4];
-	int r;
-	st_poke_u32(l, (uint32_t)len);
-	if ((r = st_hash_update(h, l, 4)) != 0)
-		return r;
-	return st_hash_update(h, p, len);
-}
-
-static int hs_mpint(struct st_hash_ctx *h, const uint8_t *mag, size_t len)
-{
-	uint8_t tmp[ST_KEX_PUBLIC_MAX + 8];
-	struct st_buf t;
-	int r;
-	st_buf_wrap(&t, tmp, sizeof(tmp));
-	if ((r = st_buf_put_mpint(&t, mag, len)) != 0)
-		return r;
-	return st_hash_update(h, st_buf_ptr(&t), st_buf_avail(&t));
-}
-
 /* The client's cipher / MAC list for c2s (s2c = 0) or s2c (s2c = 1). */
 static const char *cli_cipher(const struct sc_bed *b, int s2c)
 {
@@ -739,60 +686,32 @@ static const char *cli_mac(const struct sc_bed *b, int s2c)
 	return b->o.mac ? b->o.mac : "hmac-sha2-256";
 }
 
-static int cli_kexinit(struct sc_bed *b, int initial)
+/* The test's lists in the engine's form; kexbuf holds the kex list. */
+static void cli_algs(const struct sc_bed *b, struct st_sshc_algs *a, char *kexbuf, size_t sz)
 {
-	char kex[512];
-	uint8_t cookie[16];
-	const char *k = b->o.kex ? b->o.kex : "curve25519-sha256";
-	int r;
-
-	snprintf(kex, sizeof(kex), "%s%s%s%s%s", b->o.guess_wrong ? "diffie-hellman-group1-sha1," : "",
-		 k, initial && b->o.ext_info ? ",ext-info-c" : "",
-		 initial && b->o.strict ? "," ST_KEX_STRICT_C : "", "");
-	memset(cookie, 0x5a, sizeof(cookie));
-	st_buf_reset(&b->i_c);
-	if ((r = st_buf_put_u8(&b->i_c, SSH_MSG_KEXINIT)) != 0 ||
-	    (r = st_buf_put_bytes(&b->i_c, cookie, 16)) != 0 ||
-	    (r = st_buf_put_cstring(&b->i_c, kex)) != 0 ||
-	    (r = st_buf_put_cstring(&b->i_c, b->o.hostkey_alg ? b->o.hostkey_alg : "ssh-ed25519")) != 0)
-		return r;
-	if ((r = st_buf_put_cstring(&b->i_c, cli_cipher(b, 0))) != 0 ||
-	    (r = st_buf_put_cstring(&b->i_c, cli_cipher(b, 1))) != 0 ||
-	    (r = st_buf_put_cstring(&b->i_c, cli_mac(b, 0))) != 0 ||
-	    (r = st_buf_put_cstring(&b->i_c, cli_mac(b, 1))) != 0)
-		return r;
-	if ((r = st_buf_put_cstring(&b->i_c, b->o.comp_c2s ? b->o.comp_c2s
-							   : "none,zlib@openssh.com")) != 0 ||
-	    (r = st_buf_put_cstring(&b->i_c, b->o.comp_s2c ? b->o.comp_s2c : "none")) != 0 ||
-	    (r = st_buf_put_cstring(&b->i_c, "")) != 0 ||
-	    (r = st_buf_put_cstring(&b->i_c, "")) != 0 ||
-	    (r = st_buf_put_bool(&b->i_c, b->o.guess_wrong)) != 0 ||
-	    (r = st_buf_put_u32(&b->i_c, 0)) != 0)
-		return r;
-	return ST_OK;
+	snprintf(kexbuf, sz, "%s%s", b->o.guess_wrong ? "diffie-hellman-group1-sha1," : "",
+		 b->o.kex ? b->o.kex : "curve25519-sha256");
+	a->kex = kexbuf;
+	a->hostkey = b->o.hostkey_alg ? b->o.hostkey_alg : "ssh-ed25519";
+	a->cipher_c2s = cli_cipher(b, 0);
+	a->cipher_s2c = cli_cipher(b, 1);
+	a->mac_c2s = cli_mac(b, 0);
+	a->mac_s2c = cli_mac(b, 1);
+	a->comp_c2s = b->o.comp_c2s ? b->o.comp_c2s : "none,zlib@openssh.com";
+	a->comp_s2c = b->o.comp_s2c ? b->o.comp_s2c : "none";
 }
 
-static int derive_cli(enum st_hash_alg hash, const struct st_buf *k, const uint8_t *h, size_t hl,
-		      const uint8_t *sid, size_t sl, const struct st_cipher_info *c,
-		      const struct st_mac_info *m, char iv, char key, char mac,
-		      struct st_dir_keys *out)
+static int cli_kexinit(struct sc_bed *b, int initial)
 {
-	int r;
-	memset(out, 0, sizeof(*out));
-	out->cipher = c;
-	out->mac = st_cipher_is_aead(c) ? NULL : m;
-	if (c->iv_len > 0 &&
-	    (r = st_kdf_derive(hash, st_buf_ptr(k), st_buf_avail(k), h, hl, iv, sid, sl, out->iv,
-			       c->iv_len)) != 0)
-		return r;
-	if ((r = st_kdf_derive(hash, st_buf_ptr(k), st_buf_avail(k), h, hl, key, sid, sl, out->key,
-			       c->key_len)) != 0)
-		return r;
-	if (out->mac != NULL &&
-	    (r = st_kdf_derive(hash, st_buf_ptr(k), st_buf_avail(k), h, hl, mac, sid, sl,
-			       out->mac_key, out->mac->key_len)) != 0)
-		return r;
-	return ST_OK;
+	struct st_sshc_algs a;
+	char kex[512];
+	unsigned flags = (b->o.ext_info ? ST_SSHC_KEXINIT_EXT_INFO : 0) |
+			 (b->o.strict ? ST_SSHC_KEXINIT_STRICT : 0) |
+			 (b->o.guess_wrong ? ST_SSHC_KEXINIT_FOLLOWS : 0);
+
+	cli_algs(b, &a, kex, sizeof(kex));
+	st_buf_reset(&b->i_c);
+	return st_sshc_kexinit_build(&a, initial, flags, &b->i_c);
 }
 
 int cli_kexinit_send(struct sc_bed *b)
@@ -807,24 +726,20 @@ int sc_kex(struct sc_bed *b, int initial)
 {
 	uint8_t *skx = NULL, *rep = NULL, *nk = NULL;
 	size_t skx_len, rep_len, nk_len;
-	struct st_kex_keypair *kp = NULL;
-	struct st_key *hk = NULL;
-	struct st_hash_ctx hc = {0};
-	struct st_buf k, pb, out;
-	const struct cli_kex *kx = NULL;
-	const char *lists[10];
-	size_t ll[10];
-	char kname[64], hname[64], cc[64], cs[64], mc[64] = "", ms[64] = "";
-	uint8_t q_c[ST_KEX_PUBLIC_MAX], h[ST_HASH_MAX_LEN], obuf[1024];
-	size_t q_c_len, hlen;
-	const uint8_t *ks, *qs, *sig;
-	size_t ks_len, qs_len, sig_len;
-	enum st_sig_alg sa;
+	struct st_sshc_algs a;
+	struct st_sshc_neg neg;
+	struct st_sshc_kex_state kx = {0};
+	struct st_sshc_kex_result res = {0};
+	struct st_buf out;
+	const char *what;
+	char kex[512];
+	uint8_t obuf[1024];
 	int r;
 
-	memset(&k, 0, sizeof(k));
-	if ((r = st_buf_alloc(&k, 64, ST_KEX_SECRET_ENC_MAX)) != 0 ||
-	    (r = cli_kexinit(b, initial)) != 0 || (r = sc_sendb(b, &b->i_c)) != 0)
+	cli_algs(b, &a, kex, sizeof(kex));
+	if (b->o.guess_wrong)
+		a.kex = b->o.kex ? b->o.kex : "curve25519-sha256"; /* negotiate without the bait */
+	if ((r = cli_kexinit(b, initial)) != 0 || (r = sc_sendb(b, &b->i_c)) != 0)
 		goto out;
 	if (b->o.guess_wrong) {
 		static const uint8_t guess[] = {SSH_MSG_KEX_ECDH_INIT, 0, 0, 0, 3, 'b', 'a', 'd'};
@@ -834,95 +749,42 @@ int sc_kex(struct sc_bed *b, int initial)
 	if ((r = take(b, SSH_MSG_KEXINIT, &skx, &skx_len)) != 0)
 		goto out;
 	st_buf_reset(&b->i_s);
-	if ((r = st_buf_put_bytes(&b->i_s, skx, skx_len)) != 0)
-		goto out;
-	st_buf_from(&pb, skx, skx_len);
-	if ((r = st_buf_skip(&pb, 17)) != 0)
-		goto out;
-	for (int i = 0; i < 10; i++)
-		if ((r = st_buf_get_namelist(&pb, &lists[i], &ll[i])) != 0)
-			goto out;
-	if ((r = cli_pick(b->o.kex ? b->o.kex : "curve25519-sha256", lists[0], ll[0], kname,
-			  sizeof(kname))) != 0 ||
-	    (r = cli_pick(b->o.hostkey_alg ? b->o.hostkey_alg : "ssh-ed25519", lists[1], ll[1],
-			  hname, sizeof(hname))) != 0 ||
-	    (r = cli_pick(cli_cipher(b, 0), lists[2], ll[2], cc, sizeof(cc))) != 0 ||
-	    (r = cli_pick(cli_cipher(b, 1), lists[3], ll[3], cs, sizeof(cs))) != 0)
-		goto out;
-	const struct st_cipher_info *cic = st_cipher_by_name(cc, strlen(cc));
-	const struct st_cipher_info *cis = st_cipher_by_name(cs, strlen(cs));
-	if (!st_cipher_is_aead(cic) &&
-	    (r = cli_pick(cli_mac(b, 0), lists[4], ll[4], mc, sizeof(mc))) != 0)
-		goto out;
-	if (!st_cipher_is_aead(cis) &&
-	    (r = cli_pick(cli_mac(b, 1), lists[5], ll[5], ms, sizeof(ms))) != 0)
+	if ((r = st_buf_put_bytes(&b->i_s, skx, skx_len)) != 0 ||
+	    (r = st_sshc_kex_negotiate(&a, skx, skx_len, initial, &neg, &what)) != 0)
 		goto out;
 	if (initial && b->o.strict) {
-		if (!st_namelist_has(lists[0], ll[0], ST_KEX_STRICT_S, strlen(ST_KEX_STRICT_S))) {
+		if (!neg.strict) {
 			r = ST_ERR_ALG_UNSUPPORTED;
 			goto out;
 		}
 		st_record_set_strict(&b->crec);
 	}
-	snprintf(b->neg_hostkey_alg, sizeof(b->neg_hostkey_alg), "%s", hname);
-	for (size_t i = 0; i < sizeof(cli_kexes) / sizeof(cli_kexes[0]); i++)
-		if (strcmp(cli_kexes[i].name, kname) == 0)
-			kx = &cli_kexes[i];
-	if (kx == NULL || (r = st_sig_alg_from_name(hname, strlen(hname), &sa)) != 0) {
-		r = ST_ERR_ALG_UNSUPPORTED;
-		goto out;
-	}
-
-	if ((r = st_kex_keypair_new(kx->group, &kp)) != 0 ||
-	    (r = st_kex_public(kp, q_c, sizeof(q_c), &q_c_len)) != 0)
-		goto out;
+	snprintf(b->neg_hostkey_alg, sizeof(b->neg_hostkey_alg), "%s",
+		 st_sig_alg_name(neg.hostkey_alg));
 	st_buf_wrap(&out, obuf, sizeof(obuf));
-	if ((r = st_buf_put_u8(&out, SSH_MSG_KEX_ECDH_INIT)) != 0 ||
-	    (r = kx->dh ? st_buf_put_mpint(&out, q_c, q_c_len)
-			: st_buf_put_string(&out, q_c, q_c_len)) != 0 ||
-	    (r = sc_sendb(b, &out)) != 0)
+	if ((r = st_sshc_kex_init(&neg, &kx, &out)) != 0 || (r = sc_sendb(b, &out)) != 0)
 		goto out;
 	if ((r = take(b, SSH_MSG_KEX_ECDH_REPLY, &rep, &rep_len)) != 0)
 		goto out;
-	st_buf_from(&pb, rep + 1, rep_len - 1);
-	if ((r = st_buf_get_string(&pb, &ks, &ks_len)) != 0 ||
-	    (r = kx->dh ? st_buf_get_mpint(&pb, &qs, &qs_len) : st_buf_get_string(&pb, &qs, &qs_len)) !=
-		    0 ||
-	    (r = st_buf_get_string(&pb, &sig, &sig_len)) != 0 || (r = st_buf_end(&pb)) != 0)
-		goto out;
-	if ((r = st_key_from_blob(ks, ks_len, &hk)) != 0)
-		goto out;
-	if (b->expect_hostkey != NULL && !st_key_equal_public(hk, b->expect_hostkey)) {
+	{
+		struct st_kex_transcript t = {b->v_c, b->v_s, st_buf_ptr(&b->i_c), st_buf_ptr(&b->i_s),
+					      st_buf_avail(&b->i_c), st_buf_avail(&b->i_s)};
+		if ((r = st_sshc_kex_finish(&neg, &kx, &t, rep, rep_len, b->sid, b->sid_len,
+					    &res)) != 0)
+			goto out;
+	}
+	if (b->expect_hostkey != NULL && !st_key_equal_public(res.hostkey, b->expect_hostkey)) {
 		r = ST_ERR_KEY_INVALID;
 		goto out;
 	}
-	if ((r = st_kex_derive(kp, qs, qs_len, &k)) != 0)
-		goto out;
-	if ((r = st_hash_init(&hc, kx->hash)) != 0 ||
-	    (r = hs_string(&hc, b->v_c, strlen(b->v_c))) != 0 ||
-	    (r = hs_string(&hc, b->v_s, strlen(b->v_s))) != 0 ||
-	    (r = hs_string(&hc, st_buf_ptr(&b->i_c), st_buf_avail(&b->i_c))) != 0 ||
-	    (r = hs_string(&hc, st_buf_ptr(&b->i_s), st_buf_avail(&b->i_s))) != 0 ||
-	    (r = hs_string(&hc, ks, ks_len)) != 0 ||
-	    (r = kx->dh ? hs_mpint(&hc, q_c, q_c_len) : hs_string(&hc, q_c, q_c_len)) != 0 ||
-	    (r = kx->dh ? hs_mpint(&hc, qs, qs_len) : hs_string(&hc, qs, qs_len)) != 0 ||
-	    (r = st_hash_update(&hc, st_buf_ptr(&k), st_buf_avail(&k))) != 0 ||
-	    (r = st_hash_final(&hc, h, sizeof(h))) != 0)
-		goto out;
-	hlen = st_hash_len(kx->hash);
-	if ((r = st_sig_verify(hk, sa, sig, sig_len, h, hlen)) != 0)
-		goto out;
 	if (b->sid_len == 0) {
-		memcpy(b->sid, h, hlen);
-		b->sid_len = hlen;
-		memcpy(b->hostkey_blob, ks, ks_len);
-		b->hostkey_blob_len = ks_len;
+		memcpy(b->sid, res.h, res.h_len);
+		b->sid_len = res.h_len;
+		memcpy(b->hostkey_blob, res.hostkey_blob, res.hostkey_blob_len);
+		b->hostkey_blob_len = res.hostkey_blob_len;
 	}
-	if ((r = derive_cli(kx->hash, &k, h, hlen, b->sid, b->sid_len, cic,
-			    st_mac_by_name(mc, strlen(mc)), 'A', 'C', 'E', &b->cli_tx)) != 0 ||
-	    (r = derive_cli(kx->hash, &k, h, hlen, b->sid, b->sid_len, cis,
-			    st_mac_by_name(ms, strlen(ms)), 'B', 'D', 'F', &b->cli_rx)) != 0)
-		goto out;
+	b->cli_tx = res.c2s;
+	b->cli_rx = res.s2c;
 	if ((r = st_record_set_next_keys(&b->crec, &b->cli_tx, &b->cli_rx)) != 0)
 		goto out;
 	{
@@ -934,10 +796,8 @@ int sc_kex(struct sc_bed *b, int initial)
 		goto out;
 	r = nk_len == 1 ? ST_OK : ST_ERR_TRAILING;
 out:
-	st_hash_ctx_free(&hc);
-	st_kex_keypair_free(kp);
-	st_key_free(hk);
-	st_buf_free(&k);
+	st_sshc_kex_state_clear(&kx);
+	st_sshc_kex_result_clear(&res);
 	free(skx);
 	free(rep);
 	free(nk);
@@ -982,18 +842,6 @@ int sc_auth_none(struct sc_bed *b, const char *user)
 	return sc_next_type(b);
 }
 
-static enum st_sig_alg natural_alg(const struct st_key *k)
-{
-	switch (st_key_type(k)) {
-	case ST_KEY_ED25519:
-		return ST_SIG_ED25519;
-	case ST_KEY_ECDSA_P256:
-		return ST_SIG_ECDSA_P256;
-	default:
-		return ST_SIG_RSA_SHA256;
-	}
-}
-
 /* Replaces the type string at the front of a key blob with `type`. */
 static int rename_blob(struct st_buf *blob, const char *type)
 {
@@ -1017,52 +865,37 @@ static int rename_blob(struct st_buf *blob, const char *type)
 int sc_build_pubkey(struct sc_bed *b, struct st_buf *out, const char *user,
 		    const struct st_key *key, const char *alg, enum sc_auth_mode mode)
 {
-	struct st_buf blob, data;
-	enum st_sig_alg sa;
-	const char *method = mode == SC_AUTH_HOSTBOUND ? ST_USERAUTH_METHOD_HOSTBOUND
-						       : ST_USERAUTH_METHOD_PUBKEY;
+	struct st_sshc_pubkey_req q;
+	struct st_buf blob;
+	uint8_t sid[ST_HASH_MAX_LEN];
 	int r;
 
 	memset(&blob, 0, sizeof(blob));
-	memset(&data, 0, sizeof(data));
-	if (st_sig_alg_from_name(alg, strlen(alg), &sa) != 0 || !st_sig_alg_matches_key(sa, key))
-		sa = natural_alg(key);
-	if ((r = st_buf_alloc(&blob, 256, 8192)) != 0 || (r = st_buf_alloc(&data, 512, 65536)) != 0 ||
-	    (r = st_key_to_blob(key, &blob)) != 0)
-		goto out;
-	if (b->o.pk_blob_type != NULL && (r = rename_blob(&blob, b->o.pk_blob_type)) != 0)
-		goto out;
-	if ((r = st_buf_put_u8(out, SSH_MSG_USERAUTH_REQUEST)) != 0 ||
-	    (r = st_buf_put_cstring(out, user)) != 0 ||
-	    (r = st_buf_put_cstring(out, "ssh-connection")) != 0 ||
-	    (r = st_buf_put_cstring(out, method)) != 0 ||
-	    (r = st_buf_put_bool(out, mode != SC_AUTH_QUERY)) != 0 ||
-	    (r = st_buf_put_cstring(out, alg)) != 0 || (r = st_buf_put_stringb(out, &blob)) != 0)
-		goto out;
-	if (mode == SC_AUTH_HOSTBOUND &&
-	    (r = st_buf_put_string(out, b->hostkey_blob, b->hostkey_blob_len)) != 0)
-		goto out;
-	if (mode == SC_AUTH_QUERY)
-		goto out;
-	if ((r = st_userauth_signed_data(&data, b->sid, b->sid_len, user, strlen(user),
-					 "ssh-connection", method, alg, strlen(alg),
-					 st_buf_ptr(&blob), st_buf_avail(&blob),
-					 mode == SC_AUTH_HOSTBOUND ? b->hostkey_blob : NULL,
-					 b->hostkey_blob_len)) != 0)
-		goto out;
+	memset(&q, 0, sizeof(q));
+	/* a signature "over other data": the same request signed for another session */
+	memcpy(sid, b->sid, sizeof(sid));
 	if (mode == SC_AUTH_BADSIG)
-		data.data[data.len - 1] ^= 1;
-	{
-		struct st_buf sig;
-		if ((r = st_buf_alloc(&sig, 256, 8192)) != 0)
-			goto out;
-		if ((r = st_sig_sign(key, sa, st_buf_ptr(&data), st_buf_avail(&data), &sig)) == 0)
-			r = st_buf_put_stringb(out, &sig);
-		st_buf_free(&sig);
+		sid[0] ^= 1;
+	q.sid = sid;
+	q.sid_len = b->sid_len;
+	q.user = user;
+	q.key = key;
+	q.alg = alg;
+	q.sign = mode != SC_AUTH_QUERY;
+	if (mode == SC_AUTH_HOSTBOUND) {
+		q.hostkey = b->hostkey_blob;
+		q.hostkey_len = b->hostkey_blob_len;
 	}
+	if (b->o.pk_blob_type != NULL) {
+		if ((r = st_buf_alloc(&blob, 256, 8192)) != 0 || (r = st_key_to_blob(key, &blob)) != 0 ||
+		    (r = rename_blob(&blob, b->o.pk_blob_type)) != 0)
+			goto out;
+		q.blob = st_buf_ptr(&blob);
+		q.blob_len = st_buf_avail(&blob);
+	}
+	r = st_sshc_auth_pubkey_build(&q, out);
 out:
 	st_buf_free(&blob);
-	st_buf_free(&data);
 	return r;
 }
 
