@@ -35,7 +35,7 @@ struct st_known_hosts; /* opaque */
 #define ST_KNOWN_HOSTS_MAX_BYTES (16u << 20)
 /* A longer line (without its line break) is malformed. */
 #define ST_KNOWN_HOSTS_LINE_MAX (16u << 10)
-/* Longest lookup name ("[host]:port" included); longer hosts match nothing. */
+/* Longest lookup name, "[host]:port" included (a longer one fails closed). */
 #define ST_KNOWN_HOSTS_NAME_MAX 1100u
 
 /*

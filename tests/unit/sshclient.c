@@ -604,6 +604,44 @@ int sc_bed_init(struct sc_bed *b, const struct st_ctl_config *cfg, const struct 
 	return ST_OK;
 }
 
+int sc_server_init(struct sc_bed *b, const struct st_ctl_config *cfg)
+{
+	struct st_plane_sink sink = {bed_deliver, b};
+	struct st_plane_sink ups = {bed_up_queue, b};
+	struct st_ctl_log log = {bed_log, b};
+	struct st_wsess_config wc = {.be = &st_crypto_backend_evp};
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	b->cfg = cfg;
+	b->o.wsess = 1;
+	b->vs_stripped = 1; /* the test's client reads the version line itself */
+	if ((r = st_record_init(&b->srec, &st_crypto_backend_evp, 0)) != 0 ||
+	    (r = st_record_init(&b->crec, &st_crypto_backend_evp, 0)) != 0 ||
+	    (r = st_buf_alloc(&b->c2s, 4096, 256u << 20)) != 0 ||
+	    (r = st_buf_alloc(&b->s2c, 4096, 256u << 20)) != 0 ||
+	    (r = st_buf_alloc(&b->i_c, 1024, 65536)) != 0 ||
+	    (r = st_buf_alloc(&b->i_s, 1024, 65536)) != 0)
+		return r;
+	if ((b->ctl = st_ctl_conn_new(cfg, bed_handle, &sink, &log, &b->stats)) == NULL)
+		return ST_ERR_ALLOC;
+	st_ctl_conn_tick(b->ctl, 1000);
+	if ((b->ws = calloc(1, sizeof(*b->ws))) == NULL ||
+	    (b->wstats = calloc(1, sizeof(*b->wstats))) == NULL)
+		return ST_ERR_ALLOC;
+	if ((r = st_wsess_init(b->ws, &wc, bed_handle, &ups, b->wstats, 0)) != 0) {
+		free(b->ws);
+		b->ws = NULL;
+		return r;
+	}
+	return st_wsess_open(b->ws, "192.0.2.7", 50022, "198.18.0.1", 22);
+}
+
+int sc_server_pump(struct sc_bed *b)
+{
+	return srv_wsess(b);
+}
+
 void sc_bed_free(struct sc_bed *b)
 {
 	if (b->ws != NULL) {

@@ -1,5 +1,6 @@
 /*
- * Test-only SSH client and in-memory test bed for the control plane.
+ * In-memory test bed for the control plane, with a test client built from
+ * the client engine's parts (control/client/sshc_kex.h, sshc_auth.h).
  *
  * The bed wires: client record (dataplane/ssh/record.c) -> bytes -> server
  * record -> ST_UP_PAYLOAD -> st_ctl_conn -> down messages -> a mini worker
@@ -116,6 +117,16 @@ struct sc_bed {
 
 /* Sets up a bed: control connection, OPEN, version exchange. */
 int sc_bed_init(struct sc_bed *b, const struct st_ctl_config *cfg, const struct sc_opts *o);
+/*
+ * Server only: the real worker session (wsess) and control connection behind
+ * two byte streams. The test writes client bytes (version line included) to
+ * b->c2s and takes the server's bytes from b->s2c; sc_server_pump() moves
+ * them through the server until nothing changes (returns 1 if anything did).
+ * Free with sc_bed_free().
+ */
+int sc_server_init(struct sc_bed *b, const struct st_ctl_config *cfg);
+int sc_server_pump(struct sc_bed *b);
+
 void sc_bed_free(struct sc_bed *b);
 
 /* Moves bytes and messages until nothing changes. */
