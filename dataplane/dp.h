@@ -100,6 +100,7 @@ struct dp_worker {
 	struct dp_arp_ent arp[DP_ARP_SIZE];
 	struct dp_wheel wheel;
 	uint8_t rx_intr_conf; /* the port was configured with RX queue interrupts */
+	uint64_t last_arp_ms;
 	struct dp_idle idle;
 };
 
@@ -109,6 +110,14 @@ int dp_eal_init(int argc, char **argv);
 struct dp_ctx;
 int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out);
 int dp_run(struct dp_ctx *dp);
+/*
+ * For programs that run their own loop on a worker's thread instead of
+ * dp_run (the load generator): begin once (on_start; -1 when it refused),
+ * then one pass per call (returns 1 when it moved packets), then end once.
+ */
+int dp_worker_begin(struct dp_worker *w);
+int dp_worker_pass(struct dp_worker *w);
+void dp_worker_end(struct dp_worker *w);
 unsigned dp_nb_workers(const struct dp_ctx *dp);
 struct dp_worker *dp_worker_get(struct dp_ctx *dp, unsigned i);
 void dp_stats_total(const struct dp_ctx *dp, struct dp_stats *sum);

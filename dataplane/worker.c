@@ -187,58 +187,71 @@ void dp_worker_input(struct dp_worker *w, struct rte_mbuf *m)
 	}
 }
 
-void dp_worker_loop(struct dp_worker *w)
+int dp_worker_begin(struct dp_worker *w)
 {
 	const struct dp_cfg *cfg = w->cfg;
-	struct rte_mbuf *pkts[DP_RX_BURST * 2 + 2];
-	uint64_t last_arp_ms = 0;
 
 	w->now_tsc = rte_rdtsc();
 	w->now_ms = w->now_tsc / w->tsc_per_ms;
+	w->last_arp_ms = 0;
 	dp_wheel_init(&w->wheel, w->now_ms);
 	if (cfg->on_start && cfg->on_start(w, cfg->app_arg) != 0)
-		return;
+		return -1;
 	dp_idle_init(w);
-	while (!*cfg->quit) {
-		uint64_t start = rte_rdtsc(), end;
-		uint16_t n, i;
-		uint64_t tx_before = w->st->tx_pkts;
+	return 0;
+}
 
-		w->now_tsc = start;
-		w->now_ms = start / w->tsc_per_ms;
-		n = rte_eth_rx_burst(w->port, w->queue, pkts, DP_RX_BURST);
-		if (n)
-			w->st->io_tsc += rte_rdtsc() - start;
-		if (dp_fault_active(&w->rxf.cfg))
-			n = dp_fault_apply(&w->rxf, pkts, n, RTE_DIM(pkts), w->st);
-		w->st->rx_pkts += n;
-		for (i = 0; i < n; i++) {
-			if (i + 1 < n)
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-			dp_worker_input(w, pkts[i]);
-		}
-		tcp_dispatch_events(w->tcp);
-		if (cfg->on_poll)
-			cfg->on_poll(w, cfg->app_arg);
-		tcp_timers(w->tcp);
-		if (w->now_ms - last_arp_ms >= 100) {
-			last_arp_ms = w->now_ms;
-			dp_arp_timer(w);
-		}
-		tcp_dispatch_events(w->tcp);
-		tcp_flush_output(w->tcp);
-		dp_tx_flush(w);
-		end = rte_rdtsc();
-		if (n || w->st->tx_pkts != tx_before) {
-			w->st->busy_tsc += end - start;
-			w->st->busy_polls++;
-		} else {
-			w->st->idle_tsc += end - start;
-			w->st->idle_polls++;
-		}
-		if (dp_idle_after_pass(w, n || w->st->tx_pkts != tx_before))
-			w->st->idle_tsc += rte_rdtsc() - end; /* slept: idle time, not busy */
+int dp_worker_pass(struct dp_worker *w)
+{
+	const struct dp_cfg *cfg = w->cfg;
+	struct rte_mbuf *pkts[DP_RX_BURST * 2 + 2];
+	uint64_t start = rte_rdtsc(), end;
+	uint16_t n, i;
+	uint64_t tx_before = w->st->tx_pkts;
+	int busy;
+
+	w->now_tsc = start;
+	w->now_ms = start / w->tsc_per_ms;
+	n = rte_eth_rx_burst(w->port, w->queue, pkts, DP_RX_BURST);
+	if (n)
+		w->st->io_tsc += rte_rdtsc() - start;
+	if (dp_fault_active(&w->rxf.cfg))
+		n = dp_fault_apply(&w->rxf, pkts, n, RTE_DIM(pkts), w->st);
+	w->st->rx_pkts += n;
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		dp_worker_input(w, pkts[i]);
 	}
+	tcp_dispatch_events(w->tcp);
+	if (cfg->on_poll)
+		cfg->on_poll(w, cfg->app_arg);
+	tcp_timers(w->tcp);
+	if (w->now_ms - w->last_arp_ms >= 100) {
+		w->last_arp_ms = w->now_ms;
+		dp_arp_timer(w);
+	}
+	tcp_dispatch_events(w->tcp);
+	tcp_flush_output(w->tcp);
+	dp_tx_flush(w);
+	end = rte_rdtsc();
+	busy = n || w->st->tx_pkts != tx_before;
+	if (busy) {
+		w->st->busy_tsc += end - start;
+		w->st->busy_polls++;
+	} else {
+		w->st->idle_tsc += end - start;
+		w->st->idle_polls++;
+	}
+	if (dp_idle_after_pass(w, busy))
+		w->st->idle_tsc += rte_rdtsc() - end; /* slept: idle time, not busy */
+	return busy;
+}
+
+void dp_worker_end(struct dp_worker *w)
+{
+	const struct dp_cfg *cfg = w->cfg;
+
 	dp_idle_fini(w);
 	if (cfg->on_stop)
 		cfg->on_stop(w, cfg->app_arg);
@@ -251,4 +264,13 @@ void dp_worker_loop(struct dp_worker *w)
 			rte_pktmbuf_free(w->arp[i].hold[k]);
 		w->arp[i].nhold = 0;
 	}
+}
+
+void dp_worker_loop(struct dp_worker *w)
+{
+	if (dp_worker_begin(w) != 0)
+		return;
+	while (!*w->cfg->quit)
+		(void)dp_worker_pass(w);
+	dp_worker_end(w);
 }
