@@ -448,12 +448,17 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 	 * SACK information is trusted after a timeout as well).
 	 */
 	if (!c->cc.in_recovery && c->snd_una != c->snd_max) {
-		/* Early retransmit (RFC 5827): a lower threshold for a small flight. */
+		/*
+		 * Early retransmit (RFC 5827): a lower threshold for a flight of two
+		 * or three segments. With one segment out no later segment can have
+		 * caused a duplicate ACK (it is a window probe answer, a delayed ACK
+		 * crossing our data, ...): that one is left to RTO and tail loss probes.
+		 */
 		uint32_t segs = (c->snd_max - c->snd_una + c->mss - 1) / c->mss, thresh = 3;
 		int lost;
 
-		if (segs < 4)
-			thresh = segs > 1 ? segs - 1 : 1;
+		if (segs == 2 || segs == 3)
+			thresh = segs - 1;
 		lost = (dup && c->dupacks >= thresh && !(c->flags & TF_AFTER_RTO)) ||
 		       (newly_sacked && c->sb.sacked > (thresh - 1) * c->mss);
 

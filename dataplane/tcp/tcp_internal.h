@@ -194,6 +194,7 @@ static inline uint32_t tcp_ts_now(const struct tcp_worker *tw)
 #define TCP_RECOVERY_PROBES 3
 
 #define TCP_PROBE_MIN_MS 2 /* floor of the probe timers below (1 ms clock) */
+#define TCP_WC_DELACK_MS 200 /* worst-case delayed ACK of a peer (RFC 8985 WCDelAckT) */
 
 /* Timer for a suspected lost retransmission in recovery: 4 * srtt + 2 ms, doubling, <= RTO. */
 static inline uint32_t tcp_recovery_timeout(const struct tcp_conn *c)
@@ -225,6 +226,17 @@ static inline void tcp_arm_rexmit(struct tcp_worker *tw, struct tcp_conn *c)
 		t = tcp_recovery_timeout(c);
 	} else if (tcp_tlp_allowed(c)) {
 		uint32_t pto = (c->rtt.srtt8 >> 2) + TCP_PROBE_MIN_MS;
+
+		/*
+		 * One segment out: its ACK may be a delayed one, so wait for the
+		 * worst-case delayed ACK too (RFC 8985 §7.2), or every request
+		 * that the peer answers after a moment is sent twice.
+		 */
+		if (c->snd_max - c->snd_una <= c->mss) {
+			uint32_t one = (c->rtt.srtt8 * 3 >> 4) + TCP_WC_DELACK_MS;
+			if (pto < one)
+				pto = one;
+		}
 
 		if (pto < rto) {
 			t = pto;
