@@ -34,7 +34,7 @@ static void chan_release(struct st_chan_table *t, struct st_chan *c)
 {
 	st_service_close(&c->svc);
 	if (c->ring != NULL) {
-		st_wipe(c->ring, c->local_window_max);
+		st_wipe(c->ring, c->ring_hwm); /* untouched pages stay untouched */
 		free(c->ring);
 	}
 	memset(c, 0, sizeof(*c));
@@ -159,6 +159,10 @@ static void ring_put(struct st_chan *c, const uint8_t *p, size_t n)
 	memcpy(c->ring + tail, p, first);
 	memcpy(c->ring, p + first, n - first);
 	c->ring_len += (uint32_t)n;
+	if (c->ring_hwm < c->local_window_max) {
+		uint64_t w = (uint64_t)c->ring_hwm + n;
+		c->ring_hwm = w > c->local_window_max ? c->local_window_max : (uint32_t)w;
+	}
 }
 
 static void service_failed(struct st_chan_table *t, struct st_chan *c)

@@ -114,6 +114,7 @@ struct st_chan {
 	uint32_t credit;            /* consumed, not yet granted back */
 	uint8_t *ring;              /* local_window_max bytes */
 	uint32_t ring_head, ring_len;
+	uint32_t ring_hwm;          /* ring bytes ever written (from 0): what the free wipes */
 	/* send */
 	uint32_t remote_window;
 	uint32_t remote_max_packet;

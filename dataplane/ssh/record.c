@@ -52,7 +52,7 @@ void st_record_free(struct st_record *r)
 	dir_free(&r->tx);
 	dir_free(&r->rx);
 	if (r->rxmem != NULL) {
-		st_wipe(r->rxmem, ST_RX_HEADROOM + r->rxcap);
+		st_wipe(r->rxmem, ST_RX_HEADROOM + r->rx_hwm); /* the rest was never written */
 		free(r->rxmem);
 	}
 	st_wipe(r, sizeof(*r));
@@ -134,6 +134,8 @@ void st_record_rx_commit(struct st_record *r, size_t n)
 	if (n > r->rxcap - r->rx_end)
 		n = r->rxcap - r->rx_end;
 	r->rx_end += (uint32_t)n;
+	if (r->rx_end > r->rx_hwm)
+		r->rx_hwm = r->rx_end;
 }
 
 void st_record_feed(struct st_record *r, const uint8_t *data, size_t len, size_t *used)

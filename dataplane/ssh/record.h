@@ -75,6 +75,7 @@ struct st_record {
 	uint32_t rxcap;
 	uint32_t rx_start;     /* first byte not yet handed out */
 	uint32_t rx_end;       /* end of received bytes */
+	uint32_t rx_hwm;       /* highest rx_end ever: what st_record_free must wipe */
 	uint32_t max_packet;   /* cap on packet_length */
 	uint32_t cur_plen;     /* packet_length at rx_start once known */
 	uint8_t cur_known;     /* cur_plen is valid (its header may be decrypted) */

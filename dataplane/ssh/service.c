@@ -185,6 +185,9 @@ static int echo_on_data(struct st_service *sv, const uint8_t *p, size_t n, size_
 	memcpy(sv->u.echo.ring + tail, p, first);
 	memcpy(sv->u.echo.ring, p + first, take - first);
 	sv->u.echo.len += (uint32_t)take;
+	if (sv->u.echo.hwm < ST_ECHO_RING)
+		sv->u.echo.hwm = sv->u.echo.hwm + take > ST_ECHO_RING ? ST_ECHO_RING
+								: sv->u.echo.hwm + (uint32_t)take;
 	*consumed = take;
 	return ST_OK;
 }
@@ -223,7 +226,7 @@ static int echo_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t 
 static void echo_close(struct st_service *sv)
 {
 	if (sv->u.echo.ring != NULL) {
-		st_wipe(sv->u.echo.ring, ST_ECHO_RING);
+		st_wipe(sv->u.echo.ring, sv->u.echo.hwm);
 		free(sv->u.echo.ring);
 	}
 	sv->u.echo.ring = NULL;

@@ -151,6 +151,7 @@ struct st_service {
 		struct {
 			uint8_t *ring;
 			uint32_t head, len;
+			uint32_t hwm; /* bytes ever written from 0: what the close wipes */
 		} echo;
 		struct {
 			const struct st_connector *c;

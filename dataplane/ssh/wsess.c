@@ -86,6 +86,8 @@ static int tx_reserve(struct st_wsess *s, size_t need, uint8_t **buf)
 	if (s->tx_cap - s->tx_len < need)
 		return ST_ERR_NO_SPACE;
 	*buf = s->tx + s->tx_len;
+	if (s->tx_len + need > s->tx_hwm)
+		s->tx_hwm = (uint32_t)(s->tx_len + need);
 	return ST_OK;
 }
 
@@ -764,7 +766,8 @@ void st_wsess_free(struct st_wsess *s)
 		st_plane_msg_free(s->hold[i]);
 	st_record_free(&s->rec);
 	if (s->tx != NULL) {
-		st_wipe(s->tx, s->tx_cap);
+		/* Only what was ever written: wiping untouched pages would fault them in. */
+		st_wipe(s->tx - ST_CRYPTO_HEADROOM, ST_CRYPTO_HEADROOM + s->tx_hwm);
 		free(s->tx - ST_CRYPTO_HEADROOM);
 	}
 	st_wipe(s, sizeof(*s));

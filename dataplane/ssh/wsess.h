@@ -133,6 +133,7 @@ struct st_wsess {
 	/* tx buffer: wire bytes in [tx_off, tx_len) */
 	uint8_t *tx;
 	uint32_t tx_cap, tx_off, tx_len;
+	uint32_t tx_hwm; /* highest byte ever reserved: what the free wipes */
 	uint32_t tx_pending;       /* bytes reserved by tx_begin, 0: none */
 	uint8_t *tx_buf;           /* where the reserved packet starts */
 	struct st_wsess_tx_ops tx_ops;
