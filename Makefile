@@ -44,7 +44,8 @@ $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BENCH): $(B)/obj/scripts/bench/bench_main.o $(LIB)
+$(BENCH): $(B)/obj/scripts/bench/bench_main.o $(B)/obj/scripts/bench/loadgen.o \
+          $(B)/obj/scripts/bench/loadgen_sock.o $(B)/obj/scripts/bench/loadgen_dpdk.o $(LIB)
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

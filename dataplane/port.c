@@ -123,7 +123,7 @@ static int port_setup(struct dp_ctx *dp)
 	conf.intr_conf.rxq = dp->cfg.idle_sleep_ms ? 1 : 0;
 	r = rte_eth_dev_configure(port, dp->nb_queues, dp->nb_queues, &conf);
 	if (r != 0 && conf.intr_conf.rxq) {
-		printf("dataplane: port %u has no RX interrupts (%s): idle workers sleep %u ms at a "
+		fprintf(stderr, "dataplane: port %u has no RX interrupts (%s): idle workers sleep %u ms at a "
 		       "time\n", port, rte_strerror(-r), DP_IDLE_MAX_WAIT_MS);
 		conf.intr_conf.rxq = 0;
 		r = rte_eth_dev_configure(port, dp->nb_queues, dp->nb_queues, &conf);
@@ -159,7 +159,7 @@ static int port_setup(struct dp_ctx *dp)
 		dp->w[i]->rx_csum_offload = (uint8_t)rx_csum;
 		dp->w[i]->rx_intr_conf = (uint8_t)conf.intr_conf.rxq;
 	}
-	printf("dataplane: port %u %s queues=%u rx_csum=%d tx_csum=%d mac=" RTE_ETHER_ADDR_PRT_FMT
+	fprintf(stderr, "dataplane: port %u %s queues=%u rx_csum=%d tx_csum=%d mac=" RTE_ETHER_ADDR_PRT_FMT
 	       "\n",
 	       port, info.driver_name, dp->nb_queues, rx_csum, tx_csum, RTE_ETHER_ADDR_BYTES(&mac));
 	return ST_OK;

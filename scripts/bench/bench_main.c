@@ -2,6 +2,11 @@
  * sshterm-bench: benchmarks (never tests: nothing here passes or fails).
  *
  *   sshterm-bench crypto [--size BYTES] [--seconds S] [--suite CIPHER[/MAC]]
+ *   sshterm-bench handshake|bulk|hold [options] [user@]host [COMMAND]
+ *
+ * The SSH load generator (handshake, bulk, hold) is scripts/bench/loadgen.c;
+ * `sshterm-bench MODE --help` lists its options. The rest of this file is the
+ * crypto micro-benchmark:
  *
  * Seals bursts of SSH packets through the record layer (frame, pad, encrypt,
  * MAC in place) and opens them again on a second record (copy into the
@@ -25,6 +30,7 @@
 #include "crypto/secmem.h"
 #include "dataplane/ssh/msg.h"
 #include "dataplane/ssh/record.h"
+#include "scripts/bench/loadgen.h"
 
 #define BURST 32
 
@@ -240,7 +246,9 @@ static int cmd_crypto(int argc, char **argv)
 static void usage(void)
 {
 	fprintf(stderr, "usage: sshterm-bench crypto [--size BYTES] [--seconds S] "
-			"[--suite CIPHER[/MAC]]\n");
+			"[--suite CIPHER[/MAC]]\n"
+			"       sshterm-bench handshake|bulk|hold [options] [user@]host [COMMAND]"
+			" (--help for the options)\n");
 }
 
 int main(int argc, char **argv)
@@ -251,6 +259,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "crypto") == 0)
 		return cmd_crypto(argc - 1, argv + 1);
+	if (strcmp(argv[1], "handshake") == 0 || strcmp(argv[1], "bulk") == 0 ||
+	    strcmp(argv[1], "hold") == 0)
+		return lg_main(argc - 1, argv + 1);
 	usage();
 	return 2;
 }

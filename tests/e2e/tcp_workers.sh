@@ -26,7 +26,7 @@ out=$(nst 150 $PY --timeout 140 recv $STACK_IP 19)
 echo "   chargen: $out ($(($(date +%s) - t0)) s)"
 check "32 MiB from chargen, SHA-256 matches" grep -q "rx=$BYTES rx_sha256=$PAT_SHA" <<<"$out"
 stop_svc
-check "port set up with two queues" grep -q "queues=2" "$WORK/svc.out"
+check "port set up with two queues" grep -q "queues=2" "$WORK/svc.err"
 a0=$(grep -E "^worker0 ctr.TCP_ACCEPTED=" "$WORK/svc.out" | cut -d= -f2)
 a1=$(grep -E "^worker1 ctr.TCP_ACCEPTED=" "$WORK/svc.out" | cut -d= -f2)
 echo "   accepted: worker0 ${a0:-0}, worker1 ${a1:-0}"
