@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 RAW="python3 $HERE/rawpkt.py"
 
 start_svc --discard 9 --echo 7
-MAC=$(grep -o 'mac=[0-9A-Fa-f:]*' "$WORK/svc.out" | head -1 | cut -d= -f2)
+MAC=$(grep -o 'mac=[0-9A-Fa-f:]*' "$WORK/svc.err" | head -1 | cut -d= -f2)
 
 out=$(nst 60 $RAW junk "$TAP" "$MAC" 20000)
 echo "   $out"
