@@ -574,11 +574,40 @@ static void conn_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 {
 	struct dp_stats *st = tw->w->st;
 
+	/*
+	 * The next hop's MAC as the peer's frames carry it: a peer that came
+	 * back with another MAC (a new NIC, a failover, a restarted DPDK
+	 * client on the same port) gets our answers, not the old address.
+	 */
+	if (s->smac != NULL && (c->flags & TF_RMAC) &&
+	    memcmp(c->rmac.addr_bytes, s->smac, RTE_ETHER_ADDR_LEN) != 0)
+		memcpy(c->rmac.addr_bytes, s->smac, RTE_ETHER_ADDR_LEN);
 	if (c->state == TCP_SYN_SENT) {
 		syn_sent_input(tw, c, s);
 		return;
 	}
 	if (c->state == TCP_TIME_WAIT) {
+		/*
+		 * A new SYN that could not take over the 4-tuple (its sequence
+		 * number is not above the old connection's: conn_lookup_input)
+		 * gets an ACK for the old connection; the client answers that with
+		 * a RST, which ends TIME_WAIT, and its next SYN finds the listener.
+		 * Silence would leave the client retrying the same SYN until it
+		 * gives up: a generator that reuses ports hits that within seconds.
+		 */
+		if ((s->flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
+			st->ctr[DP_CTR_TCP_TW_SYN_ACKED]++;
+			tcp_send_challenge_ack(tw, c);
+			drop_seg(tw, s, DP_DROP_TCP_STATE);
+			return;
+		}
+		/* That RST, exactly at rcv_nxt (as Linux accepts it; RFC 1337 would not). */
+		if ((s->flags & TH_RST) && s->seq == c->rcv_nxt) {
+			st->ctr[DP_CTR_TCP_TW_RESET]++;
+			free_seg(s);
+			tcp_conn_term(tw, c, ST_OK);
+			return;
+		}
 		/* A retransmitted FIN gets its ACK again and restarts 2MSL. */
 		if (!(s->flags & TH_RST) && (s->flags & TH_FIN)) {
 			c->flags |= TF_ACK_NOW;

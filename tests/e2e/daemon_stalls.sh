@@ -164,6 +164,10 @@ stop_daemon
 # ---- zero-window silent clients, then the session limit ----
 daemon_config "LoginGraceTime 3" "MaxStartups 400"
 start_daemon -m 16 || { bad "daemon restarts with -m 16"; finish; }
+# ---- a client that comes back on a 4-tuple still in TIME_WAIT, from a new MAC ----
+r=$(timeout 30 ip netns exec "$NS" $PY "$HERE/rawtcp.py" reuse "$TAP" "$ADDR" 22 2>&1 | tail -n 1)
+check "a reused 4-tuple in TIME_WAIT: ACK to the new MAC, RST taken, SYN accepted" "$r" \
+	"reuse: closed=1 tw_ack=1 synack=1"
 timeout 60 ip netns exec "$NS" $PY "$HERE/rawtcp.py" zerowin "$TAP" "$ADDR" 22 12 40 \
 	>"$T/zw.out" 2>&1 &
 ZPID=$!

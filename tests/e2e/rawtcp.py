@@ -11,6 +11,13 @@ a made-up MAC, so the kernel never answers (no RST) for them; the script answers
                                      beyond a one-byte hole (never filled), for at most
                                      SECONDS; then holds them open for 2 s; prints
                                      "ooo: established=N segments=M"
+  reuse IFACE DST PORT               one connection that the server closes first (a bad
+                                     identification line), so that it ends in TIME_WAIT
+                                     there; then, from another MAC, a SYN for the same
+                                     4-tuple with a lower sequence number: the server must
+                                     answer it with an ACK (to that MAC), take the RST for
+                                     it, and accept the SYN after; prints
+                                     "reuse: closed=0|1 tw_ack=0|1 synack=0|1"
 
 Only addresses inside 198.18.0.0/15 are used; every loop is bounded in count and time.
 """
@@ -33,6 +40,7 @@ SYN, RST, ACK = 0x02, 0x04, 0x10
 class Link:
     def __init__(self, iface, dst):
         check_dst(dst)
+        self.mac = SRC_MAC
         self.dst = dst
         self.s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         self.s.bind((iface, 0))
@@ -46,14 +54,14 @@ class Link:
             raise SystemExit("no ARP reply from %s" % dst)
 
     def _arp(self, op, eth_dst, tha, tpa):
-        arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, SRC_MAC, socket.inet_aton(SRC_IP),
+        arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, self.mac, socket.inet_aton(SRC_IP),
                           tha, socket.inet_aton(tpa))
-        self.s.send(eth_dst + SRC_MAC + b"\x08\x06" + arp)
+        self.s.send(eth_dst + self.mac + b"\x08\x06" + arp)
 
     def send_tcp(self, sport, dport, seq, ack, flags, win, payload=b"", opts=b""):
         seg = tcp_seg(SRC_IP, self.dst, sport, dport, seq & 0xffffffff, ack & 0xffffffff, flags,
                       opts, payload, win=win)
-        frame = self.dst_mac + SRC_MAC + b"\x08\x00" + ip_hdr(SRC_IP, self.dst, 6, len(seg)) + seg
+        frame = self.dst_mac + self.mac + b"\x08\x00" + ip_hdr(SRC_IP, self.dst, 6, len(seg)) + seg
         while True:
             try:
                 self.s.send(frame)
@@ -61,8 +69,9 @@ class Link:
             except BlockingIOError:
                 time.sleep(0.0005)
 
-    def poll(self, seconds):
-        """Frames for seconds: ARP answered; TCP segments to SRC_IP returned."""
+    def poll(self, seconds, full=False):
+        """Frames for seconds: ARP answered; TCP segments to SRC_IP returned as
+        (dport, seq, ack, flags, win), with (payload length, destination MAC) too if full."""
         out = []
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -85,7 +94,11 @@ class Link:
             ihl = (f[14] & 0xf) * 4
             t = f[14 + ihl:]
             sport, dport, seq, ack, off, flags, win = struct.unpack("!HHIIBBH", t[:16])
-            out.append((dport, seq, ack, flags, win))
+            if full:
+                tot = struct.unpack("!H", f[16:18])[0]
+                out.append((dport, seq, ack, flags, win, tot - ihl - (off >> 4) * 4, f[0:6]))
+            else:
+                out.append((dport, seq, ack, flags, win))
         return out
 
 
@@ -147,6 +160,57 @@ def ooo(iface, dst, port, n, segs, seconds):
         link.send_tcp(p, int(port), c[0], c[1], RST | ACK, 0)
 
 
+FIN = 0x01
+
+
+def reuse(iface, dst, port):
+    port = int(port)
+    link = Link(iface, dst)
+    conns = handshake(link, port, 1, 65535)
+    if not conns:
+        print("reuse: closed=0 tw_ack=0 synack=0", flush=True)
+        return
+    (sport, c), = conns.items()
+    isn = c[0] - 1
+    # A line that is no SSH identification: the server says so and closes first.
+    link.send_tcp(sport, port, c[0], c[1], ACK, 65535, payload=b"GET / HTTP/1.0\r\n\r\n")
+    c[0] += 18
+    closed = 0
+    end = time.monotonic() + 10
+    while not closed and time.monotonic() < end:
+        for dp, seq, ack, flags, w, n, _ in link.poll(0.1, full=True):
+            if dp != sport:
+                continue
+            if n > 0 and seq == c[1]:
+                c[1] = (c[1] + n) & 0xffffffff
+            if flags & FIN and (seq + n) & 0xffffffff == c[1]:
+                c[1] = (c[1] + 1) & 0xffffffff
+                link.send_tcp(sport, port, c[0], c[1], FIN | ACK, 65535)  # ours: it enters TIME_WAIT
+                closed = 1
+            elif n > 0:
+                link.send_tcp(sport, port, c[0], c[1], ACK, 65535)
+    link.poll(0.5)
+    # The same 4-tuple from another MAC, sequence number below the old connection's.
+    link.mac = bytes.fromhex("020000000065")
+    low = (isn - 100000) & 0xffffffff
+    mss = struct.pack("!BBH", 2, 4, 1460)
+    link.send_tcp(sport, port, low, 0, SYN, 65535, opts=mss)
+    tw_ack = synack = 0
+    end = time.monotonic() + 5
+    while not synack and time.monotonic() < end:
+        for dp, seq, ack, flags, w, n, dmac in link.poll(0.1, full=True):
+            if dp != sport:
+                continue
+            if (flags & (SYN | ACK | RST)) == ACK and dmac == link.mac and not tw_ack:
+                tw_ack = 1
+                link.send_tcp(sport, port, ack, 0, RST, 0)  # as a client in SYN_SENT answers it
+                link.send_tcp(sport, port, low, 0, SYN, 65535, opts=mss)
+            elif (flags & (SYN | ACK)) == (SYN | ACK) and ack == (low + 1) & 0xffffffff:
+                synack = 1
+                link.send_tcp(sport, port, low + 1, seq + 1, RST | ACK, 0)
+    print("reuse: closed=%d tw_ack=%d synack=%d" % (closed, tw_ack, synack), flush=True)
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"zerowin": zerowin, "ooo": ooo}[cmd](*args)
+    {"zerowin": zerowin, "ooo": ooo, "reuse": reuse}[cmd](*args)
