@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -657,6 +658,10 @@ int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 			 : r == ST_ERR_SYSTEM ? strerror(errno) : st_err_str(r));
 		return r;
 	}
+	/* The doorbell the workers ring when they queue for a sleeping control thread. */
+	cp->app->ctl_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (cp->app->ctl_wake_fd >= 0)
+		st_ctlsock_set_wake_fd(cp->sock, cp->app->ctl_wake_fd);
 	st_ctlsock_register(cp->sock, "status", "daemon state", cmd_status, cp);
 	st_ctlsock_register(cp->sock, "sessions", "one line per session", cmd_sessions, cp);
 	st_ctlsock_register(cp->sock, "session", "one session", cmd_session, cp);
@@ -710,8 +715,18 @@ static void *ctl_thread(void *arg)
 			if (do_reload(cp, err, sizeof(err)) != ST_OK)
 				logf_(cp, LOG_ERR, "reload failed, old configuration kept: %s", err);
 		}
-		/* The socket poll doubles as the idle wait of this (non-polling) thread. */
+		/*
+		 * The socket poll doubles as the idle wait of this (non-polling)
+		 * thread: up to 1 ms (the tick), or until a worker rings. The flag
+		 * goes up before the rings are looked at again, so a message queued
+		 * in between is either seen here or rings the bell.
+		 */
+		if (!work && cp->app->ctl_wake_fd >= 0) {
+			__atomic_store_n(&cp->app->ctl_sleeping, 1, __ATOMIC_SEQ_CST);
+			work = pump_up(cp);
+		}
 		st_ctlsock_poll(cp->sock, work ? 0 : 1);
+		__atomic_store_n(&cp->app->ctl_sleeping, 0, __ATOMIC_RELAXED);
 	}
 
 	/* Shutdown: the workers disconnect every session politely, then stop. */
@@ -750,4 +765,8 @@ void st_ctlplane_join(struct st_ctlplane *cp)
 	}
 	st_ctlsock_close(cp->sock);
 	cp->sock = NULL;
+	if (cp->app->ctl_wake_fd >= 0) { /* the workers have stopped */
+		close(cp->app->ctl_wake_fd);
+		cp->app->ctl_wake_fd = -1;
+	}
 }

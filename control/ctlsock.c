@@ -32,6 +32,7 @@ struct client {
 
 struct st_ctlsock {
 	int fd;
+	int wake_fd; /* -1: none */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct command cmds[ST_CTLSOCK_MAX_COMMANDS];
 	unsigned ncmds;
@@ -105,6 +106,7 @@ int st_ctlsock_open(const char *path, struct st_ctlsock **out)
 		return ST_ERR_ALLOC;
 	}
 	s->fd = fd;
+	s->wake_fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	for (int i = 0; i < ST_CTLSOCK_MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
@@ -218,13 +220,17 @@ static void serve(struct st_ctlsock *s, struct client *c)
 
 int st_ctlsock_poll(struct st_ctlsock *s, int timeout_ms)
 {
-	struct pollfd pfd[1 + ST_CTLSOCK_MAX_CLIENTS];
-	int map[1 + ST_CTLSOCK_MAX_CLIENTS];
+	struct pollfd pfd[2 + ST_CTLSOCK_MAX_CLIENTS];
+	int map[2 + ST_CTLSOCK_MAX_CLIENTS];
 	int n = 0, served = 0;
 	uint64_t now = now_ms();
 
 	pfd[n] = (struct pollfd){s->fd, POLLIN, 0};
 	map[n++] = -1;
+	if (s->wake_fd >= 0) {
+		pfd[n] = (struct pollfd){s->wake_fd, POLLIN, 0};
+		map[n++] = -1;
+	}
 	for (int i = 0; i < ST_CTLSOCK_MAX_CLIENTS; i++) {
 		struct client *c = &s->clients[i];
 		if (c->fd < 0)
@@ -238,7 +244,11 @@ int st_ctlsock_poll(struct st_ctlsock *s, int timeout_ms)
 	}
 	if (poll(pfd, (nfds_t)n, timeout_ms) <= 0)
 		return 0;
-	for (int k = 1; k < n; k++) {
+	if (s->wake_fd >= 0 && (pfd[1].revents & POLLIN)) {
+		uint64_t v;
+		(void)!read(s->wake_fd, &v, sizeof(v));
+	}
+	for (int k = s->wake_fd >= 0 ? 2 : 1; k < n; k++) {
 		struct client *c = &s->clients[map[k]];
 		if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
 			continue;
@@ -349,4 +359,9 @@ int st_ctlsock_request(const char *path, const char *line, int timeout_ms, struc
 		return ST_ERR_SYSTEM;
 	}
 	return ST_OK;
+}
+
+void st_ctlsock_set_wake_fd(struct st_ctlsock *s, int fd)
+{
+	s->wake_fd = fd;
 }

@@ -56,6 +56,12 @@ int st_ctlsock_fd(const struct st_ctlsock *s);
  */
 int st_ctlsock_poll(struct st_ctlsock *s, int timeout_ms);
 
+/*
+ * An extra descriptor (an eventfd) that ends st_ctlsock_poll()'s wait when
+ * it becomes readable; it is drained there. -1: none.
+ */
+void st_ctlsock_set_wake_fd(struct st_ctlsock *s, int fd);
+
 /* Closes every client and the socket and removes the socket file. */
 void st_ctlsock_close(struct st_ctlsock *s);
 

@@ -1,5 +1,6 @@
 /* Idle workers sleep on RX interrupts and a wake-up eventfd (see idle.h). */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -82,8 +83,15 @@ int dp_idle_after_pass(struct dp_worker *w, int work)
 		id->idle_since_ms = w->now_ms;
 		return 0;
 	}
-	if (w->now_ms - id->idle_since_ms < cfg->idle_sleep_ms)
+	if (w->now_ms - id->idle_since_ms < cfg->idle_sleep_ms) {
+		/*
+		 * Not idle long enough to sleep, but this pass found nothing: let a
+		 * thread that shares the core (the control plane on a small machine)
+		 * run now instead of at the end of our time slice.
+		 */
+		sched_yield();
 		return 0;
+	}
 	__atomic_store_n(&id->sleeping, 1, __ATOMIC_SEQ_CST);
 	/* Work queued before the flag was visible is seen here; later work kicks. */
 	if (cfg->can_sleep && !cfg->can_sleep(w, cfg->app_arg)) {

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -79,6 +80,7 @@ int st_sshapp_init(struct st_sshapp *app, unsigned nb_workers, unsigned ring_siz
 {
 	char name[RTE_RING_NAMESIZE];
 
+	app->ctl_wake_fd = -1;
 	for (unsigned i = 0; i < nb_workers && i < DP_MAX_WORKERS; i++) {
 		snprintf(name, sizeof(name), "st_up%u", i);
 		app->up[i] = rte_ring_create(name, ring_size, SOCKET_ID_ANY,
@@ -292,11 +294,19 @@ static void sess_service(struct sess *s)
 static int up_deliver(void *ctx, struct st_plane_msg *m)
 {
 	struct st_sshapp_worker *aw = ctx;
-	if (rte_ring_sp_enqueue(aw->app->up[aw->w->id], m) != 0) {
+	struct st_sshapp *app = aw->app;
+	uint64_t one = 1;
+
+	if (rte_ring_sp_enqueue(app->up[aw->w->id], m) != 0) {
 		aw->cnt[ST_SSHAPP_UP_RING_FULL]++;
 		st_plane_msg_free(m);
 		return ST_ERR_NO_SPACE;
 	}
+	/* The enqueue is ordered before the flag load (the ring's release and this fence). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&app->ctl_sleeping, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&app->ctl_sleeping, 0, __ATOMIC_ACQ_REL) && app->ctl_wake_fd >= 0)
+		(void)!write(app->ctl_wake_fd, &one, sizeof(one)); /* its timeout wakes it anyway */
 	return ST_OK;
 }
 

@@ -57,6 +57,14 @@ struct st_sshapp {
 	struct rte_ring *down[DP_MAX_WORKERS]; /* control -> worker */
 	struct st_sshapp_worker *w[DP_MAX_WORKERS]; /* set by st_sshapp_start */
 	volatile int stopping;     /* set by the control plane at shutdown */
+	/*
+	 * The control thread's doorbell (an eventfd, -1: none). The control
+	 * thread sets ctl_sleeping before it waits and re-checks the up rings;
+	 * the first worker that enqueues while it is set clears it and rings,
+	 * so a message costs a system call only when the control plane sleeps.
+	 */
+	int ctl_wake_fd;
+	int ctl_sleeping;
 };
 
 /* Creates the rings for nb_workers workers (setup time). ST_OK, ST_ERR_ALLOC. */
