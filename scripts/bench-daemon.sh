@@ -1,130 +1,350 @@
 #!/usr/bin/env bash
-# sshterm against OpenSSH sshd, same machine, same run (a benchmark: nothing passes or fails).
-#   scripts/bench-daemon.sh [BUILD_DIR] [SIZE_MIB] [HANDSHAKES]
-# In a private namespace: sshterm on a DPDK TAP port (198.18.0.2), sshd on the kernel side of
-# the same interface (198.18.0.1:2222). For aes128-gcm and chacha20-poly1305: SIZE_MIB (2048)
-# uploaded and downloaded through each; wall time and server CPU per GiB (sshd: CPU time of
-# sshd and its session processes; sshterm: the worker's busy TSC cycles from `sshtermctl stats`
-# and the control thread's CPU time). Then HANDSHAKES (100) sequential full handshakes
-# (connect, kex, auth, exec, close) against each.
+# sshterm against OpenSSH sshd, measured side by side with one load generator
+# (sshterm-bench), in one run and one network namespace. A benchmark: nothing
+# passes or fails.
+#
+#   scripts/bench-daemon.sh [BUILD_DIR] [REPS] [SECONDS] [BULK_MIB] [HOLD_COUNTS]
+#     REPS         repetitions of every point; medians are reported (3)
+#     SECONDS      length of each handshake run (5)
+#     BULK_MIB     bytes of each bulk transfer, MiB (1024)
+#     HOLD_COUNTS  held-session counts for the memory figures ("1000 10000")
+#
+# Servers, all in the namespace st-bench-PID:
+#   sshterm/tap    sshterm on a DPDK TAP port at 198.18.0.2; load over kernel sockets
+#   sshterm/memif  a second sshterm on net_memif at 198.18.1.2; load from the generator's
+#                  own DPDK TCP stack on the other end of the memif (no kernel in the path)
+#   sshd           OpenSSH sshd on the kernel side of the TAP, 198.18.0.1:2222
+# On a machine with N cores the servers run on core 0 and the generator on the others
+# (taskset), so a server's CPU is never shared with the load.
+#
+# Server CPU:
+#   sshd     utime+stime of the listener and of every session process it reaped
+#            (cutime+cstime), from /proc/PID/stat;
+#   sshterm  the control thread's CPU (/proc/PID/task/*/comm = st-control) plus the
+#            workers' busy TSC cycles from `sshtermctl stats --json`, converted to seconds.
+# Memory per held session:
+#   sshd     the growth of the summed PSS (smaps_rollup) of all sshd processes;
+#   sshterm  the growth of VmRSS (with --no-huge the DPDK heap is ordinary memory, so RSS
+#            includes the DPDK memory in use).
 set -eu
 B=${1:-build}
-MIB=${2:-2048}
-HS=${3:-100}
+REPS=${2:-3}
+SECS=${3:-5}
+MIB=${4:-1024}
+HOLDS=${5:-"1000 10000"}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$ROOT/$B"
 NS=st-bench-$$
 TAP=stb$$
 T=$(mktemp -d /tmp/sshterm-bench.XXXXXX)
+PY=/usr/bin/python3
 DPID=
+MPID=
 SPID=
+# The login user: a system account with /bin/sh, made for the run. sshd runs every command
+# through the user's shell, and root's bash would read ~/.bashrc for each one (bash does when
+# started by sshd); that would measure the shell start-up, not the server.
+BUSER=stbench
+MADE_USER=
 cleanup() {
-	[ -n "$DPID" ] && kill -TERM "$DPID" 2>/dev/null
-	[ -n "$SPID" ] && kill -TERM "$SPID" 2>/dev/null
+	for p in $DPID $MPID $SPID; do kill -TERM "$p" 2>/dev/null || true; done
 	sleep 1
-	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$T"
+	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+	ip netns del "$NS" 2>/dev/null || true
+	[ -n "$MADE_USER" ] && userdel "$BUSER" 2>/dev/null
+	rm -rf "$T" /var/run/dpdk/stbd$$ /var/run/dpdk/stbm$$ /var/run/dpdk/stbg$$
 }
 trap cleanup EXIT
 
+NCPU=$(nproc)
+SRV_CPU=0
+GEN_CPUS=1-$((NCPU - 1))
+[ "$NCPU" -ge 2 ] || GEN_CPUS=0
+GEN_LCORE=$((NCPU - 1))
+ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+if ! id "$BUSER" >/dev/null 2>&1; then
+	useradd --system --shell /bin/sh --home-dir /nonexistent --no-create-home -p '*' "$BUSER"
+	MADE_USER=1
+fi
 ssh-keygen -q -t ed25519 -N '' -f "$T/host"
 ssh-keygen -q -t ed25519 -N '' -f "$T/user"
-mkdir -p "$T/ak"
-cp "$T/user.pub" "$T/ak/root"
-cat > "$T/sshterm.conf" <<EOF
-Address 198.18.0.2/24
+mkdir -p "$T/ak" /run/sshd
+cp "$T/user.pub" "$T/ak/$BUSER"
+chmod 755 "$T" "$T/ak" # sshd reads authorized_keys as the user
+chmod 644 "$T/ak/$BUSER"
+for a in 198.18.0.2 198.18.1.2; do
+	cat > "$T/sshterm-$a.conf" <<EOF
+Address $a/24
 HostKey $T/host
 AuthorizedKeysFile $T/ak/%u
-ControlSocket $T/ctl.sock
+ControlSocket $T/ctl-$a.sock
+MaxStartups 1000:30:2000
+WorkerIdle sleep
 EOF
+done
 cat > "$T/sshd_config" <<EOF
 Port 2222
 ListenAddress 198.18.0.1
 HostKey $T/host
 AuthorizedKeysFile $T/ak/%u
-PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 PidFile $T/sshd.pid
 StrictModes no
+MaxStartups 1000:30:2000
+MaxSessions 10
+LogLevel ERROR
 EOF
-printf '198.18.0.2 %s\n[198.18.0.1]:2222 %s\n' "$(cut -d' ' -f1,2 "$T/host.pub")" \
-	"$(cut -d' ' -f1,2 "$T/host.pub")" > "$T/known_hosts"
+HK=$(cut -d' ' -f1,2 "$T/host.pub")
+printf '198.18.0.2 %s\n198.18.1.2 %s\n[198.18.0.1]:2222 %s\n' "$HK" "$HK" "$HK" > "$T/known_hosts"
 
+MAXS=$(for h in $HOLDS; do echo "$h"; done | sort -n | tail -1)
+MAXS=$((MAXS + 512))
+EAL="--no-huge --no-pci --no-shconf --no-telemetry --log-level=lib.eal:error"
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-ip netns exec "$NS" "$BIN/sshterm" --no-huge -m 1024 --no-pci --no-shconf --file-prefix "b$$" \
-	-l 0 --vdev="net_tap0,iface=$TAP" -- -f "$T/sshterm.conf" </dev/null >"$T/sshterm.log" 2>&1 &
+ip netns exec "$NS" taskset -c $SRV_CPU "$BIN/sshterm" $EAL -m 4096 --file-prefix "stbd$$" -l $SRV_CPU \
+	--vdev="net_tap0,iface=$TAP" -- -f "$T/sshterm-198.18.0.2.conf" -m "$MAXS" \
+	</dev/null >"$T/sshterm-tap.log" 2>&1 &
 DPID=$!
+ip netns exec "$NS" taskset -c $SRV_CPU "$BIN/sshterm" $EAL -m 1024 --file-prefix "stbm$$" -l $SRV_CPU \
+	--vdev="net_memif0,role=server,socket=$T/memif.sock,socket-abstract=no" -- \
+	-f "$T/sshterm-198.18.1.2.conf" </dev/null >"$T/sshterm-memif.log" 2>&1 &
+MPID=$!
 for _ in $(seq 1 100); do ip -n "$NS" link show "$TAP" >/dev/null 2>&1 && break; sleep 0.1; done
 ip -n "$NS" addr add 198.18.0.1/24 dev "$TAP"
 ip -n "$NS" link set "$TAP" up
-mkdir -p /run/sshd
-ip netns exec "$NS" /usr/sbin/sshd -D -f "$T/sshd_config" </dev/null >"$T/sshd.log" 2>&1 &
+ip netns exec "$NS" taskset -c $SRV_CPU /usr/sbin/sshd -D -f "$T/sshd_config" </dev/null \
+	>"$T/sshd.log" 2>&1 &
 SPID=$!
+for _ in $(seq 1 100); do
+	[ -S "$T/ctl-198.18.0.2.sock" ] && [ -S "$T/ctl-198.18.1.2.sock" ] && break
+	sleep 0.1
+done
 sleep 1
 
 CLK=$(getconf CLK_TCK)
-SSH=(ip netns exec "$NS" ssh -o BatchMode=yes -o StrictHostKeyChecking=yes
-	-o UserKnownHostsFile="$T/known_hosts" -i "$T/user" -o LogLevel=ERROR)
-# CPU seconds of a process plus its reaped children (utime+stime+cutime+cstime).
-cpu_of() { awk -v c="$CLK" '{ printf "%.3f", ($14 + $15 + $16 + $17) / c }' "/proc/$1/stat"; }
-# sshterm: worker busy cycles (all workers) from the control socket.
-busy_cycles() {
-	"$BIN/sshtermctl" -s "$T/ctl.sock" stats --json |
-		/usr/bin/python3 -c 'import json,sys; print(sum(w["busy_cycles"] for w in json.load(sys.stdin)["workers"]))'
-}
 TSC_HZ=$(awk '/^cpu MHz/ { printf "%.0f", $4 * 1e6; exit }' /proc/cpuinfo)
+BENCH=(ip netns exec "$NS" taskset -c "$GEN_CPUS" "$BIN/sshterm-bench")
+COMMON=(-i "$T/user" -o UserKnownHostsFile="$T/known_hosts" --json --allow-fail)
+DPDK_ARGS=(--dpdk 198.18.1.3/24 $EAL -m 2048 --file-prefix "stbg$$" -l "$GEN_LCORE"
+	--vdev="net_memif0,role=client,socket=$T/memif.sock,socket-abstract=no")
 
-run() { # label command... ; prints seconds
-	local t0 t1
-	t0=$(date +%s.%N)
-	"$@" >/dev/null
-	t1=$(date +%s.%N)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
+# CPU seconds of a process and its reaped children.
+proc_cpu() { awk -v c="$CLK" '{ printf "%.4f", ($14 + $15 + $16 + $17) / c }' "/proc/$1/stat"; }
+# sshterm: control thread CPU + workers' busy cycles, in seconds.
+sshterm_cpu() { # pid ctl-socket
+	local ctl busy
+	ctl=0
+	for t in /proc/"$1"/task/*; do
+		if [ "$(cat "$t/comm" 2>/dev/null)" = st-control ]; then
+			ctl=$(awk -v c="$CLK" '{ printf "%.4f", ($14 + $15) / c }' "$t/stat")
+		fi
+	done
+	busy=$("$BIN/sshtermctl" -s "$2" stats --json |
+		$PY -c 'import json,sys; print(sum(w["busy_cycles"] for w in json.load(sys.stdin)["workers"]))')
+	awk -v a="$ctl" -v b="$busy" -v hz="$TSC_HZ" 'BEGIN { printf "%.4f", a + b / hz }'
 }
+# sshd's session processes are counted once the listener has reaped them: wait for that.
+settle() { # server
+	[ "$1" = sshd ] || return 0
+	for _ in $(seq 1 100); do [ -z "$(pgrep -P "$SPID")" ] && return 0; sleep 0.1; done
+}
+server_cpu() { # server
+	case $1 in
+	sshterm/tap) sshterm_cpu "$DPID" "$T/ctl-198.18.0.2.sock" ;;
+	sshterm/memif) sshterm_cpu "$MPID" "$T/ctl-198.18.1.2.sock" ;;
+	sshd) proc_cpu "$SPID" ;;
+	esac
+}
+# The generator's command line for a server: transport, target.
+target() { # server
+	case $1 in
+	sshterm/tap) echo "$BUSER@198.18.0.2" ;;
+	sshterm/memif) echo "$BUSER@198.18.1.2" ;;
+	sshd) echo "-p 2222 $BUSER@198.18.0.1" ;;
+	esac
+}
+dpdk_for() { [ "$1" = sshterm/memif ] && echo "${DPDK_ARGS[@]}" || true; }
+json() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; } # FILE EXPR [ARGS]
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.4g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+SERVERS=${SERVERS:-"sshterm/tap sshterm/memif sshd"} # a subset may be named in the environment
 
-BYTES=$((MIB * 1048576))
-GIB=$(awk -v b=$BYTES 'BEGIN { print b / 1073741824 }')
-echo "# sshterm vs OpenSSH sshd, $MIB MiB each way, same namespace, same run ($(nproc) cores)"
-printf "%-28s %-9s %8s %10s %12s\n" cipher server "wall s" "MiB/s" "CPU s/GiB"
-for c in aes128-gcm@openssh.com chacha20-poly1305@openssh.com; do
-	for dir in download upload; do
-		# sshterm
-		b0=$(busy_cycles)
-		c0=$(cpu_of "$DPID")
-		if [ $dir = download ]; then
-			w=$(run "${SSH[@]}" -c $c root@198.18.0.2 "source $BYTES")
-		else
-			w=$(run sh -c "head -c $BYTES /dev/zero | ${SSH[*]} -c $c root@198.18.0.2 sink")
-		fi
-		b1=$(busy_cycles)
-		cpu=$(awk -v a="$b0" -v b="$b1" -v hz="$TSC_HZ" -v g="$GIB" 'BEGIN { printf "%.2f", (b - a) / hz / g }')
-		printf "%-28s %-9s %8s %10.0f %12s\n" "$c $dir" sshterm "$w" \
-			"$(awk -v w="$w" -v m="$MIB" 'BEGIN { print m / w }')" "$cpu"
-		# sshd
-		s0=$(cpu_of "$SPID")
-		if [ $dir = download ]; then
-			w=$(run "${SSH[@]}" -p 2222 -c $c root@198.18.0.1 "head -c $BYTES /dev/zero")
-		else
-			w=$(run sh -c "head -c $BYTES /dev/zero | ${SSH[*]} -p 2222 -c $c root@198.18.0.1 'cat > /dev/null'")
-		fi
-		sleep 0.5 # the session process is reaped into sshd's counters
-		s1=$(cpu_of "$SPID")
-		cpu=$(awk -v a="$s0" -v b="$s1" -v g="$GIB" 'BEGIN { printf "%.2f", (b - a) / g }')
-		printf "%-28s %-9s %8s %10.0f %12s\n" "$c $dir" sshd "$w" \
-			"$(awk -v w="$w" -v m="$MIB" 'BEGIN { print m / w }')" "$cpu"
+echo "# sshterm vs OpenSSH sshd, side by side with sshterm-bench"
+echo "# $(date -u +%F), $(uname -r), $NCPU cores: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "# $0 $*  (REPS=$REPS SECONDS=$SECS BULK_MIB=$MIB HOLDS=\"$HOLDS\")"
+echo "# $(/usr/sbin/sshd -V 2>&1 | head -1 || true)"
+echo "# servers on CPU $SRV_CPU, generator on CPUs $GEN_CPUS; medians of $REPS runs"
+echo
+
+echo "## Handshakes (connect, curve25519-sha256, ssh-ed25519 host key checked, publickey ed25519, exec, close)"
+printf "%-14s %4s %12s %9s %9s %9s %14s %8s\n" server c "handshakes/s" "p50 ms" "p99 ms" "max ms" \
+	"CPU ms/hs" failed
+for c in 1 16 64; do
+	for s in $SERVERS; do
+		cmd=$([ $s = sshd ] && echo true || echo "source 0")
+		: > "$T/hs.txt"
+		for r in $(seq 1 "$REPS"); do
+			c0=$(server_cpu $s)
+			# shellcheck disable=SC2046
+			"${BENCH[@]}" handshake -c $c -t "$SECS" "${COMMON[@]}" $(target $s) "$cmd" \
+				$(dpdk_for $s) > "$T/hs.json" 2>"$T/hs.err" || true
+			settle $s
+			c1=$(server_cpu $s)
+			if ! json "$T/hs.json" 'd["handshakes_per_s"]' >/dev/null 2>&1; then
+				echo "  ($s c=$c: no result: $(tail -1 "$T/hs.err"))"
+				continue
+			fi
+			json "$T/hs.json" '"".join("  (%s c=%s: %d x %s)\n" % (sys.argv[3], sys.argv[4], v, k) for k, v in d["failures"].items())' $s $c | sed '/^$/d' >&2
+			json "$T/hs.json" '"%s %s %s %s %s %s" % (d["handshakes_per_s"], d["latency_ms"]["p50"], d["latency_ms"]["p99"], d["latency_ms"]["max"], d["handshakes"], sum(d["failures"].values()))' \
+				| awk -v a="$c0" -v b="$c1" '{ printf "%s %s %s %s %.3f %s\n", $1, $2, $3, $4, ($5 > 0 ? (b - a) * 1000 / $5 : 0), $6 }' >> "$T/hs.txt"
+		done
+		[ -s "$T/hs.txt" ] || continue
+		printf "%-14s %4s %12.0f %9.2f %9.2f %9.2f %14.3f %8.0f\n" $s $c \
+			"$(cut -d' ' -f1 "$T/hs.txt" | median)" "$(cut -d' ' -f2 "$T/hs.txt" | median)" \
+			"$(cut -d' ' -f3 "$T/hs.txt" | median)" "$(cut -d' ' -f4 "$T/hs.txt" | median)" \
+			"$(cut -d' ' -f5 "$T/hs.txt" | median)" "$(cut -d' ' -f6 "$T/hs.txt" | median)"
+		cut -d' ' -f1,5 "$T/hs.txt" | sed "s|^|$s $c |" >> "$T/hs-all.txt"
 	done
 done
+echo
 
+BYTES=$((MIB * 1048576))
+echo "## Bulk: $MIB MiB per transfer, one session"
+printf "%-14s %-30s %-5s %8s %10s %12s\n" server cipher dir "wall s" "Gbit/s" "CPU s/GiB"
+for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com; do
+	for dir in up down; do
+		for s in $SERVERS; do
+			if [ $s = sshd ]; then
+				if [ $dir = up ]; then cmd='cat > /dev/null'; else
+					cmd="head -c $BYTES /dev/zero | openssl enc -aes-128-ctr -K 00000000000000000000000000000000 -iv 00000000000000000000000000000000"
+				fi
+			else
+				if [ $dir = up ]; then cmd=sink; else cmd="source $BYTES"; fi
+			fi
+			: > "$T/bk.txt"
+			for r in $(seq 1 "$REPS"); do
+				c0=$(server_cpu $s)
+				# shellcheck disable=SC2046
+				"${BENCH[@]}" bulk -d $dir -b "$BYTES" --cipher $cipher "${COMMON[@]}" \
+					$(target $s) "$cmd" $(dpdk_for $s) > "$T/bk.json" 2>"$T/bk.err" || true
+				settle $s
+				c1=$(server_cpu $s)
+				if ! json "$T/bk.json" 'd["gbit_per_s"]' >/dev/null 2>&1; then
+					echo "  ($s $cipher $dir: no result: $(tail -1 "$T/bk.err"))"
+					continue
+				fi
+				json "$T/bk.json" '"%s %s" % (d["wall_s"], d["gbit_per_s"])' |
+					awk -v a="$c0" -v b="$c1" -v m="$MIB" '{ printf "%s %s %.3f\n", $1, $2, (b - a) * 1024 / m }' >> "$T/bk.txt"
+			done
+			[ -s "$T/bk.txt" ] || continue
+			printf "%-14s %-30s %-5s %8.2f %10.2f %12.3f\n" $s $cipher $dir \
+				"$(cut -d' ' -f1 "$T/bk.txt" | median)" "$(cut -d' ' -f2 "$T/bk.txt" | median)" \
+				"$(cut -d' ' -f3 "$T/bk.txt" | median)"
+			echo "$s $cipher $dir $(cut -d' ' -f2 "$T/bk.txt" | median) $(cut -d' ' -f3 "$T/bk.txt" | median)" >> "$T/bk-all.txt"
+		done
+	done
+done
 echo
-echo "# $HS sequential full handshakes (connect, curve25519 kex, ed25519 host key, publickey auth, exec, close)"
-t=$(run sh -c "for i in \$(seq $HS); do ${SSH[*]} root@198.18.0.2 echo </dev/null; done")
-printf "sshterm  %6.1f handshakes/s\n" "$(awk -v n=$HS -v t="$t" 'BEGIN { print n / t }')"
-t=$(run sh -c "for i in \$(seq $HS); do ${SSH[*]} -p 2222 root@198.18.0.1 true </dev/null; done")
-printf "sshd     %6.1f handshakes/s\n" "$(awk -v n=$HS -v t="$t" 'BEGIN { print n / t }')"
+
+# Memory: sshd's PSS over all its processes, sshterm's RSS.
+sshd_pss_kib() {
+	local sum=0 p v
+	for p in $(pgrep -x sshd); do
+		v=$(awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+		sum=$((sum + ${v:-0}))
+	done
+	echo $sum
+}
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+mem_of() { [ "$1" = sshd ] && sshd_pss_kib || rss_kib "$DPID"; }
+established() { # server
+	if [ "$1" = sshd ]; then pgrep -fc "^sshd: $BUSER@notty" || true; else
+		"$BIN/sshtermctl" -s "$T/ctl-198.18.0.2.sock" status --json |
+			$PY -c 'import json,sys; print(json.load(sys.stdin)["sessions"])' 2>/dev/null || echo 0
+	fi
+}
+echo "## Memory per held session (authenticated, channel open running a command that waits)"
+printf "%-14s %8s %12s %14s\n" server sessions "held" "KiB/session"
+for n in $HOLDS; do
+	for s in sshterm/tap sshd; do
+		if [ $s = sshd ] && [ -s "$T/mem-sshd" ]; then
+			# 10k sshd sessions are 20k processes: only if the memory is there (x1.5)
+			per=$(cat "$T/mem-sshd")
+			avail=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+			if [ "$(awk -v p="$per" -v n="$n" -v a="$avail" 'BEGIN { print (p * n * 1.5 < a) }')" != 1 ]; then
+				printf "%-14s %8s %12s %14s\n" $s $n "skipped" "(needs ~$(awk -v p="$per" -v n="$n" 'BEGIN { printf "%.0f", p * n / 1048576 }') GiB)"
+				continue
+			fi
+		fi
+		cmd=$([ $s = sshd ] && echo 'sleep 3600' || echo sink)
+		m0=$(mem_of $s)
+		# shellcheck disable=SC2046
+		"${BENCH[@]}" hold -n "$n" --max-startups 64 -t 600 --timeout 120 "${COMMON[@]}" $(target $s) "$cmd" \
+			> "$T/hold.json" 2>"$T/hold.err" &
+		HP=$!
+		got=0
+		for _ in $(seq 1 600); do
+			got=$(established $s)
+			[ "$got" -ge "$n" ] && break
+			kill -0 $HP 2>/dev/null || break
+			sleep 0.5
+		done
+		sleep 2
+		got=$(established $s)
+		m1=$(mem_of $s)
+		kill -INT $HP 2>/dev/null || true
+		wait $HP 2>/dev/null || true
+		per=$(awk -v a="$m0" -v b="$m1" -v n="$got" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / n; else print "nan" }')
+		printf "%-14s %8s %12s %14s\n" $s $n "$got" "$per"
+		echo "$s $n $per" >> "$T/mem-all.txt"
+		[ $s = sshd ] && [ "$got" -gt 0 ] && echo "$per" > "$T/mem-sshd"
+		# let the sessions go before the next point
+		for _ in $(seq 1 120); do [ "$(established $s)" -le 0 ] && break; sleep 0.5; done
+	done
+done
 echo
-echo "# sshterm worker after the run:"
-"$BIN/sshtermctl" -s "$T/ctl.sock" stats | head -6
+
+echo "## Ratios (sshterm / sshd; CPU and memory: sshd / sshterm, so > 1 means sshterm is better)"
+$PY - "$T" <<'EOF'
+import collections, statistics, sys, os
+t = sys.argv[1]
+def rows(f):
+    p = os.path.join(t, f)
+    return [l.split() for l in open(p)] if os.path.exists(p) else []
+hs = collections.defaultdict(list)
+for s, c, rate, cpu in rows("hs-all.txt"):
+    hs[(s, c)].append((float(rate), float(cpu)))
+print("%-34s %14s %14s" % ("point", "tap vs sshd", "memif vs sshd"))
+for c in ("1", "16", "64"):
+    d = hs.get(("sshd", c))
+    if not d:
+        continue
+    dr = statistics.median(x[0] for x in d); dc = statistics.median(x[1] for x in d)
+    out = []
+    for s in ("sshterm/tap", "sshterm/memif"):
+        v = hs.get((s, c))
+        out.append(("%.1fx / %.1fx" % (statistics.median(x[0] for x in v) / dr if dr else 0,
+                                     dc / statistics.median(x[1] for x in v) if statistics.median(x[1] for x in v) else 0)) if v else "-")
+    print("%-34s %14s %14s" % ("handshakes/s, CPU/hs  c=%s" % c, out[0], out[1]))
+bk = {(s, c, d): (float(g), float(cpu)) for s, c, d, g, cpu in rows("bk-all.txt")}
+for c in ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"):
+    for d in ("up", "down"):
+        ref = bk.get(("sshd", c, d))
+        if not ref:
+            continue
+        out = []
+        for s in ("sshterm/tap", "sshterm/memif"):
+            v = bk.get((s, c, d))
+            out.append("%.2fx / %.2fx" % (v[0] / ref[0], ref[1] / v[1] if v[1] else 0) if v else "-")
+        print("%-34s %14s %14s" % ("Gbit/s, CPU/GiB  %s %s" % (c.split("@")[0], d), out[0], out[1]))
+mem = {(s, n): p for s, n, p in rows("mem-all.txt")}
+for (s, n), p in sorted(mem.items()):
+    if s == "sshd" and ("sshterm/tap", n) in mem and p != "nan" and mem[("sshterm/tap", n)] != "nan":
+        print("%-34s %14s" % ("memory/session  %s sessions" % n, "%.2fx" % (float(p) / float(mem[("sshterm/tap", n)]))))
+EOF
+echo
+echo "# sshterm/tap worker after the run:"
+"$BIN/sshtermctl" -s "$T/ctl-198.18.0.2.sock" stats | head -4

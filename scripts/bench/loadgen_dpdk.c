@@ -282,6 +282,18 @@ static int d_thread_init(void *gctx, const struct lg_target *tgt, struct lg_thre
 		free(dt);
 		return ST_ERR_INTERNAL;
 	}
+	/*
+	 * Resolve the next hop before the first SYN: a burst of connections to an
+	 * unresolved address would overflow the ARP hold queue and wait a second
+	 * for SYN retransmits. Bounded: without an answer TCP retries as usual.
+	 */
+	{
+		uint32_t hop = dp_next_hop(dt->w, dt->raddr);
+		uint64_t end = rte_rdtsc() + 2 * rte_get_tsc_hz();
+		while (hop != 0 && dp_arp_lookup(dt->w, hop) == NULL && rte_rdtsc() < end)
+			for (int i = 0; i < 1000; i++)
+				(void)dp_worker_pass(dt->w);
+	}
 	*tctx = dt;
 	return ST_OK;
 }
