@@ -120,14 +120,17 @@ $(FUZZ_B)/obj/%.o: %.c
 
 $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	@$(if $(Q),echo "  FUZZ  $@")
-	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(shell pkg-config --libs libcrypto)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(shell pkg-config --libs libcrypto)
 
 # The control-plane harness also needs control/ and the test client.
-FUZZ_CTL_SRCS := control/config.c control/conn.c control/kex.c control/version.c \
+FUZZ_CTL_SRCS := control/config.c control/conn.c control/kex.c control/kex_common.c control/version.c \
                  control/userauth.c control/channels.c control/authkeys.c control/match.c \
                  dataplane/ssh/wsess.c dataplane/ssh/channel.c dataplane/ssh/service.c \
-                 tests/unit/sshclient.c
+                 control/client/sshc_kex.c control/client/sshc_auth.c tests/unit/sshclient.c
 $(FUZZ_B)/fuzz_ctl: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o)
+# The client engine's harness: the same, plus the engine itself.
+$(FUZZ_B)/fuzz_sshc: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o) $(FUZZ_B)/obj/control/client/sshc.o \
+                     $(FUZZ_B)/obj/control/client/hostkey_check.o
 
 fuzz-smoke: fuzz
 	tests/fuzz/smoke.sh $(FUZZ_B) 15

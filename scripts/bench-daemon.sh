@@ -22,6 +22,8 @@
 #            (cutime+cstime), from /proc/PID/stat;
 #   sshterm  the control thread's CPU (/proc/PID/task/*/comm = st-control) plus the
 #            workers' busy TSC cycles from `sshtermctl stats --json`, converted to seconds.
+# Worker busy share ("wrk busy"): the workers' busy TSC cycles over the run's wall time; near
+# 100% means the server, not the generator, was the limit.
 # Memory per held session:
 #   sshd     the growth of the summed PSS (smaps_rollup) of all sshd processes;
 #   sshterm  the growth of VmRSS (with --no-huge the DPDK heap is ordinary memory, so RSS
@@ -152,6 +154,17 @@ settle() { # server
 	[ "$1" = sshd ] || return 0
 	for _ in $(seq 1 100); do [ -z "$(pgrep -P "$SPID")" ] && return 0; sleep 0.1; done
 }
+# Busy cycles of an sshterm server's workers (0 for sshd).
+busy_of() { # server
+	local sock
+	case $1 in
+	sshterm/tap) sock="$T/ctl-198.18.0.2.sock" ;;
+	sshterm/memif) sock="$T/ctl-198.18.1.2.sock" ;;
+	*) echo 0; return ;;
+	esac
+	"$BIN/sshtermctl" -s "$sock" stats --json |
+		$PY -c 'import json,sys; print(sum(w["busy_cycles"] for w in json.load(sys.stdin)["workers"]))'
+}
 server_cpu() { # server
 	case $1 in
 	sshterm/tap) sshterm_cpu "$DPID" "$T/ctl-198.18.0.2.sock" ;;
@@ -180,32 +193,35 @@ echo "# servers on CPU $SRV_CPU, generator on CPUs $GEN_CPUS; medians of $REPS r
 echo
 
 echo "## Handshakes (connect, curve25519-sha256, ssh-ed25519 host key checked, publickey ed25519, exec, close)"
-printf "%-14s %4s %12s %9s %9s %9s %14s %8s\n" server c "handshakes/s" "p50 ms" "p99 ms" "max ms" \
-	"CPU ms/hs" failed
+printf "%-14s %4s %12s %9s %9s %9s %11s %9s %7s\n" server c "handshakes/s" "p50 ms" "p99 ms" "max ms" \
+	"CPU ms/hs" "wrk busy" failed
 for c in 1 16 64; do
 	for s in $SERVERS; do
 		cmd=$([ $s = sshd ] && echo true || echo "source 0")
 		: > "$T/hs.txt"
 		for r in $(seq 1 "$REPS"); do
 			c0=$(server_cpu $s)
+			w0=$(busy_of $s)
 			# shellcheck disable=SC2046
 			"${BENCH[@]}" handshake -c $c -t "$SECS" "${COMMON[@]}" $(target $s) "$cmd" \
 				$(dpdk_for $s) > "$T/hs.json" 2>"$T/hs.err" || true
 			settle $s
 			c1=$(server_cpu $s)
+			w1=$(busy_of $s)
 			if ! json "$T/hs.json" 'd["handshakes_per_s"]' >/dev/null 2>&1; then
 				echo "  ($s c=$c: no result: $(tail -1 "$T/hs.err"))"
 				continue
 			fi
 			json "$T/hs.json" '"".join("  (%s c=%s: %d x %s)\n" % (sys.argv[3], sys.argv[4], v, k) for k, v in d["failures"].items())' $s $c | sed '/^$/d' >&2
-			json "$T/hs.json" '"%s %s %s %s %s %s" % (d["handshakes_per_s"], d["latency_ms"]["p50"], d["latency_ms"]["p99"], d["latency_ms"]["max"], d["handshakes"], sum(d["failures"].values()))' \
-				| awk -v a="$c0" -v b="$c1" '{ printf "%s %s %s %s %.3f %s\n", $1, $2, $3, $4, ($5 > 0 ? (b - a) * 1000 / $5 : 0), $6 }' >> "$T/hs.txt"
+			json "$T/hs.json" '"%s %s %s %s %s %s %s" % (d["handshakes_per_s"], d["latency_ms"]["p50"], d["latency_ms"]["p99"], d["latency_ms"]["max"], d["handshakes"], sum(d["failures"].values()), d["wall_s"])' \
+				| awk -v a="$c0" -v b="$c1" -v w0="$w0" -v w1="$w1" -v hz="$TSC_HZ" '{ printf "%s %s %s %s %.3f %s %.1f\n", $1, $2, $3, $4, ($5 > 0 ? (b - a) * 1000 / $5 : 0), $6, (w1 - w0) / hz / $7 * 100 }' >> "$T/hs.txt"
 		done
 		[ -s "$T/hs.txt" ] || continue
-		printf "%-14s %4s %12.0f %9.2f %9.2f %9.2f %14.3f %8.0f\n" $s $c \
+		printf "%-14s %4s %12.0f %9.2f %9.2f %9.2f %11.3f %8s%% %7.0f\n" $s $c \
 			"$(cut -d' ' -f1 "$T/hs.txt" | median)" "$(cut -d' ' -f2 "$T/hs.txt" | median)" \
 			"$(cut -d' ' -f3 "$T/hs.txt" | median)" "$(cut -d' ' -f4 "$T/hs.txt" | median)" \
-			"$(cut -d' ' -f5 "$T/hs.txt" | median)" "$(cut -d' ' -f6 "$T/hs.txt" | median)"
+			"$(cut -d' ' -f5 "$T/hs.txt" | median)" "$(cut -d' ' -f7 "$T/hs.txt" | median)" \
+			"$(cut -d' ' -f6 "$T/hs.txt" | median)"
 		cut -d' ' -f1,5 "$T/hs.txt" | sed "s|^|$s $c |" >> "$T/hs-all.txt"
 	done
 done
@@ -213,7 +229,7 @@ echo
 
 BYTES=$((MIB * 1048576))
 echo "## Bulk: $MIB MiB per transfer, one session"
-printf "%-14s %-30s %-5s %8s %10s %12s\n" server cipher dir "wall s" "Gbit/s" "CPU s/GiB"
+printf "%-14s %-30s %-5s %8s %10s %12s %9s\n" server cipher dir "wall s" "Gbit/s" "CPU s/GiB" "wrk busy"
 for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com; do
 	for dir in up down; do
 		for s in $SERVERS; do
@@ -227,22 +243,24 @@ for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com; do
 			: > "$T/bk.txt"
 			for r in $(seq 1 "$REPS"); do
 				c0=$(server_cpu $s)
+				w0=$(busy_of $s)
 				# shellcheck disable=SC2046
 				"${BENCH[@]}" bulk -d $dir -b "$BYTES" --cipher $cipher "${COMMON[@]}" \
 					$(target $s) "$cmd" $(dpdk_for $s) > "$T/bk.json" 2>"$T/bk.err" || true
 				settle $s
 				c1=$(server_cpu $s)
+				w1=$(busy_of $s)
 				if ! json "$T/bk.json" 'd["gbit_per_s"]' >/dev/null 2>&1; then
 					echo "  ($s $cipher $dir: no result: $(tail -1 "$T/bk.err"))"
 					continue
 				fi
 				json "$T/bk.json" '"%s %s" % (d["wall_s"], d["gbit_per_s"])' |
-					awk -v a="$c0" -v b="$c1" -v m="$MIB" '{ printf "%s %s %.3f\n", $1, $2, (b - a) * 1024 / m }' >> "$T/bk.txt"
+					awk -v a="$c0" -v b="$c1" -v m="$MIB" -v w0="$w0" -v w1="$w1" -v hz="$TSC_HZ" '{ printf "%s %s %.3f %.1f\n", $1, $2, (b - a) * 1024 / m, (w1 - w0) / hz / $1 * 100 }' >> "$T/bk.txt"
 			done
 			[ -s "$T/bk.txt" ] || continue
-			printf "%-14s %-30s %-5s %8.2f %10.2f %12.3f\n" $s $cipher $dir \
+			printf "%-14s %-30s %-5s %8.2f %10.2f %12.3f %8s%%\n" $s $cipher $dir \
 				"$(cut -d' ' -f1 "$T/bk.txt" | median)" "$(cut -d' ' -f2 "$T/bk.txt" | median)" \
-				"$(cut -d' ' -f3 "$T/bk.txt" | median)"
+				"$(cut -d' ' -f3 "$T/bk.txt" | median)" "$(cut -d' ' -f4 "$T/bk.txt" | median)"
 			echo "$s $cipher $dir $(cut -d' ' -f2 "$T/bk.txt" | median) $(cut -d' ' -f3 "$T/bk.txt" | median)" >> "$T/bk-all.txt"
 		done
 	done

@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 BYTES=$((64 << 20))
 
 start_svc_afpacket --discard 9 --chargen 19 --chargen-bytes $BYTES
-check "port is net_af_packet" grep -q "net_af_packet" "$WORK/svc.out"
+check "port is net_af_packet" grep -q "net_af_packet" "$WORK/svc.err"
 check "ICMP echo answered" nst 10 ping -q -c 2 -i 0.2 -W 2 $STACK_IP
 PAT_SHA=$(nst 30 $PY sha $BYTES)
 out=$(nst 100 $PY --timeout 90 send $STACK_IP 9 $BYTES)
