@@ -18,8 +18,9 @@
 # (taskset), so a server's CPU is never shared with the load.
 #
 # Server CPU:
-#   sshd     utime+stime of the listener and of every session process it reaped
-#            (cutime+cstime), from /proc/PID/stat;
+#   sshd     the CPU of the listener and of every process it starts: a cpuacct cgroup made for
+#            the run (cpuacct.usage), else utime+stime+cutime+cstime from /proc/PID/stat
+#            (which misses session processes that are not reaped up the tree);
 #   sshterm  the control thread's CPU (/proc/PID/task/*/comm = st-control) plus the
 #            workers' busy TSC cycles from `sshtermctl stats --json`, converted to seconds.
 # Worker busy share ("wrk busy"): the workers' busy TSC cycles over the run's wall time; near
@@ -43,6 +44,7 @@ PY=/usr/bin/python3
 DPID=
 MPID=
 SPID=
+CG=
 # The login user: a system account with /bin/sh, made for the run. sshd runs every command
 # through the user's shell, and root's bash would read ~/.bashrc for each one (bash does when
 # started by sshd); that would measure the shell start-up, not the server.
@@ -54,6 +56,7 @@ cleanup() {
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
 	ip netns del "$NS" 2>/dev/null || true
 	[ -n "$MADE_USER" ] && userdel "$BUSER" 2>/dev/null
+	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
 	rm -rf "$T" /var/run/dpdk/stbd$$ /var/run/dpdk/stbm$$ /var/run/dpdk/stbg$$
 }
 trap cleanup EXIT
@@ -121,6 +124,12 @@ ip -n "$NS" link set "$TAP" up
 ip netns exec "$NS" taskset -c $SRV_CPU /usr/sbin/sshd -D -f "$T/sshd_config" </dev/null \
 	>"$T/sshd.log" 2>&1 &
 SPID=$!
+# sshd and everything it forks from now on in a cgroup of its own, for its CPU time.
+CG=/sys/fs/cgroup/cpuacct/st-bench-$$
+if mkdir "$CG" 2>/dev/null && echo "$SPID" > "$CG/cgroup.procs" 2>/dev/null; then :; else
+	rmdir "$CG" 2>/dev/null
+	CG=
+fi
 for _ in $(seq 1 100); do
 	[ -S "$T/ctl-198.18.0.2.sock" ] && [ -S "$T/ctl-198.18.1.2.sock" ] && break
 	sleep 0.1
@@ -169,7 +178,8 @@ server_cpu() { # server
 	case $1 in
 	sshterm/tap) sshterm_cpu "$DPID" "$T/ctl-198.18.0.2.sock" ;;
 	sshterm/memif) sshterm_cpu "$MPID" "$T/ctl-198.18.1.2.sock" ;;
-	sshd) proc_cpu "$SPID" ;;
+	sshd) if [ -n "$CG" ]; then awk '{ printf "%.4f", $1 / 1e9 }' "$CG/cpuacct.usage"; else
+		proc_cpu "$SPID"; fi ;;
 	esac
 }
 # The generator's command line for a server: transport, target.
@@ -190,6 +200,7 @@ echo "# $(date -u +%F), $(uname -r), $NCPU cores: $(awk -F': ' '/model name/ { p
 echo "# $0 $*  (REPS=$REPS SECONDS=$SECS BULK_MIB=$MIB HOLDS=\"$HOLDS\")"
 echo "# $(/usr/sbin/sshd -V 2>&1 | head -1 || true)"
 echo "# servers on CPU $SRV_CPU, generator on CPUs $GEN_CPUS; medians of $REPS runs"
+echo "# sshd CPU from $([ -n "$CG" ] && echo "the cgroup $CG" || echo "/proc/$SPID/stat (no cpuacct cgroup)")"
 echo
 
 echo "## Handshakes (connect, curve25519-sha256, ssh-ed25519 host key checked, publickey ed25519, exec, close)"
