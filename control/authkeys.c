@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "control/match.h"
+#include "control/readfile.h"
 #include "crypto/err.h"
 #include "crypto/key.h"
 
@@ -565,72 +566,6 @@ out:
 	return r;
 }
 
-/* Reads a regular file of at most ST_AUTHKEYS_FILE_MAX bytes into *data. */
-static int read_file(const char *path, char **data, size_t *len)
-{
-	struct stat st;
-	char *buf = NULL, *nb;
-	size_t cap, n = 0;
-	ssize_t got;
-	int fd, r, saved;
-
-	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK)) < 0)
-		return ST_ERR_SYSTEM;
-	if (fstat(fd, &st) != 0) {
-		r = ST_ERR_SYSTEM;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		r = ST_ERR_SYSTEM;
-		goto out;
-	}
-	if (st.st_size > (off_t)ST_AUTHKEYS_FILE_MAX) {
-		r = ST_ERR_FORMAT;
-		goto out;
-	}
-	cap = (size_t)st.st_size + 1;
-	if ((buf = malloc(cap)) == NULL) {
-		r = ST_ERR_ALLOC;
-		goto out;
-	}
-	for (;;) {
-		if (n == cap) {
-			/* The file grew since fstat. */
-			if (cap > ST_AUTHKEYS_FILE_MAX) {
-				r = ST_ERR_FORMAT;
-				goto out;
-			}
-			cap = cap * 2 > ST_AUTHKEYS_FILE_MAX + 1 ? ST_AUTHKEYS_FILE_MAX + 1 : cap * 2;
-			if ((nb = realloc(buf, cap)) == NULL) {
-				r = ST_ERR_ALLOC;
-				goto out;
-			}
-			buf = nb;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = ST_ERR_SYSTEM;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	*data = buf;
-	*len = n;
-	buf = NULL;
-	r = ST_OK;
-out:
-	saved = errno;
-	free(buf);
-	close(fd);
-	errno = saved;
-	return r;
-}
-
 int st_authkeys_lookup(const char *path, const struct st_key *key, const char *peer_ip,
 		       const char *peer_host, time_t now, struct st_authkey_opts *opts,
 		       st_authkeys_log_fn log, void *log_ctx)
@@ -642,10 +577,13 @@ int st_authkeys_lookup(const char *path, const struct st_key *key, const char *p
 
 	if (path == NULL || key == NULL || opts == NULL)
 		return ST_ERR_INVALID_ARGUMENT;
-	if ((r = read_file(path, &data, &len)) != ST_OK) {
-		if (r == ST_ERR_FORMAT)
+	if ((r = st_read_file(path, ST_AUTHKEYS_FILE_MAX, ST_READFILE_REGULAR_ONLY, &data, &len)) !=
+	    ST_OK) {
+		if (r == ST_ERR_NO_SPACE) {
 			logmsg(log, log_ctx, "%.200s: file larger than %u bytes, ignored", path,
 			       ST_AUTHKEYS_FILE_MAX);
+			r = ST_ERR_FORMAT;
+		}
 		return r;
 	}
 	r = ST_ERR_NOT_FOUND;

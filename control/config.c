@@ -108,14 +108,12 @@ static int mac_name_ok(const char *n, size_t l)
 	return st_mac_by_name(n, l) != NULL;
 }
 
-static int set_list(char *dst, size_t dstsz, const char *list, name_ok_fn ok)
+static int check_list(const char *list, name_ok_fn ok)
 {
 	size_t len = strlen(list), i = 0;
 
 	if (len == 0)
 		return ST_ERR_NAME_INVALID;
-	if (len >= dstsz)
-		return ST_ERR_NO_SPACE;
 	while (i <= len) {
 		size_t j = i;
 		while (j < len && list[j] != ',')
@@ -129,8 +127,34 @@ static int set_list(char *dst, size_t dstsz, const char *list, name_ok_fn ok)
 			return ST_ERR_ALG_UNSUPPORTED;
 		i = j + 1;
 	}
+	return ST_OK;
+}
+
+static int set_list(char *dst, size_t dstsz, const char *list, name_ok_fn ok)
+{
+	size_t len = strlen(list);
+	int r;
+
+	if ((r = check_list(list, ok)) != ST_OK)
+		return r;
+	if (len >= dstsz)
+		return ST_ERR_NO_SPACE;
 	memcpy(dst, list, len + 1);
 	return ST_OK;
+}
+
+int st_alglist_check(enum st_alg_kind kind, const char *list)
+{
+	static const name_ok_fn ok[] = {
+		[ST_ALG_KEX] = kex_name_ok,
+		[ST_ALG_HOSTKEY] = hostkey_name_ok,
+		[ST_ALG_CIPHER] = cipher_name_ok,
+		[ST_ALG_MAC] = mac_name_ok,
+	};
+
+	if ((unsigned)kind >= sizeof(ok) / sizeof(ok[0]) || list == NULL)
+		return ST_ERR_INVALID_ARGUMENT;
+	return check_list(list, ok[kind]);
 }
 
 int st_ctl_config_set_kex(struct st_ctl_config *cfg, const char *list)

@@ -106,6 +106,16 @@ int st_ctl_config_add_hostkey_file(struct st_ctl_config *cfg, const char *path);
  * one we implement: ST_ERR_ALG_UNSUPPORTED otherwise, ST_ERR_NAME_INVALID
  * for a malformed list, ST_ERR_NO_SPACE when too long; cfg unchanged then.
  */
+/* Which algorithm names a list holds. */
+enum st_alg_kind { ST_ALG_KEX, ST_ALG_HOSTKEY, ST_ALG_CIPHER, ST_ALG_MAC };
+
+/*
+ * Checks a name-list as the setters below do (non-empty, printable names of
+ * at most 64 bytes, every one implemented). ST_OK, ST_ERR_NAME_INVALID,
+ * ST_ERR_ALG_UNSUPPORTED, ST_ERR_INVALID_ARGUMENT.
+ */
+int st_alglist_check(enum st_alg_kind kind, const char *list);
+
 int st_ctl_config_set_kex(struct st_ctl_config *cfg, const char *list);
 int st_ctl_config_set_hostkey_algs(struct st_ctl_config *cfg, const char *list);
 int st_ctl_config_set_ciphers(struct st_ctl_config *cfg, const char *list);

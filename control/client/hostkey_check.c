@@ -16,6 +16,7 @@
 #include "control/match.h"
 #include "crypto/base64.h"
 #include "crypto/buf.h"
+#include "control/readfile.h"
 #include "crypto/err.h"
 #include "crypto/key.h"
 
@@ -324,75 +325,6 @@ int st_known_hosts_parse(const char *text, size_t len, struct st_known_hosts **o
 	return ST_OK;
 }
 
-/*
- * Reads at most ST_KNOWN_HOSTS_MAX_BYTES from path into *data. Any file type
- * that reads like a file is taken (/dev/null is a common known_hosts).
- */
-static int read_file(const char *path, char **data, size_t *len)
-{
-	struct stat st;
-	char *buf = NULL, *nb;
-	size_t cap, n = 0;
-	ssize_t got;
-	int fd, r, saved;
-
-	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK)) < 0)
-		return ST_ERR_SYSTEM;
-	if (fstat(fd, &st) != 0) {
-		r = ST_ERR_SYSTEM;
-		goto out;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > (off_t)ST_KNOWN_HOSTS_MAX_BYTES) {
-		r = ST_ERR_NO_SPACE;
-		goto out;
-	}
-	cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
-	if ((buf = malloc(cap)) == NULL) {
-		r = ST_ERR_ALLOC;
-		goto out;
-	}
-	for (;;) {
-		if (n == cap) {
-			/* Grown since fstat, or not a regular file. */
-			if (cap > ST_KNOWN_HOSTS_MAX_BYTES) {
-				r = ST_ERR_NO_SPACE;
-				goto out;
-			}
-			cap = cap > ST_KNOWN_HOSTS_MAX_BYTES / 2 ? ST_KNOWN_HOSTS_MAX_BYTES + 1
-								  : cap * 2;
-			if ((nb = realloc(buf, cap)) == NULL) {
-				r = ST_ERR_ALLOC;
-				goto out;
-			}
-			buf = nb;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			r = ST_ERR_SYSTEM;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		n += (size_t)got;
-	}
-	if (n > ST_KNOWN_HOSTS_MAX_BYTES) {
-		r = ST_ERR_NO_SPACE;
-		goto out;
-	}
-	*data = buf;
-	*len = n;
-	buf = NULL;
-	r = ST_OK;
-out:
-	saved = errno;
-	free(buf);
-	close(fd);
-	errno = saved;
-	return r;
-}
-
 int st_known_hosts_load(const char *path, struct st_known_hosts **out, unsigned *bad_lines)
 {
 	char *data = NULL;
@@ -401,7 +333,7 @@ int st_known_hosts_load(const char *path, struct st_known_hosts **out, unsigned 
 
 	if (path == NULL || out == NULL)
 		return ST_ERR_INVALID_ARGUMENT;
-	if ((r = read_file(path, &data, &len)) != ST_OK)
+	if ((r = st_read_file(path, ST_KNOWN_HOSTS_MAX_BYTES, 0, &data, &len)) != ST_OK)
 		return r;
 	r = st_known_hosts_parse(data, len, out, bad_lines);
 	free(data);

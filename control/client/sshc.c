@@ -1125,45 +1125,6 @@ const struct st_sshc_info *st_sshc_info(const struct st_sshc *c)
 
 /* ---------------- life cycle ---------------- */
 
-/* Every name of a list must be one we implement: a typo is the caller's error. */
-static int list_ok(const char *l, int (*known)(const char *, size_t))
-{
-	size_t n = strlen(l), i = 0;
-
-	if (n == 0)
-		return 0;
-	while (i <= n) {
-		size_t j = i;
-		while (j < n && l[j] != ',')
-			j++;
-		if (j == i || !known(l + i, j - i))
-			return 0;
-		i = j + 1;
-	}
-	return 1;
-}
-
-static int kex_known(const char *s, size_t n)
-{
-	return st_ctl_kex_method_by_name(s, n) != NULL;
-}
-
-static int hostkey_known(const char *s, size_t n)
-{
-	enum st_sig_alg a;
-	return st_sig_alg_from_name(s, n, &a) == ST_OK;
-}
-
-static int cipher_known(const char *s, size_t n)
-{
-	return st_cipher_by_name(s, n) != NULL;
-}
-
-static int mac_known(const char *s, size_t n)
-{
-	return st_mac_by_name(s, n) != NULL;
-}
-
 int st_sshc_new(const struct st_sshc_config *cfg, struct st_sshc **out)
 {
 	const struct st_sshc_hostkey_policy *hp = &cfg->hostkey;
@@ -1212,8 +1173,11 @@ int st_sshc_new(const struct st_sshc_config *cfg, struct st_sshc **out)
 		}
 		c->algs.hostkey = c->hostkey_algs;
 	}
-	if (!list_ok(c->algs.kex, kex_known) || !list_ok(c->algs.hostkey, hostkey_known) ||
-	    !list_ok(c->algs.cipher_c2s, cipher_known) || !list_ok(c->algs.mac_c2s, mac_known)) {
+	/* Every name must be one we implement: a typo is the caller's error. */
+	if (st_alglist_check(ST_ALG_KEX, c->algs.kex) != ST_OK ||
+	    st_alglist_check(ST_ALG_HOSTKEY, c->algs.hostkey) != ST_OK ||
+	    st_alglist_check(ST_ALG_CIPHER, c->algs.cipher_c2s) != ST_OK ||
+	    st_alglist_check(ST_ALG_MAC, c->algs.mac_c2s) != ST_OK) {
 		free(c);
 		return ST_ERR_INVALID_ARGUMENT;
 	}

@@ -548,17 +548,13 @@ static int take(struct sc_bed *b, uint8_t type, uint8_t **p, size_t *len)
 	return ST_ERR_STATE;
 }
 
-int sc_bed_init(struct sc_bed *b, const struct st_ctl_config *cfg, const struct sc_opts *o)
+/* Records, buffers and the control connection of a bed (b zeroed, cfg set). */
+static int bed_setup(struct sc_bed *b)
 {
 	struct st_plane_sink sink = {bed_deliver, b};
 	struct st_ctl_log log = {bed_log, b};
-	struct st_plane_msg *m;
 	int r;
 
-	memset(b, 0, sizeof(*b));
-	b->cfg = cfg;
-	if (o != NULL)
-		b->o = *o;
 	if ((r = st_record_init(&b->srec, &st_crypto_backend_evp, 0)) != 0 ||
 	    (r = st_record_init(&b->crec, &st_crypto_backend_evp, 0)) != 0 ||
 	    (r = st_buf_alloc(&b->c2s, 4096, 256u << 20)) != 0 ||
@@ -566,23 +562,45 @@ int sc_bed_init(struct sc_bed *b, const struct st_ctl_config *cfg, const struct 
 	    (r = st_buf_alloc(&b->i_c, 1024, 65536)) != 0 ||
 	    (r = st_buf_alloc(&b->i_s, 1024, 65536)) != 0)
 		return r;
-	if ((b->ctl = st_ctl_conn_new(cfg, bed_handle, &sink, &log, &b->stats)) == NULL)
+	if ((b->ctl = st_ctl_conn_new(b->cfg, bed_handle, &sink, &log, &b->stats)) == NULL)
 		return ST_ERR_ALLOC;
 	st_ctl_conn_tick(b->ctl, 1000);
+	return ST_OK;
+}
+
+/* The real worker session between the byte streams and the control plane. */
+static int bed_worker(struct sc_bed *b)
+{
+	struct st_plane_sink ups = {bed_up_queue, b};
+	struct st_wsess_config wc = {.be = &st_crypto_backend_evp};
+	int r;
+
+	if ((b->ws = calloc(1, sizeof(*b->ws))) == NULL ||
+	    (b->wstats = calloc(1, sizeof(*b->wstats))) == NULL)
+		return ST_ERR_ALLOC;
+	if ((r = st_wsess_init(b->ws, &wc, bed_handle, &ups, b->wstats, 0)) != 0) {
+		free(b->ws);
+		b->ws = NULL;
+		return r;
+	}
+	return st_wsess_open(b->ws, "192.0.2.7", 50022, "198.18.0.1", 22);
+}
+
+int sc_bed_init(struct sc_bed *b, const struct st_ctl_config *cfg, const struct sc_opts *o)
+{
+	struct st_plane_msg *m;
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	b->cfg = cfg;
+	if (o != NULL)
+		b->o = *o;
+	if ((r = bed_setup(b)) != 0)
+		return r;
 	snprintf(b->v_c, sizeof(b->v_c), "%s",
 		 b->o.version != NULL ? b->o.version : "SSH-2.0-sctest_1.0");
 	if (b->o.wsess) {
-		struct st_plane_sink ups = {bed_up_queue, b};
-		struct st_wsess_config wc = {.be = &st_crypto_backend_evp};
-		if ((b->ws = calloc(1, sizeof(*b->ws))) == NULL ||
-		    (b->wstats = calloc(1, sizeof(*b->wstats))) == NULL)
-			return ST_ERR_ALLOC;
-		if ((r = st_wsess_init(b->ws, &wc, bed_handle, &ups, b->wstats, 0)) != 0) {
-			free(b->ws);
-			b->ws = NULL;
-			return r;
-		}
-		if ((r = st_wsess_open(b->ws, "192.0.2.7", 50022, "198.18.0.1", 22)) != 0)
+		if ((r = bed_worker(b)) != 0)
 			return r;
 		st_buf_put_bytes(&b->c2s, b->v_c, strlen(b->v_c));
 		st_buf_put_bytes(&b->c2s, "\r\n", 2);
@@ -606,35 +624,15 @@ int sc_bed_init(struct sc_bed *b, const struct st_ctl_config *cfg, const struct 
 
 int sc_server_init(struct sc_bed *b, const struct st_ctl_config *cfg)
 {
-	struct st_plane_sink sink = {bed_deliver, b};
-	struct st_plane_sink ups = {bed_up_queue, b};
-	struct st_ctl_log log = {bed_log, b};
-	struct st_wsess_config wc = {.be = &st_crypto_backend_evp};
 	int r;
 
 	memset(b, 0, sizeof(*b));
 	b->cfg = cfg;
 	b->o.wsess = 1;
 	b->vs_stripped = 1; /* the test's client reads the version line itself */
-	if ((r = st_record_init(&b->srec, &st_crypto_backend_evp, 0)) != 0 ||
-	    (r = st_record_init(&b->crec, &st_crypto_backend_evp, 0)) != 0 ||
-	    (r = st_buf_alloc(&b->c2s, 4096, 256u << 20)) != 0 ||
-	    (r = st_buf_alloc(&b->s2c, 4096, 256u << 20)) != 0 ||
-	    (r = st_buf_alloc(&b->i_c, 1024, 65536)) != 0 ||
-	    (r = st_buf_alloc(&b->i_s, 1024, 65536)) != 0)
+	if ((r = bed_setup(b)) != 0)
 		return r;
-	if ((b->ctl = st_ctl_conn_new(cfg, bed_handle, &sink, &log, &b->stats)) == NULL)
-		return ST_ERR_ALLOC;
-	st_ctl_conn_tick(b->ctl, 1000);
-	if ((b->ws = calloc(1, sizeof(*b->ws))) == NULL ||
-	    (b->wstats = calloc(1, sizeof(*b->wstats))) == NULL)
-		return ST_ERR_ALLOC;
-	if ((r = st_wsess_init(b->ws, &wc, bed_handle, &ups, b->wstats, 0)) != 0) {
-		free(b->ws);
-		b->ws = NULL;
-		return r;
-	}
-	return st_wsess_open(b->ws, "192.0.2.7", 50022, "198.18.0.1", 22);
+	return bed_worker(b);
 }
 
 int sc_server_pump(struct sc_bed *b)
