@@ -54,12 +54,14 @@ cleanup() {
 	for p in $DPID $MPID $SPID; do kill -TERM "$p" 2>/dev/null || true; done
 	sleep 1
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+	for _ in $(seq 1 50); do [ -z "$(ip netns pids "$NS" 2>/dev/null)" ] && break; sleep 0.1; done
 	ip netns del "$NS" 2>/dev/null || true
 	[ -n "$MADE_USER" ] && userdel "$BUSER" 2>/dev/null
 	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
 	rm -rf "$T" /var/run/dpdk/stbd$$ /var/run/dpdk/stbm$$ /var/run/dpdk/stbg$$
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 NCPU=$(nproc)
 SRV_CPU=0
