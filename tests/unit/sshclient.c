@@ -1006,6 +1006,20 @@ int sc_chan_request(struct sc_bed *b, uint32_t server_id, const char *type, cons
 
 /* ---------------- fixture ---------------- */
 
+const char *const sc_all_kex[SC_N_KEX] = {
+	"curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
+	"diffie-hellman-group16-sha512", "diffie-hellman-group14-sha256",
+};
+const char *const sc_all_hostkey[SC_N_HOSTKEY] = {"ssh-ed25519", "ecdsa-sha2-nistp256",
+						   "rsa-sha2-512", "rsa-sha2-256"};
+const char *const sc_all_cipher[SC_N_CIPHER] = {
+	"aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
+	"aes128-ctr", "aes256-ctr",
+};
+const char *const sc_all_mac[SC_N_MAC] = {"hmac-sha2-256", "hmac-sha2-512",
+					  "hmac-sha2-256-etm@openssh.com",
+					  "hmac-sha2-512-etm@openssh.com"};
+
 int sc_fixture_init(struct sc_fixture *f)
 {
 	struct st_key *k;

@@ -198,6 +198,16 @@ int sc_rekey_due(struct sc_bed *b);
 
 
 
+/* Every name sshterm implements, for the algorithm matrices of the tests. */
+#define SC_N_KEX 5
+#define SC_N_HOSTKEY 4
+#define SC_N_CIPHER 5
+#define SC_N_MAC 4
+extern const char *const sc_all_kex[SC_N_KEX];
+extern const char *const sc_all_hostkey[SC_N_HOSTKEY];
+extern const char *const sc_all_cipher[SC_N_CIPHER];
+extern const char *const sc_all_mac[SC_N_MAC];
+
 /* Shared test fixture: host keys of every type, user keys, authorized_keys dir. */
 struct sc_fixture {
 	struct st_ctl_config cfg;

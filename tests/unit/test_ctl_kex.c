@@ -23,12 +23,6 @@
 
 static struct sc_fixture fx;
 
-static const char *const kexes[] = {
-	"curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
-	"diffie-hellman-group16-sha512", "diffie-hellman-group14-sha256",
-};
-static const char *const hostkeys[] = {"ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512",
-				       "rsa-sha2-256"};
 static const struct {
 	const char *cipher, *mac;
 } suites[] = {
@@ -125,12 +119,12 @@ static void handshake_one(const char *kex, const char *hk, const char *cipher, c
 static void test_handshake_matrix(void)
 {
 	/* every kex x host key algorithm x cipher suite */
-	for (size_t k = 0; k < N(kexes); k++)
-		for (size_t h = 0; h < N(hostkeys); h++)
+	for (size_t k = 0; k < N(sc_all_kex); k++)
+		for (size_t h = 0; h < N(sc_all_hostkey); h++)
 			for (size_t s = 0; s < N(suites); s++) {
-				handshake_one(kexes[k], hostkeys[h], suites[s].cipher, suites[s].mac);
+				handshake_one(sc_all_kex[k], sc_all_hostkey[h], suites[s].cipher, suites[s].mac);
 			}
-	CHECK_INT(handshakes_done, N(kexes) * N(hostkeys) * N(suites));
+	CHECK_INT(handshakes_done, N(sc_all_kex) * N(sc_all_hostkey) * N(suites));
 }
 
 static void test_handshake_no_strict_no_extinfo(void)

@@ -183,17 +183,8 @@ static void show_failure(const struct run *r, int line)
 
 static void test_matrix(void)
 {
-	static const char *const kexes[] = {"curve25519-sha256", "curve25519-sha256@libssh.org",
-					    "ecdh-sha2-nistp256", "diffie-hellman-group16-sha512",
-					    "diffie-hellman-group14-sha256"};
-	static const char *const hks[] = {"ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512",
-					  "rsa-sha2-256"};
-	static const char *const ciphers[] = {"aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
-					      "chacha20-poly1305@openssh.com", "aes128-ctr",
-					      "aes256-ctr"};
-	static const char *const macs[] = {"hmac-sha2-256", "hmac-sha2-512",
-					   "hmac-sha2-256-etm@openssh.com",
-					   "hmac-sha2-512-etm@openssh.com"};
+	const char *const *kexes = sc_all_kex, *const *hks = sc_all_hostkey;
+	const char *const *ciphers = sc_all_cipher, *const *macs = sc_all_mac;
 	const struct st_key *users[] = {fx.user_ed, fx.user_ec, fx.user_rsa};
 
 	for (int i = 0; i < 20; i++) {
