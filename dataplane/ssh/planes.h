@@ -58,10 +58,12 @@
 #include "crypto/cipher.h"
 
 /* Names a connection: worker index, slot in that worker's table, generation
- * (bumped every time the slot is reused, so a stale handle is detected). */
+ * (bumped every time the slot is reused, so a stale handle is detected; 32
+ * bits, so that a slot reused 100,000 times a second repeats a generation
+ * only after half a day, where 16 bits wrapped in under a second). */
 struct st_conn_handle {
 	uint16_t worker;
-	uint16_t gen;
+	uint32_t gen; /* never 0 */
 	uint32_t slot;
 };
 

@@ -32,7 +32,7 @@ struct sess {
 	struct rte_mbuf *rx;     /* received segments not yet taken by the session */
 	uint32_t slot;
 	uint32_t next_free;
-	uint16_t gen;
+	uint32_t gen;            /* never 0 (planes.h) */
 	uint8_t active;
 	uint64_t closing_ms;     /* when the session started closing, 0 = it is not */
 };
@@ -250,7 +250,8 @@ static void sess_free(struct sess *s)
 	s->active = 0;
 	s->tcp = 0;
 	s->closing_ms = 0;
-	s->gen++; /* handles to the old connection are now stale */
+	if (++s->gen == 0) /* handles to the old connection are now stale */
+		s->gen = 1;
 	s->next_free = aw->free_head;
 	aw->free_head = s->slot;
 	aw->active--;
