@@ -51,20 +51,9 @@ static const char *P(const char *name)
 	return buf[i];
 }
 
-static void write_file(const char *path, const char *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	CHECK(f != NULL);
-	if (f == NULL)
-		return;
-	CHECK(fwrite(data, 1, len, f) == len);
-	fclose(f);
-}
-
 static void write_str(const char *path, const char *s)
 {
-	write_file(path, s, strlen(s));
+	st_test_write_file(path, s, strlen(s));
 }
 
 static int setup(void)
@@ -723,7 +712,7 @@ static void test_lookup_big_inputs(void)
 	len = ST_AUTHKEYS_LINE_MAX + 10;
 	buf[len++] = '\n';
 	len += (size_t)sprintf(buf + len, "%s\n", pub[0]);
-	write_file(P("ak_longline"), buf, len);
+	st_test_write_file(P("ak_longline"), buf, len);
 	log_reset();
 	CHECK_OK(lookup("ak_longline", 0, "1.2.3.4", NULL, 0, &o));
 	st_authkey_opts_free(&o);
@@ -734,21 +723,21 @@ static void test_lookup_big_inputs(void)
 	buf[0] = '\n';
 	memcpy(buf + 1, pub[0], strlen(pub[0]));
 	buf[1 + strlen(pub[0])] = '\n';
-	write_file(P("ak_huge"), buf, n);
+	st_test_write_file(P("ak_huge"), buf, n);
 	log_reset();
 	CHECK_ERR(lookup("ak_huge", 0, "1.2.3.4", NULL, 0, &o), ST_ERR_FORMAT);
 	CHECK(strstr(logbuf, "file larger than") != NULL);
 	/* Exactly at the cap is read. */
-	write_file(P("ak_huge"), buf, n - 1);
+	st_test_write_file(P("ak_huge"), buf, n - 1);
 	CHECK_OK(lookup("ak_huge", 0, "1.2.3.4", NULL, 0, &o));
 	st_authkey_opts_free(&o);
 
 	/* Binary junk, NUL bytes and lines of only quotes never crash. */
 	st_test_fill(buf, 65536, 7);
-	write_file(P("ak_junk"), buf, 65536);
+	st_test_write_file(P("ak_junk"), buf, 65536);
 	CHECK_ERR(lookup("ak_junk", 0, "1.2.3.4", NULL, 0, &o), ST_ERR_NOT_FOUND);
 	memset(buf, '"', 65536);
-	write_file(P("ak_junk"), buf, 65536);
+	st_test_write_file(P("ak_junk"), buf, 65536);
 	CHECK_ERR(lookup("ak_junk", 0, "1.2.3.4", NULL, 0, &o), ST_ERR_NOT_FOUND);
 	free(buf);
 }
@@ -763,7 +752,7 @@ static void test_lookup_truncated_file(void)
 			 pub[1], pub[0]);
 	size_t good_end = (size_t)n - 3; /* the blob of pub[0] ends here */
 	for (size_t i = 0; i <= (size_t)n; i++) {
-		write_file(P("ak_trunc"), buf, i);
+		st_test_write_file(P("ak_trunc"), buf, i);
 		int r = lookup("ak_trunc", 0, "1.2.3.4", NULL, 0, &o);
 		if (r == ST_OK)
 			st_authkey_opts_free(&o);

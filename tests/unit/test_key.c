@@ -55,16 +55,6 @@ static uint8_t *slurp(const char *path, size_t *len)
 	return d;
 }
 
-static void spit(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	CHECK(f != NULL);
-	if (f == NULL)
-		return;
-	CHECK(fwrite(data, 1, len, f) == len);
-	fclose(f);
-}
-
 static int gen_ok;
 
 /* The keys made by setup(): file name, expected type / bits / label, comment. */
@@ -396,7 +386,7 @@ static void test_sshsig_interop(void)
 	uint8_t msg[64];
 
 	st_test_fill(msg, sizeof(msg), 11);
-	spit(P("msg"), msg, sizeof(msg));
+	st_test_write_file(P("msg"), msg, sizeof(msg));
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct st_key *priv = NULL, *pub = NULL;
 		struct st_buf raw, in, signed_data, sig, mine;
@@ -479,7 +469,7 @@ static void test_sshsig_interop(void)
 			armor(st_buf_ptr(&mine), st_buf_avail(&mine),
 			      "-----BEGIN SSH SIGNATURE-----", "-----END SSH SIGNATURE-----",
 			      armored, sizeof(armored));
-			spit(P("mine.sig"), armored, strlen(armored));
+			st_test_write_file(P("mine.sig"), armored, strlen(armored));
 			CHECK_INT(st_test_sh("ssh-keygen -Y check-novalidate -n %s -s '%s' < '%s' "
 					     ">/dev/null 2>&1",
 					     SSHSIG_NS, P("mine.sig"), P("msg")),
@@ -542,15 +532,15 @@ static void test_file_errors(void)
 	CHECK_ERR(st_keyfile_load_private(tmpdir, &k), ST_ERR_SYSTEM);
 	CHECK_INT(errno, EISDIR);
 
-	spit(P("empty"), "", 0);
+	st_test_write_file(P("empty"), "", 0);
 	CHECK_ERR(st_keyfile_load_private(P("empty"), &k), ST_ERR_FORMAT);
 	CHECK_ERR(st_keyfile_load_public(P("empty"), &k, NULL, 0), ST_ERR_FORMAT);
-	spit(P("text"), "hello world\n", 12);
+	st_test_write_file(P("text"), "hello world\n", 12);
 	CHECK_ERR(st_keyfile_load_private(P("text"), &k), ST_ERR_FORMAT);
 	CHECK_ERR(st_keyfile_load_public(P("text"), &k, NULL, 0), ST_ERR_KEY_TYPE_UNKNOWN);
 	for (uint64_t seed = 1; seed <= 20; seed++) {
 		st_test_fill(junk, sizeof(junk), seed);
-		spit(P("junk"), junk, sizeof(junk));
+		st_test_write_file(P("junk"), junk, sizeof(junk));
 		CHECK(st_keyfile_load_private(P("junk"), &k) != ST_OK);
 		CHECK(st_keyfile_load_public(P("junk"), &k, NULL, 0) != ST_OK);
 		/* printable junk, no NULs */
@@ -568,10 +558,10 @@ static void test_file_errors(void)
 		char line[TEXT_MAX], two[2 * TEXT_MAX + 2];
 		CHECK(pub_line("ed", line, sizeof(line)) == 0);
 		snprintf(two, sizeof(two), "%s\n%s\n", line, line);
-		spit(P("two.pub"), two, strlen(two));
+		st_test_write_file(P("two.pub"), two, strlen(two));
 		CHECK_ERR(st_keyfile_load_public(P("two.pub"), &k, NULL, 0), ST_ERR_FORMAT);
 		snprintf(two, sizeof(two), "%s\r\n\n  \n", line);
-		spit(P("crlf.pub"), two, strlen(two));
+		st_test_write_file(P("crlf.pub"), two, strlen(two));
 		CHECK_OK(st_keyfile_load_public(P("crlf.pub"), &k, comment, sizeof(comment)));
 		CHECK(strcmp(comment, "st-test ed") == 0);
 		st_key_free(k);

@@ -37,17 +37,6 @@ static const char *P(const char *name)
 	return buf[i];
 }
 
-static void write_file(const char *path, const char *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	CHECK(f != NULL);
-	if (f == NULL)
-		return;
-	CHECK(fwrite(data, 1, len, f) == len);
-	fclose(f);
-}
-
 /* Formats known_hosts text into a static buffer. */
 static const char *T(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -325,7 +314,7 @@ static void test_hashed_by_ssh_keygen(void)
 		return;
 	}
 	text = T("keygen.example %s\n[keygen.example]:2200 %s\n", pub[K_ED], pub[K_RSA]);
-	write_file(path, text, strlen(text));
+	st_test_write_file(path, text, strlen(text));
 	CHECK_INT(st_test_sh("ssh-keygen -q -H -f '%s' >/dev/null 2>&1", path), 0);
 	CHECK_OK(st_known_hosts_load(path, &kh, &bad));
 	CHECK_INT(bad, 0);
@@ -687,7 +676,7 @@ static void test_load(void)
 	unsigned bad = 0;
 	FILE *f;
 
-	write_file(path, text, strlen(text));
+	st_test_write_file(path, text, strlen(text));
 	CHECK_OK(st_known_hosts_load(path, &kh, &bad));
 	CHECK_INT(bad, 1);
 	CHECK_INT(st_known_hosts_count(kh), 1);

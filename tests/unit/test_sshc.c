@@ -296,15 +296,6 @@ static void test_rekey(void)
 	run_free(&r);
 }
 
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	if (f != NULL) {
-		fputs(text, f);
-		fclose(f);
-	}
-}
-
 /* known_hosts and fingerprints: the right key passes, any other is refused. */
 static void test_hostkey_policy(void)
 {
@@ -317,7 +308,7 @@ static void test_hostkey_policy(void)
 	CHECK_OK(st_key_format_public_line(fx.cfg.hostkeys[0], "", line, sizeof(line)));
 	snprintf(text, sizeof(text), "# comment\n198.18.0.1 %s\n", line);
 	snprintf(path, sizeof(path), "%s/known_hosts", fx.dir);
-	write_file(path, text);
+	st_test_write_file(path, text, strlen(text));
 	CHECK_OK(st_known_hosts_load(path, &kh, NULL));
 	CHECK_OK(st_key_generate(ST_KEY_ED25519, 0, &other));
 	CHECK_OK(st_key_format_public_line(other, "", line, sizeof(line)));

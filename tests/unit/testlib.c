@@ -112,6 +112,19 @@ void st_test_fill(void *p, size_t n, uint64_t seed)
 	}
 }
 
+void st_test_write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f == NULL) {
+		st_test_fail(__FILE__, __LINE__, "cannot create %s", path);
+		return;
+	}
+	if (fwrite(data, 1, len, f) != len)
+		st_test_fail(__FILE__, __LINE__, "short write to %s", path);
+	fclose(f);
+}
+
 int st_test_sh(const char *fmt, ...)
 {
 	char cmd[4096];
