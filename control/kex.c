@@ -165,11 +165,6 @@ int st_ctl_kex_negotiate(const struct st_ctl_config *cfg, const uint8_t *p, size
 	return ST_OK;
 }
 
-static int put_dh_or_ecdh(struct st_buf *b, int dh, const uint8_t *v, size_t len)
-{
-	return dh ? st_buf_put_mpint(b, v, len) : st_buf_put_string(b, v, len);
-}
-
 int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcript *t,
 		     const uint8_t *init, size_t len, const uint8_t *sid, size_t sid_len,
 		     struct st_buf *reply, struct st_kex_result *res)
@@ -180,7 +175,7 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 	const uint8_t *q_c;
 	size_t q_c_len, q_s_len, mark = reply->len;
 	uint8_t q_s[ST_KEX_PUBLIC_MAX], type;
-	int dh = neg->kex->dh, r;
+	int r;
 
 	memset(&rs, 0, sizeof(rs));
 	memset(&k, 0, sizeof(k));
@@ -194,11 +189,8 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 		r = ST_ERR_FORMAT;
 		goto out;
 	}
-	if (dh)
-		r = st_buf_get_mpint(&b, &q_c, &q_c_len);
-	else
-		r = st_buf_get_string(&b, &q_c, &q_c_len);
-	if (r != 0 || (r = st_buf_end(&b)) != 0)
+	if ((r = st_kex_get_public(&b, neg->kex, &q_c, &q_c_len)) != 0 ||
+	    (r = st_buf_end(&b)) != 0)
 		goto out;
 
 	if ((r = st_buf_alloc(&k, 64, ST_KEX_SECRET_ENC_MAX)) != 0 ||
@@ -229,7 +221,7 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 
 	if ((r = st_buf_put_u8(reply, SSH_MSG_KEX_ECDH_REPLY)) != 0 ||
 	    (r = st_buf_put_stringb(reply, &ks)) != 0 ||
-	    (r = put_dh_or_ecdh(reply, dh, q_s, q_s_len)) != 0 ||
+	    (r = st_kex_put_public(reply, neg->kex, q_s, q_s_len)) != 0 ||
 	    (r = st_buf_put_stringb(reply, &sig)) != 0) {
 		reply->len = mark;
 		goto out;

@@ -67,9 +67,16 @@ int st_kex_pick(const char *client, size_t clen, const char *server, size_t slen
 	return ST_ERR_ALG_UNSUPPORTED;
 }
 
-static int put_dh_or_ecdh(struct st_buf *b, int dh, const uint8_t *v, size_t len)
+int st_kex_put_public(struct st_buf *b, const struct st_ctl_kex_method *m, const uint8_t *v,
+		      size_t len)
 {
-	return dh ? st_buf_put_mpint(b, v, len) : st_buf_put_string(b, v, len);
+	return m->dh ? st_buf_put_mpint(b, v, len) : st_buf_put_string(b, v, len);
+}
+
+int st_kex_get_public(struct st_buf *b, const struct st_ctl_kex_method *m, const uint8_t **v,
+		      size_t *len)
+{
+	return m->dh ? st_buf_get_mpint(b, v, len) : st_buf_get_string(b, v, len);
 }
 
 int st_kex_exchange_hash(const struct st_ctl_kex_method *m, const struct st_kex_transcript *t,
@@ -86,8 +93,8 @@ int st_kex_exchange_hash(const struct st_ctl_kex_method *m, const struct st_kex_
 	    (r = st_buf_put_string(&hb, t->i_c, t->i_c_len)) == 0 &&
 	    (r = st_buf_put_string(&hb, t->i_s, t->i_s_len)) == 0 &&
 	    (r = st_buf_put_string(&hb, ks, ks_len)) == 0 &&
-	    (r = put_dh_or_ecdh(&hb, m->dh, q_c, q_c_len)) == 0 &&
-	    (r = put_dh_or_ecdh(&hb, m->dh, q_s, q_s_len)) == 0 &&
+	    (r = st_kex_put_public(&hb, m, q_c, q_c_len)) == 0 &&
+	    (r = st_kex_put_public(&hb, m, q_s, q_s_len)) == 0 &&
 	    (r = st_buf_put_bytes(&hb, k, k_len)) == 0)
 		r = st_hash(m->hash, st_buf_ptr(&hb), st_buf_avail(&hb), h);
 	/* the buffer holds K */

@@ -19,6 +19,8 @@
 #include "crypto/hash.h"
 #include "crypto/kexalg.h"
 
+struct st_buf;
+
 struct st_ctl_kex_method {
 	const char *name;
 	enum st_kex_group group;
@@ -68,6 +70,16 @@ int st_kexinit_parse(const uint8_t *p, size_t len, struct st_kexinit_lists *out)
  */
 int st_kex_pick(const char *client, size_t clen, const char *server, size_t slen,
 		const char **name, size_t *len);
+
+/*
+ * A public value (Q_C / Q_S, e / f) in a message: an mpint for DH methods,
+ * a string for ECDH (RFC 4253 §8, RFC 5656 §4). The value is in
+ * st_kex_public() form. Same returns as the st_buf functions.
+ */
+int st_kex_put_public(struct st_buf *b, const struct st_ctl_kex_method *m, const uint8_t *v,
+		      size_t len);
+int st_kex_get_public(struct st_buf *b, const struct st_ctl_kex_method *m, const uint8_t **v,
+		      size_t *len);
 
 /* The exchange transcript: identification lines and KEXINIT payloads. */
 struct st_kex_transcript {

@@ -148,8 +148,7 @@ int st_sshc_kex_init(const struct st_sshc_neg *n, struct st_sshc_kex_state *st,
 	    (r = st_kex_public(st->kp, st->q_c, sizeof(st->q_c), &st->q_c_len)) != 0)
 		goto fail;
 	if ((r = st_buf_put_u8(out, SSH_MSG_KEX_ECDH_INIT)) != 0 ||
-	    (r = n->kex->dh ? st_buf_put_mpint(out, st->q_c, st->q_c_len)
-			    : st_buf_put_string(out, st->q_c, st->q_c_len)) != 0) {
+	    (r = st_kex_put_public(out, n->kex, st->q_c, st->q_c_len)) != 0) {
 		out->len = mark;
 		goto fail;
 	}
@@ -180,8 +179,7 @@ int st_sshc_kex_finish(const struct st_sshc_neg *n, const struct st_sshc_kex_sta
 		goto out;
 	}
 	if ((r = st_buf_get_string(&b, &ks, &ks_len)) != 0 ||
-	    (r = n->kex->dh ? st_buf_get_mpint(&b, &qs, &qs_len)
-			    : st_buf_get_string(&b, &qs, &qs_len)) != 0 ||
+	    (r = st_kex_get_public(&b, n->kex, &qs, &qs_len)) != 0 ||
 	    (r = st_buf_get_string(&b, &sig, &sig_len)) != 0 || (r = st_buf_end(&b)) != 0)
 		goto out;
 	if (ks_len > sizeof(res->hostkey_blob)) {
