@@ -25,20 +25,79 @@
  * seqno || packet is contiguous) and restores them before it returns. The
  * record layer guarantees this for its own buffers; owners of send buffers
  * (mbuf headroom in the dataplane) provide it.
+ *
+ * Scatter-gather: a packet may instead lie in pieces (a TCP receive mbuf
+ * chain, send mbufs), described by st_pkt.segs/nseg. Then buf is ignored and
+ * the packet's len bytes followed by its tag_len MAC/tag bytes are the
+ * concatenation of segs[0..nseg):
+ *
+ *   segs[0]        segs[1]             segs[2]      ...  segs[nseg-1]
+ *   [uint32 packet_le][ngth, padding_length, payload..][..padding, MA][C/tag]
+ *
+ * Piece boundaries may fall anywhere (inside packet_length, the payload, the
+ * tag; pieces of one byte; empty pieces are allowed and skipped). The piece
+ * lengths must add up to exactly len + tag_len, nseg must be 1 ..
+ * ST_PKT_MAX_SEGS, and len at least d->first_len; otherwise the packet is
+ * refused with status ST_ERR_INVALID_ARGUMENT without being processed
+ * (seal_burst stops there; open_burst wipes what it can of the first len
+ * bytes and goes on, as for a packet that failed authentication: a caller
+ * ends the session on either). Semantics are those of the contiguous case:
+ * seal encrypts in place across the pieces and writes the tag into them;
+ * open verifies and decrypts in place and, on failure, wipes all len bytes
+ * across the pieces. The pieces must not overlap each other or another
+ * packet of the burst. With segs:
+ *   - the headroom rule does not apply: nothing before a piece is touched (a
+ *     backend that needs seqno || packet contiguous feeds the seqno itself);
+ *   - open_length still takes a contiguous hdr of d->first_len bytes: when
+ *     they straddle pieces the caller gathers them into a scratch. For
+ *     serial_open (MtE CTR) directions open_length decrypts hdr in place and
+ *     the caller must write those decrypted first_len bytes back into the
+ *     pieces before open_burst, which treats them as already decrypted,
+ *     exactly as in the contiguous case. For the other suites open_length
+ *     leaves hdr unchanged and nothing is written back;
+ *   - the segs array itself, like the pieces, stays untouched by the caller
+ *     until the call returns (or, with enqueue_burst, until dequeued);
+ *   - backends copy no payload bytes, only the 4 length bytes, a tag or a
+ *     partial header into small stack scratch, and allocate nothing.
+ * Callers that build st_pkt field by field must set segs to NULL (or zero
+ * the struct) for a contiguous packet: a stale segs selects this path.
  */
 #ifndef ST_CRYPTO_BACKEND_H
 #define ST_CRYPTO_BACKEND_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "crypto/cipher.h"
+#include "crypto/err.h"
+#include "crypto/secmem.h"
 
-/* One packet of a burst. */
+/* One piece of a scattered packet (see "Scatter-gather" above). */
+struct st_seg {
+	uint8_t *p;
+	uint32_t len;
+};
+
+/*
+ * Most pieces one packet may have: a 64 KiB packet cut into ~1448-byte TCP
+ * segments needs about 46. Bounded so that backends can keep per-packet
+ * vectors on the stack.
+ */
+#define ST_PKT_MAX_SEGS 64
+
+/*
+ * One packet of a burst. The new fields come last so that positional
+ * initializers of the contiguous form ({buf, len, seq, status}) stay valid
+ * and leave segs NULL.
+ */
 struct st_pkt {
-	uint8_t *buf;   /* start of the packet_length field */
+	uint8_t *buf;   /* start of the packet_length field; ignored when segs != NULL */
 	uint32_t len;   /* 4 + packet_length; the MAC/tag follows at buf + len */
 	uint32_t seq;   /* SSH sequence number of this packet */
-	int status;     /* out: ST_OK, ST_ERR_MAC_INVALID (open) or ST_ERR_CRYPTO */
+	int status;     /* out: ST_OK, ST_ERR_MAC_INVALID (open), ST_ERR_CRYPTO, or
+	                   ST_ERR_INVALID_ARGUMENT (bad segs) */
+	const struct st_seg *segs; /* NULL: contiguous at buf; else the pieces */
+	uint16_t nseg;             /* pieces in segs, 1..ST_PKT_MAX_SEGS */
 };
 
 #define ST_CRYPTO_HEADROOM 4
@@ -81,12 +140,16 @@ struct st_crypto_backend {
 	int (*open_length)(struct st_crypto_dir *d, uint32_t seq, uint8_t *hdr, uint32_t *plen);
 	/*
 	 * Seals n packets in order. Returns the number sealed; fewer than n only
-	 * on an internal crypto failure, after which the direction is unusable.
+	 * on an internal crypto failure or at a packet whose segs are refused
+	 * (that packet's status says which: ST_ERR_CRYPTO or
+	 * ST_ERR_INVALID_ARGUMENT); either way the direction is unusable.
 	 */
 	uint16_t (*seal_burst)(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n);
 	/*
-	 * Opens n packets in order, setting each one's status. Returns the number
-	 * processed (n, or fewer on an internal crypto failure).
+	 * Opens n packets in order, setting each one's status (a packet with
+	 * refused segs gets ST_ERR_INVALID_ARGUMENT and is wiped, and the rest are
+	 * still processed). Returns the number processed (n, or fewer on an
+	 * internal crypto failure).
 	 */
 	uint16_t (*open_burst)(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n);
 	/* Optional (NULL: no counters): fills *s. */
@@ -103,6 +166,10 @@ struct st_crypto_backend {
 	 * untouched by the caller until dequeued, and a direction is finalized
 	 * only when none of its packets is in flight. MtE directions
 	 * (serial_open) still call open_length first, one packet at a time.
+	 * Scattered packets: an opened one with refused segs completes with
+	 * status ST_ERR_INVALID_ARGUMENT; sealing stops before one (the packets
+	 * in front of it are taken; offered first, it makes the call return
+	 * ST_ERR_INVALID_ARGUMENT).
 	 */
 	int (*enqueue_burst)(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n);
 	/*
@@ -130,6 +197,133 @@ struct st_crypto_dir {
 };
 
 extern const struct st_crypto_backend st_crypto_backend_evp;
+
+/* ---- scatter-gather helpers, for backends and for callers building segs ---- */
+
+/*
+ * ST_OK when p->segs describes exactly len + tag_len bytes in 1 ..
+ * ST_PKT_MAX_SEGS pieces and len >= min_len (a backend passes d->first_len),
+ * ST_ERR_INVALID_ARGUMENT otherwise. The sum is taken in 64 bits: piece
+ * lengths cannot wrap it.
+ */
+static inline int st_pkt_segs_check(const struct st_pkt *p, uint32_t tag_len, uint32_t min_len)
+{
+	uint64_t total = 0;
+
+	if (p->nseg == 0 || p->nseg > ST_PKT_MAX_SEGS || p->len < min_len)
+		return ST_ERR_INVALID_ARGUMENT;
+	for (uint16_t i = 0; i < p->nseg; i++)
+		total += p->segs[i].len;
+	return total == (uint64_t)p->len + tag_len ? ST_OK : ST_ERR_INVALID_ARGUMENT;
+}
+
+/*
+ * Walks the bytes [off, off + len) of the concatenation of segs[0..nseg) as
+ * contiguous runs:
+ *
+ *   struct st_seg_iter it;
+ *   uint8_t *q;
+ *   uint32_t n;
+ *   st_seg_iter_init(&it, segs, nseg, off, len);
+ *   while ((n = st_seg_iter_next(&it, &q)) != 0)
+ *           use q[0..n);
+ *
+ * Stops early (fewer than len bytes in all) only when the pieces end first,
+ * which st_pkt_segs_check() rules out for a checked packet.
+ */
+struct st_seg_iter {
+	const struct st_seg *s, *end;
+	uint32_t off;  /* into *s */
+	uint32_t left; /* bytes still to hand out */
+};
+
+static inline void st_seg_iter_init(struct st_seg_iter *it, const struct st_seg *segs,
+				    uint16_t nseg, uint32_t off, uint32_t len)
+{
+	it->s = segs;
+	it->end = segs + nseg;
+	while (it->s < it->end && off >= it->s->len) {
+		off -= it->s->len;
+		it->s++;
+	}
+	it->off = off;
+	it->left = len;
+}
+
+static inline uint32_t st_seg_iter_next(struct st_seg_iter *it, uint8_t **q)
+{
+	while (it->left > 0 && it->s < it->end) {
+		uint32_t n = it->s->len - it->off;
+		uint8_t *at = it->s->p + it->off;
+		it->s++;
+		it->off = 0;
+		if (n == 0)
+			continue; /* empty piece */
+		if (n > it->left)
+			n = it->left;
+		it->left -= n;
+		*q = at;
+		return n;
+	}
+	return 0;
+}
+
+/* Copies bytes [off, off + len) of the pieces out to dst (a small scratch). */
+static inline void st_segs_read(const struct st_seg *segs, uint16_t nseg, uint32_t off,
+				uint8_t *dst, uint32_t len)
+{
+	struct st_seg_iter it;
+	uint8_t *q;
+	uint32_t n;
+
+	st_seg_iter_init(&it, segs, nseg, off, len);
+	while ((n = st_seg_iter_next(&it, &q)) != 0) {
+		memcpy(dst, q, n);
+		dst += n;
+	}
+}
+
+/* Copies src into bytes [off, off + len) of the pieces. */
+static inline void st_segs_write(const struct st_seg *segs, uint16_t nseg, uint32_t off,
+				 const uint8_t *src, uint32_t len)
+{
+	struct st_seg_iter it;
+	uint8_t *q;
+	uint32_t n;
+
+	st_seg_iter_init(&it, segs, nseg, off, len);
+	while ((n = st_seg_iter_next(&it, &q)) != 0) {
+		memcpy(q, src, n);
+		src += n;
+	}
+}
+
+/* Wipes bytes [off, off + len) of the pieces (st_wipe: not elided). */
+static inline void st_segs_wipe(const struct st_seg *segs, uint16_t nseg, uint32_t off,
+				uint32_t len)
+{
+	struct st_seg_iter it;
+	uint8_t *q;
+	uint32_t n;
+
+	st_seg_iter_init(&it, segs, nseg, off, len);
+	while ((n = st_seg_iter_next(&it, &q)) != 0)
+		st_wipe(q, n);
+}
+
+/*
+ * Wipes the first len bytes of packet p, contiguous or scattered: what a
+ * failed open leaves. For a scattered packet with too many pieces only the
+ * first ST_PKT_MAX_SEGS are visited (they are the caller's memory either way).
+ */
+static inline void st_pkt_wipe(const struct st_pkt *p)
+{
+	if (p->segs == NULL)
+		st_wipe(p->buf, p->len);
+	else
+		st_segs_wipe(p->segs, p->nseg < ST_PKT_MAX_SEGS ? p->nseg : ST_PKT_MAX_SEGS, 0,
+			     p->len);
+}
 
 #define ST_CRYPTO_MAX_BACKENDS 4
 

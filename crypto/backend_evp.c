@@ -3,6 +3,14 @@
  * and chacha20-poly1305@openssh.com, each with contexts created once per
  * session direction and re-keyed in place at rekey. Nothing here allocates
  * per packet.
+ *
+ * Every suite has two forms per operation, picked per packet: contiguous
+ * (p->segs == NULL, the original code, untouched) and scattered (*_sg),
+ * which runs the same EVP calls as one update per piece. All these ciphers
+ * are stream modes in OpenSSL (CTR, GCM and ChaCha20 keep their partial
+ * block between updates), so cutting the input anywhere gives the same bytes
+ * as one update. Only the 4 length bytes (GCM AAD, ChaCha K_1 field) and the
+ * tag go through stack scratch.
  */
 #include <string.h>
 
@@ -30,6 +38,9 @@ struct evp_dir {
 	/* chosen once at init: no per-packet dispatch on the suite */
 	int (*seal_one)(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
 	int (*open_one)(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+	/* the same for scattered packets (p->segs != NULL, already checked) */
+	int (*seal_sg)(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+	int (*open_sg)(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
 	uint8_t gcm_iv[GCM_IV_LEN]; /* 4-byte fixed field + 64-bit invocation counter */
 };
 
@@ -39,6 +50,12 @@ static int chacha_seal(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt
 static int chacha_open(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
 static int ctr_hmac_seal(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
 static int ctr_hmac_open(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+static int gcm_seal_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+static int gcm_open_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+static int chacha_seal_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+static int chacha_open_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+static int ctr_hmac_seal_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
+static int ctr_hmac_open_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p);
 
 static const char *evp_cipher_name(enum st_cipher_id id)
 {
@@ -134,12 +151,16 @@ static int evp_init(struct st_crypto_dir *d, const struct st_dir_keys *k)
 	case ST_CIPHER_KIND_GCM:
 		e->seal_one = gcm_seal;
 		e->open_one = gcm_open;
+		e->seal_sg = gcm_seal_sg;
+		e->open_sg = gcm_open_sg;
 		memcpy(e->gcm_iv, k->iv, GCM_IV_LEN);
 		return st_evp_cipher_key(&e->cipher, evp_cipher_name(c->id), k->key, NULL,
 					 d->seal);
 	case ST_CIPHER_KIND_CHACHA:
 		e->seal_one = chacha_seal;
 		e->open_one = chacha_open;
+		e->seal_sg = chacha_seal_sg;
+		e->open_sg = chacha_open_sg;
 		/* PROTOCOL.chacha20poly1305: K_2 (payload) first, then K_1 (length). */
 		if ((r = st_evp_cipher_key(&e->cipher, "ChaCha20", k->key, NULL, 1)) != ST_OK)
 			return r;
@@ -150,6 +171,8 @@ static int evp_init(struct st_crypto_dir *d, const struct st_dir_keys *k)
 	case ST_CIPHER_KIND_CTR:
 		e->seal_one = ctr_hmac_seal;
 		e->open_one = ctr_hmac_open;
+		e->seal_sg = ctr_hmac_seal_sg;
+		e->open_sg = ctr_hmac_open_sg;
 		if ((r = st_evp_cipher_key(&e->cipher, evp_cipher_name(c->id), k->key, k->iv,
 					   d->seal)) != ST_OK)
 			return r;
@@ -379,6 +402,213 @@ static int ctr_hmac_open(struct st_crypto_dir *d, struct evp_dir *e, struct st_p
 	return st_ct_equal(mac, p->buf + p->len, d->tag_len) ? ST_OK : ST_ERR_MAC_INVALID;
 }
 
+/* ---------------- scattered packets ---------------- */
+
+/*
+ * Runs stream cipher `ctx` in place over bytes [off, off + len) of the
+ * pieces, one update per piece. A stream mode returns as many bytes as it
+ * takes; anything else would misplace output, so it is checked.
+ */
+static int sg_xor(EVP_CIPHER_CTX *ctx, const struct st_pkt *p, uint32_t off, uint32_t len)
+{
+	struct st_seg_iter it;
+	uint8_t *q;
+	uint32_t n;
+	int outl;
+
+	st_seg_iter_init(&it, p->segs, p->nseg, off, len);
+	while ((n = st_seg_iter_next(&it, &q)) != 0)
+		if (EVP_CipherUpdate(ctx, q, &outl, q, (int)n) != 1 || (uint32_t)outl != n)
+			return ST_ERR_CRYPTO;
+	return ST_OK;
+}
+
+/* Feeds bytes [off, off + len) of the pieces to a started MAC. */
+static int sg_mac(EVP_MAC_CTX *ctx, const struct st_pkt *p, uint32_t off, uint32_t len)
+{
+	struct st_seg_iter it;
+	uint8_t *q;
+	uint32_t n;
+
+	st_seg_iter_init(&it, p->segs, p->nseg, off, len);
+	while ((n = st_seg_iter_next(&it, &q)) != 0)
+		if (EVP_MAC_update(ctx, q, n) != 1)
+			return ST_ERR_CRYPTO;
+	return ST_OK;
+}
+
+/* uint32 seqno || packet, the packet in pieces (hmac_seq's scattered twin). */
+static int sg_hmac(struct evp_dir *e, const struct st_pkt *p, uint8_t *out, size_t maclen)
+{
+	uint8_t s[4];
+	size_t outl;
+
+	st_poke_u32(s, p->seq);
+	/* EVP_MAC_init with a NULL key restarts HMAC with the key set at setup. */
+	if (EVP_MAC_init(e->mac, NULL, 0, NULL) != 1 || EVP_MAC_update(e->mac, s, 4) != 1 ||
+	    sg_mac(e->mac, p, 0, p->len) != ST_OK || EVP_MAC_final(e->mac, out, &outl, maclen) != 1 ||
+	    outl != maclen)
+		return ST_ERR_CRYPTO;
+	return ST_OK;
+}
+
+/* Poly1305 under a one-time key over the first len bytes of the pieces. */
+static int sg_poly1305(struct evp_dir *e, const struct st_pkt *p, const uint8_t key[32],
+		       uint8_t tag[POLY1305_TAG_LEN])
+{
+	size_t outl;
+
+	if (EVP_MAC_init(e->mac, key, POLY1305_KEY_LEN, NULL) != 1 ||
+	    sg_mac(e->mac, p, 0, p->len) != ST_OK ||
+	    EVP_MAC_final(e->mac, tag, &outl, POLY1305_TAG_LEN) != 1 || outl != POLY1305_TAG_LEN)
+		return ST_ERR_CRYPTO;
+	return ST_OK;
+}
+
+/* The 4 length bytes are the AAD; they may straddle pieces, so they are gathered. */
+static int gcm_seal_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p)
+{
+	uint8_t aad[4], tag[16];
+	int outl, r = ST_ERR_CRYPTO;
+
+	(void)d;
+	st_segs_read(p->segs, p->nseg, 0, aad, 4);
+	if (EVP_CipherInit_ex2(e->cipher, NULL, NULL, e->gcm_iv, 1, NULL) != 1 ||
+	    EVP_CipherUpdate(e->cipher, NULL, &outl, aad, 4) != 1 ||
+	    sg_xor(e->cipher, p, 4, p->len - 4) != ST_OK ||
+	    EVP_CipherFinal_ex(e->cipher, tag, &outl) != 1 || /* GCM: no output here */
+	    EVP_CIPHER_CTX_ctrl(e->cipher, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1)
+		goto out;
+	st_segs_write(p->segs, p->nseg, p->len, tag, 16);
+	r = ST_OK;
+out:
+	gcm_iv_next(e->gcm_iv);
+	return r;
+}
+
+static int gcm_open_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p)
+{
+	uint8_t aad[4], tag[16];
+	int outl, r = ST_ERR_CRYPTO;
+
+	(void)d;
+	st_segs_read(p->segs, p->nseg, 0, aad, 4);
+	st_segs_read(p->segs, p->nseg, p->len, tag, 16);
+	if (EVP_CipherInit_ex2(e->cipher, NULL, NULL, e->gcm_iv, 0, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(e->cipher, EVP_CTRL_GCM_SET_TAG, 16, tag) != 1 ||
+	    EVP_CipherUpdate(e->cipher, NULL, &outl, aad, 4) != 1 ||
+	    sg_xor(e->cipher, p, 4, p->len - 4) != ST_OK)
+		goto out;
+	/* Plaintext is already in the pieces: a failure here is wiped by the caller. */
+	r = EVP_CipherFinal_ex(e->cipher, tag, &outl) == 1 ? ST_OK : ST_ERR_MAC_INVALID;
+out:
+	gcm_iv_next(e->gcm_iv);
+	return r;
+}
+
+static int chacha_seal_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p)
+{
+	uint8_t hdr[4], polykey[64], tag[POLY1305_TAG_LEN];
+	int r;
+
+	(void)d;
+	st_segs_read(p->segs, p->nseg, 0, hdr, 4);
+	if ((r = chacha_seq(e->hdr, p->seq, hdr, hdr, 4)) != ST_OK ||
+	    (r = chacha_poly_key(e, p->seq, polykey)) != ST_OK ||
+	    (r = sg_xor(e->cipher, p, 4, p->len - 4)) != ST_OK)
+		goto out;
+	st_segs_write(p->segs, p->nseg, 0, hdr, 4);
+	/* Poly1305 covers the encrypted length and the encrypted payload. */
+	if ((r = sg_poly1305(e, p, polykey, tag)) != ST_OK)
+		goto out;
+	st_segs_write(p->segs, p->nseg, p->len, tag, POLY1305_TAG_LEN);
+out:
+	st_wipe(polykey, sizeof(polykey));
+	return r;
+}
+
+static int chacha_open_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p)
+{
+	uint8_t hdr[4], polykey[64], tag[POLY1305_TAG_LEN], want[POLY1305_TAG_LEN];
+	int r;
+
+	(void)d;
+	if ((r = chacha_poly_key(e, p->seq, polykey)) != ST_OK ||
+	    (r = sg_poly1305(e, p, polykey, tag)) != ST_OK)
+		goto out;
+	/* Authenticate before decrypting anything. */
+	st_segs_read(p->segs, p->nseg, p->len, want, POLY1305_TAG_LEN);
+	if (!st_ct_equal(tag, want, POLY1305_TAG_LEN)) {
+		r = ST_ERR_MAC_INVALID;
+		goto out;
+	}
+	st_segs_read(p->segs, p->nseg, 0, hdr, 4);
+	if ((r = sg_xor(e->cipher, p, 4, p->len - 4)) != ST_OK ||
+	    (r = chacha_seq(e->hdr, p->seq, hdr, hdr, 4)) != ST_OK)
+		goto out;
+	st_segs_write(p->segs, p->nseg, 0, hdr, 4);
+	st_wipe(hdr, sizeof(hdr));
+out:
+	st_wipe(polykey, sizeof(polykey));
+	return r;
+}
+
+static int ctr_hmac_seal_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p)
+{
+	uint8_t mac[ST_MAC_MAX_LEN];
+	int r;
+
+	if (d->mac->etm) {
+		if ((r = sg_xor(e->cipher, p, 4, p->len - 4)) != ST_OK ||
+		    (r = sg_hmac(e, p, mac, d->tag_len)) != ST_OK)
+			return r;
+	} else if ((r = sg_hmac(e, p, mac, d->tag_len)) != ST_OK ||
+		   (r = sg_xor(e->cipher, p, 0, p->len)) != ST_OK) {
+		return r;
+	}
+	st_segs_write(p->segs, p->nseg, p->len, mac, d->tag_len);
+	return ST_OK;
+}
+
+static int ctr_hmac_open_sg(struct st_crypto_dir *d, struct evp_dir *e, struct st_pkt *p)
+{
+	uint8_t mac[ST_MAC_MAX_LEN], want[ST_MAC_MAX_LEN];
+	int r;
+
+	st_segs_read(p->segs, p->nseg, p->len, want, d->tag_len);
+	if (d->mac->etm) {
+		if ((r = sg_hmac(e, p, mac, d->tag_len)) != ST_OK)
+			return r;
+		if (!st_ct_equal(mac, want, d->tag_len))
+			return ST_ERR_MAC_INVALID;
+		return sg_xor(e->cipher, p, 4, p->len - 4);
+	}
+	/* MtE: the caller wrote the first_len bytes open_length decrypted back. */
+	if ((r = sg_xor(e->cipher, p, d->first_len, p->len - d->first_len)) != ST_OK ||
+	    (r = sg_hmac(e, p, mac, d->tag_len)) != ST_OK)
+		return r;
+	return st_ct_equal(mac, want, d->tag_len) ? ST_OK : ST_ERR_MAC_INVALID;
+}
+
+int st_evp_dir_seek(struct st_crypto_dir *d, const uint8_t iv[16])
+{
+	struct evp_dir *e = d->priv;
+
+	switch (d->cipher->kind) {
+	case ST_CIPHER_KIND_GCM:
+		memcpy(e->gcm_iv, iv, GCM_IV_LEN);
+		return ST_OK;
+	case ST_CIPHER_KIND_CTR:
+		/* A new IV restarts the counter at a block boundary. */
+		return EVP_CipherInit_ex2(e->cipher, NULL, NULL, iv, d->seal, NULL) == 1
+			       ? ST_OK
+			       : ST_ERR_CRYPTO;
+	case ST_CIPHER_KIND_CHACHA:
+		return ST_OK; /* per-packet state is the sequence number */
+	}
+	return ST_ERR_INTERNAL;
+}
+
 static int evp_open_length(struct st_crypto_dir *d, uint32_t seq, uint8_t *hdr, uint32_t *plen)
 {
 	struct evp_dir *e = d->priv;
@@ -411,7 +641,10 @@ static uint16_t evp_seal_burst(struct st_crypto_dir *d, struct st_pkt *p, uint16
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
-		p[i].status = e->seal_one(d, e, &p[i]);
+		if (p[i].segs == NULL)
+			p[i].status = e->seal_one(d, e, &p[i]);
+		else if ((p[i].status = st_pkt_segs_check(&p[i], d->tag_len, d->first_len)) == ST_OK)
+			p[i].status = e->seal_sg(d, e, &p[i]);
 		if (p[i].status != ST_OK)
 			break;
 	}
@@ -424,9 +657,13 @@ static uint16_t evp_open_burst(struct st_crypto_dir *d, struct st_pkt *p, uint16
 	uint16_t i;
 
 	for (i = 0; i < n; i++) {
-		int r = e->open_one(d, e, &p[i]);
+		int r;
+		if (p[i].segs == NULL)
+			r = e->open_one(d, e, &p[i]);
+		else if ((r = st_pkt_segs_check(&p[i], d->tag_len, d->first_len)) == ST_OK)
+			r = e->open_sg(d, e, &p[i]);
 		if (r != ST_OK)
-			st_wipe(p[i].buf, p[i].len); /* no unauthenticated plaintext escapes */
+			st_pkt_wipe(&p[i]); /* no unauthenticated plaintext escapes */
 		p[i].status = r;
 		if (r == ST_ERR_CRYPTO)
 			break;

@@ -44,4 +44,16 @@ int st_evp_poly1305(EVP_MAC_CTX *ctx, const uint8_t key[32], const uint8_t *data
 int st_evp_hmac(EVP_MAC_CTX *ctx, const uint8_t *prefix, size_t plen, const uint8_t *data,
 		size_t len, uint8_t *out, size_t maclen);
 
+struct st_crypto_dir;
+
+/*
+ * Sets the per-packet cipher state of an EVP direction (for the cryptodev
+ * backend, which runs single scattered packets on EVP when its device cannot:
+ * the device side owns the counters). GCM: iv[0..12) is the nonce of the next
+ * packet. CTR: iv[0..16) is the counter block of the next keystream byte,
+ * which must start a block (SSH packets are whole blocks). ChaCha20: nothing,
+ * the sequence number is the nonce. ST_OK or ST_ERR_CRYPTO.
+ */
+int st_evp_dir_seek(struct st_crypto_dir *d, const uint8_t iv[16]);
+
 #endif

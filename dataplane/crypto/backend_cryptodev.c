@@ -47,6 +47,27 @@
  *
  * Nothing here allocates on the fast path; ops and mbufs come from
  * per-queue-pair pools, scratch (IVs, tags, saved headroom) is on the stack.
+ *
+ * Scattered packets (st_pkt.segs, backend.h) run on the device when it does
+ * in-place SGL for the direction's transform on the path the direction uses:
+ * the device must report RTE_CRYPTODEV_FF_IN_PLACE_SGL and pass a probe at
+ * setup (a split job must give the bytes a contiguous one gives; see
+ * probe_sgl for what the PMDs here get wrong).
+ *   - CPU crypto: one rte_crypto_sgl per packet, a vector per piece.
+ *   - enqueue/dequeue: a chain of shell mbufs, one per piece, each attached
+ *     to its piece as an external buffer (sharing the op's shinfo), with the
+ *     piece's IOVA on hardware devices. Pieces are at most 65535 bytes there
+ *     (an mbuf segment's data_len), as whole packets are.
+ * GCM: the vectors cover [4, len); the AAD (4 length bytes) and the tag go
+ * through scratch (in the op's private area for asynchronous ops), since
+ * either may straddle pieces. CTR + HMAC: there is no headroom rule, so the
+ * sequence number is a 4-byte scratch vector (or mbuf) in front of the
+ * pieces; the offsets are then the contiguous ones. Where the device cannot
+ * do SGL, each direction also holds an EVP twin keyed alike, and a scattered
+ * packet runs there alone, with the nonce or counter block the device side
+ * assigned it (st_evp_dir_seek), counted in fb_ops (and the direction once
+ * in fallbacks). Order is unchanged: such packets complete on the spot and
+ * wait in the completion window like every other on-the-spot packet.
  */
 
 /* The CPU crypto API and the session pool constructor are still marked
@@ -69,6 +90,7 @@
 #include "crypto/buf.h"
 #include "dataplane/crypto/cryptodev.h"
 #include "crypto/err.h"
+#include "crypto/evp_prims.h"
 #include "crypto/secmem.h"
 
 #define CHUNK 32                 /* packets per device call */
@@ -80,6 +102,12 @@
 #define IV_OFFSET (sizeof(struct rte_crypto_op) + sizeof(struct rte_crypto_sym_op))
 #define OP_PRIV_SIZE (CTR_IV_LEN + sizeof(struct op_priv))
 #define MAX_DEQ_SPINS 100000000u /* a device that never answers is an error */
+/* Vectors of one scattered packet: its pieces, and the seqno in front (CTR). */
+#define SG_PKT_VECS (ST_PKT_MAX_SEGS + 1)
+/* Vectors of scattered packets per device call: bounds stack scratch and
+ * the mbufs one synchronous call takes (CHUNK + SG_VECS at most). */
+#define SG_VECS (4 * SG_PKT_VECS)
+#define GCM_TAG_LEN 16
 
 /* Per-op private area after the IV: the external-buffer descriptor. */
 struct op_priv {
@@ -89,6 +117,10 @@ struct op_priv {
 	uint16_t idx;       /* sync: position in the burst */
 	uint8_t async;
 	uint8_t seal;
+	uint16_t nmbuf;     /* async: mbufs of the op (a chain for a scattered packet) */
+	/* async scattered GCM: AAD and tag scratch, alive until the op is dequeued */
+	uint8_t aad[4];
+	uint8_t tag[GCM_TAG_LEN];
 };
 
 static inline struct op_priv *op_priv(struct rte_crypto_op *op)
@@ -100,6 +132,7 @@ static inline struct op_priv *op_priv(struct rte_crypto_op *op)
 struct cd_stats {
 	uint64_t ops, bytes, auth_fail, enq_fail, fb_ops, errors;
 	uint64_t inflight, inflight_max;
+	uint64_t inflight_mb; /* mbufs held by asynchronous ops (at most cd.mb_cap) */
 } __rte_cache_aligned;
 
 static struct {
@@ -109,8 +142,12 @@ static struct {
 	uint8_t hw;        /* device is hardware: ops carry bus addresses */
 	uint8_t force_ops; /* test hook */
 	uint8_t created;   /* setup hot-plugged the device: teardown removes it */
+	uint8_t sgl_cpu;   /* ST_CRYPTODEV_SGL_*: scattered packets as CPU crypto vectors */
+	uint8_t sgl_ops;   /* ST_CRYPTODEV_SGL_*: scattered packets as mbuf chains */
 	uint16_t nb_qp;
 	uint32_t qp_desc;
+	uint32_t mb_cap;   /* mbufs asynchronous ops may hold per thread: at least one
+	                      scattered packet's worth, so that one always fits */
 	struct rte_mempool *sess_pool;
 	struct rte_mempool **op_pool;   /* [nb_qp] */
 	struct rte_mempool **mbuf_pool; /* [nb_qp] */
@@ -148,13 +185,19 @@ struct cd_dir {
 	uint8_t mode;
 	uint8_t ops;       /* 1: enqueue/dequeue, 0: CPU crypto */
 	uint8_t fallback;  /* 1: this direction runs on `evp` */
+	uint8_t sg_evp;    /* 1: the device cannot do SGL: scattered packets run on `evp` */
+	uint8_t sg_counted; /* the direction is in cd.fallbacks for its scattered packets */
 	uint8_t seal;
 	uint8_t mac_len;
 	uint8_t ctr[CTR_IV_LEN]; /* GCM: the 12-byte nonce; CTR: next counter block */
 	struct st_crypto_dir evp;
 };
 
-/* One unit of device work: a contiguous region and its pointers. */
+/*
+ * One unit of device work: a region and its pointers. The region is
+ * contiguous at base, or (vec != NULL) the concatenation of vec[0..nvec),
+ * len bytes in all. Offsets (rte_crypto_sym_ofs) count from its start.
+ */
 struct job {
 	uint8_t *base;
 	uint32_t len;
@@ -162,6 +205,8 @@ struct job {
 	uint8_t *aad;
 	uint8_t *digest;
 	int32_t status;
+	struct rte_crypto_vec *vec; /* last: positional initializers leave it NULL */
+	uint16_t nvec;
 };
 
 static inline struct cd_stats *my_stats(void)
@@ -181,12 +226,17 @@ static int exec_cpu(void *sess, union rte_crypto_sym_ofs ofs, struct job *j, uin
 	struct rte_crypto_sym_vec sv;
 
 	for (uint16_t i = 0; i < n; i++) {
-		vec[i].base = j[i].base;
-		vec[i].iova = 0;
-		vec[i].len = j[i].len;
-		vec[i].tot_len = j[i].len;
-		sgl[i].vec = &vec[i];
-		sgl[i].num = 1;
+		if (j[i].vec != NULL) {
+			sgl[i].vec = j[i].vec;
+			sgl[i].num = j[i].nvec;
+		} else {
+			vec[i].base = j[i].base;
+			vec[i].iova = 0;
+			vec[i].len = j[i].len;
+			vec[i].tot_len = j[i].len;
+			sgl[i].vec = &vec[i];
+			sgl[i].num = 1;
+		}
 		iv[i].va = j[i].iv;
 		iv[i].iova = 0;
 		aad[i].va = j[i].aad;
@@ -229,24 +279,47 @@ static void ext_free_noop(void *addr, void *opaque)
 	(void)opaque;
 }
 
-/* Fills one op for job j; aead selects the AEAD fields of the symmetric op. */
-static void op_fill(struct rte_crypto_op *op, struct rte_mbuf *m, void *sess, int aead,
+/* Mbufs job j needs on the enqueue/dequeue path: one per vector, or one. */
+static inline uint16_t job_mbufs(const struct job *j)
+{
+	return j->vec != NULL ? j->nvec : 1;
+}
+
+/*
+ * Fills one op for job j over mbufs m[0..job_mbufs(j)) (chained for a
+ * scattered job, every one attached to its piece and sharing the op's
+ * shinfo, whose count is the number attached); aead selects the AEAD fields
+ * of the symmetric op.
+ */
+static void op_fill(struct rte_crypto_op *op, struct rte_mbuf **m, void *sess, int aead,
 		    union rte_crypto_sym_ofs ofs, const struct job *j, uint8_t iv_len)
 {
 	struct rte_crypto_sym_op *sym = op->sym;
 	uint8_t *iv = rte_crypto_op_ctod_offset(op, uint8_t *, IV_OFFSET);
 	struct op_priv *pr = op_priv(op);
+	uint16_t nm = job_mbufs(j);
 
 	pr->shinfo.free_cb = ext_free_noop;
 	pr->shinfo.fcb_opaque = NULL;
-	rte_mbuf_ext_refcnt_set(&pr->shinfo, 1);
-	rte_pktmbuf_attach_extbuf(m, j->base, iova(j->base), (uint16_t)j->len, &pr->shinfo);
-	m->data_len = (uint16_t)j->len;
-	m->pkt_len = j->len;
+	rte_mbuf_ext_refcnt_set(&pr->shinfo, nm);
+	if (j->vec == NULL) {
+		rte_pktmbuf_attach_extbuf(m[0], j->base, iova(j->base), (uint16_t)j->len,
+					  &pr->shinfo);
+		m[0]->data_len = (uint16_t)j->len;
+	} else {
+		for (uint16_t k = 0; k < nm; k++) {
+			rte_pktmbuf_attach_extbuf(m[k], j->vec[k].base, j->vec[k].iova,
+						  (uint16_t)j->vec[k].len, &pr->shinfo);
+			m[k]->data_len = (uint16_t)j->vec[k].len;
+			m[k]->next = k + 1 < nm ? m[k + 1] : NULL;
+		}
+		m[0]->nb_segs = nm;
+	}
+	m[0]->pkt_len = j->len;
 	if (iv_len > 0)
 		memcpy(iv, j->iv, iv_len);
 	rte_crypto_op_attach_sym_session(op, sess);
-	sym->m_src = m;
+	sym->m_src = m[0];
 	sym->m_dst = NULL;
 	if (aead) {
 		sym->aead.data.offset = ofs.ofs.cipher.head;
@@ -288,6 +361,8 @@ static void async_complete(struct rte_crypto_op *op)
 
 	if (op->status == RTE_CRYPTO_OP_STATUS_SUCCESS) {
 		p->status = ST_OK;
+		if (pr->seal && p->segs != NULL) /* the tag went to scratch */
+			st_segs_write(p->segs, p->nseg, p->len, pr->tag, GCM_TAG_LEN);
 	} else {
 		p->status = !pr->seal && op->status == RTE_CRYPTO_OP_STATUS_AUTH_FAILED
 				    ? ST_ERR_MAC_INVALID
@@ -297,9 +372,10 @@ static void async_complete(struct rte_crypto_op *op)
 		else
 			s->errors++;
 		if (!pr->seal)
-			st_wipe(p->buf, p->len); /* no unauthenticated plaintext */
+			st_pkt_wipe(p); /* no unauthenticated plaintext */
 	}
 	s->inflight--;
+	s->inflight_mb -= pr->nmbuf;
 	as->ready[pr->ticket & (WIN - 1)] = 1;
 	rte_pktmbuf_free(op->sym->m_src);
 	rte_crypto_op_free(op);
@@ -315,22 +391,29 @@ static int exec_ops(void *sess, int aead, union rte_crypto_sym_ofs ofs, struct j
 {
 	uint16_t qp = RTE_PER_LCORE(cd_qp);
 	struct rte_crypto_op *op[CHUNK], *done[CHUNK];
-	struct rte_mbuf *m[CHUNK];
+	struct rte_mbuf *m[CHUNK + SG_VECS];
 	struct cd_stats *s = my_stats();
-	uint16_t enq = 0, deq = 0;
+	uint16_t enq = 0, deq = 0, nm = 0;
 	uint32_t spins = 0;
 
-	for (uint16_t i = 0; i < n; i++)
-		if (j[i].len > UINT16_MAX)
+	for (uint16_t i = 0; i < n; i++) {
+		if (j[i].vec == NULL && j[i].len > UINT16_MAX)
 			return ST_ERR_PACKET_TOO_LARGE; /* an mbuf segment's limit */
+		for (uint16_t k = 0; j[i].vec != NULL && k < j[i].nvec; k++)
+			if (j[i].vec[k].len > UINT16_MAX)
+				return ST_ERR_PACKET_TOO_LARGE; /* the same, per piece */
+		nm += job_mbufs(&j[i]);
+	}
+	if (nm > RTE_DIM(m))
+		return ST_ERR_INTERNAL; /* callers cut chunks to SG_VECS vectors */
 	if (rte_crypto_op_bulk_alloc(cd.op_pool[qp], RTE_CRYPTO_OP_TYPE_SYMMETRIC, op, n) != n)
 		return ST_ERR_ALLOC;
-	if (rte_pktmbuf_alloc_bulk(cd.mbuf_pool[qp], m, n) != 0) {
+	if (rte_pktmbuf_alloc_bulk(cd.mbuf_pool[qp], m, nm) != 0) {
 		rte_mempool_put_bulk(cd.op_pool[qp], (void **)op, n);
 		return ST_ERR_ALLOC;
 	}
-	for (uint16_t i = 0; i < n; i++) {
-		op_fill(op[i], m[i], sess, aead, ofs, &j[i], iv_len);
+	for (uint16_t i = 0, k = 0; i < n; k += job_mbufs(&j[i]), i++) {
+		op_fill(op[i], m + k, sess, aead, ofs, &j[i], iv_len);
 		op_priv(op[i])->idx = i;
 		op_priv(op[i])->async = 0;
 	}
@@ -366,7 +449,7 @@ static int exec_ops(void *sess, int aead, union rte_crypto_sym_ofs ofs, struct j
 			break;
 	}
 	for (uint16_t i = 0; i < n; i++) {
-		rte_pktmbuf_free(m[i]); /* detaches the external buffer */
+		rte_pktmbuf_free(op[i]->sym->m_src); /* the chain; detaches the external buffers */
 		rte_crypto_op_free(op[i]);
 	}
 	return deq == n ? ST_OK : ST_ERR_CRYPTO;
@@ -432,13 +515,13 @@ static int ctr_xor_split(struct cd_dir *c, uint8_t *p, uint32_t len, uint8_t ctr
 
 	memcpy(iv[0], ctr, CTR_IV_LEN);
 	if (blocks > room) {
-		j[n++] = (struct job){p, (uint32_t)(room * AES_BLOCK), iv[0], NULL, NULL, 0};
+		j[n++] = (struct job){p, (uint32_t)(room * AES_BLOCK), iv[0], NULL, NULL, 0, NULL, 0};
 		memcpy(iv[1], ctr, CTR_IV_LEN);
 		ctr_add(iv[1], room);
 		j[n++] = (struct job){p + room * AES_BLOCK, len - (uint32_t)(room * AES_BLOCK), iv[1],
-				      NULL, NULL, 0};
+				      NULL, NULL, 0, NULL, 0};
 	} else {
-		j[n++] = (struct job){p, len, iv[0], NULL, NULL, 0};
+		j[n++] = (struct job){p, len, iv[0], NULL, NULL, 0, NULL, 0};
 	}
 	if ((r = exec_jobs(c, c->sess_cipher, 0, mkofs(0, 0), j, n, CTR_IV_LEN)) != ST_OK)
 		return r;
@@ -452,7 +535,98 @@ static int ctr_xor_split(struct cd_dir *c, uint8_t *p, uint32_t len, uint8_t ctr
 /* HMAC over [base, base+len) into digest, with the auth-only session. */
 static int hmac_one(struct cd_dir *c, uint8_t *base, uint32_t len, uint8_t *digest)
 {
-	struct job j = {base, len, NULL, NULL, digest, 0};
+	struct job j = {base, len, NULL, NULL, digest, 0, NULL, 0};
+	int r;
+
+	if ((r = exec_jobs(c, c->sess_auth, 0, mkofs(0, 0), &j, 1, 0)) != ST_OK)
+		return r;
+	return j.status == 0 ? ST_OK : ST_ERR_CRYPTO;
+}
+
+/* ---------------- scattered regions ---------------- */
+
+static inline void vec_set(struct rte_crypto_vec *v, uint8_t *base, uint32_t len)
+{
+	v->base = base;
+	v->iova = iova(base);
+	v->len = len;
+	v->tot_len = len;
+}
+
+/* Vectors over bytes [off, off + len) of packet p's pieces; returns how many (<= nseg). */
+static uint16_t seg_vecs(const struct st_pkt *p, uint32_t off, uint32_t len,
+			 struct rte_crypto_vec *v)
+{
+	struct st_seg_iter it;
+	uint8_t *q;
+	uint32_t n;
+	uint16_t k = 0;
+
+	st_seg_iter_init(&it, p->segs, p->nseg, off, len);
+	while ((n = st_seg_iter_next(&it, &q)) != 0)
+		vec_set(&v[k++], q, n);
+	return k;
+}
+
+/* The vectors covering bytes [off, off + len) of v[0..nv): at most nv. */
+static uint16_t sub_vecs(const struct rte_crypto_vec *v, uint16_t nv, uint32_t off, uint32_t len,
+			 struct rte_crypto_vec *out)
+{
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < nv && len > 0; i++) {
+		if (off >= v[i].len) {
+			off -= v[i].len;
+			continue;
+		}
+		uint32_t n = v[i].len - off < len ? v[i].len - off : len;
+		vec_set(&out[k++], (uint8_t *)v[i].base + off, n);
+		off = 0;
+		len -= n;
+	}
+	return k;
+}
+
+/*
+ * ctr_xor_split over bytes [off, off + len) of a scattered region v[0..nv):
+ * the keystream from counter block `ctr`, split at a 32-bit carry. Advances ctr.
+ */
+static int ctr_xor_split_sg(struct cd_dir *c, const struct rte_crypto_vec *v, uint16_t nv,
+			    uint32_t off, uint32_t len, uint8_t ctr[CTR_IV_LEN])
+{
+	struct rte_crypto_vec sv[2][SG_PKT_VECS];
+	struct job j[2];
+	uint8_t iv[2][CTR_IV_LEN];
+	uint64_t blocks = (len + AES_BLOCK - 1) / AES_BLOCK, room = ctr_room(ctr);
+	uint32_t first = blocks > room ? (uint32_t)(room * AES_BLOCK) : len;
+	uint16_t n = 0;
+	int r;
+
+	memcpy(iv[0], ctr, CTR_IV_LEN);
+	j[n] = (struct job){NULL, first, iv[0], NULL, NULL, 0, sv[0], 0};
+	j[n].nvec = sub_vecs(v, nv, off, first, sv[0]);
+	n++;
+	if (first < len) {
+		memcpy(iv[1], ctr, CTR_IV_LEN);
+		ctr_add(iv[1], room);
+		j[n] = (struct job){NULL, len - first, iv[1], NULL, NULL, 0, sv[1], 0};
+		j[n].nvec = sub_vecs(v, nv, off + first, len - first, sv[1]);
+		n++;
+	}
+	if ((r = exec_jobs(c, c->sess_cipher, 0, mkofs(0, 0), j, n, CTR_IV_LEN)) != ST_OK)
+		return r;
+	for (uint16_t i = 0; i < n; i++)
+		if (j[i].status != 0)
+			return ST_ERR_CRYPTO;
+	ctr_add(ctr, blocks);
+	return ST_OK;
+}
+
+/* HMAC over a scattered region v[0..nv) of len bytes, with the auth-only session. */
+static int hmac_one_sg(struct cd_dir *c, struct rte_crypto_vec *v, uint16_t nv, uint32_t len,
+		       uint8_t *digest)
+{
+	struct job j = {NULL, len, NULL, NULL, digest, 0, v, nv};
 	int r;
 
 	if ((r = exec_jobs(c, c->sess_auth, 0, mkofs(0, 0), &j, 1, 0)) != ST_OK)
@@ -512,7 +686,7 @@ static void dir_release(struct cd_dir *c)
 	sess_free(&c->sess);
 	sess_free(&c->sess_cipher);
 	sess_free(&c->sess_auth);
-	if (c->fallback)
+	if (c->fallback || c->sg_evp)
 		st_crypto_dir_fini(&c->evp);
 	st_wipe(c, sizeof(*c));
 }
@@ -630,7 +804,19 @@ static int cd_init(struct st_crypto_dir *d, const struct st_dir_keys *k)
 		c->seal = d->seal;
 		return cd_fallback(d, c, k);
 	}
-	return r;
+	if (r != ST_OK || ((c->ops ? cd.sgl_ops : cd.sgl_cpu) &
+			   (c->mode == CD_GCM ? ST_CRYPTODEV_SGL_GCM : ST_CRYPTODEV_SGL_CTR_HMAC)))
+		return r;
+	/*
+	 * No SGL on this path: an EVP twin with the same keys takes the
+	 * scattered packets, one at a time (sg_on_evp). It must be keyed now,
+	 * the keys are not kept; counted in `fallbacks` only once it is used.
+	 */
+	c->sg_evp = 1;
+	c->evp = *d;
+	c->evp.be = &st_crypto_backend_evp;
+	c->evp.priv = NULL;
+	return st_crypto_backend_evp.init(&c->evp, k);
 }
 
 static void cd_fini(struct st_crypto_dir *d)
@@ -680,18 +866,112 @@ static void count(uint16_t n, const struct st_pkt *p, int fb)
 	}
 }
 
-/* GCM: packets in, jobs out; the tag sits right after each packet. */
-static uint16_t gcm_chunk(struct cd_dir *c, struct st_pkt *p, uint16_t n)
+/* In the auth region [buf-4, buf+len) of a CTR packet: where the cipher starts. */
+static inline uint16_t ctr_cipher_head(const struct st_crypto_dir *d, const struct cd_dir *c)
 {
-	uint8_t iv[CHUNK][CTR_IV_LEN];
-	struct job j[CHUNK];
+	uint16_t h = c->mode == CD_ETM ? SEQ_LEN + 4 : SEQ_LEN;
+	if (c->mode == CD_MTE && !c->seal)
+		h += d->first_len; /* decrypted by open_length */
+	return h;
+}
+
+/*
+ * Assigns the next packet p its nonce (GCM) or first counter block (CTR) and
+ * advances the direction's counter past it. Returns 1 when the CTR counter
+ * carries out of its low 32 bits inside the packet (the slow path).
+ */
+static int take_iv(const struct st_crypto_dir *d, struct cd_dir *c, const struct st_pkt *p,
+		   uint8_t iv[CTR_IV_LEN])
+{
+	if (c->mode == CD_GCM) {
+		memcpy(iv, c->ctr, GCM_IV_LEN);
+		gcm_iv_next(c->ctr);
+		return 0;
+	}
+	uint32_t clen = p->len + SEQ_LEN - ctr_cipher_head(d, c);
+	uint64_t blocks = (clen + AES_BLOCK - 1) / AES_BLOCK;
+	if (c->mode == CD_MTE && !c->seal)
+		ctr_add(c->ctr, 1); /* the block open_length used */
+	memcpy(iv, c->ctr, CTR_IV_LEN);
+	int slow = blocks > ctr_room(c->ctr);
+	ctr_add(c->ctr, blocks);
+	return slow;
+}
+
+/*
+ * A scattered packet the device cannot take, alone on the EVP twin, with the
+ * nonce or counter block the device side assigns it (so the packets around
+ * it stay in step). Sets and returns p->status.
+ */
+static int sg_on_evp(struct st_crypto_dir *d, struct cd_dir *c, struct st_pkt *p)
+{
+	uint8_t iv[CTR_IV_LEN];
+	uint16_t k;
+
+	take_iv(d, c, p, iv);
+	if (st_evp_dir_seek(&c->evp, iv) != ST_OK)
+		return p->status = ST_ERR_CRYPTO;
+	k = c->seal ? st_crypto_backend_evp.seal_burst(&c->evp, p, 1)
+		    : st_crypto_backend_evp.open_burst(&c->evp, p, 1);
+	if (k != 1 && p->status == ST_OK)
+		p->status = ST_ERR_CRYPTO;
+	if (!c->sg_counted) {
+		/* once per direction, not per packet: no atomic on the fast path */
+		c->sg_counted = 1;
+		__atomic_fetch_add(&cd.fallbacks, 1, __ATOMIC_RELAXED);
+	}
+	return p->status;
+}
+
+/*
+ * How many of p[0..n) go to the device in one call: at most CHUNK, their
+ * scattered packets within SG_VECS vectors; it stops before a scattered
+ * packet that is refused or runs on the EVP twin (0: p[0] is such a packet,
+ * which the caller takes alone).
+ */
+static uint16_t chunk_len(const struct st_crypto_dir *d, const struct cd_dir *c,
+			  const struct st_pkt *p, uint16_t n)
+{
+	uint32_t v = 0;
 	uint16_t i;
 
+	for (i = 0; i < n && i < CHUNK; i++) {
+		if (p[i].segs == NULL)
+			continue;
+		if (c->sg_evp || st_pkt_segs_check(&p[i], d->tag_len, d->first_len) != ST_OK)
+			break;
+		if ((v += p[i].nseg + 1u) > SG_VECS)
+			break;
+	}
+	return i;
+}
+
+/*
+ * GCM: packets in, jobs out; the tag sits right after each packet. A
+ * scattered packet's vectors cover [4, len); its AAD and tag go through
+ * scratch here (the tag is written into the pieces after sealing).
+ */
+static uint16_t gcm_chunk(struct st_crypto_dir *d, struct cd_dir *c, struct st_pkt *p,
+			  uint16_t n)
+{
+	uint8_t iv[CHUNK][CTR_IV_LEN], aad[CHUNK][4], tag[CHUNK][GCM_TAG_LEN];
+	struct rte_crypto_vec vec[SG_VECS];
+	struct job j[CHUNK];
+	uint16_t i, nv = 0;
+
 	for (i = 0; i < n; i++) {
-		memcpy(iv[i], c->ctr, GCM_IV_LEN);
-		gcm_iv_next(c->ctr);
-		j[i] = (struct job){p[i].buf + 4, p[i].len - 4, iv[i], p[i].buf, p[i].buf + p[i].len,
-				    0};
+		take_iv(d, c, &p[i], iv[i]);
+		if (p[i].segs == NULL) {
+			j[i] = (struct job){p[i].buf + 4, p[i].len - 4, iv[i], p[i].buf,
+					    p[i].buf + p[i].len, 0, NULL, 0};
+			continue;
+		}
+		st_segs_read(p[i].segs, p[i].nseg, 0, aad[i], 4);
+		if (!c->seal)
+			st_segs_read(p[i].segs, p[i].nseg, p[i].len, tag[i], GCM_TAG_LEN);
+		j[i] = (struct job){NULL, p[i].len - 4, iv[i], aad[i], tag[i], 0, vec + nv, 0};
+		j[i].nvec = seg_vecs(&p[i], 4, p[i].len - 4, vec + nv);
+		nv += j[i].nvec;
 	}
 	if (exec_jobs(c, c->sess, 1, mkofs(0, 0), j, n, GCM_IV_LEN) != ST_OK)
 		return 0;
@@ -702,50 +982,68 @@ static uint16_t gcm_chunk(struct cd_dir *c, struct st_pkt *p, uint16_t n)
 			p[i].status = ST_ERR_MAC_INVALID;
 		else
 			break;
+		if (c->seal && p[i].segs != NULL)
+			st_segs_write(p[i].segs, p[i].nseg, p[i].len, tag[i], GCM_TAG_LEN);
 	}
 	return i;
 }
 
 /*
- * CTR + HMAC. The sequence numbers go into the headroom of every packet
- * (saved first, restored last). MACs are always *generated* into scratch,
- * also when opening: AES-CTR decryption is encryption, so an opening
- * direction runs the mirror-image chain (EtM open = MAC then cipher, MtE open
- * = cipher then MAC) and we compare tags here in constant time rather than
- * trusting a PMD's memcmp. Expected tags are copied out before the headroom
- * writes, since a packet's headroom may be the previous packet's tag.
+ * CTR + HMAC. The sequence numbers go into the headroom of every contiguous
+ * packet (saved first, restored last); a scattered packet gets its own
+ * 4-byte vector in front of its pieces instead, so the offsets are the same.
+ * MACs are always *generated* into scratch, also when opening: AES-CTR
+ * decryption is encryption, so an opening direction runs the mirror-image
+ * chain (EtM open = MAC then cipher, MtE open = cipher then MAC) and we
+ * compare tags here in constant time rather than trusting a PMD's memcmp.
+ * Expected tags are copied out before the headroom writes, since a packet's
+ * headroom may be the previous packet's tag (or a scattered packet's piece).
  */
 static uint16_t ctr_chunk(struct st_crypto_dir *d, struct cd_dir *c, struct st_pkt *p, uint16_t n)
 {
 	uint8_t iv[CHUNK][CTR_IV_LEN], mac[CHUNK][ST_MAC_MAX_LEN], want[CHUNK][ST_MAC_MAX_LEN];
-	uint8_t saved[CHUNK][SEQ_LEN], slow[CHUNK];
+	uint8_t saved[CHUNK][SEQ_LEN], seqv[CHUNK][SEQ_LEN], slow[CHUNK];
+	struct rte_crypto_vec vec[SG_VECS];
 	struct job j[CHUNK];
-	uint16_t cipher_head, nfast = 0, i;
+	uint16_t cipher_head = ctr_cipher_head(d, c), nfast = 0, nv = 0, i;
 	int r;
 
-	/* In the auth region [buf-4, buf+len): where the cipher starts. */
-	cipher_head = c->mode == CD_ETM ? SEQ_LEN + 4 : SEQ_LEN;
-	if (c->mode == CD_MTE && !c->seal)
-		cipher_head += d->first_len; /* decrypted by open_length */
 	for (i = 0; i < n; i++) {
-		uint32_t clen = p[i].len + SEQ_LEN - cipher_head;
-		uint64_t blocks = (clen + AES_BLOCK - 1) / AES_BLOCK;
-		if (c->mode == CD_MTE && !c->seal)
-			ctr_add(c->ctr, 1); /* the block open_length used */
-		memcpy(iv[i], c->ctr, CTR_IV_LEN);
-		slow[i] = blocks > ctr_room(c->ctr);
-		ctr_add(c->ctr, blocks);
-		if (!c->seal)
+		slow[i] = (uint8_t)take_iv(d, c, &p[i], iv[i]);
+		if (c->seal)
+			continue;
+		if (p[i].segs == NULL)
 			memcpy(want[i], p[i].buf + p[i].len, c->mac_len);
+		else
+			st_segs_read(p[i].segs, p[i].nseg, p[i].len, want[i], c->mac_len);
 	}
 	for (i = 0; i < n; i++)
-		memcpy(saved[i], p[i].buf - SEQ_LEN, SEQ_LEN);
-	for (i = 0; i < n; i++)
-		st_poke_u32(p[i].buf - SEQ_LEN, p[i].seq);
-	for (i = 0; i < n; i++)
-		if (!slow[i])
+		if (p[i].segs == NULL)
+			memcpy(saved[i], p[i].buf - SEQ_LEN, SEQ_LEN);
+	for (i = 0; i < n; i++) {
+		if (p[i].segs == NULL) {
+			st_poke_u32(p[i].buf - SEQ_LEN, p[i].seq);
+		} else {
+			/* seqno vector + pieces; the slow path below reuses them */
+			st_poke_u32(seqv[i], p[i].seq);
+			j[i] = (struct job){NULL, p[i].len + SEQ_LEN, iv[i], NULL, mac[i], 0, vec + nv, 0};
+			vec_set(&vec[nv], seqv[i], SEQ_LEN);
+			j[i].nvec = 1 + seg_vecs(&p[i], 0, p[i].len, vec + nv + 1);
+			nv += j[i].nvec;
+		}
+	}
+	/* the fast jobs, compacted in place: nfast <= i, so a scattered packet's
+	 * j[i] is read before anything overwrites it (the slow path rebuilds
+	 * its vectors instead of using j[i]) */
+	for (i = 0; i < n; i++) {
+		if (slow[i])
+			continue;
+		if (p[i].segs == NULL)
 			j[nfast++] = (struct job){p[i].buf - SEQ_LEN, p[i].len + SEQ_LEN, iv[i], NULL,
-						  mac[i], 0};
+						  mac[i], 0, NULL, 0};
+		else
+			j[nfast++] = j[i];
+	}
 	r = exec_jobs(c, c->sess, 0, mkofs(cipher_head, 0), j, nfast, CTR_IV_LEN);
 	for (i = 0, nfast = 0; r == ST_OK && i < n; i++) {
 		if (!slow[i]) {
@@ -754,28 +1052,44 @@ static uint16_t ctr_chunk(struct st_crypto_dir *d, struct cd_dir *c, struct st_p
 		}
 		/* The counter carries out of its low 32 bits inside this packet:
 		 * split cipher, separate MAC, in the chain's order. */
-		uint8_t *a = p[i].buf - SEQ_LEN;
-		uint32_t alen = p[i].len + SEQ_LEN;
 		int mac_first = (c->mode == CD_MTE) == (c->seal != 0);
+		uint32_t alen = p[i].len + SEQ_LEN;
 		int s = ST_OK;
-		if (mac_first)
-			s = hmac_one(c, a, alen, mac[i]);
-		if (s == ST_OK)
-			s = ctr_xor_split(c, a + cipher_head, alen - cipher_head, iv[i]);
-		if (s == ST_OK && !mac_first)
-			s = hmac_one(c, a, alen, mac[i]);
+		if (p[i].segs == NULL) {
+			uint8_t *a = p[i].buf - SEQ_LEN;
+			if (mac_first)
+				s = hmac_one(c, a, alen, mac[i]);
+			if (s == ST_OK)
+				s = ctr_xor_split(c, a + cipher_head, alen - cipher_head, iv[i]);
+			if (s == ST_OK && !mac_first)
+				s = hmac_one(c, a, alen, mac[i]);
+		} else {
+			struct rte_crypto_vec v[SG_PKT_VECS];
+			uint16_t k;
+			vec_set(&v[0], seqv[i], SEQ_LEN);
+			k = 1 + seg_vecs(&p[i], 0, p[i].len, v + 1);
+			if (mac_first)
+				s = hmac_one_sg(c, v, k, alen, mac[i]);
+			if (s == ST_OK)
+				s = ctr_xor_split_sg(c, v, k, cipher_head, alen - cipher_head, iv[i]);
+			if (s == ST_OK && !mac_first)
+				s = hmac_one_sg(c, v, k, alen, mac[i]);
+		}
 		p[i].status = s;
 		if (s != ST_OK)
 			r = s;
 	}
 	for (i = n; i-- > 0;)
-		memcpy(p[i].buf - SEQ_LEN, saved[i], SEQ_LEN);
+		if (p[i].segs == NULL)
+			memcpy(p[i].buf - SEQ_LEN, saved[i], SEQ_LEN);
 	if (r == ST_OK) {
 		for (i = 0; i < n; i++) {
 			if (p[i].status != ST_OK)
 				continue;
-			if (c->seal)
+			if (c->seal && p[i].segs == NULL)
 				memcpy(p[i].buf + p[i].len, mac[i], c->mac_len);
+			else if (c->seal)
+				st_segs_write(p[i].segs, p[i].nseg, p[i].len, mac[i], c->mac_len);
 			else if (!st_ct_equal(mac[i], want[i], c->mac_len))
 				p[i].status = ST_ERR_MAC_INVALID;
 		}
@@ -788,6 +1102,37 @@ static uint16_t ctr_chunk(struct st_crypto_dir *d, struct cd_dir *c, struct st_p
 		if (p[i].status != ST_OK && p[i].status != ST_ERR_MAC_INVALID)
 			break;
 	return i;
+}
+
+/*
+ * A scattered packet cd_burst takes alone (chunk_len said 0): refused, or
+ * run on the EVP twin. Returns 1 when processed (status set, a failed open
+ * wiped), 0 when the burst must stop here (refused seal, EVP failure).
+ */
+static uint16_t cd_single(struct st_crypto_dir *d, struct cd_dir *c, struct st_pkt *p,
+			  struct cd_stats *s)
+{
+	int r;
+
+	if (st_pkt_segs_check(p, d->tag_len, d->first_len) != ST_OK) {
+		p->status = ST_ERR_INVALID_ARGUMENT;
+		if (c->seal)
+			return 0; /* nothing of it was touched, no counter advanced */
+		st_pkt_wipe(p);
+		return 1;
+	}
+	r = sg_on_evp(d, c, p);
+	count(1, p, 1);
+	if (r == ST_OK)
+		return 1;
+	if (!c->seal)
+		st_pkt_wipe(p);
+	if (r == ST_ERR_MAC_INVALID) {
+		s->auth_fail++;
+		return 1;
+	}
+	s->errors++;
+	return 0;
 }
 
 static uint16_t cd_burst(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
@@ -804,13 +1149,19 @@ static uint16_t cd_burst(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
 	}
 	s = my_stats();
 	while (done < n) {
-		uint16_t m = n - done < CHUNK ? n - done : CHUNK, k;
-		k = c->mode == CD_GCM ? gcm_chunk(c, p + done, m) : ctr_chunk(d, c, p + done, m);
+		uint16_t m = chunk_len(d, c, p + done, n - done), k;
+		if (m == 0) {
+			if (cd_single(d, c, &p[done], s) == 0)
+				break;
+			done++;
+			continue;
+		}
+		k = c->mode == CD_GCM ? gcm_chunk(d, c, p + done, m) : ctr_chunk(d, c, p + done, m);
 		for (uint16_t i = 0; i < k; i++) {
 			if (p[done + i].status == ST_OK)
 				continue;
 			s->auth_fail++;
-			st_wipe(p[done + i].buf, p[done + i].len); /* no unauthenticated plaintext */
+			st_pkt_wipe(&p[done + i]); /* no unauthenticated plaintext */
 		}
 		count(k, p + done, 0);
 		done += k;
@@ -818,7 +1169,7 @@ static uint16_t cd_burst(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
 			/* Device failure: the session ends; nothing half-decrypted stays. */
 			s->errors++;
 			for (uint16_t i = done; !c->seal && i < done + (m - k); i++)
-				st_wipe(p[i].buf, p[i].len);
+				st_pkt_wipe(&p[i]);
 			break;
 		}
 	}
@@ -828,36 +1179,76 @@ static uint16_t cd_burst(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
 /*
  * AES-GCM on an enqueue/dequeue device: ops go to the device and complete
  * later. The nonce counter advances only for the packets the device took.
+ * Scattered packets (chunk_len has checked them) become mbuf chains with
+ * AAD and tag scratch in the op's private area; the mbufs held in flight
+ * are capped at mb_cap, so that the pool always has CHUNK + SG_VECS left
+ * for a synchronous call.
  */
-static int gcm_enqueue(struct cd_dir *c, struct st_pkt *p, uint16_t n)
+static int gcm_enqueue(struct st_crypto_dir *d, struct cd_dir *c, struct st_pkt *p, uint16_t n)
 {
 	struct cd_async *as = &RTE_PER_LCORE(cd_as);
 	uint16_t qp = RTE_PER_LCORE(cd_qp);
 	struct rte_crypto_op *op[CHUNK];
-	struct rte_mbuf *m[CHUNK];
+	struct rte_mbuf *m[CHUNK + SG_VECS];
+	struct rte_crypto_vec vec[SG_VECS];
+	uint16_t nvec[CHUNK], voff[CHUNK];
 	struct cd_stats *s = my_stats();
 	uint8_t iv[GCM_IV_LEN];
-	uint16_t i, k;
+	uint16_t i, k, nv = 0, nm = 0;
 
-	for (i = 0; i < n; i++)
-		if (p[i].len - 4 > UINT16_MAX)
-			return ST_ERR_PACKET_TOO_LARGE;
+	(void)d;
+	for (i = 0; i < n; i++) {
+		voff[i] = nv;
+		if (p[i].segs == NULL) {
+			if (p[i].len - 4 > UINT16_MAX)
+				return ST_ERR_PACKET_TOO_LARGE;
+			nvec[i] = 0;
+			continue;
+		}
+		nvec[i] = seg_vecs(&p[i], 4, p[i].len - 4, vec + nv);
+		for (k = 0; k < nvec[i]; k++)
+			if (vec[nv + k].len > UINT16_MAX)
+				return ST_ERR_PACKET_TOO_LARGE; /* an mbuf segment's limit */
+		nv += nvec[i];
+	}
 	if ((k = qp_room(s, n)) < n) {
 		s->enq_fail += n - k; /* queue full: the caller dequeues, then retries */
 		if ((n = k) == 0)
 			return 0;
 	}
+	for (i = 0; i < n; i++) {
+		uint16_t need = nvec[i] != 0 ? nvec[i] : 1;
+		if (s->inflight_mb + nm + need > cd.mb_cap)
+			break; /* mbufs in flight at their cap: as good as a full queue */
+		nm += need;
+	}
+	if (i < n) {
+		s->enq_fail += n - i;
+		if ((n = i) == 0)
+			return 0;
+	}
 	if (rte_crypto_op_bulk_alloc(cd.op_pool[qp], RTE_CRYPTO_OP_TYPE_SYMMETRIC, op, n) != n)
 		return 0; /* pools empty: as good as a full queue */
-	if (rte_pktmbuf_alloc_bulk(cd.mbuf_pool[qp], m, n) != 0) {
+	if (rte_pktmbuf_alloc_bulk(cd.mbuf_pool[qp], m, nm) != 0) {
 		rte_mempool_put_bulk(cd.op_pool[qp], (void **)op, n);
 		return 0;
 	}
 	memcpy(iv, c->ctr, GCM_IV_LEN);
-	for (i = 0; i < n; i++) {
-		struct job j = {p[i].buf + 4, p[i].len - 4, iv, p[i].buf, p[i].buf + p[i].len, 0};
+	for (i = 0, nm = 0; i < n; i++) {
 		struct op_priv *pr = op_priv(op[i]);
-		op_fill(op[i], m[i], c->sess, 1, mkofs(0, 0), &j, GCM_IV_LEN);
+		struct job j;
+		if (p[i].segs == NULL) {
+			j = (struct job){p[i].buf + 4, p[i].len - 4, iv, p[i].buf, p[i].buf + p[i].len, 0, NULL, 0};
+		} else {
+			st_segs_read(p[i].segs, p[i].nseg, 0, pr->aad, 4);
+			if (!c->seal)
+				st_segs_read(p[i].segs, p[i].nseg, p[i].len, pr->tag, GCM_TAG_LEN);
+			j = (struct job){NULL, p[i].len - 4, iv, pr->aad, pr->tag, 0, vec + voff[i],
+					 nvec[i]};
+		}
+		op_fill(op[i], m + nm, c->sess, 1, mkofs(0, 0), &j, GCM_IV_LEN);
+		pr->nmbuf = job_mbufs(&j);
+		nm += pr->nmbuf;
 		pr->async = 1;
 		pr->seal = c->seal;
 		pr->pkt = &p[i];
@@ -870,18 +1261,42 @@ static int gcm_enqueue(struct cd_dir *c, struct st_pkt *p, uint16_t n)
 	if (k < n) {
 		s->enq_fail += n - k; /* the device refused the rest: not processed */
 		for (i = k; i < n; i++) {
-			rte_pktmbuf_free(m[i]);
+			rte_pktmbuf_free(op[i]->sym->m_src);
 			rte_crypto_op_free(op[i]);
 		}
 	}
-	for (i = 0; i < k; i++)
+	for (i = 0; i < k; i++) {
 		gcm_iv_next(c->ctr);
+		s->inflight_mb += op_priv(op[i])->nmbuf;
+	}
 	as->next += k;
 	s->inflight += k;
 	if (s->inflight > s->inflight_max)
 		s->inflight_max = s->inflight;
 	count(k, p, 0);
 	return k;
+}
+
+/*
+ * Packets that complete on the spot (cd_burst) and wait in the window.
+ * Returns the count taken, or a negative ST_ERR_*: ST_ERR_INVALID_ARGUMENT
+ * when p[0] is a refused scattered packet to seal, ST_ERR_CRYPTO otherwise.
+ */
+static int on_spot(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
+{
+	struct cd_async *as = &RTE_PER_LCORE(cd_as);
+	uint16_t done = cd_burst(d, p, n);
+
+	for (uint16_t i = 0; i < done; i++) {
+		as->pkt[as->next & (WIN - 1)] = &p[i];
+		as->ready[as->next & (WIN - 1)] = 1;
+		as->next++;
+	}
+	if (done == n)
+		return done;
+	if (p[done].status == ST_ERR_INVALID_ARGUMENT)
+		return done > 0 ? (int)done : ST_ERR_INVALID_ARGUMENT; /* taken ones first */
+	return ST_ERR_CRYPTO;
 }
 
 static int cd_enqueue(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
@@ -895,24 +1310,19 @@ static int cd_enqueue(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
 		n = (uint16_t)room;
 	if (!c->fallback && c->ops && c->mode == CD_GCM) {
 		while (done < n) {
-			uint16_t m = n - done < CHUNK ? n - done : CHUNK;
-			int k = gcm_enqueue(c, p + done, m);
+			uint16_t m = chunk_len(d, c, p + done, n - done);
+			/* a scattered packet the device does not take: on the spot, in order */
+			int k = m == 0 ? on_spot(d, p + done, 1) : gcm_enqueue(d, c, p + done, m);
 			if (k < 0)
-				return k;
+				return done > 0 ? (int)done : k;
 			done += (uint16_t)k;
-			if (k < m)
+			if (m > 0 && k < m)
 				break; /* backpressure */
 		}
 		return done;
 	}
 	/* Everything else completes on the spot, in order. */
-	done = cd_burst(d, p, n);
-	for (uint16_t i = 0; i < done; i++) {
-		as->pkt[as->next & (WIN - 1)] = &p[i];
-		as->ready[as->next & (WIN - 1)] = 1;
-		as->next++;
-	}
-	return done == n ? (int)done : ST_ERR_CRYPTO;
+	return on_spot(d, p, n);
 }
 
 static uint16_t cd_dequeue(struct st_pkt **out, uint16_t max)
@@ -1021,7 +1431,7 @@ static int probe_cpu_crypto(void)
 {
 	struct rte_crypto_sym_xform x;
 	uint8_t key[16] = {0}, buf[16] = {0}, iv[CTR_IV_LEN] = {0};
-	struct job j = {buf, sizeof(buf), iv, NULL, NULL, 0};
+	struct job j = {buf, sizeof(buf), iv, NULL, NULL, 0, NULL, 0};
 	struct rte_cryptodev_sym_capability_idx idx = {.type = RTE_CRYPTO_SYM_XFORM_CIPHER};
 	void *sess = NULL;
 	int ok;
@@ -1056,6 +1466,87 @@ static int probe_cpu_crypto(void)
 	ok = exec_cpu(sess, mkofs(0, 0), &j, 1) == ST_OK && j.status == 0;
 	rte_cryptodev_sym_session_free(cd.dev_id, sess);
 	return ok;
+}
+
+/*
+ * Which transforms the device does in-place SGL for on one path (ops: mbuf
+ * chains; else CPU crypto vectors), asked only of devices that report
+ * RTE_CRYPTODEV_FF_IN_PLACE_SGL: each transform we use (AES-GCM; the AES-CTR
+ * + HMAC-SHA256 chain) that the device has runs once over a 67-byte region
+ * contiguously and once cut 1 + 30 + 36 (odd cuts, one inside a block), and
+ * must give the same bytes and digest. Per transform, because PMDs differ
+ * there: crypto_aesni_mb computes the HMAC of a chained CTR + HMAC op
+ * wrongly (ciphertext right, digest not; its GCM see the caller), and
+ * crypto_openssl refuses segmented in-place AEAD ops at enqueue (the op
+ * never completes: the probe costs MAX_DEQ_SPINS polls once, at setup).
+ * Returns a mask of ST_CRYPTODEV_SGL_*.
+ */
+static uint8_t probe_sgl(int ops)
+{
+	struct rte_crypto_sym_xform x[2];
+	uint8_t key[32] = {1}, a[67], b[67], orig[67], iv[CTR_IV_LEN] = {2}, aad[4] = {3};
+	uint8_t da[32], db[32];
+	struct rte_crypto_vec v[3];
+	struct cd_dir c;
+	uint8_t mask = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.ops = (uint8_t)ops;
+	for (int kind = 0; kind < 2; kind++) {
+		struct st_cipher_info ci = {.kind = kind == 0 ? ST_CIPHER_KIND_GCM : ST_CIPHER_KIND_CTR,
+					    .key_len = 16, .tag_len = 16};
+		struct st_mac_info mi = {.key_len = 32, .mac_len = 32};
+		union rte_crypto_sym_ofs ofs = mkofs(kind == 0 ? 0 : 8, 0);
+		void *sess = NULL;
+		if (!st_cryptodev_supports(&ci, kind == 0 ? NULL : &mi))
+			continue;
+		memset(x, 0, sizeof(x));
+		if (kind == 0) {
+			x[0].type = RTE_CRYPTO_SYM_XFORM_AEAD;
+			x[0].aead.op = RTE_CRYPTO_AEAD_OP_ENCRYPT;
+			x[0].aead.algo = RTE_CRYPTO_AEAD_AES_GCM;
+			x[0].aead.key.data = key;
+			x[0].aead.key.length = 16;
+			x[0].aead.iv.offset = IV_OFFSET;
+			x[0].aead.iv.length = GCM_IV_LEN;
+			x[0].aead.digest_length = 16;
+			x[0].aead.aad_length = 4;
+		} else {
+			x[0].type = RTE_CRYPTO_SYM_XFORM_CIPHER;
+			x[0].cipher.op = RTE_CRYPTO_CIPHER_OP_ENCRYPT;
+			x[0].cipher.algo = RTE_CRYPTO_CIPHER_AES_CTR;
+			x[0].cipher.key.data = key;
+			x[0].cipher.key.length = 16;
+			x[0].cipher.iv.offset = IV_OFFSET;
+			x[0].cipher.iv.length = CTR_IV_LEN;
+			x[0].next = &x[1];
+			x[1].type = RTE_CRYPTO_SYM_XFORM_AUTH;
+			x[1].auth.op = RTE_CRYPTO_AUTH_OP_GENERATE;
+			x[1].auth.algo = RTE_CRYPTO_AUTH_SHA256_HMAC;
+			x[1].auth.key.data = key;
+			x[1].auth.key.length = 32;
+			x[1].auth.digest_length = 32;
+		}
+		if ((sess = rte_cryptodev_sym_session_create(cd.dev_id, x, cd.sess_pool)) == NULL)
+			continue; /* not a transform sessions would get either */
+		for (unsigned i = 0; i < sizeof(a); i++)
+			a[i] = b[i] = orig[i] = (uint8_t)(i * 7 + 1);
+		memset(da, 0, sizeof(da));
+		memset(db, 0, sizeof(db));
+		vec_set(&v[0], b, 1);
+		vec_set(&v[1], b + 1, 30);
+		vec_set(&v[2], b + 31, sizeof(b) - 31);
+		struct job j[2] = {{a, sizeof(a), iv, aad, da, 0, NULL, 0},
+				   {NULL, sizeof(b), iv, aad, db, 0, v, 3}};
+		int r = exec_jobs(&c, sess, kind == 0, ofs, j, 2, kind == 0 ? GCM_IV_LEN : CTR_IV_LEN);
+		int ok = r == ST_OK && j[0].status == 0 && j[1].status == 0 &&
+		     memcmp(a, b, sizeof(a)) == 0 && memcmp(da, db, sizeof(da)) == 0 &&
+		     memcmp(a + 40, orig + 40, 8) != 0; /* and it did encrypt */
+		rte_cryptodev_sym_session_free(cd.dev_id, sess);
+		if (ok)
+			mask |= kind == 0 ? ST_CRYPTODEV_SGL_GCM : ST_CRYPTODEV_SGL_CTR_HMAC;
+	}
+	return mask;
 }
 
 /*
@@ -1121,6 +1612,7 @@ int st_cryptodev_setup(const char *dev, uint16_t nb_qp, const struct st_cryptode
 	cd.dev_id = id;
 	cd.nb_qp = nb_qp;
 	cd.qp_desc = desc;
+	cd.mb_cap = desc > SG_PKT_VECS ? desc : SG_PKT_VECS;
 	cd.cpu = (info.feature_flags & RTE_CRYPTODEV_FF_SYM_CPU_CRYPTO) != 0;
 	cd.hw = (info.feature_flags & RTE_CRYPTODEV_FF_HW_ACCELERATED) != 0;
 	snprintf(cd.driver, sizeof(cd.driver), "%s", info.driver_name ? info.driver_name : "?");
@@ -1139,7 +1631,9 @@ int st_cryptodev_setup(const char *dev, uint16_t nb_qp, const struct st_cryptode
 		cd.op_pool[q] = rte_crypto_op_pool_create(name, RTE_CRYPTO_OP_TYPE_SYMMETRIC,
 							  desc + CHUNK, 0, OP_PRIV_SIZE, sock);
 		snprintf(name, sizeof(name), "st_cd_mb_%u_%u", id, q);
-		cd.mbuf_pool[q] = rte_pktmbuf_pool_create(name, desc + CHUNK, 0, 0, 0, sock);
+		/* ...plus the chains of one synchronous call's scattered packets */
+		cd.mbuf_pool[q] = rte_pktmbuf_pool_create(name, cd.mb_cap + CHUNK + SG_VECS, 0, 0,
+							  0, sock);
 		if (cd.op_pool[q] == NULL || cd.mbuf_pool[q] == NULL)
 			goto fail;
 	}
@@ -1159,6 +1653,21 @@ int st_cryptodev_setup(const char *dev, uint16_t nb_qp, const struct st_cryptode
 		goto fail;
 	if (cd.cpu)
 		cd.cpu = (uint8_t)probe_cpu_crypto();
+	cd.ready = 1; /* for the probes' st_cryptodev_supports() */
+	cd.sgl_cpu = cd.sgl_ops = 0;
+	if (info.feature_flags & RTE_CRYPTODEV_FF_IN_PLACE_SGL) {
+		cd.sgl_cpu = cd.cpu ? probe_sgl(0) : 0;
+		/*
+		 * Not probed but refused: DPDK 22.11's crypto_aesni_mb takes chained
+		 * GCM ops, encrypts them right (the probe passes), then crashes in
+		 * dequeue verifying a chained decrypt (memcmp on an invalid digest
+		 * pointer); a scheduler may have it as a worker.
+		 */
+		if (strcmp(cd.driver, "crypto_aesni_mb") != 0 &&
+		    strcmp(cd.driver, "crypto_scheduler") != 0)
+			cd.sgl_ops = probe_sgl(1);
+	}
+	cd.ready = 0;
 	if ((r = st_crypto_backend_register(&st_crypto_backend_cryptodev)) != ST_OK) {
 		rte_cryptodev_stop(id);
 		goto fail;
@@ -1205,6 +1714,7 @@ int st_cryptodev_info(struct st_cryptodev_info *info)
 	snprintf(info->driver, sizeof(info->driver), "%s", cd.driver);
 	info->dev_id = cd.dev_id;
 	info->cpu_crypto = cd.cpu;
+	info->sgl = !cd.cpu || cd.force_ops ? cd.sgl_ops : cd.sgl_cpu;
 	info->nb_qp = cd.nb_qp;
 	info->sessions = __atomic_load_n(&cd.sessions, __ATOMIC_RELAXED);
 	return ST_OK;

@@ -37,7 +37,15 @@
  * the IETF AEAD) fall back to EVP for that session, counted in `fallbacks`.
  *
  * Packets of the HMAC suites need 4 bytes before them for the sequence
- * number (see ST_CRYPTO_HEADROOM in backend.h).
+ * number (see ST_CRYPTO_HEADROOM in backend.h); scattered ones do not.
+ *
+ * Scattered packets (st_pkt.segs, backend.h) run on the device where it
+ * reports RTE_CRYPTODEV_FF_IN_PLACE_SGL and passes a split-versus-contiguous
+ * probe at setup, per path (CPU crypto vectors; mbuf chains for
+ * enqueue/dequeue, pieces of at most 65535 bytes there) and per transform
+ * (AES-GCM; the AES-CTR + HMAC chain); elsewhere each one
+ * runs alone on an EVP twin of its direction, in order, counted in fb_ops.
+ * st_cryptodev_info() says which.
  */
 #ifndef ST_CRYPTO_CRYPTODEV_H
 #define ST_CRYPTO_CRYPTODEV_H
@@ -84,12 +92,20 @@ int st_cryptodev_teardown(void);
  */
 int st_cryptodev_bind_qp(uint16_t qp);
 
+/* Bits of st_cryptodev_info.sgl. */
+#define ST_CRYPTODEV_SGL_GCM 1      /* aes*-gcm@openssh.com */
+#define ST_CRYPTODEV_SGL_CTR_HMAC 2 /* aes*-ctr + hmac-sha2-* (MtE and EtM) */
+
 /* What the backend runs on, for logs and `sshtermctl stats`. */
 struct st_cryptodev_info {
 	char name[64];     /* device name */
 	char driver[64];   /* driver name */
 	uint8_t dev_id;
 	uint8_t cpu_crypto; /* 1: synchronous CPU crypto API; 0: enqueue/dequeue */
+	uint8_t sgl;        /* ST_CRYPTODEV_SGL_*: the transforms for which scattered
+	                       packets (st_pkt.segs) run on the device, on the path
+	                       sessions created now take; for the others each one
+	                       runs alone on EVP (counted in fb_ops) */
 	uint16_t nb_qp;
 	uint32_t sessions; /* open sessions (device sessions, all directions) */
 };

@@ -233,6 +233,8 @@ int st_record_read(struct st_record *r, struct st_record_msg *msgs, unsigned max
 		pk[n].len = 4 + r->cur_plen;
 		pk[n].seq = seq;
 		pk[n].status = ST_OK;
+		pk[n].segs = NULL; /* contiguous in the reassembly buffer */
+		pk[n].nseg = 0;
 		pos += 4 + r->cur_plen + tag;
 		r->cur_known = 0;
 		n++;
@@ -340,6 +342,8 @@ static int frame(struct st_record *r, struct st_record_out *o, struct st_pkt *pk
 		pk[i].len = 4 + plen;
 		pk[i].seq = r->tx.seq + i;
 		pk[i].status = ST_OK;
+		pk[i].segs = NULL;
+		pk[i].nseg = 0;
 		o[i].wire_len = 4 + plen + tag;
 	}
 	return ST_OK;

@@ -167,6 +167,8 @@ static int bench_record(const char *label, const struct st_crypto_backend *be,
 					p[i].len = o[i].wire_len - rx.tag_len;
 					p[i].seq = tx.tx.seq - NB + (uint32_t)i;
 					p[i].status = ST_OK;
+					p[i].segs = NULL;
+					p[i].nseg = 0;
 				}
 				if (rx.serial_open) {
 					ret = ST_ERR_ALG_UNSUPPORTED; /* MtE: not benchmarked */

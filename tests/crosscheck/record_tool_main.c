@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 				goto fail;
 			}
 			memcpy(buf, in + off, 4 + plen);
-			struct st_pkt p = {buf, 4 + plen, seq, ST_OK};
+			struct st_pkt p = {.buf = buf, .len = 4 + plen, .seq = seq, .status = ST_OK};
 			if (d.be->seal_burst(&d, &p, 1) != 1) {
 				r = ST_ERR_CRYPTO;
 				goto fail;

@@ -101,6 +101,8 @@ static size_t frame_burst(const struct st_crypto_dir *d, uint8_t *mem, const uin
 		p[i].len = 4 + plen;
 		p[i].seq = seq0 + i;
 		p[i].status = -999;
+		p[i].segs = NULL; /* contiguous */
+		p[i].nseg = 0;
 		off += 4 + plen + d->tag_len;
 	}
 	return off;
