@@ -548,8 +548,9 @@ static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)
 				}
 			bprintf(out,
 				"},\"tcp\":{\"time_wait\":%u,\"orphans\":%u,\"ooo_bytes\":%llu},"
-				"\"app\":{",
-				as.tcp_time_wait, as.tcp_orphans, (unsigned long long)as.tcp_ooo_bytes);
+				"\"seal_mbufs\":{\"size\":%u,\"in_use\":%u},\"app\":{",
+				as.tcp_time_wait, as.tcp_orphans, (unsigned long long)as.tcp_ooo_bytes,
+				as.seal_mbufs, as.seal_mbufs_in_use);
 			for (unsigned c = 0; c < ST_SSHAPP_COUNTER_COUNT; c++)
 				bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_sshapp_counter_name(c),
 					(unsigned long long)as.counters[c]);
@@ -578,6 +579,7 @@ static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)
 					(unsigned long long)st->drop[d], dp_drop_text(d));
 		bprintf(out, "  tcp          time_wait %u  closing %u  out-of-order %llu bytes\n",
 			as.tcp_time_wait, as.tcp_orphans, (unsigned long long)as.tcp_ooo_bytes);
+		bprintf(out, "  seal mbufs   %u in use of %u\n", as.seal_mbufs_in_use, as.seal_mbufs);
 		for (unsigned c = 0; c < DP_CTR_MAX; c++)
 			if (st->ctr[c])
 				bprintf(out, "  ctr  %-20s %llu  (%s)\n", dp_ctr_name(c),

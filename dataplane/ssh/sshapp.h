@@ -1,10 +1,11 @@
 /*
  * The SSH terminator as a dataplane application: on each worker it listens
  * on the configured address and port, runs one worker session
- * (dataplane/ssh/wsess.h) per accepted TCP connection, moves bytes between
- * the userspace TCP and the session, opens backend TCP connections for
- * services, and exchanges planes messages with the control plane over two
- * SPSC rings per worker.
+ * (dataplane/ssh/wsess.h) per accepted TCP connection, feeds it the TCP
+ * receive chain, has it seal its packets straight into mbufs that TCP then
+ * sends (sess_io.c), opens backend TCP connections for services
+ * (backend_conn.c), and exchanges planes messages with the control plane
+ * over two SPSC rings per worker.
  *
  * It plugs into the worker loop through the dp_cfg hooks: st_sshapp_start
  * (on_start), st_sshapp_poll (on_poll), st_sshapp_stop (on_stop), with a
@@ -30,7 +31,7 @@ struct rte_ring;
 	X(REFUSED_INIT, "connections refused: session setup failed")                 \
 	X(DOWN_STALE, "control messages for a connection that is gone")              \
 	X(UP_RING_FULL, "messages to the control plane lost: ring full")             \
-	X(TX_NOMBUF, "transmit deferred: no mbuf")                                   \
+	X(TX_NOMBUF, "output held: no mbuf free (the session is retried every pass)") \
 	X(BACKEND_CONNECTS, "backend TCP connections opened")                        \
 	X(BACKEND_FAILED, "backend TCP connections failed")                          \
 	X(BACKEND_FULL, "backend connections refused: table full")                  \
@@ -52,6 +53,7 @@ struct st_sshapp {
 	uint32_t listen_ip;        /* host order, 0 = the worker's address */
 	uint16_t listen_port;
 	uint32_t max_sessions;     /* per worker */
+	uint32_t seal_mbufs;       /* per worker seal pool, 0: st_sshapp_seal_mbufs() default */
 	struct st_wsess_config wcfg; /* backend, version line, rekey limits */
 	struct rte_ring *up[DP_MAX_WORKERS];   /* worker -> control */
 	struct rte_ring *down[DP_MAX_WORKERS]; /* control -> worker */
@@ -66,6 +68,13 @@ struct st_sshapp {
 	int ctl_wake_fd;
 	int ctl_sleeping;
 };
+
+/*
+ * Mbufs in each worker's seal pool (mbufs that hold one whole sealed
+ * CHANNEL_DATA packet): app->seal_mbufs, or by default two per session slot
+ * within [256, 8192].
+ */
+uint32_t st_sshapp_seal_mbufs(const struct st_sshapp *app);
 
 /* Creates the rings for nb_workers workers (setup time). ST_OK, ST_ERR_ALLOC. */
 int st_sshapp_init(struct st_sshapp *app, unsigned nb_workers, unsigned ring_size);
@@ -86,6 +95,7 @@ struct st_sshapp_stats {
 	uint32_t tcp_orphans; /* closed connections still sending their last bytes */
 	uint32_t tcp_time_wait;
 	uint64_t tcp_ooo_bytes; /* buffer memory held out of order */
+	uint32_t seal_mbufs, seal_mbufs_in_use; /* the worker's seal pool */
 };
 void st_sshapp_worker_stats(const struct st_sshapp *app, unsigned worker,
 			    struct st_sshapp_stats *out,

@@ -1,0 +1,102 @@
+/*
+ * What the files of the SSH application share on one worker (not an API):
+ *   sshapp.c       worker hooks, the session slot table, down messages, tick
+ *   sess_io.c      client connections: TCP events, input, sealing into mbufs
+ *   backend_conn.c the services' connector on the userspace TCP
+ *   app_stats.c    counters read by the control plane
+ *
+ * Ownership: everything here belongs to the worker lcore that created it
+ * (st_sshapp_start) and is touched only there, except the fields that
+ * app_stats.c reads from other threads (see its comment).
+ */
+#ifndef ST_SSH_APP_INTERNAL_H
+#define ST_SSH_APP_INTERNAL_H
+
+#include <stdint.h>
+
+#include "dataplane/ssh/sshapp.h"
+
+struct rte_mbuf;
+struct rte_mempool;
+
+#define NO_SLOT UINT32_MAX
+
+/* One client connection: a worker session on a TCP connection. */
+struct sess {
+	struct st_wsess ws;      /* first: wsess hands itself to services as `owner` */
+	struct st_sshapp_worker *aw;
+	tcp_handle_t tcp;        /* 0 once TCP is gone */
+	struct rte_mbuf *rx;     /* received segments not yet taken by the session */
+	/* Sealed packets not yet handed to TCP, in order (sess_io.c). */
+	struct rte_mbuf *txq_head, *txq_tail;
+	uint32_t txq_bytes;
+	uint32_t slot;
+	uint32_t next_free;
+	uint32_t gen;            /* never 0 (planes.h) */
+	uint8_t active;
+	uint8_t starved;         /* on the worker's starved list: waits for a free mbuf */
+	uint32_t next_starved;
+	uint64_t closing_ms;     /* when the session started closing, 0 = it is not */
+};
+
+/* A backend TCP connection opened for a service. */
+struct bconn {
+	struct st_sshapp_worker *aw;
+	struct sess *owner;      /* NULL after the service closed it */
+	tcp_handle_t tcp;
+	struct rte_mbuf *rx;
+	uint32_t next_free;
+	uint8_t in_use, connected, eof, failed;
+	uint8_t shutdown_pending; /* half-close asked for before the connection completed */
+};
+
+struct st_sshapp_worker {
+	struct dp_worker *w;
+	struct st_sshapp *app;
+	struct st_wsess_config wcfg; /* app->wcfg plus this worker's connector and tx_ops */
+	struct st_connector connector;
+	struct sess *sess;
+	uint32_t nsess, free_head, active;
+	struct bconn *bc;
+	uint32_t nbc, bc_free;
+	/*
+	 * Sealing (sess_io.c): packets that do not fit a small mbuf of the port's
+	 * pool are sealed into mbufs of this worker's seal pool (seal_room bytes
+	 * each); the rare payload bigger than that is sealed in `oversize` and
+	 * copied into small mbufs.
+	 */
+	struct rte_mempool *seal_pool;
+	uint32_t seal_room;
+	uint8_t *oversize;       /* ST_CRYPTO_HEADROOM + oversize_cap bytes */
+	uint32_t oversize_cap;
+	uint32_t oversize_hwm;   /* bytes ever written: what the stop wipes */
+	enum { RES_NONE, RES_TAIL, RES_MBUF, RES_OVERSIZE } res_kind; /* open reservation */
+	struct rte_mbuf *res_mbuf; /* fresh mbuf of the reservation, kept if abandoned */
+	/* Sessions that could not get an mbuf, retried every pass (FIFO). */
+	uint32_t starved_head, starved_tail;
+	uint64_t last_tick_ms;
+	uint64_t cnt[ST_SSHAPP_COUNTER_COUNT];
+	struct st_wsess_worker_stats wstats;
+};
+
+/* mbuf segment lists (sess_io.c) */
+struct rte_mbuf *st_app_seg_pop(struct rte_mbuf *m);
+void st_app_segs_free(struct rte_mbuf *m);
+struct rte_mbuf *st_app_segs_append(struct rte_mbuf *list, struct rte_mbuf *more);
+struct rte_mbuf *st_app_chain_from_bytes(struct st_sshapp_worker *aw, const uint8_t *p, size_t n,
+					 size_t *took);
+
+/* client sessions (sess_io.c) */
+extern const struct tcp_ops st_app_client_ops;
+extern const struct st_wsess_tx_ops st_app_tx_ops_proto; /* ctx filled per worker */
+void st_app_sess_service(struct sess *s);
+void st_app_sess_end(struct sess *s);
+void st_app_sess_free(struct sess *s);
+void st_app_starved_retry(struct st_sshapp_worker *aw);
+
+/* backends (backend_conn.c) */
+extern const struct st_connector_ops st_app_connector_ops;
+void st_app_bconn_table_init(struct st_sshapp_worker *aw);
+void st_app_bconn_table_free(struct st_sshapp_worker *aw);
+
+#endif

@@ -1,0 +1,478 @@
+/*
+ * Client connections of the SSH application: TCP events, received bytes into
+ * the session, and sealing straight into mbufs.
+ *
+ * Send path (no copy): the session seals each packet in place into an mbuf
+ * that this file reserves through st_wsess_tx_ops. A packet that fits the
+ * tail of the mbuf sealed last goes there (window adjusts, interactive
+ * bytes); a packet that fits a fresh mbuf of the port's pool gets one; a
+ * bigger one (bulk CHANNEL_DATA) gets an mbuf of the worker's seal pool,
+ * which holds a whole ST_CHAN_MAX_DATA packet. Sealed mbufs wait in the
+ * session's txq until the end of the service pass and then go to TCP as one
+ * chain; TCP transmits and retransmits those same bytes through indirect
+ * mbufs. Reservations are refused while TCP's send buffer is full (the
+ * session holds its output and TCP's writable() brings it back) and when no
+ * mbuf is free (the session goes on the worker's starved list and is retried
+ * every pass, so pool exhaustion stalls only the sessions that need mbufs).
+ */
+#include <arpa/inet.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "crypto/err.h"
+#include "crypto/secmem.h"
+#include "dataplane/ssh/app_internal.h"
+
+#define SERVICE_PASSES 4
+#define STARVED_PER_PASS 64
+
+/* ---- mbuf segment lists ---- */
+
+/* Frees the first segment of a segment list and returns the rest. */
+struct rte_mbuf *st_app_seg_pop(struct rte_mbuf *m)
+{
+	struct rte_mbuf *next = m->next;
+	m->next = NULL;
+	m->nb_segs = 1;
+	rte_pktmbuf_free_seg(m);
+	return next;
+}
+
+void st_app_segs_free(struct rte_mbuf *m)
+{
+	while (m != NULL)
+		m = st_app_seg_pop(m);
+}
+
+/* Appends a segment list to another (either may be empty). */
+struct rte_mbuf *st_app_segs_append(struct rte_mbuf *list, struct rte_mbuf *more)
+{
+	if (list == NULL)
+		return more;
+	struct rte_mbuf *t = list;
+	while (t->next != NULL)
+		t = t->next;
+	t->next = more;
+	return list;
+}
+
+/* Builds an mbuf chain holding p[0..n); NULL when no mbuf is free. */
+struct rte_mbuf *st_app_chain_from_bytes(struct st_sshapp_worker *aw, const uint8_t *p, size_t n,
+					 size_t *took)
+{
+	struct rte_mbuf *head = NULL, *last = NULL;
+	size_t off = 0;
+
+	while (off < n) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(aw->w->pool);
+		if (m == NULL) {
+			aw->cnt[ST_SSHAPP_TX_NOMBUF]++;
+			break;
+		}
+		uint16_t room = rte_pktmbuf_tailroom(m);
+		size_t len = n - off < room ? n - off : room;
+		memcpy(rte_pktmbuf_mtod(m, uint8_t *), p + off, len);
+		m->data_len = (uint16_t)len;
+		m->pkt_len = (uint32_t)len;
+		if (head == NULL) {
+			head = m;
+		} else {
+			last->next = m;
+			head->nb_segs++;
+			head->pkt_len += (uint32_t)len;
+		}
+		last = m;
+		off += len;
+	}
+	*took = off;
+	return head;
+}
+
+/* ---- starved sessions: no mbuf was free ---- */
+
+static void starve(struct sess *s)
+{
+	struct st_sshapp_worker *aw = s->aw;
+
+	aw->cnt[ST_SSHAPP_TX_NOMBUF]++;
+	if (s->starved)
+		return;
+	s->starved = 1;
+	s->next_starved = NO_SLOT;
+	if (aw->starved_tail == NO_SLOT)
+		aw->starved_head = s->slot;
+	else
+		aw->sess[aw->starved_tail].next_starved = s->slot;
+	aw->starved_tail = s->slot;
+}
+
+void st_app_starved_retry(struct st_sshapp_worker *aw)
+{
+	/* Only the sessions queued now: one that starves again goes to the back. */
+	for (unsigned i = 0; i < STARVED_PER_PASS && aw->starved_head != NO_SLOT; i++) {
+		struct sess *s = &aw->sess[aw->starved_head];
+
+		aw->starved_head = s->next_starved;
+		if (aw->starved_head == NO_SLOT)
+			aw->starved_tail = NO_SLOT;
+		s->starved = 0;
+		if (!s->active)
+			continue;
+		st_wsess_pump(&s->ws);
+		st_app_sess_service(s);
+	}
+}
+
+/* ---- sealing into mbufs (st_wsess_tx_ops) ---- */
+
+/*
+ * The reservation in progress: at most one per worker, since a session
+ * seals each packet right after reserving it. A reservation that is not
+ * followed by produced() (the service had nothing to send) leaves its fresh
+ * mbuf here for the next one.
+ */
+static struct rte_mbuf *res_new(struct st_sshapp_worker *aw, size_t need)
+{
+	struct rte_mbuf *m = aw->res_mbuf;
+
+	if (m != NULL) {
+		if (rte_pktmbuf_tailroom(m) >= need)
+			return m;
+		rte_pktmbuf_free(m);
+		aw->res_mbuf = NULL;
+	}
+	m = rte_pktmbuf_alloc(aw->w->pool);
+	if (m != NULL && rte_pktmbuf_tailroom(m) < need) {
+		rte_pktmbuf_free(m);
+		m = aw->seal_pool != NULL ? rte_pktmbuf_alloc(aw->seal_pool) : NULL;
+		if (m != NULL && rte_pktmbuf_tailroom(m) < need) {
+			rte_pktmbuf_free(m);
+			m = NULL;
+		}
+	}
+	aw->res_mbuf = m;
+	return m;
+}
+
+static int tx_reserve(void *ctx, size_t n, uint8_t **p)
+{
+	struct sess *s = ctx;
+	struct st_sshapp_worker *aw = s->aw;
+	struct rte_mbuf *t = s->txq_tail;
+
+	aw->res_kind = RES_NONE;
+	if (s->tcp == 0)
+		return ST_ERR_NO_SPACE;
+	/* TCP takes a chain while its buffer is not full: never hold more than it would take. */
+	if (tcp_send_space(aw->w->tcp, s->tcp) <= s->txq_bytes)
+		return ST_ERR_NO_SPACE;
+	/* The backend may use ST_CRYPTO_HEADROOM bytes before the packet: the
+	 * previous packet's last bytes in a shared mbuf, mbuf headroom otherwise. */
+	if (t != NULL && rte_pktmbuf_tailroom(t) >= n) {
+		aw->res_kind = RES_TAIL;
+		*p = rte_pktmbuf_mtod_offset(t, uint8_t *, t->data_len);
+		return ST_OK;
+	}
+	if (n <= aw->seal_room) {
+		if (res_new(aw, n) == NULL) {
+			starve(s);
+			return ST_ERR_NO_SPACE;
+		}
+		aw->res_kind = RES_MBUF;
+		*p = rte_pktmbuf_mtod(aw->res_mbuf, uint8_t *);
+		return ST_OK;
+	}
+	/* Bigger than any mbuf (a large control-plane message): seal aside, copy once. */
+	if (n > aw->oversize_cap)
+		return ST_ERR_NO_SPACE;
+	aw->res_kind = RES_OVERSIZE;
+	if (n > aw->oversize_hwm)
+		aw->oversize_hwm = (uint32_t)n;
+	*p = aw->oversize + ST_CRYPTO_HEADROOM;
+	return ST_OK;
+}
+
+static void txq_add(struct sess *s, struct rte_mbuf *m)
+{
+	if (s->txq_tail == NULL)
+		s->txq_head = m;
+	else
+		s->txq_tail->next = m;
+	s->txq_tail = m;
+	s->txq_bytes += m->data_len;
+}
+
+static void tx_produced(void *ctx, size_t n)
+{
+	struct sess *s = ctx;
+	struct st_sshapp_worker *aw = s->aw;
+	struct rte_mbuf *m;
+	size_t took;
+
+	switch (aw->res_kind) {
+	case RES_TAIL:
+		m = s->txq_tail;
+		m->data_len = (uint16_t)(m->data_len + n);
+		m->pkt_len += (uint32_t)n;
+		s->txq_bytes += (uint32_t)n;
+		break;
+	case RES_MBUF:
+		m = aw->res_mbuf;
+		aw->res_mbuf = NULL;
+		m->data_len = (uint16_t)n;
+		m->pkt_len = (uint32_t)n;
+		txq_add(s, m);
+		break;
+	case RES_OVERSIZE:
+		m = st_app_chain_from_bytes(aw, aw->oversize + ST_CRYPTO_HEADROOM, n, &took);
+		if (m == NULL || took < n) {
+			/* The packet is sealed (sequence number used): losing it breaks the
+			 * stream, so the session cannot go on. */
+			rte_pktmbuf_free(m);
+			st_wsess_close(&s->ws, ST_CLOSE_RESOURCES, ST_ERR_ALLOC);
+			break;
+		}
+		for (struct rte_mbuf *x = m; x != NULL;) {
+			struct rte_mbuf *next = x->next;
+			x->next = NULL;
+			x->nb_segs = 1;
+			x->pkt_len = x->data_len;
+			txq_add(s, x);
+			x = next;
+		}
+		break;
+	default:
+		break;
+	}
+	aw->res_kind = RES_NONE;
+}
+
+const struct st_wsess_tx_ops st_app_tx_ops_proto = {
+	.reserve = tx_reserve,
+	.produced = tx_produced,
+};
+
+/* Hands the sealed packets to TCP. */
+static int sess_tx(struct sess *s)
+{
+	struct rte_mbuf *c = s->txq_head;
+
+	if (c == NULL)
+		return 0;
+	if (s->tcp == 0) {
+		st_app_segs_free(c);
+	} else {
+		/* A chain head carries the totals (tcp_write counts data_len per segment). */
+		c->pkt_len = s->txq_bytes;
+		if (tcp_write(s->aw->w->tcp, s->tcp, c) != ST_OK)
+			return 0; /* send side closed or full: keep it, writable() comes back */
+	}
+	s->txq_head = s->txq_tail = NULL;
+	s->txq_bytes = 0;
+	return 1;
+}
+
+/* ---- received bytes ---- */
+
+/* Feeds received bytes into the session until TCP has none or the session is full. */
+static int sess_rx(struct sess *s)
+{
+	struct tcp_worker *tw = s->aw->w->tcp;
+	int progress = 0;
+
+	for (;;) {
+		if (s->rx == NULL) {
+			struct rte_mbuf *c;
+			if (s->tcp == 0)
+				return progress;
+			/* Returns the byte count, 0 when nothing is queued. */
+			int r = tcp_read(tw, s->tcp, &c);
+			if (r == ST_ERR_EOF) {
+				/* An SSH client half-closes only when it is done. */
+				st_wsess_peer_gone(&s->ws);
+				return 1;
+			}
+			if (r <= 0 || c == NULL)
+				return progress;
+			s->rx = c;
+		}
+		while (s->rx != NULL) {
+			struct rte_mbuf *m = s->rx;
+			size_t used = 0;
+			if (m->data_len > 0) {
+				int r = st_wsess_input(&s->ws, rte_pktmbuf_mtod(m, uint8_t *),
+						       m->data_len, &used);
+				if (r != ST_OK) { /* the session is closing: nothing more to read */
+					st_app_segs_free(s->rx);
+					s->rx = NULL;
+					return 1;
+				}
+			}
+			progress |= used > 0;
+			if (used < m->data_len) {
+				/* The session holds its input: keep the rest (TCP backpressure). */
+				m->data_off += (uint16_t)used;
+				m->data_len -= (uint16_t)used;
+				return progress;
+			}
+			s->rx = st_app_seg_pop(m);
+		}
+	}
+}
+
+/* ---- session lifecycle ---- */
+
+void st_app_sess_free(struct sess *s)
+{
+	struct st_sshapp_worker *aw = s->aw;
+
+	st_wsess_free(&s->ws);
+	st_app_segs_free(s->rx);
+	st_app_segs_free(s->txq_head);
+	s->rx = s->txq_head = s->txq_tail = NULL;
+	s->txq_bytes = 0;
+	s->active = 0;
+	s->tcp = 0;
+	s->closing_ms = 0;
+	if (++s->gen == 0) /* handles to the old connection are now stale */
+		s->gen = 1;
+	s->next_free = aw->free_head;
+	aw->free_head = s->slot;
+	aw->active--;
+}
+
+/*
+ * Ends a session: what was sealed goes to TCP, which sends it and the FIN on
+ * its own (the handle is given back); the slot is free at once.
+ */
+void st_app_sess_end(struct sess *s)
+{
+	sess_tx(s);
+	if (s->tcp != 0)
+		tcp_release(s->aw->w->tcp, s->tcp);
+	s->tcp = 0;
+	st_app_sess_free(s);
+}
+
+/* Runs a session until nothing moves, then ends it when it is done. */
+void st_app_sess_service(struct sess *s)
+{
+	for (int pass = 0; pass < SERVICE_PASSES; pass++) {
+		int progress = sess_rx(s);
+		if (st_wsess_wants_pump(&s->ws))
+			st_wsess_pump(&s->ws);
+		progress |= sess_tx(s);
+		if (!progress)
+			break;
+	}
+	if (!st_wsess_done(&s->ws)) {
+		if (s->ws.state == ST_WSESS_CLOSING && s->closing_ms == 0)
+			s->closing_ms = s->aw->w->now_ms ? s->aw->w->now_ms : 1;
+		return;
+	}
+	st_app_sess_end(s);
+}
+
+/* ---- TCP events of client connections ---- */
+
+static int up_deliver(void *ctx, struct st_plane_msg *m)
+{
+	struct st_sshapp_worker *aw = ctx;
+	struct st_sshapp *app = aw->app;
+	uint64_t one = 1;
+
+	if (rte_ring_sp_enqueue(app->up[aw->w->id], m) != 0) {
+		aw->cnt[ST_SSHAPP_UP_RING_FULL]++;
+		st_plane_msg_free(m);
+		return ST_ERR_NO_SPACE;
+	}
+	/* The enqueue is ordered before the flag load (the ring's release and this fence). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&app->ctl_sleeping, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&app->ctl_sleeping, 0, __ATOMIC_ACQ_REL) && app->ctl_wake_fd >= 0)
+		(void)!write(app->ctl_wake_fd, &one, sizeof(one)); /* its timeout wakes it anyway */
+	return ST_OK;
+}
+
+static void ip_str(uint32_t host_order, char *out, size_t outsz)
+{
+	struct in_addr a = {htonl(host_order)};
+	inet_ntop(AF_INET, &a, out, (socklen_t)outsz);
+}
+
+static int on_accepted(void *lctx, tcp_handle_t h, void **cctx)
+{
+	struct st_sshapp_worker *aw = lctx;
+	struct st_plane_sink up = {up_deliver, aw};
+	struct st_wsess_config cfg;
+	struct tcp_conn_info ti;
+	char peer[ST_IP_STR], local[ST_IP_STR];
+
+	if (aw->app->stopping || aw->free_head == NO_SLOT) {
+		aw->cnt[ST_SSHAPP_REFUSED_FULL]++;
+		return -1;
+	}
+	struct sess *s = &aw->sess[aw->free_head];
+	struct st_conn_handle ch = {aw->w->id, s->gen, s->slot};
+	/* The identification line is sealed into an mbuf at init: TCP must be known. */
+	s->tcp = h;
+	s->rx = s->txq_head = s->txq_tail = NULL;
+	s->txq_bytes = 0;
+	cfg = aw->wcfg;
+	cfg.tx_ops.ctx = s;
+	if (st_wsess_init(&s->ws, &cfg, ch, &up, &aw->wstats, aw->w->now_ms) != ST_OK) {
+		st_app_segs_free(s->txq_head);
+		s->txq_head = s->txq_tail = NULL;
+		s->txq_bytes = 0;
+		s->tcp = 0;
+		aw->cnt[ST_SSHAPP_REFUSED_INIT]++;
+		return -1;
+	}
+	aw->free_head = s->next_free;
+	aw->active++;
+	aw->cnt[ST_SSHAPP_ACCEPTED]++;
+	s->active = 1;
+	s->closing_ms = 0;
+	*cctx = s;
+	if (tcp_conn_info(aw->w->tcp, h, &ti) == ST_OK) {
+		ip_str(ti.raddr, peer, sizeof(peer));
+		ip_str(ti.laddr, local, sizeof(local));
+		st_wsess_open(&s->ws, peer, ti.rport, local, ti.lport);
+	}
+	st_app_sess_service(s);
+	return 0;
+}
+
+static void on_readable(void *ctx, tcp_handle_t h)
+{
+	(void)h;
+	st_app_sess_service(ctx);
+}
+
+static void on_writable(void *ctx, tcp_handle_t h)
+{
+	(void)h;
+	/* Output held for TCP's send buffer goes now (st_wsess_wants_pump). */
+	st_app_sess_service(ctx);
+}
+
+static void on_closed(void *ctx, tcp_handle_t h, int err)
+{
+	struct sess *s = ctx;
+	(void)h;
+	(void)err;
+	s->tcp = 0;
+	if (!st_wsess_done(&s->ws))
+		st_wsess_peer_gone(&s->ws);
+	st_app_sess_service(s);
+}
+
+const struct tcp_ops st_app_client_ops = {
+	.accepted = on_accepted,
+	.readable = on_readable,
+	.writable = on_writable,
+	.closed = on_closed,
+};
