@@ -13,7 +13,7 @@
  *   dp_stats_total(dp, &sum) / dp_print_stats(dp, f)
  *   dp_destroy(dp)
  *
- * A worker loop pass: RX burst -> fault injector -> eth -> ARP / IPv4 ->
+ * A worker loop pass: RX burst -> eth -> ARP / IPv4 ->
  * ICMP echo / TCP, then TCP events to the application, application poll hook,
  * TCP output, timer wheel, deferred TX flush. No locks, no allocation, no
  * system calls in the loop (the application's hooks must follow the same rule).
@@ -50,6 +50,10 @@ struct dp_cfg {
 	uint16_t rxd, txd;
 	int no_offload;    /* 1: compute every checksum in software */
 	uint32_t idle_sleep_ms; /* WorkerIdle: sleep after this long without packets, 0 = poll */
+	/*
+	 * Tests only: fault injection on received / transmitted frames, installed
+	 * as ethdev callbacks around the port when active (dataplane/fault.h).
+	 */
 	struct dp_fault_cfg rx_fault, tx_fault;
 	struct tcp_cfg tcp;
 	volatile int *quit;
@@ -96,7 +100,6 @@ struct dp_worker {
 	uint16_t nb_workers;
 	uint16_t ip_id;
 	const struct dp_cfg *cfg;
-	struct dp_fault rxf, txf;
 	struct dp_arp_ent arp[DP_ARP_SIZE];
 	struct dp_wheel wheel;
 	uint8_t rx_intr_conf; /* the port was configured with RX queue interrupts */

@@ -40,6 +40,7 @@ struct dp_ctx {
 	struct dp_stats *st[DP_MAX_WORKERS];
 	unsigned lcore[DP_MAX_WORKERS];
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
+	struct dp_fault_port *fault; /* NULL unless a fault spec is configured (tests only) */
 };
 
 int dp_eal_init(int argc, char **argv)
@@ -108,6 +109,7 @@ static int port_setup(struct dp_ctx *dp)
 		conf.rx_adv_conf.rss_conf.rss_hf =
 			(RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP) & info.flow_type_rss_offloads;
 	}
+	/* Injected TX corruption needs checksums computed over the corrupted bytes in software. */
 	if (!dp->cfg.no_offload && !dp_fault_active(&dp->cfg.tx_fault) &&
 	    (info.tx_offload_capa & want_tx) == want_tx) {
 		conf.txmode.offloads |= want_tx;
@@ -146,6 +148,16 @@ static int port_setup(struct dp_ctx *dp)
 			fprintf(stderr, "dataplane: queue %u setup: %s\n", q, rte_strerror(-r));
 			return ST_ERR_SYSTEM;
 		}
+	}
+	/* Tests only: the fault injector wraps the queues as ethdev callbacks; nothing without a spec. */
+	{
+		struct rte_mempool *pools[DP_MAX_WORKERS];
+
+		for (q = 0; q < dp->nb_queues; q++)
+			pools[q] = dp->w[q]->pool;
+		if ((r = dp_fault_install(port, dp->nb_queues, &dp->cfg.rx_fault, &dp->cfg.tx_fault,
+					  dp->st, pools, &dp->fault)) != ST_OK)
+			return r;
 	}
 	if ((r = rte_eth_dev_start(port)) != 0) {
 		fprintf(stderr, "dataplane: start port %u: %s\n", port, rte_strerror(-r));
@@ -212,8 +224,6 @@ int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
 		w->gateway = cfg->gateway;
 		w->cfg = &dp->cfg;
 		w->tsc_per_ms = rte_get_tsc_hz() / 1000;
-		dp_fault_init(&w->rxf, &cfg->rx_fault, 2 * i, w->pool);
-		dp_fault_init(&w->txf, &cfg->tx_fault, 2 * i + 1, w->pool);
 		if ((r = tcp_worker_create(w, &cfg->tcp, &w->tcp)) != 0)
 			goto fail;
 	}
@@ -292,10 +302,12 @@ void dp_destroy(struct dp_ctx *dp)
 {
 	if (!dp)
 		return;
-	if (dp->port_started) {
+	if (dp->port_started)
 		rte_eth_dev_stop(dp->cfg.port_id);
+	dp_fault_uninstall(dp->fault); /* stopped: no burst runs its callbacks */
+	dp->fault = NULL;
+	if (dp->port_started)
 		rte_eth_dev_close(dp->cfg.port_id);
-	}
 	for (unsigned i = 0; i < dp->nb_workers; i++) {
 		if (dp->w[i] && dp->w[i]->tcp)
 			tcp_worker_destroy(dp->w[i]->tcp);

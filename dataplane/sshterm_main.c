@@ -10,10 +10,12 @@
  *                file name: "rsa" -> RSA 3072, "ecdsa" -> ECDSA P-256, else
  *                Ed25519), then go on; existing keys are never touched
  *   -m SESSIONS  session slots per worker (default 1024)
- *   -R SPEC, -T SPEC
- *                test-only fault injection on received / transmitted frames,
- *                e.g. "drop=20,dup=10,reorder=10,seed=7" (per mille): this
- *                kernel has no netem, so tests inject loss here
+ *
+ * Tests only: SSHTERM_TEST_FAULT_RX / SSHTERM_TEST_FAULT_TX in the environment
+ * turn on the fault injector on received / transmitted frames, e.g.
+ * "drop=20,dup=10,reorder=10,seed=7" (per mille; dataplane/fault.h): this
+ * kernel has no netem, so tests inject loss here. A bad spec stops start-up;
+ * an active one is announced on stderr. Unset, nothing is installed.
  *
  * The EAL arguments pick the port (e.g. --vdev=net_tap0,iface=sshterm0 with
  * --no-huge) and the worker lcores (-l). Port 0 is used. Each worker lcore
@@ -107,16 +109,27 @@ static int generate_missing_hostkeys(const struct st_daemon_conf *conf)
 	return ST_OK;
 }
 
+/* A test-only fault spec from the environment (dataplane/fault.h); says so when it is bad. */
+static int fault_env(const char *var, struct dp_fault_cfg *out)
+{
+	int r = dp_fault_getenv(var, out);
+
+	if (r != ST_OK)
+		fprintf(stderr, "sshterm: %s=\"%s\": bad fault spec (test only; e.g. "
+				"drop=20,dup=10,reorder=10,corrupt=5,seed=7)\n",
+			var, getenv(var));
+	return r;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: sshterm [EAL args] -- [-f sshterm.conf] [-d] [-t] [-G] [-m SESSIONS] "
-			"[-R FAULTS] [-T FAULTS]\n");
+	fprintf(stderr, "usage: sshterm [EAL args] -- [-f sshterm.conf] [-d] [-t] [-G] [-m SESSIONS]\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *conf_path = DEFAULT_CONF;
-	const char *fault_rx = NULL, *fault_tx = NULL;
+	struct dp_fault_cfg fault_rx, fault_tx;
 	int debug = 0, test_only = 0, gen_keys = 0, opt, r;
 	unsigned long max_sessions = 1024;
 	char err[ST_CONF_ERR_MAX];
@@ -133,7 +146,7 @@ int main(int argc, char **argv)
 	argc -= n;
 	argv += n;
 	optind = 1;
-	while ((opt = getopt(argc, argv, "f:dtGm:R:T:h")) != -1) {
+	while ((opt = getopt(argc, argv, "f:dtGm:h")) != -1) {
 		switch (opt) {
 		case 'f':
 			conf_path = optarg;
@@ -154,17 +167,15 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case 'R':
-			fault_rx = optarg;
-			break;
-		case 'T':
-			fault_tx = optarg;
-			break;
 		default:
 			usage();
 			return 1;
 		}
 	}
+	/* Tests only (dataplane/fault.h): a bad spec is a start-up error, not a silent no-op. */
+	if (fault_env("SSHTERM_TEST_FAULT_RX", &fault_rx) != ST_OK ||
+	    fault_env("SSHTERM_TEST_FAULT_TX", &fault_tx) != ST_OK)
+		return 1;
 
 	if ((conf = calloc(1, sizeof(*conf))) == NULL)
 		return 1;
@@ -223,11 +234,8 @@ int main(int argc, char **argv)
 	cfg.can_sleep = st_sshapp_can_sleep;
 	cfg.idle_sleep_ms = conf->worker_idle_ms;
 	cfg.app_arg = &app;
-	if ((fault_rx != NULL && dp_fault_parse(fault_rx, &cfg.rx_fault) != ST_OK) ||
-	    (fault_tx != NULL && dp_fault_parse(fault_tx, &cfg.tx_fault) != ST_OK)) {
-		fprintf(stderr, "sshterm: bad fault spec (e.g. drop=20,dup=10,reorder=10,seed=7)\n");
-		return 1;
-	}
+	cfg.rx_fault = fault_rx;
+	cfg.tx_fault = fault_tx;
 	if (cfg.tcp.max_conns < 2 * max_sessions)
 		cfg.tcp.max_conns = (uint32_t)(2 * max_sessions); /* clients + backends */
 

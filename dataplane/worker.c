@@ -20,15 +20,13 @@
 
 void dp_tx_flush(struct dp_worker *w)
 {
-	struct rte_mbuf *pkts[DP_TX_BUF * 2 + 2];
+	struct rte_mbuf *pkts[DP_TX_BUF];
 	uint16_t n = w->tx_n, sent = 0, tries = 0;
 
-	if (n == 0 && !w->txf.held)
+	if (n == 0)
 		return;
 	memcpy(pkts, w->tx, n * sizeof(pkts[0]));
 	w->tx_n = 0;
-	if (dp_fault_active(&w->txf.cfg))
-		n = dp_fault_apply(&w->txf, pkts, n, RTE_DIM(pkts), w->st);
 	for (uint16_t i = 0; i < n; i++)
 		w->st->tx_bytes += pkts[i]->pkt_len;
 	{
@@ -204,7 +202,7 @@ int dp_worker_begin(struct dp_worker *w)
 int dp_worker_pass(struct dp_worker *w)
 {
 	const struct dp_cfg *cfg = w->cfg;
-	struct rte_mbuf *pkts[DP_RX_BURST * 2 + 2];
+	struct rte_mbuf *pkts[DP_RX_BURST];
 	uint64_t start = rte_rdtsc(), end;
 	uint16_t n, i;
 	uint64_t tx_before = w->st->tx_pkts;
@@ -215,8 +213,6 @@ int dp_worker_pass(struct dp_worker *w)
 	n = rte_eth_rx_burst(w->port, w->queue, pkts, DP_RX_BURST);
 	if (n)
 		w->st->io_tsc += rte_rdtsc() - start;
-	if (dp_fault_active(&w->rxf.cfg))
-		n = dp_fault_apply(&w->rxf, pkts, n, RTE_DIM(pkts), w->st);
 	w->st->rx_pkts += n;
 	for (i = 0; i < n; i++) {
 		if (i + 1 < n)
@@ -257,8 +253,6 @@ void dp_worker_end(struct dp_worker *w)
 		cfg->on_stop(w, cfg->app_arg);
 	tcp_worker_drain(w->tcp);
 	dp_tx_flush(w);
-	dp_fault_release(&w->rxf);
-	dp_fault_release(&w->txf);
 	for (unsigned i = 0; i < DP_ARP_SIZE; i++) {
 		for (unsigned k = 0; k < w->arp[i].nhold; k++)
 			rte_pktmbuf_free(w->arp[i].hold[k]);

@@ -41,6 +41,17 @@ fi
 printf 'Address %s/24\nBogusKeyword 1\n' $ADDR > "$T/bad.conf"
 "$BIN/sshterm" "${EALT[@]}" -- -f "$T/bad.conf" -t 2>&1 | grep -q "bad.conf:2: unknown keyword 'BogusKeyword'" &&
 	ok "an unknown keyword is an error with file:line" || bad "unknown keyword error"
+# The test-only fault injector comes from the environment, never from product flags.
+if SSHTERM_TEST_FAULT_TX=drop=20,bogus=1 "$BIN/sshterm" "${EALT[@]}" -- -f "$T/sshterm.conf" -t \
+	>/dev/null 2>"$T/f.err"; then
+	bad "a bad SSHTERM_TEST_FAULT_TX is a start-up error"
+else
+	grep -q "SSHTERM_TEST_FAULT_TX=\"drop=20,bogus=1\": bad fault spec" "$T/f.err" &&
+		ok "a bad SSHTERM_TEST_FAULT_TX is a start-up error naming it" ||
+		bad "bad fault spec message" "$(cat "$T/f.err")"
+fi
+"$BIN/sshterm" "${EALT[@]}" -- -f "$T/sshterm.conf" -t -R drop=20 >/dev/null 2>&1 &&
+	bad "-R is no longer a flag" || ok "-R is no longer a flag (faults: SSHTERM_TEST_FAULT_RX/TX)"
 
 if ! start_daemon; then
 	cat "$T/daemon.log"
@@ -48,6 +59,8 @@ if ! start_daemon; then
 	finish
 fi
 ok "daemon starts on a TAP port in namespace $NS"
+grep -q "fault injection" "$T/daemon.log" && bad "no fault injector without SSHTERM_TEST_FAULT_*" ||
+	ok "no fault injector without SSHTERM_TEST_FAULT_*"
 
 # A kernel TCP backend inside the namespace: echoes what it receives.
 cat > "$T/echo_server.py" <<'EOF'
@@ -334,11 +347,15 @@ fi
 
 # ---- loss injected on both directions ----
 stop_daemon
-if start_daemon -R drop=20,seed=3 -T drop=20,seed=4; then
+if SSHTERM_TEST_FAULT_RX=drop=20,seed=3 SSHTERM_TEST_FAULT_TX=drop=20,seed=4 start_daemon; then
+	grep -q "test-only fault injection active on port 0 .*rx drop=20,.*tx drop=20," "$T/daemon.log" &&
+		ok "fault injection is announced on stderr" || bad "fault injection warning"
 	want=$(source_sha 33554432)
 	got=$(TMO=180 sshc alice "$T/id_user" "source 32M" | sha256sum | cut -d' ' -f1)
 	check "32 MiB from source with 2% loss each way" "$got" "$want"
 	ctl stats | grep -q "retransmits [1-9]" && ok "retransmissions are counted" || bad "retransmissions are counted"
+	ctl stats | grep -qE "drop FAULT +[1-9]" && ok "injected drops are counted (drop FAULT)" ||
+		bad "injected drops are counted" "$(ctl stats | grep -i fault)"
 else
 	bad "daemon restarts with fault injection"
 fi
