@@ -26,7 +26,10 @@ struct sess {
 	struct st_wsess ws;      /* first: wsess hands itself to services as `owner` */
 	struct st_sshapp_worker *aw;
 	tcp_handle_t tcp;        /* 0 once TCP is gone */
-	struct rte_mbuf *rx;     /* received segments not yet taken by the session */
+	/* Received segments the session has not consumed (a partial packet, or
+	 * input it holds), opened in place there (sess_io.c). */
+	struct rte_mbuf *rx, *rx_tail;
+	uint32_t rx_bytes;
 	/* Sealed packets not yet handed to TCP, in order (sess_io.c). */
 	struct rte_mbuf *txq_head, *txq_tail;
 	uint32_t txq_bytes;
@@ -59,6 +62,7 @@ struct st_sshapp_worker {
 	uint32_t nsess, free_head, active;
 	struct bconn *bc;
 	uint32_t nbc, bc_free;
+	uint32_t rx_hold_max;    /* received bytes a session holds before TCP's window holds the peer */
 	/*
 	 * Sealing (sess_io.c): packets that do not fit a small mbuf of the port's
 	 * pool are sealed into mbufs of this worker's seal pool (seal_room bytes

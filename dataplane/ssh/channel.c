@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/backend.h"
 #include "crypto/buf.h"
 #include "crypto/err.h"
 #include "crypto/secmem.h"
@@ -30,13 +31,12 @@ void st_chan_table_init(struct st_chan_table *t, const struct st_chan_tx *tx,
 		t->env = *env;
 }
 
+static void ring_release(struct st_chan *c);
+
 static void chan_release(struct st_chan_table *t, struct st_chan *c)
 {
 	st_service_close(&c->svc);
-	if (c->ring != NULL) {
-		st_wipe(c->ring, c->ring_hwm); /* untouched pages stay untouched */
-		free(c->ring);
-	}
+	ring_release(c);
 	memset(c, 0, sizeof(*c));
 	t->n_open--;
 }
@@ -99,8 +99,6 @@ int st_chan_bind(struct st_chan_table *t, const struct st_chan_bind *b)
 	if (ti >= 0)
 		tomb_del(t, (unsigned)ti);
 	memset(c, 0, sizeof(*c));
-	if ((c->ring = malloc(b->local_window)) == NULL)
-		return ST_ERR_ALLOC;
 	c->in_use = 1;
 	c->local_id = b->local_id;
 	c->remote_id = b->remote_id;
@@ -147,13 +145,26 @@ int st_chan_attach(struct st_chan_table *t, uint32_t local_id,
 	return ST_OK;
 }
 
-/* Appends to the hold ring; the window accounting guarantees room. */
-static void ring_put(struct st_chan *c, const uint8_t *p, size_t n)
+/*
+ * Appends to the hold ring; the window accounting guarantees room. The ring
+ * exists only while a service leaves input unconsumed (a slow backend, echo
+ * with its own ring full): it is allocated here and released by
+ * st_chan_table_shrink once it has been empty for a tick.
+ */
+static int ring_put(struct st_chan *c, const uint8_t *p, size_t n)
 {
 	uint32_t cap = c->local_window_max;
 	uint32_t tail = (uint32_t)(((uint64_t)c->ring_head + c->ring_len) % cap);
 	size_t first = cap - tail;
 
+	if (c->ring == NULL) {
+		if ((c->ring = malloc(cap)) == NULL)
+			return ST_ERR_ALLOC;
+		c->ring_head = 0;
+		c->ring_hwm = 0;
+		tail = 0;
+		first = cap;
+	}
 	if (first > n)
 		first = n;
 	memcpy(c->ring + tail, p, first);
@@ -163,6 +174,35 @@ static void ring_put(struct st_chan *c, const uint8_t *p, size_t n)
 		uint64_t w = (uint64_t)c->ring_hwm + n;
 		c->ring_hwm = w > c->local_window_max ? c->local_window_max : (uint32_t)w;
 	}
+	return ST_OK;
+}
+
+static void ring_release(struct st_chan *c)
+{
+	if (c->ring == NULL)
+		return;
+	st_wipe(c->ring, c->ring_hwm); /* untouched pages stay untouched */
+	free(c->ring);
+	c->ring = NULL;
+	c->ring_head = c->ring_len = c->ring_hwm = 0;
+}
+
+void st_chan_table_shrink(struct st_chan_table *t)
+{
+	for (unsigned i = 0; i < ST_CHAN_MAX; i++) {
+		struct st_chan *c = &t->ch[i];
+		if (c->in_use && c->ring != NULL && c->ring_len == 0) {
+			if (c->ring_idle)
+				ring_release(c);
+			else
+				c->ring_idle = 1; /* empty now: released if still empty next time */
+		} else {
+			c->ring_idle = 0;
+		}
+	}
+	for (unsigned i = 0; i < ST_CHAN_MAX; i++)
+		if (t->ch[i].in_use)
+			st_service_shrink(&t->ch[i].svc);
 }
 
 static void service_failed(struct st_chan_table *t, struct st_chan *c)
@@ -190,8 +230,12 @@ static size_t offer(struct st_chan_table *t, struct st_chan *c, const uint8_t *p
 	return used;
 }
 
-static int input_data(struct st_chan_table *t, struct st_chan *c, const uint8_t *p, size_t n,
-		      int ext)
+/*
+ * Data of one CHANNEL_DATA / EXTENDED_DATA, n bytes in v[0..nv): offered to
+ * the service piece by piece, what it leaves goes to the hold ring.
+ */
+static int input_data(struct st_chan_table *t, struct st_chan *c, const struct st_seg *v,
+		      unsigned nv, size_t n, int ext)
 {
 	if (c->peer_eof || c->peer_close) {
 		t->cnt[ST_CHAN_CNT_DATA_AFTER_EOF]++;
@@ -213,13 +257,18 @@ static int input_data(struct st_chan_table *t, struct st_chan *c, const uint8_t 
 		c->credit += (uint32_t)n;
 		return ST_OK;
 	}
-	if (c->attached && c->ring_len == 0) {
-		size_t used = offer(t, c, p, n);
-		p += used;
-		n -= used;
+	for (unsigned i = 0; i < nv; i++) {
+		const uint8_t *p = v[i].p;
+		size_t len = v[i].len;
+
+		if (c->attached && c->ring_len == 0) {
+			size_t used = offer(t, c, p, len);
+			p += used;
+			len -= used;
+		}
+		if (len > 0 && ring_put(c, p, len) != ST_OK)
+			return ST_ERR_ALLOC;
 	}
-	if (n > 0)
-		ring_put(c, p, n);
 	return ST_OK;
 }
 
@@ -227,8 +276,9 @@ int st_chan_input(struct st_chan_table *t, const uint8_t *payload, size_t len, i
 {
 	struct st_buf b;
 	struct st_chan *c;
+	struct st_seg v;
 	uint8_t type;
-	uint32_t id, v;
+	uint32_t id, u;
 	const uint8_t *data;
 	size_t dlen;
 	int r = ST_OK;
@@ -254,25 +304,29 @@ int st_chan_input(struct st_chan_table *t, const uint8_t *payload, size_t len, i
 	st_buf_from(&b, payload + 5, len - 5);
 	switch (type) {
 	case SSH_MSG_CHANNEL_WINDOW_ADJUST:
-		if ((r = st_buf_get_u32(&b, &v)) != ST_OK || (r = st_buf_end(&b)) != ST_OK)
+		if ((r = st_buf_get_u32(&b, &u)) != ST_OK || (r = st_buf_end(&b)) != ST_OK)
 			goto malformed;
-		if ((uint64_t)c->remote_window + v > UINT32_MAX) {
+		if ((uint64_t)c->remote_window + u > UINT32_MAX) {
 			t->cnt[ST_CHAN_CNT_WINDOW_OVERFLOW]++;
 			return ST_ERR_STATE;
 		}
-		c->remote_window += v;
+		c->remote_window += u;
 		return ST_OK;
 	case SSH_MSG_CHANNEL_DATA:
 		if ((r = st_buf_get_string(&b, &data, &dlen)) != ST_OK ||
 		    (r = st_buf_end(&b)) != ST_OK)
 			goto malformed;
-		return input_data(t, c, data, dlen, 0);
+		v.p = (uint8_t *)data;
+		v.len = (uint32_t)dlen;
+		return input_data(t, c, &v, 1, dlen, 0);
 	case SSH_MSG_CHANNEL_EXTENDED_DATA:
-		if ((r = st_buf_get_u32(&b, &v)) != ST_OK ||
+		if ((r = st_buf_get_u32(&b, &u)) != ST_OK ||
 		    (r = st_buf_get_string(&b, &data, &dlen)) != ST_OK ||
 		    (r = st_buf_end(&b)) != ST_OK)
 			goto malformed;
-		return input_data(t, c, data, dlen, 1);
+		v.p = (uint8_t *)data;
+		v.len = (uint32_t)dlen;
+		return input_data(t, c, &v, 1, dlen, 1);
 	case SSH_MSG_CHANNEL_EOF:
 		if ((r = st_buf_end(&b)) != ST_OK)
 			goto malformed;
@@ -296,6 +350,57 @@ int st_chan_input(struct st_chan_table *t, const uint8_t *payload, size_t len, i
 malformed:
 	t->cnt[ST_CHAN_CNT_MALFORMED]++;
 	return ST_ERR_FORMAT;
+}
+
+/*
+ * The same for a payload that lies in several pieces (opened in place in
+ * the TCP receive mbufs): the header is gathered into a scratch, the data is
+ * offered piece by piece without a copy. Small messages (WINDOW_ADJUST, EOF,
+ * CLOSE) that happen to straddle a piece boundary are gathered whole.
+ */
+int st_chan_input_segs(struct st_chan_table *t, const struct st_seg *segs, unsigned nseg,
+		       size_t len, int *handled)
+{
+	uint8_t hdr[13];
+	struct st_seg v[ST_PKT_MAX_SEGS];
+	struct st_seg_iter it;
+	struct st_chan *c;
+	unsigned nv = 0;
+	size_t hl, dlen;
+	uint8_t *q;
+	uint32_t n;
+
+	*handled = 0;
+	if (len < 1 || nseg > ST_PKT_MAX_SEGS)
+		return ST_OK;
+	st_segs_read(segs, (uint16_t)nseg, 0, hdr, 1);
+	if (hdr[0] != SSH_MSG_CHANNEL_DATA && hdr[0] != SSH_MSG_CHANNEL_EXTENDED_DATA) {
+		uint8_t small[64];
+		if (hdr[0] < SSH_MSG_CHANNEL_WINDOW_ADJUST || hdr[0] > SSH_MSG_CHANNEL_CLOSE ||
+		    len > sizeof(small))
+			return ST_OK; /* not ours (or malformed: the control plane reports it) */
+		st_segs_read(segs, (uint16_t)nseg, 0, small, (uint32_t)len);
+		return st_chan_input(t, small, len, handled);
+	}
+	hl = hdr[0] == SSH_MSG_CHANNEL_DATA ? 9 : 13;
+	if (len < hl)
+		return ST_OK; /* malformed: the control plane reports it */
+	st_segs_read(segs, (uint16_t)nseg, 0, hdr, (uint32_t)hl);
+	if ((c = st_chan_find(t, st_peek_u32(hdr + 1))) == NULL)
+		return ST_OK;
+	*handled = 1;
+	dlen = st_peek_u32(hdr + hl - 4);
+	if (dlen != len - hl) {
+		t->cnt[ST_CHAN_CNT_MALFORMED]++;
+		return ST_ERR_FORMAT;
+	}
+	st_seg_iter_init(&it, segs, (uint16_t)nseg, (uint32_t)hl, (uint32_t)dlen);
+	while ((n = st_seg_iter_next(&it, &q)) != 0 && nv < ST_PKT_MAX_SEGS) {
+		v[nv].p = q;
+		v[nv].len = n;
+		nv++;
+	}
+	return input_data(t, c, v, nv, dlen, hl == 13);
 }
 
 /* ---- output ---- */

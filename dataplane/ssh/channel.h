@@ -13,7 +13,9 @@
  *    Bytes count as consumed when the service takes them; WINDOW_ADJUST
  *    returns consumed bytes once half of the bound window is pending, so a
  *    slow service (backpressure) stops the peer. Bytes the service has not
- *    taken wait in a per-channel ring of exactly the bound window.
+ *    taken wait in a per-channel ring of exactly the bound window, which
+ *    exists only while input is held (allocated on the first byte held,
+ *    released by st_chan_table_shrink after a tick empty).
  *  - send: never more than the peer's window, never more data per packet
  *    than the peer's max packet (and ST_CHAN_MAX_DATA).
  *
@@ -112,7 +114,8 @@ struct st_chan {
 	uint32_t local_window_max;  /* as bound */
 	uint32_t local_max_packet;
 	uint32_t credit;            /* consumed, not yet granted back */
-	uint8_t *ring;              /* local_window_max bytes */
+	uint8_t *ring;              /* local_window_max bytes while input is held, else NULL */
+	uint8_t ring_idle;          /* the ring was empty at the last shrink */
 	uint32_t ring_head, ring_len;
 	uint32_t ring_hwm;          /* ring bytes ever written (from 0): what the free wipes */
 	/* send */
@@ -172,6 +175,18 @@ int st_chan_attach(struct st_chan_table *t, uint32_t local_id,
  * ST_ERR_PACKET_TOO_LARGE (max packet exceeded).
  */
 int st_chan_input(struct st_chan_table *t, const uint8_t *payload, size_t len, int *handled);
+
+/*
+ * st_chan_input for a payload of len bytes scattered over segs[0..nseg)
+ * (opened in place in receive mbufs): channel data goes to the service
+ * piece by piece without a copy. Same results as st_chan_input.
+ */
+struct st_seg;
+int st_chan_input_segs(struct st_chan_table *t, const struct st_seg *segs, unsigned nseg,
+		       size_t len, int *handled);
+
+/* Releases hold rings (and service buffers) that stayed empty since the last call. */
+void st_chan_table_shrink(struct st_chan_table *t);
 
 /*
  * Moves data between channels and services and emits what is due: held

@@ -30,13 +30,8 @@ int st_record_init(struct st_record *r, const struct st_crypto_backend *be, uint
 		max_packet = ST_RECORD_MIN_MAX_PACKET;
 	r->be = be;
 	r->max_packet = max_packet;
-	/* Room for one packet of the largest size plus a partial next one, so that
-	 * a whole packet always fits after a compaction. */
-	r->rxcap = 2 * max_total(r);
-	/* ST_RX_HEADROOM bytes in front: the backend's scratch (backend.h). */
-	if ((r->rxmem = malloc(ST_RX_HEADROOM + r->rxcap)) == NULL)
-		return ST_ERR_ALLOC;
-	r->rxbuf = r->rxmem + ST_RX_HEADROOM;
+	/* The reassembly buffer comes with the first rx_space/feed (rx_alloc):
+	 * owners that open packets in place never need one. */
 	r->pad_used = sizeof(r->pad_pool);
 	return ST_OK;
 }
@@ -76,6 +71,8 @@ static int dir_install(struct st_record *r, struct st_record_dir *d, int seal)
 	if (ret != ST_OK)
 		return ret;
 	d->keyed = 1;
+	if (!seal)
+		r->cur_known = 0; /* a length read ahead was read with the old keys */
 	d->epoch_packets = 0;
 	d->epoch_bytes = 0;
 	if (r->strict_kex)
@@ -115,8 +112,63 @@ int st_record_set_next_keys(struct st_record *r, const struct st_dir_keys *tx,
 
 /* ---- receive ---- */
 
+/*
+ * Per-thread scratch of st_record_read_pieces: what one call's packets need
+ * while they are opened and while their messages are in use (until the next
+ * call on the thread). Not in struct st_record, which exists per session.
+ */
+struct rx_tls {
+	/* Each packet's runs in the pieces; once opened, its payload's runs. */
+	struct st_seg segs[ST_RECORD_BURST][ST_PKT_MAX_SEGS];
+	uint8_t hdr[ST_CIPHER_MAX_BLOCK]; /* a length header that straddles pieces */
+	uint8_t *bounce;      /* fallback buffer, ST_RX_HEADROOM in front; malloc'd */
+	uint32_t bounce_cap;  /* bytes after the headroom */
+	uint32_t bounce_used; /* bytes after the headroom to wipe */
+};
+static _Thread_local struct rx_tls rx_tls;
+
+static void bounce_wipe(void)
+{
+	if (rx_tls.bounce_used > 0) {
+		st_wipe(rx_tls.bounce + ST_RX_HEADROOM, rx_tls.bounce_used);
+		rx_tls.bounce_used = 0;
+	}
+}
+
+void st_record_thread_fini(void)
+{
+	bounce_wipe();
+	free(rx_tls.bounce);
+	rx_tls.bounce = NULL;
+	rx_tls.bounce_cap = 0;
+}
+
+/* The reassembly buffer, at first need. A failure kills the record. */
+static int rx_alloc(struct st_record *r)
+{
+	/* Room for one packet of the largest size plus a partial next one, so that
+	 * a whole packet always fits after a compaction. */
+	uint32_t cap = 2 * max_total(r);
+
+	/* ST_RX_HEADROOM bytes in front: the backend's scratch (backend.h). */
+	if ((r->rxmem = malloc(ST_RX_HEADROOM + cap)) == NULL) {
+		if (r->dead == ST_OK)
+			r->dead = ST_ERR_ALLOC;
+		return ST_ERR_ALLOC;
+	}
+	r->rxbuf = r->rxmem + ST_RX_HEADROOM;
+	r->rxcap = cap;
+	return ST_OK;
+}
+
 void st_record_rx_space(struct st_record *r, uint8_t **p, size_t *n)
 {
+	/* A dead record gets no buffer (nor another try after a failed one). */
+	if (r->rxbuf == NULL && (r->dead != ST_OK || rx_alloc(r) != ST_OK)) {
+		*p = NULL;
+		*n = 0;
+		return;
+	}
 	if (r->rx_start == r->rx_end) {
 		r->rx_start = r->rx_end = 0;
 	} else if (r->rx_start > 0 && r->rxcap - r->rx_end < max_total(r)) {
@@ -131,6 +183,7 @@ void st_record_rx_space(struct st_record *r, uint8_t **p, size_t *n)
 
 void st_record_rx_commit(struct st_record *r, size_t n)
 {
+	/* rxcap is 0 until the buffer exists: nothing is taken then. */
 	if (n > r->rxcap - r->rx_end)
 		n = r->rxcap - r->rx_end;
 	r->rx_end += (uint32_t)n;
@@ -152,6 +205,83 @@ void st_record_feed(struct st_record *r, const uint8_t *data, size_t len, size_t
 	*used = n;
 }
 
+/* ---- receive: a position in the received bytes ---- */
+
+/* Where the next unparsed byte is: in *pc at off (< pc->len), or at the end. */
+struct rx_cur {
+	const struct st_rx_piece *pc, *end;
+	uint32_t off;
+};
+
+static void cur_init(struct rx_cur *c, const struct st_rx_piece *pc, unsigned npc)
+{
+	c->pc = pc;
+	c->end = pc + npc;
+	c->off = 0;
+	while (c->pc < c->end && c->pc->len == 0)
+		c->pc++;
+}
+
+/* Moves past len bytes (that are there) and any empty pieces after them. */
+static void cur_skip(struct rx_cur *c, uint32_t len)
+{
+	while (c->pc < c->end) {
+		uint32_t n = c->pc->len - c->off;
+		if (n > len) {
+			c->off += len;
+			return;
+		}
+		len -= n;
+		c->pc++;
+		c->off = 0;
+	}
+}
+
+/*
+ * Describes the next len bytes (that are there) as runs, one per non-empty
+ * piece, in out[0..max). Returns the number of runs, or max + 1 when more
+ * than max are needed.
+ */
+static unsigned cur_runs(const struct rx_cur *c, uint32_t len, struct st_seg *out, unsigned max)
+{
+	const struct st_rx_piece *pc = c->pc;
+	uint32_t off = c->off;
+	unsigned k = 0;
+
+	for (; len > 0 && pc < c->end; pc++, off = 0) {
+		uint32_t n = pc->len - off;
+		if (n == 0)
+			continue;
+		if (k == max)
+			return max + 1;
+		if (n > len)
+			n = len;
+		out[k].p = pc->p + off;
+		out[k].len = n;
+		k++;
+		len -= n;
+	}
+	return k;
+}
+
+/* Copies the next len bytes (that are there) to dst. */
+static void cur_copy(const struct rx_cur *c, uint32_t len, uint8_t *dst)
+{
+	const struct st_rx_piece *pc = c->pc;
+	uint32_t off = c->off;
+
+	for (; len > 0 && pc < c->end; pc++, off = 0) {
+		uint32_t n = pc->len - off;
+		if (n > len)
+			n = len;
+		memcpy(dst, pc->p + off, n);
+		dst += n;
+		len -= n;
+	}
+}
+
+/* ---- receive: per-packet rules, shared by both interfaces ---- */
+
 /* Checks a packet_length against the cap and the block multiple. */
 static int check_length(const struct st_record *r, uint32_t plen)
 {
@@ -167,17 +297,135 @@ static int check_length(const struct st_record *r, uint32_t plen)
 	return ST_OK;
 }
 
-/* Checks padding and extracts the payload of an opened packet. */
-static int packet_payload(const struct st_pkt *p, struct st_record_msg *m)
+/*
+ * Reads packet_length from the first first_len bytes at hdr (for MtE CTR
+ * decrypting them in place), checks it before anything else happens, and
+ * remembers it for the packet at the read position (cur_plen).
+ */
+static int rx_length(struct st_record *r, uint32_t seq, uint8_t *hdr)
+{
+	struct st_record_dir *d = &r->rx;
+	uint32_t plen;
+	int ret;
+
+	if (d->keyed) {
+		if ((ret = r->be->open_length(&d->crypto, seq, hdr, &plen)) != ST_OK)
+			return ret;
+	} else {
+		plen = st_peek_u32(hdr);
+	}
+	if ((ret = check_length(r, plen)) != ST_OK)
+		return ret;
+	r->cur_plen = plen;
+	r->cur_known = 1;
+	return ST_OK;
+}
+
+/*
+ * rx_length for the header at c. One that straddles pieces is gathered into
+ * scratch; where open_length decrypted it (serial_open), the plaintext goes
+ * back into the pieces, which then hold what a contiguous open would leave.
+ */
+static int rx_length_at(struct st_record *r, const struct rx_cur *c, uint32_t first, uint32_t seq)
+{
+	struct st_seg hs[ST_CIPHER_MAX_BLOCK];
+	unsigned ns;
+	int ret;
+
+	if (first > sizeof(rx_tls.hdr))
+		return ST_ERR_INTERNAL;
+	/* Every run has a byte at least: first runs at most. */
+	ns = cur_runs(c, first, hs, ST_CIPHER_MAX_BLOCK);
+	if (ns == 1)
+		return rx_length(r, seq, hs[0].p);
+	st_segs_read(hs, (uint16_t)ns, 0, rx_tls.hdr, first);
+	ret = rx_length(r, seq, rx_tls.hdr);
+	if (ret == ST_OK && r->rx.keyed && r->rx.crypto.serial_open)
+		st_segs_write(hs, (uint16_t)ns, 0, rx_tls.hdr, first);
+	st_wipe(rx_tls.hdr, first);
+	return ret;
+}
+
+/* Packets per call: a key change may follow any packet during kex, and MtE
+ * length decryption advances the keystream: both force one at a time. */
+static unsigned rx_limit(const struct st_record *r, unsigned max)
+{
+	unsigned limit = max < ST_RECORD_BURST ? max : ST_RECORD_BURST;
+
+	if (r->kex_active || (r->rx.keyed && r->rx.crypto.serial_open))
+		limit = limit > 0 ? 1 : 0;
+	return limit;
+}
+
+/*
+ * Checks padding and finds the payload of an opened packet. For a scattered
+ * one, out is its segs array: the runs are rewritten there, in place, into
+ * the payload's runs (each is read before it is overwritten).
+ */
+static int packet_payload(const struct st_pkt *p, struct st_seg *out, struct st_record_msg *m)
 {
 	uint32_t plen = p->len - 4;
-	uint8_t padlen = p->buf[4];
+	uint8_t padlen;
 
+	if (p->segs == NULL)
+		padlen = p->buf[4];
+	else
+		st_segs_read(p->segs, p->nseg, 4, &padlen, 1);
 	if (padlen < MIN_PADDING || (uint32_t)padlen + 1 >= plen)
 		return ST_ERR_PADDING;
-	m->payload = p->buf + ST_RECORD_PAYLOAD_OFFSET;
 	m->len = plen - 1 - padlen;
 	m->seq = p->seq;
+	m->segs = NULL;
+	m->nseg = 0;
+	if (p->segs == NULL) {
+		m->payload = p->buf + ST_RECORD_PAYLOAD_OFFSET;
+		return ST_OK;
+	}
+	struct st_seg_iter it;
+	uint8_t *q;
+	uint32_t n;
+	uint16_t k = 0;
+	st_seg_iter_init(&it, p->segs, p->nseg, ST_RECORD_PAYLOAD_OFFSET, m->len);
+	while ((n = st_seg_iter_next(&it, &q)) != 0) {
+		out[k].p = q;
+		out[k].len = n;
+		k++;
+	}
+	if (k == 1) {
+		m->payload = out[0].p;
+	} else {
+		m->payload = NULL;
+		m->segs = out;
+		m->nseg = k;
+	}
+	return ST_OK;
+}
+
+/* Counts an opened packet and acts on kex messages; last: none after it. */
+static int rx_account(struct st_record *r, const struct st_pkt *p, uint8_t type, int last)
+{
+	struct st_record_dir *d = &r->rx;
+	int ret;
+
+	d->seq++;
+	d->packets++;
+	d->epoch_packets++;
+	d->bytes += p->len + (d->keyed ? d->crypto.tag_len : 0);
+	d->epoch_bytes += p->len;
+	if (type == SSH_MSG_KEXINIT) {
+		r->kex_active = 1;
+	} else if (type == SSH_MSG_NEWKEYS) {
+		/* Anything after it in this burst was opened with the old keys. */
+		if (!last)
+			return ST_ERR_STATE;
+		if (!d->have_next) {
+			r->rx_wait_keys = 1;
+		} else {
+			if ((ret = dir_install(r, d, 0)) != ST_OK)
+				return ret;
+			r->kex_active = 0;
+		}
+	}
 	return ST_OK;
 }
 
@@ -187,55 +435,93 @@ static int fail(struct st_record *r, int err)
 	return err;
 }
 
-int st_record_read(struct st_record *r, struct st_record_msg *msgs, unsigned max, unsigned *nout)
+/* The first len bytes at c, copied into this thread's bounce buffer. */
+static int bounce_in(const struct st_record *r, const struct rx_cur *c, uint32_t len,
+		     uint8_t **buf)
+{
+	uint32_t cap = max_total(r);
+
+	if (rx_tls.bounce_cap < cap) {
+		uint8_t *b = malloc(ST_RX_HEADROOM + cap);
+		if (b == NULL)
+			return ST_ERR_ALLOC;
+		st_record_thread_fini(); /* a smaller one, from a record with a lower cap */
+		rx_tls.bounce = b;
+		rx_tls.bounce_cap = cap;
+	}
+	cur_copy(c, len, rx_tls.bounce + ST_RX_HEADROOM);
+	rx_tls.bounce_used = len;
+	*buf = rx_tls.bounce + ST_RX_HEADROOM;
+	return ST_OK;
+}
+
+/*
+ * Both interfaces: parses and opens up to `max` packets at the start of
+ * pc[0..npc). st_record_read passes one piece (the reassembly buffer's unread
+ * bytes) and scattered = 0: no thread-local storage is touched then.
+ */
+static int rx_read(struct st_record *r, const struct st_rx_piece *pc, unsigned npc, int scattered,
+		   struct st_record_msg *msgs, unsigned max, unsigned *nout, size_t *consumed)
 {
 	struct st_pkt pk[ST_RECORD_BURST];
 	struct st_record_dir *d = &r->rx;
-	uint32_t pos = r->rx_start;
-	unsigned n = 0, limit;
-	int ret;
+	struct st_seg one;
+	struct rx_cur c;
+	uint64_t avail = 0;
+	size_t pos = 0;
+	unsigned n = 0, limit, i;
+	int ret, bounced = 0;
 
 	if (r->dead != ST_OK)
 		return r->dead;
-	*nout = 0;
 	if (r->rx_wait_keys)
 		return ST_OK;
-	limit = max < ST_RECORD_BURST ? max : ST_RECORD_BURST;
-	/* A key change may follow any packet during kex; MtE length decryption
-	 * advances the keystream: both force one packet per call. */
-	if (r->kex_active || (d->keyed && d->crypto.serial_open))
-		limit = limit > 0 ? 1 : 0;
+	limit = rx_limit(r, max);
+	for (i = 0; i < npc; i++)
+		avail += pc[i].len;
+	cur_init(&c, pc, npc);
 
-	while (n < limit) {
-		uint32_t avail = r->rx_end - pos;
+	while (n < limit && !bounced) {
 		uint32_t first = d->keyed ? d->crypto.first_len : 4;
 		uint32_t tag = d->keyed ? d->crypto.tag_len : 0;
 		uint32_t seq = d->seq + n;
+		struct st_seg *sg = scattered ? rx_tls.segs[n] : &one;
+		unsigned ns;
 
 		if (!r->cur_known) {
-			uint32_t plen;
 			if (avail < first)
 				break;
-			if (d->keyed)
-				ret = r->be->open_length(&d->crypto, seq, r->rxbuf + pos, &plen);
-			else
-				plen = st_peek_u32(r->rxbuf + pos), ret = ST_OK;
-			if (ret != ST_OK)
+			if ((ret = rx_length_at(r, &c, first, seq)) != ST_OK)
 				return fail(r, ret);
-			if ((ret = check_length(r, plen)) != ST_OK)
-				return fail(r, ret);
-			r->cur_plen = plen;
-			r->cur_known = 1;
 		}
-		if (avail < 4 + r->cur_plen + tag)
+		uint32_t need = 4 + r->cur_plen + tag;
+		if (avail < need)
 			break;
-		pk[n].buf = r->rxbuf + pos;
+		pk[n].buf = NULL;
 		pk[n].len = 4 + r->cur_plen;
 		pk[n].seq = seq;
 		pk[n].status = ST_OK;
-		pk[n].segs = NULL; /* contiguous in the reassembly buffer */
+		pk[n].segs = NULL;
 		pk[n].nseg = 0;
-		pos += 4 + r->cur_plen + tag;
+		ns = cur_runs(&c, need, sg, scattered ? ST_PKT_MAX_SEGS : 1);
+		if (ns == 1) {
+			pk[n].buf = sg[0].p; /* inside one piece: the contiguous path */
+		} else if (ns <= ST_PKT_MAX_SEGS) {
+			pk[n].segs = sg;
+			pk[n].nseg = (uint16_t)ns;
+		} else if (n > 0) {
+			break; /* too many pieces: it comes first next time, alone */
+		} else if (!scattered) {
+			return fail(r, ST_ERR_INTERNAL); /* one piece cannot need more */
+		} else {
+			if ((ret = bounce_in(r, &c, need, &pk[n].buf)) != ST_OK)
+				return fail(r, ret);
+			r->rx_bounced++;
+			bounced = 1;
+		}
+		cur_skip(&c, need);
+		avail -= need;
+		pos += need;
 		r->cur_known = 0;
 		n++;
 	}
@@ -245,35 +531,54 @@ int st_record_read(struct st_record *r, struct st_record_msg *msgs, unsigned max
 	if (d->keyed && r->be->open_burst(&d->crypto, pk, (uint16_t)n) != n)
 		return fail(r, ST_ERR_CRYPTO);
 
-	for (unsigned i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
+		struct st_record_msg *m = &msgs[i];
 		if (pk[i].status != ST_OK)
 			return fail(r, pk[i].status);
-		if ((ret = packet_payload(&pk[i], &msgs[i])) != ST_OK)
+		if ((ret = packet_payload(&pk[i], pk[i].segs != NULL ? rx_tls.segs[i] : NULL, m)) !=
+		    ST_OK)
 			return fail(r, ret);
-		d->seq++;
-		d->packets++;
-		d->epoch_packets++;
-		d->bytes += pk[i].len + (d->keyed ? d->crypto.tag_len : 0);
-		d->epoch_bytes += pk[i].len;
-		uint8_t type = msgs[i].payload[0];
-		if (type == SSH_MSG_KEXINIT) {
-			r->kex_active = 1;
-		} else if (type == SSH_MSG_NEWKEYS) {
-			/* Anything after it in this burst was opened with the old keys. */
-			if (i + 1 != n)
-				return fail(r, ST_ERR_STATE);
-			if (!d->have_next) {
-				r->rx_wait_keys = 1;
-			} else {
-				if ((ret = dir_install(r, d, 0)) != ST_OK)
-					return fail(r, ret);
-				r->kex_active = 0;
-			}
-		}
+		uint8_t type = m->payload != NULL ? m->payload[0] : m->segs[0].p[0];
+		if ((ret = rx_account(r, &pk[i], type, i + 1 == n)) != ST_OK)
+			return fail(r, ret);
 	}
-	r->rx_start = pos;
 	*nout = n;
+	*consumed = pos;
 	return ST_OK;
+}
+
+int st_record_read(struct st_record *r, struct st_record_msg *msgs, unsigned max, unsigned *nout)
+{
+	struct st_rx_piece pc;
+	size_t took = 0;
+	int ret;
+
+	*nout = 0;
+	/* No buffer yet: nothing was fed. */
+	pc.p = r->rxbuf != NULL ? r->rxbuf + r->rx_start : NULL;
+	pc.len = r->rx_end - r->rx_start;
+	if ((ret = rx_read(r, &pc, r->rxbuf != NULL, 0, msgs, max, nout, &took)) != ST_OK)
+		return ret;
+	r->rx_start += (uint32_t)took;
+	return ST_OK;
+}
+
+int st_record_read_pieces(struct st_record *r, const struct st_rx_piece *pc, unsigned npc,
+			  struct st_record_msg *msgs, unsigned max, unsigned *n, size_t *consumed)
+{
+	int ret;
+
+	*n = 0;
+	*consumed = 0;
+	/* The messages of the previous call on this thread are done with. */
+	bounce_wipe();
+	if (r->dead != ST_OK)
+		return r->dead;
+	if (r->rx_end != r->rx_start)
+		return ST_ERR_STATE; /* bytes in the reassembly buffer come first */
+	if ((ret = rx_read(r, pc, npc, 1, msgs, max, n, consumed)) != ST_OK)
+		bounce_wipe();
+	return ret;
 }
 
 /* ---- send ---- */

@@ -1,13 +1,23 @@
 /*
  * The SSH binary packet protocol (RFC 4253 §6) for one connection, sans I/O.
  *
- * Receive: the owner copies TCP payload into the record's reassembly buffer
- * (st_record_rx_space + st_record_rx_commit, or st_record_feed), in fragments
- * of any size down to one byte, and calls st_record_read() to get whole,
- * authenticated, decrypted payloads out, a burst at a time. Lengths are checked
- * against the cap before anything is reserved or decrypted; for EtM and AEAD
- * the MAC/tag is verified before the rest is decrypted. Any error is fatal for
- * the connection and sticky: every later call returns it again.
+ * Receive, two ways (one connection uses one of them at a time):
+ *  - Copying: the owner copies TCP payload into the record's reassembly buffer
+ *    (st_record_rx_space + st_record_rx_commit, or st_record_feed), in
+ *    fragments of any size down to one byte, and calls st_record_read() to get
+ *    whole, authenticated, decrypted payloads out, a burst at a time. The
+ *    buffer (2 largest packets) is allocated at the first rx_space/feed, not
+ *    before: a record that only uses the second way never has one.
+ *  - In place: the owner keeps the received bytes in its own memory (TCP
+ *    receive mbufs in the dataplane) and offers them as a list of pieces to
+ *    st_record_read_pieces(), which opens packets where they lie, also across
+ *    piece boundaries (the backend's scatter-gather path), and says how many
+ *    leading bytes belong to the packets it returned. The owner offers the
+ *    rest again, followed by what arrived since, at the next call.
+ * Lengths are checked against the cap before anything is reserved or
+ * decrypted; for EtM and AEAD the MAC/tag is verified before the rest is
+ * decrypted. Any error is fatal for the connection and sticky: every later
+ * call returns it again.
  *
  * Send: the owner writes a payload at buf + ST_RECORD_PAYLOAD_OFFSET in a
  * buffer of at least st_record_seal_size() bytes (an mbuf data area in the
@@ -41,10 +51,27 @@
 #define ST_RECORD_MIN_MAX_PACKET 35000u
 #define ST_RECORD_BURST 32
 
+/*
+ * One received packet's payload (message number first). From st_record_read
+ * it is always contiguous in the reassembly buffer: payload is set, segs NULL.
+ * From st_record_read_pieces it lies in the owner's pieces: payload points at
+ * it when it is inside one piece (segs NULL, nseg 0); when it spans pieces,
+ * payload is NULL and segs[0..nseg) are its runs, none empty, len bytes in
+ * all, the message number the first byte of segs[0]. (A packet that took the
+ * bounce path, see st_record_read_pieces, has payload set.)
+ */
 struct st_record_msg {
-	const uint8_t *payload; /* points into the reassembly buffer */
+	const uint8_t *payload;
 	uint32_t len;
 	uint32_t seq;
+	const struct st_seg *segs;
+	uint16_t nseg;
+};
+
+/* Received bytes in the owner's memory (one mbuf's data, in the dataplane). */
+struct st_rx_piece {
+	uint8_t *p;
+	uint32_t len;
 };
 
 /* One packet to seal: payload already at buf + ST_RECORD_PAYLOAD_OFFSET. */
@@ -70,14 +97,18 @@ struct st_record_dir {
 struct st_record {
 	const struct st_crypto_backend *be;
 	struct st_record_dir tx, rx;
-	uint8_t *rxmem;        /* allocation: headroom, then rxbuf */
+	uint8_t *rxmem;        /* allocation: headroom, then rxbuf; NULL until the
+	                          first rx_space/feed */
 	uint8_t *rxbuf;
-	uint32_t rxcap;
+	uint32_t rxcap;        /* 0 until allocated */
 	uint32_t rx_start;     /* first byte not yet handed out */
 	uint32_t rx_end;       /* end of received bytes */
 	uint32_t rx_hwm;       /* highest rx_end ever: what st_record_free must wipe */
 	uint32_t max_packet;   /* cap on packet_length */
-	uint32_t cur_plen;     /* packet_length at rx_start once known */
+	uint32_t cur_plen;     /* packet_length at rx_start (or at the start of the
+	                          pieces offered) once known */
+	uint32_t rx_bounced;   /* packets st_record_read_pieces gathered into the
+	                          bounce buffer (more than ST_PKT_MAX_SEGS pieces) */
 	uint8_t cur_known;     /* cur_plen is valid (its header may be decrypted) */
 	uint8_t strict_kex;    /* sequence numbers restart at every NEWKEYS */
 	uint8_t kex_active;    /* a key exchange is in progress: open one at a time */
@@ -90,13 +121,25 @@ struct st_record {
 /*
  * Sets up a record for a new connection: no keys, sequence numbers zero.
  * max_packet of 0 means ST_RECORD_DEFAULT_MAX_PACKET; values below
- * ST_RECORD_MIN_MAX_PACKET are raised to it. Allocates the reassembly buffer
- * (once per connection). Returns ST_OK, ST_ERR_ALLOC.
+ * ST_RECORD_MIN_MAX_PACKET are raised to it. Allocates nothing (the
+ * reassembly buffer comes with the first st_record_rx_space/feed). Returns
+ * ST_OK (the int is kept for callers; no error is possible today).
  */
 int st_record_init(struct st_record *r, const struct st_crypto_backend *be, uint32_t max_packet);
 
-/* Wipes keys and buffers and frees what st_record_init allocated. */
+/*
+ * Wipes keys and buffers, frees the reassembly buffer if there is one, and
+ * wipes *r to all zero. Safe on any record st_record_init set up, used or
+ * not, and on an all-zero struct st_record (so a second call does nothing).
+ */
 void st_record_free(struct st_record *r);
+
+/*
+ * Wipes and frees the calling thread's bounce buffer of st_record_read_pieces
+ * (if it ever needed one). For worker threads that exit; messages from the
+ * last read_pieces call on this thread must not be used afterwards.
+ */
+void st_record_thread_fini(void);
 
 /* Turns on strict kex (kex-strict-*-v00@openssh.com): seqnos restart at NEWKEYS. */
 void st_record_set_strict(struct st_record *r);
@@ -117,7 +160,9 @@ int st_record_set_next_keys(struct st_record *r, const struct st_dir_keys *tx,
  * Space for incoming bytes: *p and *n describe where up to n bytes may be
  * written. May move unread bytes, so payload pointers from an earlier
  * st_record_read() become invalid. *n is 0 when the buffer is full (the
- * caller keeps the rest in TCP: backpressure).
+ * caller keeps the rest in TCP: backpressure). The first call allocates the
+ * buffer; if that fails, *p is NULL, *n is 0 and the record is dead with
+ * ST_ERR_ALLOC (the next st_record_read returns it).
  */
 void st_record_rx_space(struct st_record *r, uint8_t **p, size_t *n);
 
@@ -134,9 +179,58 @@ void st_record_feed(struct st_record *r, const uint8_t *data, size_t len, size_t
  * Payload pointers stay valid until the next rx_space/feed/read call.
  * Errors (fatal, sticky): ST_ERR_PACKET_TOO_LARGE, ST_ERR_BAD_LENGTH,
  * ST_ERR_MAC_INVALID, ST_ERR_PADDING, ST_ERR_STATE (data after the peer's
- * NEWKEYS in one burst), ST_ERR_CRYPTO.
+ * NEWKEYS in one burst), ST_ERR_CRYPTO, ST_ERR_ALLOC (rx_space could not
+ * allocate the buffer). *n is 0 unless ST_OK.
  */
 int st_record_read(struct st_record *r, struct st_record_msg *msgs, unsigned max, unsigned *n);
+
+/*
+ * Opens packets in place in the owner's memory (zero-copy receive).
+ *
+ * pc[0..npc) are the received bytes not consumed yet, in order, from the first
+ * byte the record has not consumed (empty pieces are allowed). Parses,
+ * authenticates and decrypts up to `max` (at most ST_RECORD_BURST) whole
+ * packets in place: a packet inside one piece on the backend's contiguous
+ * path, one that spans pieces on its scatter-gather path (st_pkt.segs). On
+ * ST_OK, *n packets (possibly 0: more input or keys needed) are in msgs[]
+ * (see struct st_record_msg for where each payload lies), and *consumed is the
+ * number of bytes, from the start of pc[0], that belong to them: the owner may
+ * release those once it is done with the messages. Everything after *consumed
+ * must be offered again, as the start of the next call, with what arrived
+ * since after it: a partial packet, or packets not read because of `max`, a
+ * key exchange (one packet per call while one is in progress) or the pause
+ * after the peer's NEWKEYS. Those bytes must stay as this call left them: it
+ * may have decrypted a packet's first block in place (MtE CTR suites: the
+ * record remembers that it did, so it does not decrypt it twice).
+ *
+ * The bytes of a returned packet are overwritten by its plaintext (header,
+ * payload, padding; a bounced one's plaintext is in the bounce buffer
+ * instead); its MAC/tag is left. On an authentication failure they are wiped.
+ *
+ * Memory: the ST_CRYPTO_HEADROOM bytes before each piece must be addressable
+ * and writable (a backend may borrow them for a contiguous packet and restores
+ * them; backend.h). In an mbuf they are the TCP header or earlier data. The
+ * segs arrays of the messages (and the bounce buffer) are thread-local
+ * storage of the record layer: messages' payload and segs stay valid until
+ * the next st_record_read_pieces call on the same thread (any record), and
+ * as long as the owner keeps the pieces.
+ *
+ * Fallback: a packet in more than ST_PKT_MAX_SEGS (non-empty) pieces is not
+ * an error. The packets before it are returned; when it is the first one, it
+ * is copied into a thread-local bounce buffer (malloc'd once per thread at
+ * first need, 4 + max_packet + ST_MAC_MAX_LEN bytes, freed by
+ * st_record_thread_fini) and opened there, alone; its payload points into
+ * that buffer, r->rx_bounced counts it, and the buffer's used bytes are wiped
+ * at the next call on this thread.
+ *
+ * Not to be mixed with the copying interface: while the reassembly buffer
+ * holds unread bytes this returns ST_ERR_STATE (not sticky: nothing changed).
+ *
+ * Errors (fatal, sticky) as st_record_read, and ST_ERR_ALLOC (no bounce
+ * buffer). *n and *consumed are 0 unless ST_OK.
+ */
+int st_record_read_pieces(struct st_record *r, const struct st_rx_piece *pc, unsigned npc,
+			  struct st_record_msg *msgs, unsigned max, unsigned *n, size_t *consumed);
 
 /* --- send --- */
 

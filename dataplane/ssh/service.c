@@ -166,15 +166,27 @@ static const struct st_service_ops source_ops = {
 static int echo_start(struct st_service *sv, const struct st_service_params *p,
 		      const struct st_service_env *env)
 {
+	(void)sv;
 	(void)p;
 	(void)env;
-	if ((sv->u.echo.ring = malloc(ST_ECHO_RING)) == NULL)
-		return ST_ERR_ALLOC;
-	return ST_OK;
+	return ST_OK; /* the ring comes with the first byte (an idle echo holds none) */
+}
+
+static void echo_release(struct st_service *sv)
+{
+	if (sv->u.echo.ring != NULL) {
+		st_wipe(sv->u.echo.ring, sv->u.echo.hwm);
+		free(sv->u.echo.ring);
+	}
+	sv->u.echo.ring = NULL;
+	sv->u.echo.head = sv->u.echo.len = sv->u.echo.hwm = 0;
 }
 
 static int echo_on_data(struct st_service *sv, const uint8_t *p, size_t n, size_t *consumed)
 {
+	*consumed = 0;
+	if (sv->u.echo.ring == NULL && n > 0 && (sv->u.echo.ring = malloc(ST_ECHO_RING)) == NULL)
+		return ST_OK; /* none now: the channel holds the input (backpressure) */
 	uint32_t space = ST_ECHO_RING - sv->u.echo.len;
 	size_t take = n < space ? n : space;
 	uint32_t tail = (sv->u.echo.head + sv->u.echo.len) % ST_ECHO_RING;
@@ -212,6 +224,12 @@ static int echo_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t 
 	size_t take = sv->u.echo.len < cap ? sv->u.echo.len : cap;
 	size_t first = ST_ECHO_RING - sv->u.echo.head;
 
+	*n = 0;
+	if (take == 0) { /* nothing waits (maybe no ring at all) */
+		echo_check_done(sv);
+		return ST_OK;
+	}
+
 	if (first > take)
 		first = take;
 	memcpy(buf, sv->u.echo.ring + sv->u.echo.head, first);
@@ -225,11 +243,7 @@ static int echo_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t 
 
 static void echo_close(struct st_service *sv)
 {
-	if (sv->u.echo.ring != NULL) {
-		st_wipe(sv->u.echo.ring, sv->u.echo.hwm);
-		free(sv->u.echo.ring);
-	}
-	sv->u.echo.ring = NULL;
+	echo_release(sv);
 }
 
 static const struct st_service_ops echo_ops = {
@@ -363,6 +377,20 @@ void st_service_close(struct st_service *sv)
 	if (sv->ops != NULL)
 		sv->ops->close(sv);
 	memset(sv, 0, sizeof(*sv));
+}
+
+void st_service_shrink(struct st_service *sv)
+{
+	if (sv->ops != &echo_ops)
+		return;
+	if (sv->u.echo.ring == NULL || sv->u.echo.len != 0) {
+		sv->u.echo.idle = 0;
+		return;
+	}
+	if (sv->u.echo.idle)
+		echo_release(sv);
+	else
+		sv->u.echo.idle = 1; /* empty now: released if still empty next time */
 }
 
 int st_service_ready(const struct st_service *sv)

@@ -24,8 +24,9 @@
  *              then exit status 0.
  *   source N   writes the first N bytes of the stream defined below, then
  *              exit status 0. Does not wait for the peer's EOF.
- *   echo       writes back what arrives, through a bounded ring; after the
- *              peer's EOF and an empty ring, exit status 0.
+ *   echo       writes back what arrives, through a bounded ring that exists
+ *              only while bytes wait in it (released once empty for a
+ *              tick); after the peer's EOF and an empty ring, exit status 0.
  *   backend    TCP to host:port through a connector (below); bytes both ways
  *              with backpressure; the peer's EOF shuts the backend's write
  *              side; the backend's EOF ends the service (exit status 0; a
@@ -152,6 +153,7 @@ struct st_service {
 			uint8_t *ring;
 			uint32_t head, len;
 			uint32_t hwm; /* bytes ever written from 0: what the close wipes */
+			uint8_t idle; /* the ring was empty at the last shrink */
 		} echo;
 		struct {
 			const struct st_connector *c;
@@ -173,6 +175,9 @@ int st_service_start(struct st_service *sv, const struct st_service_params *p,
 
 /* Closes a started service (no-op for a zeroed one) and zeroes it. */
 void st_service_close(struct st_service *sv);
+
+/* Releases buffers a service held empty since the last call (the session's tick). */
+void st_service_shrink(struct st_service *sv);
 
 /*
  * Whether a started service can take data: ST_OK (always for the built-in

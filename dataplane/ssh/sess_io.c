@@ -277,48 +277,136 @@ static int sess_tx(struct sess *s)
 
 /* ---- received bytes ---- */
 
-/* Feeds received bytes into the session until TCP has none or the session is full. */
+/* Releases the first n bytes of the held receive chain. */
+static void rx_release(struct sess *s, size_t n)
+{
+	while (n > 0 && s->rx != NULL) {
+		struct rte_mbuf *m = s->rx;
+		if (n < m->data_len) {
+			m->data_off = (uint16_t)(m->data_off + n);
+			m->data_len = (uint16_t)(m->data_len - n);
+			s->rx_bytes -= (uint32_t)n;
+			return;
+		}
+		n -= m->data_len;
+		s->rx_bytes -= m->data_len;
+		s->rx = st_app_seg_pop(m);
+	}
+	if (s->rx == NULL)
+		s->rx_tail = NULL;
+}
+
+/*
+ * A peer that sends tiny segments could spread one packet over more pieces
+ * than a call looks at: copy the held bytes into full mbufs (rare; counted).
+ * Returns 0 when no mbuf was free.
+ */
+static int rx_compact(struct sess *s)
+{
+	struct rte_mbuf *head = NULL, *tail = NULL;
+
+	for (struct rte_mbuf *m = s->rx; m != NULL; m = m->next) {
+		const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+		uint32_t left = m->data_len;
+		while (left > 0) {
+			if (tail == NULL || rte_pktmbuf_tailroom(tail) == 0) {
+				struct rte_mbuf *n = rte_pktmbuf_alloc(s->aw->w->pool);
+				if (n == NULL) {
+					st_app_segs_free(head);
+					return 0;
+				}
+				if (tail == NULL)
+					head = n;
+				else
+					tail->next = n;
+				tail = n;
+			}
+			uint32_t k = rte_pktmbuf_tailroom(tail);
+			if (k > left)
+				k = left;
+			memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t *, tail->data_len), p, k);
+			tail->data_len = (uint16_t)(tail->data_len + k);
+			p += k;
+			left -= k;
+		}
+	}
+	st_app_segs_free(s->rx);
+	s->rx = head;
+	s->rx_tail = tail;
+	s->aw->cnt[ST_SSHAPP_RX_COMPACTED]++;
+	return 1;
+}
+
+/*
+ * Offers what TCP received to the session, opened in place in the receive
+ * mbufs. What the session does not consume (a partial packet, or input it
+ * holds) stays in s->rx, and more is read from TCP only while s->rx holds
+ * less than one largest packet: beyond that TCP's receive window holds the
+ * peer back.
+ */
 static int sess_rx(struct sess *s)
 {
 	struct tcp_worker *tw = s->aw->w->tcp;
-	int progress = 0;
+	struct st_rx_piece pc[ST_WSESS_MAX_PIECES];
+	int progress = 0, eof = 0;
 
 	for (;;) {
-		if (s->rx == NULL) {
+		int fresh = 0;
+		if (s->tcp != 0 && !eof && s->rx_bytes < s->aw->rx_hold_max) {
 			struct rte_mbuf *c;
-			if (s->tcp == 0)
-				return progress;
-			/* Returns the byte count, 0 when nothing is queued. */
 			int r = tcp_read(tw, s->tcp, &c);
-			if (r == ST_ERR_EOF) {
+			if (r == ST_ERR_EOF)
+				eof = 1;
+			else if (r > 0 && c != NULL) {
+				struct rte_mbuf *t = c;
+				/* The chain's segments become separate pieces. */
+				while (t->next != NULL)
+					t = t->next;
+				if (s->rx_tail == NULL)
+					s->rx = c;
+				else
+					s->rx_tail->next = c;
+				s->rx_tail = t;
+				s->rx_bytes += (uint32_t)r;
+				fresh = 1;
+			}
+		}
+		if (s->rx == NULL) {
+			if (eof) {
 				/* An SSH client half-closes only when it is done. */
 				st_wsess_peer_gone(&s->ws);
 				return 1;
 			}
-			if (r <= 0 || c == NULL)
-				return progress;
-			s->rx = c;
+			return progress;
 		}
-		while (s->rx != NULL) {
-			struct rte_mbuf *m = s->rx;
-			size_t used = 0;
-			if (m->data_len > 0) {
-				int r = st_wsess_input(&s->ws, rte_pktmbuf_mtod(m, uint8_t *),
-						       m->data_len, &used);
-				if (r != ST_OK) { /* the session is closing: nothing more to read */
-					st_app_segs_free(s->rx);
-					s->rx = NULL;
-					return 1;
-				}
-			}
-			progress |= used > 0;
-			if (used < m->data_len) {
-				/* The session holds its input: keep the rest (TCP backpressure). */
-				m->data_off += (uint16_t)used;
-				m->data_len -= (uint16_t)used;
+		unsigned n = 0;
+		for (struct rte_mbuf *m = s->rx; m != NULL && n < ST_WSESS_MAX_PIECES; m = m->next) {
+			if (m->data_len == 0)
+				continue;
+			pc[n].p = rte_pktmbuf_mtod(m, uint8_t *);
+			pc[n].len = m->data_len;
+			n++;
+		}
+		size_t used = 0;
+		int r = st_wsess_input_pieces(&s->ws, pc, n, &used);
+		if (r != ST_OK) { /* the session is closing: nothing more to read */
+			st_app_segs_free(s->rx);
+			s->rx = s->rx_tail = NULL;
+			s->rx_bytes = 0;
+			return 1;
+		}
+		rx_release(s, used);
+		progress |= used > 0;
+		if (used == 0) {
+			if (n == ST_WSESS_MAX_PIECES && rx_compact(s))
+				continue;
+			/* Nothing new arrived and nothing could be read: wait for TCP. */
+			if (!fresh)
 				return progress;
-			}
-			s->rx = st_app_seg_pop(m);
+		}
+		if (eof && s->rx == NULL) {
+			st_wsess_peer_gone(&s->ws);
+			return 1;
 		}
 	}
 }
@@ -332,7 +420,8 @@ void st_app_sess_free(struct sess *s)
 	st_wsess_free(&s->ws);
 	st_app_segs_free(s->rx);
 	st_app_segs_free(s->txq_head);
-	s->rx = s->txq_head = s->txq_tail = NULL;
+	s->rx = s->rx_tail = s->txq_head = s->txq_tail = NULL;
+	s->rx_bytes = 0;
 	s->txq_bytes = 0;
 	s->active = 0;
 	s->tcp = 0;
@@ -419,7 +508,8 @@ static int on_accepted(void *lctx, tcp_handle_t h, void **cctx)
 	struct st_conn_handle ch = {aw->w->id, s->gen, s->slot};
 	/* The identification line is sealed into an mbuf at init: TCP must be known. */
 	s->tcp = h;
-	s->rx = s->txq_head = s->txq_tail = NULL;
+	s->rx = s->rx_tail = s->txq_head = s->txq_tail = NULL;
+	s->rx_bytes = 0;
 	s->txq_bytes = 0;
 	cfg = aw->wcfg;
 	cfg.tx_ops.ctx = s;

@@ -131,6 +131,8 @@ int st_sshapp_start(struct dp_worker *w, void *arg)
 		return ST_ERR_ALLOC;
 	}
 	aw->seal_room = SEAL_ROOM;
+	/* One largest packet and its MAC must fit in what a session holds. */
+	aw->rx_hold_max = maxp + 256;
 	aw->free_head = NO_SLOT;
 	aw->starved_head = aw->starved_tail = NO_SLOT;
 	for (uint32_t i = aw->nsess; i-- > 0;) {
@@ -232,4 +234,5 @@ void st_sshapp_stop(struct dp_worker *w, void *arg)
 	st_app_bconn_table_free(aw);
 	app->w[w->id] = NULL;
 	worker_free(aw);
+	st_record_thread_fini(); /* this lcore's bounce buffer for scattered packets */
 }

@@ -367,9 +367,14 @@ static int handle_packet(struct st_wsess *s, const struct st_record_msg *m)
 {
 	struct st_plane_msg *up;
 	int handled = 0, r;
+	uint8_t type;
 
 	s->st.packets_in++;
-	if ((r = st_chan_input(&s->chans, m->payload, m->len, &handled)) != ST_OK) {
+	if (m->payload != NULL)
+		r = st_chan_input(&s->chans, m->payload, m->len, &handled);
+	else
+		r = st_chan_input_segs(&s->chans, m->segs, m->nseg, m->len, &handled);
+	if (r != ST_OK) {
 		drop(s, ST_WDROP_CHANNEL_VIOLATION);
 		do_close(s, ST_CLOSE_PROTOCOL, r, SSH_DISCONNECT_PROTOCOL_ERROR,
 			 "channel protocol violation");
@@ -380,12 +385,27 @@ static int handle_packet(struct st_wsess *s, const struct st_record_msg *m)
 		return ST_OK;
 	}
 	s->st.up_payloads++;
-	up = st_plane_msg_new(ST_UP_PAYLOAD, s->handle, m->payload, m->len);
+	if (m->payload != NULL) {
+		up = st_plane_msg_new(ST_UP_PAYLOAD, s->handle, m->payload, m->len);
+		type = m->payload[0];
+	} else {
+		/* Scattered over receive mbufs: the control plane gets its own copy anyway. */
+		up = st_plane_msg_new(ST_UP_PAYLOAD, s->handle, NULL, 0);
+		if (up != NULL && (up->data = malloc(m->len)) == NULL) {
+			st_plane_msg_free(up);
+			up = NULL;
+		}
+		if (up != NULL) {
+			st_segs_read(m->segs, m->nseg, 0, up->data, m->len);
+			up->len = m->len;
+		}
+		st_segs_read(m->segs, m->nseg, 0, &type, 1);
+	}
 	if (up != NULL)
 		up->u.payload.seq = m->seq;
 	if ((r = up_deliver(s, up)) != ST_OK)
 		return r;
-	if (m->payload[0] == SSH_MSG_DISCONNECT) {
+	if (type == SSH_MSG_DISCONNECT) {
 		do_close(s, ST_CLOSE_PEER_DISCONNECT, 0, 0, NULL);
 		return ST_ERR_STATE;
 	}
@@ -484,6 +504,107 @@ int st_wsess_input(struct st_wsess *s, const uint8_t *data, size_t len, size_t *
 		done = len;
 	s->st.bytes_in -= len - done;
 	*used = done;
+	return ST_OK;
+}
+
+/* Opens packets in place in the owner's pieces, a burst at a time. */
+static int process_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
+			  size_t *consumed)
+{
+	struct st_record_msg msgs[ST_RECORD_BURST];
+	struct st_rx_piece rest[ST_WSESS_MAX_PIECES];
+	unsigned n, nrest;
+	size_t took, skip;
+	int r;
+
+	*consumed = 0;
+	while (s->state == ST_WSESS_RUNNING) {
+		/* The pieces from the first byte not consumed yet. */
+		skip = *consumed;
+		nrest = 0;
+		for (unsigned i = 0; i < npc && nrest < ST_WSESS_MAX_PIECES; i++) {
+			if (skip >= pc[i].len) {
+				skip -= pc[i].len;
+				continue;
+			}
+			rest[nrest].p = pc[i].p + skip;
+			rest[nrest].len = pc[i].len - (uint32_t)skip;
+			skip = 0;
+			nrest++;
+		}
+		if (nrest == 0)
+			break;
+		r = st_record_read_pieces(&s->rec, rest, nrest, msgs, ST_RECORD_BURST, &n, &took);
+		if (r != ST_OK) {
+			record_error(s, r);
+			return r;
+		}
+		if (n == 0)
+			break;
+		for (unsigned i = 0; i < n; i++)
+			if ((r = handle_packet(s, &msgs[i])) != ST_OK) {
+				*consumed += took;
+				return r;
+			}
+		*consumed += took;
+		if ((r = pump(s)) != ST_OK)
+			return r;
+	}
+	return ST_OK;
+}
+
+int st_wsess_input_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
+			  size_t *consumed)
+{
+	size_t total = 0, done = 0, n;
+	unsigned i = 0;
+	int r = ST_OK;
+
+	*consumed = 0;
+	for (unsigned k = 0; k < npc; k++)
+		total += pc[k].len;
+	if (s->state == ST_WSESS_CLOSING) {
+		*consumed = total;
+		if (total > 0)
+			drop(s, ST_WDROP_INPUT_AFTER_CLOSE);
+		return ST_OK;
+	}
+	/* The identification line, byte by byte: it is not a binary packet. */
+	while (s->state == ST_WSESS_VERSION && i < npc) {
+		r = version_input(s, pc[i].p, pc[i].len, &n);
+		s->st.bytes_in += n;
+		done += n;
+		if (r != ST_OK) {
+			*consumed = total;
+			return r;
+		}
+		if (n < pc[i].len) {
+			/* The line ended inside this piece: the rest is binary packets. */
+			struct st_rx_piece first = {pc[i].p + n, pc[i].len - (uint32_t)n};
+			struct st_rx_piece tmp[ST_WSESS_MAX_PIECES];
+			unsigned m = 0;
+			tmp[m++] = first;
+			for (unsigned k = i + 1; k < npc && m < ST_WSESS_MAX_PIECES; k++)
+				tmp[m++] = pc[k];
+			if (s->state == ST_WSESS_RUNNING && (r = process_pieces(s, tmp, m, &n)) != ST_OK) {
+				*consumed = total;
+				return r;
+			}
+			s->st.bytes_in += n;
+			*consumed = s->state == ST_WSESS_CLOSING ? total : done + n;
+			return ST_OK;
+		}
+		i++;
+	}
+	if (s->state == ST_WSESS_RUNNING && i < npc) {
+		if ((r = process_pieces(s, pc + i, npc - i, &n)) != ST_OK) {
+			*consumed = total;
+			return r;
+		}
+		s->st.bytes_in += n;
+		done += n;
+	}
+	*consumed = s->state == ST_WSESS_CLOSING ? total : done;
 	return ST_OK;
 }
 
@@ -743,8 +864,7 @@ int st_wsess_init(struct st_wsess *s, const struct st_wsess_config *cfg,
 out:
 	if (r != ST_OK) {
 		free(s->tx != NULL ? s->tx - ST_CRYPTO_HEADROOM : NULL);
-		if (s->rec.rxbuf != NULL)
-			st_record_free(&s->rec);
+		st_record_free(&s->rec); /* safe on any initialized record */
 		memset(s, 0, sizeof(*s));
 	}
 	return r;
@@ -792,6 +912,9 @@ void st_wsess_tick(struct st_wsess *s, uint64_t now_ms)
 	if (now_ms > s->now_ms)
 		s->now_ms = now_ms;
 	check_rekey(s);
+	/* Buffers that stayed empty since the last tick go back (an idle session is small). */
+	if (s->state == ST_WSESS_RUNNING)
+		st_chan_table_shrink(&s->chans);
 }
 
 void st_wsess_tx_peek(const struct st_wsess *s, const uint8_t **p, size_t *n)

@@ -10,7 +10,8 @@
  *   st_wsess_init()            once; our identification line is queued at once
  *   st_wsess_open()            reports the accepted connection (ST_UP_OPEN)
  *   st_wsess_input()           TCP payload in; *used < len is backpressure
- *                              (keep the rest, offer it again later)
+ *                              (keep the rest, offer it again later), or
+ *   st_wsess_input_pieces()    the same without a copy: opened in place
  *   st_wsess_down()            each message the control plane produced
  *   st_wsess_tx_peek/consume   wire bytes out; drain whenever there are any
  *   st_wsess_pump()            after tx drained, or a backend event
@@ -43,6 +44,7 @@
 #define ST_WSESS_TX_DEFAULT (512u * 1024u)
 #define ST_WSESS_HOLD_MAX 128           /* SENDs waiting (kex or full tx) */
 #define ST_WSESS_HOLD_BYTES (256u * 1024u)
+#define ST_WSESS_MAX_PIECES 256         /* pieces one st_wsess_input_pieces call looks at */
 
 /* Per-worker drop reasons (one list). */
 #define ST_WSESS_DROPS(X)                                                       \
@@ -180,6 +182,20 @@ int st_wsess_open(struct st_wsess *s, const char *peer_ip, uint16_t peer_port,
  * a fatal error closes the session (see st_wsess_done) and returns it.
  */
 int st_wsess_input(struct st_wsess *s, const uint8_t *data, size_t len, size_t *used);
+
+/*
+ * Zero-copy input (the dataplane): pc[0..npc) are the received bytes the
+ * owner holds (TCP receive mbufs), in order, starting at the first byte not
+ * consumed yet. Packets are opened in place there (record.h,
+ * st_record_read_pieces) and their channel data handed to services without
+ * a copy. *consumed bytes from the start may be released; the rest (a
+ * partial packet, or input the session holds) must be offered again,
+ * unchanged, followed by what arrives later. At most ST_WSESS_MAX_PIECES
+ * pieces are looked at. Returns ST_OK; a fatal error closes the session
+ * and returns it (everything counts as consumed then).
+ */
+int st_wsess_input_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
+			  size_t *consumed);
 
 /*
  * Executes one down message (takes ownership of m). Returns ST_OK or the
