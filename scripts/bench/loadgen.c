@@ -767,9 +767,25 @@ static void conn_settle(struct lg_conn *c)
 			if (s == SSHC_DONE)
 				c->t_done = mono_ns();
 		}
-		if (s == SSHC_OPEN && o->mode == LG_BULK && (o->dir == LG_UP || o->dir == LG_ECHO))
-			conn_upload(c);
-		conn_flush(c);
+		if (s == SSHC_OPEN && o->mode == LG_BULK && (o->dir == LG_UP || o->dir == LG_ECHO)) {
+			/*
+			 * Upload until the window closes or the socket is full. A flush
+			 * after conn_upload can drain the engine's buffer completely
+			 * (the socket took everything, so no writable event will come)
+			 * while the window is still open: write again then, or the
+			 * session waits forever for a WINDOW_ADJUST the server owes
+			 * nothing for.
+			 */
+			for (int k = 0; k < LG_WRITES_PER_PUMP; k++) {
+				uint64_t before = c->sent;
+				conn_upload(c);
+				conn_flush(c);
+				if (c->sent == before || tx_pending(c) > 0)
+					break;
+			}
+		} else {
+			conn_flush(c);
+		}
 		if (c->stash == NULL || st_sshc_state(c->s) == SSHC_FAILED)
 			break;
 		/* Input held back: the engine may take it now that its output moved. */
