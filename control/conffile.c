@@ -558,6 +558,19 @@ static int kw_workeridle(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+/* MTU N: the port's MTU (576..9000, default 1500); TCP's MSS follows it. */
+static int kw_mtu(struct conf_ctx *x, char **av, int ac)
+{
+	unsigned long long v;
+
+	(void)ac;
+	if (parse_uint(av[0], 65535, &v) != ST_OK ||
+	    st_ctl_config_set_mtu(&x->c->ctl, (unsigned long)v) != ST_OK)
+		return conf_error(x, ST_ERR_FORMAT, "MTU: expected %u..%u bytes, got '%s'",
+				  ST_CTL_MTU_MIN, ST_CTL_MTU_MAX, av[0]);
+	return ST_OK;
+}
+
 static const struct keyword keywords[] = {
 	{"Port", 1, 1, 1, kw_port},
 	{"ListenAddress", 1, 1, 1, kw_listen},
@@ -581,6 +594,7 @@ static const struct keyword keywords[] = {
 	{"CryptoProvider", 1, 1, 0, kw_cryptoprovider},
 	{"CryptoEngine", 1, 1, 0, kw_cryptoengine},
 	{"WorkerIdle", 1, 2, 0, kw_workeridle},
+	{"MTU", 1, 1, 0, kw_mtu},
 };
 
 /*

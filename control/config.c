@@ -48,6 +48,15 @@ int st_ctl_config_init(struct st_ctl_config *cfg)
 	cfg->channel_max_packet = 32u << 10;
 	cfg->max_channels = 16;
 	cfg->direct_tcpip_confirm_on_connect = 1;
+	cfg->mtu = ST_CTL_MTU_DEFAULT;
+	return ST_OK;
+}
+
+int st_ctl_config_set_mtu(struct st_ctl_config *cfg, unsigned long mtu)
+{
+	if (mtu < ST_CTL_MTU_MIN || mtu > ST_CTL_MTU_MAX)
+		return ST_ERR_INVALID_ARGUMENT;
+	cfg->mtu = (uint16_t)mtu;
 	return ST_OK;
 }
 

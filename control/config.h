@@ -83,7 +83,17 @@ struct st_ctl_config {
 	 * (planes.h, BACKEND_FAILED); 0 confirms at once and attaches the backend.
 	 */
 	uint8_t direct_tcpip_confirm_on_connect;
+
+	/*
+	 * MTU of the dataplane's port (`MTU N`): 1500, ST_CTL_MTU_MIN..MAX. Read
+	 * at start-up (a reload does not change the port); TCP's MSS is MTU - 40.
+	 */
+	uint16_t mtu;
 };
+
+#define ST_CTL_MTU_DEFAULT 1500
+#define ST_CTL_MTU_MIN 576
+#define ST_CTL_MTU_MAX 9000
 
 /* Fills the defaults (no host keys). Returns ST_OK. */
 int st_ctl_config_init(struct st_ctl_config *cfg);
@@ -134,6 +144,9 @@ int st_ctl_config_add_service(struct st_ctl_config *cfg, const char *name, const
  * "*", PORT may be "*"). Adding an entry switches the mode to LIST.
  */
 int st_ctl_config_add_permitopen(struct st_ctl_config *cfg, const char *word);
+
+/* MTU of the port: ST_OK, or ST_ERR_INVALID_ARGUMENT outside ST_CTL_MTU_MIN..MAX (cfg unchanged). */
+int st_ctl_config_set_mtu(struct st_ctl_config *cfg, unsigned long mtu);
 
 /* Default service for `shell` (a built-in or Service name, with args). */
 int st_ctl_config_set_default_service(struct st_ctl_config *cfg, const char *svc);

@@ -13,7 +13,7 @@
  *   dp_stats_total(dp, &sum) / dp_print_stats(dp, f)
  *   dp_destroy(dp)
  *
- * A worker loop pass: RX burst -> eth -> ARP / IPv4 ->
+ * A worker loop pass: RX burst -> GRO (TCP/IPv4, when on) -> eth -> ARP / IPv4 ->
  * ICMP echo / TCP, then TCP events to the application, application poll hook,
  * TCP output, timer wheel, deferred TX flush. No locks, no allocation, no
  * system calls in the loop (the application's hooks must follow the same rule).
@@ -38,6 +38,9 @@
 #define DP_TX_BUF 64
 #define DP_ARP_SIZE 256 /* power of two */
 #define DP_ARP_HOLD 4
+#define DP_MTU_DEFAULT 1500
+#define DP_MTU_MIN 576
+#define DP_MTU_MAX 9000
 
 struct dp_worker;
 
@@ -48,7 +51,13 @@ struct dp_cfg {
 	uint32_t gateway;  /* 0 = none */
 	uint32_t nb_mbufs; /* per socket */
 	uint16_t rxd, txd;
-	int no_offload;    /* 1: compute every checksum in software */
+	int no_offload;    /* 1: no offloads: every checksum in software, no TSO, no GRO/LRO */
+	/*
+	 * Port MTU, 576..9000; 0: 1500
+	 * (test programs without an MTU option). tcp.mss follows it (MTU - 40).
+	 * dp_create fails when the port cannot do it.
+	 */
+	uint16_t mtu;
 	uint32_t idle_sleep_ms; /* WorkerIdle: sleep after this long without packets, 0 = poll */
 	/*
 	 * Tests only: fault injection on received / transmitted frames, installed
@@ -91,6 +100,18 @@ struct dp_worker {
 	uint8_t id;
 	uint8_t tx_csum_offload; /* port computes IPv4 + TCP checksums */
 	uint8_t rx_csum_offload; /* port reports checksum status */
+	uint8_t tso;             /* port segments TCP (RTE_ETH_TX_OFFLOAD_TCP_TSO) */
+	uint8_t gro;             /* software GRO (librte_gro) on received TCP/IPv4 */
+	/*
+	 * Payload pieces (indirect mbufs) per transmitted packet, from the PMD's
+	 * tx_desc_lim less the header mbuf; 0 means the built-in default.
+	 * tx_pieces: a plain segment; tso_pieces: a whole TSO packet;
+	 * tso_seg_pieces: each MSS-sized segment the port cuts out of one.
+	 */
+	uint16_t tx_pieces, tso_pieces, tso_seg_pieces;
+	/* PMD quirks: bytes tso_segsz must leave free below the MTU (net_tap counts L2 in it),
+	 * segments one TSO packet may be cut into (0: no limit) */
+	uint16_t tso_mtu_slack, tso_max_segs;
 	struct rte_ether_addr mac;
 	struct rte_mbuf *tx[DP_TX_BUF];
 
@@ -103,6 +124,7 @@ struct dp_worker {
 	struct dp_arp_ent arp[DP_ARP_SIZE];
 	struct dp_wheel wheel;
 	uint8_t rx_intr_conf; /* the port was configured with RX queue interrupts */
+	uint16_t mtu;
 	uint64_t last_arp_ms;
 	struct dp_idle idle;
 };

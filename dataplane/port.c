@@ -75,17 +75,75 @@ static struct rte_mempool *pool_for_socket(struct dp_ctx *dp, unsigned socket)
 	return dp->pool[socket];
 }
 
+/*
+ * PMD quirks, by driver name. net_tap (22.11) segments TSO packets in
+ * software (librte_gso): it refuses one whose tso_segsz plus all headers,
+ * Ethernet included, exceeds the MTU, so its segments leave the Ethernet
+ * header's bytes free; and it cuts a packet into at most 64 segments
+ * (MAX_GSO_MBUFS). A refused packet would stop the TX burst for good.
+ */
+struct pmd_quirk {
+	const char *driver;
+	uint16_t tso_mtu_slack;
+	uint16_t tso_max_segs; /* 0: no limit */
+};
+
+static const struct pmd_quirk pmd_quirks[] = {
+	{"net_tap", RTE_ETHER_HDR_LEN, 64},
+};
+
+static struct pmd_quirk quirks_of(const char *driver)
+{
+	struct pmd_quirk none = {driver, 0, 0};
+
+	for (unsigned i = 0; i < RTE_DIM(pmd_quirks); i++)
+		if (driver && strcmp(driver, pmd_quirks[i].driver) == 0)
+			return pmd_quirks[i];
+	return none;
+}
+
+/* A descriptor limit as a piece count: limit - 1 (the header mbuf), capped; 0 = no limit given. */
+static uint16_t pieces_from_lim(uint16_t lim, uint16_t cap)
+{
+	if (lim == 0 || lim - 1u >= cap)
+		return cap;
+	return lim > 1 ? (uint16_t)(lim - 1) : 1;
+}
+
+/*
+ * The largest MTU the port takes, as ethdev checks it: the frame (MTU plus
+ * the PMD's L2 overhead) must fit max_rx_pktlen.
+ */
+static uint32_t port_l2_overhead(const struct rte_eth_dev_info *info)
+{
+	if (info->max_mtu != UINT16_MAX && info->max_rx_pktlen > info->max_mtu)
+		return info->max_rx_pktlen - info->max_mtu;
+	return RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+}
+
+static uint32_t port_max_mtu(const struct rte_eth_dev_info *info)
+{
+	uint32_t overhead = port_l2_overhead(info), m;
+
+	m = info->max_rx_pktlen > overhead ? info->max_rx_pktlen - overhead : 0;
+	return m < info->max_mtu ? m : info->max_mtu;
+}
+
 static int port_setup(struct dp_ctx *dp)
 {
 	uint16_t port = dp->cfg.port_id, q;
 	struct rte_eth_dev_info info;
 	struct rte_eth_conf conf;
 	struct rte_eth_txconf txconf;
+	struct rte_eth_rxconf rxconf;
 	struct rte_ether_addr mac;
 	uint16_t rxd = dp->cfg.rxd ? dp->cfg.rxd : 1024, txd = dp->cfg.txd ? dp->cfg.txd : 1024;
 	uint64_t want_tx = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 	uint64_t want_rx = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
-	int tx_csum = 0, rx_csum = 0, r;
+	uint16_t mtu = dp->cfg.mtu;
+	uint32_t frame, room, max_mtu;
+	struct pmd_quirk quirks;
+	int tx_csum = 0, rx_csum = 0, tso = 0, gro = 0, lro = 0, scatter = 0, r;
 
 	if (!rte_eth_dev_is_valid_port(port)) {
 		fprintf(stderr, "dataplane: no port %u (%u ports available)\n", port,
@@ -101,7 +159,17 @@ static int port_setup(struct dp_ctx *dp)
 			port, info.max_rx_queues, info.max_tx_queues, dp->nb_queues);
 		return ST_ERR_INVALID_ARGUMENT;
 	}
+	quirks = quirks_of(info.driver_name);
+	max_mtu = port_max_mtu(&info);
+	if (mtu < info.min_mtu || mtu > max_mtu) {
+		fprintf(stderr,
+			"dataplane: port %u (%s) cannot do MTU %u: it takes MTU %u..%u "
+			"(frames up to %u bytes)\n",
+			port, info.driver_name, mtu, info.min_mtu, max_mtu, info.max_rx_pktlen);
+		return ST_ERR_INVALID_ARGUMENT;
+	}
 	memset(&conf, 0, sizeof(conf));
+	conf.rxmode.mtu = mtu;
 	if (dp->nb_queues > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)sym_rss_key;
@@ -117,9 +185,45 @@ static int port_setup(struct dp_ctx *dp)
 	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* TSO: headers in one mbuf, payload chained after it, checksums by the port. */
+	if (tx_csum && (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) &&
+	    (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+		tso = 1;
+	}
 	if (!dp->cfg.no_offload && (info.rx_offload_capa & want_rx) == want_rx) {
 		conf.rxmode.offloads |= want_rx;
 		rx_csum = 1;
+	}
+	/* Receive coalescing: the port's LRO where it has it, else GRO in software. */
+	if (!dp->cfg.no_offload) {
+		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) {
+			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+			conf.rxmode.max_lro_pkt_size =
+				info.max_lro_pkt_size && info.max_lro_pkt_size < UINT16_MAX
+					? info.max_lro_pkt_size
+					: UINT16_MAX;
+			lro = 1;
+		} else {
+			gro = 1;
+		}
+	}
+	/* A frame that does not fit one mbuf arrives as a chain: RX scatter. */
+	frame = (uint32_t)mtu + port_l2_overhead(&info);
+	room = rte_pktmbuf_data_room_size(dp->w[0]->pool) - RTE_PKTMBUF_HEADROOM;
+	if (frame > room || lro) {
+		if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
+			if (frame > room) {
+				fprintf(stderr,
+					"dataplane: port %u (%s) cannot do MTU %u: %u-byte frames do "
+					"not fit its %u-byte mbufs and it has no RX scatter\n",
+					port, info.driver_name, mtu, frame, room);
+				return ST_ERR_INVALID_ARGUMENT;
+			}
+		} else {
+			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+			scatter = 1;
+		}
 	}
 	/* Sleeping workers wait on RX interrupts where the port has them (dataplane/idle.h). */
 	conf.intr_conf.rxq = dp->cfg.idle_sleep_ms ? 1 : 0;
@@ -131,19 +235,29 @@ static int port_setup(struct dp_ctx *dp)
 		r = rte_eth_dev_configure(port, dp->nb_queues, dp->nb_queues, &conf);
 	}
 	if (r != 0) {
-		fprintf(stderr, "dataplane: configure port %u: %s\n", port, rte_strerror(-r));
+		fprintf(stderr, "dataplane: configure port %u (%s, MTU %u): %s\n", port,
+			info.driver_name, mtu, rte_strerror(-r));
 		return ST_ERR_SYSTEM;
+	}
+	/* Configure recorded the MTU; set_mtu also reaches the device (net_tap: the kernel side). */
+	r = rte_eth_dev_set_mtu(port, mtu);
+	if (r != 0 && r != -ENOTSUP) {
+		fprintf(stderr, "dataplane: port %u (%s) cannot do MTU %u: %s\n", port,
+			info.driver_name, mtu, rte_strerror(-r));
+		return ST_ERR_INVALID_ARGUMENT;
 	}
 	rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
 	txconf = info.default_txconf;
 	txconf.offloads = conf.txmode.offloads;
+	rxconf = info.default_rxconf;
+	rxconf.offloads = conf.rxmode.offloads;
 	for (q = 0; q < dp->nb_queues; q++) {
 		unsigned socket = rte_lcore_to_socket_id(dp->lcore[q]);
 		struct rte_mempool *mp = pool_for_socket(dp, socket);
 
 		if (!mp)
 			return ST_ERR_ALLOC;
-		if ((r = rte_eth_rx_queue_setup(port, q, rxd, socket, NULL, mp)) != 0 ||
+		if ((r = rte_eth_rx_queue_setup(port, q, rxd, socket, &rxconf, mp)) != 0 ||
 		    (r = rte_eth_tx_queue_setup(port, q, txd, socket, &txconf)) != 0) {
 			fprintf(stderr, "dataplane: queue %u setup: %s\n", q, rte_strerror(-r));
 			return ST_ERR_SYSTEM;
@@ -166,14 +280,41 @@ static int port_setup(struct dp_ctx *dp)
 	dp->port_started = 1;
 	rte_eth_macaddr_get(port, &mac);
 	for (unsigned i = 0; i < dp->nb_workers; i++) {
-		dp->w[i]->mac = mac;
-		dp->w[i]->tx_csum_offload = (uint8_t)tx_csum;
-		dp->w[i]->rx_csum_offload = (uint8_t)rx_csum;
-		dp->w[i]->rx_intr_conf = (uint8_t)conf.intr_conf.rxq;
+		struct dp_worker *w = dp->w[i];
+
+		w->mac = mac;
+		w->tx_csum_offload = (uint8_t)tx_csum;
+		w->rx_csum_offload = (uint8_t)rx_csum;
+		w->tso = (uint8_t)tso;
+		w->gro = (uint8_t)gro;
+		w->mtu = mtu;
+		w->tx_pieces = pieces_from_lim(info.tx_desc_lim.nb_mtu_seg_max, TCP_TX_PIECES);
+		w->tso_pieces = pieces_from_lim(info.tx_desc_lim.nb_seg_max, TCP_TSO_PIECES);
+		w->tso_seg_pieces = pieces_from_lim(info.tx_desc_lim.nb_mtu_seg_max, TCP_TSO_PIECES);
+		w->tso_mtu_slack = quirks.tso_mtu_slack;
+		w->tso_max_segs = quirks.tso_max_segs;
+		w->rx_intr_conf = (uint8_t)conf.intr_conf.rxq;
 	}
-	fprintf(stderr, "dataplane: port %u %s queues=%u rx_csum=%d tx_csum=%d mac=" RTE_ETHER_ADDR_PRT_FMT
-	       "\n",
-	       port, info.driver_name, dp->nb_queues, rx_csum, tx_csum, RTE_ETHER_ADDR_BYTES(&mac));
+	fprintf(stderr,
+		"dataplane: port %u %s queues=%u rx_csum=%d tx_csum=%d tso=%d gro=%d lro=%d "
+		"mtu=%u scatter=%d mac=" RTE_ETHER_ADDR_PRT_FMT "\n",
+		port, info.driver_name, dp->nb_queues, rx_csum, tx_csum, tso, gro, lro, mtu, scatter,
+		RTE_ETHER_ADDR_BYTES(&mac));
+	return ST_OK;
+}
+
+/* The MTU to use: the configured one, else 1500. */
+static int cfg_mtu(const struct dp_cfg *cfg, uint16_t *out)
+{
+	unsigned long v = cfg->mtu;
+
+	if (v == 0)
+		v = DP_MTU_DEFAULT;
+	if (v < DP_MTU_MIN || v > DP_MTU_MAX) {
+		fprintf(stderr, "dataplane: MTU %lu: must be %u..%u\n", v, DP_MTU_MIN, DP_MTU_MAX);
+		return ST_ERR_INVALID_ARGUMENT;
+	}
+	*out = (uint16_t)v;
 	return ST_OK;
 }
 
@@ -188,6 +329,12 @@ int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
 	if ((dp = calloc(1, sizeof(*dp))) == NULL)
 		return ST_ERR_ALLOC;
 	dp->cfg = *cfg;
+	if ((r = cfg_mtu(cfg, &dp->cfg.mtu)) != ST_OK) {
+		free(dp);
+		return r;
+	}
+	/* TCP's MSS follows the MTU: 20 bytes of IPv4 and 20 of TCP header. */
+	dp->cfg.tcp.mss = (uint16_t)(dp->cfg.mtu - 40);
 	if (dp->cfg.nb_mbufs == 0)
 		dp->cfg.nb_mbufs = 65535;
 	RTE_LCORE_FOREACH(lcore) {
@@ -224,7 +371,7 @@ int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
 		w->gateway = cfg->gateway;
 		w->cfg = &dp->cfg;
 		w->tsc_per_ms = rte_get_tsc_hz() / 1000;
-		if ((r = tcp_worker_create(w, &cfg->tcp, &w->tcp)) != 0)
+		if ((r = tcp_worker_create(w, &dp->cfg.tcp, &w->tcp)) != 0)
 			goto fail;
 	}
 	if ((r = port_setup(dp)) != 0)

@@ -233,6 +233,7 @@ int main(int argc, char **argv)
 	cfg.on_stop = st_sshapp_stop;
 	cfg.can_sleep = st_sshapp_can_sleep;
 	cfg.idle_sleep_ms = conf->worker_idle_ms;
+	cfg.mtu = conf->ctl.mtu; /* MTU; tcp.mss follows it (dp_create) */
 	cfg.app_arg = &app;
 	cfg.rx_fault = fault_rx;
 	cfg.tx_fault = fault_tx;

@@ -8,10 +8,12 @@
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_gro.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_tcp.h>
 
 #include "dataplane/csum.h"
 #include "dataplane/dp.h"
@@ -91,15 +93,24 @@ static void ipv4_input(struct dp_worker *w, struct rte_mbuf *m, const struct rte
 	uint32_t len;
 	int csum_ok = 0, r;
 
-	if (m->nb_segs == 1)
+	if (m->nb_segs == 1) {
 		len = m->data_len - DP_ETH_HLEN;
-	else if (m->data_len >= DP_ETH_HLEN + 60 + 60)
+	} else {
+		/*
+		 * A chain (RX scatter, GRO): the IPv4 header and a minimal TCP
+		 * header must be in the first segment (tcp_input checks the
+		 * options); the payload may span the rest.
+		 */
+		uint32_t first = m->data_len - DP_ETH_HLEN;
+
+		if (first < DP_IP_HLEN || first < (uint32_t)(p[0] & 0xf) * 4u + 20u) {
+			dp_drop(w, m, DP_DROP_IP_SHORT);
+			return;
+		}
 		len = m->pkt_len - DP_ETH_HLEN;
-	else {
-		dp_drop(w, m, DP_DROP_IP_SHORT);
-		return;
 	}
-	if (w->rx_csum_offload) {
+	/* Flags are trusted from the port, or from the GRO stage that checked them. */
+	if (w->rx_csum_offload || w->gro) {
 		uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 
 		if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD) {
@@ -124,7 +135,7 @@ static void ipv4_input(struct dp_worker *w, struct rte_mbuf *m, const struct rte
 	case DP_IPPROTO_TCP: {
 		int l4_ok = 0;
 
-		if (w->rx_csum_offload) {
+		if (w->rx_csum_offload || w->gro) {
 			uint64_t f = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 
 			if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
@@ -155,6 +166,97 @@ static void ipv4_input(struct dp_worker *w, struct rte_mbuf *m, const struct rte
 		dp_drop(w, m, DP_DROP_IP_PROTO);
 		return;
 	}
+}
+
+/*
+ * May m go into GRO? A TCP/IPv4 data segment with only ACK set (what
+ * librte_gro merges), headers in the first segment and checksums known good.
+ * GRO does not fix the checksums of what it merges, so they are checked here
+ * (in software unless the port did) and the result is left in ol_flags for
+ * ipv4_input. Sets the packet type and header lengths GRO reads.
+ */
+static int gro_candidate(struct dp_worker *w, struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
+	const struct rte_tcp_hdr *th;
+	uint32_t ihl, doff, tlen;
+	uint64_t fip, fl4;
+
+	/* Only GRO's own checks stand behind the flags: drop what the port did not promise. */
+	if (!w->rx_csum_offload)
+		m->ol_flags &= ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK);
+	if (m->data_len < DP_ETH_HLEN + DP_IP_HLEN + 20 ||
+	    eh->ether_type != rte_cpu_to_be_16(DP_ETHERTYPE_IPV4) ||
+	    !rte_is_same_ether_addr(&eh->dst_addr, &w->mac) ||
+	    (ip->version_ihl >> 4) != 4 || ip->next_proto_id != DP_IPPROTO_TCP ||
+	    (ip->fragment_offset & rte_cpu_to_be_16(0x3fff)) != 0)
+		return 0;
+	ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	tlen = rte_be_to_cpu_16(ip->total_length);
+	if (ihl < DP_IP_HLEN || DP_ETH_HLEN + ihl + 20 > m->data_len ||
+	    DP_ETH_HLEN + tlen > m->pkt_len)
+		return 0;
+	th = (const struct rte_tcp_hdr *)((const uint8_t *)ip + ihl);
+	doff = (uint32_t)(th->data_off >> 4) * 4;
+	if (th->tcp_flags != RTE_TCP_ACK_FLAG || doff < 20 || DP_ETH_HLEN + ihl + doff > m->data_len ||
+	    tlen <= ihl + doff)
+		return 0;
+	/* Ethernet padding would count as payload. */
+	if (m->pkt_len > DP_ETH_HLEN + tlen &&
+	    rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - DP_ETH_HLEN - tlen)) != 0)
+		return 0;
+	fip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+	fl4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (fip == RTE_MBUF_F_RX_IP_CKSUM_BAD || fl4 == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+		return 0;
+	if (fip != RTE_MBUF_F_RX_IP_CKSUM_GOOD && dp_csum_fold(dp_csum_partial(ip, ihl, 0)) != 0)
+		return 0;
+	if (fl4 != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	    !dp_l4_cksum_ipv4_ok(m, ip, DP_ETH_HLEN + ihl))
+		return 0;
+	m->ol_flags = (m->ol_flags & ~(RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK)) |
+		      RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	m->packet_type = RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_TCP;
+	m->l2_len = DP_ETH_HLEN;
+	m->l3_len = ihl;
+	m->l4_len = doff;
+	return 1;
+}
+
+/*
+ * GRO over a burst, in place; returns the new count. rte_gro_reassemble_burst
+ * puts what it does not merge before what it does, so only runs of
+ * candidates go to it: everything else keeps its place, and within a flow
+ * GRO keeps arrival order, so TCP sees no reordering it would not have seen.
+ */
+static uint16_t rx_gro(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct rte_gro_param param = {
+		.gro_types = RTE_GRO_TCP_IPV4,
+		.max_flow_num = DP_RX_BURST,
+		.max_item_per_flow = DP_RX_BURST,
+	};
+	uint16_t in = 0, out = 0;
+
+	while (in < n) {
+		uint16_t run = 0, k;
+
+		while (in + run < n && gro_candidate(w, pkts[in + run]))
+			run++;
+		if (run >= 2) {
+			k = rte_gro_reassemble_burst(pkts + in, run, &param);
+			w->st->ctr[DP_CTR_RX_GRO_MERGED] += (uint16_t)(run - k);
+			for (uint16_t i = 0; i < k; i++)
+				pkts[out++] = pkts[in + i];
+		} else if (run == 1) {
+			pkts[out++] = pkts[in];
+		}
+		in = (uint16_t)(in + run);
+		if (in < n) /* not a candidate */
+			pkts[out++] = pkts[in++];
+	}
+	return out;
 }
 
 void dp_worker_input(struct dp_worker *w, struct rte_mbuf *m)
@@ -214,6 +316,8 @@ int dp_worker_pass(struct dp_worker *w)
 	if (n)
 		w->st->io_tsc += rte_rdtsc() - start;
 	w->st->rx_pkts += n;
+	if (w->gro && n)
+		n = rx_gro(w, pkts, n);
 	for (i = 0; i < n; i++) {
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));

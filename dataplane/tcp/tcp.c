@@ -47,27 +47,42 @@ const char *tcp_state_name(unsigned s)
 
 /* ---- mbuf chain helpers ---- */
 
+/*
+ * Both trims keep the head's pkt_len and nb_segs right (for a head that had
+ * them right), so chained payload (RX scatter, GRO) is accounted as it is.
+ */
 struct rte_mbuf *tcp_chain_trim_front(struct rte_mbuf *m, uint32_t n)
 {
+	uint32_t pkt_len = m ? m->pkt_len : 0;
+	uint16_t nb_segs = m ? m->nb_segs : 0;
+
 	while (m && n) {
 		if (n < m->data_len) {
 			m->data_off = (uint16_t)(m->data_off + n);
 			m->data_len = (uint16_t)(m->data_len - n);
-			return m;
+			pkt_len = pkt_len > n ? pkt_len - n : 0;
+			break;
 		}
 		n -= m->data_len;
+		pkt_len = pkt_len > m->data_len ? pkt_len - m->data_len : 0;
+		nb_segs = nb_segs > 1 ? (uint16_t)(nb_segs - 1) : 1;
 		struct rte_mbuf *next = m->next;
 
 		m->next = NULL;
 		rte_pktmbuf_free_seg(m);
 		m = next;
 	}
+	if (m) {
+		m->pkt_len = pkt_len;
+		m->nb_segs = nb_segs;
+	}
 	return m;
 }
 
 struct rte_mbuf *tcp_chain_trim_back(struct rte_mbuf *m, uint32_t n)
 {
-	uint32_t total = 0, keep;
+	uint32_t total = 0, keep, kept = 0;
+	uint16_t segs = 0;
 	struct rte_mbuf *s, *last = NULL;
 
 	for (s = m; s; s = s->next)
@@ -76,13 +91,16 @@ struct rte_mbuf *tcp_chain_trim_back(struct rte_mbuf *m, uint32_t n)
 	for (s = m; s; s = s->next) {
 		if (keep == 0)
 			break;
+		segs++;
 		if (s->data_len >= keep) {
 			s->data_len = (uint16_t)keep;
+			kept += keep;
 			keep = 0;
 			last = s;
 			break;
 		}
 		keep -= s->data_len;
+		kept += s->data_len;
 		last = s;
 	}
 	if (!last) {
@@ -93,6 +111,8 @@ struct rte_mbuf *tcp_chain_trim_back(struct rte_mbuf *m, uint32_t n)
 		rte_pktmbuf_free(last->next);
 		last->next = NULL;
 	}
+	m->pkt_len = kept;
+	m->nb_segs = segs;
 	return m;
 }
 

@@ -42,6 +42,10 @@ struct tcp_worker;
 
 typedef uint64_t tcp_handle_t; /* 0 is never a valid handle */
 
+/* Payload pieces (indirect mbufs) per segment at most: a plain one, a TSO packet. */
+#define TCP_TX_PIECES 16
+#define TCP_TSO_PIECES 64
+
 static inline unsigned tcp_handle_worker(tcp_handle_t h)
 {
 	return (unsigned)(h >> 56);

@@ -265,6 +265,19 @@ static void consume_fin(struct tcp_worker *tw, struct tcp_conn *c)
 	}
 }
 
+/*
+ * In-order data of len bytes owes an ACK per segment it holds: a segment
+ * merged by GRO / LRO counts as the segments it was made of, so that the
+ * every-second-segment ACK still goes out at once.
+ */
+static void ack_owed(struct tcp_conn *c, uint32_t len)
+{
+	uint32_t segs = len > c->mss ? (len + c->mss - 1) / c->mss : 1;
+	uint32_t n = c->acks_pending + segs;
+
+	c->acks_pending = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
+}
+
 static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *s)
 {
 	struct dp_stats *st = tw->w->st;
@@ -275,7 +288,7 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		/* Nobody will read: acknowledge and discard. */
 		if (s->seq == c->rcv_nxt) {
 			c->rcv_nxt += s->len;
-			c->acks_pending++;
+			ack_owed(c, s->len);
 		} else {
 			c->flags |= TF_ACK_NOW;
 		}
@@ -303,7 +316,7 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 			c->rcv_nxt += len;
 		}
 		tw->ooo_cost -= ooo_before - c->ooo.cost;
-		c->acks_pending++;
+		ack_owed(c, s->len);
 		if (had_ooo)
 			c->flags |= TF_ACK_NOW;
 		tcp_sched_ev(tw, c, EV_READABLE);

@@ -284,6 +284,14 @@ struct rte_mbuf *tcp_chain_trim_front(struct rte_mbuf *m, uint32_t n);
 struct rte_mbuf *tcp_chain_trim_back(struct rte_mbuf *m, uint32_t n);
 
 /* tcp_out.c */
+/*
+ * TSO planning (exposed for the unit tests): of n payload pieces of plen[]
+ * bytes, how many leading bytes one TSO packet may carry when the port cuts
+ * it into segments of segsz bytes and each segment may hold at most
+ * seg_pieces pieces. An odd-length piece ends the packet (csum.h). Returns
+ * the byte count, 0 when not even the first segment fits the piece limit.
+ */
+uint32_t tcp_tso_fit(const uint16_t *plen, unsigned n, uint32_t segsz, unsigned seg_pieces);
 int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t len,
 	     uint8_t flags);
 void tcp_output(struct tcp_worker *tw, struct tcp_conn *c);

@@ -15,8 +15,6 @@
 #include "dataplane/proto.h"
 #include "dataplane/tcp/tcp_internal.h"
 
-#define TCP_MAX_PIECES 16
-
 uint32_t tcp_rcv_space(const struct tcp_worker *tw, const struct tcp_conn *c)
 {
 	uint32_t used = c->rq_bytes + c->ooo.bytes;
@@ -42,29 +40,124 @@ static uint32_t rcv_window(const struct tcp_worker *tw, struct tcp_conn *c)
 	return right - c->rcv_nxt;
 }
 
-/* Appends indirect mbufs covering [off, off+len) of the send queue to h. */
-static int attach_payload(struct tcp_worker *tw, struct tcp_conn *c, struct rte_mbuf *h,
-			  uint32_t seq, uint32_t *len_io)
+/* The send-queue mbuf holding seq, and its first sequence number in *mseq (moves the cursor). */
+static struct rte_mbuf *sq_locate(struct tcp_conn *c, uint32_t seq, uint32_t *mseq)
 {
-	struct rte_mbuf *m, *tail = h;
-	uint32_t mseq, len = *len_io, done = 0;
-	unsigned pieces = 0;
+	struct rte_mbuf *m;
+	uint32_t ms;
 
 	/* Start from the cursor when it is at or before seq, else from the head. */
 	if (c->sq_cur && seq_geq(seq, c->sq_cur_seq) && seq_geq(c->sq_cur_seq, c->snd_una)) {
 		m = c->sq_cur;
-		mseq = c->sq_cur_seq;
+		ms = c->sq_cur_seq;
 	} else {
 		m = c->sq_head;
-		mseq = c->snd_una;
+		ms = c->snd_una;
 	}
-	while (m && seq_geq(seq, mseq + m->data_len)) {
-		mseq += m->data_len;
+	while (m && seq_geq(seq, ms + m->data_len)) {
+		ms += m->data_len;
 		m = m->next;
 	}
 	c->sq_cur = m;
-	c->sq_cur_seq = mseq;
-	while (m && done < len && pieces < TCP_MAX_PIECES) {
+	c->sq_cur_seq = ms;
+	*mseq = ms;
+	return m;
+}
+
+/*
+ * Lengths of the pieces that [seq, seq+len) of the send queue makes, from m
+ * (whose first byte is mseq), at most max of them. Returns their count.
+ */
+static unsigned plan_pieces(const struct rte_mbuf *m, uint32_t mseq, uint32_t seq, uint32_t len,
+			    uint16_t *plen, unsigned max)
+{
+	uint32_t done = 0;
+	unsigned n = 0;
+
+	for (; m && done < len && n < max; mseq += m->data_len, m = m->next) {
+		uint32_t off = seq + done - mseq, k = m->data_len - off;
+
+		if (k > len - done)
+			k = len - done;
+		if (k) {
+			plen[n++] = (uint16_t)k;
+			done += k;
+		}
+	}
+	return n;
+}
+
+uint32_t tcp_tso_fit(const uint16_t *plen, unsigned n, uint32_t segsz, unsigned seg_pieces)
+{
+	uint32_t total = 0, first_start = 0;
+	unsigned first = 0;
+
+	if (segsz == 0 || seg_pieces == 0)
+		return 0;
+	/* An odd-length piece ends the packet (csum.h: ports may mis-sum what follows one). */
+	for (unsigned i = 0; i < n; i++) {
+		total += plen[i];
+		if (plen[i] & 1) {
+			n = i + 1;
+			break;
+		}
+	}
+	for (uint32_t ws = 0; ws < total; ws += segsz) {
+		uint32_t we = total - ws > segsz ? ws + segsz : total, ps;
+		unsigned cnt = 0, i;
+
+		while (first_start + plen[first] <= ws)
+			first_start += plen[first++];
+		for (i = first, ps = first_start; i < n && ps < we; ps += plen[i++])
+			cnt++;
+		if (cnt > seg_pieces)
+			return ws;
+	}
+	return total;
+}
+
+/*
+ * Decides whether [seq, seq+*len) goes out as one TSO packet: returns the
+ * tso_segsz to use and sets *len to what the packet carries, or returns 0
+ * (then a plain segment of at most seg_pay bytes goes).
+ */
+static uint32_t tso_plan(const struct dp_worker *w, const struct rte_mbuf *m, uint32_t mseq,
+			 uint32_t seq, uint32_t seg_pay, uint32_t l4_len, uint32_t *len_io)
+{
+	uint16_t plen[TCP_TSO_PIECES];
+	uint32_t len = *len_io, max_pay = 65535u - DP_IP_HLEN - l4_len, segsz, fit;
+	unsigned max = w->tso_pieces && w->tso_pieces < TCP_TSO_PIECES ? w->tso_pieces
+								     : TCP_TSO_PIECES;
+	unsigned per_seg = w->tso_seg_pieces ? w->tso_seg_pieces : TCP_TSO_PIECES;
+
+	segsz = seg_pay > w->tso_mtu_slack ? seg_pay - w->tso_mtu_slack : 0;
+	segsz &= ~1u; /* even: every piece the port cuts starts at an even offset */
+	if (segsz < 64 || len <= seg_pay)
+		return 0;
+	if (len > max_pay)
+		len = max_pay;
+	if (w->tso_max_segs && len > (uint32_t)w->tso_max_segs * segsz)
+		len = (uint32_t)w->tso_max_segs * segsz;
+	fit = tcp_tso_fit(plen, plan_pieces(m, mseq, seq, len, plen, max), segsz, per_seg);
+	/* Cut short (pieces, size): whole segments only, the rest goes with the next packet. */
+	if (fit < *len_io && fit > segsz)
+		fit -= fit % segsz;
+	if (fit <= seg_pay)
+		return 0;
+	*len_io = fit;
+	return segsz;
+}
+
+/* Appends indirect mbufs covering [seq, seq+*len_io) of the send queue, from m (at mseq), to h. */
+static int attach_payload(struct tcp_worker *tw, struct tcp_conn *c, struct rte_mbuf *h,
+			  struct rte_mbuf *m, uint32_t mseq, uint32_t seq, uint32_t *len_io,
+			  unsigned max_pieces)
+{
+	struct rte_mbuf *tail = h;
+	uint32_t len = *len_io, done = 0;
+	unsigned pieces = 0;
+
+	while (m && done < len && pieces < max_pieces) {
 		uint32_t off = seq + done - mseq, n = m->data_len - off;
 		struct rte_mbuf *mi;
 
@@ -160,15 +253,30 @@ static struct rte_mbuf *build_hdr(struct tcp_worker *tw, uint32_t laddr, uint32_
 	return h;
 }
 
-/* Lengths and checksums (offloaded when the port can), then out. */
+/*
+ * Lengths and checksums (offloaded when the port can), then out. segsz != 0:
+ * a TSO packet, the port cuts it into segments of segsz payload bytes.
+ */
 static void finish(struct tcp_worker *tw, struct rte_mbuf *h, struct rte_tcp_hdr *th,
-		   struct rte_ipv4_hdr *ip, const struct rte_ether_addr *dmac, uint32_t raddr)
+		   struct rte_ipv4_hdr *ip, const struct rte_ether_addr *dmac, uint32_t raddr,
+		   uint32_t segsz)
 {
 	struct dp_worker *w = tw->w;
 
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(h->pkt_len - DP_ETH_HLEN));
-	/* Offload only chains whose pieces all sum right on every PMD (csum.h). */
-	if (w->tx_csum_offload && dp_chain_even_pieces(h)) {
+	if (segsz) {
+		uint32_t pay = h->pkt_len - DP_ETH_HLEN - DP_IP_HLEN - (uint32_t)h->l4_len;
+
+		/* The pseudo-header sum without the length, as TSO wants it (rte_ip.h). */
+		h->ol_flags = RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+			      RTE_MBUF_F_TX_TCP_CKSUM;
+		h->tso_segsz = (uint16_t)segsz;
+		ip->hdr_checksum = 0;
+		th->cksum = rte_ipv4_phdr_cksum(ip, h->ol_flags);
+		w->st->ctr[DP_CTR_TCP_TSO_OUT]++;
+		w->st->ctr[DP_CTR_TCP_TSO_SEGS] += (pay + segsz - 1) / segsz;
+	} else if (w->tx_csum_offload && dp_chain_even_pieces(h)) {
+		/* Offload only chains whose pieces all sum right on every PMD (csum.h). */
 		h->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM;
 		ip->hdr_checksum = 0;
 		th->cksum = rte_ipv4_phdr_cksum(ip, h->ol_flags);
@@ -212,7 +320,7 @@ int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t l
 	struct rte_tcp_hdr *th;
 	struct rte_ipv4_hdr *ip;
 	int syn = (flags & TH_SYN) != 0;
-	uint32_t wnd = rcv_window(tw, c);
+	uint32_t wnd = rcv_window(tw, c), segsz = 0;
 	uint16_t wfield;
 
 	memset(&o, 0, sizeof(o));
@@ -246,15 +354,21 @@ int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t l
 		      &o, syn, &th, &ip);
 	if (!h)
 		return -1;
-	/* Effective MSS (RFC 9293 3.7.1): options come out of the peer's MSS. */
-	if (len > (uint32_t)c->mss - h->l4_len + 20u) {
-		len = (uint32_t)c->mss - h->l4_len + 20u;
-		flags &= (uint8_t)~TH_FIN;
-	}
 	if (len) {
-		uint32_t want = len;
+		/* Effective MSS (RFC 9293 3.7.1): options come out of the peer's MSS. */
+		uint32_t want = len, mseq, seg_pay = (uint32_t)c->mss - h->l4_len + 20u;
+		struct rte_mbuf *m = sq_locate(c, seq, &mseq);
+		unsigned max = tw->w->tx_pieces && tw->w->tx_pieces < TCP_TX_PIECES ? tw->w->tx_pieces
+										  : TCP_TX_PIECES;
 
-		if (attach_payload(tw, c, h, seq, &len) != 0 || len == 0) {
+		/* More than a segment, and the port segments: one TSO packet (no SYN, no RST). */
+		if (len > seg_pay && tw->w->tso && !(flags & (TH_SYN | TH_RST)))
+			segsz = tso_plan(tw->w, m, mseq, seq, seg_pay, h->l4_len, &len);
+		if (segsz)
+			max = TCP_TSO_PIECES;
+		else if (len > seg_pay)
+			len = seg_pay;
+		if (attach_payload(tw, c, h, m, mseq, seq, &len, max) != 0 || len == 0) {
 			rte_pktmbuf_free(h);
 			tw->w->st->drop[DP_DROP_NO_MBUF]++;
 			return -1;
@@ -278,7 +392,7 @@ int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t l
 		if (seq_gt(c->rcv_nxt + (syn ? wnd : wnd << c->rcv_ws), c->rcv_adv))
 			c->rcv_adv = c->rcv_nxt + (syn ? wnd : wnd << c->rcv_ws);
 	}
-	finish(tw, h, th, ip, conn_mac(tw, c), c->raddr);
+	finish(tw, h, th, ip, conn_mac(tw, c), c->raddr, segsz);
 	return (int)len;
 }
 
@@ -333,7 +447,7 @@ static void reply_raw(struct tcp_worker *tw, const struct tcp_seg *s, uint32_t s
 	if (!h)
 		return;
 	memcpy(mac.addr_bytes, s->smac, 6);
-	finish(tw, h, th, ip, &mac, s->saddr);
+	finish(tw, h, th, ip, &mac, s->saddr, 0);
 }
 
 void tcp_send_rst_reply(struct tcp_worker *tw, const struct tcp_seg *s)
@@ -387,7 +501,7 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 {
 	unsigned budget = TCP_OUT_BUDGET;
 	int sent_any = 0;
-	uint32_t data_end, end;
+	uint32_t data_end, end, seg_max = tw->w->tso ? UINT16_MAX : c->mss;
 
 	switch (c->state) {
 	case TCP_SYN_SENT:
@@ -434,6 +548,9 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 				break;
 			he = seq_min(he, data_end);
 			n = seq_min(he - hs, c->mss);
+			/* With TSO a retransmission spans what the credit allows, in whole segments. */
+			if (tw->w->tso && c->cc.prr_credit > n)
+				n = seq_min(he - hs, c->cc.prr_credit - c->cc.prr_credit % c->mss);
 			{
 				int k = tcp_xmit(tw, c, hs, n, TH_ACK);
 
@@ -471,16 +588,20 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 		room = (int32_t)(win - flight);
 		if (c->snd_una + c->snd_wnd - c->snd_nxt < (uint32_t)room || room < 0)
 			room = (int32_t)(c->snd_una + c->snd_wnd - c->snd_nxt);
+		/* One segment, or with TSO one packet of many (tcp_xmit caps it). */
 		len = data_end - c->snd_nxt;
-		if (len > c->mss)
-			len = c->mss;
+		if (len > seg_max)
+			len = seg_max;
 		if (room <= 0)
 			break;
 		if ((uint32_t)room < len) {
 			/* Sender SWS avoidance: wait for a full segment while data is in flight. */
-			if (c->snd_nxt != c->snd_una)
+			if ((uint32_t)room >= c->mss)
+				len = (uint32_t)room - (uint32_t)room % c->mss;
+			else if (c->snd_nxt != c->snd_una)
 				break;
-			len = (uint32_t)room;
+			else
+				len = (uint32_t)room;
 		}
 		end = c->snd_nxt + len;
 		{

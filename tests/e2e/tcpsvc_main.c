@@ -462,7 +462,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: sshterm-tcpsvc [EAL args] -- --ip A.B.C.D[/len] [--gw G] "
 			"[--discard P] [--echo P] [--chargen P --chargen-bytes N] "
-			"[--connect IP:PORT --conns N --send N] [--fault-rx SPEC] [--fault-tx SPEC] "
+			"[--connect IP:PORT --conns N --send N] [--fault-rx SPEC] [--fault-tx SPEC] [--mtu N] "
 			"[--max-conns N] [--rcvbuf N] [--sndbuf N] [--syn-backlog N] [--tw-ms N] "
 			"[--keepalive-ms N] [--always-cookies] [--no-offload] [--mbufs N] "
 			"[--duration S] [--quiet]\n");
@@ -479,7 +479,7 @@ int main(int argc, char **argv)
 		{"tw-ms", 1, 0, 'w'},        {"keepalive-ms", 1, 0, 'K'}, {"always-cookies", 0, 0, 'A'},
 		{"no-offload", 0, 0, 'O'},   {"mbufs", 1, 0, 'M'},       {"duration", 1, 0, 'D'},
 		{"quiet", 0, 0, 'q'},        {"connect-delay-ms", 1, 0, 'L'}, {"parallel", 1, 0, 'P'},
-		{"no-hash", 0, 0, 'H'},
+		{"no-hash", 0, 0, 'H'},      {"mtu", 1, 0, 'U'},
 		{0, 0, 0, 0},
 	};
 	struct dp_cfg cfg;
@@ -558,6 +558,7 @@ int main(int argc, char **argv)
 			cfg.tcp.sndbuf = (uint32_t)v;
 			break;
 		case 'b': cfg.tcp.syn_backlog = (uint32_t)atoi(optarg); break;
+		case 'U': cfg.mtu = (uint16_t)atoi(optarg); break;
 		case 'w': cfg.tcp.time_wait_ms = (uint32_t)atoi(optarg); break;
 		case 'K': cfg.tcp.keepalive_ms = (uint32_t)atoi(optarg); break;
 		case 'A': cfg.tcp.always_cookies = 1; break;
