@@ -72,6 +72,8 @@ struct dp_cfg {
 	void (*on_stop)(struct dp_worker *w, void *arg);
 	/* May the worker sleep now? 0 when work is queued for it (optional). */
 	int (*can_sleep)(struct dp_worker *w, void *arg);
+	/* Optional: cycles the calling thread spent in record crypto so far (dp_stats.crypto_tsc). */
+	uint64_t (*crypto_cycles)(void);
 	void *app_arg;
 };
 

@@ -232,6 +232,7 @@ int main(int argc, char **argv)
 	cfg.on_poll = st_sshapp_poll;
 	cfg.on_stop = st_sshapp_stop;
 	cfg.can_sleep = st_sshapp_can_sleep;
+	cfg.crypto_cycles = st_record_thread_cycles;
 	cfg.idle_sleep_ms = conf->worker_idle_ms;
 	cfg.mtu = conf->ctl.mtu; /* MTU; tcp.mss follows it (dp_create) */
 	cfg.app_arg = &app;

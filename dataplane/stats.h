@@ -32,6 +32,9 @@ struct dp_stats {
 	uint64_t busy_tsc;  /* TSC cycles spent in passes that did work */
 	uint64_t idle_tsc;  /* TSC cycles spent in empty passes */
 	uint64_t io_tsc;    /* part of busy_tsc spent inside rx/tx burst calls (PMD + kernel for TAP) */
+	uint64_t app_tsc;   /* part of busy_tsc in the application: TCP events and the poll hook
+			     * (the SSH layer, services, and the TCP calls they make) */
+	uint64_t crypto_tsc; /* part of app_tsc inside record crypto (dp_cfg.crypto_cycles) */
 	uint64_t busy_polls;
 	uint64_t idle_polls;
 	uint64_t drop[DP_DROP_MAX];

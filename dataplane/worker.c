@@ -323,21 +323,28 @@ int dp_worker_pass(struct dp_worker *w)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		dp_worker_input(w, pkts[i]);
 	}
+	uint64_t a0 = rte_rdtsc(), c0 = cfg->crypto_cycles ? cfg->crypto_cycles() : 0;
 	tcp_dispatch_events(w->tcp);
 	if (cfg->on_poll)
 		cfg->on_poll(w, cfg->app_arg);
+	uint64_t app = rte_rdtsc() - a0;
 	tcp_timers(w->tcp);
 	if (w->now_ms - w->last_arp_ms >= 100) {
 		w->last_arp_ms = w->now_ms;
 		dp_arp_timer(w);
 	}
+	a0 = rte_rdtsc();
 	tcp_dispatch_events(w->tcp);
+	app += rte_rdtsc() - a0;
 	tcp_flush_output(w->tcp);
 	dp_tx_flush(w);
 	end = rte_rdtsc();
 	busy = n || w->st->tx_pkts != tx_before;
 	if (busy) {
 		w->st->busy_tsc += end - start;
+		w->st->app_tsc += app;
+		if (cfg->crypto_cycles)
+			w->st->crypto_tsc += cfg->crypto_cycles() - c0;
 		w->st->busy_polls++;
 	} else {
 		w->st->idle_tsc += end - start;

@@ -254,4 +254,7 @@ int st_record_seal(struct st_record *r, struct st_record_out *pkts, unsigned n);
 struct st_buf;
 int st_record_send(struct st_record *r, const uint8_t *payload, size_t len, struct st_buf *out);
 
+/* TSC cycles the calling thread spent in crypto backend calls (all records), ever. */
+uint64_t st_record_thread_cycles(void);
+
 #endif
