@@ -33,6 +33,13 @@ void st_test_write_file(const char *path, const void *data, size_t len);
 /* Runs a shell command, returns its exit status (or -1). */
 int st_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Every cipher suite of the record layer: cipher name, and MAC name or NULL (AEAD). */
+struct st_test_suite {
+	const char *cipher, *mac;
+};
+#define ST_TEST_NSUITES 11
+extern const struct st_test_suite st_test_suites[ST_TEST_NSUITES];
+
 #define RUN(fn) st_test_run(#fn, fn)
 
 #define CHECK(cond)                                                   \

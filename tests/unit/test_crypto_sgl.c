@@ -31,24 +31,6 @@
 #include "dataplane/crypto/cryptodev.h"
 #include "tests/unit/test.h"
 
-struct suite {
-	const char *cipher, *mac;
-};
-
-static const struct suite suites[] = {
-	{"aes128-gcm@openssh.com", NULL},
-	{"aes256-gcm@openssh.com", NULL},
-	{"chacha20-poly1305@openssh.com", NULL},
-	{"aes128-ctr", "hmac-sha2-256"},
-	{"aes128-ctr", "hmac-sha2-512"},
-	{"aes128-ctr", "hmac-sha2-256-etm@openssh.com"},
-	{"aes128-ctr", "hmac-sha2-512-etm@openssh.com"},
-	{"aes256-ctr", "hmac-sha2-256"},
-	{"aes256-ctr", "hmac-sha2-512"},
-	{"aes256-ctr", "hmac-sha2-256-etm@openssh.com"},
-	{"aes256-ctr", "hmac-sha2-512-etm@openssh.com"},
-};
-#define NSUITES (sizeof(suites) / sizeof(suites[0]))
 
 static const struct st_crypto_backend *evp = &st_crypto_backend_evp;
 /* the backend under test, and how it is driven */
@@ -61,14 +43,14 @@ static const char *label = "evp";
 #define HEAD 16        /* headroom in front of contiguous packets */
 #define MAXTAG 64
 
-static const char *sname(const struct suite *s)
+static const char *sname(const struct st_test_suite *s)
 {
 	static char b[96];
 	snprintf(b, sizeof(b), "%s %s/%s", label, s->cipher, s->mac ? s->mac : "-");
 	return b;
 }
 
-static void make_keys(const struct suite *s, uint64_t seed, struct st_dir_keys *k)
+static void make_keys(const struct st_test_suite *s, uint64_t seed, struct st_dir_keys *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->cipher = st_cipher_by_name(s->cipher, strlen(s->cipher));
@@ -363,7 +345,7 @@ static void cut_mix(struct spkt *s, int k, uint32_t len, uint32_t tag, uint64_t 
  * cut(k) and must produce the same bytes; then it opens the reference
  * ciphertexts laid out the same way and must give the plaintexts back.
  */
-static void stream(const struct suite *su, uint64_t seed, int K, const uint32_t *pay, cut_fn cut)
+static void stream(const struct st_test_suite *su, uint64_t seed, int K, const uint32_t *pay, cut_fn cut)
 {
 	struct st_dir_keys k;
 	struct st_crypto_dir ref, ts, to;
@@ -446,18 +428,18 @@ static void test_split_two_everywhere(void)
 {
 	static const uint32_t pays[] = {1, 9, 20, 45, 100, 170, 250};
 	uint32_t pay[400];
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		for (size_t z = 0; z < sizeof(pays) / sizeof(pays[0]); z++) {
 			struct st_crypto_dir d;
 			struct st_dir_keys k;
 			memset(&d, 0, sizeof(d));
-			make_keys(&suites[si], 1, &k);
+			make_keys(&st_test_suites[si], 1, &k);
 			CHECK_OK(st_crypto_dir_init(&d, evp, &k, 1));
 			int K = (int)total_of(&d, pays[z]) - 1; /* cut after byte 1 .. total-1 */
 			st_crypto_dir_fini(&d);
 			for (int i = 0; i < K; i++)
 				pay[i] = pays[z];
-			stream(&suites[si], 100 + si * 10 + z, K, pay, cut_two);
+			stream(&st_test_suites[si], 100 + si * 10 + z, K, pay, cut_two);
 		}
 	}
 }
@@ -467,19 +449,19 @@ static void test_split_many(void)
 {
 	enum { K = 70 };
 	uint32_t pay[K];
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		for (int i = 0; i < K; i++) {
 			static const uint32_t big[] = {1000, 5000, 35000, 1448, 3};
 			pay[i] = i % 3 == 2 ? big[(i / 3) % 5] : (uint32_t)(1 + (i * 37) % 300);
 		}
-		stream(&suites[si], 500 + si, K, pay, cut_mix);
+		stream(&st_test_suites[si], 500 + si, K, pay, cut_mix);
 	}
 }
 
 /* Every single-bit flip of a split packet is rejected and its len bytes wiped. */
 static void test_bitflips_split(void)
 {
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		struct st_dir_keys k;
 		struct st_crypto_dir ref, o;
 		uint8_t plain[200], ct[200 + HEAD], got[300];
@@ -487,7 +469,7 @@ static void test_bitflips_split(void)
 		struct st_pkt p;
 		int accepted = 0, unwiped = 0;
 
-		make_keys(&suites[si], 900 + si, &k);
+		make_keys(&st_test_suites[si], 900 + si, &k);
 		memset(&ref, 0, sizeof(ref));
 		CHECK_OK(st_crypto_dir_init(&ref, evp, &k, 1));
 		uint32_t len = frame(&ref, plain, 20, 3), tag = ref.tag_len, total = len + tag;
@@ -517,7 +499,7 @@ static void test_bitflips_split(void)
 		}
 		if (accepted || unwiped)
 			st_test_fail(__FILE__, __LINE__, "%s: %d of %u flips accepted, %d not wiped",
-				     sname(&suites[si]), accepted, total * 8, unwiped);
+				     sname(&st_test_suites[si]), accepted, total * 8, unwiped);
 		/* and unflipped it opens */
 		memset(&o, 0, sizeof(o));
 		CHECK_OK(st_crypto_dir_init(&o, tbe, &k, 0));
@@ -536,14 +518,14 @@ static void test_bitflips_split(void)
 /* Refused segs: ST_ERR_INVALID_ARGUMENT, nothing sealed, opened bytes wiped. */
 static void test_bad_segs(void)
 {
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		struct st_dir_keys k;
 		struct st_crypto_dir s, o;
 		uint8_t buf[3][400], orig[400], z[400] = {0};
 		struct st_seg seg[3][ST_PKT_MAX_SEGS + 1];
 		struct st_pkt p[3];
 
-		make_keys(&suites[si], 1300 + si, &k);
+		make_keys(&st_test_suites[si], 1300 + si, &k);
 		memset(&s, 0, sizeof(s));
 		CHECK_OK(st_crypto_dir_init(&s, tbe, &k, 1));
 		uint32_t len = frame(&s, orig, 30, 1), tag = s.tag_len, total = len + tag;

@@ -30,24 +30,6 @@
 #include "dataplane/ssh/record.h"
 #include "tests/unit/test.h"
 
-struct suite {
-	const char *cipher, *mac;
-};
-
-static const struct suite suites[] = {
-	{"aes128-gcm@openssh.com", NULL},
-	{"aes256-gcm@openssh.com", NULL},
-	{"chacha20-poly1305@openssh.com", NULL},
-	{"aes128-ctr", "hmac-sha2-256"},
-	{"aes128-ctr", "hmac-sha2-512"},
-	{"aes128-ctr", "hmac-sha2-256-etm@openssh.com"},
-	{"aes128-ctr", "hmac-sha2-512-etm@openssh.com"},
-	{"aes256-ctr", "hmac-sha2-256"},
-	{"aes256-ctr", "hmac-sha2-512"},
-	{"aes256-ctr", "hmac-sha2-256-etm@openssh.com"},
-	{"aes256-ctr", "hmac-sha2-512-etm@openssh.com"},
-};
-#define NSUITES (sizeof(suites) / sizeof(suites[0]))
 
 static const struct st_crypto_backend *evp = &st_crypto_backend_evp;
 static const struct st_crypto_backend *cdev = &st_crypto_backend_cryptodev;
@@ -55,17 +37,17 @@ static const char *cur_dev = "?";
 static int small_queue;   /* the device runs with a 16-deep queue */
 static int async_partial; /* enqueue_burst calls that took fewer than offered */
 
-static const struct st_cipher_info *suite_cipher(const struct suite *s)
+static const struct st_cipher_info *suite_cipher(const struct st_test_suite *s)
 {
 	return st_cipher_by_name(s->cipher, strlen(s->cipher));
 }
 
-static const struct st_mac_info *suite_mac(const struct suite *s)
+static const struct st_mac_info *suite_mac(const struct st_test_suite *s)
 {
 	return s->mac ? st_mac_by_name(s->mac, strlen(s->mac)) : NULL;
 }
 
-static void make_keys(const struct suite *s, uint64_t seed, struct st_dir_keys *k)
+static void make_keys(const struct st_test_suite *s, uint64_t seed, struct st_dir_keys *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->cipher = suite_cipher(s);
@@ -139,7 +121,7 @@ static int open_all(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
  * the same keys: identical bytes, headroom and gaps untouched; the cryptodev
  * copy opens back to the plaintext with both backends.
  */
-static void burst_equal(const struct suite *s, uint64_t seed, const uint32_t *lens, uint16_t n,
+static void burst_equal(const struct st_test_suite *s, uint64_t seed, const uint32_t *lens, uint16_t n,
 			int ctr_wrap)
 {
 	struct st_dir_keys k;
@@ -203,11 +185,11 @@ static void test_burst_equal(void)
 		{15, 16, 17, 31, 32, 33, 100, 255, 256, 1000, 1400, 4000},
 		{16384, 1, 32768, 2, 35000, 3, 8192, 17, 1023, 1024, 1025, 9000},
 	};
-	for (size_t si = 0; si < NSUITES; si++)
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++)
 		for (size_t z = 0; z < 3; z++)
 			for (uint16_t n = 1; n <= BURST; n += 11)
 				for (int wrap = 0; wrap <= 1; wrap++)
-					burst_equal(&suites[si], 1000 + si * 10 + z, sizes[z], n,
+					burst_equal(&st_test_suites[si], 1000 + si * 10 + z, sizes[z], n,
 						    wrap);
 }
 
@@ -215,14 +197,14 @@ static void test_burst_equal(void)
 static void test_burst_tamper(void)
 {
 	static const uint32_t lens[BURST] = {40, 300, 1, 77, 5000, 12, 16, 2, 900, 64, 3, 1};
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		struct st_dir_keys k;
 		struct st_crypto_dir ds, dopen;
 		struct st_pkt p[BURST];
 		size_t cap = HEAD + BURST * (5000 + 128);
 		uint8_t *mem = calloc(1, cap), *plain = malloc(cap);
 
-		make_keys(&suites[si], 2000 + si, &k);
+		make_keys(&st_test_suites[si], 2000 + si, &k);
 		memset(&ds, 0, sizeof(ds));
 		memset(&dopen, 0, sizeof(dopen));
 		CHECK_OK(st_crypto_dir_init(&ds, cdev, &k, 1));
@@ -269,7 +251,7 @@ static void test_burst_tamper(void)
  * sizes with completions drained as they come, equal byte for byte to EVP,
  * returned in order; then opened the same way with one tampered packet.
  */
-static void async_one(const struct suite *s, uint64_t seed)
+static void async_one(const struct st_test_suite *s, uint64_t seed)
 {
 	enum { N = 200 };
 	struct st_dir_keys k;
@@ -350,7 +332,7 @@ static void async_one(const struct suite *s, uint64_t seed)
 		}
 	}
 	/* opened: plaintext back, the tampered one wiped (EVP's CTR stream stops
-	 * at a rejected EtM packet: after it only device suites are checked) */
+	 * at a rejected EtM packet: after it only device st_test_suites are checked) */
 	int on_dev = st_cryptodev_supports(k.cipher, k.mac);
 	for (int i = 0; i < N; i++) {
 		if (i > 77 && !on_dev)
@@ -376,8 +358,8 @@ static void test_async(void)
 {
 	struct st_crypto_stats s0, s1;
 	cdev->stats(&s0);
-	for (size_t si = 0; si < NSUITES; si++)
-		async_one(&suites[si], 4000 + si);
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++)
+		async_one(&st_test_suites[si], 4000 + si);
 	cdev->stats(&s1);
 	CHECK_INT(s1.qdepth, 0);
 	if (small_queue) { /* backpressure happened and was survived */
@@ -397,7 +379,7 @@ struct pair {
 	struct st_buf wire;
 };
 
-static void pair_init(struct pair *p, const struct suite *s, uint64_t seed,
+static void pair_init(struct pair *p, const struct st_test_suite *s, uint64_t seed,
 		      const struct st_crypto_backend *btx, const struct st_crypto_backend *brx)
 {
 	struct st_dir_keys k;
@@ -479,17 +461,17 @@ static void test_record_cross_sizes(void)
 	uint8_t *data = malloc(35000);
 	st_test_fill(data, 35000, 7);
 	data[0] = 94;
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		for (int dir = 0; dir < 2; dir++) {
 			struct pair p;
-			pair_init(&p, &suites[si], 100 + si, dir ? evp : cdev, dir ? cdev : evp);
+			pair_init(&p, &st_test_suites[si], 100 + si, dir ? evp : cdev, dir ? cdev : evp);
 			for (uint32_t len = 1; len <= 35000; len = next_len(len)) {
 				CHECK_OK(st_record_send(&p.tx, data, len, &p.wire));
 				int got = drain(&p, 1 << 20, 1, data, &len, 1);
 				if (got != 1) {
 					st_test_fail(__FILE__, __LINE__, "%s %s/%s %s len %u: %d",
-						     cur_dev, suites[si].cipher,
-						     suites[si].mac ? suites[si].mac : "-",
+						     cur_dev, st_test_suites[si].cipher,
+						     st_test_suites[si].mac ? st_test_suites[si].mac : "-",
 						     dir ? "evp->cryptodev" : "cryptodev->evp", len,
 						     got);
 					break;
@@ -511,14 +493,14 @@ static void test_record_cross_fragmented(void)
 		total += lens[i] = 1 + (uint32_t)((i * 977) % 2999);
 	uint8_t *data = malloc(total);
 	st_test_fill(data, total, 3);
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		static const size_t frags[] = {1, 100, 70000};
 		for (size_t fi = 0; fi < 3; fi++) {
 			for (int dir = 0; dir < 2; dir++) {
 				struct pair p;
 				struct st_record_out o[N];
 				uint8_t *bufs = malloc(N * (3000 + 128));
-				pair_init(&p, &suites[si], 200 + si, dir ? evp : cdev,
+				pair_init(&p, &st_test_suites[si], 200 + si, dir ? evp : cdev,
 					  dir ? cdev : evp);
 				/* one st_record_seal call for all N: bursts of 32 + 8 */
 				size_t off = 0;
@@ -551,16 +533,16 @@ static void test_record_cross_fragmented(void)
 static void test_record_cross_rekey(void)
 {
 	for (int strict = 0; strict <= 1; strict++) {
-		for (size_t si = 0; si < NSUITES; si++) {
+		for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 			for (int dir = 0; dir < 2; dir++) {
-				const struct suite *s2 = &suites[(si + 3 + dir) % NSUITES];
+				const struct st_test_suite *s2 = &st_test_suites[(si + 3 + dir) % ST_TEST_NSUITES];
 				struct pair p;
 				struct st_dir_keys k;
 				uint8_t data[1000], expect[3002];
 				uint32_t lens[5] = {1000, 1, 1000, 1, 1000};
 				uint8_t kexinit = SSH_MSG_KEXINIT, nk = SSH_MSG_NEWKEYS;
 
-				pair_init(&p, &suites[si], 700 + si, dir ? evp : cdev,
+				pair_init(&p, &st_test_suites[si], 700 + si, dir ? evp : cdev,
 					  dir ? cdev : evp);
 				if (strict) {
 					st_record_set_strict(&p.tx);
@@ -603,9 +585,9 @@ static void test_bitflips(void)
 	st_test_fill(payload, sizeof(payload), 11);
 	payload[0] = 94;
 	memset(filler, 0x5a, sizeof(filler));
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		struct pair p;
-		pair_init(&p, &suites[si], 300 + si, evp, cdev);
+		pair_init(&p, &st_test_suites[si], 300 + si, evp, cdev);
 		CHECK_OK(st_record_send(&p.tx, payload, sizeof(payload), &p.wire));
 		size_t wl = st_buf_avail(&p.wire);
 		uint8_t *wire = malloc(wl);
@@ -613,7 +595,7 @@ static void test_bitflips(void)
 		int accepted = 0;
 		for (size_t bit = 0; bit < wl * 8; bit++) {
 			struct pair q;
-			pair_init(&q, &suites[si], 300 + si, evp, cdev);
+			pair_init(&q, &st_test_suites[si], 300 + si, evp, cdev);
 			wire[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 			size_t used;
 			st_record_feed(&q.rx, wire, wl, &used);
@@ -631,7 +613,7 @@ static void test_bitflips(void)
 		}
 		/* and the untouched packet passes */
 		struct pair q;
-		pair_init(&q, &suites[si], 300 + si, evp, cdev);
+		pair_init(&q, &st_test_suites[si], 300 + si, evp, cdev);
 		size_t used;
 		st_record_feed(&q.rx, wire, wl, &used);
 		struct st_record_msg m[1];
@@ -641,7 +623,7 @@ static void test_bitflips(void)
 		pair_free(&q);
 		if (accepted != 0)
 			st_test_fail(__FILE__, __LINE__, "%s %s/%s: %d of %zu bit flips accepted",
-				     cur_dev, suites[si].cipher, suites[si].mac ? suites[si].mac : "-",
+				     cur_dev, st_test_suites[si].cipher, st_test_suites[si].mac ? st_test_suites[si].mac : "-",
 				     accepted, wl * 8);
 		free(wire);
 		pair_free(&p);
@@ -658,7 +640,7 @@ static void test_fallback_counted(void)
 
 	CHECK(!st_cryptodev_supports(c, NULL));
 	cdev->stats(&s0);
-	pair_init(&p, &suites[2], 42, cdev, cdev);
+	pair_init(&p, &st_test_suites[2], 42, cdev, cdev);
 	st_test_fill(data, sizeof(data), 1);
 	data[0] = 94;
 	for (int i = 0; i < 10; i++)
@@ -676,7 +658,7 @@ static void test_fallback_counted(void)
 	CHECK_INT(s1.ops, s0.ops);
 	pair_free(&p);
 	/* A device suite is counted as device work, not fallback. */
-	pair_init(&p, &suites[0], 43, cdev, cdev);
+	pair_init(&p, &st_test_suites[0], 43, cdev, cdev);
 	CHECK_OK(st_record_send(&p.tx, data, sizeof(data), &p.wire));
 	CHECK_INT(drain(&p, 1 << 20, 1, data, lens, 1), 1);
 	cdev->stats(&s0);
@@ -702,7 +684,7 @@ static void test_setup_rules(void)
 	struct st_dir_keys k;
 	struct st_crypto_dir d;
 	memset(&d, 0, sizeof(d));
-	make_keys(&suites[3], 1, &k);
+	make_keys(&st_test_suites[3], 1, &k);
 	/* CTR+HMAC: chain, cipher-only, auth-only (none when it falls back) */
 	unsigned want = st_cryptodev_supports(k.cipher, k.mac) ? 3 : 0;
 	CHECK_OK(st_crypto_dir_init(&d, cdev, &k, 1));
@@ -728,7 +710,7 @@ static void test_not_set_up(void)
 	struct st_cryptodev_info info;
 
 	memset(&d, 0, sizeof(d));
-	make_keys(&suites[0], 1, &k);
+	make_keys(&st_test_suites[0], 1, &k);
 	CHECK(st_crypto_backend_by_name("cryptodev") == NULL); /* registered by setup */
 	CHECK_ERR(st_crypto_dir_init(&d, cdev, &k, 1), ST_ERR_STATE);
 	CHECK(d.be == NULL && d.priv == NULL);
@@ -753,8 +735,8 @@ static void test_second_qp(void)
 		memcpy(expect + i * sizeof(data), data, sizeof(data));
 	}
 	CHECK_OK(st_cryptodev_bind_qp(1));
-	for (size_t si = 0; si < NSUITES; si++) {
-		pair_init(&p, &suites[si], 60 + si, cdev, cdev);
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
+		pair_init(&p, &st_test_suites[si], 60 + si, cdev, cdev);
 		for (int i = 0; i < 8; i++)
 			CHECK_OK(st_record_send(&p.tx, data, sizeof(data), &p.wire));
 		CHECK_INT(drain(&p, 1 << 20, 1, expect, lens, 8), 8);
@@ -780,10 +762,10 @@ static void run_device(const char *dev, const char *label, int force_ops, uint32
 	CHECK_OK(st_cryptodev_info(&info));
 	printf("  -- %s: device %s, driver %s, %s\n", label, info.name, info.driver,
 	       info.cpu_crypto && !force_ops ? "CPU crypto" : "enqueue/dequeue");
-	for (size_t si = 0; si < NSUITES; si++)
-		if (!st_cryptodev_supports(suite_cipher(&suites[si]), suite_mac(&suites[si])))
-			printf("     %s/%s: EVP fallback\n", suites[si].cipher,
-			       suites[si].mac ? suites[si].mac : "-");
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++)
+		if (!st_cryptodev_supports(suite_cipher(&st_test_suites[si]), suite_mac(&st_test_suites[si])))
+			printf("     %s/%s: EVP fallback\n", st_test_suites[si].cipher,
+			       st_test_suites[si].mac ? st_test_suites[si].mac : "-");
 	cur_dev = label;
 	RUN(test_setup_rules);
 	RUN(test_second_qp);

@@ -23,21 +23,6 @@
 
 static struct sc_fixture fx;
 
-static const struct {
-	const char *cipher, *mac;
-} suites[] = {
-	{"aes128-gcm@openssh.com", NULL},
-	{"aes256-gcm@openssh.com", NULL},
-	{"chacha20-poly1305@openssh.com", NULL},
-	{"aes128-ctr", "hmac-sha2-256"},
-	{"aes128-ctr", "hmac-sha2-512"},
-	{"aes128-ctr", "hmac-sha2-256-etm@openssh.com"},
-	{"aes128-ctr", "hmac-sha2-512-etm@openssh.com"},
-	{"aes256-ctr", "hmac-sha2-256"},
-	{"aes256-ctr", "hmac-sha2-512"},
-	{"aes256-ctr", "hmac-sha2-256-etm@openssh.com"},
-	{"aes256-ctr", "hmac-sha2-512-etm@openssh.com"},
-};
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static void test_version_check(void)
@@ -121,10 +106,11 @@ static void test_handshake_matrix(void)
 	/* every kex x host key algorithm x cipher suite */
 	for (size_t k = 0; k < N(sc_all_kex); k++)
 		for (size_t h = 0; h < N(sc_all_hostkey); h++)
-			for (size_t s = 0; s < N(suites); s++) {
-				handshake_one(sc_all_kex[k], sc_all_hostkey[h], suites[s].cipher, suites[s].mac);
+			for (size_t s = 0; s < N(st_test_suites); s++) {
+				handshake_one(sc_all_kex[k], sc_all_hostkey[h],
+					      st_test_suites[s].cipher, st_test_suites[s].mac);
 			}
-	CHECK_INT(handshakes_done, N(sc_all_kex) * N(sc_all_hostkey) * N(suites));
+	CHECK_INT(handshakes_done, N(sc_all_kex) * N(sc_all_hostkey) * N(st_test_suites));
 }
 
 static void test_handshake_no_strict_no_extinfo(void)

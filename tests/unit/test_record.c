@@ -182,26 +182,8 @@ static void test_kat_hmac(void)
 
 /* ---------------- record layer ---------------- */
 
-struct suite {
-	const char *cipher, *mac;
-};
 
-static const struct suite suites[] = {
-	{"aes128-gcm@openssh.com", NULL},
-	{"aes256-gcm@openssh.com", NULL},
-	{"chacha20-poly1305@openssh.com", NULL},
-	{"aes128-ctr", "hmac-sha2-256"},
-	{"aes128-ctr", "hmac-sha2-512"},
-	{"aes128-ctr", "hmac-sha2-256-etm@openssh.com"},
-	{"aes128-ctr", "hmac-sha2-512-etm@openssh.com"},
-	{"aes256-ctr", "hmac-sha2-256"},
-	{"aes256-ctr", "hmac-sha2-512"},
-	{"aes256-ctr", "hmac-sha2-256-etm@openssh.com"},
-	{"aes256-ctr", "hmac-sha2-512-etm@openssh.com"},
-};
-#define NSUITES (sizeof(suites) / sizeof(suites[0]))
-
-static void make_keys(const struct suite *s, uint64_t seed, struct st_dir_keys *k)
+static void make_keys(const struct st_test_suite *s, uint64_t seed, struct st_dir_keys *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->cipher = st_cipher_by_name(s->cipher, strlen(s->cipher));
@@ -222,7 +204,7 @@ static void pair_send(struct pair *p, const uint8_t *payload, size_t len)
 	CHECK_OK(st_record_send(&p->tx, payload, len, &p->wire));
 }
 
-static void pair_init(struct pair *p, const struct suite *s, uint64_t seed)
+static void pair_init(struct pair *p, const struct st_test_suite *s, uint64_t seed)
 {
 	struct st_dir_keys k;
 	uint8_t nk = SSH_MSG_NEWKEYS;
@@ -316,9 +298,9 @@ static void test_roundtrip_sizes(void)
 {
 	uint8_t *data = malloc(35000);
 	st_test_fill(data, 35000, 7);
-	for (size_t si = 0; si <= NSUITES; si++) {
+	for (size_t si = 0; si <= ST_TEST_NSUITES; si++) {
 		struct pair p;
-		pair_init(&p, si < NSUITES ? &suites[si] : NULL, 100 + si);
+		pair_init(&p, si < ST_TEST_NSUITES ? &st_test_suites[si] : NULL, 100 + si);
 		int sent = 0, ok = 1;
 		for (uint32_t len = 1; len <= 35000 && ok;) {
 			data[0] = 94; /* CHANNEL_DATA: never a kex message */
@@ -326,8 +308,8 @@ static void test_roundtrip_sizes(void)
 			int got = drain(&p, 1 << 20, 1, data, &len, 1);
 			if (got != 1) {
 				st_test_fail(__FILE__, __LINE__, "%s/%s len %u: got %d",
-					     si < NSUITES ? suites[si].cipher : "none",
-					     si < NSUITES && suites[si].mac ? suites[si].mac : "-",
+					     si < ST_TEST_NSUITES ? st_test_suites[si].cipher : "none",
+					     si < ST_TEST_NSUITES && st_test_suites[si].mac ? st_test_suites[si].mac : "-",
 					     len, got);
 				ok = 0;
 			}
@@ -352,11 +334,11 @@ static void test_fragmented(void)
 		total += lens[i];
 	}
 	st_test_fill(data, total, 3);
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		static const size_t frags[] = {1, 7, 100, 5000};
 		for (size_t fi = 0; fi < 4; fi++) {
 			struct pair p;
-			pair_init(&p, &suites[si], 200 + si);
+			pair_init(&p, &st_test_suites[si], 200 + si);
 			size_t off = 0;
 			for (int i = 0; i < N; i++) {
 				data[off] = 94;
@@ -377,9 +359,9 @@ static void test_bitflips(void)
 	st_test_fill(payload, sizeof(payload), 11);
 	payload[0] = 94;
 	memset(filler, 0x5a, sizeof(filler));
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		struct pair p;
-		pair_init(&p, &suites[si], 300 + si);
+		pair_init(&p, &st_test_suites[si], 300 + si);
 		pair_send(&p, payload, sizeof(payload));
 		size_t wl = st_buf_avail(&p.wire);
 		uint8_t *wire = malloc(wl);
@@ -387,7 +369,7 @@ static void test_bitflips(void)
 		int accepted = 0;
 		for (size_t bit = 0; bit < wl * 8; bit++) {
 			struct pair q;
-			pair_init(&q, &suites[si], 300 + si);
+			pair_init(&q, &st_test_suites[si], 300 + si);
 			uint8_t *w = malloc(wl);
 			memcpy(w, wire, wl);
 			w[bit / 8] ^= (uint8_t)(1u << (bit % 8));
@@ -408,7 +390,7 @@ static void test_bitflips(void)
 		}
 		if (accepted != 0)
 			st_test_fail(__FILE__, __LINE__, "%s/%s: %d of %zu bit flips accepted",
-				     suites[si].cipher, suites[si].mac ? suites[si].mac : "-",
+				     st_test_suites[si].cipher, st_test_suites[si].mac ? st_test_suites[si].mac : "-",
 				     accepted, wl * 8);
 		free(wire);
 		pair_free(&p);
@@ -421,14 +403,14 @@ static void test_truncation(void)
 	uint8_t payload[100];
 	st_test_fill(payload, sizeof(payload), 12);
 	payload[0] = 94;
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		struct pair p;
-		pair_init(&p, &suites[si], 400 + si);
+		pair_init(&p, &st_test_suites[si], 400 + si);
 		pair_send(&p, payload, sizeof(payload));
 		size_t wl = st_buf_avail(&p.wire);
 		for (size_t cut = 0; cut < wl; cut++) {
 			struct pair q;
-			pair_init(&q, &suites[si], 400 + si);
+			pair_init(&q, &st_test_suites[si], 400 + si);
 			size_t used;
 			st_record_feed(&q.rx, st_buf_ptr(&p.wire), cut, &used);
 			struct st_record_msg m[1];
@@ -452,10 +434,10 @@ static void test_sequence_binding(void)
 	st_test_fill(a, sizeof(a), 21);
 	st_test_fill(b, sizeof(b), 22);
 	a[0] = b[0] = 94;
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		/* Swap the order of two packets. */
 		struct pair p;
-		pair_init(&p, &suites[si], 500 + si);
+		pair_init(&p, &st_test_suites[si], 500 + si);
 		pair_send(&p, a, sizeof(a));
 		size_t l1 = st_buf_avail(&p.wire);
 		pair_send(&p, b, sizeof(b));
@@ -476,7 +458,7 @@ static void test_sequence_binding(void)
 		pair_free(&p);
 
 		/* Drop the first packet: the second arrives with the wrong seqno. */
-		pair_init(&p, &suites[si], 500 + si);
+		pair_init(&p, &st_test_suites[si], 500 + si);
 		pair_send(&p, a, sizeof(a));
 		l1 = st_buf_avail(&p.wire);
 		pair_send(&p, b, sizeof(b));
@@ -491,13 +473,13 @@ static void test_sequence_binding(void)
 /* Lengths over the cap are refused from the header alone. */
 static void test_length_caps(void)
 {
-	for (size_t si = 0; si <= NSUITES; si++) {
-		if (si < NSUITES && suites[si].mac != NULL && strstr(suites[si].mac, "etm") == NULL)
+	for (size_t si = 0; si <= ST_TEST_NSUITES; si++) {
+		if (si < ST_TEST_NSUITES && st_test_suites[si].mac != NULL && strstr(st_test_suites[si].mac, "etm") == NULL)
 			continue; /* MtE: the length is encrypted, covered by the bit flips */
-		if (si < NSUITES && strncmp(suites[si].cipher, "chacha", 6) == 0)
+		if (si < ST_TEST_NSUITES && strncmp(st_test_suites[si].cipher, "chacha", 6) == 0)
 			continue; /* encrypted length, covered by the bit flips */
 		struct pair p;
-		pair_init(&p, si < NSUITES ? &suites[si] : NULL, 600 + si);
+		pair_init(&p, si < ST_TEST_NSUITES ? &st_test_suites[si] : NULL, 600 + si);
 		static const uint8_t hdrs[][4] = {
 			{0x7f, 0xff, 0xff, 0xff}, {0x00, 0x01, 0x00, 0x10}, {0, 0, 0, 0},
 			{0, 0, 0, 3}, {0, 0, 0, 17}};
@@ -505,7 +487,7 @@ static void test_length_caps(void)
 					   ST_ERR_BAD_LENGTH, ST_ERR_BAD_LENGTH, ST_ERR_BAD_LENGTH};
 		for (size_t h = 0; h < 5; h++) {
 			struct pair q;
-			pair_init(&q, si < NSUITES ? &suites[si] : NULL, 600 + si);
+			pair_init(&q, si < ST_TEST_NSUITES ? &st_test_suites[si] : NULL, 600 + si);
 			size_t used;
 			st_record_feed(&q.rx, hdrs[h], 4, &used);
 			struct st_record_msg m[1];
@@ -517,7 +499,7 @@ static void test_length_caps(void)
 	}
 	/* Sending more than the cap is refused, not sent. */
 	struct pair p;
-	pair_init(&p, &suites[0], 1);
+	pair_init(&p, &st_test_suites[0], 1);
 	uint8_t *big = calloc(1, ST_RECORD_DEFAULT_MAX_PACKET + 1);
 	big[0] = 94;
 	CHECK_ERR(st_record_send(&p.tx, big, ST_RECORD_DEFAULT_MAX_PACKET + 1, &p.wire),
@@ -534,11 +516,11 @@ static void test_length_caps(void)
 static void test_rekey(void)
 {
 	for (int strict = 0; strict <= 1; strict++) {
-		for (size_t si = 0; si < NSUITES; si++) {
-			const struct suite *s2 = &suites[(si + 3) % NSUITES];
+		for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
+			const struct st_test_suite *s2 = &st_test_suites[(si + 3) % ST_TEST_NSUITES];
 			struct pair p;
 			struct st_dir_keys k;
-			pair_init(&p, &suites[si], 700 + si);
+			pair_init(&p, &st_test_suites[si], 700 + si);
 			if (strict) {
 				st_record_set_strict(&p.tx);
 				st_record_set_strict(&p.rx);
@@ -585,7 +567,7 @@ static void test_rekey(void)
 static void test_newkeys_rules(void)
 {
 	struct pair p;
-	pair_init(&p, &suites[0], 900);
+	pair_init(&p, &st_test_suites[0], 900);
 	uint8_t nk = SSH_MSG_NEWKEYS;
 	CHECK_ERR(st_record_send(&p.tx, &nk, 1, &p.wire), ST_ERR_STATE);
 	CHECK_INT(st_buf_avail(&p.wire), 0);
@@ -594,7 +576,7 @@ static void test_newkeys_rules(void)
 	/* Plain (unkeyed) peer sends NEWKEYS and data in one burst. */
 	pair_init(&p, NULL, 0);
 	struct st_dir_keys k;
-	make_keys(&suites[0], 1, &k);
+	make_keys(&st_test_suites[0], 1, &k);
 	CHECK_OK(st_record_set_next_keys(&p.rx, NULL, &k));
 	CHECK_OK(st_record_set_next_keys(&p.tx, &k, NULL));
 	/* Handcrafted plain packets: NEWKEYS, then data the peer did not encrypt
@@ -615,15 +597,15 @@ static void test_newkeys_rules(void)
 /* Padding: every sealed packet is a block multiple with 4..255 padding bytes. */
 static void test_padding_rules(void)
 {
-	for (size_t si = 0; si <= NSUITES; si++) {
+	for (size_t si = 0; si <= ST_TEST_NSUITES; si++) {
 		struct pair p;
-		pair_init(&p, si < NSUITES ? &suites[si] : NULL, 950 + si);
+		pair_init(&p, si < ST_TEST_NSUITES ? &st_test_suites[si] : NULL, 950 + si);
 		const struct st_cipher_info *c =
-			si < NSUITES ? st_cipher_by_name(suites[si].cipher, strlen(suites[si].cipher))
+			si < ST_TEST_NSUITES ? st_cipher_by_name(st_test_suites[si].cipher, strlen(st_test_suites[si].cipher))
 				     : NULL;
 		const struct st_mac_info *mi =
-			si < NSUITES && suites[si].mac
-				? st_mac_by_name(suites[si].mac, strlen(suites[si].mac))
+			si < ST_TEST_NSUITES && st_test_suites[si].mac
+				? st_mac_by_name(st_test_suites[si].mac, strlen(st_test_suites[si].mac))
 				: NULL;
 		uint32_t block = c ? c->block_size : 8;
 		int aad = c && (st_cipher_is_aead(c) || (mi && mi->etm));

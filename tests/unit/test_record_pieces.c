@@ -17,42 +17,24 @@
 #include "dataplane/ssh/record.h"
 #include "tests/unit/test.h"
 
-struct suite {
-	const char *cipher, *mac;
-};
 
-static const struct suite suites[] = {
-	{"aes128-gcm@openssh.com", NULL},
-	{"aes256-gcm@openssh.com", NULL},
-	{"chacha20-poly1305@openssh.com", NULL},
-	{"aes128-ctr", "hmac-sha2-256"},
-	{"aes128-ctr", "hmac-sha2-512"},
-	{"aes128-ctr", "hmac-sha2-256-etm@openssh.com"},
-	{"aes128-ctr", "hmac-sha2-512-etm@openssh.com"},
-	{"aes256-ctr", "hmac-sha2-256"},
-	{"aes256-ctr", "hmac-sha2-512"},
-	{"aes256-ctr", "hmac-sha2-256-etm@openssh.com"},
-	{"aes256-ctr", "hmac-sha2-512-etm@openssh.com"},
-};
-#define NSUITES (sizeof(suites) / sizeof(suites[0]))
-
-/* suites[si], or NULL (no keys: plain packets) for si == NSUITES. */
-static const struct suite *suite_at(size_t si)
+/* st_test_suites[si], or NULL (no keys: plain packets) for si == ST_TEST_NSUITES. */
+static const struct st_test_suite *suite_at(size_t si)
 {
-	return si < NSUITES ? &suites[si] : NULL;
+	return si < ST_TEST_NSUITES ? &st_test_suites[si] : NULL;
 }
 
-static const char *suite_name(const struct suite *s)
+static const char *suite_name(const struct st_test_suite *s)
 {
 	return s == NULL ? "none" : s->mac != NULL ? s->mac : s->cipher;
 }
 
-static int suite_mte(const struct suite *s)
+static int suite_mte(const struct st_test_suite *s)
 {
 	return s != NULL && s->mac != NULL && strstr(s->mac, "etm") == NULL;
 }
 
-static void make_keys(const struct suite *s, uint64_t seed, struct st_dir_keys *k)
+static void make_keys(const struct st_test_suite *s, uint64_t seed, struct st_dir_keys *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->cipher = st_cipher_by_name(s->cipher, strlen(s->cipher));
@@ -71,7 +53,7 @@ static void make_keys(const struct suite *s, uint64_t seed, struct st_dir_keys *
  * real key exchange ends), then the payloads sealed with the keys.
  */
 struct stream {
-	const struct suite *s;
+	const struct st_test_suite *s;
 	struct st_dir_keys k; /* the receiver's keys for that NEWKEYS */
 	uint8_t *wire;
 	size_t wl;
@@ -100,7 +82,7 @@ static void stream_add(struct stream *st, struct st_record *tx, struct st_buf *w
 	st->off[st->count] = st_buf_avail(w);
 }
 
-static void stream_build(struct stream *st, const struct suite *s, uint64_t seed,
+static void stream_build(struct stream *st, const struct st_test_suite *s, uint64_t seed,
 			 const uint32_t *lens, unsigned n)
 {
 	struct st_record tx;
@@ -549,7 +531,7 @@ static int run_stream(const struct stream *st, const struct pieces *pc, unsigned
 static void test_every_split(void)
 {
 	static const uint32_t lens[] = {1, 37, 300};
-	for (size_t si = 0; si <= NSUITES; si++) {
+	for (size_t si = 0; si <= ST_TEST_NSUITES; si++) {
 		struct stream st;
 		int bad = 0;
 		stream_build(&st, suite_at(si), 1000 + si, lens, 3);
@@ -574,7 +556,7 @@ static void test_random_splits(void)
 {
 	static const uint32_t lens[] = {1,    2,     17,  100, 1000, 1448, 5000, 16384, 40000, 3,
 					255,  30000, 600, 7,   64,   1,    9000, 2,     35000, 12};
-	for (size_t si = 0; si <= NSUITES; si++) {
+	for (size_t si = 0; si <= ST_TEST_NSUITES; si++) {
 		struct stream st;
 		stream_build(&st, suite_at(si), 2000 + si, lens, sizeof(lens) / sizeof(lens[0]));
 		for (uint64_t seed = 1; seed <= 6; seed++) {
@@ -594,7 +576,7 @@ static void test_random_splits(void)
 static void test_one_byte_pieces(void)
 {
 	static const uint32_t lens[] = {1, 5, 50, 200, 33, 1};
-	for (size_t si = 0; si <= NSUITES; si++) {
+	for (size_t si = 0; si <= ST_TEST_NSUITES; si++) {
 		struct stream st;
 		struct pieces pc;
 		stream_build(&st, suite_at(si), 3000 + si, lens, sizeof(lens) / sizeof(lens[0]));
@@ -611,7 +593,7 @@ static void test_one_byte_pieces(void)
 static void test_boundaries(void)
 {
 	static const uint32_t lens[] = {1, 100, 5000, 40000, 20, 2};
-	for (size_t si = 0; si <= NSUITES; si++) {
+	for (size_t si = 0; si <= ST_TEST_NSUITES; si++) {
 		struct stream st;
 		size_t cuts[16 * MAXP];
 		unsigned nc = 0;
@@ -649,12 +631,12 @@ static void test_boundaries(void)
 /*
  * The first block of a packet split over pieces and offered again and again
  * before the rest arrives. MtE CTR: it is decrypted once, the plaintext
- * written back into the pieces; the other suites leave it as it came.
+ * written back into the pieces; the other st_test_suites leave it as it came.
  */
 static void test_header_reoffered(void)
 {
 	static const uint32_t lens[] = {700};
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		struct stream st;
 		struct pieces pc;
 		struct st_record rx;
@@ -712,7 +694,7 @@ static void test_header_reoffered(void)
 static void test_bitflips(void)
 {
 	static const uint32_t lens[] = {40};
-	for (size_t si = 0; si < NSUITES; si++) {
+	for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
 		struct stream st;
 		stream_build(&st, suite_at(si), 6000 + si, lens, 1);
 		size_t o = st.off[2], e = st.off[3];
@@ -770,7 +752,7 @@ static void test_length_caps(void)
 	static const uint32_t want_len[] = {0x7fffffffu, 0x00010010u, 0, 3, 0};
 	static const int want_err[] = {ST_ERR_PACKET_TOO_LARGE, ST_ERR_PACKET_TOO_LARGE,
 				       ST_ERR_BAD_LENGTH, ST_ERR_BAD_LENGTH, ST_ERR_BAD_LENGTH};
-	for (size_t si = 0; si <= NSUITES; si++) {
+	for (size_t si = 0; si <= ST_TEST_NSUITES; si++) {
 		struct stream st;
 		stream_build(&st, suite_at(si), 7000 + si, lens, 1);
 		unsigned g = st.count - 1;
@@ -834,8 +816,8 @@ static void test_length_caps(void)
 static void test_newkeys(void)
 {
 	for (int strict = 0; strict <= 1; strict++) {
-		for (size_t si = 0; si < NSUITES; si++) {
-			const struct suite *s2 = &suites[(si + 4) % NSUITES];
+		for (size_t si = 0; si < ST_TEST_NSUITES; si++) {
+			const struct st_test_suite *s2 = &st_test_suites[(si + 4) % ST_TEST_NSUITES];
 			struct stream st;
 			struct st_record tx;
 			struct st_buf w;
@@ -843,7 +825,7 @@ static void test_newkeys(void)
 			uint8_t data[3000];
 
 			memset(&st, 0, sizeof(st));
-			st.s = &suites[si];
+			st.s = &st_test_suites[si];
 			make_keys(st.s, 8000 + si, &st.k);
 			make_keys(s2, 8100 + si, &k2);
 			st_test_fill(data, sizeof(data), 8200 + si);
@@ -926,7 +908,7 @@ static void test_newkeys(void)
 	unsigned n;
 	size_t took;
 	CHECK_OK(st_record_init(&rx, &st_crypto_backend_evp, 0));
-	make_keys(&suites[0], 1, &k);
+	make_keys(&st_test_suites[0], 1, &k);
 	CHECK_OK(st_record_set_next_keys(&rx, NULL, &k));
 	CHECK_ERR(st_record_read_pieces(&rx, pc, 3, m, 4, &n, &took), ST_ERR_STATE);
 	CHECK_ERR(st_record_read_pieces(&rx, pc, 3, m, 4, &n, &took), ST_ERR_STATE);
@@ -938,7 +920,7 @@ static void test_newkeys(void)
 static void test_bounce(void)
 {
 	static const uint32_t lens[] = {100, 5000, 10};
-	for (size_t si = 0; si <= NSUITES; si++) {
+	for (size_t si = 0; si <= ST_TEST_NSUITES; si++) {
 		struct stream st;
 		stream_build(&st, suite_at(si), 9000 + si, lens, 3);
 		unsigned g = st.count - 2; /* the 5000-byte one */

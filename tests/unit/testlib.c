@@ -140,3 +140,17 @@ int st_test_sh(const char *fmt, ...)
 		return -1;
 	return WEXITSTATUS(r);
 }
+
+const struct st_test_suite st_test_suites[ST_TEST_NSUITES] = {
+	{"aes128-gcm@openssh.com", NULL},
+	{"aes256-gcm@openssh.com", NULL},
+	{"chacha20-poly1305@openssh.com", NULL},
+	{"aes128-ctr", "hmac-sha2-256"},
+	{"aes128-ctr", "hmac-sha2-512"},
+	{"aes128-ctr", "hmac-sha2-256-etm@openssh.com"},
+	{"aes128-ctr", "hmac-sha2-512-etm@openssh.com"},
+	{"aes256-ctr", "hmac-sha2-256"},
+	{"aes256-ctr", "hmac-sha2-512"},
+	{"aes256-ctr", "hmac-sha2-256-etm@openssh.com"},
+	{"aes256-ctr", "hmac-sha2-512-etm@openssh.com"},
+};
