@@ -53,6 +53,12 @@ struct dp_cfg {
 	uint16_t rxd, txd;
 	int no_offload;    /* 1: no offloads: every checksum in software, no TSO, no GRO/LRO */
 	/*
+	 * 1: software GRO on ports without LRO. Off by default: on net_memif it
+	 * cut handshakes/s from 2,680 to 1,227 and bulk download from 6.6 to
+	 * 1.1 Gbit/s in the same benchmark (scripts/bench-daemon.sh).
+	 */
+	int sw_gro;
+	/*
 	 * Port MTU, 576..9000; 0: 1500
 	 * (test programs without an MTU option). tcp.mss follows it (MTU - 40).
 	 * dp_create fails when the port cannot do it.

@@ -195,7 +195,7 @@ static int port_setup(struct dp_ctx *dp)
 		conf.rxmode.offloads |= want_rx;
 		rx_csum = 1;
 	}
-	/* Receive coalescing: the port's LRO where it has it, else GRO in software. */
+	/* Receive coalescing: the port's LRO where it has it, else GRO in software when asked. */
 	if (!dp->cfg.no_offload) {
 		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) {
 			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
@@ -205,7 +205,7 @@ static int port_setup(struct dp_ctx *dp)
 					: UINT16_MAX;
 			lro = 1;
 		} else {
-			gro = 1;
+			gro = dp->cfg.sw_gro != 0;
 		}
 	}
 	/* A frame that does not fit one mbuf arrives as a chain: RX scatter. */

@@ -23,7 +23,7 @@ end_round() {
 # round MTU on|off
 round() {
 	local mtu=$1 mode=$2 tag="MTU $1, offloads $2" extra=() out
-	[ "$mode" = off ] && extra=(--no-offload)
+	if [ "$mode" = off ]; then extra=(--no-offload); else extra=(--gro); fi
 	start_svc --mtu "$mtu" --discard 9 --chargen 19 --chargen-bytes $BYTES "${extra[@]}"
 	# the kernel side at the same MTU (the port set it already; this makes sure)
 	nsx ip link set "$TAP" mtu "$mtu"

@@ -462,7 +462,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: sshterm-tcpsvc [EAL args] -- --ip A.B.C.D[/len] [--gw G] "
 			"[--discard P] [--echo P] [--chargen P --chargen-bytes N] "
-			"[--connect IP:PORT --conns N --send N] [--fault-rx SPEC] [--fault-tx SPEC] [--mtu N] "
+			"[--connect IP:PORT --conns N --send N] [--fault-rx SPEC] [--fault-tx SPEC] [--mtu N] [--gro] "
 			"[--max-conns N] [--rcvbuf N] [--sndbuf N] [--syn-backlog N] [--tw-ms N] "
 			"[--keepalive-ms N] [--always-cookies] [--no-offload] [--mbufs N] "
 			"[--duration S] [--quiet]\n");
@@ -480,6 +480,7 @@ int main(int argc, char **argv)
 		{"no-offload", 0, 0, 'O'},   {"mbufs", 1, 0, 'M'},       {"duration", 1, 0, 'D'},
 		{"quiet", 0, 0, 'q'},        {"connect-delay-ms", 1, 0, 'L'}, {"parallel", 1, 0, 'P'},
 		{"no-hash", 0, 0, 'H'},      {"mtu", 1, 0, 'U'},
+		{"gro", 0, 0, 'G'},
 		{0, 0, 0, 0},
 	};
 	struct dp_cfg cfg;
@@ -559,6 +560,7 @@ int main(int argc, char **argv)
 			break;
 		case 'b': cfg.tcp.syn_backlog = (uint32_t)atoi(optarg); break;
 		case 'U': cfg.mtu = (uint16_t)atoi(optarg); break;
+		case 'G': cfg.sw_gro = 1; break;
 		case 'w': cfg.tcp.time_wait_ms = (uint32_t)atoi(optarg); break;
 		case 'K': cfg.tcp.keepalive_ms = (uint32_t)atoi(optarg); break;
 		case 'A': cfg.tcp.always_cookies = 1; break;
