@@ -166,6 +166,17 @@ settle() { # server
 	for _ in $(seq 1 100); do [ -z "$(pgrep -P "$SPID")" ] && return 0; sleep 0.1; done
 }
 # Busy cycles of an sshterm server's workers (0 for sshd).
+split_of() { # server: busy, pmd, app, crypto cycles of its workers ("0 0 0 0" for sshd)
+	local sock
+	case $1 in
+	sshterm/tap) sock="$T/ctl-198.18.0.2.sock" ;;
+	sshterm/memif) sock="$T/ctl-198.18.1.2.sock" ;;
+	*) echo 0 0 0 0; return ;;
+	esac
+	"$BIN/sshtermctl" -s "$sock" stats --json | $PY -c 'import json,sys
+w = json.load(sys.stdin)["workers"]
+print(*(sum(x[k] for x in w) for k in ("busy_cycles", "io_cycles", "app_cycles", "crypto_cycles")))'
+}
 busy_of() { # server
 	local sock
 	case $1 in
@@ -254,15 +265,20 @@ for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com; do
 				if [ $dir = up ]; then cmd=sink; else cmd="source $BYTES"; fi
 			fi
 			: > "$T/bk.txt"
+			: > "$T/cpb.txt"
 			for r in $(seq 1 "$REPS"); do
 				c0=$(server_cpu $s)
 				w0=$(busy_of $s)
+				sp0=$(split_of $s)
 				# shellcheck disable=SC2046
 				"${BENCH[@]}" bulk -d $dir -b "$BYTES" --cipher $cipher "${COMMON[@]}" \
 					$(target $s) "$cmd" $(dpdk_for $s) > "$T/bk.json" 2>"$T/bk.err" || true
 				settle $s
 				c1=$(server_cpu $s)
 				w1=$(busy_of $s)
+				sp1=$(split_of $s)
+				# worker cycles per byte moved: all, PMD, SSH layer less crypto, record crypto, TCP and the rest
+				echo "$sp0 $sp1" | awk -v b="$BYTES" '{ printf "%.3f %.3f %.3f %.3f %.3f\n", ($5-$1)/b, ($6-$2)/b, (($7-$3)-($8-$4))/b, ($8-$4)/b, (($5-$1)-($6-$2)-($7-$3))/b }' >> "$T/cpb.txt"
 				if ! json "$T/bk.json" 'd["gbit_per_s"]' >/dev/null 2>&1; then
 					echo "  ($s $cipher $dir: no result: $(tail -1 "$T/bk.err"))"
 					continue
@@ -275,9 +291,17 @@ for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com; do
 				"$(cut -d' ' -f1 "$T/bk.txt" | median)" "$(cut -d' ' -f2 "$T/bk.txt" | median)" \
 				"$(cut -d' ' -f3 "$T/bk.txt" | median)" "$(cut -d' ' -f4 "$T/bk.txt" | median)"
 			echo "$s $cipher $dir $(cut -d' ' -f2 "$T/bk.txt" | median) $(cut -d' ' -f3 "$T/bk.txt" | median)" >> "$T/bk-all.txt"
+			[ $s = sshd ] || echo "$s $cipher $dir $(for k in 1 2 3 4 5; do cut -d' ' -f$k "$T/cpb.txt" | median; done | tr '\n' ' ')" >> "$T/cpb-all.txt"
 		done
 	done
 done
+echo
+
+echo "## Worker cycles per byte in bulk (medians): all = PMD + SSH layer + record crypto + TCP/rest"
+printf "%-14s %-30s %-5s %7s %7s %7s %7s %7s\n" server cipher dir all pmd ssh crypto tcp+rest
+[ -s "$T/cpb-all.txt" ] && while read -r s c d a p h k r; do
+	printf "%-14s %-30s %-5s %7.3f %7.3f %7.3f %7.3f %7.3f\n" "$s" "$c" "$d" "$a" "$p" "$h" "$k" "$r"
+done < "$T/cpb-all.txt"
 echo
 
 # Memory: sshd's PSS over all its processes, sshterm's RSS.
