@@ -8,6 +8,9 @@
 #     SECONDS      length of each handshake run (5)
 #     BULK_MIB     bytes of each bulk transfer, MiB (1024)
 #     HOLD_COUNTS  held-session counts for the memory figures ("1000 10000")
+#   Environment: SERVERS (a subset of "sshterm/tap sshterm/memif sshd"), CONCS (handshake
+#     concurrencies, "1 16 64"). Bulk also prints the workers' cycles per byte split into PMD
+#     (rx/tx bursts), SSH layer, record crypto and TCP/rest (sshtermctl stats --json).
 #
 # Servers, all in the namespace st-bench-PID:
 #   sshterm/tap    sshterm on a DPDK TAP port at 198.18.0.2; load over kernel sockets
