@@ -734,6 +734,7 @@ static void test_segs_input(void)
 	table_init(&t, f);
 	CHECK_OK(bind(&t, 2, 1u << 20, 1000, 4096, 32768));
 	CHECK_OK(attach(&t, 2, ST_SERVICE_SINK, 0));
+	memset(&h0, 0, sizeof(h0)); /* st_hash_init wants a zeroed (or freed) context */
 	st_hash_init(&h0, ST_HASH_SHA256);
 	for (size_t c1 = 1; c1 < 9 + sizeof(d); c1++) {
 		size_t cuts[2] = {c1, c1 + (9 + sizeof(d) - c1) / 2};
