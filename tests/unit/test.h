@@ -40,6 +40,13 @@ struct st_test_suite {
 #define ST_TEST_NSUITES 11
 extern const struct st_test_suite st_test_suites[ST_TEST_NSUITES];
 
+/*
+ * Starts DPDK's EAL for a unit test that needs mbufs but no port: no
+ * hugepages, 64 MiB, lcore 0, a file prefix of its own. On failure prints
+ * "SUITE: rte_eal_init failed" and the failing count line; returns 0 or -1.
+ */
+int st_test_eal_init(const char *argv0, const char *suite);
+
 #define RUN(fn) st_test_run(#fn, fn)
 
 #define CHECK(cond)                                                   \

@@ -170,16 +170,9 @@ static void test_tcp_segment_roundtrip(void)
 
 int main(int argc, char **argv)
 {
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=st_test_csum_%d", (int)getpid());
-	char *eal[] = {argv[0], "--no-huge", "-m", "64", "--no-pci", "--no-shconf", prefix,
-		       "--no-telemetry", "-l", "0", "--log-level", "error"};
 	(void)argc;
-	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0) {
-		printf("dp_csum: rte_eal_init failed\ndp_csum: 0 passed, 1 failed\n");
+	if (st_test_eal_init(argv[0], "dp_csum") != 0)
 		return 1;
-	}
 	pool = rte_pktmbuf_pool_create("csum", 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	if (!pool) {
 		printf("dp_csum: no mbuf pool\ndp_csum: 0 passed, 1 failed\n");

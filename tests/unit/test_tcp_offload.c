@@ -472,16 +472,9 @@ static void test_mtu_keyword(void)
 
 int main(int argc, char **argv)
 {
-	char prefix[64];
-
-	snprintf(prefix, sizeof(prefix), "--file-prefix=st_test_tso_%d", (int)getpid());
-	char *eal[] = {argv[0], "--no-huge", "-m", "64", "--no-pci", "--no-shconf", prefix,
-		       "--no-telemetry", "-l", "0", "--log-level", "error"};
 	(void)argc;
-	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0) {
-		printf("tcp_offload: rte_eal_init failed\ntcp_offload: 0 passed, 1 failed\n");
+	if (st_test_eal_init(argv[0], "tcp_offload") != 0)
 		return 1;
-	}
 	pool = rte_pktmbuf_pool_create("tso", 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	if (!pool) {
 		printf("tcp_offload: no mbuf pool\ntcp_offload: 0 passed, 1 failed\n");

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
 
 static int tests_passed, tests_failed, cur_failures;
 static const char *cur_name = "?";
@@ -154,3 +157,17 @@ const struct st_test_suite st_test_suites[ST_TEST_NSUITES] = {
 	{"aes256-ctr", "hmac-sha2-256-etm@openssh.com"},
 	{"aes256-ctr", "hmac-sha2-512-etm@openssh.com"},
 };
+
+int st_test_eal_init(const char *argv0, const char *suite)
+{
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=st_test_%s_%d", suite, (int)getpid());
+	char *eal[] = {(char *)argv0, "--no-huge", "-m", "64", "--no-pci", "--no-shconf", prefix,
+		       "--no-telemetry", "-l", "0", "--log-level", "error"};
+	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])), eal) < 0) {
+		printf("%s: rte_eal_init failed\n%s: 0 passed, 1 failed\n", suite, suite);
+		return -1;
+	}
+	return 0;
+}
