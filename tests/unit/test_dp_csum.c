@@ -183,6 +183,6 @@ int main(int argc, char **argv)
 	RUN(test_even_pieces);
 	RUN(test_tcp_segment_roundtrip);
 	rte_eal_cleanup();
-	st_test_sh("rm -rf /var/run/dpdk/st_test_csum_%d", (int)getpid()); /* EAL runtime dir */
+	st_test_sh("rm -rf /var/run/dpdk/st_test_dp_csum_%d", (int)getpid()); /* EAL runtime dir */
 	return st_test_done("dp_csum");
 }

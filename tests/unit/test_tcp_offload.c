@@ -494,6 +494,6 @@ int main(int argc, char **argv)
 	RUN(test_mtu_keyword);
 	CHECK_INT(rte_mempool_in_use_count(pool), 0);
 	rte_eal_cleanup();
-	st_test_sh("rm -rf /var/run/dpdk/st_test_tso_%d", (int)getpid()); /* EAL runtime dir */
+	st_test_sh("rm -rf /var/run/dpdk/st_test_tcp_offload_%d", (int)getpid()); /* EAL runtime dir */
 	return st_test_done("tcp_offload");
 }
