@@ -40,6 +40,10 @@ struct st_test_suite {
 #define ST_TEST_NSUITES 11
 extern const struct st_test_suite st_test_suites[ST_TEST_NSUITES];
 
+/* Keys for suite s (names resolved), key material filled from seed. */
+struct st_dir_keys;
+void st_test_suite_keys(const struct st_test_suite *s, uint64_t seed, struct st_dir_keys *k);
+
 /*
  * Starts DPDK's EAL for a unit test that needs mbufs but no port: no
  * hugepages, 64 MiB, lcore 0, a file prefix of its own. On failure prints

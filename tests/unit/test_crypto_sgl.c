@@ -50,16 +50,6 @@ static const char *sname(const struct st_test_suite *s)
 	return b;
 }
 
-static void make_keys(const struct st_test_suite *s, uint64_t seed, struct st_dir_keys *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->cipher = st_cipher_by_name(s->cipher, strlen(s->cipher));
-	k->mac = s->mac ? st_mac_by_name(s->mac, strlen(s->mac)) : NULL;
-	st_test_fill(k->key, sizeof(k->key), seed);
-	st_test_fill(k->iv, sizeof(k->iv), seed + 1);
-	st_test_fill(k->mac_key, sizeof(k->mac_key), seed + 2);
-}
-
 /* Frames one plaintext packet of `pay` payload bytes at b; returns len (4 + packet_length). */
 static uint32_t frame(const struct st_crypto_dir *d, uint8_t *b, uint32_t pay, uint64_t seed)
 {
@@ -356,7 +346,7 @@ static void stream(const struct st_test_suite *su, uint64_t seed, int K, const u
 	uint64_t rng = seed | 1;
 	int bad = 0;
 
-	make_keys(su, seed, &k);
+	st_test_suite_keys(su, seed, &k);
 	memset(&ref, 0, sizeof(ref));
 	memset(&ts, 0, sizeof(ts));
 	memset(&to, 0, sizeof(to));
@@ -433,7 +423,7 @@ static void test_split_two_everywhere(void)
 			struct st_crypto_dir d;
 			struct st_dir_keys k;
 			memset(&d, 0, sizeof(d));
-			make_keys(&st_test_suites[si], 1, &k);
+			st_test_suite_keys(&st_test_suites[si], 1, &k);
 			CHECK_OK(st_crypto_dir_init(&d, evp, &k, 1));
 			int K = (int)total_of(&d, pays[z]) - 1; /* cut after byte 1 .. total-1 */
 			st_crypto_dir_fini(&d);
@@ -469,7 +459,7 @@ static void test_bitflips_split(void)
 		struct st_pkt p;
 		int accepted = 0, unwiped = 0;
 
-		make_keys(&st_test_suites[si], 900 + si, &k);
+		st_test_suite_keys(&st_test_suites[si], 900 + si, &k);
 		memset(&ref, 0, sizeof(ref));
 		CHECK_OK(st_crypto_dir_init(&ref, evp, &k, 1));
 		uint32_t len = frame(&ref, plain, 20, 3), tag = ref.tag_len, total = len + tag;
@@ -525,7 +515,7 @@ static void test_bad_segs(void)
 		struct st_seg seg[3][ST_PKT_MAX_SEGS + 1];
 		struct st_pkt p[3];
 
-		make_keys(&st_test_suites[si], 1300 + si, &k);
+		st_test_suite_keys(&st_test_suites[si], 1300 + si, &k);
 		memset(&s, 0, sizeof(s));
 		CHECK_OK(st_crypto_dir_init(&s, tbe, &k, 1));
 		uint32_t len = frame(&s, orig, 30, 1), tag = s.tag_len, total = len + tag;

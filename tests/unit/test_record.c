@@ -183,16 +183,6 @@ static void test_kat_hmac(void)
 /* ---------------- record layer ---------------- */
 
 
-static void make_keys(const struct st_test_suite *s, uint64_t seed, struct st_dir_keys *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->cipher = st_cipher_by_name(s->cipher, strlen(s->cipher));
-	k->mac = s->mac ? st_mac_by_name(s->mac, strlen(s->mac)) : NULL;
-	st_test_fill(k->key, sizeof(k->key), seed);
-	st_test_fill(k->iv, sizeof(k->iv), seed + 1);
-	st_test_fill(k->mac_key, sizeof(k->mac_key), seed + 2);
-}
-
 /* A sender and a receiver keyed with the same suite through a real NEWKEYS. */
 struct pair {
 	struct st_record tx, rx;
@@ -217,7 +207,7 @@ static void pair_init(struct pair *p, const struct st_test_suite *s, uint64_t se
 	CHECK_OK(st_buf_alloc(&p->wire, 0, 64u << 20));
 	if (s == NULL)
 		return;
-	make_keys(s, seed, &k);
+	st_test_suite_keys(s, seed, &k);
 	CHECK_OK(st_record_set_next_keys(&p->tx, &k, NULL));
 	CHECK_OK(st_record_set_next_keys(&p->rx, NULL, &k));
 	st_wipe(&k, sizeof(k));
@@ -534,7 +524,7 @@ static void test_rekey(void)
 			uint8_t kexinit = SSH_MSG_KEXINIT, nk = SSH_MSG_NEWKEYS;
 			pair_send(&p, &kexinit, 1);
 			pair_send(&p, data, 1000);
-			make_keys(s2, 800 + si, &k);
+			st_test_suite_keys(s2, 800 + si, &k);
 			CHECK_OK(st_record_set_next_keys(&p.tx, &k, NULL));
 			pair_send(&p, &nk, 1);
 			CHECK(strict ? p.tx.tx.seq == 0 : p.tx.tx.seq == 5);
@@ -576,7 +566,7 @@ static void test_newkeys_rules(void)
 	/* Plain (unkeyed) peer sends NEWKEYS and data in one burst. */
 	pair_init(&p, NULL, 0);
 	struct st_dir_keys k;
-	make_keys(&st_test_suites[0], 1, &k);
+	st_test_suite_keys(&st_test_suites[0], 1, &k);
 	CHECK_OK(st_record_set_next_keys(&p.rx, NULL, &k));
 	CHECK_OK(st_record_set_next_keys(&p.tx, &k, NULL));
 	/* Handcrafted plain packets: NEWKEYS, then data the peer did not encrypt

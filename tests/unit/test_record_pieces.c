@@ -34,16 +34,6 @@ static int suite_mte(const struct st_test_suite *s)
 	return s != NULL && s->mac != NULL && strstr(s->mac, "etm") == NULL;
 }
 
-static void make_keys(const struct st_test_suite *s, uint64_t seed, struct st_dir_keys *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->cipher = st_cipher_by_name(s->cipher, strlen(s->cipher));
-	k->mac = s->mac ? st_mac_by_name(s->mac, strlen(s->mac)) : NULL;
-	st_test_fill(k->key, sizeof(k->key), seed);
-	st_test_fill(k->iv, sizeof(k->iv), seed + 1);
-	st_test_fill(k->mac_key, sizeof(k->mac_key), seed + 2);
-}
-
 /* ---------------- a sealed stream ---------------- */
 
 #define MAXP 64
@@ -98,7 +88,7 @@ static void stream_build(struct stream *st, const struct st_test_suite *s, uint6
 	st->data = malloc(total + 1);
 	st_test_fill(st->data, total + 1, seed);
 	if (s != NULL) {
-		make_keys(s, seed + 10, &st->k);
+		st_test_suite_keys(s, seed + 10, &st->k);
 		CHECK_OK(st_record_set_next_keys(&tx, &st->k, NULL));
 		stream_add(st, &tx, &w, kexinit_msg, 1);
 		stream_add(st, &tx, &w, newkeys_msg, 1);
@@ -826,8 +816,8 @@ static void test_newkeys(void)
 
 			memset(&st, 0, sizeof(st));
 			st.s = &st_test_suites[si];
-			make_keys(st.s, 8000 + si, &st.k);
-			make_keys(s2, 8100 + si, &k2);
+			st_test_suite_keys(st.s, 8000 + si, &st.k);
+			st_test_suite_keys(s2, 8100 + si, &k2);
 			st_test_fill(data, sizeof(data), 8200 + si);
 			data[0] = SSH_MSG_CHANNEL_DATA;
 			CHECK_OK(st_record_init(&tx, &st_crypto_backend_evp, 0));
@@ -908,7 +898,7 @@ static void test_newkeys(void)
 	unsigned n;
 	size_t took;
 	CHECK_OK(st_record_init(&rx, &st_crypto_backend_evp, 0));
-	make_keys(&st_test_suites[0], 1, &k);
+	st_test_suite_keys(&st_test_suites[0], 1, &k);
 	CHECK_OK(st_record_set_next_keys(&rx, NULL, &k));
 	CHECK_ERR(st_record_read_pieces(&rx, pc, 3, m, 4, &n, &took), ST_ERR_STATE);
 	CHECK_ERR(st_record_read_pieces(&rx, pc, 3, m, 4, &n, &took), ST_ERR_STATE);

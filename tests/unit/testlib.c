@@ -8,6 +8,8 @@
 
 #include <rte_eal.h>
 
+#include "crypto/cipher.h"
+
 static int tests_passed, tests_failed, cur_failures;
 static const char *cur_name = "?";
 
@@ -170,4 +172,14 @@ int st_test_eal_init(const char *argv0, const char *suite)
 		return -1;
 	}
 	return 0;
+}
+
+void st_test_suite_keys(const struct st_test_suite *s, uint64_t seed, struct st_dir_keys *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->cipher = st_cipher_by_name(s->cipher, strlen(s->cipher));
+	k->mac = s->mac ? st_mac_by_name(s->mac, strlen(s->mac)) : NULL;
+	st_test_fill(k->key, sizeof(k->key), seed);
+	st_test_fill(k->iv, sizeof(k->iv), seed + 1);
+	st_test_fill(k->mac_key, sizeof(k->mac_key), seed + 2);
 }
