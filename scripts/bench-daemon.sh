@@ -9,7 +9,8 @@
 #     BULK_MIB     bytes of each bulk transfer, MiB (1024)
 #     HOLD_COUNTS  held-session counts for the memory figures ("1000 10000")
 #   Environment: SERVERS (a subset of "sshterm/tap sshterm/memif sshd"), CONCS (handshake
-#     concurrencies, "1 16 64"). Bulk also prints the workers' cycles per byte split into PMD
+#     concurrencies, "1 16 64"), CRYPTO_BACKEND (sshterm's CryptoBackend, e.g. "cryptodev
+#     crypto_aesni_gcm0"; default evp). Bulk also prints the workers' cycles per byte split into PMD
 #     (rx/tx bursts), SSH layer, record crypto and TCP/rest (sshtermctl stats --json).
 #
 # Servers, all in the namespace st-bench-PID:
@@ -92,6 +93,8 @@ ControlSocket $T/ctl-$a.sock
 MaxStartups 1000:30:2000
 WorkerIdle sleep
 EOF
+	# CRYPTO_BACKEND="cryptodev crypto_aesni_gcm0" runs sshterm's record crypto on a cryptodev
+	[ -n "${CRYPTO_BACKEND:-}" ] && echo "CryptoBackend $CRYPTO_BACKEND" >> "$T/sshterm-$a.conf"
 done
 cat > "$T/sshd_config" <<EOF
 Port 2222
