@@ -505,13 +505,27 @@ static uint64_t ctr_room(const uint8_t ctr[CTR_IV_LEN])
  * XORs the keystream from counter block `ctr` into [p, p+len) with the
  * cipher-only session, split at a 32-bit carry. Advances ctr.
  */
+/* Runs the CTR jobs of one XOR (one or two: a counter wrap splits it) and advances ctr. */
+static int ctr_run(struct cd_dir *c, struct job *j, uint16_t n, uint8_t ctr[CTR_IV_LEN],
+		   uint64_t blocks)
+{
+	int r;
+
+	if ((r = exec_jobs(c, c->sess_cipher, 0, mkofs(0, 0), j, n, CTR_IV_LEN)) != ST_OK)
+		return r;
+	for (uint16_t i = 0; i < n; i++)
+		if (j[i].status != 0)
+			return ST_ERR_CRYPTO;
+	ctr_add(ctr, blocks);
+	return ST_OK;
+}
+
 static int ctr_xor_split(struct cd_dir *c, uint8_t *p, uint32_t len, uint8_t ctr[CTR_IV_LEN])
 {
 	struct job j[2];
 	uint8_t iv[2][CTR_IV_LEN];
 	uint64_t blocks = (len + AES_BLOCK - 1) / AES_BLOCK, room = ctr_room(ctr);
 	uint16_t n = 0;
-	int r;
 
 	memcpy(iv[0], ctr, CTR_IV_LEN);
 	if (blocks > room) {
@@ -523,13 +537,7 @@ static int ctr_xor_split(struct cd_dir *c, uint8_t *p, uint32_t len, uint8_t ctr
 	} else {
 		j[n++] = (struct job){p, len, iv[0], NULL, NULL, 0, NULL, 0};
 	}
-	if ((r = exec_jobs(c, c->sess_cipher, 0, mkofs(0, 0), j, n, CTR_IV_LEN)) != ST_OK)
-		return r;
-	for (uint16_t i = 0; i < n; i++)
-		if (j[i].status != 0)
-			return ST_ERR_CRYPTO;
-	ctr_add(ctr, blocks);
-	return ST_OK;
+	return ctr_run(c, j, n, ctr, blocks);
 }
 
 /* HMAC over [base, base+len) into digest, with the auth-only session. */
@@ -600,7 +608,6 @@ static int ctr_xor_split_sg(struct cd_dir *c, const struct rte_crypto_vec *v, ui
 	uint64_t blocks = (len + AES_BLOCK - 1) / AES_BLOCK, room = ctr_room(ctr);
 	uint32_t first = blocks > room ? (uint32_t)(room * AES_BLOCK) : len;
 	uint16_t n = 0;
-	int r;
 
 	memcpy(iv[0], ctr, CTR_IV_LEN);
 	j[n] = (struct job){NULL, first, iv[0], NULL, NULL, 0, sv[0], 0};
@@ -613,13 +620,7 @@ static int ctr_xor_split_sg(struct cd_dir *c, const struct rte_crypto_vec *v, ui
 		j[n].nvec = sub_vecs(v, nv, off + first, len - first, sv[1]);
 		n++;
 	}
-	if ((r = exec_jobs(c, c->sess_cipher, 0, mkofs(0, 0), j, n, CTR_IV_LEN)) != ST_OK)
-		return r;
-	for (uint16_t i = 0; i < n; i++)
-		if (j[i].status != 0)
-			return ST_ERR_CRYPTO;
-	ctr_add(ctr, blocks);
-	return ST_OK;
+	return ctr_run(c, j, n, ctr, blocks);
 }
 
 /* HMAC over a scattered region v[0..nv) of len bytes, with the auth-only session. */

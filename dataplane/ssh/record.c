@@ -31,20 +31,12 @@ uint64_t st_record_thread_cycles(void)
 	return crypto_cycles;
 }
 
-static unsigned timed_open(struct st_record *r, struct st_record_dir *d, struct st_pkt *pk,
-			   unsigned n)
+/* One seal_burst or open_burst call, its cycles counted. */
+static unsigned timed_burst(uint16_t (*burst)(struct st_crypto_dir *, struct st_pkt *, uint16_t),
+			    struct st_record_dir *d, struct st_pkt *pk, unsigned n)
 {
 	uint64_t t0 = cycles_now();
-	unsigned got = r->be->open_burst(&d->crypto, pk, (uint16_t)n);
-	crypto_cycles += cycles_now() - t0;
-	return got;
-}
-
-static unsigned timed_seal(struct st_record *r, struct st_record_dir *d, struct st_pkt *pk,
-			   unsigned n)
-{
-	uint64_t t0 = cycles_now();
-	unsigned got = r->be->seal_burst(&d->crypto, pk, (uint16_t)n);
+	unsigned got = burst(&d->crypto, pk, (uint16_t)n);
 	crypto_cycles += cycles_now() - t0;
 	return got;
 }
@@ -567,7 +559,7 @@ static int rx_read(struct st_record *r, const struct st_rx_piece *pc, unsigned n
 	if (n == 0)
 		return ST_OK;
 
-	if (d->keyed && timed_open(r, d, pk, n) != n)
+	if (d->keyed && timed_burst(r->be->open_burst, d, pk, n) != n)
 		return fail(r, ST_ERR_CRYPTO);
 
 	for (i = 0; i < n; i++) {
@@ -728,7 +720,7 @@ int st_record_seal(struct st_record *r, struct st_record_out *o, unsigned n)
 		}
 		if ((ret = frame(r, o, pk, chunk)) != ST_OK)
 			return fail(r, ret);
-		if (d->keyed && timed_seal(r, d, pk, chunk) != chunk)
+		if (d->keyed && timed_burst(r->be->seal_burst, d, pk, chunk) != chunk)
 			return fail(r, ST_ERR_CRYPTO);
 		for (i = 0; i < chunk; i++) {
 			d->seq++;
