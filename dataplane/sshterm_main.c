@@ -9,7 +9,11 @@
  *   -G           generate the HostKey files that do not exist yet (type from the
  *                file name: "rsa" -> RSA 3072, "ecdsa" -> ECDSA P-256, else
  *                Ed25519), then go on; existing keys are never touched
- *   -m SESSIONS  session slots per worker (default 1024)
+ *   -m SESSIONS  session slots per worker (default 1024, at most MAX_SESSIONS).
+ *                Each slot preallocates its session, a backend connection and
+ *                two TCP connections (client and backend) in DPDK memory, about
+ *                12 KiB; pages are touched as slots are used, but EAL's -m must
+ *                hold them all (e.g. 100,000 slots: -m 4096 with --no-huge)
  *
  * Tests only: SSHTERM_TEST_FAULT_RX / SSHTERM_TEST_FAULT_TX in the environment
  * turn on the fault injector on received / transmitted frames, e.g.
@@ -45,10 +49,17 @@
 #include "crypto/provider.h"
 #include "dataplane/crypto/cryptodev.h"
 #include "dataplane/dp.h"
+#include "dataplane/ssh/service.h"
 #include "dataplane/ssh/sshapp.h"
 
 #define DEFAULT_CONF "/etc/sshterm/sshterm.conf"
 #define RING_SIZE 4096
+/* Slots per worker. Slot indexes and generations are 32 bits (planes.h), TCP
+ * handles name at most 2^24 - 1 connections per worker and each session may
+ * hold two (client and backend), so 2^23 would be the hard limit; 2^20 keeps
+ * the preallocated tables (about 12 GiB at this size) within reach of a
+ * machine while leaving ten times the 100,000-session goal. */
+#define MAX_SESSIONS (1ul << 20)
 
 static struct st_ctlplane cp;
 static volatile int dp_quit;
@@ -160,13 +171,19 @@ int main(int argc, char **argv)
 		case 'G':
 			gen_keys = 1;
 			break;
-		case 'm':
-			max_sessions = strtoul(optarg, NULL, 10);
-			if (max_sessions == 0 || max_sessions > 65536) {
-				fprintf(stderr, "sshterm: -m: 1..65536 sessions per worker\n");
+		case 'm': {
+			char *end;
+
+			errno = 0;
+			max_sessions = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    max_sessions == 0 || max_sessions > MAX_SESSIONS) {
+				fprintf(stderr, "sshterm: -m %s: must be 1..%lu sessions per worker\n",
+					optarg, MAX_SESSIONS);
 				return 1;
 			}
 			break;
+		}
 		default:
 			usage();
 			return 1;
@@ -233,6 +250,7 @@ int main(int argc, char **argv)
 	cfg.on_stop = st_sshapp_stop;
 	cfg.can_sleep = st_sshapp_can_sleep;
 	cfg.crypto_cycles = st_record_thread_cycles;
+	cfg.service_cycles = st_service_thread_cycles;
 	cfg.idle_sleep_ms = conf->worker_idle_ms;
 	cfg.mtu = conf->ctl.mtu; /* MTU; tcp.mss follows it (dp_create) */
 	cfg.app_arg = &app;
@@ -259,7 +277,10 @@ int main(int argc, char **argv)
 	app.wcfg.rekey_seconds = conf->ctl.rekey_seconds;
 
 	if ((r = dp_create(&cfg, &dp)) != ST_OK) {
-		fprintf(stderr, "sshterm: dataplane: %s\n", st_err_str(r));
+		fprintf(stderr, "sshterm: dataplane: %s%s\n", st_err_str(r),
+			r == ST_ERR_ALLOC ? " (the session and TCP tables grow with -m SESSIONS: "
+					    "give EAL more memory with its -m, or ask for fewer)"
+					  : "");
 		return 1;
 	}
 	if ((r = st_sshapp_init(&app, dp_nb_workers(dp), RING_SIZE)) != ST_OK) {

@@ -35,6 +35,7 @@ struct dp_stats {
 	uint64_t app_tsc;   /* part of busy_tsc in the application: TCP events and the poll hook
 			     * (the SSH layer, services, and the TCP calls they make) */
 	uint64_t crypto_tsc; /* part of app_tsc inside record crypto (dp_cfg.crypto_cycles) */
+	uint64_t service_tsc; /* part of app_tsc inside services (dp_cfg.service_cycles) */
 	uint64_t busy_polls;
 	uint64_t idle_polls;
 	uint64_t drop[DP_DROP_MAX];

@@ -324,6 +324,7 @@ int dp_worker_pass(struct dp_worker *w)
 		dp_worker_input(w, pkts[i]);
 	}
 	uint64_t a0 = rte_rdtsc(), c0 = cfg->crypto_cycles ? cfg->crypto_cycles() : 0;
+	uint64_t s0 = cfg->service_cycles ? cfg->service_cycles() : 0;
 	tcp_dispatch_events(w->tcp);
 	if (cfg->on_poll)
 		cfg->on_poll(w, cfg->app_arg);
@@ -345,6 +346,8 @@ int dp_worker_pass(struct dp_worker *w)
 		w->st->app_tsc += app;
 		if (cfg->crypto_cycles)
 			w->st->crypto_tsc += cfg->crypto_cycles() - c0;
+		if (cfg->service_cycles)
+			w->st->service_tsc += cfg->service_cycles() - s0;
 		w->st->busy_polls++;
 	} else {
 		w->st->idle_tsc += end - start;

@@ -219,7 +219,7 @@ static size_t offer(struct st_chan_table *t, struct st_chan *c, const uint8_t *p
 
 	if (n == 0)
 		return 0;
-	if (c->svc.ops->on_data(&c->svc, p, n, &used) != ST_OK) {
+	if (st_service_data(&c->svc, p, n, &used) != ST_OK) {
 		service_failed(t, c);
 		used = n; /* discard: the channel is closing */
 	}
@@ -492,7 +492,7 @@ static int chan_output(struct st_chan_table *t, struct st_chan *c)
 			chunk = ST_CHAN_MAX_DATA;
 		if ((r = t->tx.begin(t->tx.ctx, 9 + chunk, &p)) != ST_OK)
 			return r;
-		if (c->svc.ops->produce(&c->svc, p + 9, chunk, &n) != ST_OK) {
+		if (st_service_produce(&c->svc, p + 9, chunk, &n) != ST_OK) {
 			service_failed(t, c);
 			break;
 		}

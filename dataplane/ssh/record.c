@@ -8,6 +8,7 @@
 #include "crypto/buf.h"
 #include "crypto/err.h"
 #include "crypto/secmem.h"
+#include "dataplane/ssh/cycles.h"
 #include "dataplane/ssh/msg.h"
 
 /*
@@ -16,15 +17,6 @@
  * time-stamp counter is read twice per burst, not per packet.
  */
 static _Thread_local uint64_t crypto_cycles;
-
-static inline uint64_t cycles_now(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	return __builtin_ia32_rdtsc();
-#else
-	return 0;
-#endif
-}
 
 uint64_t st_record_thread_cycles(void)
 {
@@ -35,9 +27,9 @@ uint64_t st_record_thread_cycles(void)
 static unsigned timed_burst(uint16_t (*burst)(struct st_crypto_dir *, struct st_pkt *, uint16_t),
 			    struct st_record_dir *d, struct st_pkt *pk, unsigned n)
 {
-	uint64_t t0 = cycles_now();
+	uint64_t t0 = st_cycles_now();
 	unsigned got = burst(&d->crypto, pk, (uint16_t)n);
-	crypto_cycles += cycles_now() - t0;
+	crypto_cycles += st_cycles_now() - t0;
 	return got;
 }
 

@@ -9,6 +9,10 @@
 #include "crypto/err.h"
 #include "crypto/hash.h"
 #include "crypto/secmem.h"
+#include "dataplane/ssh/cycles.h"
+
+/* Cycles in on_data and produce on this thread (st_service_thread_cycles). */
+static _Thread_local uint64_t service_cycles;
 
 /* ---------------- sink ---------------- */
 
@@ -119,24 +123,31 @@ static int source_on_eof(struct st_service *sv)
 	return ST_OK;
 }
 
+/*
+ * The keystream is AES-CTR over zeros: read from a constant all-zero block
+ * rather than zeroing buf first (the memset was a tenth of a worker's cycles
+ * in a download).
+ */
+#define SOURCE_ZERO_BLOCK 16384u
+static const uint8_t source_zeros[SOURCE_ZERO_BLOCK];
+
 static int source_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t *n)
 {
-	size_t take = cap;
-	int outl = 0;
+	size_t take = cap, done = 0;
 
 	*n = 0;
 	if (sv->out_done)
 		return ST_OK;
 	if (take > sv->u.source.remaining)
 		take = (size_t)sv->u.source.remaining;
-	if (take > (1u << 30))
-		take = 1u << 30;
-	memset(buf, 0, take);
-	if (take > 0 &&
-	    EVP_EncryptUpdate(sv->u.source.evp, buf, &outl, buf, (int)take) != 1)
-		return ST_ERR_CRYPTO;
-	if ((size_t)outl != take)
-		return ST_ERR_CRYPTO;
+	while (done < take) {
+		size_t k = take - done < SOURCE_ZERO_BLOCK ? take - done : SOURCE_ZERO_BLOCK;
+		int outl = 0;
+		if (EVP_EncryptUpdate(sv->u.source.evp, buf + done, &outl, source_zeros, (int)k) != 1 ||
+		    (size_t)outl != k)
+			return ST_ERR_CRYPTO;
+		done += k;
+	}
 	sv->u.source.remaining -= take;
 	*n = take;
 	if (sv->u.source.remaining == 0) {
@@ -370,6 +381,29 @@ int st_service_start(struct st_service *sv, const struct st_service_params *p,
 	}
 	sv->ops = ops;
 	return ST_OK;
+}
+
+int st_service_data(struct st_service *sv, const uint8_t *p, size_t n, size_t *consumed)
+{
+	uint64_t t0 = st_cycles_now();
+	int r = sv->ops->on_data(sv, p, n, consumed);
+
+	service_cycles += st_cycles_now() - t0;
+	return r;
+}
+
+int st_service_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t *n)
+{
+	uint64_t t0 = st_cycles_now();
+	int r = sv->ops->produce(sv, buf, cap, n);
+
+	service_cycles += st_cycles_now() - t0;
+	return r;
+}
+
+uint64_t st_service_thread_cycles(void)
+{
+	return service_cycles;
 }
 
 void st_service_close(struct st_service *sv)

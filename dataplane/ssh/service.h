@@ -173,6 +173,20 @@ const struct st_service_ops *st_service_ops_for(enum st_service_kind kind);
 int st_service_start(struct st_service *sv, const struct st_service_params *p,
 		     const struct st_service_env *env);
 
+/*
+ * A started service's on_data and produce, with the calling thread's cycles
+ * in them counted (st_service_thread_cycles): what the channel layer calls.
+ */
+int st_service_data(struct st_service *sv, const uint8_t *p, size_t n, size_t *consumed);
+int st_service_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t *n);
+
+/*
+ * TSC cycles the calling thread spent in services' on_data and produce, ever
+ * (a backend's TCP writes and reads included): the workers report them as
+ * the services' share of their busy time, apart from the SSH layer's.
+ */
+uint64_t st_service_thread_cycles(void);
+
 /* Closes a started service (no-op for a zeroed one) and zeroes it. */
 void st_service_close(struct st_service *sv);
 

@@ -29,6 +29,7 @@
 #define SEAL_ROOM (ST_CHAN_MAX_DATA + 9 + 256)
 #define SEAL_POOL_MIN 256u
 #define SEAL_POOL_MAX 8192u
+#define SEAL_POOL_CACHE 64u /* at most SEAL_POOL_MIN / 1.5 (rte_mempool) */
 
 int st_sshapp_init(struct st_sshapp *app, unsigned nb_workers, unsigned ring_size)
 {
@@ -123,8 +124,13 @@ int st_sshapp_start(struct dp_worker *w, void *arg)
 	aw->oversize = rte_malloc_socket("st_oversize", ST_CRYPTO_HEADROOM + aw->oversize_cap,
 					 RTE_CACHE_LINE_SIZE, socket);
 	snprintf(name, sizeof(name), "st_seal%u", w->id);
-	/* No per-lcore cache: only this worker allocates from it. */
-	aw->seal_pool = rte_pktmbuf_pool_create(name, st_sshapp_seal_mbufs(app), 0, 0,
+	/*
+	 * Only this worker allocates and frees these, but a per-lcore cache still
+	 * pays: it hands back the mbufs freed last (LIFO), still in the CPU's
+	 * cache, where the pool's ring alone cycles through all of them, each one
+	 * cold when sealed into (that made the source service's writes 2x slower).
+	 */
+	aw->seal_pool = rte_pktmbuf_pool_create(name, st_sshapp_seal_mbufs(app), SEAL_POOL_CACHE, 0,
 						RTE_PKTMBUF_HEADROOM + SEAL_ROOM, socket);
 	if (aw->sess == NULL || aw->bc == NULL || aw->oversize == NULL || aw->seal_pool == NULL) {
 		worker_free(aw);
