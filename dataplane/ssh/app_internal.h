@@ -38,6 +38,7 @@ struct sess {
 	uint32_t gen;            /* never 0 (planes.h) */
 	uint8_t active;
 	uint8_t starved;         /* on the worker's starved list: waits for a free mbuf */
+	uint8_t starve_why;      /* enum starve_why (sess_io.c): what it waits for */
 	uint32_t next_starved;
 	uint64_t closing_ms;     /* when the session started closing, 0 = it is not */
 };
@@ -71,13 +72,16 @@ struct st_sshapp_worker {
 	 */
 	struct rte_mempool *seal_pool;
 	uint32_t seal_room;
+	uint32_t port_room;      /* data room of a port-pool mbuf */
+	/* Free seal mbufs kept for sessions with little in flight (sess_io.c). */
+	uint32_t seal_reserve;
 	uint8_t *oversize;       /* ST_CRYPTO_HEADROOM + oversize_cap bytes */
 	uint32_t oversize_cap;
 	uint32_t oversize_hwm;   /* bytes ever written: what the stop wipes */
 	enum { RES_NONE, RES_TAIL, RES_MBUF, RES_OVERSIZE } res_kind; /* open reservation */
 	struct rte_mbuf *res_mbuf; /* fresh mbuf of the reservation, kept if abandoned */
 	/* Sessions that could not get an mbuf, retried every pass (FIFO). */
-	uint32_t starved_head, starved_tail;
+	uint32_t starved_head, starved_tail, starved_count;
 	uint64_t last_tick_ms;
 	uint64_t cnt[ST_SSHAPP_COUNTER_COUNT];
 	struct st_wsess_worker_stats wstats;
@@ -97,6 +101,8 @@ void st_app_sess_service(struct sess *s);
 void st_app_sess_end(struct sess *s);
 void st_app_sess_free(struct sess *s);
 void st_app_starved_retry(struct st_sshapp_worker *aw);
+/* Whether the first starved session's mbufs are there now (the worker must not sleep). */
+int st_app_starved_ready(const struct st_sshapp_worker *aw);
 
 /* backends (backend_conn.c) */
 extern const struct st_connector_ops st_app_connector_ops;

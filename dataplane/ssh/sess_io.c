@@ -14,6 +14,15 @@
  * session holds its output and TCP's writable() brings it back) and when no
  * mbuf is free (the session goes on the worker's starved list and is retried
  * every pass, so pool exhaustion stalls only the sessions that need mbufs).
+ *
+ * Sharing the seal pool: a session's TCP send buffer bounds what it holds (a
+ * few seal mbufs), but sessions whose clients stop reading keep theirs, and
+ * enough of them would take the whole pool: every other session's bulk
+ * output would then stall. So the last quarter of the pool (seal_reserve) is
+ * only for sessions with less than SEAL_SHARE bytes in flight: one that has
+ * more waits (TX_SEAL_CAPPED) until the pool is above the reserve again or
+ * its own bytes are acknowledged. Every session can thus always start to
+ * send, at a window of SEAL_SHARE bytes at worst.
  */
 #include <arpa/inet.h>
 #include <string.h>
@@ -28,6 +37,14 @@
 
 #define SERVICE_PASSES 4
 #define STARVED_PER_PASS 64
+#define SEAL_SHARE (64u * 1024u) /* in flight, a session may use the seal pool's reserve */
+
+/* What a starved session waits for. */
+enum starve_why {
+	STARVE_PORT,   /* a port-pool mbuf */
+	STARVE_SEAL,   /* a seal mbuf */
+	STARVE_CAPPED, /* the seal pool above its reserve (or its own bytes acknowledged) */
+};
 
 /* ---- mbuf segment lists ---- */
 
@@ -93,11 +110,11 @@ struct rte_mbuf *st_app_chain_from_bytes(struct st_sshapp_worker *aw, const uint
 
 /* ---- starved sessions: no mbuf was free ---- */
 
-static void starve(struct sess *s)
+/* Puts a session at the back of the starved list (once). */
+static void starve_queue(struct sess *s)
 {
 	struct st_sshapp_worker *aw = s->aw;
 
-	aw->cnt[ST_SSHAPP_TX_NOMBUF]++;
 	if (s->starved)
 		return;
 	s->starved = 1;
@@ -107,22 +124,93 @@ static void starve(struct sess *s)
 	else
 		aw->sess[aw->starved_tail].next_starved = s->slot;
 	aw->starved_tail = s->slot;
+	aw->starved_count++;
+}
+
+static void starve(struct sess *s, enum starve_why why)
+{
+	struct st_sshapp_worker *aw = s->aw;
+
+	aw->cnt[why == STARVE_CAPPED ? ST_SSHAPP_TX_SEAL_CAPPED : ST_SSHAPP_TX_NOMBUF]++;
+	s->starve_why = (uint8_t)why;
+	starve_queue(s);
+}
+
+/* Free mbufs of the two pools, as one retry pass sees them. */
+struct pool_free {
+	unsigned port, seal;
+};
+
+static void pool_free_now(const struct st_sshapp_worker *aw, struct pool_free *f)
+{
+	f->port = rte_mempool_avail_count(aw->w->pool);
+	f->seal = rte_mempool_avail_count(aw->seal_pool);
+}
+
+/* A session over its share: more than SEAL_SHARE in flight while the pool is at its reserve. */
+static int seal_capped(const struct sess *s, unsigned seal_free)
+{
+	const struct st_sshapp_worker *aw = s->aw;
+
+	return s->tcp != 0 && seal_free <= aw->seal_reserve &&
+	       tcp_send_queued(aw->w->tcp, s->tcp) + s->txq_bytes >= SEAL_SHARE;
+}
+
+/* Whether what a starved session waits for is there now (cheap: no pumping). */
+static int starve_ready(const struct sess *s, const struct pool_free *f)
+{
+	switch (s->starve_why) {
+	case STARVE_PORT:
+		return f->port > 0;
+	case STARVE_SEAL:
+		return f->seal > 0;
+	default:
+		return !seal_capped(s, f->seal);
+	}
+}
+
+int st_app_starved_ready(const struct st_sshapp_worker *aw)
+{
+	struct pool_free f;
+
+	if (aw->starved_head == NO_SLOT)
+		return 0;
+	pool_free_now(aw, &f);
+	const struct sess *s = &aw->sess[aw->starved_head];
+	return !s->active || starve_ready(s, &f);
 }
 
 void st_app_starved_retry(struct st_sshapp_worker *aw)
 {
-	/* Only the sessions queued now: one that starves again goes to the back. */
-	for (unsigned i = 0; i < STARVED_PER_PASS && aw->starved_head != NO_SLOT; i++) {
+	struct pool_free f;
+	uint32_t n = aw->starved_count;
+
+	if (n == 0)
+		return;
+	pool_free_now(aw, &f);
+	/*
+	 * Each session queued now is looked at once: one whose mbufs are there is
+	 * pumped (and goes to the back if it starves again), one still waiting
+	 * goes to the back without being pumped, so a pool that stays empty costs
+	 * a few comparisons per pass.
+	 */
+	for (uint32_t i = 0; i < n && i < STARVED_PER_PASS && aw->starved_head != NO_SLOT; i++) {
 		struct sess *s = &aw->sess[aw->starved_head];
 
 		aw->starved_head = s->next_starved;
 		if (aw->starved_head == NO_SLOT)
 			aw->starved_tail = NO_SLOT;
 		s->starved = 0;
+		aw->starved_count--;
 		if (!s->active)
 			continue;
+		if (!starve_ready(s, &f)) {
+			starve_queue(s);
+			continue;
+		}
 		st_wsess_pump(&s->ws);
 		st_app_sess_service(s);
+		pool_free_now(aw, &f);
 	}
 }
 
@@ -134,8 +222,9 @@ void st_app_starved_retry(struct st_sshapp_worker *aw)
  * followed by produced() (the service had nothing to send) leaves its fresh
  * mbuf here for the next one.
  */
-static struct rte_mbuf *res_new(struct st_sshapp_worker *aw, size_t need)
+static struct rte_mbuf *res_new(struct sess *s, size_t need)
 {
+	struct st_sshapp_worker *aw = s->aw;
 	struct rte_mbuf *m = aw->res_mbuf;
 
 	if (m != NULL) {
@@ -144,14 +233,13 @@ static struct rte_mbuf *res_new(struct st_sshapp_worker *aw, size_t need)
 		rte_pktmbuf_free(m);
 		aw->res_mbuf = NULL;
 	}
-	m = rte_pktmbuf_alloc(aw->w->pool);
-	if (m != NULL && rte_pktmbuf_tailroom(m) < need) {
-		rte_pktmbuf_free(m);
-		m = aw->seal_pool != NULL ? rte_pktmbuf_alloc(aw->seal_pool) : NULL;
-		if (m != NULL && rte_pktmbuf_tailroom(m) < need) {
-			rte_pktmbuf_free(m);
-			m = NULL;
-		}
+	if (need <= aw->port_room) {
+		if ((m = rte_pktmbuf_alloc(aw->w->pool)) == NULL)
+			starve(s, STARVE_PORT);
+	} else if (seal_capped(s, rte_mempool_avail_count(aw->seal_pool))) {
+		starve(s, STARVE_CAPPED);
+	} else if ((m = rte_pktmbuf_alloc(aw->seal_pool)) == NULL) {
+		starve(s, STARVE_SEAL);
 	}
 	aw->res_mbuf = m;
 	return m;
@@ -177,10 +265,8 @@ static int tx_reserve(void *ctx, size_t n, uint8_t **p)
 		return ST_OK;
 	}
 	if (n <= aw->seal_room) {
-		if (res_new(aw, n) == NULL) {
-			starve(s);
+		if (res_new(s, n) == NULL)
 			return ST_ERR_NO_SPACE;
-		}
 		aw->res_kind = RES_MBUF;
 		*p = rte_pktmbuf_mtod(aw->res_mbuf, uint8_t *);
 		return ST_OK;

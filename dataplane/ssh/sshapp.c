@@ -137,6 +137,8 @@ int st_sshapp_start(struct dp_worker *w, void *arg)
 		return ST_ERR_ALLOC;
 	}
 	aw->seal_room = SEAL_ROOM;
+	aw->port_room = rte_pktmbuf_data_room_size(w->pool) - RTE_PKTMBUF_HEADROOM;
+	aw->seal_reserve = aw->seal_pool->size / 4;
 	/* One largest packet and its MAC must fit in what a session holds. */
 	aw->rx_hold_max = maxp + 256;
 	aw->free_head = NO_SLOT;
@@ -218,8 +220,10 @@ int st_sshapp_can_sleep(struct dp_worker *w, void *arg)
 
 	struct st_sshapp_worker *aw = app->w[w->id];
 
-	/* Sessions waiting for an mbuf are retried every pass: no sleeping then. */
-	return aw == NULL || (rte_ring_empty(app->down[w->id]) && aw->starved_head == NO_SLOT);
+	/* A starved session whose mbufs are back is retried at the next pass: no sleeping
+	 * then. One still waiting needs an acknowledgement or a free, which come with
+	 * received packets, and those wake the worker. */
+	return aw == NULL || (rte_ring_empty(app->down[w->id]) && !st_app_starved_ready(aw));
 }
 
 void st_sshapp_stop(struct dp_worker *w, void *arg)

@@ -32,6 +32,8 @@ struct rte_ring;
 	X(DOWN_STALE, "control messages for a connection that is gone")              \
 	X(UP_RING_FULL, "messages to the control plane lost: ring full")             \
 	X(TX_NOMBUF, "output held: no mbuf free (the session is retried every pass)") \
+	X(TX_SEAL_CAPPED, "bulk output held: the session has its share of seal mbufs in flight " \
+			  "and the pool is down to its reserve")                  \
 	X(RX_COMPACTED, "received bytes copied together: a packet spread over too many segments") \
 	X(BACKEND_CONNECTS, "backend TCP connections opened")                        \
 	X(BACKEND_FAILED, "backend TCP connections failed")                          \

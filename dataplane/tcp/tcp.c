@@ -865,6 +865,13 @@ uint32_t tcp_send_space(struct tcp_worker *tw, tcp_handle_t h)
 	return tw->cfg.sndbuf - c->sq_bytes;
 }
 
+uint32_t tcp_send_queued(struct tcp_worker *tw, tcp_handle_t h)
+{
+	const struct tcp_conn *c = conn_of(tw, h);
+
+	return c ? c->sq_bytes : 0;
+}
+
 int tcp_shutdown(struct tcp_worker *tw, tcp_handle_t h)
 {
 	struct tcp_conn *c = conn_of(tw, h);

@@ -140,6 +140,9 @@ int tcp_write(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf *chain);
  */
 uint32_t tcp_send_space(struct tcp_worker *tw, tcp_handle_t h);
 
+/* Bytes queued for sending and not yet acknowledged (0 for a stale handle). */
+uint32_t tcp_send_queued(struct tcp_worker *tw, tcp_handle_t h);
+
 /* Sends FIN after the queued data (half close); reading continues. */
 int tcp_shutdown(struct tcp_worker *tw, tcp_handle_t h);
 /*
