@@ -7,11 +7,13 @@
 #     REPS         repetitions of every point; medians are reported (3)
 #     SECONDS      length of each handshake run (5)
 #     BULK_MIB     bytes of each bulk transfer, MiB (1024)
-#     HOLD_COUNTS  held-session counts for the memory figures ("1000 10000")
+#     HOLD_COUNTS  held-session counts for the memory figures ("1000 10000"; 100000 works:
+#                  several source addresses and generator processes, below)
 #   Environment: SERVERS (a subset of "sshterm/tap sshterm/memif sshd"), CONCS (handshake
 #     concurrencies, "1 16 64"), CRYPTO_BACKEND (sshterm's CryptoBackend, e.g. "cryptodev
 #     crypto_aesni_gcm0"; default evp). Bulk also prints the workers' cycles per byte split into PMD
-#     (rx/tx bursts), SSH layer, record crypto and TCP/rest (sshtermctl stats --json).
+#     (rx/tx bursts), SSH layer, record crypto, the service (source/sink) and TCP/rest
+#     (sshtermctl stats --json).
 #
 # Servers, all in the namespace st-bench-PID:
 #   sshterm/tap    sshterm on a DPDK TAP port at 198.18.0.2; load over kernel sockets
@@ -32,7 +34,15 @@
 # Memory per held session:
 #   sshd     the growth of the summed PSS (smaps_rollup) of all sshd processes;
 #   sshterm  the growth of VmRSS (with --no-huge the DPDK heap is ordinary memory, so RSS
-#            includes the DPDK memory in use).
+#            includes the DPDK memory in use), and its whole VmRSS while the sessions are held
+#            (that includes the slot and TCP tables, preallocated for the largest count, and
+#            the mbuf pools).
+#   The generator binds its connections round-robin to NSRC local addresses (--source), so that
+#   100,000 sessions to one server address and port do not run out of local ports: 198.18.0.16
+#   onwards on the namespace's side of the TAP, one per 20,000 sessions of the largest count,
+#   with the namespace's ip_local_port_range widened to 10000-65535. A count larger than the
+#   open-file limit allows one process (ulimit -n, less 1,024) is split over several generator
+#   processes, each holding its share.
 set -eu
 B=${1:-build}
 REPS=${2:-3}
@@ -113,12 +123,24 @@ EOF
 HK=$(cut -d' ' -f1,2 "$T/host.pub")
 printf '198.18.0.2 %s\n198.18.1.2 %s\n[198.18.0.1]:2222 %s\n' "$HK" "$HK" "$HK" > "$T/known_hosts"
 
-MAXS=$(for h in $HOLDS; do echo "$h"; done | sort -n | tail -1)
-MAXS=$((MAXS + 512))
+MAXH=$(for h in $HOLDS; do echo "$h"; done | sort -n | tail -1)
+MAXH=${MAXH:-0}
+MAXS=$((MAXH + 512))
+# DPDK memory of the TAP daemon: its tables take about 12 KiB per slot, the sessions what they
+# hold; with --no-huge only the pages in use count, so be generous (48 KiB a slot, 4 GiB at least).
+DMEM=$((2048 + MAXS * 48 / 1024))
+[ "$DMEM" -ge 4096 ] || DMEM=4096
+# Local source addresses for hold: one per 20,000 sessions of the largest count (at most 64).
+NSRC=$((MAXH / 20000 + 1))
+[ "$NSRC" -le 64 ] || NSRC=64
+SRC_LO=198.18.0.16
+SRC_HI=198.18.0.$((16 + NSRC - 1))
 EAL="--no-huge --no-pci --no-shconf --no-telemetry --log-level=lib.eal:error"
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-ip netns exec "$NS" taskset -c $SRV_CPU "$BIN/sshterm" $EAL -m 4096 --file-prefix "stbd$$" -l $SRV_CPU \
+# This namespace's own port range (per namespace): 55,536 ports per source address.
+ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="10000 65535"
+ip netns exec "$NS" taskset -c $SRV_CPU "$BIN/sshterm" $EAL -m "$DMEM" --file-prefix "stbd$$" -l $SRV_CPU \
 	--vdev="net_tap0,iface=$TAP" -- -f "$T/sshterm-198.18.0.2.conf" -m "$MAXS" \
 	</dev/null >"$T/sshterm-tap.log" 2>&1 &
 DPID=$!
@@ -126,8 +148,14 @@ ip netns exec "$NS" taskset -c $SRV_CPU "$BIN/sshterm" $EAL -m 1024 --file-prefi
 	--vdev="net_memif0,role=server,socket=$T/memif.sock,socket-abstract=no" -- \
 	-f "$T/sshterm-198.18.1.2.conf" </dev/null >"$T/sshterm-memif.log" 2>&1 &
 MPID=$!
-for _ in $(seq 1 100); do ip -n "$NS" link show "$TAP" >/dev/null 2>&1 && break; sleep 0.1; done
+# (a large EAL -m takes a few seconds to map; give up after 60 s or when the daemon is gone)
+for _ in $(seq 1 600); do
+	ip -n "$NS" link show "$TAP" >/dev/null 2>&1 && break
+	kill -0 "$DPID" 2>/dev/null || { echo "sshterm/tap did not start:"; tail -5 "$T/sshterm-tap.log"; exit 1; }
+	sleep 0.1
+done
 ip -n "$NS" addr add 198.18.0.1/24 dev "$TAP"
+for i in $(seq 16 $((16 + NSRC - 1))); do ip -n "$NS" addr add "198.18.0.$i/32" dev "$TAP"; done
 ip -n "$NS" link set "$TAP" up
 ip netns exec "$NS" taskset -c $SRV_CPU /usr/sbin/sshd -D -f "$T/sshd_config" </dev/null \
 	>"$T/sshd.log" 2>&1 &
@@ -138,7 +166,7 @@ if mkdir "$CG" 2>/dev/null && echo "$SPID" > "$CG/cgroup.procs" 2>/dev/null; the
 	rmdir "$CG" 2>/dev/null
 	CG=
 fi
-for _ in $(seq 1 100); do
+for _ in $(seq 1 600); do
 	[ -S "$T/ctl-198.18.0.2.sock" ] && [ -S "$T/ctl-198.18.1.2.sock" ] && break
 	sleep 0.1
 done
@@ -172,16 +200,16 @@ settle() { # server
 	for _ in $(seq 1 100); do [ -z "$(pgrep -P "$SPID")" ] && return 0; sleep 0.1; done
 }
 # Busy cycles of an sshterm server's workers (0 for sshd).
-split_of() { # server: busy, pmd, app, crypto cycles of its workers ("0 0 0 0" for sshd)
+split_of() { # server: busy, pmd, app, crypto, service cycles of its workers ("0 0 0 0 0" for sshd)
 	local sock
 	case $1 in
 	sshterm/tap) sock="$T/ctl-198.18.0.2.sock" ;;
 	sshterm/memif) sock="$T/ctl-198.18.1.2.sock" ;;
-	*) echo 0 0 0 0; return ;;
+	*) echo 0 0 0 0 0; return ;;
 	esac
 	"$BIN/sshtermctl" -s "$sock" stats --json | $PY -c 'import json,sys
 w = json.load(sys.stdin)["workers"]
-print(*(sum(x[k] for x in w) for k in ("busy_cycles", "io_cycles", "app_cycles", "crypto_cycles")))'
+print(*(sum(x[k] for x in w) for k in ("busy_cycles", "io_cycles", "app_cycles", "crypto_cycles", "service_cycles")))'
 }
 busy_of() { # server
 	local sock
@@ -284,7 +312,7 @@ for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com; do
 				w1=$(busy_of $s)
 				sp1=$(split_of $s)
 				# worker cycles per byte moved: all, PMD, SSH layer less crypto, record crypto, TCP and the rest
-				echo "$sp0 $sp1" | awk -v b="$BYTES" '{ printf "%.3f %.3f %.3f %.3f %.3f\n", ($5-$1)/b, ($6-$2)/b, (($7-$3)-($8-$4))/b, ($8-$4)/b, (($5-$1)-($6-$2)-($7-$3))/b }' >> "$T/cpb.txt"
+				echo "$sp0 $sp1" | awk -v b="$BYTES" '{ printf "%.3f %.3f %.3f %.3f %.3f %.3f\n", ($6-$1)/b, ($7-$2)/b, (($8-$3)-($9-$4)-($10-$5))/b, ($9-$4)/b, ($10-$5)/b, (($6-$1)-($7-$2)-($8-$3))/b }' >> "$T/cpb.txt"
 				if ! json "$T/bk.json" 'd["gbit_per_s"]' >/dev/null 2>&1; then
 					echo "  ($s $cipher $dir: no result: $(tail -1 "$T/bk.err"))"
 					continue
@@ -297,16 +325,17 @@ for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com; do
 				"$(cut -d' ' -f1 "$T/bk.txt" | median)" "$(cut -d' ' -f2 "$T/bk.txt" | median)" \
 				"$(cut -d' ' -f3 "$T/bk.txt" | median)" "$(cut -d' ' -f4 "$T/bk.txt" | median)"
 			echo "$s $cipher $dir $(cut -d' ' -f2 "$T/bk.txt" | median) $(cut -d' ' -f3 "$T/bk.txt" | median)" >> "$T/bk-all.txt"
-			[ $s = sshd ] || echo "$s $cipher $dir $(for k in 1 2 3 4 5; do cut -d' ' -f$k "$T/cpb.txt" | median; done | tr '\n' ' ')" >> "$T/cpb-all.txt"
+			[ $s = sshd ] || echo "$s $cipher $dir $(for k in 1 2 3 4 5 6; do cut -d' ' -f$k "$T/cpb.txt" | median; done | tr '\n' ' ')" >> "$T/cpb-all.txt"
 		done
 	done
 done
 echo
 
-echo "## Worker cycles per byte in bulk (medians): all = PMD + SSH layer + record crypto + TCP/rest"
-printf "%-14s %-30s %-5s %7s %7s %7s %7s %7s\n" server cipher dir all pmd ssh crypto tcp+rest
-[ -s "$T/cpb-all.txt" ] && while read -r s c d a p h k r; do
-	printf "%-14s %-30s %-5s %7.3f %7.3f %7.3f %7.3f %7.3f\n" "$s" "$c" "$d" "$a" "$p" "$h" "$k" "$r"
+echo "## Worker cycles per byte in bulk (medians): all = PMD + SSH layer + record crypto + service + TCP/rest"
+echo "# (service: the benchmark's source or sink itself: source's AES-CTR stream, sink's SHA-256)"
+printf "%-14s %-30s %-5s %7s %7s %7s %7s %7s %7s\n" server cipher dir all pmd ssh crypto service tcp+rest
+[ -s "$T/cpb-all.txt" ] && while read -r s c d a p h k v r; do
+	printf "%-14s %-30s %-5s %7.3f %7.3f %7.3f %7.3f %7.3f %7.3f\n" "$s" "$c" "$d" "$a" "$p" "$h" "$k" "$v" "$r"
 done < "$T/cpb-all.txt"
 echo
 
@@ -328,9 +357,15 @@ established() { # server
 	fi
 }
 echo "## Memory per held session (authenticated, channel open running a command that waits)"
-printf "%-14s %8s %12s %14s\n" server sessions "held" "KiB/session"
+echo "# sessions from $SRC_LO-$SRC_HI ($NSRC source addresses); daemon -m $MAXS slots, EAL -m $DMEM"
+# One generator process holds at most FDS_PER sessions (one socket each, under ulimit -n).
+FDS_PER=$(($(ulimit -n) - 1024))
+[ "$FDS_PER" -ge 1000 ] || FDS_PER=1000
+printf "%-14s %8s %12s %14s %12s %12s %6s\n" server sessions "held" "KiB/session" "RSS0 MiB" \
+	"RSS MiB" procs
 for n in $HOLDS; do
-	for s in sshterm/tap sshd; do
+	for s in $SERVERS; do
+		[ $s = sshterm/memif ] && continue # memory is measured on the TAP daemon and sshd
 		if [ $s = sshd ] && [ -s "$T/mem-sshd" ]; then
 			# 10k sshd sessions are 20k processes: only if the memory is there (x1.5)
 			per=$(cat "$T/mem-sshd")
@@ -341,29 +376,51 @@ for n in $HOLDS; do
 			fi
 		fi
 		cmd=$([ $s = sshd ] && echo 'sleep 3600' || echo sink)
+		np=$(((n + FDS_PER - 1) / FDS_PER))
+		ms=$((64 / np))
+		[ "$ms" -ge 8 ] || ms=8
 		m0=$(mem_of $s)
-		# shellcheck disable=SC2046
-		"${BENCH[@]}" hold -n "$n" --max-startups 64 -t 600 --timeout 120 "${COMMON[@]}" $(target $s) "$cmd" \
-			> "$T/hold.json" 2>"$T/hold.err" &
-		HP=$!
+		HPS=
+		for k in $(seq 1 "$np"); do
+			share=$((n / np + (k <= n % np ? 1 : 0)))
+			# shellcheck disable=SC2046
+			"${BENCH[@]}" hold -n "$share" --max-startups "$ms" -t 3600 --timeout 120 \
+				--source "$SRC_LO-$SRC_HI" "${COMMON[@]}" $(target $s) "$cmd" \
+				> "$T/hold-$k.json" 2>"$T/hold-$k.err" &
+			HPS="$HPS $!"
+		done
 		got=0
-		for _ in $(seq 1 600); do
+		t0=$(date +%s)
+		# bounded: 300 s, plus 1 s per 200 sessions (100,000: 800 s)
+		for _ in $(seq 1 $((600 + n / 100))); do
 			got=$(established $s)
 			[ "$got" -ge "$n" ] && break
-			kill -0 $HP 2>/dev/null || break
+			alive=0
+			for p in $HPS; do kill -0 "$p" 2>/dev/null && alive=1; done
+			[ $alive = 1 ] || break
 			sleep 0.5
 		done
+		t1=$(date +%s)
 		sleep 2
 		got=$(established $s)
 		m1=$(mem_of $s)
-		kill -INT $HP 2>/dev/null || true
-		wait $HP 2>/dev/null || true
+		for p in $HPS; do kill -INT "$p" 2>/dev/null || true; done
+		for p in $HPS; do wait "$p" 2>/dev/null || true; done
+		for k in $(seq 1 "$np"); do
+			if ! json "$T/hold-$k.json" 'd["sessions"]' >/dev/null 2>&1; then
+				echo "  ($s n=$n: generator $k: no result: $(tail -1 "$T/hold-$k.err"))" >&2
+				continue
+			fi
+			json "$T/hold-$k.json" '"".join("  (%s n=%s: %d x %s)\n" % (sys.argv[3], sys.argv[4], v, k) for k, v in d["failures"].items())' $s $n | sed '/^$/d' >&2
+		done
 		per=$(awk -v a="$m0" -v b="$m1" -v n="$got" 'BEGIN { if (n > 0) printf "%.1f", (b - a) / n; else print "nan" }')
-		printf "%-14s %8s %12s %14s\n" $s $n "$got" "$per"
+		printf "%-14s %8s %12s %14s %12.0f %12.0f %6s   (open in %s s)\n" $s $n "$got" "$per" \
+			"$(awk -v a="$m0" 'BEGIN { print a / 1024 }')" "$(awk -v a="$m1" 'BEGIN { print a / 1024 }')" \
+			"$np" $((t1 - t0))
 		echo "$s $n $per" >> "$T/mem-all.txt"
 		[ $s = sshd ] && [ "$got" -gt 0 ] && echo "$per" > "$T/mem-sshd"
 		# let the sessions go before the next point
-		for _ in $(seq 1 120); do [ "$(established $s)" -le 0 ] && break; sleep 0.5; done
+		for _ in $(seq 1 $((120 + n / 500))); do [ "$(established $s)" -le 0 ] && break; sleep 0.5; done
 	done
 done
 echo

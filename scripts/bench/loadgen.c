@@ -33,6 +33,13 @@
  * Hold: every session is held from the moment the last of the N sessions
  * opened (or failed before opening) for -t seconds, so that all N are open
  * together for that long; then each is closed with st_sshc_close().
+ *
+ * Source addresses (--source ADDR[,ADDR|ADDR-ADDR...], kernel sockets only):
+ * one local address reaches one server address and port from at most the
+ * local port range's worth of connections (28,232 by default), so a hold of
+ * 100,000 sessions spreads them over several local addresses, bound before
+ * connect() round-robin (loadgen_sock.c). The addresses must already be on
+ * an interface; a bad list or an address that is not ours is a usage error.
  */
 #define _GNU_SOURCE
 #include "scripts/bench/loadgen.h"
@@ -105,6 +112,7 @@ struct lg_opts {
 	double timeout;
 	unsigned max_startups; /* 0: unlimited */
 	const char *transport;
+	const char *sources;   /* --source (kernel sockets), NULL: the kernel's choice */
 	char *command;         /* joined, or the mode's default */
 };
 
@@ -1501,7 +1509,7 @@ static void usage(FILE *f)
 		"         [-o StrictHostKeyChecking=no] [--fingerprint SHA256:...] [--insecure]\n"
 		"         [--cipher NAME] [--mac NAME] [--kex NAME] [--hostkey-alg NAME]\n"
 		"         [-d up|down|echo] [-b BYTES[K|M|G]] [--no-verify] [--timeout SECONDS]\n"
-		"         [--max-startups N] [--json] [--allow-fail]\n"
+		"         [--max-startups N] [--source ADDR[,ADDR|ADDR-ADDR...]] [--json] [--allow-fail]\n"
 		"         [user@]host [COMMAND] [--dpdk ADDR/PREFIX EAL-ARGS...]\n"
 		"  handshake  -c connections at once, -n in all (100) or for -t seconds; each runs\n"
 		"             COMMAND (default \"source 0\"; \"true\" for OpenSSH) and closes\n"
@@ -1509,6 +1517,12 @@ static void usage(FILE *f)
 		"             (\"source BYTES\") or echo (\"echo\"), checked unless --no-verify\n"
 		"  hold       -c/-n sessions (100) running COMMAND (\"sink\"), all held open -t\n"
 		"             seconds (10) after the last one opened, then closed\n"
+		"  --source   bind each connection to the next of these local addresses,\n"
+		"             round-robin (e.g. 198.18.0.16-198.18.0.23 or 10.0.0.5,10.0.0.6;\n"
+		"             ranges IPv4 only, 1024 addresses at most); one address reaches\n"
+		"             one server port from at most ip_local_port_range connections\n"
+		"             (~28k by default). Kernel sockets only; the addresses must be\n"
+		"             on an interface already\n"
 		"  --dpdk     run on sshterm's own TCP stack on a DPDK port instead of kernel\n"
 		"             sockets: the generator's address, then EAL arguments (e.g. -l 1\n"
 		"             --no-huge --vdev=net_memif0,role=client,socket=PATH); one lcore\n"
@@ -1645,6 +1659,7 @@ enum {
 	OPT_ALLOW_FAIL,
 	OPT_MAX_STARTUPS,
 	OPT_TRANSPORT,
+	OPT_SOURCE,
 	OPT_HELP,
 };
 
@@ -1663,6 +1678,7 @@ static int parse_args(struct lg_opts *o, int argc, char **argv)
 		{"allow-fail", no_argument, NULL, OPT_ALLOW_FAIL},
 		{"max-startups", required_argument, NULL, OPT_MAX_STARTUPS},
 		{"transport", required_argument, NULL, OPT_TRANSPORT},
+		{"source", required_argument, NULL, OPT_SOURCE},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
@@ -1782,6 +1798,11 @@ static int parse_args(struct lg_opts *o, int argc, char **argv)
 		case OPT_TRANSPORT:
 			o->transport = optarg;
 			break;
+		case OPT_SOURCE:
+			if (*optarg == '\0')
+				USAGE_ERR("--source: expected ADDR[,ADDR...] or ADDR-ADDR");
+			o->sources = optarg;
+			break;
 		case 'h':
 		case OPT_HELP:
 			usage(stdout);
@@ -1829,6 +1850,10 @@ static int parse_args(struct lg_opts *o, int argc, char **argv)
 		USAGE_ERR("choose one host key policy: known_hosts (-o UserKnownHostsFile), "
 			  "--fingerprint, or --insecure (-o StrictHostKeyChecking=no)");
 	o->policy = o->fingerprint ? LG_FINGERPRINT : shk_no ? LG_INSECURE : LG_KNOWN_HOSTS;
+
+	if (o->sources != NULL && strcmp(o->transport, "sock") != 0)
+		USAGE_ERR("--source is an option of kernel sockets; with --dpdk the address is "
+			  "the one given there");
 
 	/* Mode rules. */
 	if (o->mode != LG_BULK && (o->dir_given || o->bytes_given))
@@ -2090,6 +2115,9 @@ int lg_main(int argc, char **argv)
 	}
 	if (resolve(run) != 0)
 		goto out;
+	if (o->sources != NULL &&
+	    lg_sock_configure_sources(o->sources, run->tgt.addr.ss_family) != ST_OK)
+		goto out; /* rc 2: a usage error, said above */
 
 	run->cfg.user = o->user;
 	run->cfg.key = run->key;

@@ -128,4 +128,12 @@ extern const struct lg_transport lg_transport_sock;
 extern const struct lg_transport lg_transport_dpdk;
 int lg_dpdk_configure(int argc, char **argv);
 
+/*
+ * The kernel-socket transport's --source list (loadgen_sock.c). spec: ADDR,
+ * ADDR-ADDR (IPv4) or a comma-separated list of these; family: the target's.
+ * Prints what is wrong and returns ST_ERR_INVALID_ARGUMENT, or ST_OK. Called
+ * before any thread starts.
+ */
+int lg_sock_configure_sources(const char *spec, int family);
+
 #endif

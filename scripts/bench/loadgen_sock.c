@@ -4,10 +4,25 @@
  * EPOLLOUT is in a socket's interest set only while it connects or while a
  * send() was short; EPOLLIN is dropped while the load generator pauses
  * reading. Received bytes go through one buffer per thread.
+ *
+ * Source addresses (`--source`, lg_sock_configure_sources): without it the
+ * kernel picks the local address and port of every connection, and one local
+ * address reaches one server address and port from at most the size of
+ * net.ipv4.ip_local_port_range (28,232 by default) connections at once. With
+ * it, each connection is bound to the next of the given local addresses,
+ * round-robin (each thread starting at its own place in the list), with
+ * IP_BIND_ADDRESS_NO_PORT so that the kernel picks the port at connect() for
+ * the whole 4-tuple instead of at bind() for the address alone (the same
+ * address can then still reach other servers from the same port). When an
+ * address has no free port left towards the target (EADDRNOTAVAIL), the next
+ * ones are tried, each once, before the connection fails.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,6 +35,23 @@
 #define SOCK_RBUF (256u * 1024u)  /* per thread */
 #define SOCK_EVENTS 256           /* epoll events per wait */
 #define SOCK_READS_PER_EVENT 4    /* recv() calls per readable socket per wait */
+#define SOCK_MAX_SOURCES 1024     /* --source addresses in all */
+
+/* A local address to bind to (port 0). */
+struct sock_src {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in4;
+		struct sockaddr_in6 in6;
+	} u;
+	socklen_t len;
+};
+
+/* What --source gave; set once by lg_sock_configure_sources() before any thread starts,
+ * read-only afterwards. */
+static struct sock_src sock_srcs[SOCK_MAX_SOURCES];
+static uint32_t sock_nsrcs;
+static atomic_uint sock_thread_seq; /* each thread's first source */
 
 struct sock_slot {
 	int fd;            /* -1: free */
@@ -35,6 +67,7 @@ struct sock_thread {
 	const struct lg_target *tgt;
 	int ep;
 	uint32_t nslots;
+	uint32_t next_src;  /* index into sock_srcs of the next connection */
 	struct sock_slot *slots;
 	uint8_t *rbuf;
 	struct epoll_event ev[SOCK_EVENTS];
@@ -79,6 +112,131 @@ static void slot_update(struct sock_thread *st, uint32_t slot)
 		s->events = want;
 }
 
+/* One address of --source into out: ST_OK or ST_ERR_FORMAT. */
+static int src_parse(const char *s, size_t len, int family, struct sock_src *out)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+
+	if (len == 0 || len >= sizeof(buf))
+		return ST_ERR_FORMAT;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (family == AF_INET && inet_pton(AF_INET, buf, &out->u.in4.sin_addr) == 1) {
+		out->u.in4.sin_family = AF_INET;
+		out->len = sizeof(out->u.in4);
+		return ST_OK;
+	}
+	if (family == AF_INET6 && inet_pton(AF_INET6, buf, &out->u.in6.sin6_addr) == 1) {
+		out->u.in6.sin6_family = AF_INET6;
+		out->len = sizeof(out->u.in6);
+		return ST_OK;
+	}
+	return ST_ERR_FORMAT;
+}
+
+/* Binds a throw-away socket to src: 0, or an errno (EADDRNOTAVAIL: not an address of ours). */
+static int src_check(const struct sock_src *src)
+{
+	int fd = socket(src->u.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP), one = 1, e = 0;
+
+	if (fd < 0)
+		return errno;
+	/* No port is taken: it would be picked at connect(). */
+	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	if (bind(fd, &src->u.sa, src->len) != 0)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+int lg_sock_configure_sources(const char *spec, int family)
+{
+	const char *p = spec, *fam = family == AF_INET6 ? "IPv6" : "IPv4";
+	uint32_t n = 0;
+
+	if (spec == NULL || *spec == '\0') {
+		fprintf(stderr, "sshterm-bench: --source: expected ADDR[,ADDR...] or ADDR-ADDR\n");
+		return ST_ERR_INVALID_ARGUMENT;
+	}
+	if (family != AF_INET && family != AF_INET6) {
+		fprintf(stderr, "sshterm-bench: --source: the target is neither IPv4 nor IPv6\n");
+		return ST_ERR_INVALID_ARGUMENT;
+	}
+	while (*p != '\0') {
+		size_t len = strcspn(p, ","), dash;
+		struct sock_src lo, hi;
+		uint64_t count = 1;
+
+		/* IPv6 addresses hold no '-', so the first one ends a range's start. */
+		dash = strcspn(p, "-,");
+		if (len == 0) {
+			fprintf(stderr, "sshterm-bench: --source %s: empty address in the list\n", spec);
+			return ST_ERR_INVALID_ARGUMENT;
+		}
+		if (src_parse(p, dash, family, &lo) != ST_OK) {
+			fprintf(stderr, "sshterm-bench: --source %s: \"%.*s\" is not an %s address "
+					"(the target's family)\n",
+				spec, (int)dash, p, fam);
+			return ST_ERR_INVALID_ARGUMENT;
+		}
+		if (dash < len) {
+			if (family != AF_INET) {
+				fprintf(stderr, "sshterm-bench: --source %s: ranges are IPv4 only; list "
+						"IPv6 addresses one by one\n", spec);
+				return ST_ERR_INVALID_ARGUMENT;
+			}
+			if (src_parse(p + dash + 1, len - dash - 1, family, &hi) != ST_OK) {
+				fprintf(stderr, "sshterm-bench: --source %s: \"%.*s\" is not an IPv4 "
+						"address\n", spec, (int)(len - dash - 1), p + dash + 1);
+				return ST_ERR_INVALID_ARGUMENT;
+			}
+			uint32_t a = ntohl(lo.u.in4.sin_addr.s_addr), b = ntohl(hi.u.in4.sin_addr.s_addr);
+			if (b < a) {
+				fprintf(stderr, "sshterm-bench: --source %s: range %.*s goes downwards\n",
+					spec, (int)len, p);
+				return ST_ERR_INVALID_ARGUMENT;
+			}
+			count = (uint64_t)b - a + 1;
+		}
+		if (count > SOCK_MAX_SOURCES - n) {
+			fprintf(stderr, "sshterm-bench: --source %s: more than %u addresses\n", spec,
+				SOCK_MAX_SOURCES);
+			return ST_ERR_INVALID_ARGUMENT;
+		}
+		for (uint64_t i = 0; i < count; i++) {
+			sock_srcs[n] = lo;
+			if (family == AF_INET)
+				sock_srcs[n].u.in4.sin_addr.s_addr =
+					htonl(ntohl(lo.u.in4.sin_addr.s_addr) + (uint32_t)i);
+			n++;
+		}
+		p += len;
+		if (*p == ',' && *++p == '\0') {
+			fprintf(stderr, "sshterm-bench: --source %s: empty address in the list\n", spec);
+			return ST_ERR_INVALID_ARGUMENT;
+		}
+	}
+	/* Each one must be ours: a typo should fail the run, not every n-th connection. */
+	for (uint32_t i = 0; i < n; i++) {
+		int e = src_check(&sock_srcs[i]);
+		if (e != 0) {
+			char a[INET6_ADDRSTRLEN];
+			const void *ap = family == AF_INET ? (const void *)&sock_srcs[i].u.in4.sin_addr
+							   : (const void *)&sock_srcs[i].u.in6.sin6_addr;
+			inet_ntop(family, ap, a, sizeof(a));
+			fprintf(stderr, "sshterm-bench: --source: cannot bind to %s: %s%s\n", a,
+				strerror(e),
+				e == EADDRNOTAVAIL ? " (not an address of this host: add it to an "
+						     "interface first, e.g. ip addr add ADDR/32 dev IF)"
+						   : "");
+			return ST_ERR_INVALID_ARGUMENT;
+		}
+	}
+	sock_nsrcs = n;
+	return ST_OK;
+}
+
 static enum st_sshc_fail errno_reason(int e)
 {
 	return e == ECONNREFUSED ? SSHC_FAIL_REFUSED : SSHC_FAIL_IO;
@@ -109,6 +267,8 @@ static int sock_thread_init(void *gctx, const struct lg_target *tgt, struct lg_t
 	}
 	for (uint32_t i = 0; i < slots; i++)
 		st->slots[i].fd = -1;
+	if (sock_nsrcs > 0)
+		st->next_src = atomic_fetch_add(&sock_thread_seq, 1) % sock_nsrcs;
 	*tctx = st;
 	return ST_OK;
 }
@@ -141,29 +301,63 @@ static void sock_thread_fini(void *tctx)
 	free(st);
 }
 
+/*
+ * A non-blocking socket connecting to the target, bound to src first unless
+ * it is NULL. Returns the fd, or -1 with errno set.
+ */
+static int open_connect(const struct lg_target *tgt, const struct sock_src *src)
+{
+	int fd, one = 1, err;
+
+	fd = socket(tgt->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+		return -1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (src != NULL) {
+		/* Port chosen at connect() per 4-tuple; without this option (old kernels)
+		 * bind() picks one per address, which still works up to the port range. */
+		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (bind(fd, &src->u.sa, src->len) != 0)
+			goto fail;
+	}
+	if (connect(fd, (const struct sockaddr *)&tgt->addr, tgt->addrlen) != 0 &&
+	    errno != EINPROGRESS)
+		goto fail;
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
 static int sock_connect(void *tctx, uint32_t slot)
 {
 	struct sock_thread *st = tctx;
 	struct sock_slot *s;
 	struct epoll_event e;
-	int fd, one = 1, err;
+	uint32_t tries = sock_nsrcs > 0 ? sock_nsrcs : 1;
+	int fd = -1, err;
 
 	if (slot >= st->nslots || st->slots[slot].fd >= 0) {
 		errno = EINVAL;
 		return ST_ERR_SYSTEM;
 	}
 	s = &st->slots[slot];
-	fd = socket(st->tgt->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (fd < 0)
-		return ST_ERR_SYSTEM;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)&st->tgt->addr, st->tgt->addrlen) != 0 &&
-	    errno != EINPROGRESS) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return err == ECONNREFUSED ? ST_ERR_CONN_REFUSED : ST_ERR_SYSTEM;
+	/* Round-robin over the sources; one out of ports towards the target passes its turn on. */
+	for (uint32_t i = 0; i < tries; i++) {
+		const struct sock_src *src = NULL;
+
+		if (sock_nsrcs > 0) {
+			src = &sock_srcs[st->next_src];
+			st->next_src = st->next_src + 1 < sock_nsrcs ? st->next_src + 1 : 0;
+		}
+		fd = open_connect(st->tgt, src);
+		if (fd >= 0 || errno != EADDRNOTAVAIL)
+			break;
 	}
+	if (fd < 0)
+		return errno == ECONNREFUSED ? ST_ERR_CONN_REFUSED : ST_ERR_SYSTEM;
 	/* Even a connect that completed at once is reported from poll(), as EPOLLOUT. */
 	memset(&e, 0, sizeof(e));
 	e.events = EPOLLOUT;
