@@ -144,10 +144,15 @@ int dp_eal_init(int argc, char **argv);
 
 struct dp_ctx;
 int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out);
+/*
+ * Runs the workers until *cfg->quit. A worker whose on_start fails says so on
+ * stderr and sets *cfg->quit, so that the others stop too; dp_run then
+ * returns ST_ERR_STATE (ST_OK after a normal stop).
+ */
 int dp_run(struct dp_ctx *dp);
 /*
  * For programs that run their own loop on a worker's thread instead of
- * dp_run (the load generator): begin once (on_start; -1 when it refused),
+ * dp_run (the load generator): begin once (on_start; its error, made negative, when it refused),
  * then one pass per call (returns 1 when it moved packets), then end once.
  */
 int dp_worker_begin(struct dp_worker *w);

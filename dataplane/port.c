@@ -41,6 +41,7 @@ struct dp_ctx {
 	unsigned lcore[DP_MAX_WORKERS];
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
 	struct dp_fault_port *fault; /* NULL unless a fault spec is configured (tests only) */
+	int start_failed;            /* a worker's on_start failed (set by that worker) */
 };
 
 int dp_eal_init(int argc, char **argv)
@@ -388,9 +389,21 @@ static int worker_entry(void *arg)
 	struct dp_ctx *dp = arg;
 	unsigned lcore = rte_lcore_id();
 
-	for (unsigned i = 0; i < dp->nb_workers; i++)
-		if (dp->lcore[i] == lcore)
-			dp_worker_loop(dp->w[i]);
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		if (dp->lcore[i] != lcore)
+			continue;
+		int r = dp_worker_loop(dp->w[i]);
+		if (r != 0) {
+			/* Otherwise the daemon would look up but never answer on this queue. */
+			fprintf(stderr, "dataplane: worker %u (lcore %u) failed to start: %s%s\n", i,
+				lcore, st_err_str(r),
+				r == ST_ERR_ALLOC ? " (its session tables did not fit: give EAL more "
+						    "memory with -m, or ask for fewer sessions)"
+						  : "");
+			__atomic_store_n(&dp->start_failed, 1, __ATOMIC_RELEASE);
+			*dp->cfg.quit = 1;
+		}
+	}
 	return 0;
 }
 
@@ -399,7 +412,9 @@ int dp_run(struct dp_ctx *dp)
 	int r = rte_eal_mp_remote_launch(worker_entry, dp, CALL_MAIN);
 
 	rte_eal_mp_wait_lcore();
-	return r == 0 ? ST_OK : ST_ERR_SYSTEM;
+	if (r != 0)
+		return ST_ERR_SYSTEM;
+	return __atomic_load_n(&dp->start_failed, __ATOMIC_ACQUIRE) ? ST_ERR_STATE : ST_OK;
 }
 
 unsigned dp_nb_workers(const struct dp_ctx *dp)

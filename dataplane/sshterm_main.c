@@ -313,7 +313,11 @@ int main(int argc, char **argv)
 		(int)getpid(), conf->n_listen ? conf->listen[0].addr : conf->address,
 		app.listen_port, cp.nb_workers, cp.nb_workers == 1 ? "" : "s");
 
-	dp_run(dp); /* returns once the control plane has closed the sessions */
+	/* Returns once the control plane has closed the sessions, or at once when a
+	 * worker could not start (it said why). */
+	int run = dp_run(dp);
+	if (run != ST_OK)
+		cp.quit = 1;
 
 	st_ctlplane_join(&cp);
 	dp_destroy(dp);
@@ -323,6 +327,6 @@ int main(int argc, char **argv)
 	st_daemon_conf_free(cp.conf);
 	free(cp.conf);
 	rte_eal_cleanup();
-	fprintf(stderr, "sshterm: exit\n");
-	return 0;
+	fprintf(stderr, "sshterm: exit%s\n", run == ST_OK ? "" : " (a worker did not start)");
+	return run == ST_OK ? 0 : 1;
 }

@@ -295,8 +295,9 @@ int dp_worker_begin(struct dp_worker *w)
 	w->now_ms = w->now_tsc / w->tsc_per_ms;
 	w->last_arp_ms = 0;
 	dp_wheel_init(&w->wheel, w->now_ms);
-	if (cfg->on_start && cfg->on_start(w, cfg->app_arg) != 0)
-		return -1;
+	int r;
+	if (cfg->on_start && (r = cfg->on_start(w, cfg->app_arg)) != 0)
+		return r < 0 ? r : -r;
 	dp_idle_init(w);
 	return 0;
 }
@@ -374,11 +375,14 @@ void dp_worker_end(struct dp_worker *w)
 	}
 }
 
-void dp_worker_loop(struct dp_worker *w)
+int dp_worker_loop(struct dp_worker *w)
 {
-	if (dp_worker_begin(w) != 0)
-		return;
+	int r = dp_worker_begin(w);
+
+	if (r != 0)
+		return r;
 	while (!*w->cfg->quit)
 		(void)dp_worker_pass(w);
 	dp_worker_end(w);
+	return 0;
 }
