@@ -424,6 +424,11 @@ static int exec_ops(void *sess, int aead, union rte_crypto_sym_ofs ofs, struct j
 				k = rte_cryptodev_enqueue_burst(cd.dev_id, qp, op + enq, room);
 			if (k < n - enq)
 				s->enq_fail += n - enq - k; /* queue full: drain, then retry */
+			/* Refused with room in the queue and none of ours in flight: the
+			 * device does not take this op (crypto_openssl and segmented
+			 * AEAD), and waiting would not change that. */
+			if (k == 0 && room > 0 && deq == enq)
+				break;
 			enq += k;
 			s->inflight += k;
 			if (s->inflight > s->inflight_max)
@@ -1478,8 +1483,8 @@ static int probe_cpu_crypto(void)
  * must give the same bytes and digest. Per transform, because PMDs differ
  * there: crypto_aesni_mb computes the HMAC of a chained CTR + HMAC op
  * wrongly (ciphertext right, digest not; its GCM see the caller), and
- * crypto_openssl refuses segmented in-place AEAD ops at enqueue (the op
- * never completes: the probe costs MAX_DEQ_SPINS polls once, at setup).
+ * crypto_openssl refuses segmented in-place AEAD ops at enqueue (exec_ops
+ * gives up at once when an op is refused with the queue free).
  * Returns a mask of ST_CRYPTODEV_SGL_*.
  */
 static uint8_t probe_sgl(int ops)
