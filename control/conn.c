@@ -1,5 +1,5 @@
 /*
- * Control-plane connection: up-message intake, the per-state dispatch table,
+ * Control-plane connection: up-message intake, the per-state dispatch,
  * version check, key exchange state machine (initial, rekeys, strict kex),
  * ext-info, disconnects and counters. User auth and channels are in
  * userauth.c and channels.c.
@@ -251,11 +251,26 @@ static int h_disconnect(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, s
 
 /* ---------------- key exchange ---------------- */
 
+/*
+ * The two KEXINIT payloads are kept only while an exchange runs (they go into
+ * its hash): allocated when it starts, freed at NEWKEYS, so an established
+ * session holds neither.
+ */
+static int kexinit_buf(struct st_buf *b)
+{
+	if (b->owned) {
+		st_buf_reset(b);
+		return ST_OK;
+	}
+	return st_buf_alloc(b, 1024, CTL_PAYLOAD_MAX);
+}
+
 static int send_kexinit(struct st_ctl_conn *c)
 {
 	int r;
 
-	st_buf_reset(&c->i_s);
+	if ((r = kexinit_buf(&c->i_s)) != 0)
+		return r;
 	if ((r = st_ctl_kexinit_build(c->cfg, !c->initial_done, &c->i_s)) != 0)
 		return r;
 	c->kx = KX_WAIT_KEXINIT;
@@ -286,12 +301,10 @@ static int h_kexinit(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size
 					ST_CLOSE_PROTOCOL,
 					"strict KEX violation: KEXINIT was not the first packet");
 	}
-	st_buf_reset(&c->i_c);
-	if ((r = st_buf_put_bytes(&c->i_c, p, len)) != 0)
+	if ((r = kexinit_buf(&c->i_c)) != 0 || (r = st_buf_put_bytes(&c->i_c, p, len)) != 0)
 		return r;
 	c->ignore_guess = c->neg.guess_wrong;
 	c->kx = KX_WAIT_INIT;
-	ctl_dispatch_update(c);
 	return ST_OK;
 }
 
@@ -299,7 +312,6 @@ static int h_ignore_guess(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p,
 {
 	(void)seq, (void)p, (void)len;
 	c->ignore_guess = 0;
-	ctl_dispatch_update(c);
 	return ST_OK;
 }
 
@@ -348,13 +360,15 @@ static int h_kex_init(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, siz
 	if (r != 0)
 		goto out;
 	if (c->sid_len == 0) {
+		uint8_t blob[ST_KEY_BLOB_MAX];
 		struct st_buf hb;
 		memcpy(c->session_id, res.h, res.h_len);
 		c->sid_len = res.h_len;
-		st_buf_wrap(&hb, c->hostkey_blob, sizeof(c->hostkey_blob));
-		if ((r = st_key_to_blob(c->neg.hostkey, &hb)) != 0)
+		st_buf_wrap(&hb, blob, sizeof(blob));
+		if ((r = st_key_to_blob(c->neg.hostkey, &hb)) != 0 ||
+		    (r = st_hash(ST_HASH_SHA256, st_buf_ptr(&hb), st_buf_avail(&hb),
+				 c->hostkey_sha256)) != 0)
 			goto out;
-		c->hostkey_blob_len = st_buf_avail(&hb);
 	}
 	if ((r = ctl_send(c, &reply)) != 0)
 		goto out;
@@ -377,7 +391,6 @@ static int h_kex_init(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, siz
 	if (!c->initial_done && c->ext_info_c && (r = send_ext_info(c)) != 0)
 		goto out;
 	c->kx = KX_WAIT_NEWKEYS;
-	ctl_dispatch_update(c);
 	r = ST_OK;
 out:
 	st_wipe(&res, sizeof(res));
@@ -391,18 +404,16 @@ static int h_newkeys(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size
 	if (len != 1)
 		return ST_ERR_TRAILING;
 	c->kx = KX_NONE;
-	st_buf_reset(&c->i_c);
-	st_buf_reset(&c->i_s);
+	st_buf_free(&c->i_c);
+	st_buf_free(&c->i_s);
 	c->cur = c->neg;
 	st_wipe(&c->neg, sizeof(c->neg));
 	ctl_count(c, ST_CTL_KEX_DONE);
 	if (!c->initial_done) {
 		c->initial_done = 1;
 		c->sv = SV_WAIT_SERVICE;
-		ctl_dispatch_update(c);
 		return ST_OK;
 	}
-	ctl_dispatch_update(c);
 	return ST_OK;
 }
 
@@ -415,59 +426,74 @@ static int known_number(unsigned t)
 	       (t >= 50 && t <= 53) || t == 60 || (t >= 80 && t <= 82) || (t >= 90 && t <= 100);
 }
 
-void ctl_dispatch_update(struct st_ctl_conn *c)
+/*
+ * The handler of message number t in the connection's state now, computed
+ * per message (a 256-entry table per connection was 2 KiB of every session).
+ */
+static st_ctl_handler handler_for(const struct st_ctl_conn *c, unsigned t)
 {
-	st_ctl_handler *d = c->dispatch;
 	int strict_initial = !c->initial_done && c->strict;
 	int locked = c->kx == KX_WAIT_INIT || c->kx == KX_WAIT_NEWKEYS;
 
-	for (unsigned t = 0; t < 256; t++)
-		d[t] = strict_initial ? h_strict_violation
-				      : (known_number(t) ? h_unexpected : h_unimplemented);
-	d[SSH_MSG_DISCONNECT] = h_disconnect;
+	if (t == SSH_MSG_DISCONNECT)
+		return h_disconnect;
 	if (!strict_initial) {
-		d[SSH_MSG_IGNORE] = h_ignore;
-		d[SSH_MSG_UNIMPLEMENTED] = h_unimplemented_recv;
-		d[SSH_MSG_DEBUG] = h_debug;
+		if (t == SSH_MSG_IGNORE)
+			return h_ignore;
+		if (t == SSH_MSG_UNIMPLEMENTED)
+			return h_unimplemented_recv;
+		if (t == SSH_MSG_DEBUG)
+			return h_debug;
 	}
 	switch (c->kx) {
 	case KX_NONE:
-		if (c->initial_done)
-			d[SSH_MSG_KEXINIT] = h_kexinit;
+		if (c->initial_done && t == SSH_MSG_KEXINIT)
+			return h_kexinit;
 		break;
 	case KX_WAIT_KEXINIT:
-		d[SSH_MSG_KEXINIT] = h_kexinit;
+		if (t == SSH_MSG_KEXINIT)
+			return h_kexinit;
 		break;
 	case KX_WAIT_INIT:
-		d[SSH_MSG_KEX_ECDH_INIT] = h_kex_init;
-		if (c->ignore_guess)
-			for (unsigned t = 30; t <= 49; t++)
-				d[t] = h_ignore_guess;
+		/* After a wrong guess the next kex packet, whatever it is, is dropped first. */
+		if (c->ignore_guess && t >= 30 && t <= 49)
+			return h_ignore_guess;
+		if (t == SSH_MSG_KEX_ECDH_INIT)
+			return h_kex_init;
 		break;
 	case KX_WAIT_NEWKEYS:
-		d[SSH_MSG_NEWKEYS] = h_newkeys;
+		if (t == SSH_MSG_NEWKEYS)
+			return h_newkeys;
 		break;
 	}
-	if (locked || !c->initial_done)
-		return;
-	switch (c->sv) {
-	case SV_PRE:
-		break;
-	case SV_WAIT_SERVICE:
-		d[SSH_MSG_SERVICE_REQUEST] = ctl_h_service_request;
-		break;
-	case SV_USERAUTH:
-		d[SSH_MSG_USERAUTH_REQUEST] = ctl_h_userauth_request;
-		break;
-	case SV_CONNECTION:
-		d[SSH_MSG_USERAUTH_REQUEST] = h_ignore_any;
-		d[SSH_MSG_GLOBAL_REQUEST] = ctl_h_global_request;
-		d[SSH_MSG_CHANNEL_OPEN] = ctl_h_channel_open;
-		d[SSH_MSG_CHANNEL_REQUEST] = ctl_h_channel_request;
-		for (unsigned t = SSH_MSG_CHANNEL_WINDOW_ADJUST; t <= SSH_MSG_CHANNEL_CLOSE; t++)
-			d[t] = ctl_h_channel_unbound;
-		break;
+	if (!locked && c->initial_done) {
+		switch (c->sv) {
+		case SV_PRE:
+			break;
+		case SV_WAIT_SERVICE:
+			if (t == SSH_MSG_SERVICE_REQUEST)
+				return ctl_h_service_request;
+			break;
+		case SV_USERAUTH:
+			if (t == SSH_MSG_USERAUTH_REQUEST)
+				return ctl_h_userauth_request;
+			break;
+		case SV_CONNECTION:
+			if (t == SSH_MSG_USERAUTH_REQUEST)
+				return h_ignore_any;
+			if (t == SSH_MSG_GLOBAL_REQUEST)
+				return ctl_h_global_request;
+			if (t == SSH_MSG_CHANNEL_OPEN)
+				return ctl_h_channel_open;
+			if (t == SSH_MSG_CHANNEL_REQUEST)
+				return ctl_h_channel_request;
+			if (t >= SSH_MSG_CHANNEL_WINDOW_ADJUST && t <= SSH_MSG_CHANNEL_CLOSE)
+				return ctl_h_channel_unbound;
+			break;
+		}
 	}
+	return strict_initial ? h_strict_violation
+			      : (known_number(t) ? h_unexpected : h_unimplemented);
 }
 
 static int map_error(struct st_ctl_conn *c, int r, unsigned type)
@@ -516,7 +542,6 @@ static int on_version(struct st_ctl_conn *c, const struct st_plane_msg *m)
 	c->have_version = 1;
 	if ((r = send_kexinit(c)) != 0)
 		return r;
-	ctl_dispatch_update(c);
 	return ST_OK;
 }
 
@@ -529,7 +554,7 @@ static int on_payload(struct st_ctl_conn *c, const struct st_plane_msg *m)
 		return ctl_fail(c, ST_CTL_DISC_MALFORMED, SSH_DISCONNECT_PROTOCOL_ERROR,
 				ST_CLOSE_PROTOCOL, "empty payload");
 	unsigned type = m->data[0];
-	int r = c->dispatch[type](c, m->u.payload.seq, m->data, m->len);
+	int r = handler_for(c, type)(c, m->u.payload.seq, m->data, m->len);
 	if (r != 0 && !c->closing)
 		r = map_error(c, r, type);
 	return ST_OK;
@@ -605,8 +630,7 @@ int st_ctl_conn_input(struct st_ctl_conn *c, struct st_plane_msg *m)
 	case ST_UP_REKEY_DUE:
 		if (c->kx == KX_NONE && c->initial_done) {
 			ctl_count(c, ST_CTL_REKEY_SERVER);
-			if ((r = send_kexinit(c)) == 0)
-				ctl_dispatch_update(c);
+			r = send_kexinit(c);
 		}
 		break;
 	case ST_UP_CHANNEL_CLOSED:
@@ -698,12 +722,10 @@ struct st_ctl_conn *st_ctl_conn_new(const struct st_ctl_config *cfg, struct st_c
 	c->stats = stats != NULL ? stats : &c->own_stats;
 	c->kx = KX_WAIT_KEXINIT;
 	c->sv = SV_PRE;
-	if (st_buf_alloc(&c->i_s, 1024, CTL_PAYLOAD_MAX) != 0 ||
-	    st_buf_alloc(&c->i_c, 1024, CTL_PAYLOAD_MAX) != 0 || ctl_channels_init(c) != 0) {
+	if (ctl_channels_init(c) != 0) {
 		st_ctl_conn_free(c);
 		return NULL;
 	}
-	ctl_dispatch_update(c);
 	return c;
 }
 

@@ -73,7 +73,6 @@ struct st_ctl_conn {
 	uint8_t done;    /* ST_UP_CLOSED seen */
 	uint8_t we_closed;
 
-	st_ctl_handler dispatch[256];
 
 	/* transport */
 	char v_c[256];
@@ -88,8 +87,9 @@ struct st_ctl_conn {
 	struct st_kex_neg cur; /* the algorithms of the keys in force (for operators) */
 	uint8_t session_id[ST_HASH_MAX_LEN];
 	size_t sid_len;
-	uint8_t hostkey_blob[ST_KEY_BLOB_MAX]; /* host key of the initial kex */
-	size_t hostkey_blob_len;
+	/* SHA-256 of the host key blob of the initial kex, for hostbound publickey
+	 * requests (a digest, not the blob: an RSA blob would be most of this struct). */
+	uint8_t hostkey_sha256[32];
 
 	/* user authentication */
 	enum ctl_sv_state sv;
@@ -129,8 +129,6 @@ void ctl_count(struct st_ctl_conn *c, enum st_ctl_counter ctr);
 void ctl_logf(struct st_ctl_conn *c, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Rebuilds the dispatch table for the current state. */
-void ctl_dispatch_update(struct st_ctl_conn *c);
 
 /* userauth.c */
 int ctl_h_service_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len);

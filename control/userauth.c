@@ -68,7 +68,6 @@ int ctl_h_service_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p,
 	    (r = st_buf_put_cstring(&out, "ssh-userauth")) != 0)
 		return r;
 	c->sv = SV_USERAUTH;
-	ctl_dispatch_update(c);
 	return ctl_send(c, &out);
 }
 
@@ -150,7 +149,6 @@ static int auth_success(struct st_ctl_conn *c, const struct st_key *key,
 	memset(opts, 0, sizeof(*opts));
 	c->authed = 1;
 	c->sv = SV_CONNECTION;
-	ctl_dispatch_update(c);
 	if ((r = ctl_emit(c, ctl_msg(c, ST_DOWN_SEND, &ok, 1))) != 0)
 		return r;
 	if ((m = ctl_msg(c, ST_DOWN_AUTHED, NULL, 0)) == NULL)
@@ -225,8 +223,9 @@ static int userauth_publickey(struct st_ctl_conn *c, struct st_buf *b, int hostb
 		r = auth_failed(c);
 		goto out;
 	}
-	if (hostbound && (hk_len != c->hostkey_blob_len ||
-			  memcmp(hk, c->hostkey_blob, hk_len) != 0)) {
+	uint8_t hk_sha[32];
+	if (hostbound && (st_hash(ST_HASH_SHA256, hk, hk_len, hk_sha) != ST_OK ||
+			  memcmp(hk_sha, c->hostkey_sha256, sizeof(hk_sha)) != 0)) {
 		ctl_logf(c, ST_LOG_INFO, "userauth_pubkey: host key in hostbound request does "
 			 "not match for %s [preauth]", c->user);
 		r = auth_failed(c);

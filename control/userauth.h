@@ -7,7 +7,7 @@
  * default: anything not positively accepted is a failure, unknown users fail
  * exactly like wrong keys. MaxAuthTries failures end the connection.
  *
- * The handlers are wired into the connection's dispatch table
+ * The handlers are picked per message by the connection's dispatch
  * (control/conn_internal.h); this header only names the building blocks
  * that tests use.
  */
