@@ -59,6 +59,9 @@ struct st_sshapp_worker {
 	struct st_sshapp *app;
 	struct st_wsess_config wcfg; /* app->wcfg plus this worker's connector and tx_ops */
 	struct st_connector connector;
+	/* Channels of a session past the one its table holds inline (sshapp.c). */
+	struct rte_mempool *chan_pool;
+	struct st_chan_pool chan_pool_ops;
 	struct sess *sess;
 	uint32_t nsess, free_head, active;
 	struct bconn *bc;

@@ -23,29 +23,53 @@ const char *st_chan_counter_str(enum st_chan_counter c)
 }
 
 void st_chan_table_init(struct st_chan_table *t, const struct st_chan_tx *tx,
-			const struct st_service_env *env)
+			const struct st_service_env *env, const struct st_chan_pool *pool)
 {
 	memset(t, 0, sizeof(*t));
 	t->tx = *tx;
 	if (env != NULL)
 		t->env = *env;
+	t->pool = pool;
 }
 
 static void ring_release(struct st_chan *c);
+
+/* Storage for a new channel: the inline one if free, else the pool's. */
+static struct st_chan *chan_get(struct st_chan_table *t)
+{
+	int first_used = 0;
+
+	for (unsigned i = 0; i < ST_CHAN_MAX; i++)
+		first_used |= t->ch[i] == &t->first;
+	if (!first_used)
+		return &t->first;
+	if (t->pool != NULL && t->pool->get != NULL)
+		return t->pool->get(t->pool->ctx);
+	return calloc(1, sizeof(struct st_chan));
+}
 
 static void chan_release(struct st_chan_table *t, struct st_chan *c)
 {
 	st_service_close(&c->svc);
 	ring_release(c);
 	memset(c, 0, sizeof(*c));
+	for (unsigned i = 0; i < ST_CHAN_MAX; i++)
+		if (t->ch[i] == c)
+			t->ch[i] = NULL;
+	if (c != &t->first) {
+		if (t->pool != NULL && t->pool->get != NULL)
+			t->pool->put(t->pool->ctx, c);
+		else
+			free(c);
+	}
 	t->n_open--;
 }
 
 void st_chan_table_free(struct st_chan_table *t)
 {
 	for (unsigned i = 0; i < ST_CHAN_MAX; i++)
-		if (t->ch[i].in_use)
-			chan_release(t, &t->ch[i]);
+		if (t->ch[i] != NULL)
+			chan_release(t, t->ch[i]);
 }
 
 static int tomb_find(const struct st_chan_table *t, uint32_t id)
@@ -76,8 +100,8 @@ static void tomb_add(struct st_chan_table *t, uint32_t id)
 struct st_chan *st_chan_find(struct st_chan_table *t, uint32_t local_id)
 {
 	for (unsigned i = 0; i < ST_CHAN_MAX; i++)
-		if (t->ch[i].in_use && t->ch[i].local_id == local_id)
-			return &t->ch[i];
+		if (t->ch[i] != NULL && t->ch[i]->local_id == local_id)
+			return t->ch[i];
 	return NULL;
 }
 
@@ -90,11 +114,13 @@ int st_chan_bind(struct st_chan_table *t, const struct st_chan_bind *b)
 		return ST_ERR_INVALID_ARGUMENT;
 	if (st_chan_find(t, b->local_id) != NULL)
 		return ST_ERR_STATE;
-	for (unsigned i = 0; i < ST_CHAN_MAX && c == NULL; i++)
-		if (!t->ch[i].in_use)
-			c = &t->ch[i];
-	if (c == NULL)
+	unsigned slot = ST_CHAN_MAX;
+	for (unsigned i = 0; i < ST_CHAN_MAX && slot == ST_CHAN_MAX; i++)
+		if (t->ch[i] == NULL)
+			slot = i;
+	if (slot == ST_CHAN_MAX || (c = chan_get(t)) == NULL)
 		return ST_ERR_NO_SPACE;
+	t->ch[slot] = c;
 	int ti = tomb_find(t, b->local_id);
 	if (ti >= 0)
 		tomb_del(t, (unsigned)ti);
@@ -190,8 +216,10 @@ static void ring_release(struct st_chan *c)
 void st_chan_table_shrink(struct st_chan_table *t)
 {
 	for (unsigned i = 0; i < ST_CHAN_MAX; i++) {
-		struct st_chan *c = &t->ch[i];
-		if (c->in_use && c->ring != NULL && c->ring_len == 0) {
+		struct st_chan *c = t->ch[i];
+		if (c == NULL)
+			continue;
+		if (c->ring != NULL && c->ring_len == 0) {
 			if (c->ring_idle)
 				ring_release(c);
 			else
@@ -201,8 +229,8 @@ void st_chan_table_shrink(struct st_chan_table *t)
 		}
 	}
 	for (unsigned i = 0; i < ST_CHAN_MAX; i++)
-		if (t->ch[i].in_use)
-			st_service_shrink(&t->ch[i].svc);
+		if (t->ch[i] != NULL)
+			st_service_shrink(&t->ch[i]->svc);
 }
 
 static void service_failed(struct st_chan_table *t, struct st_chan *c)
@@ -621,8 +649,8 @@ int st_chan_pump(struct st_chan_table *t)
 		return ST_OK;
 	t->rr = (t->rr + 1) % ST_CHAN_MAX;
 	for (unsigned k = 0; k < ST_CHAN_MAX; k++) {
-		struct st_chan *c = &t->ch[(start + k) % ST_CHAN_MAX];
-		if (!c->in_use)
+		struct st_chan *c = t->ch[(start + k) % ST_CHAN_MAX];
+		if (c == NULL)
 			continue;
 		r = chan_pump(t, c);
 		if (r == ST_ERR_NO_SPACE) {

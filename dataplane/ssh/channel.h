@@ -127,8 +127,23 @@ struct st_chan {
 	char name[ST_SERVICE_NAME_MAX];
 };
 
+/*
+ * Where a table's channels come from beyond the one it holds inline (most
+ * sessions have one channel: the other slots cost a pointer each, not a
+ * channel). In the daemon a per-worker pool; get() returns NULL when it is
+ * empty (the bind fails with ST_ERR_NO_SPACE). A NULL table pointer, or a
+ * NULL get, means calloc/free (tests, the harness).
+ */
+struct st_chan_pool {
+	void *(*get)(void *ctx);
+	void (*put)(void *ctx, void *chan);
+	void *ctx;
+};
+
 struct st_chan_table {
-	struct st_chan ch[ST_CHAN_MAX];
+	struct st_chan *ch[ST_CHAN_MAX]; /* NULL: a free slot */
+	struct st_chan first;            /* storage used while it is free */
+	const struct st_chan_pool *pool;
 	unsigned n_open;
 	unsigned rr;                /* round-robin start for pump */
 	int blocked;                /* last pump ran out of tx room */
@@ -140,9 +155,9 @@ struct st_chan_table {
 	uint64_t cnt[ST_CHAN_CNT_COUNT];
 };
 
-/* Sets up an empty table. Never fails. */
+/* Sets up an empty table (pool: see struct st_chan_pool, may be NULL). Never fails. */
 void st_chan_table_init(struct st_chan_table *t, const struct st_chan_tx *tx,
-			const struct st_service_env *env);
+			const struct st_service_env *env, const struct st_chan_pool *pool);
 
 /* Closes every service and frees every ring (session end). */
 void st_chan_table_free(struct st_chan_table *t);

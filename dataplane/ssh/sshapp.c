@@ -30,6 +30,7 @@
 #define SEAL_POOL_MIN 256u
 #define SEAL_POOL_MAX 8192u
 #define SEAL_POOL_CACHE 64u /* at most SEAL_POOL_MIN / 1.5 (rte_mempool) */
+#define CHAN_POOL_MIN 256u
 
 int st_sshapp_init(struct st_sshapp *app, unsigned nb_workers, unsigned ring_size)
 {
@@ -83,6 +84,27 @@ uint32_t st_sshapp_seal_mbufs(const struct st_sshapp *app)
 	return (uint32_t)n;
 }
 
+/* ---- the channel pool: a session's second and later channels ---- */
+
+static void *chan_pool_get(void *ctx)
+{
+	void *obj;
+
+	return rte_mempool_get(ctx, &obj) == 0 ? obj : NULL;
+}
+
+static void chan_pool_put(void *ctx, void *chan)
+{
+	rte_mempool_put(ctx, chan);
+}
+
+/* Half a channel per slot, at least CHAN_POOL_MIN: most sessions have only the inline one. */
+static uint32_t chan_pool_size(const struct st_sshapp *app)
+{
+	uint32_t n = app->max_sessions / 2;
+	return n < CHAN_POOL_MIN ? CHAN_POOL_MIN : n;
+}
+
 /* ---- worker hooks ---- */
 
 static void worker_free(struct st_sshapp_worker *aw)
@@ -94,6 +116,7 @@ static void worker_free(struct st_sshapp_worker *aw)
 		rte_free(aw->oversize);
 	}
 	rte_mempool_free(aw->seal_pool);
+	rte_mempool_free(aw->chan_pool);
 	rte_free(aw->sess);
 	rte_free(aw->bc);
 	rte_free(aw);
@@ -132,7 +155,11 @@ int st_sshapp_start(struct dp_worker *w, void *arg)
 	 */
 	aw->seal_pool = rte_pktmbuf_pool_create(name, st_sshapp_seal_mbufs(app), SEAL_POOL_CACHE, 0,
 						RTE_PKTMBUF_HEADROOM + SEAL_ROOM, socket);
-	if (aw->sess == NULL || aw->bc == NULL || aw->oversize == NULL || aw->seal_pool == NULL) {
+	snprintf(name, sizeof(name), "st_chan%u", w->id);
+	aw->chan_pool = rte_mempool_create(name, chan_pool_size(app), sizeof(struct st_chan), 32, 0,
+					   NULL, NULL, NULL, NULL, socket, 0);
+	if (aw->sess == NULL || aw->bc == NULL || aw->oversize == NULL || aw->seal_pool == NULL ||
+	    aw->chan_pool == NULL) {
 		worker_free(aw);
 		return ST_ERR_ALLOC;
 	}
@@ -160,6 +187,10 @@ int st_sshapp_start(struct dp_worker *w, void *arg)
 	aw->connector.ctx = aw;
 	aw->wcfg = app->wcfg;
 	aw->wcfg.connector = &aw->connector;
+	aw->chan_pool_ops.get = chan_pool_get;
+	aw->chan_pool_ops.put = chan_pool_put;
+	aw->chan_pool_ops.ctx = aw->chan_pool;
+	aw->wcfg.chan_pool = &aw->chan_pool_ops;
 	aw->wcfg.tx_ops = st_app_tx_ops_proto; /* ctx: each session (sess_io.c) */
 	aw->last_tick_ms = w->now_ms;
 

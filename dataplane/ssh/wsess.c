@@ -856,7 +856,7 @@ int st_wsess_init(struct st_wsess *s, const struct st_wsess_config *cfg,
 	ctx.ctx = s;
 	env.connector = cfg->connector;
 	env.owner = s;
-	st_chan_table_init(&s->chans, &ctx, &env);
+	st_chan_table_init(&s->chans, &ctx, &env, cfg->chan_pool);
 	if (cfg->version != NULL && (r = queue_version(s, cfg->version, strlen(cfg->version))) != ST_OK)
 		goto out;
 	ws->sessions++;

@@ -112,6 +112,7 @@ struct st_wsess_config {
 	uint64_t rekey_bytes;      /* 0: no volume limit */
 	uint32_t rekey_seconds;    /* 0: no time limit */
 	const struct st_connector *connector; /* backends; NULL: none */
+	const struct st_chan_pool *chan_pool; /* channels past the first; NULL: calloc */
 	struct st_wsess_tx_ops tx_ops;        /* zeroed: internal tx buffer */
 };
 

@@ -73,7 +73,7 @@ static void table_init(struct st_chan_table *t, struct fake_tx *f)
 {
 	struct st_chan_tx tx = { .begin = ftx_begin, .commit = ftx_commit, .closed = ftx_closed,
 				 .ctx = f };
-	st_chan_table_init(t, &tx, NULL);
+	st_chan_table_init(t, &tx, NULL, NULL);
 }
 
 static int bind(struct st_chan_table *t, uint32_t id, uint32_t lwin, uint32_t lmax, uint32_t rwin,
@@ -152,6 +152,68 @@ static void test_unbound_not_handled(void)
 		CHECK_OK(bind(&t, i, 1000, 100, 1000, 100));
 	CHECK_ERR(bind(&t, 99, 1000, 100, 1000, 100), ST_ERR_NO_SPACE);
 	CHECK_INT(f->n, 0);
+	st_chan_table_free(&t);
+	ftx_free(f);
+}
+
+/* A pool of two channels: what a table takes past its inline one, and gives back. */
+struct two_pool {
+	struct st_chan obj[2];
+	uint8_t used[2];
+	unsigned gets, puts;
+};
+
+static void *two_get(void *ctx)
+{
+	struct two_pool *p = ctx;
+
+	for (unsigned i = 0; i < 2; i++)
+		if (!p->used[i]) {
+			p->used[i] = 1;
+			p->gets++;
+			return &p->obj[i];
+		}
+	return NULL;
+}
+
+static void two_put(void *ctx, void *chan)
+{
+	struct two_pool *p = ctx;
+
+	for (unsigned i = 0; i < 2; i++)
+		if (chan == &p->obj[i])
+			p->used[i] = 0;
+	p->puts++;
+}
+
+static void test_channels_past_the_first_from_the_pool(void)
+{
+	struct fake_tx *f = ftx_new();
+	struct two_pool tp;
+	struct st_chan_pool pool = { two_get, two_put, &tp };
+	struct st_chan_tx tx = { .begin = ftx_begin, .commit = ftx_commit, .closed = ftx_closed,
+				 .ctx = f };
+	struct st_chan_table t;
+
+	memset(&tp, 0, sizeof(tp));
+	st_chan_table_init(&t, &tx, NULL, &pool);
+	CHECK_OK(bind(&t, 0, 1000, 100, 1000, 100));
+	CHECK_INT(tp.gets, 0); /* the first one is inline */
+	CHECK(st_chan_find(&t, 0) == &t.first);
+	CHECK_OK(bind(&t, 1, 1000, 100, 1000, 100));
+	CHECK_OK(bind(&t, 2, 1000, 100, 1000, 100));
+	CHECK_INT(tp.gets, 2);
+	/* the pool is empty: the table has free slots but the bind fails */
+	CHECK_ERR(bind(&t, 3, 1000, 100, 1000, 100), ST_ERR_NO_SPACE);
+	CHECK_OK(attach(&t, 1, ST_SERVICE_ECHO, 0));
+	st_chan_table_free(&t);
+	CHECK_INT(tp.puts, 2);
+	CHECK_INT(tp.used[0] + tp.used[1], 0);
+	/* the inline storage is used again first after a release */
+	st_chan_table_init(&t, &tx, NULL, &pool);
+	CHECK_OK(bind(&t, 5, 1000, 100, 1000, 100));
+	CHECK_OK(bind(&t, 6, 1000, 100, 1000, 100));
+	CHECK(st_chan_find(&t, 6) != &t.first);
 	st_chan_table_free(&t);
 	ftx_free(f);
 }
@@ -621,7 +683,7 @@ static void deferred_table(struct st_chan_table *t, struct fake_tx *f,
 	struct st_chan_tx tx = { .begin = ftx_begin, .commit = ftx_commit, .closed = ftx_closed,
 				 .connect_failed = on_connect_failed, .ctx = f };
 	struct st_service_env env = { .connector = conn, .owner = NULL };
-	st_chan_table_init(t, &tx, &env);
+	st_chan_table_init(t, &tx, &env, NULL);
 }
 
 static void test_deferred_confirm(void)
@@ -843,5 +905,6 @@ int main(void)
 	RUN(test_late_messages_after_close);
 	RUN(test_deferred_confirm);
 	RUN(test_deferred_refused);
+	RUN(test_channels_past_the_first_from_the_pool);
 	return st_test_done("test_channel");
 }
