@@ -46,15 +46,6 @@ pexec() { # seconds mode cmd [args]: paramiko_exec.py in the namespace as alice
 # through a function, so that $! is python itself (ip netns exec execs it).
 GREEDY=(ip netns exec "$NS" "$PY" "$HERE/lib/greedy_clients.py" "$ADDR" alice "$T/id_user"
 	"$T/known_hosts")
-within() { # name seconds-limit "bytes sha seconds" want-bytes want-sha
-	local n s t
-	read -r n s t <<<"$3"
-	if [ "$n $s" = "$4 $5" ] && awk -v t="${t:-999}" -v l="$2" 'BEGIN { exit !(t < l) }'; then
-		ok "$1 (${t} s)"
-	else
-		bad "$1" "got '$3' want '$4 $5' in under $2 s"
-	fi
-}
 # "<in_use> <size> <TX_SEAL_CAPPED or -> <TX_NOMBUF>": the worker with the most
 # seal mbufs in use; the counters summed over the workers ("-": not in this build).
 pool_stats() {

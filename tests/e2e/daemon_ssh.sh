@@ -327,7 +327,16 @@ import socket,time
 s=socket.create_connection(('$ADDR',22)); time.sleep(6)" 2>/dev/null &
 		IDLE+=($!)
 	done
-	sleep 2
+	# The idle clients hold on for 6 s: look for the refusals for up to 5 s of that
+	# (Python's start-up alone can take a while on a busy machine).
+	for _ in $(seq 1 50); do
+		sleep 0.1
+		ctl stats --json | /usr/bin/python3 -c "
+import json,sys
+d=json.load(sys.stdin)
+assert d['maxstartups_dropped'] >= 1, d
+" 2>/dev/null && break
+	done
 	ctl stats --json | /usr/bin/python3 -c "
 import json,sys
 d=json.load(sys.stdin)

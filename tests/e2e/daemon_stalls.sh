@@ -51,15 +51,6 @@ rd_line() {
 	done
 	sed -n "${1}p" "$T/rd.log" 2>/dev/null
 }
-within() { # name seconds-limit "bytes sha seconds" want-bytes want-sha
-	local n s t
-	read -r n s t <<<"$3"
-	if [ "$n $s" = "$4 $5" ] && awk -v t="${t:-999}" -v l="$2" 'BEGIN { exit !(t < l) }'; then
-		ok "$1 (${t} s)"
-	else
-		bad "$1" "got '$3' want '$4 $5' in under $2 s"
-	fi
-}
 
 # ---- downloads to a client that sends nothing ----
 want=$(source_sha $((64 * MIB)))

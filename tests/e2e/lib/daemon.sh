@@ -48,6 +48,8 @@
 #   stream BYTES KEYHEX           AES-128-CTR keystream under KEYHEX (zero IV)
 #   source_sha BYTES              SHA-256 of the `source` service's first BYTES
 #   ok NAME / bad NAME [why] / check NAME GOT WANT
+#   within NAME LIMIT "BYTES SHA SECONDS" WANT_BYTES WANT_SHA
+#                                 ok when the bytes and SHA-256 match and SECONDS < LIMIT
 #   finish                        prints the daemon log tail if anything failed,
 #                                 then "NAME: N passed, N failed"; exits
 
@@ -101,6 +103,15 @@ daemon_cleanup() {
 ok() { PASS=$((PASS + 1)); echo "  ok   $1"; }
 bad() { FAIL=$((FAIL + 1)); echo "  FAIL $1${2:+: $2}"; }
 check() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "got '$2' want '$3'"; fi; }
+within() { # name seconds-limit "bytes sha seconds" want-bytes want-sha
+	local n s t
+	read -r n s t <<<"$3"
+	if [ "$n $s" = "$4 $5" ] && awk -v t="${t:-999}" -v l="$2" 'BEGIN { exit !(t < l) }'; then
+		ok "$1 (${t} s)"
+	else
+		bad "$1" "got '$3' want '$4 $5' in under $2 s"
+	fi
+}
 finish() {
 	if [ "$FAIL" -gt 0 ] && [ -f "$T/daemon.log" ]; then
 		echo "---- daemon log (last 40 lines) ----"
