@@ -51,6 +51,16 @@ void st_test_suite_keys(const struct st_test_suite *s, uint64_t seed, struct st_
  */
 int st_test_eal_init(const char *argv0, const char *suite);
 
+/* Ends st_test_eal_init's EAL and removes its runtime directory. */
+void st_test_eal_fini(const char *suite);
+
+/*
+ * An mbuf pool of n mbufs with data_room bytes each (headroom included), or
+ * NULL after printing "SUITE: no mbuf pool" and the failing count line.
+ */
+struct rte_mempool *st_test_mbuf_pool(const char *suite, const char *name, unsigned n,
+				      uint16_t data_room);
+
 #define RUN(fn) st_test_run(#fn, fn)
 
 #define CHECK(cond)                                                   \

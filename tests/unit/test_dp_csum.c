@@ -173,16 +173,12 @@ int main(int argc, char **argv)
 	(void)argc;
 	if (st_test_eal_init(argv[0], "dp_csum") != 0)
 		return 1;
-	pool = rte_pktmbuf_pool_create("csum", 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	if (!pool) {
-		printf("dp_csum: no mbuf pool\ndp_csum: 0 passed, 1 failed\n");
+	if ((pool = st_test_mbuf_pool("dp_csum", "csum", 1024, RTE_MBUF_DEFAULT_BUF_SIZE)) == NULL)
 		return 1;
-	}
 	RUN(test_random_chains_match_flat_sum);
 	RUN(test_odd_piece_then_data);
 	RUN(test_even_pieces);
 	RUN(test_tcp_segment_roundtrip);
-	rte_eal_cleanup();
-	st_test_sh("rm -rf /var/run/dpdk/st_test_dp_csum_%d", (int)getpid()); /* EAL runtime dir */
+	st_test_eal_fini("dp_csum");
 	return st_test_done("dp_csum");
 }

@@ -475,11 +475,8 @@ int main(int argc, char **argv)
 	(void)argc;
 	if (st_test_eal_init(argv[0], "tcp_offload") != 0)
 		return 1;
-	pool = rte_pktmbuf_pool_create("tso", 4096, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	if (!pool) {
-		printf("tcp_offload: no mbuf pool\ntcp_offload: 0 passed, 1 failed\n");
+	if ((pool = st_test_mbuf_pool("tcp_offload", "tso", 4096, RTE_MBUF_DEFAULT_BUF_SIZE)) == NULL)
 		return 1;
-	}
 	RUN(test_fit);
 	RUN(test_tso_packet);
 	RUN(test_tso_segsz_options_slack);
@@ -493,7 +490,6 @@ int main(int argc, char **argv)
 	RUN(test_chain_trims);
 	RUN(test_mtu_keyword);
 	CHECK_INT(rte_mempool_in_use_count(pool), 0);
-	rte_eal_cleanup();
-	st_test_sh("rm -rf /var/run/dpdk/st_test_tcp_offload_%d", (int)getpid()); /* EAL runtime dir */
+	st_test_eal_fini("tcp_offload");
 	return st_test_done("tcp_offload");
 }

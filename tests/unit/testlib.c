@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_mbuf.h>
 
 #include "crypto/cipher.h"
 
@@ -172,6 +173,22 @@ int st_test_eal_init(const char *argv0, const char *suite)
 		return -1;
 	}
 	return 0;
+}
+
+void st_test_eal_fini(const char *suite)
+{
+	rte_eal_cleanup();
+	st_test_sh("rm -rf /var/run/dpdk/st_test_%s_%d", suite, (int)getpid());
+}
+
+struct rte_mempool *st_test_mbuf_pool(const char *suite, const char *name, unsigned n,
+				      uint16_t data_room)
+{
+	struct rte_mempool *mp = rte_pktmbuf_pool_create(name, n, 0, 0, data_room, 0);
+
+	if (mp == NULL)
+		printf("%s: no mbuf pool\n%s: 0 passed, 1 failed\n", suite, suite);
+	return mp;
 }
 
 void st_test_suite_keys(const struct st_test_suite *s, uint64_t seed, struct st_dir_keys *k)
