@@ -147,13 +147,18 @@ static void pool_free_now(const struct st_sshapp_worker *aw, struct pool_free *f
 	f->seal = rte_mempool_avail_count(aw->seal_pool);
 }
 
-/* A session over its share: more than SEAL_SHARE in flight while the pool is at its reserve. */
-static int seal_capped(const struct sess *s, unsigned seal_free)
+/*
+ * A session over its share: more than SEAL_SHARE in flight while the pool is
+ * at its reserve. seal_free: the pool's free count, or NULL to count it here,
+ * only for a session over SEAL_SHARE (the count sums every lcore's cache).
+ */
+static int seal_capped(const struct sess *s, const unsigned *seal_free)
 {
 	const struct st_sshapp_worker *aw = s->aw;
 
-	return s->tcp != 0 && seal_free <= aw->seal_reserve &&
-	       tcp_send_queued(aw->w->tcp, s->tcp) + s->txq_bytes >= SEAL_SHARE;
+	if (s->tcp == 0 || tcp_send_queued(aw->w->tcp, s->tcp) + s->txq_bytes < SEAL_SHARE)
+		return 0;
+	return (seal_free ? *seal_free : rte_mempool_avail_count(aw->seal_pool)) <= aw->seal_reserve;
 }
 
 /* Whether what a starved session waits for is there now (cheap: no pumping). */
@@ -165,7 +170,7 @@ static int starve_ready(const struct sess *s, const struct pool_free *f)
 	case STARVE_SEAL:
 		return f->seal > 0;
 	default:
-		return !seal_capped(s, f->seal);
+		return !seal_capped(s, &f->seal);
 	}
 }
 
@@ -236,7 +241,7 @@ static struct rte_mbuf *res_new(struct sess *s, size_t need)
 	if (need <= aw->port_room) {
 		if ((m = rte_pktmbuf_alloc(aw->w->pool)) == NULL)
 			starve(s, STARVE_PORT);
-	} else if (seal_capped(s, rte_mempool_avail_count(aw->seal_pool))) {
+	} else if (seal_capped(s, NULL)) {
 		starve(s, STARVE_CAPPED);
 	} else if ((m = rte_pktmbuf_alloc(aw->seal_pool)) == NULL) {
 		starve(s, STARVE_SEAL);
