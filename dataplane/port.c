@@ -87,15 +87,21 @@ struct pmd_quirk {
 	const char *driver;
 	uint16_t tso_mtu_slack;
 	uint16_t tso_max_segs; /* 0: no limit */
+	uint8_t rx_chains;     /* hands frames larger than an mbuf as chains, scatter or not */
 };
 
+/*
+ * net_vhost (22.11) copies each frame out of the guest's buffers into as
+ * many mbufs as it needs, but does not list RX scatter among its offloads.
+ */
 static const struct pmd_quirk pmd_quirks[] = {
-	{"net_tap", RTE_ETHER_HDR_LEN, 64},
+	{"net_tap", RTE_ETHER_HDR_LEN, 64, 0},
+	{"net_vhost", 0, 0, 1},
 };
 
 static struct pmd_quirk quirks_of(const char *driver)
 {
-	struct pmd_quirk none = {driver, 0, 0};
+	struct pmd_quirk none = {driver, 0, 0, 0};
 
 	for (unsigned i = 0; i < RTE_DIM(pmd_quirks); i++)
 		if (driver && strcmp(driver, pmd_quirks[i].driver) == 0)
@@ -200,10 +206,11 @@ static int port_setup(struct dp_ctx *dp)
 	if (!dp->cfg.no_offload) {
 		if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO) {
 			conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+			/* Without a limit of its own, ethdev wants the largest frame (virtio). */
 			conf.rxmode.max_lro_pkt_size =
-				info.max_lro_pkt_size && info.max_lro_pkt_size < UINT16_MAX
-					? info.max_lro_pkt_size
-					: UINT16_MAX;
+				info.max_lro_pkt_size == 0 ? mtu + port_l2_overhead(&info)
+				: info.max_lro_pkt_size < UINT16_MAX ? info.max_lro_pkt_size
+								      : UINT16_MAX;
 			lro = 1;
 		} else {
 			gro = dp->cfg.sw_gro != 0;
@@ -212,7 +219,7 @@ static int port_setup(struct dp_ctx *dp)
 	/* A frame that does not fit one mbuf arrives as a chain: RX scatter. */
 	frame = (uint32_t)mtu + port_l2_overhead(&info);
 	room = rte_pktmbuf_data_room_size(dp->w[0]->pool) - RTE_PKTMBUF_HEADROOM;
-	if (frame > room || lro) {
+	if ((frame > room || lro) && !quirks.rx_chains) {
 		if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
 			if (frame > room) {
 				fprintf(stderr,

@@ -62,10 +62,11 @@ static int dpdk_argc;
 static char **dpdk_argv;
 static uint32_t dpdk_ip;
 static uint8_t dpdk_prefix = 24;
+static uint16_t dpdk_mtu; /* 0: the dataplane's default */
 
 int lg_dpdk_configure(int argc, char **argv)
 {
-	char addr[64], *slash;
+	char addr[64], *slash, *opt;
 	struct in_addr a;
 
 	if (argc < 1 || strlen(argv[0]) >= sizeof(addr)) {
@@ -73,6 +74,20 @@ int lg_dpdk_configure(int argc, char **argv)
 		return ST_ERR_INVALID_ARGUMENT;
 	}
 	snprintf(addr, sizeof(addr), "%s", argv[0]);
+	/* ADDR/PREFIX,mtu=N: the port's MTU (jumbo frames on ports that take them). */
+	if ((opt = strchr(addr, ',')) != NULL) {
+		char *end;
+		unsigned long m;
+
+		*opt++ = '\0';
+		m = strncmp(opt, "mtu=", 4) == 0 ? strtoul(opt + 4, &end, 10) : 0;
+		if (m < DP_MTU_MIN || m > DP_MTU_MAX || *end != '\0') {
+			fprintf(stderr, "sshterm-bench: --dpdk %s: expected ADDR/PREFIX[,mtu=%u..%u]\n",
+				argv[0], DP_MTU_MIN, DP_MTU_MAX);
+			return ST_ERR_INVALID_ARGUMENT;
+		}
+		dpdk_mtu = (uint16_t)m;
+	}
 	if ((slash = strchr(addr, '/')) != NULL) {
 		char *end;
 		long p = strtol(slash + 1, &end, 10);
@@ -115,6 +130,7 @@ static int d_init(const struct lg_target *tgt, unsigned threads, void **gctx)
 	tcp_cfg_defaults(&cfg.tcp);
 	cfg.ip = dpdk_ip;
 	cfg.prefix_len = dpdk_prefix;
+	cfg.mtu = dpdk_mtu;
 	cfg.quit = &g->quit;
 	/* The client closes first, so TIME_WAIT is ours: keep it short and the table large. */
 	cfg.tcp.max_conns = 65536;
