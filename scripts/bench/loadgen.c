@@ -1524,8 +1524,9 @@ static void usage(FILE *f)
 		"             (~28k by default). Kernel sockets only; the addresses must be\n"
 		"             on an interface already\n"
 		"  --dpdk     run on sshterm's own TCP stack on a DPDK port instead of kernel\n"
-		"             sockets: the generator's address, then EAL arguments (e.g. -l 1\n"
-		"             --no-huge --vdev=net_memif0,role=client,socket=PATH); one lcore\n"
+		"             sockets: the generator's address (ADDR/PREFIX[,mtu=N], MTU 1500\n"
+		"             by default), then EAL arguments (e.g. -l 1 --no-huge\n"
+		"             --vdev=net_memif0,role=client,socket=PATH); one lcore\n"
 		"             (dataplane worker) per -j thread\n");
 }
 
