@@ -487,6 +487,32 @@ static int kw_gateway(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+/*
+ * TapInterface NAME: the dataplane's port is kernel TAP interface NAME with
+ * virtio-net headers (TSO and checksums to and from the kernel) instead of
+ * the EAL's port 0.
+ */
+static int kw_tapinterface(struct conf_ctx *x, char **av, int ac)
+{
+	size_t n = strlen(av[0]);
+
+	(void)ac;
+	if (n == 0 || n >= sizeof(x->c->tap_interface) || strchr(av[0], '/') != NULL ||
+	    strcmp(av[0], ".") == 0 || strcmp(av[0], "..") == 0)
+		return conf_error(x, ST_ERR_FORMAT,
+				  "TapInterface: '%s' is not an interface name (1..%zu characters, "
+				  "no '/')",
+				  av[0], sizeof(x->c->tap_interface) - 1);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)av[0][i] <= ' ' || av[0][i] == ':')
+			return conf_error(x, ST_ERR_FORMAT,
+					  "TapInterface: '%s': no spaces, colons or control "
+					  "characters",
+					  av[0]);
+	snprintf(x->c->tap_interface, sizeof(x->c->tap_interface), "%s", av[0]);
+	return ST_OK;
+}
+
 static int kw_controlsocket(struct conf_ctx *x, char **av, int ac)
 {
 	(void)ac;
@@ -595,6 +621,7 @@ static const struct keyword keywords[] = {
 	{"CryptoEngine", 1, 1, 0, kw_cryptoengine},
 	{"WorkerIdle", 1, 2, 0, kw_workeridle},
 	{"MTU", 1, 1, 0, kw_mtu},
+	{"TapInterface", 1, 1, 0, kw_tapinterface},
 };
 
 /*

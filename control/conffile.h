@@ -63,6 +63,7 @@ struct st_daemon_conf {
 	char crypto_device[64];                      /* cryptodev name, "" = first */
 	char crypto_provider[128];                   /* CryptoProvider NAME[:props] */
 	char crypto_engine[64];                      /* CryptoEngine ID */
+	char tap_interface[16];  /* TapInterface: the kernel TAP port (dataplane/vtap.h), "" for none */
 	unsigned worker_idle_ms; /* WorkerIdle: sleep after this many ms without packets, 0 = poll */
 };
 

@@ -43,6 +43,7 @@
 #define DP_MTU_MAX 9000
 
 struct dp_worker;
+struct dp_vtap_q;
 
 struct dp_cfg {
 	uint16_t port_id;
@@ -64,6 +65,11 @@ struct dp_cfg {
 	 * dp_create fails when the port cannot do it.
 	 */
 	uint16_t mtu;
+	/*
+	 * A kernel TAP interface with virtio-net headers as the port
+	 * (dataplane/vtap.h) instead of ethdev port_id; NULL: port_id.
+	 */
+	const char *vtap_ifname;
 	uint32_t idle_sleep_ms; /* WorkerIdle: sleep after this long without packets, 0 = poll */
 	/*
 	 * Tests only: fault injection on received / transmitted frames, installed
@@ -100,6 +106,7 @@ struct dp_worker {
 	struct rte_mempool *pool;
 	struct dp_stats *st;
 	struct tcp_worker *tcp;
+	struct dp_vtap_q *vtap; /* the kernel TAP port's queue (dataplane/vtap.h), else NULL: ethdev */
 	uint64_t now_tsc;
 	uint64_t now_ms;
 	uint32_t ip;

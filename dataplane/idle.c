@@ -12,6 +12,7 @@
 
 #include "dataplane/dp.h"
 #include "dataplane/idle.h"
+#include "dataplane/vtap.h"
 
 static void wake_drain(int fd, void *arg)
 {
@@ -50,6 +51,16 @@ void dp_idle_init(struct dp_worker *w)
 		id->wake_fd = -1;
 		return;
 	}
+	/* A TAP queue's fd is readable when a packet waits: the worker sleeps on it. */
+	if (w->vtap) {
+		id->rx_ev.status = RTE_EPOLL_INVALID;
+		id->rx_ev.epdata.event = EPOLLIN;
+		id->rx_ev.epdata.data = NULL;
+		id->rx_ev.epdata.cb_fun = NULL;
+		if (rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_ADD, w->vtap->fd, &id->rx_ev) == 0)
+			id->rx_fd = 1;
+		return;
+	}
 	/* Without an RX interrupt the worker still sleeps, DP_IDLE_MAX_WAIT_MS at a time. */
 	if (w->rx_intr_conf &&
 	    rte_eth_dev_rx_intr_ctl_q(w->port, w->queue, RTE_EPOLL_PER_THREAD, RTE_INTR_EVENT_ADD,
@@ -64,6 +75,9 @@ void dp_idle_fini(struct dp_worker *w)
 	if (id->rx_intr)
 		rte_eth_dev_rx_intr_ctl_q(w->port, w->queue, RTE_EPOLL_PER_THREAD,
 					  RTE_INTR_EVENT_DEL, NULL);
+	if (id->rx_fd)
+		rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL, w->vtap->fd, &id->rx_ev);
+	id->rx_fd = 0;
 	if (id->wake_fd >= 0) {
 		rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_DEL, id->wake_fd, &id->wake_ev);
 		close(id->wake_fd);

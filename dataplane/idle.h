@@ -28,8 +28,10 @@ struct dp_idle {
 	uint32_t sleeping;          /* 1 while the worker may be in epoll_wait */
 	int wake_fd;                /* eventfd, -1 when sleeping is off */
 	uint8_t rx_intr;            /* the RX queue's interrupt is in the worker's epoll */
+	uint8_t rx_fd;              /* the TAP queue's fd is (dataplane/vtap.h) */
 	uint64_t idle_since_ms;     /* last time there was work */
 	struct rte_epoll_event wake_ev;
+	struct rte_epoll_event rx_ev; /* the TAP queue's fd */
 };
 
 /* On the worker's lcore, before its loop: sets up what sleeping needs (a no-op when off). */

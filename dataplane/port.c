@@ -17,6 +17,7 @@
 
 #include "crypto/err.h"
 #include "dataplane/dp.h"
+#include "dataplane/vtap.h"
 #include "dataplane/worker.h"
 
 /* Symmetric Toeplitz key: both directions of a flow hash alike. */
@@ -41,6 +42,7 @@ struct dp_ctx {
 	unsigned lcore[DP_MAX_WORKERS];
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
 	struct dp_fault_port *fault; /* NULL unless a fault spec is configured (tests only) */
+	struct dp_vtap *vtap;        /* the kernel TAP port, when cfg.vtap_ifname names one */
 	int start_failed;            /* a worker's on_start failed (set by that worker) */
 };
 
@@ -311,6 +313,54 @@ static int port_setup(struct dp_ctx *dp)
 	return ST_OK;
 }
 
+/*
+ * The kernel TAP port (dataplane/vtap.h): one queue per worker, checksums
+ * and TSO handed to the kernel in the virtio-net header, received GSO
+ * packets taken as chains. No fault injector (it wraps ethdev queues).
+ */
+static int vtap_setup(struct dp_ctx *dp)
+{
+	struct rte_mempool *pools[DP_MAX_WORKERS];
+	struct rte_ether_addr mac;
+	int r;
+
+	if (dp_fault_active(&dp->cfg.rx_fault) || dp_fault_active(&dp->cfg.tx_fault)) {
+		fprintf(stderr, "dataplane: the fault injector needs an ethdev port, not a TAP "
+				"interface\n");
+		return ST_ERR_INVALID_ARGUMENT;
+	}
+	for (unsigned q = 0; q < dp->nb_queues; q++)
+		pools[q] = dp->w[q]->pool;
+	if ((r = dp_vtap_open(dp->cfg.vtap_ifname, dp->nb_queues, dp->cfg.mtu, pools, &dp->vtap)) !=
+	    ST_OK)
+		return r;
+	rte_eth_random_addr(mac.addr_bytes);
+	for (unsigned i = 0; i < dp->nb_workers; i++) {
+		struct dp_worker *w = dp->w[i];
+		int off = !dp->cfg.no_offload;
+
+		w->vtap = &dp->vtap->q[i];
+		w->mac = mac;
+		w->tx_csum_offload = (uint8_t)off;
+		w->rx_csum_offload = 1; /* flags from the virtio-net header, UNKNOWN unless vouched */
+		w->tso = (uint8_t)off;
+		w->gro = 0; /* the kernel sends GSO packets instead */
+		w->mtu = dp->cfg.mtu;
+		w->tx_pieces = TCP_TX_PIECES;
+		w->tso_pieces = TCP_TSO_PIECES;
+		w->tso_seg_pieces = TCP_TSO_PIECES;
+		w->tso_mtu_slack = 0;
+		w->tso_max_segs = 0;
+		w->rx_intr_conf = 0;
+	}
+	fprintf(stderr,
+		"dataplane: port %s (kernel TAP, virtio-net header) queues=%u tx_csum=%d tso=%d "
+		"rx_gso=1 mtu=%u mac=" RTE_ETHER_ADDR_PRT_FMT "\n",
+		dp->cfg.vtap_ifname, dp->nb_queues, !dp->cfg.no_offload, !dp->cfg.no_offload,
+		dp->cfg.mtu, RTE_ETHER_ADDR_BYTES(&mac));
+	return ST_OK;
+}
+
 /* The MTU to use: the configured one, else 1500. */
 static int cfg_mtu(const struct dp_cfg *cfg, uint16_t *out)
 {
@@ -382,7 +432,7 @@ int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
 		if ((r = tcp_worker_create(w, &dp->cfg.tcp, &w->tcp)) != 0)
 			goto fail;
 	}
-	if ((r = port_setup(dp)) != 0)
+	if ((r = dp->cfg.vtap_ifname ? vtap_setup(dp) : port_setup(dp)) != 0)
 		goto fail;
 	*out = dp;
 	return ST_OK;
@@ -474,6 +524,8 @@ void dp_destroy(struct dp_ctx *dp)
 	if (dp->port_started)
 		rte_eth_dev_stop(dp->cfg.port_id);
 	dp_fault_uninstall(dp->fault); /* stopped: no burst runs its callbacks */
+	dp_vtap_close(dp->vtap); /* the workers have stopped */
+	dp->vtap = NULL;
 	dp->fault = NULL;
 	if (dp->port_started)
 		rte_eth_dev_close(dp->cfg.port_id);

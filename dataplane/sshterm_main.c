@@ -253,6 +253,7 @@ int main(int argc, char **argv)
 	cfg.service_cycles = st_service_thread_cycles;
 	cfg.idle_sleep_ms = conf->worker_idle_ms;
 	cfg.mtu = conf->ctl.mtu; /* MTU; tcp.mss follows it (dp_create) */
+	cfg.vtap_ifname = conf->tap_interface[0] ? conf->tap_interface : NULL;
 	cfg.app_arg = &app;
 	cfg.rx_fault = fault_rx;
 	cfg.tx_fault = fault_tx;

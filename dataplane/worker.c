@@ -18,6 +18,7 @@
 #include "dataplane/csum.h"
 #include "dataplane/dp.h"
 #include "dataplane/proto.h"
+#include "dataplane/vtap.h"
 #include "dataplane/worker.h"
 
 void dp_tx_flush(struct dp_worker *w)
@@ -29,20 +30,25 @@ void dp_tx_flush(struct dp_worker *w)
 		return;
 	memcpy(pkts, w->tx, n * sizeof(pkts[0]));
 	w->tx_n = 0;
-	for (uint16_t i = 0; i < n; i++)
-		w->st->tx_bytes += pkts[i]->pkt_len;
 	{
 		uint64_t t0 = rte_rdtsc();
 
-		while (sent < n && tries++ < 8)
-			sent += rte_eth_tx_burst(w->port, w->queue, pkts + sent, n - sent);
+		if (w->vtap) { /* counts what it writes itself (it may drop a packet) */
+			while (sent < n && tries++ < 8)
+				sent += dp_vtap_tx(w, w->vtap, pkts + sent, n - sent);
+		} else {
+			for (uint16_t i = 0; i < n; i++)
+				w->st->tx_bytes += pkts[i]->pkt_len;
+			while (sent < n && tries++ < 8)
+				sent += rte_eth_tx_burst(w->port, w->queue, pkts + sent, n - sent);
+			w->st->tx_pkts += sent;
+			for (uint16_t i = sent; i < n; i++)
+				w->st->tx_bytes -= pkts[i]->pkt_len;
+		}
 		w->st->io_tsc += rte_rdtsc() - t0;
 	}
-	w->st->tx_pkts += sent;
-	for (uint16_t i = sent; i < n; i++) {
-		w->st->tx_bytes -= pkts[i]->pkt_len;
+	for (uint16_t i = sent; i < n; i++)
 		dp_drop(w, pkts[i], DP_DROP_TX_FULL);
-	}
 }
 
 static void icmp_input(struct dp_worker *w, struct rte_mbuf *m, const struct dp_ipv4_info *ip)
@@ -313,7 +319,8 @@ int dp_worker_pass(struct dp_worker *w)
 
 	w->now_tsc = start;
 	w->now_ms = start / w->tsc_per_ms;
-	n = rte_eth_rx_burst(w->port, w->queue, pkts, DP_RX_BURST);
+	n = w->vtap ? dp_vtap_rx(w, w->vtap, pkts, DP_RX_BURST)
+		    : rte_eth_rx_burst(w->port, w->queue, pkts, DP_RX_BURST);
 	if (n)
 		w->st->io_tsc += rte_rdtsc() - start;
 	w->st->rx_pkts += n;

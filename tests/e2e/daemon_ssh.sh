@@ -356,7 +356,18 @@ fi
 
 # ---- loss injected on both directions ----
 stop_daemon
-if SSHTERM_TEST_FAULT_RX=drop=20,seed=3 SSHTERM_TEST_FAULT_TX=drop=20,seed=4 start_daemon; then
+if [ -n "${DAEMON_VTAP:-}" ]; then
+	# The injector wraps ethdev queues: on the kernel TAP port it is a start-up error.
+	SSHTERM_TEST_FAULT_RX=drop=20,seed=3 start_daemon
+	for _ in $(seq 1 50); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$DPID" 2>/dev/null && bad "fault injection refused on TapInterface" ||
+		{ grep -q "the fault injector needs an ethdev port" "$T/daemon.log" &&
+			ok "fault injection refused on TapInterface, with the reason"; } ||
+		bad "fault injection refused on TapInterface" "$(tail -2 "$T/daemon.log")"
+	wait "$DPID" 2>/dev/null
+	DPID=
+	start_daemon || bad "daemon restarts"
+elif SSHTERM_TEST_FAULT_RX=drop=20,seed=3 SSHTERM_TEST_FAULT_TX=drop=20,seed=4 start_daemon; then
 	grep -q "test-only fault injection active on port 0 .*rx drop=20,.*tx drop=20," "$T/daemon.log" &&
 		ok "fault injection is announced on stderr" || bad "fault injection warning"
 	want=$(source_sha 33554432)

@@ -24,7 +24,8 @@
 #                                 $T/ctl.sock (the first occurrence of a keyword
 #                                 wins, so a LINE can replace a default)
 #   start_daemon [sshterm args]   starts the daemon (config $CONF, default
-#                                 $T/sshterm.conf; extra EAL args $EAL_EXTRA),
+#                                 $T/sshterm.conf; extra EAL args $EAL_EXTRA,
+#                                 worker lcores $LCORES, default 0),
 #                                 log $T/daemon.log, pid DPID; waits (30 s at most)
 #                                 for the TAP and the control socket; non-zero if
 #                                 they never come
@@ -37,6 +38,8 @@
 # stands in for a hardware device): daemon_config adds CryptoBackend cryptodev DEV
 # and limits Ciphers and MACs to suites the cryptodev backend runs, start_daemon
 # adds the --vdev, and the test's name says so.
+# DAEMON_VTAP=1 runs it on the kernel TAP port instead of net_tap (TapInterface
+# $TAP in the config, no --vdev; dataplane/vtap.h).
 #   nsx CMD...                    runs CMD in the namespace
 #   sshc USER KEY [ssh args...]   OpenSSH ssh in the namespace to USER@ADDR, strict
 #                                 host key checking against $T/known_hosts, under
@@ -56,7 +59,7 @@
 set -u
 
 daemon_init() { # name [build dir]
-	DAEMON_NAME=$1${DAEMON_CRYPTODEV:+ on $DAEMON_CRYPTODEV}
+	DAEMON_NAME=$1${DAEMON_CRYPTODEV:+ on $DAEMON_CRYPTODEV}${DAEMON_VTAP:+ on TapInterface}
 	local b=${2:-build}
 	ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 	BIN=$(cd "$ROOT/$b" 2>/dev/null && pwd)
@@ -144,6 +147,7 @@ daemon_keys() {
 daemon_config() { # [extra config lines...]
 	{
 		[ $# -gt 0 ] && printf '%s\n' "$@"
+		[ -n "${DAEMON_VTAP:-}" ] && echo "TapInterface $TAP"
 		if [ -n "${DAEMON_CRYPTODEV:-}" ]; then
 			echo "CryptoBackend cryptodev $DAEMON_CRYPTODEV"
 			echo "Ciphers aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes256-ctr"
@@ -184,10 +188,12 @@ print(get(json.load(sys.stdin), sys.argv[1].split(".")))
 }
 
 start_daemon() { # extra sshterm args...
+	local port=(--vdev="net_tap0,iface=$TAP")
+	[ -n "${DAEMON_VTAP:-}" ] && port=() # TapInterface in the config instead (daemon_config)
 	ip netns pids "$NS" >/dev/null 2>&1 || { ip netns add "$NS" && ip -n "$NS" link set lo up; }
 	# Not through a shell function: $! must be the daemon itself (ip netns exec execs it).
-	ip netns exec "$NS" "$BIN/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX" -l 0 \
-		--vdev="net_tap0,iface=$TAP" ${DAEMON_CRYPTODEV:+--vdev=$DAEMON_CRYPTODEV} ${EAL_EXTRA:-} \
+	ip netns exec "$NS" "$BIN/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX" -l "${LCORES:-0}" \
+		"${port[@]}" ${DAEMON_CRYPTODEV:+--vdev=$DAEMON_CRYPTODEV} ${EAL_EXTRA:-} \
 		-- -f "${CONF:-$T/sshterm.conf}" "$@" \
 		</dev/null >>"$T/daemon.log" 2>&1 &
 	DPID=$!
