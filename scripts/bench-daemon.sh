@@ -9,14 +9,16 @@
 #     BULK_MIB     bytes of each bulk transfer, MiB (1024)
 #     HOLD_COUNTS  held-session counts for the memory figures ("1000 10000"; 100000 works:
 #                  several source addresses and generator processes, below)
-#   Environment: SERVERS (a subset of "sshterm/tap sshterm/memif sshd"), CONCS (handshake
+#   Environment: SERVERS (a subset of "sshterm/tap sshterm/vtap sshterm/memif sshd"), CONCS (handshake
 #     concurrencies, "1 16 64"), CRYPTO_BACKEND (sshterm's CryptoBackend, e.g. "cryptodev
 #     crypto_aesni_gcm0"; default evp). Bulk also prints the workers' cycles per byte split into PMD
 #     (rx/tx bursts), SSH layer, record crypto, the service (source/sink) and TCP/rest
 #     (sshtermctl stats --json).
 #
 # Servers, all in the namespace st-bench-PID:
-#   sshterm/tap    sshterm on a DPDK TAP port at 198.18.0.2; load over kernel sockets
+#   sshterm/tap    sshterm on DPDK's net_tap at 198.18.0.2; load over kernel sockets
+#   sshterm/vtap   sshterm on its own kernel TAP port (TapInterface: virtio-net headers, whole
+#                  TSO/GSO packets) at 198.18.3.2, the demo's port; load over kernel sockets
 #   sshterm/memif  a second sshterm on net_memif at 198.18.1.2; load from the generator's
 #                  own DPDK TCP stack on the other end of the memif (no kernel in the path)
 #   sshd           OpenSSH sshd on the kernel side of the TAP, 198.18.0.1:2222
@@ -56,6 +58,7 @@ TAP=stb$$
 T=$(mktemp -d /tmp/sshterm-bench.XXXXXX)
 PY=/usr/bin/python3
 DPID=
+VPID=
 MPID=
 SPID=
 CG=
@@ -65,14 +68,14 @@ CG=
 BUSER=stbench
 MADE_USER=
 cleanup() {
-	for p in $DPID $MPID $SPID; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in $DPID $VPID $MPID $SPID; do kill -TERM "$p" 2>/dev/null || true; done
 	sleep 1
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
 	for _ in $(seq 1 50); do [ -z "$(ip netns pids "$NS" 2>/dev/null)" ] && break; sleep 0.1; done
 	ip netns del "$NS" 2>/dev/null || true
 	[ -n "$MADE_USER" ] && userdel "$BUSER" 2>/dev/null
 	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
-	rm -rf "$T" /var/run/dpdk/stbd$$ /var/run/dpdk/stbm$$ /var/run/dpdk/stbg$$
+	rm -rf "$T" /var/run/dpdk/stbd$$ /var/run/dpdk/stbm$$ /var/run/dpdk/stbg$$ /var/run/dpdk/stbv$$
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -94,7 +97,8 @@ mkdir -p "$T/ak" /run/sshd
 cp "$T/user.pub" "$T/ak/$BUSER"
 chmod 755 "$T" "$T/ak" # sshd reads authorized_keys as the user
 chmod 644 "$T/ak/$BUSER"
-for a in 198.18.0.2 198.18.1.2; do
+SERVERS=${SERVERS:-"sshterm/tap sshterm/vtap sshterm/memif sshd"} # a subset may be named in the environment
+for a in 198.18.0.2 198.18.1.2 198.18.3.2; do
 	cat > "$T/sshterm-$a.conf" <<EOF
 Address $a/24
 HostKey $T/host
@@ -106,6 +110,8 @@ EOF
 	# CRYPTO_BACKEND="cryptodev crypto_aesni_gcm0" runs sshterm's record crypto on a cryptodev
 	[ -n "${CRYPTO_BACKEND:-}" ] && echo "CryptoBackend $CRYPTO_BACKEND" >> "$T/sshterm-$a.conf"
 done
+VTAP=stv$$
+echo "TapInterface $VTAP" >> "$T/sshterm-198.18.3.2.conf"
 cat > "$T/sshd_config" <<EOF
 Port 2222
 ListenAddress 198.18.0.1
@@ -121,7 +127,8 @@ MaxSessions 10
 LogLevel ERROR
 EOF
 HK=$(cut -d' ' -f1,2 "$T/host.pub")
-printf '198.18.0.2 %s\n198.18.1.2 %s\n[198.18.0.1]:2222 %s\n' "$HK" "$HK" "$HK" > "$T/known_hosts"
+printf '198.18.0.2 %s\n198.18.1.2 %s\n198.18.3.2 %s\n[198.18.0.1]:2222 %s\n' "$HK" "$HK" "$HK" "$HK" \
+	> "$T/known_hosts"
 
 MAXH=$(for h in $HOLDS; do echo "$h"; done | sort -n | tail -1)
 MAXH=${MAXH:-0}
@@ -148,6 +155,12 @@ ip netns exec "$NS" taskset -c $SRV_CPU "$BIN/sshterm" $EAL -m 1024 --file-prefi
 	--vdev="net_memif0,role=server,socket=$T/memif.sock,socket-abstract=no" -- \
 	-f "$T/sshterm-198.18.1.2.conf" </dev/null >"$T/sshterm-memif.log" 2>&1 &
 MPID=$!
+case " $SERVERS " in *" sshterm/vtap "*)
+	ip netns exec "$NS" taskset -c $SRV_CPU "$BIN/sshterm" $EAL -m 1024 --file-prefix "stbv$$" \
+		-l $SRV_CPU -- -f "$T/sshterm-198.18.3.2.conf" </dev/null >"$T/sshterm-vtap.log" 2>&1 &
+	VPID=$!
+	;;
+esac
 # (a large EAL -m takes a few seconds to map; give up after 60 s or when the daemon is gone)
 for _ in $(seq 1 600); do
 	ip -n "$NS" link show "$TAP" >/dev/null 2>&1 && break
@@ -157,6 +170,11 @@ done
 ip -n "$NS" addr add 198.18.0.1/24 dev "$TAP"
 for i in $(seq 16 $((16 + NSRC - 1))); do ip -n "$NS" addr add "198.18.0.$i/32" dev "$TAP"; done
 ip -n "$NS" link set "$TAP" up
+if [ -n "$VPID" ]; then
+	for _ in $(seq 1 300); do ip -n "$NS" link show "$VTAP" >/dev/null 2>&1 && break; sleep 0.1; done
+	ip -n "$NS" addr add 198.18.3.1/24 dev "$VTAP"
+	ip -n "$NS" link set "$VTAP" up
+fi
 ip netns exec "$NS" taskset -c $SRV_CPU /usr/sbin/sshd -D -f "$T/sshd_config" </dev/null \
 	>"$T/sshd.log" 2>&1 &
 SPID=$!
@@ -167,7 +185,8 @@ if mkdir "$CG" 2>/dev/null && echo "$SPID" > "$CG/cgroup.procs" 2>/dev/null; the
 	CG=
 fi
 for _ in $(seq 1 600); do
-	[ -S "$T/ctl-198.18.0.2.sock" ] && [ -S "$T/ctl-198.18.1.2.sock" ] && break
+	[ -S "$T/ctl-198.18.0.2.sock" ] && [ -S "$T/ctl-198.18.1.2.sock" ] &&
+		{ [ -z "$VPID" ] || [ -S "$T/ctl-198.18.3.2.sock" ]; } && break
 	sleep 0.1
 done
 sleep 1
@@ -205,6 +224,7 @@ split_of() { # server: busy, pmd, app, crypto, service cycles of its workers ("0
 	case $1 in
 	sshterm/tap) sock="$T/ctl-198.18.0.2.sock" ;;
 	sshterm/memif) sock="$T/ctl-198.18.1.2.sock" ;;
+	sshterm/vtap) sock="$T/ctl-198.18.3.2.sock" ;;
 	*) echo 0 0 0 0 0; return ;;
 	esac
 	"$BIN/sshtermctl" -s "$sock" stats --json | $PY -c 'import json,sys
@@ -216,6 +236,7 @@ busy_of() { # server
 	case $1 in
 	sshterm/tap) sock="$T/ctl-198.18.0.2.sock" ;;
 	sshterm/memif) sock="$T/ctl-198.18.1.2.sock" ;;
+	sshterm/vtap) sock="$T/ctl-198.18.3.2.sock" ;;
 	*) echo 0; return ;;
 	esac
 	"$BIN/sshtermctl" -s "$sock" stats --json |
@@ -225,6 +246,7 @@ server_cpu() { # server
 	case $1 in
 	sshterm/tap) sshterm_cpu "$DPID" "$T/ctl-198.18.0.2.sock" ;;
 	sshterm/memif) sshterm_cpu "$MPID" "$T/ctl-198.18.1.2.sock" ;;
+	sshterm/vtap) sshterm_cpu "$VPID" "$T/ctl-198.18.3.2.sock" ;;
 	sshd) if [ -n "$CG" ]; then awk '{ printf "%.4f", $1 / 1e9 }' "$CG/cpuacct.usage"; else
 		proc_cpu "$SPID"; fi ;;
 	esac
@@ -234,13 +256,13 @@ target() { # server
 	case $1 in
 	sshterm/tap) echo "$BUSER@198.18.0.2" ;;
 	sshterm/memif) echo "$BUSER@198.18.1.2" ;;
+	sshterm/vtap) echo "$BUSER@198.18.3.2" ;;
 	sshd) echo "-p 2222 $BUSER@198.18.0.1" ;;
 	esac
 }
 dpdk_for() { [ "$1" = sshterm/memif ] && echo "${DPDK_ARGS[@]}" || true; }
 json() { $PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; } # FILE EXPR [ARGS]
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.4g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-SERVERS=${SERVERS:-"sshterm/tap sshterm/memif sshd"} # a subset may be named in the environment
 
 echo "# sshterm vs OpenSSH sshd, side by side with sshterm-bench"
 echo "# $(date -u +%F), $(uname -r), $NCPU cores: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
@@ -365,7 +387,7 @@ printf "%-14s %8s %12s %14s %12s %12s %6s\n" server sessions "held" "KiB/session
 	"RSS MiB" procs
 for n in $HOLDS; do
 	for s in $SERVERS; do
-		[ $s = sshterm/memif ] && continue # memory is measured on the TAP daemon and sshd
+		case $s in sshterm/memif | sshterm/vtap) continue ;; esac # measured on net_tap and sshd
 		if [ $s = sshd ] && [ -s "$T/mem-sshd" ]; then
 			# 10k sshd sessions are 20k processes: only if the memory is there (x1.5)
 			per=$(cat "$T/mem-sshd")
@@ -435,18 +457,19 @@ def rows(f):
 hs = collections.defaultdict(list)
 for s, c, rate, cpu in rows("hs-all.txt"):
     hs[(s, c)].append((float(rate), float(cpu)))
-print("%-34s %14s %14s" % ("point", "tap vs sshd", "memif vs sshd"))
+SRV = ("sshterm/tap", "sshterm/vtap", "sshterm/memif")
+print("%-34s %14s %14s %14s" % ("point", "tap vs sshd", "vtap vs sshd", "memif vs sshd"))
 for c in ("1", "16", "64"):
     d = hs.get(("sshd", c))
     if not d:
         continue
     dr = statistics.median(x[0] for x in d); dc = statistics.median(x[1] for x in d)
     out = []
-    for s in ("sshterm/tap", "sshterm/memif"):
+    for s in SRV:
         v = hs.get((s, c))
         out.append(("%.1fx / %.1fx" % (statistics.median(x[0] for x in v) / dr if dr else 0,
                                      dc / statistics.median(x[1] for x in v) if statistics.median(x[1] for x in v) else 0)) if v else "-")
-    print("%-34s %14s %14s" % ("handshakes/s, CPU/hs  c=%s" % c, out[0], out[1]))
+    print("%-34s %14s %14s %14s" % ("handshakes/s, CPU/hs  c=%s" % c, *out))
 bk = {(s, c, d): (float(g), float(cpu)) for s, c, d, g, cpu in rows("bk-all.txt")}
 for c in ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"):
     for d in ("up", "down"):
@@ -454,10 +477,10 @@ for c in ("aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"):
         if not ref:
             continue
         out = []
-        for s in ("sshterm/tap", "sshterm/memif"):
+        for s in SRV:
             v = bk.get((s, c, d))
             out.append("%.2fx / %.2fx" % (v[0] / ref[0], ref[1] / v[1] if v[1] else 0) if v else "-")
-        print("%-34s %14s %14s" % ("Gbit/s, CPU/GiB  %s %s" % (c.split("@")[0], d), out[0], out[1]))
+        print("%-34s %14s %14s %14s" % ("Gbit/s, CPU/GiB  %s %s" % (c.split("@")[0], d), *out))
 mem = {(s, n): p for s, n, p in rows("mem-all.txt")}
 for (s, n), p in sorted(mem.items()):
     if s == "sshd" and ("sshterm/tap", n) in mem and p != "nan" and mem[("sshterm/tap", n)] != "nan":

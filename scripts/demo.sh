@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The one-command demo: sshterm on a DPDK TAP port inside a private network
+# The one-command demo: sshterm on a TAP port inside a private network
 # namespace (no NIC, no hugepages).
 #   scripts/demo.sh start [BUILD_DIR]   (make run)
 #   scripts/demo.sh stop                (make stop)
+# The TAP is sshterm's own kernel TAP port (TapInterface: virtio-net headers,
+# whole TSO and GSO packets through the kernel); DEMO_PORT=net_tap runs it on
+# DPDK's net_tap PMD instead (one system call per frame).
 # Creates, under ./demo/: a host key, a demo user key, authorized_keys,
 # known_hosts and sshterm.conf; the namespace "sshterm-demo" where the TAP
 # interface sttap0 gets 198.18.0.1/24 and sshterm answers on 198.18.0.2:22.
@@ -43,15 +46,21 @@ HostKey $D/ssh_host_ed25519_key
 AuthorizedKeysFile $D/authorized_keys/%u
 DefaultService echo
 ControlSocket /run/sshterm.sock
-# An idle worker sleeps on the TAP queue's interrupt instead of taking a core.
+# An idle worker sleeps on the TAP queue instead of taking a core.
 WorkerIdle sleep
 EOF
+	port=()
+	if [ "${DEMO_PORT:-}" = net_tap ]; then
+		port=(--vdev="net_tap0,iface=$TAP")
+	else
+		echo "TapInterface $TAP" >> "$D/sshterm.conf"
+	fi
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
-	# The TAP interface is created by DPDK inside the namespace sshterm runs in.
+	# sshterm creates the TAP interface inside the namespace it runs in.
 	# setsid + stdin from /dev/null: the daemon must not belong to this terminal.
 	setsid ip netns exec "$NS" "$B/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix sshterm-demo -l 0 \
-		--vdev=net_tap0,iface=$TAP -- -f "$D/sshterm.conf" \
+		"${port[@]}" -- -f "$D/sshterm.conf" \
 		</dev/null >"$D/sshterm.log" 2>&1 &
 	echo $! > "$D/sshterm.pid"
 	for _ in $(seq 1 100); do
