@@ -42,27 +42,18 @@ gen() { # mtu mode [args...]
 }
 jget() { /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@" 2>/dev/null; }
 KH=(-i "$T/id_user" -o UserKnownHostsFile="$T/known_hosts")
-# Bytes per packet the daemon sent since the last call (tx_bytes / tx_packets deltas).
-TXB0=0
-TXP0=0
-tx_frame() {
+# Bytes per packet the daemon sent (tx) or received (rx) since the last call for that direction.
+declare -A B0=([tx]=0 [rx]=0) P0=([tx]=0 [rx]=0)
+frame() { # tx|rx
 	local b p
-	b=$(daemon_stat 'workers.*.tx_bytes')
-	p=$(daemon_stat 'workers.*.tx_packets')
-	echo $(((b - TXB0) / (p - TXP0 > 0 ? p - TXP0 : 1)))
-	TXB0=$b
-	TXP0=$p
+	b=$(daemon_stat "workers.*.$1_bytes")
+	p=$(daemon_stat "workers.*.$1_packets")
+	echo $(((b - B0[$1]) / (p - P0[$1] > 0 ? p - P0[$1] : 1)))
+	B0[$1]=$b
+	P0[$1]=$p
 }
-RXB0=0
-RXP0=0
-rx_frame() {
-	local b p
-	b=$(daemon_stat 'workers.*.rx_bytes')
-	p=$(daemon_stat 'workers.*.rx_packets')
-	echo $(((b - RXB0) / (p - RXP0 > 0 ? p - RXP0 : 1)))
-	RXB0=$b
-	RXP0=$p
-}
+tx_frame() { frame tx; }
+rx_frame() { frame rx; }
 tx_frame >/dev/null
 rx_frame >/dev/null
 
