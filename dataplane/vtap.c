@@ -236,11 +236,7 @@ static struct rte_mbuf *read_one(struct dp_worker *w, struct dp_vtap_q *q, int *
 		return NULL;
 	}
 	left = (uint32_t)got - (uint32_t)sizeof(h);
-	used = (uint16_t)((left + room - 1) / room);
-	if (used > n || (used == n && left > (uint32_t)n * room)) {
-		w->st->drop[DP_DROP_TAP_READ]++; /* cannot happen: the kernel cuts at the iovecs */
-		return NULL;
-	}
+	used = (uint16_t)((left + room - 1) / room); /* <= n: readv fills at most the iovecs */
 	head = q->spare[n - 1];
 	for (uint16_t i = 0; i < used; i++) {
 		struct rte_mbuf *m = q->spare[n - 1 - i];

@@ -12,15 +12,11 @@ daemon_keys || exit 1
 daemon_config "WorkerIdle sleep" "MaxStartups 100:30:200"
 [ -x "$BIN/sshterm-bench" ] || { bad "build has sshterm-bench"; finish; }
 
-EAL=(--no-huge --no-pci --no-shconf --no-telemetry --log-level=lib.eal:error)
+EAL=("${EAL_SOCK[@]}")
 SOCK="$T/memif.sock"
-ip netns add "$NS" && ip -n "$NS" link set lo up
-ip netns exec "$NS" "$BIN/sshterm" "${EAL[@]}" -m 512 --file-prefix "$DPDK_PREFIX" -l 0 \
-	--vdev="net_memif0,role=server,socket=$SOCK,socket-abstract=no" -- -f "$T/sshterm.conf" \
-	</dev/null >>"$T/daemon.log" 2>&1 &
-DPID=$!
-for _ in $(seq 1 100); do [ -S "$T/ctl.sock" ] && [ -S "$SOCK" ] && break; sleep 0.1; done
-if [ -S "$T/ctl.sock" ] && [ -S "$SOCK" ]; then ok "daemon up on net_memif"; else
+if start_daemon_socket "net_memif0,role=server,socket=$SOCK,socket-abstract=no" "$SOCK"; then
+	ok "daemon up on net_memif"
+else
 	bad "daemon up on net_memif"
 	finish
 fi

@@ -17,15 +17,9 @@ daemon_keys || exit 1
 daemon_config "MTU 9000" "WorkerIdle sleep"
 [ -x "$BIN/sshterm-bench" ] || { bad "build has sshterm-bench"; finish; }
 
-EAL=(--no-huge --no-pci --no-shconf --no-telemetry --log-level=lib.eal:error)
+EAL=("${EAL_SOCK[@]}")
 SOCK="$T/vhost.sock"
-ip netns add "$NS" && ip -n "$NS" link set lo up
-ip netns exec "$NS" "$BIN/sshterm" "${EAL[@]}" -m 512 --file-prefix "$DPDK_PREFIX" -l 0 \
-	--vdev="net_vhost0,iface=$SOCK" -- -f "$T/sshterm.conf" \
-	</dev/null >>"$T/daemon.log" 2>&1 &
-DPID=$!
-for _ in $(seq 1 300); do [ -S "$T/ctl.sock" ] && [ -S "$SOCK" ] && break; sleep 0.1; done
-if [ -S "$T/ctl.sock" ] && [ -S "$SOCK" ]; then ok "daemon up on net_vhost"; else
+if start_daemon_socket "net_vhost0,iface=$SOCK" "$SOCK"; then ok "daemon up on net_vhost"; else
 	bad "daemon up on net_vhost" "$(tail -3 "$T/daemon.log")"
 	finish
 fi

@@ -230,6 +230,19 @@ print("%s %d %d %d" % (c["backend"], c["ops"], c["fallbacks"], c["errors"]))' 2>
 	DPID=
 }
 
+# The daemon on a socket-backed vdev (memif, vhost-user) in the namespace, for a
+# generator on the other end: waits (30 s at most) for the control socket and
+# the port's socket SOCK; non-zero if they never come.
+EAL_SOCK=(--no-huge --no-pci --no-shconf --no-telemetry --log-level=lib.eal:error)
+start_daemon_socket() { # vdev-spec SOCK
+	ip netns pids "$NS" >/dev/null 2>&1 || { ip netns add "$NS" && ip -n "$NS" link set lo up; }
+	ip netns exec "$NS" "$BIN/sshterm" "${EAL_SOCK[@]}" -m 512 --file-prefix "$DPDK_PREFIX" -l 0 \
+		--vdev="$1" -- -f "$T/sshterm.conf" </dev/null >>"$T/daemon.log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 1 300); do [ -S "$T/ctl.sock" ] && [ -S "$2" ] && break; sleep 0.1; done
+	[ -S "$T/ctl.sock" ] && [ -S "$2" ]
+}
+
 # A deterministic byte stream: AES-128-CTR keystream under a key per test.
 stream() { # bytes key-hex
 	head -c "$1" /dev/zero | openssl enc -aes-128-ctr -K "$2" -iv 00000000000000000000000000000000
