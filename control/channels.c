@@ -217,8 +217,11 @@ static int open_failure(struct st_ctl_conn *c, uint32_t peer, uint32_t reason, c
 }
 
 /*
- * CONFIRMATION then BIND_CHANNEL for a channel in slot id; with `deferred`
- * only the BIND (the worker confirms once its backend is connected).
+ * BIND_CHANNEL then CONFIRMATION for a channel in slot id; with `deferred`
+ * only the BIND (the worker confirms once its backend is connected). The
+ * BIND goes first: the worker runs in parallel and may seal and send the
+ * CONFIRMATION before it sees a BIND queued after it, and the peer's first
+ * data would then reach a worker that does not know the channel yet.
  */
 static int confirm(struct st_ctl_conn *c, uint32_t id, uint32_t peer, uint32_t win, uint32_t maxp,
 		   int deferred)
@@ -228,17 +231,6 @@ static int confirm(struct st_ctl_conn *c, uint32_t id, uint32_t peer, uint32_t w
 	struct st_plane_msg *m;
 	int r;
 
-	if (deferred)
-		goto bind;
-	st_buf_wrap(&b, pl, sizeof(pl));
-	if ((r = st_buf_put_u8(&b, SSH_MSG_CHANNEL_OPEN_CONFIRMATION)) != 0 ||
-	    (r = st_buf_put_u32(&b, peer)) != 0 || (r = st_buf_put_u32(&b, id)) != 0 ||
-	    (r = st_buf_put_u32(&b, c->cfg->channel_window)) != 0 ||
-	    (r = st_buf_put_u32(&b, c->cfg->channel_max_packet)) != 0)
-		return r;
-	if ((r = ctl_send(c, &b)) != 0)
-		return r;
-bind:
 	if ((m = ctl_msg(c, ST_DOWN_BIND_CHANNEL, NULL, 0)) == NULL)
 		return ST_ERR_ALLOC;
 	m->u.bind.confirm_on_connect = (uint8_t)deferred;
@@ -249,7 +241,15 @@ bind:
 	m->u.bind.remote_window = win;
 	m->u.bind.remote_max_packet = maxp;
 	ctl_count(c, ST_CTL_CHANNEL_OPENED);
-	return ctl_emit(c, m);
+	if ((r = ctl_emit(c, m)) != 0 || deferred)
+		return r;
+	st_buf_wrap(&b, pl, sizeof(pl));
+	if ((r = st_buf_put_u8(&b, SSH_MSG_CHANNEL_OPEN_CONFIRMATION)) != 0 ||
+	    (r = st_buf_put_u32(&b, peer)) != 0 || (r = st_buf_put_u32(&b, id)) != 0 ||
+	    (r = st_buf_put_u32(&b, c->cfg->channel_window)) != 0 ||
+	    (r = st_buf_put_u32(&b, c->cfg->channel_max_packet)) != 0)
+		return r;
+	return ctl_send(c, &b);
 }
 
 int ctl_h_channel_open(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len)

@@ -53,6 +53,7 @@ int st_daemon_conf_init(struct st_daemon_conf *c)
 	c->max_startups_begin = 10;
 	c->max_startups_rate = 30;
 	c->max_startups_full = 100;
+	c->control_threads = 1;
 	c->crypto_backend = ST_CONF_CRYPTO_EVP;
 	return ST_OK;
 }
@@ -597,6 +598,67 @@ static int kw_mtu(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+/* ControlThreads N: control-plane threads, each owning the sessions of some workers. */
+static int kw_controlthreads(struct conf_ctx *x, char **av, int ac)
+{
+	unsigned long long v;
+
+	(void)ac;
+	if (parse_uint(av[0], ST_CONF_MAX_CONTROL_THREADS, &v) != ST_OK || v == 0)
+		return conf_error(x, ST_ERR_FORMAT, "ControlThreads: expected 1..%u, got '%s'",
+				  ST_CONF_MAX_CONTROL_THREADS, av[0]);
+	x->c->control_threads = (unsigned)v;
+	return ST_OK;
+}
+
+/*
+ * ControlCpus LIST: CPUs for the control threads, "2-5,8" as in taskset(1);
+ * thread k runs on the k-th CPU of the list (modulo its length).
+ */
+static int kw_controlcpus(struct conf_ctx *x, char **av, int ac)
+{
+	char *p = av[0];
+	unsigned n = 0;
+
+	(void)ac;
+	while (*p != '\0') {
+		char *end;
+		unsigned long lo, hi;
+		errno = 0;
+		if (*p < '0' || *p > '9')
+			goto bad;
+		lo = strtoul(p, &end, 10);
+		if (errno || end == p || lo >= 1024)
+			goto bad;
+		hi = lo;
+		p = end;
+		if (*p == '-') {
+			p++;
+			if (*p < '0' || *p > '9')
+				goto bad;
+			hi = strtoul(p, &end, 10);
+			if (errno || end == p || hi >= 1024 || hi < lo)
+				goto bad;
+			p = end;
+		}
+		for (unsigned long c = lo; c <= hi; c++) {
+			if (n == ST_CONF_MAX_CONTROL_CPUS)
+				return conf_error(x, ST_ERR_FORMAT, "ControlCpus: more than %u CPUs",
+						  ST_CONF_MAX_CONTROL_CPUS);
+			x->c->control_cpus[n++] = (uint16_t)c;
+		}
+		if (*p == ',' && p[1] != '\0')
+			p++;
+		else if (*p != '\0')
+			goto bad;
+	}
+	x->c->n_control_cpus = n;
+	return ST_OK;
+bad:
+	return conf_error(x, ST_ERR_FORMAT, "ControlCpus: expected a CPU list like 2-5,8 (CPUs "
+					    "0..1023), got '%s'", av[0]);
+}
+
 static const struct keyword keywords[] = {
 	{"Port", 1, 1, 1, kw_port},
 	{"ListenAddress", 1, 1, 1, kw_listen},
@@ -622,6 +684,8 @@ static const struct keyword keywords[] = {
 	{"WorkerIdle", 1, 2, 0, kw_workeridle},
 	{"MTU", 1, 1, 0, kw_mtu},
 	{"TapInterface", 1, 1, 0, kw_tapinterface},
+	{"ControlThreads", 1, 1, 0, kw_controlthreads},
+	{"ControlCpus", 1, 1, 0, kw_controlcpus},
 };
 
 /*

@@ -39,6 +39,9 @@ enum st_conf_crypto_backend {
 	ST_CONF_CRYPTO_CRYPTODEV,
 };
 
+#define ST_CONF_MAX_CONTROL_THREADS 64
+#define ST_CONF_MAX_CONTROL_CPUS 256
+
 struct st_daemon_conf {
 	struct st_ctl_config ctl; /* what the control plane uses */
 
@@ -65,6 +68,9 @@ struct st_daemon_conf {
 	char crypto_engine[64];                      /* CryptoEngine ID */
 	char tap_interface[16];  /* TapInterface: the kernel TAP port (dataplane/vtap.h), "" for none */
 	unsigned worker_idle_ms; /* WorkerIdle: sleep after this many ms without packets, 0 = poll */
+	unsigned control_threads; /* ControlThreads: control-plane threads (shards), 1.. */
+	uint16_t control_cpus[ST_CONF_MAX_CONTROL_CPUS]; /* ControlCpus: where they run */
+	unsigned n_control_cpus;  /* 0: DPDK's control cpuset (the CPUs no lcore uses) */
 };
 
 /* Defaults for everything (no host keys, no listeners beyond Port 22). */

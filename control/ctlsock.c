@@ -26,17 +26,26 @@ struct command {
 struct client {
 	int fd;             /* -1: free slot */
 	size_t len;
-	uint64_t deadline_ms;
+	uint64_t deadline_ms; /* reading: the whole request; writing: the next progress */
+	int writing;        /* the answer is in `out`, going out as the socket takes it */
+	struct st_buf out;
 	char req[ST_CTLSOCK_REQ_MAX + 1];
+};
+
+struct event_fd {
+	int fd;
+	void (*fn)(void *ctx);
+	void *ctx;
 };
 
 struct st_ctlsock {
 	int fd;
-	int wake_fd; /* -1: none */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct command cmds[ST_CTLSOCK_MAX_COMMANDS];
 	unsigned ncmds;
 	struct client clients[ST_CTLSOCK_MAX_CLIENTS];
+	struct event_fd ev[ST_CTLSOCK_MAX_EVENT_FDS];
+	unsigned nev;
 };
 
 static uint64_t now_ms(void)
@@ -106,7 +115,6 @@ int st_ctlsock_open(const char *path, struct st_ctlsock **out)
 		return ST_ERR_ALLOC;
 	}
 	s->fd = fd;
-	s->wake_fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	for (int i = 0; i < ST_CTLSOCK_MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
@@ -141,26 +149,41 @@ static void client_drop(struct client *c)
 		close(c->fd);
 	c->fd = -1;
 	c->len = 0;
+	c->writing = 0;
+	st_buf_free(&c->out);
 }
 
-/* Writes all of p[0..n) with a bounded wait: a client that stops reading is dropped. */
-static void write_all(int fd, const void *p, size_t n)
+/* Queues the answer; it goes out as the client reads it (client_write). */
+static void answer(struct client *c, const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	uint64_t deadline = now_ms() + ST_CTLSOCK_TIMEOUT_MS;
-
-	while (n > 0 && now_ms() < deadline) {
-		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-		if (w > 0) {
-			b += w;
-			n -= (size_t)w;
-		} else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-			struct pollfd pfd = {fd, POLLOUT, 0};
-			poll(&pfd, 1, 100);
-		} else {
+	if (!c->writing) {
+		c->writing = 1;
+		if (c->out.data == NULL && st_buf_alloc(&c->out, n > 0 ? n : 64, n > 0 ? n : 64) != ST_OK)
 			return;
-		}
 	}
+	st_buf_put_bytes(&c->out, p, n);
+}
+
+/*
+ * Sends what the socket takes now. Returns 1 when the whole answer is out
+ * (the caller closes), 0 while some is left. A client that takes nothing for
+ * ST_CTLSOCK_TIMEOUT_MS is dropped by the poll loop.
+ */
+static int client_write(struct client *c)
+{
+	while (st_buf_avail(&c->out) > 0) {
+		ssize_t w = send(c->fd, st_buf_ptr(&c->out), st_buf_avail(&c->out),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			c->out.off += (size_t)w;
+			c->deadline_ms = now_ms() + ST_CTLSOCK_TIMEOUT_MS;
+			continue;
+		}
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		return 1; /* the client went away: nothing more to send */
+	}
+	return 1;
 }
 
 /* Splits the request into words (space separated) and runs the command. */
@@ -175,20 +198,23 @@ static void serve(struct st_ctlsock *s, struct client *c)
 	c->req[c->len] = '\0';
 	for (char *w = strtok_r(p, " \t\r\n", &save); w != NULL; w = strtok_r(NULL, " \t\r\n", &save)) {
 		if (argc == ST_CTLSOCK_MAX_ARGS) {
-			write_all(c->fd, "error: too many arguments\n", 26);
+			answer(c, "error: too many arguments\n", 26);
 			return;
 		}
 		argv[argc++] = w;
 	}
 	argv[argc] = NULL;
 	if (argc == 0) {
-		write_all(c->fd, "error: empty command\n", 21);
+		answer(c, "error: empty command\n", 21);
 		return;
 	}
-	if (st_buf_alloc(&out, 4096, ST_CTLSOCK_ANSWER_MAX) != ST_OK) {
-		write_all(c->fd, "error: out of memory\n", 21);
+	/* The body is built whole, "ok\n" first, and then sent in pieces. */
+	if (st_buf_alloc(&out, 4096, ST_CTLSOCK_ANSWER_MAX) != ST_OK ||
+	    st_buf_put_bytes(&out, "ok\n", 3) != ST_OK) {
+		answer(c, "error: out of memory\n", 21);
 		return;
 	}
+	out.off = 3; /* handlers see an empty buffer */
 	for (unsigned i = 0; i < s->ncmds; i++) {
 		if (strcmp(s->cmds[i].name, argv[0]) == 0) {
 			r = s->cmds[i].fn(s->cmds[i].ctx, argc, argv, &out);
@@ -196,99 +222,134 @@ static void serve(struct st_ctlsock *s, struct client *c)
 		}
 	}
 	if (r == ST_OK) {
-		write_all(c->fd, "ok\n", 3);
-		write_all(c->fd, st_buf_ptr(&out), st_buf_avail(&out));
-	} else {
-		/* The handler's text, or the error code's, or "unknown command". */
-		const char *why = st_err_str(r);
-		int whylen = (int)strlen(why);
-		char msg[320];
-		int n;
-		if (st_buf_avail(&out) > 0) {
-			why = (const char *)st_buf_ptr(&out);
-			whylen = st_buf_avail(&out) > 256 ? 256 : (int)st_buf_avail(&out);
-		}
-		if (r == ST_ERR_NOT_FOUND && st_buf_avail(&out) == 0)
-			n = snprintf(msg, sizeof(msg), "error: unknown command '%.64s' (try 'help')\n",
-				     argv[0]);
-		else
-			n = snprintf(msg, sizeof(msg), "error: %.*s\n", whylen, why);
-		write_all(c->fd, msg, n > 0 ? (size_t)n : 0);
+		out.off = 0;
+		c->writing = 1;
+		c->out = out; /* the client owns it now */
+		return;
 	}
+	/* The handler's text, or the error code's, or "unknown command". */
+	const char *why = st_err_str(r);
+	int whylen = (int)strlen(why);
+	char msg[320];
+	int n;
+	if (st_buf_avail(&out) > 0) {
+		why = (const char *)st_buf_ptr(&out);
+		whylen = st_buf_avail(&out) > 256 ? 256 : (int)st_buf_avail(&out);
+	}
+	if (r == ST_ERR_NOT_FOUND && st_buf_avail(&out) == 0)
+		n = snprintf(msg, sizeof(msg), "error: unknown command '%.64s' (try 'help')\n",
+			     argv[0]);
+	else
+		n = snprintf(msg, sizeof(msg), "error: %.*s\n", whylen, why);
+	answer(c, msg, n > 0 ? (size_t)n : 0);
 	st_buf_free(&out);
+}
+
+/* A new client, or a short refusal when every slot is taken. */
+static void accept_clients(struct st_ctlsock *s)
+{
+	for (;;) {
+		int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		int slot = -1;
+		for (int i = 0; i < ST_CTLSOCK_MAX_CLIENTS && slot < 0; i++)
+			if (s->clients[i].fd < 0)
+				slot = i;
+		if (slot < 0) {
+			(void)!send(fd, "error: busy\n", 12, MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		struct client *c = &s->clients[slot];
+		c->fd = fd;
+		c->len = 0;
+		c->writing = 0;
+		c->deadline_ms = now_ms() + ST_CTLSOCK_TIMEOUT_MS;
+	}
+}
+
+/* Reads what the client sent; serves the request once its line is complete. */
+static int client_read(struct st_ctlsock *s, struct client *c)
+{
+	ssize_t rd = recv(c->fd, c->req + c->len, ST_CTLSOCK_REQ_MAX - c->len, 0);
+
+	if (rd <= 0) {
+		if (!(rd < 0 && (errno == EAGAIN || errno == EINTR)))
+			client_drop(c);
+		return 0;
+	}
+	c->len += (size_t)rd;
+	if (memchr(c->req, '\n', c->len) != NULL) {
+		serve(s, c);
+		c->deadline_ms = now_ms() + ST_CTLSOCK_TIMEOUT_MS;
+		if (client_write(c))
+			client_drop(c);
+		return 1;
+	}
+	if (c->len == ST_CTLSOCK_REQ_MAX) {
+		answer(c, "error: request too long\n", 24);
+		if (client_write(c))
+			client_drop(c);
+	}
+	return 0;
 }
 
 int st_ctlsock_poll(struct st_ctlsock *s, int timeout_ms)
 {
-	struct pollfd pfd[2 + ST_CTLSOCK_MAX_CLIENTS];
-	int map[2 + ST_CTLSOCK_MAX_CLIENTS];
+	struct pollfd pfd[1 + ST_CTLSOCK_MAX_EVENT_FDS + ST_CTLSOCK_MAX_CLIENTS];
+	int map[1 + ST_CTLSOCK_MAX_EVENT_FDS + ST_CTLSOCK_MAX_CLIENTS];
 	int n = 0, served = 0;
 	uint64_t now = now_ms();
 
 	pfd[n] = (struct pollfd){s->fd, POLLIN, 0};
 	map[n++] = -1;
-	if (s->wake_fd >= 0) {
-		pfd[n] = (struct pollfd){s->wake_fd, POLLIN, 0};
-		map[n++] = -1;
+	for (unsigned e = 0; e < s->nev; e++) {
+		pfd[n] = (struct pollfd){s->ev[e].fd, POLLIN, 0};
+		map[n++] = -2 - (int)e;
 	}
 	for (int i = 0; i < ST_CTLSOCK_MAX_CLIENTS; i++) {
 		struct client *c = &s->clients[i];
 		if (c->fd < 0)
 			continue;
 		if (now >= c->deadline_ms) {
-			client_drop(c); /* too slow to send its command */
+			client_drop(c); /* too slow to send its command, or to read the answer */
 			continue;
 		}
-		pfd[n] = (struct pollfd){c->fd, POLLIN, 0};
+		pfd[n] = (struct pollfd){c->fd, c->writing ? POLLOUT : POLLIN, 0};
 		map[n++] = i;
 	}
 	if (poll(pfd, (nfds_t)n, timeout_ms) <= 0)
 		return 0;
-	if (s->wake_fd >= 0 && (pfd[1].revents & POLLIN)) {
-		uint64_t v;
-		(void)!read(s->wake_fd, &v, sizeof(v));
-	}
-	for (int k = s->wake_fd >= 0 ? 2 : 1; k < n; k++) {
+	for (int k = 1; k < n; k++) {
+		if (pfd[k].revents == 0)
+			continue;
+		if (map[k] <= -2) {
+			struct event_fd *e = &s->ev[-2 - map[k]];
+			e->fn(e->ctx);
+			continue;
+		}
 		struct client *c = &s->clients[map[k]];
-		if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+		if (c->fd < 0)
 			continue;
-		ssize_t rd = recv(c->fd, c->req + c->len, ST_CTLSOCK_REQ_MAX - c->len, 0);
-		if (rd <= 0) {
-			if (rd < 0 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			client_drop(c);
-			continue;
-		}
-		c->len += (size_t)rd;
-		if (memchr(c->req, '\n', c->len) != NULL) {
-			serve(s, c);
-			served++;
-			client_drop(c);
-		} else if (c->len == ST_CTLSOCK_REQ_MAX) {
-			write_all(c->fd, "error: request too long\n", 24);
-			client_drop(c);
+		if (c->writing) {
+			if (client_write(c))
+				client_drop(c);
+		} else {
+			served += client_read(s, c);
 		}
 	}
-	if (pfd[0].revents & POLLIN) {
-		for (;;) {
-			int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-			if (fd < 0)
-				break;
-			int slot = -1;
-			for (int i = 0; i < ST_CTLSOCK_MAX_CLIENTS && slot < 0; i++)
-				if (s->clients[i].fd < 0)
-					slot = i;
-			if (slot < 0) {
-				write_all(fd, "error: busy\n", 12);
-				close(fd);
-				continue;
-			}
-			s->clients[slot].fd = fd;
-			s->clients[slot].len = 0;
-			s->clients[slot].deadline_ms = now_ms() + ST_CTLSOCK_TIMEOUT_MS;
-		}
-	}
+	if (pfd[0].revents & POLLIN)
+		accept_clients(s);
 	return served;
+}
+
+int st_ctlsock_add_event_fd(struct st_ctlsock *s, int fd, void (*fn)(void *ctx), void *ctx)
+{
+	if (s->nev == ST_CTLSOCK_MAX_EVENT_FDS)
+		return ST_ERR_NO_SPACE;
+	s->ev[s->nev++] = (struct event_fd){fd, fn, ctx};
+	return ST_OK;
 }
 
 void st_ctlsock_close(struct st_ctlsock *s)
@@ -359,9 +420,4 @@ int st_ctlsock_request(const char *path, const char *line, int timeout_ms, struc
 		return ST_ERR_SYSTEM;
 	}
 	return ST_OK;
-}
-
-void st_ctlsock_set_wake_fd(struct st_ctlsock *s, int fd)
-{
-	s->wake_fd = fd;
 }

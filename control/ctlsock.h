@@ -10,8 +10,11 @@
  * body to an st_buf. `--json` is an ordinary argument the handler sees.
  *
  * The server never blocks: st_ctlsock_poll() accepts and serves what is ready
- * (the daemon calls it from its control thread), a client that sends nothing
- * within ST_CTLSOCK_TIMEOUT_MS, or too much, is dropped.
+ * (the daemon calls it from its admin thread). An answer is built whole and
+ * then sent in pieces as the client reads it, so it may be of any size up to
+ * ST_CTLSOCK_ANSWER_MAX (e.g. `sessions --json` with 100,000 sessions). A
+ * client that sends nothing within ST_CTLSOCK_TIMEOUT_MS, sends too much, or
+ * stops reading its answer for ST_CTLSOCK_TIMEOUT_MS is dropped.
  */
 #ifndef ST_CONTROL_CTLSOCK_H
 #define ST_CONTROL_CTLSOCK_H
@@ -21,7 +24,8 @@
 struct st_buf;
 
 #define ST_CTLSOCK_REQ_MAX 1024
-#define ST_CTLSOCK_ANSWER_MAX (4u << 20)
+#define ST_CTLSOCK_ANSWER_MAX (1024u << 20) /* about 3 million sessions */
+#define ST_CTLSOCK_MAX_EVENT_FDS 4
 #define ST_CTLSOCK_MAX_ARGS 16
 #define ST_CTLSOCK_MAX_COMMANDS 32
 #define ST_CTLSOCK_MAX_CLIENTS 8
@@ -57,10 +61,11 @@ int st_ctlsock_fd(const struct st_ctlsock *s);
 int st_ctlsock_poll(struct st_ctlsock *s, int timeout_ms);
 
 /*
- * An extra descriptor (an eventfd) that ends st_ctlsock_poll()'s wait when
- * it becomes readable; it is drained there. -1: none.
+ * Another descriptor to wait for in st_ctlsock_poll() (a signalfd, an
+ * eventfd): fn(ctx) runs there when it is readable, and must consume what
+ * made it so. ST_OK or ST_ERR_NO_SPACE (ST_CTLSOCK_MAX_EVENT_FDS already).
  */
-void st_ctlsock_set_wake_fd(struct st_ctlsock *s, int fd);
+int st_ctlsock_add_event_fd(struct st_ctlsock *s, int fd, void (*fn)(void *ctx), void *ctx);
 
 /* Closes every client and the socket and removes the socket file. */
 void st_ctlsock_close(struct st_ctlsock *s);

@@ -12,46 +12,75 @@
 
 /* DPDK 22.11's telemetry callbacks take no user argument: the one control plane. */
 static struct st_ctlplane *tel_cp;
+/*
+ * DPDK 22.11 cannot unregister a command, and its thread may be inside a
+ * callback when the daemon shuts down: callbacks count themselves in
+ * `tel_inflight` and answer nothing once `tel_live` is 0;
+ * st_telemetry_unregister waits for those in flight.
+ */
+static int tel_live, tel_inflight;
+
+static struct st_ctlplane *tel_enter(void)
+{
+	__atomic_add_fetch(&tel_inflight, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&tel_live, __ATOMIC_SEQ_CST))
+		return tel_cp;
+	__atomic_sub_fetch(&tel_inflight, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static int tel_leave(int r)
+{
+	__atomic_sub_fetch(&tel_inflight, 1, __ATOMIC_SEQ_CST);
+	return r;
+}
 
 static int tel_status(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct st_ctlplane *cp = tel_cp;
+	struct st_ctlplane *cp = tel_enter();
 	unsigned active = 0;
 	(void)cmd, (void)params;
 
+	if (cp == NULL)
+		return -1;
 	for (unsigned w = 0; w < cp->nb_workers; w++) {
 		struct st_sshapp_stats as;
-		const struct st_wsess_worker_stats *ws;
+		struct st_wsess_worker_stats ws;
 		st_sshapp_worker_stats(cp->app, w, &as, &ws);
 		active += as.sessions_active;
 	}
+	struct st_conf_ref *c = st_confs_get(&cp->confs);
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "version", cp->conf->ctl.version);
+	rte_tel_data_add_dict_string(d, "version", c->conf.ctl.version);
+	st_confs_put(&cp->confs, c);
 	rte_tel_data_add_dict_u64(d, "uptime_s", (uint64_t)(time(NULL) - cp->started));
 	rte_tel_data_add_dict_int(d, "workers", (int)cp->nb_workers);
+	rte_tel_data_add_dict_int(d, "control_threads", (int)cp->nshards);
 	rte_tel_data_add_dict_u64(d, "sessions", active);
-	rte_tel_data_add_dict_u64(d, "unauthenticated", cp->unauth);
-	rte_tel_data_add_dict_u64(d, "maxstartups_dropped", cp->startups_dropped);
-	return 0;
+	rte_tel_data_add_dict_u64(d, "unauthenticated", __atomic_load_n(&cp->unauth, __ATOMIC_RELAXED));
+	rte_tel_data_add_dict_u64(d, "maxstartups_dropped",
+				  __atomic_load_n(&cp->startups_dropped, __ATOMIC_RELAXED));
+	return tel_leave(0);
 }
 
 static int tel_worker(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct st_ctlplane *cp = tel_cp;
+	struct st_ctlplane *cp = tel_enter();
 	char *end;
 	(void)cmd;
 
-	if (params == NULL || *params == '\0')
+	if (cp == NULL)
 		return -1;
+	if (params == NULL || *params == '\0')
+		return tel_leave(-1);
 	unsigned long w = strtoul(params, &end, 10);
 	if (*end != '\0' || w >= cp->nb_workers)
-		return -1;
-	struct dp_worker *dw = dp_worker_get(cp->dp, (unsigned)w);
-	const struct dp_stats *st = dw != NULL ? dw->st : NULL;
+		return tel_leave(-1);
+	struct dp_stats stats, *st = &stats;
 	struct st_sshapp_stats as;
-	const struct st_wsess_worker_stats *ws;
-	if (st == NULL)
-		return -1;
+	struct st_wsess_worker_stats ws;
+	if (dp_worker_stats_read(cp->dp, (unsigned)w, &stats) != ST_OK)
+		return tel_leave(-1);
 	st_sshapp_worker_stats(cp->app, (unsigned)w, &as, &ws);
 	uint64_t pkts = st->rx_pkts + st->tx_pkts, bytes = st->rx_bytes + st->tx_bytes;
 
@@ -90,25 +119,33 @@ static int tel_worker(const char *cmd, const char *params, struct rte_tel_data *
 			snprintf(key, sizeof(key), "app_%s", st_sshapp_counter_name(c));
 			rte_tel_data_add_dict_u64(d, key, as.counters[c]);
 		}
-	return 0;
+	return tel_leave(0);
 }
 
 static int tel_control(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	struct st_ctlplane *cp = tel_cp;
+	struct st_ctlplane *cp = tel_enter();
+	struct st_ctl_stats cs;
 	(void)cmd, (void)params;
 
+	if (cp == NULL)
+		return -1;
+	st_ctlplane_stats(cp, &cs);
 	rte_tel_data_start_dict(d);
 	for (unsigned c = 0; c < ST_CTL_COUNTER_COUNT; c++)
-		rte_tel_data_add_dict_u64(d, st_ctl_counter_name(c), cp->stats.v[c]);
-	return 0;
+		rte_tel_data_add_dict_u64(d, st_ctl_counter_name(c), cs.v[c]);
+	return tel_leave(0);
 }
 
 static int tel_crypto(const char *cmd, const char *params, struct rte_tel_data *d)
 {
-	const struct st_crypto_backend *be = tel_cp->app->wcfg.be;
+	struct st_ctlplane *cp = tel_enter();
 	struct st_crypto_stats cs;
 	(void)cmd, (void)params;
+
+	if (cp == NULL)
+		return -1;
+	const struct st_crypto_backend *be = cp->app->wcfg.be;
 
 	memset(&cs, 0, sizeof(cs));
 	if (be->stats != NULL)
@@ -124,12 +161,22 @@ static int tel_crypto(const char *cmd, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_u64(d, "errors", cs.errors);
 	rte_tel_data_add_dict_u64(d, "queue_depth", cs.qdepth);
 	rte_tel_data_add_dict_u64(d, "queue_depth_max", cs.qdepth_max);
-	return 0;
+	return tel_leave(0);
+}
+
+void st_telemetry_unregister(void)
+{
+	struct timespec pause = {0, 100000};
+
+	__atomic_store_n(&tel_live, 0, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&tel_inflight, __ATOMIC_SEQ_CST) != 0)
+		nanosleep(&pause, NULL);
 }
 
 int st_telemetry_register(struct st_ctlplane *cp)
 {
 	tel_cp = cp;
+	__atomic_store_n(&tel_live, 1, __ATOMIC_SEQ_CST);
 	if (rte_telemetry_register_cmd("/sshterm/status", tel_status,
 				       "sshterm: version, uptime, workers, sessions") != 0 ||
 	    rte_telemetry_register_cmd("/sshterm/worker", tel_worker,

@@ -10,8 +10,10 @@
  *   /sshterm/control       control-plane counters (kex, auth, disconnect reasons)
  *   /sshterm/crypto        record-layer crypto backend counters
  *
- * The callbacks run on DPDK's telemetry thread and only read counters (plain
- * loads, possibly a pass old), never session state.
+ * The callbacks run on DPDK's telemetry thread and only read published
+ * snapshots (dp_worker_stats_read, st_sshapp_worker_stats,
+ * st_ctl_shard_read_pub) and the current configuration (a reference), never
+ * session state.
  */
 #ifndef ST_CONTROL_TELEMETRY_H
 #define ST_CONTROL_TELEMETRY_H
@@ -20,5 +22,11 @@ struct st_ctlplane;
 
 /* Registers the endpoints for this control plane (once, after EAL init). Returns ST_OK or ST_ERR_SYSTEM. */
 int st_telemetry_register(struct st_ctlplane *cp);
+
+/*
+ * Makes the endpoints answer nothing from now on and waits for callbacks in
+ * flight (DPDK 22.11 cannot unregister them). Before the control plane is freed.
+ */
+void st_telemetry_unregister(void);
 
 #endif

@@ -144,6 +144,8 @@ struct dp_worker {
 	uint16_t mtu;
 	uint64_t last_arp_ms;
 	struct dp_idle idle;
+	struct dp_stats_pub *pub; /* what other threads read of st (stats.h) */
+	uint64_t last_pub_ms;
 };
 
 /* Runs rte_eal_init; returns the number of argv entries it consumed (>= 0) or an ST_ERR_*. */
@@ -168,6 +170,8 @@ void dp_worker_end(struct dp_worker *w);
 unsigned dp_nb_workers(const struct dp_ctx *dp);
 struct dp_worker *dp_worker_get(struct dp_ctx *dp, unsigned i);
 void dp_stats_total(const struct dp_ctx *dp, struct dp_stats *sum);
+/* Worker i's published counters, from any thread: ST_OK or ST_ERR_NOT_FOUND. */
+int dp_worker_stats_read(struct dp_ctx *dp, unsigned i, struct dp_stats *out);
 void dp_print_stats(const struct dp_ctx *dp, FILE *f);
 void dp_destroy(struct dp_ctx *dp);
 

@@ -39,6 +39,7 @@ struct dp_ctx {
 	int port_started;
 	struct dp_worker *w[DP_MAX_WORKERS];
 	struct dp_stats *st[DP_MAX_WORKERS];
+	struct dp_stats_pub *pub[DP_MAX_WORKERS];
 	unsigned lcore[DP_MAX_WORKERS];
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
 	struct dp_fault_port *fault; /* NULL unless a fault spec is configured (tests only) */
@@ -408,13 +409,17 @@ int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
 		w = rte_zmalloc_socket("dp_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, (int)socket);
 		dp->st[i] = rte_zmalloc_socket("dp_stats", sizeof(struct dp_stats),
 					       RTE_CACHE_LINE_SIZE, (int)socket);
-		if (!w || !dp->st[i]) {
+		dp->pub[i] = rte_zmalloc_socket("dp_stats_pub", sizeof(struct dp_stats_pub),
+						RTE_CACHE_LINE_SIZE, (int)socket);
+		if (!w || !dp->st[i] || !dp->pub[i]) {
 			rte_free(w);
 			r = ST_ERR_ALLOC;
 			goto fail;
 		}
 		dp->w[i] = w;
 		w->st = dp->st[i];
+		w->pub = dp->pub[i];
+		st_seq_init(&w->pub->sc);
 		w->pool = pool_for_socket(dp, socket);
 		if (!w->pool) {
 			r = ST_ERR_ALLOC;
@@ -484,6 +489,14 @@ struct dp_worker *dp_worker_get(struct dp_ctx *dp, unsigned i)
 	return i < dp->nb_workers ? dp->w[i] : NULL;
 }
 
+int dp_worker_stats_read(struct dp_ctx *dp, unsigned i, struct dp_stats *out)
+{
+	if (i >= dp->nb_workers || dp->pub[i] == NULL)
+		return ST_ERR_NOT_FOUND;
+	dp_stats_read_pub(dp->pub[i], out);
+	return ST_OK;
+}
+
 void dp_stats_total(const struct dp_ctx *dp, struct dp_stats *sum)
 {
 	memset(sum, 0, sizeof(*sum));
@@ -534,6 +547,7 @@ void dp_destroy(struct dp_ctx *dp)
 			tcp_worker_destroy(dp->w[i]->tcp);
 		rte_free(dp->w[i]);
 		rte_free(dp->st[i]);
+		rte_free(dp->pub[i]);
 	}
 	for (unsigned s = 0; s < RTE_MAX_NUMA_NODES; s++)
 		rte_mempool_free(dp->pool[s]);

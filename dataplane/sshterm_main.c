@@ -67,18 +67,6 @@ static volatile int dp_quit;
  * configurations, so workers must not point into one. */
 static char version_line[ST_CTL_VERSION_MAX];
 
-static void on_stop_signal(int sig)
-{
-	(void)sig;
-	cp.quit = 1;
-}
-
-static void on_hup(int sig)
-{
-	(void)sig;
-	cp.reload = 1;
-}
-
 static int ipv4(const char *s, uint32_t *out)
 {
 	struct in_addr a;
@@ -144,11 +132,18 @@ int main(int argc, char **argv)
 	int debug = 0, test_only = 0, gen_keys = 0, opt, r;
 	unsigned long max_sessions = 1024;
 	char err[ST_CONF_ERR_MAX];
+	struct st_conf_ref *conf_ref;
 	struct st_daemon_conf *conf;
 	struct st_sshapp app;
 	struct dp_cfg cfg;
 	struct dp_ctx *dp = NULL;
 
+	/* Signals go to the admin thread's signalfd: blocked in every thread,
+	 * so before EAL creates any. */
+	if (st_ctlplane_block_signals() != ST_OK) {
+		fprintf(stderr, "sshterm: cannot block signals: %s\n", strerror(errno));
+		return 1;
+	}
 	int n = dp_eal_init(argc, argv);
 	if (n < 0) {
 		fprintf(stderr, "sshterm: EAL initialisation failed (see above)\n");
@@ -194,9 +189,9 @@ int main(int argc, char **argv)
 	    fault_env("SSHTERM_TEST_FAULT_TX", &fault_tx) != ST_OK)
 		return 1;
 
-	if ((conf = calloc(1, sizeof(*conf))) == NULL)
+	if ((conf_ref = st_conf_ref_new()) == NULL)
 		return 1;
-	st_daemon_conf_init(conf);
+	conf = &conf_ref->conf;
 	if (st_daemon_conf_load(conf, conf_path, err, sizeof(err)) != ST_OK) {
 		fprintf(stderr, "sshterm: %s\n", err);
 		return 1;
@@ -289,7 +284,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cp.conf_path = conf_path;
-	cp.conf = conf;
+	cp.first_conf = conf_ref; /* from here on reached through cp.confs */
 	cp.app = &app;
 	cp.dp = dp;
 	cp.nb_workers = dp_nb_workers(dp);
@@ -297,36 +292,34 @@ int main(int argc, char **argv)
 	cp.debug = debug;
 	cp.dp_quit = &dp_quit;
 	if ((r = st_ctlplane_init(&cp, err, sizeof(err))) != ST_OK) {
-		fprintf(stderr, "sshterm: control socket %s\n", err);
+		fprintf(stderr, "sshterm: control plane: %s\n", err);
 		return 1;
 	}
 	if (st_telemetry_register(&cp) != ST_OK)
 		fprintf(stderr, "sshterm: DPDK telemetry endpoints not registered\n");
-	signal(SIGINT, on_stop_signal);
-	signal(SIGTERM, on_stop_signal);
-	signal(SIGHUP, on_hup);
-	signal(SIGPIPE, SIG_IGN);
-	if ((r = st_ctlplane_start(&cp)) != ST_OK) {
-		fprintf(stderr, "sshterm: control thread: %s\n", st_err_str(r));
+	if ((r = st_ctlplane_start(&cp, err, sizeof(err))) != ST_OK) {
+		fprintf(stderr, "sshterm: %s\n", err);
 		return 1;
 	}
-	fprintf(stderr, "sshterm[%d]: Server listening on %s port %u (%u worker%s).\n",
+	fprintf(stderr, "sshterm[%d]: Server listening on %s port %u (%u worker%s, %u control "
+			"thread%s).\n",
 		(int)getpid(), conf->n_listen ? conf->listen[0].addr : conf->address,
-		app.listen_port, cp.nb_workers, cp.nb_workers == 1 ? "" : "s");
+		app.listen_port, cp.nb_workers, cp.nb_workers == 1 ? "" : "s", cp.nshards,
+		cp.nshards == 1 ? "" : "s");
+	conf = NULL; /* a reload may free it */
 
 	/* Returns once the control plane has closed the sessions, or at once when a
 	 * worker could not start (it said why). */
 	int run = dp_run(dp);
 	if (run != ST_OK)
-		cp.quit = 1;
+		st_ctlplane_quit(&cp);
 
+	st_telemetry_unregister();
 	st_ctlplane_join(&cp);
 	dp_destroy(dp);
-	if (conf->crypto_backend == ST_CONF_CRYPTO_CRYPTODEV)
+	if (app.wcfg.be == &st_crypto_backend_cryptodev)
 		st_cryptodev_teardown(); /* every session is gone with the workers */
 	st_sshapp_fini(&app);
-	st_daemon_conf_free(cp.conf);
-	free(cp.conf);
 	rte_eal_cleanup();
 	fprintf(stderr, "sshterm: exit%s\n", run == ST_OK ? "" : " (a worker did not start)");
 	return run == ST_OK ? 0 : 1;

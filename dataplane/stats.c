@@ -1,5 +1,6 @@
 /* Per-worker counters: names and printing. */
 #include <inttypes.h>
+#include <string.h>
 
 #include "dataplane/stats.h"
 
@@ -92,4 +93,21 @@ void dp_stats_print(FILE *f, const char *prefix, const struct dp_stats *s)
 	for (unsigned i = 0; i < DP_CTR_MAX; i++)
 		if (s->ctr[i])
 			fprintf(f, "%s ctr.%s=%" PRIu64 "\n", prefix, ctr_names[i], s->ctr[i]);
+}
+
+void dp_stats_publish(struct dp_stats_pub *p, const struct dp_stats *s)
+{
+	st_seq_write_begin(&p->sc);
+	memcpy(&p->s, s, sizeof(*s));
+	st_seq_write_end(&p->sc);
+}
+
+void dp_stats_read_pub(const struct dp_stats_pub *p, struct dp_stats *out)
+{
+	uint32_t sn;
+
+	do {
+		sn = st_seq_read_begin(&p->sc);
+		memcpy(out, &p->s, sizeof(*out));
+	} while (st_seq_read_retry(&p->sc, sn));
 }

@@ -1,13 +1,17 @@
 /*
  * Per-worker counters. Each worker owns one cache-aligned struct dp_stats and
- * updates it with plain adds; readers (the main thread at exit, telemetry)
- * read it without locks and accept slightly stale values.
+ * updates it with plain adds; no other thread reads it while the worker runs.
+ * Every DP_STATS_PUB_MS the worker copies it into its struct dp_stats_pub
+ * (a single-writer seqcount), which the control plane and telemetry read
+ * tear-free with dp_stats_read_pub (at most that many ms old).
  */
 #ifndef ST_DATAPLANE_STATS_H
 #define ST_DATAPLANE_STATS_H
 
 #include <stdint.h>
 #include <stdio.h>
+
+#include "dataplane/seqcount.h"
 
 enum dp_drop {
 	DP_DROP_NONE = 0,
@@ -41,6 +45,19 @@ struct dp_stats {
 	uint64_t drop[DP_DROP_MAX];
 	uint64_t ctr[DP_CTR_MAX];
 } __attribute__((aligned(64)));
+
+#define DP_STATS_PUB_MS 10
+
+/* A worker's published counters: written by the worker, read by anyone. */
+struct dp_stats_pub {
+	st_seqcount_t sc;
+	struct dp_stats s;
+} __attribute__((aligned(64)));
+
+/* The owner publishes a copy of *s. */
+void dp_stats_publish(struct dp_stats_pub *p, const struct dp_stats *s);
+/* Any thread: a consistent copy of the last published counters. */
+void dp_stats_read_pub(const struct dp_stats_pub *p, struct dp_stats *out);
 
 /* Name ("TCP_CSUM") and description of a drop reason; never NULL. */
 const char *dp_drop_name(unsigned reason);

@@ -361,6 +361,10 @@ int dp_worker_pass(struct dp_worker *w)
 		w->st->idle_tsc += end - start;
 		w->st->idle_polls++;
 	}
+	if (w->pub != NULL && w->now_ms - w->last_pub_ms >= DP_STATS_PUB_MS) {
+		w->last_pub_ms = w->now_ms;
+		dp_stats_publish(w->pub, w->st);
+	}
 	if (dp_idle_after_pass(w, busy))
 		w->st->idle_tsc += rte_rdtsc() - end; /* slept: idle time, not busy */
 	return busy;
@@ -380,6 +384,8 @@ void dp_worker_end(struct dp_worker *w)
 			rte_pktmbuf_free(w->arp[i].hold[k]);
 		w->arp[i].nhold = 0;
 	}
+	if (w->pub != NULL)
+		dp_stats_publish(w->pub, w->st);
 }
 
 int dp_worker_loop(struct dp_worker *w)

@@ -21,6 +21,22 @@ struct rte_mempool;
 
 #define NO_SLOT UINT32_MAX
 
+#include "dataplane/seqcount.h"
+
+/* A worker's published counters (written by the worker, read by anyone). */
+struct st_sshapp_pub {
+	st_seqcount_t sc;
+	struct st_sshapp_stats as;
+	struct st_wsess_worker_stats ws;
+} __attribute__((aligned(64)));
+
+/* One slot's published session counters; gen 0: no session. */
+struct st_sess_pub {
+	st_seqcount_t sc;
+	uint32_t gen;
+	struct st_wsess_stats st;
+};
+
 /* One client connection: a worker session on a TCP connection. */
 struct sess {
 	struct st_wsess ws;      /* first: wsess hands itself to services as `owner` */
@@ -86,6 +102,7 @@ struct st_sshapp_worker {
 	/* Sessions that could not get an mbuf, retried every pass (FIFO). */
 	uint32_t starved_head, starved_tail, starved_count;
 	uint64_t last_tick_ms;
+	uint64_t last_pub_ms;
 	uint64_t cnt[ST_SSHAPP_COUNTER_COUNT];
 	struct st_wsess_worker_stats wstats;
 };
@@ -106,6 +123,10 @@ void st_app_sess_free(struct sess *s);
 void st_app_starved_retry(struct st_sshapp_worker *aw);
 /* Whether the first starved session's mbufs are there now (the worker must not sleep). */
 int st_app_starved_ready(const struct st_sshapp_worker *aw);
+
+/* published counters (app_stats.c; the worker's side) */
+void st_app_publish(struct st_sshapp_worker *aw);
+void st_app_sess_publish(const struct sess *s, uint32_t gen); /* gen 0: the slot is free */
 
 /* backends (backend_conn.c) */
 extern const struct st_connector_ops st_app_connector_ops;

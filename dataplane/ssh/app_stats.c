@@ -1,11 +1,8 @@
 /*
- * The SSH application's counters as the control plane reads them.
- *
- * These run on the control or telemetry thread and read worker-owned memory
- * with plain loads: a figure may be a pass old, and a session's counters are
- * copied only when the handle still names that session (the slot's
- * generation is checked first). Publishing tear-free snapshots is the control
- * plane issue's work (docs/ARCHITECTURE.md, ownership).
+ * The SSH application's counters as other threads see them: the worker
+ * publishes snapshots (single-writer seqcounts in memory the app allocated at
+ * init, which outlives the worker's own state), and readers copy them. No
+ * reader touches a worker's st_sshapp_worker or its sessions.
  */
 #include <string.h>
 
@@ -27,40 +24,68 @@ const char *st_sshapp_counter_name(enum st_sshapp_counter c)
 	}
 }
 
-void st_sshapp_worker_stats(const struct st_sshapp *app, unsigned worker,
-			    struct st_sshapp_stats *out,
-			    const struct st_wsess_worker_stats **wstats)
+void st_app_publish(struct st_sshapp_worker *aw)
 {
-	const struct st_sshapp_worker *aw = worker < DP_MAX_WORKERS ? app->w[worker] : NULL;
+	struct st_sshapp_pub *p = aw->app->pub[aw->w->id];
 	struct tcp_worker_info ti;
 
-	memset(out, 0, sizeof(*out));
-	*wstats = NULL;
-	if (aw == NULL)
-		return;
-	memcpy(out->counters, aw->cnt, sizeof(out->counters));
-	out->sessions_active = aw->active;
-	out->sessions_max = aw->nsess;
 	tcp_worker_info(aw->w->tcp, &ti);
-	out->tcp_orphans = ti.orphans;
-	out->tcp_time_wait = ti.time_wait;
-	out->tcp_ooo_bytes = ti.ooo_bytes;
-	if (aw->seal_pool != NULL) {
-		out->seal_mbufs_in_use = rte_mempool_in_use_count(aw->seal_pool);
-		out->seal_mbufs = aw->seal_pool->size;
-	}
-	*wstats = &aw->wstats;
+	st_seq_write_begin(&p->sc);
+	memcpy(p->as.counters, aw->cnt, sizeof(p->as.counters));
+	p->as.sessions_active = aw->active;
+	p->as.sessions_max = aw->nsess;
+	p->as.tcp_orphans = ti.orphans;
+	p->as.tcp_time_wait = ti.time_wait;
+	p->as.tcp_ooo_bytes = ti.ooo_bytes;
+	p->as.seal_mbufs_in_use = rte_mempool_in_use_count(aw->seal_pool);
+	p->as.seal_mbufs = aw->seal_pool->size;
+	p->ws = aw->wstats;
+	st_seq_write_end(&p->sc);
+}
+
+void st_app_sess_publish(const struct sess *s, uint32_t gen)
+{
+	struct st_sess_pub *p = &s->aw->app->sess_pub[s->aw->w->id][s->slot];
+
+	st_seq_write_begin(&p->sc);
+	p->gen = gen;
+	p->st = s->ws.st;
+	st_seq_write_end(&p->sc);
+}
+
+void st_sshapp_worker_stats(const struct st_sshapp *app, unsigned worker,
+			    struct st_sshapp_stats *out, struct st_wsess_worker_stats *wstats)
+{
+	const struct st_sshapp_pub *p = worker < DP_MAX_WORKERS ? app->pub[worker] : NULL;
+	uint32_t sn;
+
+	memset(out, 0, sizeof(*out));
+	memset(wstats, 0, sizeof(*wstats));
+	if (p == NULL)
+		return;
+	do {
+		sn = st_seq_read_begin(&p->sc);
+		memcpy(out, &p->as, sizeof(*out));
+		memcpy(wstats, &p->ws, sizeof(*wstats));
+	} while (st_seq_read_retry(&p->sc, sn));
 }
 
 int st_sshapp_session_stats(const struct st_sshapp *app, struct st_conn_handle h,
 			    struct st_wsess_stats *out)
 {
-	const struct st_sshapp_worker *aw = h.worker < DP_MAX_WORKERS ? app->w[h.worker] : NULL;
-	if (aw == NULL || h.slot >= aw->nsess)
+	if (h.worker >= DP_MAX_WORKERS || app->sess_pub[h.worker] == NULL ||
+	    h.slot >= app->max_sessions)
 		return ST_ERR_STALE;
-	const struct sess *s = &aw->sess[h.slot];
-	if (!s->active || s->gen != h.gen)
+	const struct st_sess_pub *p = &app->sess_pub[h.worker][h.slot];
+	uint32_t sn, gen;
+	do {
+		sn = st_seq_read_begin(&p->sc);
+		gen = p->gen;
+		memcpy(out, &p->st, sizeof(*out));
+	} while (st_seq_read_retry(&p->sc, sn));
+	if (gen != h.gen) {
+		memset(out, 0, sizeof(*out));
 		return ST_ERR_STALE;
-	*out = s->ws.st;
+	}
 	return ST_OK;
 }

@@ -508,6 +508,7 @@ void st_app_sess_free(struct sess *s)
 {
 	struct st_sshapp_worker *aw = s->aw;
 
+	st_app_sess_publish(s, 0); /* readers see the slot free from now on */
 	st_wsess_free(&s->ws);
 	st_app_segs_free(s->rx);
 	st_app_segs_free(s->txq_head);
@@ -562,6 +563,7 @@ static int up_deliver(void *ctx, struct st_plane_msg *m)
 {
 	struct st_sshapp_worker *aw = ctx;
 	struct st_sshapp *app = aw->app;
+	struct st_doorbell *bell = app->ctl_bell[aw->w->id];
 	uint64_t one = 1;
 
 	if (rte_ring_sp_enqueue(app->up[aw->w->id], m) != 0) {
@@ -571,9 +573,9 @@ static int up_deliver(void *ctx, struct st_plane_msg *m)
 	}
 	/* The enqueue is ordered before the flag load (the ring's release and this fence). */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&app->ctl_sleeping, __ATOMIC_RELAXED) &&
-	    __atomic_exchange_n(&app->ctl_sleeping, 0, __ATOMIC_ACQ_REL) && app->ctl_wake_fd >= 0)
-		(void)!write(app->ctl_wake_fd, &one, sizeof(one)); /* its timeout wakes it anyway */
+	if (bell != NULL && __atomic_load_n(&bell->sleeping, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&bell->sleeping, 0, __ATOMIC_ACQ_REL))
+		(void)!write(bell->fd, &one, sizeof(one)); /* its timeout wakes it anyway */
 	return ST_OK;
 }
 
@@ -591,7 +593,7 @@ static int on_accepted(void *lctx, tcp_handle_t h, void **cctx)
 	struct tcp_conn_info ti;
 	char peer[ST_IP_STR], local[ST_IP_STR];
 
-	if (aw->app->stopping || aw->free_head == NO_SLOT) {
+	if (__atomic_load_n(&aw->app->stopping, __ATOMIC_ACQUIRE) || aw->free_head == NO_SLOT) {
 		aw->cnt[ST_SSHAPP_REFUSED_FULL]++;
 		return -1;
 	}
@@ -617,6 +619,7 @@ static int on_accepted(void *lctx, tcp_handle_t h, void **cctx)
 	aw->cnt[ST_SSHAPP_ACCEPTED]++;
 	s->active = 1;
 	s->closing_ms = 0;
+	st_app_sess_publish(s, s->gen);
 	*cctx = s;
 	if (tcp_conn_info(aw->w->tcp, h, &ti) == ST_OK) {
 		ip_str(ti.raddr, peer, sizeof(peer));

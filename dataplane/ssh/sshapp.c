@@ -36,8 +36,18 @@ int st_sshapp_init(struct st_sshapp *app, unsigned nb_workers, unsigned ring_siz
 {
 	char name[RTE_RING_NAMESIZE];
 
-	app->ctl_wake_fd = -1;
 	for (unsigned i = 0; i < nb_workers && i < DP_MAX_WORKERS; i++) {
+		app->pub[i] = rte_zmalloc("st_app_pub", sizeof(*app->pub[i]), RTE_CACHE_LINE_SIZE);
+		app->sess_pub[i] = rte_zmalloc("st_sess_pub",
+					       sizeof(*app->sess_pub[i]) * app->max_sessions,
+					       RTE_CACHE_LINE_SIZE);
+		if (app->pub[i] == NULL || app->sess_pub[i] == NULL) {
+			st_sshapp_fini(app);
+			return ST_ERR_ALLOC;
+		}
+		st_seq_init(&app->pub[i]->sc);
+		for (uint32_t k = 0; k < app->max_sessions; k++)
+			st_seq_init(&app->sess_pub[i][k].sc);
 		snprintf(name, sizeof(name), "st_up%u", i);
 		app->up[i] = rte_ring_create(name, ring_size, SOCKET_ID_ANY,
 					     RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -67,6 +77,10 @@ void st_sshapp_fini(struct st_sshapp *app)
 		rte_ring_free(app->up[i]);
 		rte_ring_free(app->down[i]);
 		app->up[i] = app->down[i] = NULL;
+		rte_free(app->pub[i]);
+		rte_free(app->sess_pub[i]);
+		app->pub[i] = NULL;
+		app->sess_pub[i] = NULL;
 	}
 }
 
@@ -226,15 +240,18 @@ void st_sshapp_poll(struct dp_worker *w, void *arg)
 		st_app_sess_service(s);
 	}
 	st_app_starved_retry(aw);
-	/* Time-driven work (rekey by time, closing deadlines) ten times a second. */
+	/* Time-driven work (rekey by time, closing deadlines, the sessions'
+	 * published counters) ten times a second. */
+	int stopping = __atomic_load_n(&app->stopping, __ATOMIC_ACQUIRE);
 	if (w->now_ms - aw->last_tick_ms >= TICK_MS) {
 		aw->last_tick_ms = w->now_ms;
 		for (uint32_t i = 0; i < aw->nsess; i++) {
 			struct sess *s = &aw->sess[i];
 			if (!s->active)
 				continue;
+			st_app_sess_publish(s, s->gen);
 			st_wsess_tick(&s->ws, w->now_ms);
-			if (app->stopping && !st_wsess_done(&s->ws))
+			if (stopping && !st_wsess_done(&s->ws))
 				st_wsess_close(&s->ws, ST_CLOSE_SHUTDOWN, 0);
 			st_app_sess_service(s);
 			if (s->active && s->closing_ms && w->now_ms - s->closing_ms >= CLOSE_DRAIN_MS) {
@@ -242,6 +259,10 @@ void st_sshapp_poll(struct dp_worker *w, void *arg)
 				st_app_sess_end(s);
 			}
 		}
+	}
+	if (w->now_ms - aw->last_pub_ms >= ST_SSHAPP_PUB_MS) {
+		aw->last_pub_ms = w->now_ms;
+		st_app_publish(aw);
 	}
 }
 
@@ -273,6 +294,8 @@ void st_sshapp_stop(struct dp_worker *w, void *arg)
 		st_app_segs_free(s->txq_head);
 	}
 	st_app_bconn_table_free(aw);
+	aw->active = 0;
+	st_app_publish(aw); /* the last figures, for the shutdown and `stats` */
 	app->w[w->id] = NULL;
 	worker_free(aw);
 	st_record_thread_fini(); /* this lcore's bounce buffer for scattered packets */

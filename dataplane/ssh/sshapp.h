@@ -50,8 +50,28 @@ enum st_sshapp_counter {
 const char *st_sshapp_counter_name(enum st_sshapp_counter c);
 
 struct st_sshapp_worker;
+struct st_sshapp_pub;
+struct st_sess_pub;
 
-/* One per daemon; read-only once the workers run (except the per-worker pointers). */
+/*
+ * The doorbell of the control thread that owns a worker's sessions (an
+ * eventfd). The control thread sets `sleeping` before it waits and re-checks
+ * the up rings; the first worker that enqueues while it is set clears it and
+ * rings, so a message costs a system call only when the control thread
+ * sleeps. Owned by that control thread; workers only ring it.
+ */
+struct st_doorbell {
+	int fd;
+	int sleeping; /* atomic */
+};
+
+/*
+ * One per daemon. Set up before the workers start and read-only afterwards,
+ * except: w[i] (worker i's own state, touched only by worker i), stopping
+ * (atomic, set by the control plane), and the snapshots behind pub and
+ * sess_pub (written by their worker, read by anyone through
+ * st_sshapp_worker_stats / st_sshapp_session_stats).
+ */
 struct st_sshapp {
 	uint32_t listen_ip;        /* host order, 0 = the worker's address */
 	uint16_t listen_port;
@@ -60,16 +80,11 @@ struct st_sshapp {
 	struct st_wsess_config wcfg; /* backend, version line, rekey limits */
 	struct rte_ring *up[DP_MAX_WORKERS];   /* worker -> control */
 	struct rte_ring *down[DP_MAX_WORKERS]; /* control -> worker */
-	struct st_sshapp_worker *w[DP_MAX_WORKERS]; /* set by st_sshapp_start */
-	volatile int stopping;     /* set by the control plane at shutdown */
-	/*
-	 * The control thread's doorbell (an eventfd, -1: none). The control
-	 * thread sets ctl_sleeping before it waits and re-checks the up rings;
-	 * the first worker that enqueues while it is set clears it and rings,
-	 * so a message costs a system call only when the control plane sleeps.
-	 */
-	int ctl_wake_fd;
-	int ctl_sleeping;
+	struct st_sshapp_worker *w[DP_MAX_WORKERS]; /* worker i's only; set by st_sshapp_start */
+	struct st_sshapp_pub *pub[DP_MAX_WORKERS];  /* worker i's published counters */
+	struct st_sess_pub *sess_pub[DP_MAX_WORKERS]; /* [max_sessions]: per-session counters */
+	struct st_doorbell *ctl_bell[DP_MAX_WORKERS]; /* NULL: nobody to wake */
+	int stopping;              /* atomic: set by the control plane at shutdown */
 };
 
 /*
@@ -90,7 +105,11 @@ void st_sshapp_poll(struct dp_worker *w, void *arg);
 int st_sshapp_can_sleep(struct dp_worker *w, void *arg);
 void st_sshapp_stop(struct dp_worker *w, void *arg);
 
-/* Per-worker figures for stats (read from another thread: plain loads, may be a pass old). */
+/*
+ * Per-worker figures for stats, from any thread: a tear-free snapshot the
+ * worker publishes every ST_SSHAPP_PUB_MS (zeros before it first did).
+ */
+#define ST_SSHAPP_PUB_MS 10
 struct st_sshapp_stats {
 	uint64_t counters[ST_SSHAPP_COUNTER_COUNT];
 	uint32_t sessions_active;
@@ -101,10 +120,13 @@ struct st_sshapp_stats {
 	uint32_t seal_mbufs, seal_mbufs_in_use; /* the worker's seal pool */
 };
 void st_sshapp_worker_stats(const struct st_sshapp *app, unsigned worker,
-			    struct st_sshapp_stats *out,
-			    const struct st_wsess_worker_stats **wstats);
+			    struct st_sshapp_stats *out, struct st_wsess_worker_stats *wstats);
 
-/* One session's counters by handle: ST_OK, or ST_ERR_STALE when it is gone. */
+/*
+ * One session's counters by handle, from any thread: the snapshot its worker
+ * published at its last tick (every 100 ms) or when it opened. ST_OK, or
+ * ST_ERR_STALE when the slot holds another session (or none) now.
+ */
 int st_sshapp_session_stats(const struct st_sshapp *app, struct st_conn_handle h,
 			    struct st_wsess_stats *out);
 

@@ -1,0 +1,563 @@
+/*
+ * A control shard's thread: the up rings of its workers in, down messages
+ * out (with a backlog when a ring is full), LoginGraceTime ticks over its
+ * live sessions, MaxStartups at connection start, and the admin thread's
+ * requests. See ctl_shard.h for the ownership rules.
+ */
+#define _GNU_SOURCE /* pthread_setaffinity_np, pthread_setname_np */
+#include "control/ctl_shard.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+
+#include "control/ctl_confs.h"
+#include "control/ctl_json.h"
+#include "control/ctlplane.h"
+#include "crypto/err.h"
+#include "dataplane/ssh/msg.h"
+
+#define UP_BURST 64
+#define TICK_MS 100
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int owns(const struct st_ctl_shard *sh, unsigned w)
+{
+	return w < sh->cp->nb_workers && st_ctl_shard_of(w, sh->cp->nshards) == sh->index;
+}
+
+/* ---- down messages: the ring, or the backlog when it is full ---- */
+
+static struct st_ctl_sess *sess_of(struct st_ctl_shard *sh, struct st_conn_handle h)
+{
+	if (!owns(sh, h.worker) || h.slot >= sh->cp->max_sessions)
+		return NULL;
+	struct st_ctl_sess *s = &sh->sess[h.worker][h.slot];
+	return s->conn != NULL && s->h.gen == h.gen ? s : NULL;
+}
+
+static void kick_worker(struct st_ctl_shard *sh, unsigned w)
+{
+	dp_idle_kick(dp_worker_get(sh->cp->dp, w)); /* a sleeping worker wakes for it */
+	(void)sh;
+}
+
+/* Moves backlogged messages to the ring, oldest first. Returns how many. */
+static unsigned backlog_flush(struct st_ctl_shard *sh, unsigned w)
+{
+	struct st_ctl_backlog *b = &sh->backlog[w];
+	unsigned moved = 0;
+
+	while (b->count > 0) {
+		struct st_plane_msg *m = b->m[b->head];
+		if (rte_ring_sp_enqueue(sh->cp->app->down[w], m) != 0)
+			break;
+		struct st_ctl_sess *s = sess_of(sh, m->conn);
+		if (s != NULL && s->backlogged > 0)
+			s->backlogged--;
+		b->head = (b->head + 1) % ST_CTL_BACKLOG;
+		b->count--;
+		moved++;
+	}
+	if (moved)
+		kick_worker(sh, w);
+	return moved;
+}
+
+static void sess_end(struct st_ctl_shard *sh, struct st_ctl_sess *s);
+
+/*
+ * The sink of every st_ctl_conn of this shard. Order per worker is kept: once
+ * something waits in the backlog, later messages queue behind it.
+ */
+static int down_deliver(void *ctx, struct st_plane_msg *m)
+{
+	struct st_ctl_shard *sh = ctx;
+	unsigned w = m->conn.worker;
+
+	if (!owns(sh, w)) {
+		st_plane_msg_free(m);
+		return ST_ERR_INVALID_ARGUMENT;
+	}
+	struct st_ctl_backlog *b = &sh->backlog[w];
+	if (b->count == 0 && rte_ring_sp_enqueue(sh->cp->app->down[w], m) == 0) {
+		kick_worker(sh, w);
+		return ST_OK;
+	}
+	struct st_ctl_sess *s = sess_of(sh, m->conn);
+	if (b->count == ST_CTL_BACKLOG || (s != NULL && s->backlogged >= ST_CTL_BACKLOG_PER_SESS)) {
+		/* The worker takes nothing while this session keeps producing: the
+		 * session is refused the message, which ends it (conn.c closes on a
+		 * sink error), counted. */
+		sh->backlog_full++;
+		st_plane_msg_free(m);
+		return ST_ERR_NO_SPACE;
+	}
+	b->m[(b->head + b->count) % ST_CTL_BACKLOG] = m;
+	b->count++;
+	sh->backlogged++;
+	if (s != NULL)
+		s->backlogged++;
+	return ST_OK;
+}
+
+/* ---- sessions ---- */
+
+static void sess_end(struct st_ctl_shard *sh, struct st_ctl_sess *s)
+{
+	struct st_ctlplane *cp = sh->cp;
+
+	if (!s->authed)
+		__atomic_sub_fetch(&cp->unauth, 1, __ATOMIC_RELAXED);
+	else
+		sh->nauthed--;
+	sh->nsess--;
+	st_ctl_conn_free(s->conn);
+	s->conn = NULL;
+	st_confs_put(&cp->confs, s->conf);
+	s->conf = NULL;
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		sh->live = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+}
+
+/*
+ * MaxStartups start:rate:full, as sshd applies it: below `start`
+ * unauthenticated connections everything is accepted, from `start` on a new
+ * one is refused with probability rate% rising linearly to 100% at `full`.
+ * The count is the daemon's (all shards).
+ */
+static int startup_refused(const struct st_ctlplane *cp, const struct st_daemon_conf *c)
+{
+	unsigned n = __atomic_load_n(&cp->unauth, __ATOMIC_RELAXED);
+
+	if (n < c->max_startups_begin)
+		return 0;
+	if (n >= c->max_startups_full)
+		return 1;
+	unsigned span = c->max_startups_full - c->max_startups_begin;
+	unsigned p = c->max_startups_rate +
+		     (100 - c->max_startups_rate) * (n - c->max_startups_begin) / (span ? span : 1);
+	return (unsigned)(random() % 100) < p;
+}
+
+/* Refuses a new connection before any key exchange: DISCONNECT, then close. */
+static void refuse_startup(struct st_ctl_shard *sh, const struct st_plane_msg *m)
+{
+	struct st_ctlplane *cp = sh->cp;
+	uint8_t pl[96];
+	struct st_buf b;
+
+	st_buf_wrap(&b, pl, sizeof(pl));
+	st_buf_put_u8(&b, SSH_MSG_DISCONNECT);
+	st_buf_put_u32(&b, SSH_DISCONNECT_TOO_MANY_CONNECTIONS);
+	st_buf_put_cstring(&b, "too many unauthenticated connections");
+	st_buf_put_cstring(&b, "");
+	struct st_plane_msg *c = st_plane_msg_new(ST_DOWN_CLOSE, m->conn, pl, (uint32_t)b.len);
+	if (c != NULL)
+		down_deliver(sh, c);
+	uint64_t n = __atomic_add_fetch(&cp->startups_dropped, 1, __ATOMIC_RELAXED);
+	st_ctlplane_logf(cp, LOG_NOTICE,
+			 "drop connection #%llu from [%s]:%u on [%s]:%u past MaxStartups",
+			 (unsigned long long)n, m->u.open.peer_ip, m->u.open.peer_port,
+			 m->u.open.local_ip, m->u.open.local_port);
+}
+
+static void sess_open(struct st_ctl_shard *sh, struct st_plane_msg *m)
+{
+	struct st_ctlplane *cp = sh->cp;
+	struct st_plane_sink down = {down_deliver, sh};
+	struct st_ctl_log log = {st_ctlplane_log, cp};
+	struct st_conf_ref *conf = st_confs_get_cached(&cp->confs, &sh->conf);
+	struct st_ctl_sess *s = &sh->sess[m->conn.worker][m->conn.slot];
+
+	if (s->conn != NULL)
+		sess_end(sh, s); /* the worker reused the slot: the old one is gone */
+	if (startup_refused(cp, &conf->conf)) {
+		refuse_startup(sh, m);
+		st_plane_msg_free(m);
+		return;
+	}
+	s->conn = st_ctl_conn_new(&conf->conf.ctl, m->conn, &down, &log, &sh->stats);
+	if (s->conn == NULL) {
+		struct st_plane_msg *c = st_plane_msg_new(ST_DOWN_CLOSE, m->conn, NULL, 0);
+		if (c != NULL)
+			down_deliver(sh, c);
+		st_plane_msg_free(m);
+		return;
+	}
+	__atomic_add_fetch(&conf->refs, 1, __ATOMIC_RELAXED); /* the session's reference */
+	s->conf = conf;
+	s->authed = 0;
+	s->backlogged = 0;
+	__atomic_add_fetch(&cp->unauth, 1, __ATOMIC_RELAXED);
+	sh->nsess++;
+	s->h = m->conn;
+	s->id = __atomic_add_fetch(&cp->next_id, 1, __ATOMIC_RELAXED);
+	s->since = time(NULL);
+	snprintf(s->peer, sizeof(s->peer), "%s", m->u.open.peer_ip);
+	s->peer_port = m->u.open.peer_port;
+	s->prev = NULL;
+	s->next = sh->live;
+	if (sh->live != NULL)
+		sh->live->prev = s;
+	sh->live = s;
+	st_ctl_conn_input(s->conn, m);
+}
+
+static void sess_after_input(struct st_ctl_shard *sh, struct st_ctl_sess *s)
+{
+	if (!s->authed && st_ctl_conn_user(s->conn) != NULL) {
+		s->authed = 1;
+		sh->nauthed++;
+		__atomic_sub_fetch(&sh->cp->unauth, 1, __ATOMIC_RELAXED);
+	}
+	if (st_ctl_conn_done(s->conn))
+		sess_end(sh, s);
+}
+
+static void handle_up(struct st_ctl_shard *sh, struct st_plane_msg *m)
+{
+	struct st_ctl_sess *s;
+
+	if (m->type == ST_UP_OPEN) {
+		if (!owns(sh, m->conn.worker) || m->conn.slot >= sh->cp->max_sessions) {
+			st_plane_msg_free(m);
+			return;
+		}
+		struct st_conn_handle h = m->conn; /* sess_open consumes m */
+		sess_open(sh, m);
+		s = &sh->sess[h.worker][h.slot];
+		if (s->conn != NULL)
+			sess_after_input(sh, s);
+		return;
+	}
+	if ((s = sess_of(sh, m->conn)) == NULL) {
+		st_plane_msg_free(m);
+		return;
+	}
+	st_ctl_conn_input(s->conn, m);
+	sess_after_input(sh, s);
+}
+
+static unsigned pump_up(struct st_ctl_shard *sh)
+{
+	struct st_ctlplane *cp = sh->cp;
+	void *msgs[UP_BURST];
+	unsigned work = 0;
+
+	for (unsigned w = sh->index; w < cp->nb_workers; w += cp->nshards) {
+		work += backlog_flush(sh, w);
+		unsigned n = rte_ring_sc_dequeue_burst(cp->app->up[w], msgs, UP_BURST, NULL);
+		if (n == 0)
+			continue;
+		uint64_t t0 = rte_rdtsc();
+		for (unsigned i = 0; i < n; i++)
+			handle_up(sh, msgs[i]);
+		sh->ctl_cycles += rte_rdtsc() - t0;
+		work += n;
+	}
+	return work;
+}
+
+static void tick(struct st_ctl_shard *sh, uint64_t now_ms)
+{
+	for (struct st_ctl_sess *s = sh->live, *next; s != NULL; s = next) {
+		next = s->next;
+		st_ctl_conn_tick(s->conn, now_ms / 1000);
+		if (st_ctl_conn_done(s->conn))
+			sess_end(sh, s);
+	}
+}
+
+/* ---- requests from the admin thread ---- */
+
+static void session_row(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_ctl_req *rq)
+{
+	struct st_wsess_stats ws;
+	const char *user = st_ctl_conn_user(s->conn);
+	long age = (long)(time(NULL) - s->since);
+	char algs[256];
+
+	if (st_sshapp_session_stats(sh->cp->app, s->h, &ws) != ST_OK)
+		memset(&ws, 0, sizeof(ws));
+	st_ctl_conn_algorithms(s->conn, algs, sizeof(algs));
+	if (rq->json && rq->rows > 0)
+		st_bprintf(&rq->out, ",");
+	rq->rows++;
+	st_ctl_session_row(&rq->out, rq->json, s->id, user, s->peer, s->peer_port, s->h.worker,
+			   age, algs, &ws);
+}
+
+static struct st_ctl_sess *find_id(struct st_ctl_shard *sh, uint64_t id)
+{
+	for (struct st_ctl_sess *s = sh->live; s != NULL; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static void kill_sess(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_ctl_req *rq)
+{
+	uint8_t pl[128];
+	struct st_buf b;
+
+	/* SSH_MSG_DISCONNECT, BY_APPLICATION, description, language tag */
+	st_buf_wrap(&b, pl, sizeof(pl));
+	st_buf_put_u8(&b, SSH_MSG_DISCONNECT);
+	st_buf_put_u32(&b, SSH_DISCONNECT_BY_APPLICATION);
+	st_buf_put_cstring(&b, "killed by administrator");
+	st_buf_put_cstring(&b, "");
+	struct st_plane_msg *m = st_plane_msg_new(ST_DOWN_CLOSE, s->h, pl, (uint32_t)b.len);
+	if (m == NULL || down_deliver(sh, m) != ST_OK) {
+		st_bprintf(&rq->out, "could not reach the worker");
+		rq->rc = ST_ERR_NO_SPACE;
+		return;
+	}
+	st_ctlplane_logf(sh->cp, LOG_INFO, "Session %llu (%s port %u) killed by administrator",
+			 (unsigned long long)s->id, s->peer, s->peer_port);
+	st_bprintf(&rq->out, "session %llu: disconnecting\n", (unsigned long long)s->id);
+}
+
+static void rekey_sess(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_ctl_req *rq)
+{
+	/* The same path as a RekeyLimit reached on the worker. */
+	struct st_plane_msg *m = st_plane_msg_new(ST_UP_REKEY_DUE, s->h, NULL, 0);
+	uint64_t id = s->id;
+
+	if (m == NULL) {
+		rq->rc = ST_ERR_ALLOC;
+		return;
+	}
+	st_ctl_conn_input(s->conn, m);
+	if (st_ctl_conn_done(s->conn)) {
+		sess_end(sh, s);
+		st_bprintf(&rq->out, "session ended");
+		rq->rc = ST_ERR_STATE;
+		return;
+	}
+	st_bprintf(&rq->out, "session %llu: key exchange started\n", (unsigned long long)id);
+}
+
+static void serve_req(struct st_ctl_shard *sh, struct st_ctl_req *rq)
+{
+	struct st_ctl_sess *s;
+
+	rq->rc = ST_OK;
+	switch (rq->kind) {
+	case ST_CTL_REQ_LIST:
+		for (s = sh->live; s != NULL; s = s->next)
+			if (rq->id == 0 || s->id == rq->id) {
+				rq->found = 1;
+				session_row(sh, s, rq);
+			}
+		break;
+	case ST_CTL_REQ_KILL:
+	case ST_CTL_REQ_REKEY:
+		if ((s = find_id(sh, rq->id)) == NULL)
+			break;
+		rq->found = 1;
+		if (rq->kind == ST_CTL_REQ_KILL)
+			kill_sess(sh, s, rq);
+		else
+			rekey_sess(sh, s, rq);
+		break;
+	}
+	__atomic_store_n(&rq->done, 1, __ATOMIC_RELEASE);
+}
+
+static unsigned pump_inbox(struct st_ctl_shard *sh)
+{
+	void *rq[8];
+	unsigned n = rte_ring_sc_dequeue_burst(sh->inbox, rq, 8, NULL);
+
+	for (unsigned i = 0; i < n; i++)
+		serve_req(sh, rq[i]);
+	return n;
+}
+
+int st_ctl_shard_post(struct st_ctl_shard *sh, struct st_ctl_req *rq)
+{
+	uint64_t one = 1;
+
+	if (rte_ring_mp_enqueue(sh->inbox, rq) != 0)
+		return ST_ERR_NO_SPACE;
+	(void)!write(sh->bell.fd, &one, sizeof(one));
+	return ST_OK;
+}
+
+/* ---- published counters ---- */
+
+static void publish(struct st_ctl_shard *sh)
+{
+	struct st_ctl_shard_pub *p = &sh->pub;
+
+	st_seq_write_begin(&p->sc);
+	p->stats = sh->stats;
+	p->sessions = sh->nsess;
+	p->authed = sh->nauthed;
+	p->backlog_full = sh->backlog_full;
+	p->backlogged = sh->backlogged;
+	p->ctl_cycles = sh->ctl_cycles;
+	st_seq_write_end(&p->sc);
+}
+
+void st_ctl_shard_read_pub(const struct st_ctl_shard *sh, struct st_ctl_shard_pub *out)
+{
+	uint32_t sn;
+
+	do {
+		sn = st_seq_read_begin(&sh->pub.sc);
+		memcpy(&out->stats, &sh->pub.stats, sizeof(out->stats));
+		out->sessions = sh->pub.sessions;
+		out->authed = sh->pub.authed;
+		out->backlog_full = sh->pub.backlog_full;
+		out->backlogged = sh->pub.backlogged;
+		out->ctl_cycles = sh->pub.ctl_cycles;
+	} while (st_seq_read_retry(&sh->pub.sc, sn));
+}
+
+/* ---- the thread ---- */
+
+static void *shard_thread(void *arg)
+{
+	struct st_ctl_shard *sh = arg;
+	struct st_ctlplane *cp = sh->cp;
+
+	sh->last_tick_ms = mono_ms();
+	while (!__atomic_load_n(&sh->exit, __ATOMIC_ACQUIRE)) {
+		unsigned work = pump_up(sh) + pump_inbox(sh);
+		uint64_t now = mono_ms();
+		if (now - sh->last_tick_ms >= TICK_MS) {
+			sh->last_tick_ms = now;
+			tick(sh, now);
+		}
+		if (work || now == sh->last_tick_ms)
+			publish(sh);
+		if (work)
+			continue;
+		/*
+		 * Idle: sleep on the doorbell up to 1 ms. The flag goes up before
+		 * the rings are looked at again, so a message queued in between is
+		 * either seen here or rings the bell (sess_io.c up_deliver).
+		 */
+		__atomic_store_n(&sh->bell.sleeping, 1, __ATOMIC_SEQ_CST);
+		if (pump_up(sh) + pump_inbox(sh) == 0) {
+			struct pollfd pfd = {sh->bell.fd, POLLIN, 0};
+			if (poll(&pfd, 1, 1) > 0) {
+				uint64_t v;
+				(void)!read(sh->bell.fd, &v, sizeof(v));
+			}
+		}
+		__atomic_store_n(&sh->bell.sleeping, 0, __ATOMIC_RELAXED);
+	}
+	/* Shutdown: the workers have stopped taking messages. */
+	for (struct st_ctl_sess *s = sh->live, *next; s != NULL; s = next) {
+		next = s->next;
+		sess_end(sh, s);
+	}
+	publish(sh);
+	(void)cp;
+	return NULL;
+}
+
+int st_ctl_shard_init(struct st_ctl_shard *sh, struct st_ctlplane *cp, unsigned index)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	memset(sh, 0, sizeof(*sh));
+	sh->cp = cp;
+	sh->index = index;
+	st_seq_init(&sh->pub.sc);
+	sh->bell.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sh->bell.fd < 0)
+		return ST_ERR_SYSTEM;
+	snprintf(name, sizeof(name), "st_ctl_inbox%u", index);
+	sh->inbox = rte_ring_create(name, ST_CTL_INBOX, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (sh->inbox == NULL)
+		return ST_ERR_ALLOC;
+	for (unsigned w = index; w < cp->nb_workers; w += cp->nshards) {
+		sh->sess[w] = calloc(cp->max_sessions, sizeof(*sh->sess[w]));
+		sh->backlog[w].m = calloc(ST_CTL_BACKLOG, sizeof(*sh->backlog[w].m));
+		if (sh->sess[w] == NULL || sh->backlog[w].m == NULL)
+			return ST_ERR_ALLOC;
+		/* The worker rings this shard's bell when it queues while the shard sleeps. */
+		cp->app->ctl_bell[w] = &sh->bell;
+	}
+	return ST_OK;
+}
+
+int st_ctl_shard_start(struct st_ctl_shard *sh, int cpu)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "st-ctl-%u", sh->index);
+	/* DPDK's control threads run on the CPUs that no lcore uses (its
+	 * control cpuset), so a shard does not share a worker's core. */
+	if (rte_ctrl_thread_create(&sh->thread, name, NULL, shard_thread, sh) != 0)
+		return ST_ERR_SYSTEM;
+	sh->started = 1;
+	if (cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (pthread_setaffinity_np(sh->thread, sizeof(set), &set) != 0)
+			return ST_ERR_SYSTEM;
+	}
+	return ST_OK;
+}
+
+void st_ctl_shard_stop(struct st_ctl_shard *sh)
+{
+	if (sh->started) {
+		__atomic_store_n(&sh->exit, 1, __ATOMIC_RELEASE);
+		uint64_t one = 1;
+		(void)!write(sh->bell.fd, &one, sizeof(one));
+		pthread_join(sh->thread, NULL);
+		sh->started = 0;
+	}
+	for (unsigned w = 0; w < DP_MAX_WORKERS; w++) {
+		struct st_ctl_backlog *b = &sh->backlog[w];
+		for (; b->m != NULL && b->count > 0; b->count--) {
+			st_plane_msg_free(b->m[b->head]);
+			b->head = (b->head + 1) % ST_CTL_BACKLOG;
+		}
+		free(b->m);
+		b->m = NULL;
+		free(sh->sess[w]);
+		sh->sess[w] = NULL;
+	}
+	st_confs_put(&sh->cp->confs, sh->conf);
+	sh->conf = NULL;
+	if (sh->inbox != NULL) {
+		void *rq;
+		while (rte_ring_dequeue(sh->inbox, &rq) == 0)
+			__atomic_store_n(&((struct st_ctl_req *)rq)->done, 1, __ATOMIC_RELEASE);
+		rte_ring_free(sh->inbox);
+		sh->inbox = NULL;
+	}
+	if (sh->bell.fd >= 0)
+		close(sh->bell.fd);
+	sh->bell.fd = -1;
+}
