@@ -398,16 +398,19 @@ static int reclaim(struct st_srclimit *t, uint8_t fam, uint64_t now, int evict)
 	long best = -1;
 	uint64_t best_rank = UINT64_MAX;
 
-	for (uint32_t v = 0; v < n; v++) {
+	/* A deletion does not count as a visit (slot i may now hold a shifted entry:
+	 * look again); deletions are paid for by the insertions that made them. */
+	for (uint32_t v = 0; v < n;) {
 		struct st_srclimit_ent *e = &t->slot[i];
 		if (e->used && e->fam == fam) {
 			settle(t, e, now);
 			if (is_empty(t, e)) {
-				del(t, i); /* slot i may now hold a shifted entry: look again */
+				del(t, i);
 				continue;
 			}
 		}
 		i = (i + 1) & t->mask;
+		v++;
 	}
 	t->cursor = i;
 	if (*fam_count(t, fam) < fam_cap(t, fam))
@@ -619,7 +622,7 @@ unsigned st_srclimit_expire(struct st_srclimit *t, uint64_t now, unsigned budget
 		return 0;
 	if (budget > t->mask + 1)
 		budget = t->mask + 1;
-	for (unsigned v = 0; v < budget; v++) {
+	for (unsigned v = 0; v < budget;) {
 		struct st_srclimit_ent *e = &t->slot[i];
 		if (e->used) {
 			settle(t, e, now);
@@ -630,6 +633,7 @@ unsigned st_srclimit_expire(struct st_srclimit *t, uint64_t now, unsigned budget
 			}
 		}
 		i = (i + 1) & t->mask;
+		v++;
 	}
 	t->cursor = i;
 	return freed;

@@ -249,9 +249,11 @@ enum st_srclimit_kex st_srclimit_kex_allowed(struct st_srclimit *t,
 					     uint64_t now, uint32_t *retry_ms);
 
 /*
- * Ends expired penalties and frees empty entries, visiting at most `budget`
- * slots from where the last call stopped (a full pass takes
- * table size / budget calls). Returns the number of entries freed.
+ * Ends expired penalties and frees empty entries, visiting `budget` slots
+ * from where the last call stopped (a full pass takes table size / budget
+ * calls; the table has 2 x (max-sources4 + max-sources6) slots rounded up to a
+ * power of two), plus one more look per entry freed. Returns the number of
+ * entries freed.
  */
 unsigned st_srclimit_expire(struct st_srclimit *t, uint64_t now, unsigned budget);
 
