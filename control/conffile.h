@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "control/config.h"
+#include "control/srclimit.h"
 
 #define ST_CONF_MAX_LISTEN 8
 #define ST_CONF_MAX_PORTS 8
@@ -65,6 +66,9 @@ struct st_daemon_conf {
 	char crypto_engine[64];                      /* CryptoEngine ID */
 	char tap_interface[16];  /* TapInterface: the kernel TAP port (dataplane/vtap.h), "" for none */
 	unsigned worker_idle_ms; /* WorkerIdle: sleep after this many ms without packets, 0 = poll */
+	/* PerSourceNetBlockSize, PerSourceMaxStartups, PerSourcePenalties,
+	 * PerSourcePenaltyExemptList, PerSourceKexRate (control/srclimit.h) */
+	struct st_srclimit_conf srclimit;
 };
 
 /* Defaults for everything (no host keys, no listeners beyond Port 22). */
