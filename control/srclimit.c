@@ -547,14 +547,15 @@ static void penalise(struct st_srclimit *t, struct st_srclimit_ent *e, enum st_s
 	}
 }
 
-void st_srclimit_close(struct st_srclimit *t, const struct st_srclimit_addr *a, int authed,
-		       enum st_srclimit_penalty p, uint64_t now)
+uint32_t st_srclimit_close(struct st_srclimit *t, const struct st_srclimit_addr *a, int authed,
+			   enum st_srclimit_penalty p, uint64_t now)
 {
 	uint8_t fam, key[16];
 	struct st_srclimit_ent *e;
+	uint32_t activated = 0;
 
 	if (netblock(t, a, &fam, key) != ST_OK)
-		return;
+		return 0;
 	if ((e = lookup(t, fam, key, now)) != NULL && !authed && e->unauth > 0)
 		e->unauth--;
 	if (t->conf.penalties && p > ST_SRCLIMIT_PENALTY_NONE && p < ST_SRCLIMIT_PENALTY_KINDS &&
@@ -563,11 +564,33 @@ void st_srclimit_close(struct st_srclimit *t, const struct st_srclimit_addr *a, 
 		    (e = insert(t, fam, key, now,
 				fam_overflow(t, fam) == ST_SRCLIMIT_OVERFLOW_PERMISSIVE)) == NULL) {
 			t->ctr.penalties_dropped++;
-			return;
+			return 0;
 		}
+		int was_active = e->pen_active;
 		penalise(t, e, p, now);
+		if (!was_active && e->pen_active)
+			activated = (uint32_t)((e->pen_expiry - now + 999) / 1000);
 	}
 	drop_if_empty(t, e);
+	return activated;
+}
+
+int st_srclimit_netblock_str(const struct st_srclimit *t, const struct st_srclimit_addr *a,
+			     char *buf, size_t bufsz)
+{
+	char s[INET6_ADDRSTRLEN];
+	uint8_t fam, key[16];
+
+	if (netblock(t, a, &fam, key) != ST_OK ||
+	    inet_ntop(fam == 4 ? AF_INET : AF_INET6, key, s, sizeof(s)) == NULL)
+		return ST_ERR_FORMAT;
+	int n = snprintf(buf, bufsz, "%s/%u", s, fam == 4 ? t->conf.netblock4 : t->conf.netblock6);
+	return n > 0 && (size_t)n < bufsz ? ST_OK : ST_ERR_FORMAT;
+}
+
+const char *st_srclimit_penalty_why(enum st_srclimit_penalty p)
+{
+	return (unsigned)p < ST_SRCLIMIT_PENALTY_KINDS ? penalty_why[p] : "penalty";
 }
 
 void st_srclimit_kex_charge(struct st_srclimit *t, const struct st_srclimit_addr *a, uint64_t ns,

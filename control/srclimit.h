@@ -230,9 +230,21 @@ void st_srclimit_authed(struct st_srclimit *t, const struct st_srclimit_addr *a)
  * The connection is gone. authed: whether st_srclimit_authed() was called for
  * it (if not, its unauthenticated count is released here). p: the penalty it
  * earned (ignored when PerSourcePenalties is no, or the address is exempt).
+ * Returns the seconds the net block's penalty has left when this call made it
+ * enforced (crossed `min`), so that the caller logs it once, in sshd's words:
+ * "ipv4: activating 198.18.0.0/24 penalty of 20 seconds for penalty: failed
+ * authentication" (st_srclimit_netblock_str(), st_srclimit_penalty_why());
+ * else 0.
  */
-void st_srclimit_close(struct st_srclimit *t, const struct st_srclimit_addr *a, int authed,
-		       enum st_srclimit_penalty p, uint64_t now);
+uint32_t st_srclimit_close(struct st_srclimit *t, const struct st_srclimit_addr *a, int authed,
+			   enum st_srclimit_penalty p, uint64_t now);
+
+/* "198.18.0.0/24", "2001:db8::/56": the net block of a, for logs. ST_OK or ST_ERR_FORMAT. */
+int st_srclimit_netblock_str(const struct st_srclimit *t, const struct st_srclimit_addr *a,
+			     char *buf, size_t bufsz);
+
+/* sshd's refusal text for a penalty kind: "penalty: failed authentication". */
+const char *st_srclimit_penalty_why(enum st_srclimit_penalty p);
 
 /* Adds ns of key-exchange CPU to the net block's account (no-op when PerSourceKexRate none). */
 void st_srclimit_kex_charge(struct st_srclimit *t, const struct st_srclimit_addr *a, uint64_t ns,

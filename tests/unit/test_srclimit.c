@@ -151,6 +151,10 @@ static void test_netblock_v6(void)
 	CHECK_OK(st_srclimit_init(&t, &c));
 	CHECK_OK(OPEN(&t, "2001:db8:0:1200::1", 0));
 	CHECK_INT(OPEN(&t, "2001:db8:0:12ff:ffff::2", 0), ST_SRCLIMIT_REFUSE_STARTUPS);
+	char nb[64];
+	struct st_srclimit_addr a6 = A("2001:db8:0:12ff:ffff::2");
+	CHECK_OK(st_srclimit_netblock_str(&t, &a6, nb, sizeof(nb)));
+	CHECK(strcmp(nb, "2001:db8:0:1200::/56") == 0);
 	CHECK_OK(OPEN(&t, "2001:db8:0:1300::1", 0));
 	CHECK_OK(OPEN(&t, "198.18.0.1", 0)); /* families do not mix */
 	CHECK_INT(st_srclimit_counters(&t)->entries6, 2);
@@ -223,7 +227,11 @@ static void test_penalty_accumulate(void)
 	CHECK_INT(st_srclimit_counters(&t)->penalised4, 1);
 	CHECK_INT(st_srclimit_counters(&t)->penalties_activated, 0);
 	CHECK_OK(OPEN(&t, "198.18.0.7", now));
-	CLOSE(&t, "198.18.0.7", 0, ST_SRCLIMIT_PENALTY_AUTHFAIL, now); /* 20 s > 15 s */
+	CHECK_INT(st_srclimit_close(&t, &a, 0, ST_SRCLIMIT_PENALTY_AUTHFAIL, now), 20); /* 20 s > 15 s */
+	char nb[64];
+	CHECK_OK(st_srclimit_netblock_str(&t, &a, nb, sizeof(nb)));
+	CHECK(strcmp(nb, "198.18.0.7/32") == 0);
+	CHECK(strcmp(st_srclimit_penalty_why(ST_SRCLIMIT_PENALTY_AUTHFAIL), "penalty: failed authentication") == 0);
 	CHECK_INT(st_srclimit_counters(&t)->penalties_activated, 1);
 	CHECK_INT(st_srclimit_open(&t, &a, now, &why), ST_SRCLIMIT_REFUSE_PENALTY);
 	CHECK(why != NULL && strcmp(why, "penalty: failed authentication") == 0);
