@@ -323,6 +323,37 @@ const struct st_srclimit_counters *st_srclimit_counters(const struct st_srclimit
 	return &t->ctr;
 }
 
+size_t st_srclimit_counters_named(const struct st_srclimit *t, struct st_srclimit_named *out,
+				  size_t max)
+{
+	const struct st_srclimit_counters *c = &t->ctr;
+	const struct st_srclimit_named all[ST_SRCLIMIT_NAMED_MAX] = {
+		{"SRC_REFUSED_STARTUPS", c->refused_startups},
+		{"SRC_REFUSED_PENALTY", c->refused_penalty},
+		{"SRC_REFUSED_TABLE_FULL", c->refused_table_full},
+		{"SRC_PENALTY_CRASH", c->penalties_applied[ST_SRCLIMIT_PENALTY_CRASH]},
+		{"SRC_PENALTY_AUTHFAIL", c->penalties_applied[ST_SRCLIMIT_PENALTY_AUTHFAIL]},
+		{"SRC_PENALTY_NOAUTH", c->penalties_applied[ST_SRCLIMIT_PENALTY_NOAUTH]},
+		{"SRC_PENALTY_GRACE", c->penalties_applied[ST_SRCLIMIT_PENALTY_GRACE]},
+		{"SRC_PENALTY_ACTIVATED", c->penalties_activated},
+		{"SRC_PENALTY_DROPPED", c->penalties_dropped},
+		{"SRC_EVICTED", c->evicted},
+		{"SRC_UNTRACKED", c->untracked},
+		{"SRC_KEX_DEFERRED", c->kex_deferred},
+		{"SRC_KEX_REFUSED", c->kex_refused},
+		{"SRC_KEX_CPU_NS", c->kex_charged_ns},
+		{"SRC_ENTRIES4", c->entries4},
+		{"SRC_ENTRIES6", c->entries6},
+		{"SRC_PENALISED4", c->penalised4},
+		{"SRC_PENALISED6", c->penalised6},
+		{"SRC_TABLE_SLOTS", t->slot != NULL ? (uint64_t)t->mask + 1 : 0},
+		{"SRC_TABLE_BYTES", t->slot != NULL ? ((uint64_t)t->mask + 1) * sizeof(*t->slot) : 0},
+	};
+	for (size_t i = 0; i < max && i < ST_SRCLIMIT_NAMED_MAX; i++)
+		out[i] = all[i];
+	return ST_SRCLIMIT_NAMED_MAX;
+}
+
 /* Slot index of (fam, key), or -1. */
 static long find(const struct st_srclimit *t, uint8_t fam, const uint8_t key[16])
 {

@@ -272,6 +272,21 @@ unsigned st_srclimit_expire(struct st_srclimit *t, uint64_t now, unsigned budget
 /* The counters (gauges current). */
 const struct st_srclimit_counters *st_srclimit_counters(const struct st_srclimit *t);
 
+/* One counter by the name `stats` and docs/OPERATIONS.md give it. */
+struct st_srclimit_named {
+	const char *name; /* "SRC_REFUSED_PENALTY" */
+	uint64_t value;
+};
+#define ST_SRCLIMIT_NAMED_MAX 20
+
+/*
+ * Every counter and gauge as (name, value), in a fixed order, for
+ * `sshtermctl stats` and telemetry. Writes at most max entries; returns
+ * how many there are (ST_SRCLIMIT_NAMED_MAX).
+ */
+size_t st_srclimit_counters_named(const struct st_srclimit *t, struct st_srclimit_named *out,
+				  size_t max);
+
 /* Penalty kind name as in PerSourcePenalties ("authfail"), "none" for NONE. */
 const char *st_srclimit_penalty_name(enum st_srclimit_penalty p);
 

@@ -243,6 +243,12 @@ static void test_penalty_accumulate(void)
 	CHECK_INT(st_srclimit_counters(&t)->penalised4, 0);
 	CHECK_INT(st_srclimit_counters(&t)->penalties_applied[ST_SRCLIMIT_PENALTY_AUTHFAIL], 4);
 	CHECK_INT(st_srclimit_counters(&t)->refused_penalty, 2);
+	struct st_srclimit_named named[ST_SRCLIMIT_NAMED_MAX];
+	CHECK_INT(st_srclimit_counters_named(&t, named, ST_SRCLIMIT_NAMED_MAX), ST_SRCLIMIT_NAMED_MAX);
+	CHECK(strcmp(named[1].name, "SRC_REFUSED_PENALTY") == 0 && named[1].value == 2);
+	CHECK(strcmp(named[4].name, "SRC_PENALTY_AUTHFAIL") == 0 && named[4].value == 4);
+	CHECK(strcmp(named[18].name, "SRC_TABLE_SLOTS") == 0 && named[18].value == 16);
+	printf("    entry %llu bytes\n", (unsigned long long)(named[19].value / named[18].value));
 	st_srclimit_free(&t);
 
 	/* Concurrent connections: penalties earned while one is open accumulate; capped at max. */
