@@ -45,6 +45,9 @@
  *                        penalties for untracked blocks are dropped, until
  *                        entries expire.
  * IPv4 and IPv6 are accounted separately (overflow and overflow6).
+ * An untracked connection has no count to release: if its net block gets an
+ * entry meanwhile, its close releases one of that entry's startups (the count
+ * errs low, by at most the untracked connections, never high).
  *
  * Key-exchange CPU account (PerSourceKexRate RATE[:BURST], issue 12: key
  * exchange floods that cost the attacker nothing but cost us a signature and a
