@@ -55,6 +55,7 @@ int st_daemon_conf_init(struct st_daemon_conf *c)
 	c->max_startups_full = 100;
 	c->control_threads = 1;
 	c->crypto_backend = ST_CONF_CRYPTO_EVP;
+	st_srclimit_conf_init(&c->srclimit);
 	return ST_OK;
 }
 
@@ -598,6 +599,177 @@ static int kw_mtu(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+/* ---- per-source limits (control/srclimit.h) ---- */
+
+/* PerSourceNetBlockSize V4[:V6]: prefix lengths that group sources (32:128). */
+static int kw_netblock(struct conf_ctx *x, char **av, int ac)
+{
+	unsigned long long v4, v6 = x->c->srclimit.netblock6;
+	char *colon = strchr(av[0], ':');
+
+	(void)ac;
+	if (colon != NULL)
+		*colon++ = '\0';
+	if (parse_uint(av[0], 32, &v4) != ST_OK || (colon != NULL && parse_uint(colon, 128, &v6) != ST_OK))
+		return conf_error(x, ST_ERR_FORMAT,
+				  "PerSourceNetBlockSize: expected V4[:V6] with V4 0..32 and V6 0..128");
+	x->c->srclimit.netblock4 = (uint8_t)v4;
+	x->c->srclimit.netblock6 = (uint8_t)v6;
+	return ST_OK;
+}
+
+/* PerSourceMaxStartups N | none */
+static int kw_persource_maxstartups(struct conf_ctx *x, char **av, int ac)
+{
+	unsigned long long v;
+
+	(void)ac;
+	if (strcasecmp(av[0], "none") == 0) {
+		x->c->srclimit.max_startups = 0;
+		return ST_OK;
+	}
+	if (parse_uint(av[0], 1000000, &v) != ST_OK || v == 0)
+		return conf_error(x, ST_ERR_FORMAT,
+				  "PerSourceMaxStartups: expected 'none' or 1..1000000, got '%s'", av[0]);
+	x->c->srclimit.max_startups = (uint32_t)v;
+	return ST_OK;
+}
+
+static int parse_overflow(const char *s, enum st_srclimit_overflow *o)
+{
+	if (strcasecmp(s, "permissive") == 0)
+		*o = ST_SRCLIMIT_OVERFLOW_PERMISSIVE;
+	else if (strcasecmp(s, "deny-all") == 0)
+		*o = ST_SRCLIMIT_OVERFLOW_DENY_ALL;
+	else
+		return ST_ERR_FORMAT;
+	return ST_OK;
+}
+
+/*
+ * PerSourcePenalties yes | no | KEYWORD:VALUE ...: crash, authfail, noauth,
+ * grace-exceeded, max, min take durations; max-sources4, max-sources6 counts;
+ * overflow, overflow6 permissive | deny-all (overflow6 follows overflow unless
+ * given).
+ */
+static int kw_penalties(struct conf_ctx *x, char **av, int ac)
+{
+	static const struct {
+		const char *name;
+		int kind; /* penalty kind, or -1 max, -2 min */
+	} durations[] = {
+		{"crash", ST_SRCLIMIT_PENALTY_CRASH},
+		{"authfail", ST_SRCLIMIT_PENALTY_AUTHFAIL},
+		{"noauth", ST_SRCLIMIT_PENALTY_NOAUTH},
+		{"grace-exceeded", ST_SRCLIMIT_PENALTY_GRACE},
+		{"max", -1},
+		{"min", -2},
+	};
+	struct st_srclimit_conf *sl = &x->c->srclimit;
+	int overflow6_set = 0;
+
+	for (int i = 0; i < ac; i++) {
+		char *w = av[i], *val = strchr(w, ':');
+		size_t d;
+
+		if (val == NULL) {
+			if (strcasecmp(w, "yes") == 0)
+				sl->penalties = 1;
+			else if (strcasecmp(w, "no") == 0)
+				sl->penalties = 0;
+			else
+				return conf_error(x, ST_ERR_FORMAT,
+						  "PerSourcePenalties: expected yes, no or KEYWORD:VALUE, "
+						  "got '%s'", w);
+			continue;
+		}
+		*val++ = '\0';
+		for (d = 0; d < sizeof(durations) / sizeof(durations[0]); d++)
+			if (strcasecmp(w, durations[d].name) == 0)
+				break;
+		if (d < sizeof(durations) / sizeof(durations[0])) {
+			uint32_t secs;
+			if (parse_time(val, &secs) != ST_OK)
+				return conf_error(x, ST_ERR_FORMAT,
+						  "PerSourcePenalties: %s: bad duration '%s'", w, val);
+			if (durations[d].kind == -1)
+				sl->penalty_max_s = secs;
+			else if (durations[d].kind == -2)
+				sl->penalty_min_s = secs;
+			else
+				sl->penalty_s[durations[d].kind] = secs;
+		} else if (strcasecmp(w, "max-sources4") == 0 || strcasecmp(w, "max-sources6") == 0) {
+			unsigned long long v;
+			if (parse_uint(val, ST_SRCLIMIT_MAX_SOURCES, &v) != ST_OK || v == 0)
+				return conf_error(x, ST_ERR_FORMAT,
+						  "PerSourcePenalties: %s: expected 1..%u, got '%s'", w,
+						  ST_SRCLIMIT_MAX_SOURCES, val);
+			if (w[11] == '4')
+				sl->max_sources4 = (uint32_t)v;
+			else
+				sl->max_sources6 = (uint32_t)v;
+		} else if (strcasecmp(w, "overflow") == 0 || strcasecmp(w, "overflow6") == 0) {
+			int six = w[8] == '6';
+			if (parse_overflow(val, six ? &sl->overflow6 : &sl->overflow4) != ST_OK)
+				return conf_error(x, ST_ERR_FORMAT,
+						  "PerSourcePenalties: %s: expected permissive or deny-all, "
+						  "got '%s'", w, val);
+			overflow6_set |= six;
+		} else {
+			return conf_error(x, ST_ERR_FORMAT, "PerSourcePenalties: unknown keyword '%s'", w);
+		}
+	}
+	if (!overflow6_set)
+		sl->overflow6 = sl->overflow4;
+	if (sl->penalty_max_s < sl->penalty_min_s)
+		return conf_error(x, ST_ERR_FORMAT,
+				  "PerSourcePenalties: max (%us) is less than min (%us): no penalty "
+				  "could ever be enforced",
+				  sl->penalty_max_s, sl->penalty_min_s);
+	return ST_OK;
+}
+
+/* PerSourcePenaltyExemptList ADDR[/LEN],PATTERN,... */
+static int kw_penalty_exempt(struct conf_ctx *x, char **av, int ac)
+{
+	char why[ST_CONF_ERR_MAX / 2];
+	int r;
+
+	(void)ac;
+	if ((r = st_srclimit_exempt_check(av[0], why, sizeof(why))) != ST_OK)
+		return conf_error(x, r, "PerSourcePenaltyExemptList: %s", why);
+	snprintf(x->c->srclimit.exempt, sizeof(x->c->srclimit.exempt), "%s", av[0]);
+	return ST_OK;
+}
+
+/* PerSourceKexRate none | RATE[:BURST]: ms of key-exchange CPU per second, bucket depth in ms. */
+static int kw_kexrate(struct conf_ctx *x, char **av, int ac)
+{
+	unsigned long long rate, burst;
+	char *colon = strchr(av[0], ':');
+
+	(void)ac;
+	if (strcasecmp(av[0], "none") == 0) {
+		x->c->srclimit.kex_rate_ms = 0;
+		return ST_OK;
+	}
+	if (colon != NULL)
+		*colon++ = '\0';
+	if (parse_uint(av[0], ST_SRCLIMIT_KEX_RATE_MAX, &rate) != ST_OK || rate == 0)
+		return conf_error(x, ST_ERR_FORMAT,
+				  "PerSourceKexRate: expected 'none' or RATE[:BURST] with RATE 1..%u "
+				  "(ms of CPU per second)",
+				  ST_SRCLIMIT_KEX_RATE_MAX);
+	burst = rate * 20 < ST_SRCLIMIT_KEX_BURST_MAX ? rate * 20 : ST_SRCLIMIT_KEX_BURST_MAX;
+	if (colon != NULL &&
+	    (parse_uint(colon, ST_SRCLIMIT_KEX_BURST_MAX, &burst) != ST_OK || burst == 0))
+		return conf_error(x, ST_ERR_FORMAT, "PerSourceKexRate: BURST must be 1..%u ms, got '%s'",
+				  ST_SRCLIMIT_KEX_BURST_MAX, colon);
+	x->c->srclimit.kex_rate_ms = (uint32_t)rate;
+	x->c->srclimit.kex_burst_ms = (uint32_t)burst;
+	return ST_OK;
+}
+
 /* ControlThreads N: control-plane threads, each owning the sessions of some workers. */
 static int kw_controlthreads(struct conf_ctx *x, char **av, int ac)
 {
@@ -686,6 +858,11 @@ static const struct keyword keywords[] = {
 	{"TapInterface", 1, 1, 0, kw_tapinterface},
 	{"ControlThreads", 1, 1, 0, kw_controlthreads},
 	{"ControlCpus", 1, 1, 0, kw_controlcpus},
+	{"PerSourceNetBlockSize", 1, 1, 0, kw_netblock},
+	{"PerSourceMaxStartups", 1, 1, 0, kw_persource_maxstartups},
+	{"PerSourcePenalties", 1, -1, 0, kw_penalties},
+	{"PerSourcePenaltyExemptList", 1, 1, 0, kw_penalty_exempt},
+	{"PerSourceKexRate", 1, 1, 0, kw_kexrate},
 };
 
 /*

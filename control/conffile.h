@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "control/config.h"
+#include "control/srclimit.h"
 
 #define ST_CONF_MAX_LISTEN 8
 #define ST_CONF_MAX_PORTS 8
@@ -68,6 +69,9 @@ struct st_daemon_conf {
 	char crypto_engine[64];                      /* CryptoEngine ID */
 	char tap_interface[16];  /* TapInterface: the kernel TAP port (dataplane/vtap.h), "" for none */
 	unsigned worker_idle_ms; /* WorkerIdle: sleep after this many ms without packets, 0 = poll */
+	/* PerSourceNetBlockSize, PerSourceMaxStartups, PerSourcePenalties,
+	 * PerSourcePenaltyExemptList, PerSourceKexRate (control/srclimit.h) */
+	struct st_srclimit_conf srclimit;
 	unsigned control_threads; /* ControlThreads: control-plane threads (shards), 1.. */
 	uint16_t control_cpus[ST_CONF_MAX_CONTROL_CPUS]; /* ControlCpus: where they run */
 	unsigned n_control_cpus;  /* 0: DPDK's control cpuset (the CPUs no lcore uses) */

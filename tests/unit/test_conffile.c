@@ -162,6 +162,30 @@ static void test_errors(void)
 		{"HostKey \"unterminated\n", "unterminated quote"},
 		{"Service db\n", "Service: expected 2 argument(s), got 1"},
 		{"AuthorizedKeysFile a b\n", "only one file"},
+		{"PerSourceNetBlockSize 33\n", "PerSourceNetBlockSize: expected V4[:V6]"},
+		{"PerSourceNetBlockSize 24:129\n", "PerSourceNetBlockSize: expected"},
+		{"PerSourceNetBlockSize 24:\n", "PerSourceNetBlockSize: expected"},
+		{"PerSourceNetBlockSize /24\n", "PerSourceNetBlockSize: expected"},
+		{"PerSourceMaxStartups 0\n", "PerSourceMaxStartups: expected 'none' or 1..1000000"},
+		{"PerSourceMaxStartups lots\n", "PerSourceMaxStartups: expected"},
+		{"PerSourcePenalties maybe\n", "PerSourcePenalties: expected yes, no or KEYWORD:VALUE"},
+		{"PerSourcePenalties crash:2x\n", "PerSourcePenalties: crash: bad duration '2x'"},
+		{"PerSourcePenalties authfail:\n", "PerSourcePenalties: authfail: bad duration"},
+		{"PerSourcePenalties frobnicate:1s\n", "PerSourcePenalties: unknown keyword 'frobnicate'"},
+		{"PerSourcePenalties max-sources4:0\n", "PerSourcePenalties: max-sources4: expected 1.."},
+		{"PerSourcePenalties max-sources6:-1\n", "max-sources6: expected"},
+		{"PerSourcePenalties overflow:deny\n", "overflow: expected permissive or deny-all"},
+		{"PerSourcePenalties overflow6:allow\n", "overflow6: expected permissive or deny-all"},
+		{"PerSourcePenalties max:10s\n", "max (10s) is less than min (15s)"},
+		{"PerSourcePenalties\n", "PerSourcePenalties: expected at least 1 argument(s), got 0"},
+		{"PerSourcePenaltyExemptList 192.0.2.0/33\n", "PerSourcePenaltyExemptList: '192.0.2.0/33': mask length"},
+		{"PerSourcePenaltyExemptList 192.0.2.0/8\n", "host part"},
+		{"PerSourcePenaltyExemptList example.com\n", "not an address, CIDR block or wildcard"},
+		{"PerSourcePenaltyExemptList 10.0.0.1 10.0.0.2\n", "PerSourcePenaltyExemptList: expected 1 argument(s), got 2"},
+		{"PerSourceKexRate 0\n", "PerSourceKexRate: expected 'none' or RATE[:BURST]"},
+		{"PerSourceKexRate 1001\n", "PerSourceKexRate: expected"},
+		{"PerSourceKexRate 50:0\n", "PerSourceKexRate: BURST must be 1..60000 ms"},
+		{"PerSourceKexRate 50:1s\n", "BURST must be"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct st_daemon_conf c;
@@ -173,6 +197,91 @@ static void test_errors(void)
 				     v[i].want);
 		st_daemon_conf_free(&c);
 	}
+}
+
+/* The per-source keywords (control/srclimit.h): defaults are OpenSSH 9.8's. */
+static void test_persource(void)
+{
+	struct st_daemon_conf c;
+	char err[ST_CONF_ERR_MAX];
+
+	CHECK_OK(parse(&c, "Port 22\n", err));
+	CHECK_INT(c.srclimit.netblock4, 32);
+	CHECK_INT(c.srclimit.netblock6, 128);
+	CHECK_INT(c.srclimit.max_startups, 0);
+	CHECK_INT(c.srclimit.penalties, 1);
+	CHECK_INT(c.srclimit.penalty_s[ST_SRCLIMIT_PENALTY_CRASH], 90);
+	CHECK_INT(c.srclimit.penalty_s[ST_SRCLIMIT_PENALTY_AUTHFAIL], 5);
+	CHECK_INT(c.srclimit.penalty_s[ST_SRCLIMIT_PENALTY_NOAUTH], 1);
+	CHECK_INT(c.srclimit.penalty_s[ST_SRCLIMIT_PENALTY_GRACE], 20);
+	CHECK_INT(c.srclimit.penalty_max_s, 600);
+	CHECK_INT(c.srclimit.penalty_min_s, 15);
+	CHECK_INT(c.srclimit.max_sources4, 65536);
+	CHECK_INT(c.srclimit.max_sources6, 65536);
+	CHECK_INT(c.srclimit.overflow4, ST_SRCLIMIT_OVERFLOW_PERMISSIVE);
+	CHECK_INT(c.srclimit.overflow6, ST_SRCLIMIT_OVERFLOW_PERMISSIVE);
+	CHECK(c.srclimit.exempt[0] == '\0');
+	CHECK_INT(c.srclimit.kex_rate_ms, 50);
+	CHECK_INT(c.srclimit.kex_burst_ms, 1000);
+	st_daemon_conf_free(&c);
+
+	CHECK_OK(parse(&c,
+		       "PerSourceNetBlockSize 24:56\n"
+		       "PerSourceMaxStartups 3\n"
+		       "PerSourcePenalties crash:2m authfail:10s noauth:2 grace-exceeded:1m30s "
+		       "max:1h min:30s max-sources4:1024 max-sources6:512 overflow:deny-all\n"
+		       "PerSourcePenaltyExemptList 127.0.0.1,::1,198.18.0.0/15,10.1.*\n"
+		       "PerSourceKexRate 100:5000\n"
+		       "PerSourceMaxStartups 9\n", /* first occurrence wins */
+		       err));
+	if (err[0])
+		printf("    %s\n", err);
+	CHECK_INT(c.srclimit.netblock4, 24);
+	CHECK_INT(c.srclimit.netblock6, 56);
+	CHECK_INT(c.srclimit.max_startups, 3);
+	CHECK_INT(c.srclimit.penalty_s[ST_SRCLIMIT_PENALTY_CRASH], 120);
+	CHECK_INT(c.srclimit.penalty_s[ST_SRCLIMIT_PENALTY_AUTHFAIL], 10);
+	CHECK_INT(c.srclimit.penalty_s[ST_SRCLIMIT_PENALTY_NOAUTH], 2);
+	CHECK_INT(c.srclimit.penalty_s[ST_SRCLIMIT_PENALTY_GRACE], 90);
+	CHECK_INT(c.srclimit.penalty_max_s, 3600);
+	CHECK_INT(c.srclimit.penalty_min_s, 30);
+	CHECK_INT(c.srclimit.max_sources4, 1024);
+	CHECK_INT(c.srclimit.max_sources6, 512);
+	CHECK_INT(c.srclimit.overflow4, ST_SRCLIMIT_OVERFLOW_DENY_ALL);
+	CHECK_INT(c.srclimit.overflow6, ST_SRCLIMIT_OVERFLOW_DENY_ALL); /* follows overflow */
+	CHECK(strcmp(c.srclimit.exempt, "127.0.0.1,::1,198.18.0.0/15,10.1.*") == 0);
+	CHECK_INT(c.srclimit.kex_rate_ms, 100);
+	CHECK_INT(c.srclimit.kex_burst_ms, 5000);
+	/* The parsed config makes a table. */
+	struct st_srclimit t;
+	CHECK_OK(st_srclimit_init(&t, &c.srclimit));
+	st_srclimit_free(&t);
+	st_daemon_conf_free(&c);
+
+	CHECK_OK(parse(&c,
+		       "PerSourceNetBlockSize 16\n"
+		       "PerSourceMaxStartups none\n"
+		       "PerSourcePenalties no overflow:deny-all overflow6:permissive\n"
+		       "PerSourceKexRate none\n",
+		       err));
+	CHECK_INT(c.srclimit.netblock4, 16);
+	CHECK_INT(c.srclimit.netblock6, 128);
+	CHECK_INT(c.srclimit.max_startups, 0);
+	CHECK_INT(c.srclimit.penalties, 0);
+	CHECK_INT(c.srclimit.overflow4, ST_SRCLIMIT_OVERFLOW_DENY_ALL);
+	CHECK_INT(c.srclimit.overflow6, ST_SRCLIMIT_OVERFLOW_PERMISSIVE);
+	CHECK_INT(c.srclimit.kex_rate_ms, 0);
+	st_daemon_conf_free(&c);
+
+	/* RATE alone: BURST is 20 x RATE (capped at 60 s); yes after no enables again. */
+	CHECK_OK(parse(&c, "PerSourceKexRate 10\nPerSourcePenalties no yes\n", err));
+	CHECK_INT(c.srclimit.kex_rate_ms, 10);
+	CHECK_INT(c.srclimit.kex_burst_ms, 200);
+	CHECK_INT(c.srclimit.penalties, 1);
+	st_daemon_conf_free(&c);
+	CHECK_OK(parse(&c, "PerSourceKexRate=1000\n", err));
+	CHECK_INT(c.srclimit.kex_burst_ms, 20000);
+	st_daemon_conf_free(&c);
 }
 
 /* Garbage, long lines and NULs give errors, never crashes. */
@@ -252,6 +361,7 @@ int main(void)
 	RUN(test_defaults_and_first_wins);
 	RUN(test_algorithm_modifiers);
 	RUN(test_errors);
+	RUN(test_persource);
 	RUN(test_hostile_input);
 	RUN(test_hostkeys);
 	return st_test_done("conffile");
