@@ -107,6 +107,7 @@ int ctl_fail(struct st_ctl_conn *c, enum st_ctl_counter ctr, uint32_t code,
 	va_end(ap);
 	c->closing = 1;
 	c->we_closed = 1;
+	c->disc = (int)ctr;
 	ctl_count(c, ctr);
 	who(c, w, sizeof(w));
 	ctl_logf(c, ST_LOG_INFO, "Disconnecting %s: %s%s", w, text, c->authed ? "" : " [preauth]");
@@ -739,4 +740,13 @@ void st_ctl_conn_free(struct st_ctl_conn *c)
 	ctl_channels_free(c);
 	st_wipe(c, sizeof(*c));
 	free(c);
+}
+
+void st_ctl_conn_end_info(const struct st_ctl_conn *c, struct st_ctl_conn_end *out)
+{
+	out->authed = c->authed;
+	out->failures = c->failures;
+	out->requests = c->requests;
+	out->we_closed = c->we_closed;
+	out->disc = c->we_closed ? c->disc : -1;
 }

@@ -126,6 +126,16 @@ int st_ctl_conn_done(const struct st_ctl_conn *c);
 /* The authenticated user, or NULL. */
 const char *st_ctl_conn_user(const struct st_ctl_conn *c);
 
+/* How a connection ended, for per-source penalties (control/srclimit.h). */
+struct st_ctl_conn_end {
+	int authed;          /* a user was authenticated */
+	unsigned failures;   /* failed authentication attempts */
+	unsigned requests;   /* USERAUTH_REQUESTs of any kind */
+	int we_closed;       /* we ended it (ctl_fail), else the peer or the worker did */
+	int disc;            /* when we_closed: the ST_CTL_DISC_* counter of the reason */
+};
+void st_ctl_conn_end_info(const struct st_ctl_conn *c, struct st_ctl_conn_end *out);
+
 /* The counters this connection updates. */
 const struct st_ctl_stats *st_ctl_conn_stats(const struct st_ctl_conn *c);
 

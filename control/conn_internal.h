@@ -72,6 +72,7 @@ struct st_ctl_conn {
 	uint8_t closing; /* CLOSE sent (or the peer left): drop input */
 	uint8_t done;    /* ST_UP_CLOSED seen */
 	uint8_t we_closed;
+	int disc;        /* ST_CTL_DISC_* of the reason we closed (when we_closed) */
 
 
 	/* transport */

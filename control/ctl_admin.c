@@ -354,6 +354,12 @@ static void control_stats(struct st_ctlplane *cp, int json, struct st_buf *out)
 	unsigned unauth = __atomic_load_n(&cp->unauth, __ATOMIC_RELAXED);
 	unsigned long long dropped = __atomic_load_n(&cp->startups_dropped, __ATOMIC_RELAXED);
 
+	struct st_srclimit_named src[ST_SRCLIMIT_NAMED_MAX];
+	pthread_mutex_lock(&cp->src_lock);
+	size_t nsrc = st_srclimit_counters_named(&cp->src, src, ST_SRCLIMIT_NAMED_MAX);
+	pthread_mutex_unlock(&cp->src_lock);
+	if (nsrc > ST_SRCLIMIT_NAMED_MAX)
+		nsrc = ST_SRCLIMIT_NAMED_MAX;
 	st_ctlplane_stats(cp, &cs);
 	for (unsigned k = 0; k < cp->nshards; k++) {
 		struct st_ctl_shard_pub p;
@@ -371,6 +377,10 @@ static void control_stats(struct st_ctlplane *cp, int json, struct st_buf *out)
 		for (unsigned c = 0; c < ST_CTL_COUNTER_COUNT; c++)
 			st_bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_ctl_counter_name(c),
 				   (unsigned long long)cs.v[c]);
+		st_bprintf(out, "},\"per_source\":{");
+		for (size_t i = 0; i < nsrc; i++)
+			st_bprintf(out, "%s\"%s\":%llu", i ? "," : "", src[i].name,
+				   (unsigned long long)src[i].value);
 		st_bprintf(out, "}}\n");
 		return;
 	}
@@ -389,6 +399,9 @@ static void control_stats(struct st_ctlplane *cp, int json, struct st_buf *out)
 		if (cs.v[c])
 			st_bprintf(out, "  %-28s %llu  (%s)\n", st_ctl_counter_name(c),
 				   (unsigned long long)cs.v[c], st_ctl_counter_text(c));
+	for (size_t i = 0; i < nsrc; i++)
+		if (src[i].value)
+			st_bprintf(out, "  %-28s %llu\n", src[i].name, (unsigned long long)src[i].value);
 }
 
 static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)

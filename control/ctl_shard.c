@@ -8,6 +8,8 @@
 #include "control/ctl_shard.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -82,6 +84,7 @@ static unsigned backlog_flush(struct st_ctl_shard *sh, unsigned w)
 }
 
 static void sess_end(struct st_ctl_shard *sh, struct st_ctl_sess *s);
+static void src_close(struct st_ctl_shard *sh, struct st_ctl_sess *s);
 
 /*
  * The sink of every st_ctl_conn of this shard. Order per worker is kept: once
@@ -124,6 +127,8 @@ static void sess_end(struct st_ctl_shard *sh, struct st_ctl_sess *s)
 {
 	struct st_ctlplane *cp = sh->cp;
 
+	if (s->src_tracked)
+		src_close(sh, s);
 	if (!s->authed)
 		__atomic_sub_fetch(&cp->unauth, 1, __ATOMIC_RELAXED);
 	else
@@ -162,26 +167,79 @@ static int startup_refused(const struct st_ctlplane *cp, const struct st_daemon_
 	return (unsigned)(random() % 100) < p;
 }
 
-/* Refuses a new connection before any key exchange: DISCONNECT, then close. */
-static void refuse_startup(struct st_ctl_shard *sh, const struct st_plane_msg *m)
+/* Ends a connection with a DISCONNECT before (or instead of) anything else. */
+static void disconnect(struct st_ctl_shard *sh, struct st_conn_handle h, uint32_t code,
+		       const char *text)
 {
-	struct st_ctlplane *cp = sh->cp;
-	uint8_t pl[96];
+	uint8_t pl[160];
 	struct st_buf b;
 
 	st_buf_wrap(&b, pl, sizeof(pl));
 	st_buf_put_u8(&b, SSH_MSG_DISCONNECT);
-	st_buf_put_u32(&b, SSH_DISCONNECT_TOO_MANY_CONNECTIONS);
-	st_buf_put_cstring(&b, "too many unauthenticated connections");
+	st_buf_put_u32(&b, code);
+	st_buf_put_cstring(&b, text);
 	st_buf_put_cstring(&b, "");
-	struct st_plane_msg *c = st_plane_msg_new(ST_DOWN_CLOSE, m->conn, pl, (uint32_t)b.len);
+	struct st_plane_msg *c = st_plane_msg_new(ST_DOWN_CLOSE, h, pl, (uint32_t)b.len);
 	if (c != NULL)
 		down_deliver(sh, c);
+}
+
+/* Refuses a new connection before any key exchange, logged as sshd does ("past MaxStartups"). */
+static void refuse_startup(struct st_ctl_shard *sh, const struct st_plane_msg *m, const char *why)
+{
+	struct st_ctlplane *cp = sh->cp;
+
+	disconnect(sh, m->conn, SSH_DISCONNECT_TOO_MANY_CONNECTIONS,
+		   "too many unauthenticated connections");
 	uint64_t n = __atomic_add_fetch(&cp->startups_dropped, 1, __ATOMIC_RELAXED);
-	st_ctlplane_logf(cp, LOG_NOTICE,
-			 "drop connection #%llu from [%s]:%u on [%s]:%u past MaxStartups",
+	st_ctlplane_logf(cp, LOG_NOTICE, "drop connection #%llu from [%s]:%u on [%s]:%u %s",
 			 (unsigned long long)n, m->u.open.peer_ip, m->u.open.peer_port,
-			 m->u.open.local_ip, m->u.open.local_port);
+			 m->u.open.local_ip, m->u.open.local_port, why);
+}
+
+/* ---- per-source limits (one table for the daemon, control/srclimit.h) ---- */
+
+static int src_open(struct st_ctlplane *cp, const struct st_srclimit_addr *a, const char **why)
+{
+	pthread_mutex_lock(&cp->src_lock);
+	int r = st_srclimit_open(&cp->src, a, mono_ms(), why);
+	pthread_mutex_unlock(&cp->src_lock);
+	return r;
+}
+
+/* The penalty a session earned by how it ended (sshd's rules, srclimit.h). */
+static enum st_srclimit_penalty penalty_of(const struct st_ctl_sess *s)
+{
+	struct st_ctl_conn_end e;
+
+	st_ctl_conn_end_info(s->conn, &e);
+	if (e.authed)
+		return ST_SRCLIMIT_PENALTY_NONE;
+	if (e.we_closed && e.disc == ST_CTL_DISC_LOGIN_GRACE)
+		return ST_SRCLIMIT_PENALTY_GRACE;
+	if (e.we_closed && e.disc == ST_CTL_DISC_INTERNAL)
+		return ST_SRCLIMIT_PENALTY_CRASH;
+	if (e.failures > 0 || (e.we_closed && e.disc == ST_CTL_DISC_AUTH_TRIES))
+		return ST_SRCLIMIT_PENALTY_AUTHFAIL;
+	return ST_SRCLIMIT_PENALTY_NOAUTH;
+}
+
+static void src_close(struct st_ctl_shard *sh, struct st_ctl_sess *s)
+{
+	struct st_ctlplane *cp = sh->cp;
+	enum st_srclimit_penalty p = penalty_of(s);
+	char block[64];
+
+	pthread_mutex_lock(&cp->src_lock);
+	uint32_t secs = st_srclimit_close(&cp->src, &s->src, s->authed, p, mono_ms());
+	if (secs != 0 && st_srclimit_netblock_str(&cp->src, &s->src, block, sizeof(block)) != ST_OK)
+		snprintf(block, sizeof(block), "%s", s->peer);
+	pthread_mutex_unlock(&cp->src_lock);
+	if (secs != 0)
+		st_ctlplane_logf(cp, LOG_INFO, "%s: activating %s penalty of %u seconds for %s",
+				 s->src.family == AF_INET6 ? "ipv6" : "ipv4", block, secs,
+				 st_srclimit_penalty_why(p));
+	s->src_tracked = 0;
 }
 
 static void sess_open(struct st_ctl_shard *sh, struct st_plane_msg *m)
@@ -192,21 +250,42 @@ static void sess_open(struct st_ctl_shard *sh, struct st_plane_msg *m)
 	struct st_conf_ref *conf = st_confs_get_cached(&cp->confs, &sh->conf);
 	struct st_ctl_sess *s = &sh->sess[m->conn.worker][m->conn.slot];
 
+	struct st_srclimit_addr src;
+	const char *why = NULL;
+	int tracked = 0;
+
 	if (s->conn != NULL)
 		sess_end(sh, s); /* the worker reused the slot: the old one is gone */
 	if (startup_refused(cp, &conf->conf)) {
-		refuse_startup(sh, m);
+		refuse_startup(sh, m, "past MaxStartups");
 		st_plane_msg_free(m);
 		return;
+	}
+	if (st_srclimit_addr_parse(m->u.open.peer_ip, &src) == ST_OK) {
+		int r = src_open(cp, &src, &why);
+		if (r > 0) {
+			refuse_startup(sh, m, why != NULL ? why : st_srclimit_refusal_str(r));
+			st_plane_msg_free(m);
+			return;
+		}
+		tracked = r == ST_OK;
 	}
 	s->conn = st_ctl_conn_new(&conf->conf.ctl, m->conn, &down, &log, &sh->stats);
 	if (s->conn == NULL) {
 		struct st_plane_msg *c = st_plane_msg_new(ST_DOWN_CLOSE, m->conn, NULL, 0);
 		if (c != NULL)
 			down_deliver(sh, c);
+		if (tracked) { /* refused for our own reason: no penalty */
+			pthread_mutex_lock(&cp->src_lock);
+			st_srclimit_close(&cp->src, &src, 0, ST_SRCLIMIT_PENALTY_NONE, mono_ms());
+			pthread_mutex_unlock(&cp->src_lock);
+		}
 		st_plane_msg_free(m);
 		return;
 	}
+	s->src = src;
+	s->src_tracked = (uint8_t)tracked;
+	s->deferred = 0;
 	__atomic_add_fetch(&conf->refs, 1, __ATOMIC_RELAXED); /* the session's reference */
 	s->conf = conf;
 	s->authed = 0;
@@ -232,12 +311,85 @@ static void sess_after_input(struct st_ctl_shard *sh, struct st_ctl_sess *s)
 		s->authed = 1;
 		sh->nauthed++;
 		__atomic_sub_fetch(&sh->cp->unauth, 1, __ATOMIC_RELAXED);
+		if (s->src_tracked) {
+			pthread_mutex_lock(&sh->cp->src_lock);
+			st_srclimit_authed(&sh->cp->src, &s->src);
+			pthread_mutex_unlock(&sh->cp->src_lock);
+		}
 	}
 	if (st_ctl_conn_done(s->conn))
 		sess_end(sh, s);
 }
 
-static void handle_up(struct st_ctl_shard *sh, struct st_plane_msg *m)
+/* The client's key-exchange message that makes us do the expensive part. */
+static int is_kex_init(const struct st_plane_msg *m)
+{
+	return m->type == ST_UP_PAYLOAD && m->len > 0 && m->data[0] == SSH_MSG_KEX_ECDH_INIT;
+}
+
+static void kexq_push(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_plane_msg *m)
+{
+	sh->kexq.m[(sh->kexq.head + sh->kexq.count) % ST_CTL_KEXQ] = m;
+	sh->kexq.count++;
+	s->deferred++;
+}
+
+/*
+ * Runs one message of a live session. A key-exchange init is first checked
+ * against its source's PerSourceKexRate account (contended: other work is
+ * waiting) and charged with the time it took; `from_queue` says it comes
+ * from the kex queue (it may not be deferred again behind itself).
+ * Returns 0 when it was deferred (queued), 1 when it ran.
+ */
+static int sess_input(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_plane_msg *m,
+		      int contended, int from_queue)
+{
+	struct st_ctlplane *cp = sh->cp;
+
+	if (!from_queue && s->deferred > 0) { /* behind its own deferred key exchange */
+		if (sh->kexq.count == ST_CTL_KEXQ) {
+			st_plane_msg_free(m);
+			disconnect(sh, s->h, SSH_DISCONNECT_BY_APPLICATION, "server busy");
+			return 1;
+		}
+		kexq_push(sh, s, m);
+		return 0;
+	}
+	if (!is_kex_init(m) || !s->src_tracked) {
+		st_ctl_conn_input(s->conn, m);
+		sess_after_input(sh, s);
+		return 1;
+	}
+	uint32_t retry = 0;
+	pthread_mutex_lock(&cp->src_lock);
+	enum st_srclimit_kex k = st_srclimit_kex_allowed(&cp->src, &s->src, contended, mono_ms(),
+							  &retry);
+	pthread_mutex_unlock(&cp->src_lock);
+	if (k == ST_SRCLIMIT_KEX_REFUSE) {
+		st_plane_msg_free(m);
+		st_ctlplane_logf(cp, LOG_NOTICE, "refusing key exchange from %s port %u: its source "
+				 "used its PerSourceKexRate share", s->peer, s->peer_port);
+		disconnect(sh, s->h, SSH_DISCONNECT_TOO_MANY_CONNECTIONS,
+			   "too many key exchanges from your network");
+		return 1;
+	}
+	if (k == ST_SRCLIMIT_KEX_DEFER && !from_queue && sh->kexq.count < ST_CTL_KEXQ) {
+		if (sh->kexq.count == 0)
+			sh->kexq.retry_ms = mono_ms() + retry;
+		kexq_push(sh, s, m);
+		return 0;
+	}
+	uint64_t t0 = rte_rdtsc();
+	st_ctl_conn_input(s->conn, m);
+	uint64_t ns = (rte_rdtsc() - t0) * 1000000000ull / rte_get_tsc_hz();
+	pthread_mutex_lock(&cp->src_lock);
+	st_srclimit_kex_charge(&cp->src, &s->src, ns, mono_ms());
+	pthread_mutex_unlock(&cp->src_lock);
+	sess_after_input(sh, s);
+	return 1;
+}
+
+static void handle_up(struct st_ctl_shard *sh, struct st_plane_msg *m, int contended)
 {
 	struct st_ctl_sess *s;
 
@@ -257,8 +409,36 @@ static void handle_up(struct st_ctl_shard *sh, struct st_plane_msg *m)
 		st_plane_msg_free(m);
 		return;
 	}
-	st_ctl_conn_input(s->conn, m);
-	sess_after_input(sh, s);
+	sess_input(sh, s, m, contended, 0);
+}
+
+/*
+ * The kex queue: its head runs when nothing else is pending (idle), or once
+ * its retry time has come; then everything behind it of the same session
+ * follows while it can. Returns the messages handled.
+ */
+static unsigned kexq_run(struct st_ctl_shard *sh, int other_work)
+{
+	unsigned done = 0;
+
+	while (sh->kexq.count > 0) {
+		if (other_work && mono_ms() < sh->kexq.retry_ms)
+			break;
+		struct st_plane_msg *m = sh->kexq.m[sh->kexq.head];
+		sh->kexq.head = (sh->kexq.head + 1) % ST_CTL_KEXQ;
+		sh->kexq.count--;
+		done++;
+		struct st_ctl_sess *s = sess_of(sh, m->conn);
+		if (s == NULL) {
+			st_plane_msg_free(m);
+			continue;
+		}
+		s->deferred--;
+		sess_input(sh, s, m, other_work, 1);
+		if (other_work)
+			sh->kexq.retry_ms = mono_ms() + 1; /* one per ms while others wait */
+	}
+	return done;
 }
 
 static unsigned pump_up(struct st_ctl_shard *sh)
@@ -273,8 +453,9 @@ static unsigned pump_up(struct st_ctl_shard *sh)
 		if (n == 0)
 			continue;
 		uint64_t t0 = rte_rdtsc();
+		int contended = n > 1 || sh->kexq.count > 0 || rte_ring_count(cp->app->up[w]) > 0;
 		for (unsigned i = 0; i < n; i++)
-			handle_up(sh, msgs[i]);
+			handle_up(sh, msgs[i], contended);
 		sh->ctl_cycles += rte_rdtsc() - t0;
 		work += n;
 	}
@@ -288,6 +469,11 @@ static void tick(struct st_ctl_shard *sh, uint64_t now_ms)
 		st_ctl_conn_tick(s->conn, now_ms / 1000);
 		if (st_ctl_conn_done(s->conn))
 			sess_end(sh, s);
+	}
+	if (sh->index == 0) { /* one shard ages the shared table */
+		pthread_mutex_lock(&sh->cp->src_lock);
+		st_srclimit_expire(&sh->cp->src, now_ms, 256);
+		pthread_mutex_unlock(&sh->cp->src_lock);
 	}
 }
 
@@ -448,6 +634,7 @@ static void *shard_thread(void *arg)
 	sh->last_tick_ms = mono_ms();
 	while (!__atomic_load_n(&sh->exit, __ATOMIC_ACQUIRE)) {
 		unsigned work = pump_up(sh) + pump_inbox(sh);
+		work += kexq_run(sh, work != 0);
 		uint64_t now = mono_ms();
 		if (now - sh->last_tick_ms >= TICK_MS) {
 			sh->last_tick_ms = now;
@@ -495,7 +682,8 @@ int st_ctl_shard_init(struct st_ctl_shard *sh, struct st_ctlplane *cp, unsigned 
 		return ST_ERR_SYSTEM;
 	snprintf(name, sizeof(name), "st_ctl_inbox%u", index);
 	sh->inbox = rte_ring_create(name, ST_CTL_INBOX, SOCKET_ID_ANY, RING_F_SC_DEQ);
-	if (sh->inbox == NULL)
+	sh->kexq.m = calloc(ST_CTL_KEXQ, sizeof(*sh->kexq.m));
+	if (sh->inbox == NULL || sh->kexq.m == NULL)
 		return ST_ERR_ALLOC;
 	for (unsigned w = index; w < cp->nb_workers; w += cp->nshards) {
 		sh->sess[w] = calloc(cp->max_sessions, sizeof(*sh->sess[w]));
@@ -548,6 +736,12 @@ void st_ctl_shard_stop(struct st_ctl_shard *sh)
 		free(sh->sess[w]);
 		sh->sess[w] = NULL;
 	}
+	for (; sh->kexq.m != NULL && sh->kexq.count > 0; sh->kexq.count--) {
+		st_plane_msg_free(sh->kexq.m[sh->kexq.head]);
+		sh->kexq.head = (sh->kexq.head + 1) % ST_CTL_KEXQ;
+	}
+	free(sh->kexq.m);
+	sh->kexq.m = NULL;
 	st_confs_put(&sh->cp->confs, sh->conf);
 	sh->conf = NULL;
 	if (sh->inbox != NULL) {

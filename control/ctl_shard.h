@@ -31,6 +31,7 @@
 #include "dataplane/seqcount.h"
 
 #include "control/conn.h"
+#include "control/srclimit.h"
 #include "crypto/buf.h"
 #include "dataplane/dp.h"
 #include "dataplane/ssh/sshapp.h"
@@ -42,6 +43,7 @@ struct rte_ring;
 #define ST_CTL_BACKLOG 16384         /* down messages a shard holds per worker */
 #define ST_CTL_BACKLOG_PER_SESS 256  /* ... of which one session may hold */
 #define ST_CTL_INBOX 64              /* requests from the admin thread */
+#define ST_CTL_KEXQ 4096             /* up messages deferred by PerSourceKexRate */
 
 /* A session as its shard sees it. */
 struct st_ctl_sess {
@@ -54,6 +56,9 @@ struct st_ctl_sess {
 	uint16_t peer_port;
 	uint8_t authed;                  /* counted out of the unauthenticated count */
 	uint32_t backlogged;             /* its down messages in the shard's backlog */
+	uint32_t deferred;               /* its up messages in the shard's kex queue */
+	struct st_srclimit_addr src;     /* its source, for PerSource* */
+	uint8_t src_tracked;             /* counted in cp->src (close it there at the end) */
 	time_t since;
 };
 
@@ -104,6 +109,16 @@ struct st_ctl_shard {
 	struct rte_ring *inbox;                    /* struct st_ctl_req *, admin -> shard */
 	struct st_ctl_sess *sess[DP_MAX_WORKERS];  /* [max_sessions] for owned workers */
 	struct st_ctl_backlog backlog[DP_MAX_WORKERS];
+	/*
+	 * Key exchanges of sources over their PerSourceKexRate share wait here
+	 * (with every later message of their session, to keep its order) while
+	 * other work is pending: cheap work first.
+	 */
+	struct {
+		struct st_plane_msg **m;
+		uint32_t head, count;
+		uint64_t retry_ms; /* when the head may be looked at again */
+	} kexq;
 	struct st_ctl_sess *live;                  /* list head */
 	struct st_conf_ref *conf;                  /* this thread's view of the current one */
 	struct st_ctl_stats stats;                 /* written by this thread only */

@@ -179,6 +179,11 @@ int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 	st_confs_init(&cp->confs, cp->first_conf);
 	cp->first_conf = NULL;
 	c = &cp->confs.current->conf;
+	pthread_mutex_init(&cp->src_lock, NULL);
+	if ((r = st_srclimit_init(&cp->src, &c->srclimit)) != ST_OK) {
+		snprintf(err, errsz, "per-source limits: %s", st_err_str(r));
+		return r;
+	}
 	cp->nshards = c->control_threads ? c->control_threads : 1;
 	if (cp->nshards > cp->nb_workers)
 		cp->nshards = cp->nb_workers; /* a shard owns at least one worker */
@@ -251,4 +256,6 @@ void st_ctlplane_join(struct st_ctlplane *cp)
 		close(cp->sig_fd);
 	cp->sig_fd = -1;
 	st_confs_fini(&cp->confs);
+	st_srclimit_free(&cp->src);
+	pthread_mutex_destroy(&cp->src_lock);
 }

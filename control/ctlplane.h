@@ -29,6 +29,7 @@
 #include "control/conn.h"
 #include "control/ctl_confs.h"
 #include "control/ctl_shard.h"
+#include "control/srclimit.h"
 #include "dataplane/dp.h"
 #include "dataplane/ssh/sshapp.h"
 
@@ -53,6 +54,14 @@ struct st_ctlplane {
 	time_t started;
 	pthread_t admin;
 	int admin_started;
+	/*
+	 * Per-source limits (PerSource*): one table for the daemon, so that a
+	 * source's connections count together whichever shard owns them. The
+	 * mutex is held only for one O(1) table call (never across crypto or
+	 * I/O). Configured at start; a reload does not change it.
+	 */
+	struct st_srclimit src;
+	pthread_mutex_t src_lock;
 	/* atomics, shared by every control thread */
 	uint64_t next_id;             /* session ids shown to operators */
 	unsigned unauth;              /* connections not yet authenticated (MaxStartups) */

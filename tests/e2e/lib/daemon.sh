@@ -100,6 +100,7 @@ daemon_cleanup() {
 	done
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
+	[ -n "${KEEP_LOG:-}" ] && cp "$T/daemon.log" "$KEEP_LOG" 2>/dev/null
 	rm -rf "$T" "/var/run/dpdk/$DPDK_PREFIX" "/var/run/dpdk/$DPDK_PREFIX_CHECK"
 }
 
