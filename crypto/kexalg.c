@@ -454,6 +454,17 @@ static int dh_peer_key(const struct st_kex_keypair *kp, const uint8_t *peer, siz
 	/* RFC 4253 §8: 1 < f < p-1. Cheap, and excludes 0, 1 and p-1 (order 1 and 2). */
 	if (!dh_in_range(kp, peer, len))
 		return ST_ERR_KEX_PUBLIC_INVALID;
+	/*
+	 * Fewer than 4 bits set: a value like 2^k, whose discrete log to base 2
+	 * is known, and which a flooding client picks because it costs nothing
+	 * (OpenSSH refuses these too). A real public value has about half its
+	 * bits set.
+	 */
+	unsigned bits = 0;
+	for (size_t i = 0; i < len && bits < 4; i++)
+		bits += (unsigned)__builtin_popcount(peer[i]);
+	if (bits < 4)
+		return ST_ERR_KEX_PUBLIC_INVALID;
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL) {
 		r = ST_ERR_ALLOC;
 		goto out;
