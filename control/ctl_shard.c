@@ -441,6 +441,28 @@ static unsigned kexq_run(struct st_ctl_shard *sh, int other_work)
 	return done;
 }
 
+/*
+ * Whether other sources' work waits next to a key exchange: the burst holds
+ * messages of live sessions from at least two net blocks (addresses here:
+ * close enough, and cheap). One source alone is never held back: idle CPU
+ * is nobody's loss (srclimit.h).
+ */
+static int burst_has_two_sources(struct st_ctl_shard *sh, void **msgs, unsigned n)
+{
+	const struct st_srclimit_addr *first = NULL;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct st_ctl_sess *s = sess_of(sh, ((struct st_plane_msg *)msgs[i])->conn);
+		if (s == NULL || !s->src_tracked)
+			continue;
+		if (first == NULL)
+			first = &s->src;
+		else if (memcmp(first, &s->src, sizeof(*first)) != 0)
+			return 1;
+	}
+	return 0;
+}
+
 static unsigned pump_up(struct st_ctl_shard *sh)
 {
 	struct st_ctlplane *cp = sh->cp;
@@ -453,7 +475,7 @@ static unsigned pump_up(struct st_ctl_shard *sh)
 		if (n == 0)
 			continue;
 		uint64_t t0 = rte_rdtsc();
-		int contended = n > 1 || sh->kexq.count > 0 || rte_ring_count(cp->app->up[w]) > 0;
+		int contended = sh->kexq.count > 0 || burst_has_two_sources(sh, msgs, n);
 		for (unsigned i = 0; i < n; i++)
 			handle_up(sh, msgs[i], contended);
 		sh->ctl_cycles += rte_rdtsc() - t0;

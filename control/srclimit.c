@@ -81,8 +81,10 @@ void st_srclimit_conf_init(struct st_srclimit_conf *c)
 	c->max_sources6 = 65536;
 	c->overflow4 = ST_SRCLIMIT_OVERFLOW_PERMISSIVE;
 	c->overflow6 = ST_SRCLIMIT_OVERFLOW_PERMISSIVE;
-	c->kex_rate_ms = 50;
-	c->kex_burst_ms = 1000;
+	/* PerSourceKexRate is off by default: a load test from a few addresses
+	 * would otherwise be throttled against itself. */
+	c->kex_rate_ms = 0;
+	c->kex_burst_ms = 0;
 }
 
 /* ---- addresses ---- */

@@ -130,10 +130,16 @@ static int tel_control(const char *cmd, const char *params, struct rte_tel_data 
 
 	if (cp == NULL)
 		return -1;
+	struct st_srclimit_named src[ST_SRCLIMIT_NAMED_MAX];
 	st_ctlplane_stats(cp, &cs);
+	pthread_mutex_lock(&cp->src_lock);
+	size_t nsrc = st_srclimit_counters_named(&cp->src, src, ST_SRCLIMIT_NAMED_MAX);
+	pthread_mutex_unlock(&cp->src_lock);
 	rte_tel_data_start_dict(d);
 	for (unsigned c = 0; c < ST_CTL_COUNTER_COUNT; c++)
 		rte_tel_data_add_dict_u64(d, st_ctl_counter_name(c), cs.v[c]);
+	for (size_t i = 0; i < nsrc && i < ST_SRCLIMIT_NAMED_MAX; i++)
+		rte_tel_data_add_dict_u64(d, src[i].name, src[i].value);
 	return tel_leave(0);
 }
 

@@ -29,7 +29,7 @@
 #   sshd     the CPU of the listener and of every process it starts: a cpuacct cgroup made for
 #            the run (cpuacct.usage), else utime+stime+cutime+cstime from /proc/PID/stat
 #            (which misses session processes that are not reaped up the tree);
-#   sshterm  the control thread's CPU (/proc/PID/task/*/comm = st-control) plus the
+#   sshterm  the control threads' CPU (/proc/PID/task/*/comm = st-ctl-K, st-admin) plus the
 #            workers' busy TSC cycles from `sshtermctl stats --json`, converted to seconds.
 # Worker busy share ("wrk busy"): the workers' busy TSC cycles over the run's wall time; near
 # 100% means the server, not the generator, was the limit.
@@ -205,9 +205,11 @@ sshterm_cpu() { # pid ctl-socket
 	local ctl busy
 	ctl=0
 	for t in /proc/"$1"/task/*; do
-		if [ "$(cat "$t/comm" 2>/dev/null)" = st-control ]; then
-			ctl=$(awk -v c="$CLK" '{ printf "%.4f", ($14 + $15) / c }' "$t/stat")
-		fi
+		case "$(cat "$t/comm" 2>/dev/null)" in
+		st-ctl-* | st-admin)
+			ctl=$(awk -v c="$CLK" -v s="$ctl" '{ printf "%.4f", s + ($14 + $15) / c }' "$t/stat")
+			;;
+		esac
 	done
 	busy=$("$BIN/sshtermctl" -s "$2" stats --json |
 		$PY -c 'import json,sys; print(sum(w["busy_cycles"] for w in json.load(sys.stdin)["workers"]))')

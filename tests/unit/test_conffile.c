@@ -221,8 +221,8 @@ static void test_persource(void)
 	CHECK_INT(c.srclimit.overflow4, ST_SRCLIMIT_OVERFLOW_PERMISSIVE);
 	CHECK_INT(c.srclimit.overflow6, ST_SRCLIMIT_OVERFLOW_PERMISSIVE);
 	CHECK(c.srclimit.exempt[0] == '\0');
-	CHECK_INT(c.srclimit.kex_rate_ms, 50);
-	CHECK_INT(c.srclimit.kex_burst_ms, 1000);
+	CHECK_INT(c.srclimit.kex_rate_ms, 0); /* PerSourceKexRate none by default */
+	CHECK_INT(c.srclimit.kex_burst_ms, 0);
 	st_daemon_conf_free(&c);
 
 	CHECK_OK(parse(&c,
