@@ -389,27 +389,39 @@ static int sess_input(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_
 	return 1;
 }
 
+/* The credit of a message taken off the ring goes back to its session (sshapp.h). */
+static void credit_back(struct st_ctl_shard *sh, struct st_conn_handle h, uint32_t len)
+{
+	if (h.worker < sh->cp->nb_workers && h.slot < sh->cp->max_sessions)
+		st_sshapp_up_taken(sh->cp->app, h.worker, h.slot, len);
+}
+
 static void handle_up(struct st_ctl_shard *sh, struct st_plane_msg *m, int contended)
 {
 	struct st_ctl_sess *s;
+	struct st_conn_handle h = m->conn;
+	uint32_t len = m->len;
 
 	if (m->type == ST_UP_OPEN) {
-		if (!owns(sh, m->conn.worker) || m->conn.slot >= sh->cp->max_sessions) {
+		if (!owns(sh, h.worker) || h.slot >= sh->cp->max_sessions) {
 			st_plane_msg_free(m);
 			return;
 		}
-		struct st_conn_handle h = m->conn; /* sess_open consumes m */
-		sess_open(sh, m);
+		sess_open(sh, m); /* consumes m */
+		credit_back(sh, h, len);
 		s = &sh->sess[h.worker][h.slot];
 		if (s->conn != NULL)
 			sess_after_input(sh, s);
 		return;
 	}
-	if ((s = sess_of(sh, m->conn)) == NULL) {
+	if ((s = sess_of(sh, h)) == NULL) {
 		st_plane_msg_free(m);
+		credit_back(sh, h, len);
 		return;
 	}
-	sess_input(sh, s, m, contended, 0);
+	/* A deferred message keeps its credit until the kex queue runs it. */
+	if (sess_input(sh, s, m, contended, 0))
+		credit_back(sh, h, len);
 }
 
 /*
@@ -425,16 +437,20 @@ static unsigned kexq_run(struct st_ctl_shard *sh, int other_work)
 		if (other_work && mono_ms() < sh->kexq.retry_ms)
 			break;
 		struct st_plane_msg *m = sh->kexq.m[sh->kexq.head];
+		struct st_conn_handle h = m->conn;
+		uint32_t len = m->len;
 		sh->kexq.head = (sh->kexq.head + 1) % ST_CTL_KEXQ;
 		sh->kexq.count--;
 		done++;
-		struct st_ctl_sess *s = sess_of(sh, m->conn);
+		struct st_ctl_sess *s = sess_of(sh, h);
 		if (s == NULL) {
 			st_plane_msg_free(m);
+			credit_back(sh, h, len);
 			continue;
 		}
 		s->deferred--;
 		sess_input(sh, s, m, other_work, 1);
+		credit_back(sh, h, len);
 		if (other_work)
 			sh->kexq.retry_ms = mono_ms() + 1; /* one per ms while others wait */
 	}

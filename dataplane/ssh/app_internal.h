@@ -57,6 +57,10 @@ struct sess {
 	uint8_t starve_why;      /* enum starve_why (sess_io.c): what it waits for */
 	uint32_t next_starved;
 	uint64_t closing_ms;     /* when the session started closing, 0 = it is not */
+	/* Credit for control-bound messages (sshapp.h ST_UP_CREDIT_*): sent since
+	 * the slot was taken, and app->up_done[slot] as it was then. */
+	uint32_t up_sent_msgs, up_sent_bytes;
+	uint32_t up_base_msgs, up_base_bytes;
 };
 
 /* A backend TCP connection opened for a service. */

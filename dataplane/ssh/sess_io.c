@@ -44,7 +44,35 @@ enum starve_why {
 	STARVE_PORT,   /* a port-pool mbuf */
 	STARVE_SEAL,   /* a seal mbuf */
 	STARVE_CAPPED, /* the seal pool above its reserve (or its own bytes acknowledged) */
+	STARVE_CREDIT, /* the control plane to take some of its messages (input held) */
 };
+
+/* ---- credit for control-bound messages (sshapp.h ST_UP_CREDIT_*) ---- */
+
+/* Packets the session may open now. */
+static uint32_t credit_avail(const struct sess *s)
+{
+	const struct st_up_done *d = &s->aw->app->up_done[s->aw->w->id][s->slot];
+	/* Messages of the slot's previous session may be counted after the base
+	 * was read: differences are taken signed and floored at zero. */
+	int32_t msgs = (int32_t)(s->up_sent_msgs -
+				 (__atomic_load_n(&d->msgs, __ATOMIC_ACQUIRE) - s->up_base_msgs));
+	int32_t bytes = (int32_t)(s->up_sent_bytes -
+				  (__atomic_load_n(&d->bytes, __ATOMIC_ACQUIRE) - s->up_base_bytes));
+	uint32_t room = 0;
+
+	if (msgs < 0)
+		msgs = 0;
+	if (bytes < (int32_t)ST_UP_CREDIT_BYTES && (uint32_t)msgs < ST_UP_CREDIT_MSGS)
+		room = ST_UP_CREDIT_MSGS - (uint32_t)msgs;
+	return room;
+}
+
+/* The same, and tells the session (its packets are opened up to it). */
+static uint32_t credit_room(struct sess *s)
+{
+	return s->ws.up_room = credit_avail(s);
+}
 
 /* ---- mbuf segment lists ---- */
 
@@ -169,6 +197,8 @@ static int starve_ready(const struct sess *s, const struct pool_free *f)
 		return f->port > 0;
 	case STARVE_SEAL:
 		return f->seal > 0;
+	case STARVE_CREDIT:
+		return credit_avail(s) > 0;
 	default:
 		return !seal_capped(s, &f->seal);
 	}
@@ -479,6 +509,12 @@ static int sess_rx(struct sess *s)
 			n++;
 		}
 		size_t used = 0;
+		if (s->ws.state == ST_WSESS_RUNNING && credit_room(s) == 0) {
+			/* Its control messages are still on their way: hold its input. */
+			s->aw->cnt[ST_SSHAPP_UP_CREDIT_HELD]++;
+			starve(s, STARVE_CREDIT);
+			return progress;
+		}
 		int r = st_wsess_input_pieces(&s->ws, pc, n, &used);
 		if (r != ST_OK) { /* the session is closing: nothing more to read */
 			st_app_segs_free(s->rx);
@@ -566,6 +602,14 @@ static int up_deliver(void *ctx, struct st_plane_msg *m)
 	struct st_doorbell *bell = app->ctl_bell[aw->w->id];
 	uint64_t one = 1;
 
+	if (m->conn.slot < aw->nsess) { /* the credit this message takes */
+		struct sess *s = &aw->sess[m->conn.slot];
+		s->up_sent_msgs++;
+		s->up_sent_bytes += m->len;
+		if (s->ws.up_room != UINT32_MAX && s->ws.up_room > 0)
+			s->ws.up_room--;
+	}
+
 	if (rte_ring_sp_enqueue(app->up[aw->w->id], m) != 0) {
 		aw->cnt[ST_SSHAPP_UP_RING_FULL]++;
 		st_plane_msg_free(m);
@@ -606,6 +650,11 @@ static int on_accepted(void *lctx, tcp_handle_t h, void **cctx)
 	s->txq_bytes = 0;
 	cfg = aw->wcfg;
 	cfg.tx_ops.ctx = s;
+	/* Credit: what the control plane took of this slot so far is the base. */
+	const struct st_up_done *d = &aw->app->up_done[aw->w->id][s->slot];
+	s->up_base_msgs = __atomic_load_n(&d->msgs, __ATOMIC_ACQUIRE);
+	s->up_base_bytes = __atomic_load_n(&d->bytes, __ATOMIC_ACQUIRE);
+	s->up_sent_msgs = s->up_sent_bytes = 0;
 	if (st_wsess_init(&s->ws, &cfg, ch, &up, &aw->wstats, aw->w->now_ms) != ST_OK) {
 		st_app_segs_free(s->txq_head);
 		s->txq_head = s->txq_tail = NULL;

@@ -32,16 +32,30 @@
 #define SEAL_POOL_CACHE 64u /* at most SEAL_POOL_MIN / 1.5 (rte_mempool) */
 #define CHAN_POOL_MIN 256u
 
+unsigned st_sshapp_up_ring_size(const struct st_sshapp *app, unsigned ring_size)
+{
+	uint64_t need = (uint64_t)app->max_sessions * (ST_UP_CREDIT_MSGS + 8) + 1;
+	uint64_t n = ring_size;
+
+	while (n < need && n < RTE_RING_SZ_MASK / 2)
+		n <<= 1;
+	return (unsigned)n;
+}
+
 int st_sshapp_init(struct st_sshapp *app, unsigned nb_workers, unsigned ring_size)
 {
 	char name[RTE_RING_NAMESIZE];
+	unsigned up_size = st_sshapp_up_ring_size(app, ring_size);
 
 	for (unsigned i = 0; i < nb_workers && i < DP_MAX_WORKERS; i++) {
 		app->pub[i] = rte_zmalloc("st_app_pub", sizeof(*app->pub[i]), RTE_CACHE_LINE_SIZE);
 		app->sess_pub[i] = rte_zmalloc("st_sess_pub",
 					       sizeof(*app->sess_pub[i]) * app->max_sessions,
 					       RTE_CACHE_LINE_SIZE);
-		if (app->pub[i] == NULL || app->sess_pub[i] == NULL) {
+		app->up_done[i] = rte_zmalloc("st_up_done",
+					      sizeof(*app->up_done[i]) * app->max_sessions,
+					      RTE_CACHE_LINE_SIZE);
+		if (app->pub[i] == NULL || app->sess_pub[i] == NULL || app->up_done[i] == NULL) {
 			st_sshapp_fini(app);
 			return ST_ERR_ALLOC;
 		}
@@ -49,7 +63,7 @@ int st_sshapp_init(struct st_sshapp *app, unsigned nb_workers, unsigned ring_siz
 		for (uint32_t k = 0; k < app->max_sessions; k++)
 			st_seq_init(&app->sess_pub[i][k].sc);
 		snprintf(name, sizeof(name), "st_up%u", i);
-		app->up[i] = rte_ring_create(name, ring_size, SOCKET_ID_ANY,
+		app->up[i] = rte_ring_create(name, up_size, SOCKET_ID_ANY,
 					     RING_F_SP_ENQ | RING_F_SC_DEQ);
 		snprintf(name, sizeof(name), "st_down%u", i);
 		app->down[i] = rte_ring_create(name, ring_size, SOCKET_ID_ANY,
@@ -79,6 +93,8 @@ void st_sshapp_fini(struct st_sshapp *app)
 		app->up[i] = app->down[i] = NULL;
 		rte_free(app->pub[i]);
 		rte_free(app->sess_pub[i]);
+		rte_free(app->up_done[i]);
+		app->up_done[i] = NULL;
 		app->pub[i] = NULL;
 		app->sess_pub[i] = NULL;
 	}

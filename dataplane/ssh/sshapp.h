@@ -30,7 +30,8 @@ struct rte_ring;
 	X(REFUSED_FULL, "connections refused: session table full")                   \
 	X(REFUSED_INIT, "connections refused: session setup failed")                 \
 	X(DOWN_STALE, "control messages for a connection that is gone")              \
-	X(UP_RING_FULL, "messages to the control plane lost: ring full")             \
+	X(UP_RING_FULL, "messages to the control plane lost: ring full (sized not to happen)") \
+	X(UP_CREDIT_HELD, "input held: the session has its control-plane credit in flight") \
 	X(TX_NOMBUF, "output held: no mbuf free (the session is retried every pass)") \
 	X(TX_SEAL_CAPPED, "bulk output held: the session has its share of seal mbufs in flight " \
 			  "and the pool is down to its reserve")                  \
@@ -51,6 +52,28 @@ const char *st_sshapp_counter_name(enum st_sshapp_counter c);
 
 struct st_sshapp_worker;
 struct st_sshapp_pub;
+
+/*
+ * Per-session credit for control-bound messages: a session may have at most
+ * ST_UP_CREDIT_MSGS messages and ST_UP_CREDIT_BYTES payload bytes on their
+ * way to the control plane (in its up ring, or being handled); past that its
+ * worker opens no more of its packets, so TCP's window holds that peer and
+ * only that one. A flooding session (pre-auth IGNOREs, channel opens) can
+ * then only slow itself, and the up rings are sized so that they cannot fill
+ * (st_sshapp_up_ring_size).
+ */
+#define ST_UP_CREDIT_MSGS 16u
+#define ST_UP_CREDIT_BYTES (256u * 1024u)
+
+/*
+ * What the control plane has taken of one slot's up messages, ever (counts
+ * wrap): written by the control thread that owns the worker (the only
+ * consumer of its up ring), read by the worker.
+ */
+struct st_up_done {
+	uint32_t msgs;  /* atomic */
+	uint32_t bytes; /* atomic */
+};
 struct st_sess_pub;
 
 /*
@@ -84,6 +107,7 @@ struct st_sshapp {
 	struct st_sshapp_pub *pub[DP_MAX_WORKERS];  /* worker i's published counters */
 	struct st_sess_pub *sess_pub[DP_MAX_WORKERS]; /* [max_sessions]: per-session counters */
 	struct st_doorbell *ctl_bell[DP_MAX_WORKERS]; /* NULL: nobody to wake */
+	struct st_up_done *up_done[DP_MAX_WORKERS];  /* [max_sessions]: the credit coming back */
 	int stopping;              /* atomic: set by the control plane at shutdown */
 };
 
@@ -94,8 +118,32 @@ struct st_sshapp {
  */
 uint32_t st_sshapp_seal_mbufs(const struct st_sshapp *app);
 
-/* Creates the rings for nb_workers workers (setup time). ST_OK, ST_ERR_ALLOC. */
+/*
+ * Creates the rings for nb_workers workers (setup time): down rings of
+ * ring_size, up rings of st_sshapp_up_ring_size(). app->max_sessions must be
+ * set. ST_OK, ST_ERR_ALLOC.
+ */
 int st_sshapp_init(struct st_sshapp *app, unsigned nb_workers, unsigned ring_size);
+
+/*
+ * An up ring that holds every session's credit plus the few messages a
+ * session sends outside it (OPEN, VERSION, CLOSED...): at least ring_size,
+ * a power of two.
+ */
+unsigned st_sshapp_up_ring_size(const struct st_sshapp *app, unsigned ring_size);
+
+/*
+ * The control thread took one up message of `len` payload bytes for slot
+ * `slot` of worker w (it calls this for every message it takes off the
+ * ring, stale ones included).
+ */
+static inline void st_sshapp_up_taken(struct st_sshapp *app, unsigned w, uint32_t slot,
+				      uint32_t len)
+{
+	struct st_up_done *d = &app->up_done[w][slot];
+	__atomic_store_n(&d->msgs, d->msgs + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&d->bytes, d->bytes + len, __ATOMIC_RELEASE);
+}
 void st_sshapp_fini(struct st_sshapp *app);
 
 /* dp_cfg hooks (arg is the struct st_sshapp). */

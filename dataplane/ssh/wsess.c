@@ -534,7 +534,12 @@ static int process_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsi
 		}
 		if (nrest == 0)
 			break;
-		r = st_record_read_pieces(&s->rec, rest, nrest, msgs, ST_RECORD_BURST, &n, &took);
+		/* No more packets than the control plane's credit allows: each may
+		 * become an up message, and unread packets must stay as they are. */
+		unsigned max = s->up_room < ST_RECORD_BURST ? s->up_room : ST_RECORD_BURST;
+		if (max == 0)
+			break;
+		r = st_record_read_pieces(&s->rec, rest, nrest, msgs, max, &n, &took);
 		if (r != ST_OK) {
 			record_error(s, r);
 			return r;
@@ -823,6 +828,7 @@ int st_wsess_init(struct st_wsess *s, const struct st_wsess_config *cfg,
 		return ST_ERR_INVALID_ARGUMENT;
 	s->handle = h;
 	s->up = *up;
+	s->up_room = UINT32_MAX;
 	s->ws = ws;
 	s->now_ms = s->epoch_ms = now_ms;
 	s->rekey_bytes = cfg->rekey_bytes;

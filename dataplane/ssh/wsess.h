@@ -126,6 +126,13 @@ struct st_wsess {
 	enum st_wsess_state state;
 	struct st_conn_handle handle;
 	struct st_plane_sink up;
+	/*
+	 * Packets the session may still open before the control plane has taken
+	 * some of what it was sent (the I/O owner's per-session credit; every up
+	 * message uses one): 0 holds the input where it is, so TCP's window holds
+	 * the peer. UINT32_MAX (st_wsess_init's value): no limit.
+	 */
+	uint32_t up_room;
 	struct st_wsess_worker_stats *ws;
 	struct st_wsess_stats st;
 	struct st_record rec;

@@ -201,5 +201,22 @@ held=$(($(daemon_stat per_source.SRC_KEX_DEFERRED) + $(daemon_stat per_source.SR
 	$(daemon_stat per_source.SRC_REFUSED_PENALTY)))
 [ "$held" -ge 1 ] && ok "the key-exchange flood was held back (deferred, refused or penalised: $held)" ||
 	bad "kex flood held back" "$held"
+
+# ---- 5. a session flooding the control plane holds only itself ----
+nsx python3 "$FLOOD" ignore $ADDR 22 198.18.0.57 4000 32768 20 > "$T/ign.out" 2>&1 &
+IP=$!
+PIDS+=($IP)
+sleep 2
+okl=0
+for _ in 1 2 3; do
+	[ "$(echo hi | TMO=30 sshc alice "$T/id_user" echo 2>/dev/null)" = hi ] && okl=$((okl + 1))
+done
+check "logins while a session floods IGNORE packets at the control plane" "$okl" 3
+wait $IP 2>/dev/null
+echo "   IGNORE flood: $(cat "$T/ign.out")"
+h=$(daemon_stat 'workers.*.app.UP_CREDIT_HELD')
+[ "$h" -ge 1 ] && ok "the flooding session's input was held by its credit (UP_CREDIT_HELD $h)" ||
+	bad "UP_CREDIT_HELD" "$h"
+check "no up message lost to a full ring" "$(daemon_stat 'workers.*.app.UP_RING_FULL')" 0
 stop_daemon
 finish

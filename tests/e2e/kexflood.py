@@ -13,6 +13,12 @@
       COUNT connections from SOURCE that send their identification line one
       byte a second and never finish; all closed after SECONDS. Prints
       "opened N cut N" (cut: the server closed it first).
+  kexflood.py ignore DST PORT SOURCE COUNT SIZE SECONDS
+      One connection from SOURCE that sends its identification line and
+      KEXINIT, then COUNT SSH_MSG_IGNORE packets of SIZE bytes as fast as
+      the server takes them (each goes to the control plane), for at most
+      SECONDS. Prints "sent N seconds S open 0|1" (open: the server had not
+      closed the connection).
 Only addresses inside 198.18.0.0/15 are used (checked).
 """
 import ipaddress, os, select, socket, struct, sys, time
@@ -144,10 +150,47 @@ def slowloris(dst, port, src, count, seconds):
     print("opened %d cut %d" % (len(socks), len(cut)))
 
 
+def ignore(dst, port, src, count, size, seconds):
+    check(dst)
+    check(src)
+    s = socket.socket()
+    s.settimeout(5)
+    s.bind((src, 0))
+    s.connect((dst, port))
+    s.sendall(b"SSH-2.0-ignoreflood\r\n")
+    s.sendall(packet(kexinit()))
+    pkt = packet(bytes([2]) + sshstr(os.urandom(size)))
+    t0 = time.time()
+    sent, is_open = 0, 1
+    s.settimeout(1)
+    while sent < count and time.time() - t0 < seconds:
+        try:
+            s.sendall(pkt)
+            sent += 1
+        except socket.timeout:
+            continue  # the server holds our input: its window is closed
+        except OSError:
+            is_open = 0
+            break
+    if is_open:
+        try:
+            s.setblocking(False)
+            if s.recv(65536) == b"":
+                is_open = 0
+        except BlockingIOError:
+            pass
+        except OSError:
+            is_open = 0
+    s.close()
+    print("sent %d seconds %.1f open %d" % (sent, time.time() - t0, is_open))
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) == 7 and a[0] == "kex":
         kex(a[1], int(a[2]), a[3], int(a[4]), float(a[5]), int(a[6]))
+    elif len(a) == 7 and a[0] == "ignore":
+        ignore(a[1], int(a[2]), a[3], int(a[4]), int(a[5]), float(a[6]))
     elif len(a) == 6 and a[0] == "slowloris":
         slowloris(a[1], int(a[2]), a[3], int(a[4]), float(a[5]))
     else:
