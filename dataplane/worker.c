@@ -334,10 +334,18 @@ int dp_worker_pass(struct dp_worker *w)
 
 	w->now_tsc = start;
 	w->now_ms = start / w->tsc_per_ms;
+	/*
+	 * Segments other workers handed us first: they were read off the wire
+	 * before what our own queue holds now (dataplane/mq.h), so a flow whose
+	 * queue changed keeps its order where it can.
+	 */
+	if (w->mq)
+		ho = dp_mq_poll(w);
+	uint64_t rx0 = w->mq ? rte_rdtsc() : start;
 	n = w->vtap ? dp_vtap_rx(w, w->vtap, pkts, DP_RX_BURST)
 		    : rte_eth_rx_burst(w->port, w->queue, pkts, DP_RX_BURST);
 	if (n)
-		w->st->io_tsc += rte_rdtsc() - start;
+		w->st->io_tsc += rte_rdtsc() - rx0;
 	w->st->rx_pkts += n;
 	if (w->gro && n)
 		n = rx_gro(w, pkts, n);
@@ -346,10 +354,8 @@ int dp_worker_pass(struct dp_worker *w)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		dp_worker_input(w, pkts[i]);
 	}
-	if (w->mq) {
+	if (w->mq)
 		dp_mq_flush(w);
-		ho = dp_mq_poll(w);
-	}
 	uint64_t a0 = rte_rdtsc(), c0 = cfg->crypto_cycles ? cfg->crypto_cycles() : 0;
 	uint64_t s0 = cfg->service_cycles ? cfg->service_cycles() : 0;
 	tcp_dispatch_events(w->tcp);

@@ -81,8 +81,11 @@ run_workers() { # W LCORE-spec
 	check "$W: all $ECHO_N accepted once" test "$(counter TCP_ACCEPTED)" -eq $ECHO_N
 	check "$W: wrong-queue segments were handed to their owner ($ho_out out, $ho_in in)" \
 		test $ho_out -ge 1 -a $ho_out -eq $((ho_in + ho_full))
+	# A wrong-queue segment is never answered with a RST; the owner answers one whose
+	# connection is gone (a stray that a queue change delayed past the close), as TCP must.
 	rst=$(counter TCP_RST_SENT)
-	check "$W: no segment was answered with a RST ($rst)" test "$rst" -eq 0
+	check "$W: no live connection was reset, RSTs only for closed 4-tuples ($rst sent)" \
+		test "$(counter TCP_RESET_RCVD)" -eq 0 -a "$rst" -le "$(counter TCP_NO_CONN)"
 	check "$W: service exited cleanly" grep -q "tcpsvc: exit" "$WORK/svc.out"
 	cp "$WORK/svc.out" "$WORK/svc.$W.out"
 	new_ns
@@ -91,16 +94,18 @@ run_workers() { # W LCORE-spec
 run_workers 2 "0,1"
 run_workers 4 "0@0,1@1,2@0,3@1"
 
-# ARP aging while in use: a 400 ms reachable time, connections opened one
-# after another from both workers for a few seconds. The entry for the kernel
-# is refreshed before it expires (unicast requests, answered) and nothing is
-# ever held for or dropped by ARP.
-echo "-- ARP refresh (2 workers, reachable 400 ms)"
+# ARP aging while in use: a 300 ms reachable time, connections opened one
+# after another from both workers for about a second. The entry for the
+# kernel is refreshed before it expires (unicast requests, answered) and no
+# packet is dropped for want of ARP.
+echo "-- ARP refresh (2 workers, reachable 300 ms)"
 LCORE=0,1
-C=40
-start_svc --connect $KERNEL_IP:5001 --conns $C --parallel 1 --send $((256 << 10)) --connect-delay-ms -1 \
-	--connect-all --arp-reachable-ms 400 --idle-sleep-ms 1
-nst 200 $PY --timeout 180 server 5001 $((2 * C)) $((64 << 10)) >"$WORK/server.out" 2>&1 &
+C=600
+CUP=$((64 << 10))
+CDOWN=$((16 << 10))
+start_svc --connect $KERNEL_IP:5001 --conns $C --parallel 1 --send $CUP --connect-delay-ms -1 \
+	--connect-all --arp-reachable-ms 300 --idle-sleep-ms 1
+nst 200 $PY --timeout 180 server 5001 $((2 * C)) $CDOWN >"$WORK/server.out" 2>&1 &
 SRV=$!
 wait_listening "$WORK/server.out"
 kill -USR1 "$SVC_PID"
@@ -108,8 +113,9 @@ for _ in $(seq 1 1800); do kill -0 "$SVC_PID" 2>/dev/null || break; sleep 0.1; d
 wait $SRV
 stop_svc
 grep "^clients finished" "$WORK/svc.out" | sed 's/^/   /'
-check "refresh: $((2 * C)) sequential connections completed with the bytes intact" \
-	test "$(grep -c "conn client .* rx=$((64 << 10)) rx_sha256=$($PY sha $((64 << 10))) tx=$((256 << 10)) .* err=ST_OK" "$WORK/svc.out")" -eq $((2 * C))
+check "refresh: $((2 * C)) sequential connections, SHA-256 checked both ways" \
+	test "$(grep -c "rx=$CUP rx_sha256=$($PY sha $CUP)" "$WORK/server.out")" -eq $((2 * C)) -a \
+	"$(grep -c "conn client .* rx=$CDOWN rx_sha256=$($PY sha $CDOWN) tx=$CUP .* err=ST_OK" "$WORK/svc.out")" -eq $((2 * C))
 echo "   ARP: requests=$(counter ARP_REQUESTS_SENT) refresh=$(counter ARP_REFRESH) learned=$(counter ARP_LEARNED)" \
 	"shared_in=$(counter ARP_SHARED_IN) expired=$(counter ARP_EXPIRED)"
 check "refresh: the entry in use was refreshed before expiring" test "$(counter ARP_REFRESH)" -ge 1
