@@ -192,9 +192,13 @@ out:
 		"%s%s%s\n",
 		port, dp->mq.rss.reta_size, reta_sources[dp->mq.rss.source], key_len,
 		info->flow_type_rss_offloads & (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP),
-		size == 0 ? ": the port has no table, segments placed otherwise are handed over" : "",
-		dp->mq.rss.source == DP_RETA_DEFAULT_TABLE && size != 0 ? ": update/query: " : "",
-		dp->mq.rss.source == DP_RETA_DEFAULT_TABLE && size != 0 ? rte_strerror(-q) : "");
+		size == 0 ? ": the port has no table, segments placed otherwise are handed over"
+		: size > DP_RETA_MAX ? ": the port's table is larger than DP_RETA_MAX"
+				     : "",
+		dp->mq.rss.source == DP_RETA_DEFAULT_TABLE && size != 0 && size <= DP_RETA_MAX
+			? ": update/query: " : "",
+		dp->mq.rss.source == DP_RETA_DEFAULT_TABLE && size != 0 && size <= DP_RETA_MAX
+			? rte_strerror(-q) : "");
 	(void)r;
 }
 
