@@ -1,7 +1,27 @@
 /*
  * ARP: answer requests for our address, resolve next hops and cache them per
  * worker, holding a few packets per unresolved entry. The cache is a small
- * open-addressing table; no allocation after start-up.
+ * open-addressing table (linear probing, backward-shift deletion); no
+ * allocation after start-up.
+ *
+ * Sharing: what one worker learns from an ARP packet it posts to every other
+ * worker's inbox (dataplane/mq.h), so a reply that lands on one queue serves
+ * all workers. The newer confirmation wins when two posts disagree.
+ *
+ * Aging, with reach = dp_cfg.arp_reachable_ms (default 30 s, Linux's
+ * base_reachable_time), age = time since the entry was last confirmed, and
+ * "in use" = a packet went through it within the last reach:
+ *   age < refresh point (3/4 reach, staggered by worker)   used as is
+ *   from the refresh point, in use                         still used; a request
+ *       every ARP_RETRY_MS, the first ARP_PROBES unicast to the cached MAC,
+ *       then broadcast; any reply (on any worker) confirms it again
+ *   age >= reach, not in use                               deleted
+ *   age >= reach + ARP_MAX_TRIES * ARP_RETRY_MS, in use    the refresh went
+ *       unanswered: the entry turns unresolved, so packets are held and a
+ *       broadcast request asks again (a neighbor that moved to a new MAC is
+ *       found; a dead one is not sent to for ever)
+ * Unresolved entries drop what they hold after ARP_MAX_TRIES requests and are
+ * deleted.
  */
 #include <string.h>
 
@@ -11,14 +31,31 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/dp.h"
+#include "dataplane/mq.h"
 #include "dataplane/proto.h"
 
 #define ARP_RETRY_MS 1000
 #define ARP_MAX_TRIES 5 /* requests before held packets are dropped */
+#define ARP_PROBES 3    /* unicast refresh requests before they turn broadcast */
+#define ARP_STAGGER_MS 100 /* refresh point offset per worker: the first answer serves all */
+
+enum { ARP_FREE = 0, ARP_INCOMPLETE = 1, ARP_RESOLVED = 2 };
+
+_Static_assert((DP_ARP_SIZE & (DP_ARP_SIZE - 1)) == 0, "DP_ARP_SIZE must be a power of two");
+
+static unsigned arp_home(uint32_t ip)
+{
+	return (ip * 2654435761u) >> (32 - __builtin_ctz(DP_ARP_SIZE));
+}
+
+static uint32_t arp_reach(const struct dp_worker *w)
+{
+	return w->arp_reach_ms ? w->arp_reach_ms : DP_ARP_REACHABLE_MS;
+}
 
 static struct dp_arp_ent *arp_find(struct dp_worker *w, uint32_t ip, int create)
 {
-	unsigned h = (ip * 2654435761u) >> 24, i;
+	unsigned h = arp_home(ip), i;
 
 	for (i = 0; i < DP_ARP_SIZE; i++) {
 		struct dp_arp_ent *e = &w->arp[(h + i) & (DP_ARP_SIZE - 1)];
@@ -30,11 +67,33 @@ static struct dp_arp_ent *arp_find(struct dp_worker *w, uint32_t ip, int create)
 				return NULL;
 			memset(e, 0, sizeof(*e));
 			e->ip = ip;
-			e->state = 1;
+			e->state = ARP_INCOMPLETE;
 			return e;
 		}
 	}
 	return NULL;
+}
+
+/* Frees slot i (nothing held) and moves later entries of its probe run back into the gap. */
+static void arp_delete(struct dp_worker *w, unsigned i)
+{
+	const unsigned mask = DP_ARP_SIZE - 1;
+	unsigned j = i;
+
+	for (unsigned n = 0; n < DP_ARP_SIZE; n++) {
+		unsigned k;
+
+		j = (j + 1) & mask;
+		if (w->arp[j].state == ARP_FREE)
+			break;
+		k = arp_home(w->arp[j].ip);
+		/* Entry j may fill the gap at i unless its home lies cyclically in (i, j]. */
+		if (((j - k) & mask) >= ((j - i) & mask)) {
+			w->arp[i] = w->arp[j];
+			i = j;
+		}
+	}
+	memset(&w->arp[i], 0, sizeof(w->arp[i]));
 }
 
 uint32_t dp_next_hop(const struct dp_worker *w, uint32_t dst)
@@ -65,35 +124,73 @@ static void arp_send(struct dp_worker *w, uint16_t op, const struct rte_ether_ad
 	dp_tx(w, m);
 }
 
-static void arp_request(struct dp_worker *w, struct dp_arp_ent *e)
+/* A request for e->ip: broadcast, or unicast to the cached MAC (a refresh probe). */
+static void arp_request(struct dp_worker *w, struct dp_arp_ent *e, int unicast)
 {
-	if (e->tries < 255)
-		e->tries++;
 	static const uint8_t zero[6];
 	struct rte_ether_addr bcast = {.addr_bytes = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
+	if (e->tries < 255)
+		e->tries++;
 	e->req_ms = w->now_ms;
-	arp_send(w, DP_ARP_OP_REQUEST, &bcast, zero, e->ip);
+	arp_send(w, DP_ARP_OP_REQUEST, unicast ? &e->mac : &bcast, zero, e->ip);
+}
+
+/* Resolved now: what waited goes out. */
+static void arp_release_held(struct dp_worker *w, struct dp_arp_ent *e)
+{
+	for (unsigned i = 0; i < e->nhold; i++) {
+		struct rte_ether_hdr *eh = rte_pktmbuf_mtod(e->hold[i], struct rte_ether_hdr *);
+
+		eh->dst_addr = e->mac;
+		dp_tx(w, e->hold[i]);
+	}
+	e->nhold = 0;
 }
 
 void dp_arp_learn(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac)
 {
 	struct dp_arp_ent *e = arp_find(w, ip, 1);
+	int changed;
 
 	if (!e)
 		return;
+	changed = e->state != ARP_RESOLVED || !rte_is_same_ether_addr(&e->mac, mac);
 	e->mac = *mac;
-	e->state = 2;
+	e->state = ARP_RESOLVED;
 	e->tries = 0;
-	e->req_ms = w->now_ms;
+	e->req_ms = 0;
+	e->confirmed_ms = w->now_ms;
 	w->st->ctr[DP_CTR_ARP_LEARNED]++;
-	for (unsigned i = 0; i < e->nhold; i++) {
-		struct rte_ether_hdr *eh = rte_pktmbuf_mtod(e->hold[i], struct rte_ether_hdr *);
-
-		eh->dst_addr = *mac;
-		dp_tx(w, e->hold[i]);
+	arp_release_held(w, e);
+	/* News for everyone; a refresh at most once per ARP_RETRY_MS (a chatty neighbor). */
+	if (changed || w->now_ms - e->shared_ms >= ARP_RETRY_MS) {
+		e->shared_ms = w->now_ms;
+		dp_mq_post_arp(w, ip, mac, w->now_ms);
 	}
-	e->nhold = 0;
+}
+
+void dp_arp_apply(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac,
+		  uint64_t confirmed_ms)
+{
+	struct dp_arp_ent *e = arp_find(w, ip, 1);
+
+	if (!e)
+		return;
+	/* The poster's clock read may be a little ahead of ours (its pass started later). */
+	if (confirmed_ms > w->now_ms)
+		confirmed_ms = w->now_ms;
+	/* An older word than what we have (posts from two workers crossing) changes nothing. */
+	if (e->state == ARP_RESOLVED && e->confirmed_ms >= confirmed_ms)
+		return;
+	e->mac = *mac;
+	e->state = ARP_RESOLVED;
+	e->tries = 0;
+	e->req_ms = 0;
+	e->confirmed_ms = confirmed_ms;
+	e->shared_ms = confirmed_ms; /* the poster told the others */
+	w->st->ctr[DP_CTR_ARP_SHARED_IN]++;
+	arp_release_held(w, e);
 }
 
 const struct rte_ether_addr *dp_arp_lookup(struct dp_worker *w, uint32_t ip)
@@ -102,10 +199,12 @@ const struct rte_ether_addr *dp_arp_lookup(struct dp_worker *w, uint32_t ip)
 
 	if (!e)
 		return NULL;
-	if (e->state == 2)
+	if (e->state == ARP_RESOLVED) {
+		e->used_ms = w->now_ms;
 		return &e->mac;
+	}
 	if (e->req_ms == 0 || w->now_ms - e->req_ms >= ARP_RETRY_MS)
-		arp_request(w, e);
+		arp_request(w, e, 0);
 	return NULL;
 }
 
@@ -122,7 +221,8 @@ void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t nexthop)
 		dp_drop(w, m, DP_DROP_ARP_UNRESOLVED);
 		return;
 	}
-	if (e->state == 2) {
+	if (e->state == ARP_RESOLVED) {
+		e->used_ms = w->now_ms;
 		rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr = e->mac;
 		dp_tx(w, m);
 		return;
@@ -133,7 +233,7 @@ void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t nexthop)
 	}
 	e->hold[e->nhold++] = m;
 	if (e->req_ms == 0 || w->now_ms - e->req_ms >= ARP_RETRY_MS)
-		arp_request(w, e);
+		arp_request(w, e, 0);
 }
 
 void dp_arp_input(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *arp, uint32_t len)
@@ -167,23 +267,64 @@ void dp_arp_input(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *arp, u
 	rte_pktmbuf_free(m);
 }
 
+/* One entry's timer step; returns 1 when it deleted the entry (slot i holds another now). */
+static int arp_age(struct dp_worker *w, unsigned i)
+{
+	struct dp_arp_ent *e = &w->arp[i];
+	uint64_t now = w->now_ms, reach = arp_reach(w), age, refresh_at;
+	int in_use;
+
+	if (e->state == ARP_INCOMPLETE) {
+		if (w->now_ms - e->req_ms < ARP_RETRY_MS)
+			return 0;
+		if (e->nhold && e->tries < ARP_MAX_TRIES) {
+			arp_request(w, e, 0);
+			return 0;
+		}
+		/* unresolved (or nothing waits any more): drop what waits; the next send starts over */
+		if (e->nhold == 0 && w->now_ms - e->req_ms < (uint64_t)ARP_MAX_TRIES * ARP_RETRY_MS)
+			return 0;
+		for (unsigned k = 0; k < e->nhold; k++)
+			dp_drop(w, e->hold[k], DP_DROP_ARP_UNRESOLVED);
+		e->nhold = 0;
+		arp_delete(w, i);
+		return 1;
+	}
+	age = now > e->confirmed_ms ? now - e->confirmed_ms : 0;
+	in_use = e->used_ms != 0 && now - e->used_ms < reach;
+	refresh_at = reach - reach / 4 + (uint64_t)w->id * ARP_STAGGER_MS % (reach / 8 + 1);
+	if (age < refresh_at)
+		return 0;
+	if (!in_use) {
+		if (age < reach)
+			return 0;
+		w->st->ctr[DP_CTR_ARP_EXPIRED]++;
+		arp_delete(w, i);
+		return 1;
+	}
+	if (age >= reach + (uint64_t)ARP_MAX_TRIES * ARP_RETRY_MS) {
+		/* The neighbor did not answer: stop sending to that MAC, ask the link again. */
+		w->st->ctr[DP_CTR_ARP_EXPIRED]++;
+		e->state = ARP_INCOMPLETE;
+		e->tries = 0;
+		arp_request(w, e, 0);
+		return 0;
+	}
+	if (e->req_ms == 0 || now - e->req_ms >= ARP_RETRY_MS) {
+		w->st->ctr[DP_CTR_ARP_REFRESH]++;
+		arp_request(w, e, e->tries < ARP_PROBES);
+	}
+	return 0;
+}
+
 void dp_arp_timer(struct dp_worker *w)
 {
-	for (unsigned i = 0; i < DP_ARP_SIZE; i++) {
-		struct dp_arp_ent *e = &w->arp[i];
-
-		if (e->state != 1)
+	/* A deletion pulls a later entry into slot i: look at i again (at most DP_ARP_SIZE times). */
+	for (unsigned i = 0, deleted = 0; i < DP_ARP_SIZE;) {
+		if (w->arp[i].state != ARP_FREE && deleted < DP_ARP_SIZE && arp_age(w, i)) {
+			deleted++;
 			continue;
-		if (!e->nhold || w->now_ms - e->req_ms < ARP_RETRY_MS)
-			continue;
-		if (e->tries >= ARP_MAX_TRIES) {
-			/* unresolved: drop what waits; the next send starts over */
-			for (unsigned k = 0; k < e->nhold; k++)
-				dp_drop(w, e->hold[k], DP_DROP_ARP_UNRESOLVED);
-			e->nhold = 0;
-			e->tries = 0;
-		} else {
-			arp_request(w, e);
 		}
+		i++;
 	}
 }

@@ -5,16 +5,20 @@
  *
  *   n = dp_eal_init(argc, argv)        consumes the EAL args (returns how many)
  *   dp_create(&cfg, &dp)               pools (one per NUMA socket), the port
- *                                      (one RX/TX queue pair per lcore, RSS
- *                                      with a symmetric key when > 1 queue),
- *                                      per-worker contexts and TCP tables
+ *                                      (one RX/TX queue pair per lcore, at
+ *                                      most DP_MAX_WORKERS; RSS with a
+ *                                      symmetric key and a programmed
+ *                                      redirection table when > 1 queue),
+ *                                      per-worker contexts and TCP tables,
+ *                                      the handoff / ARP inboxes (mq.h)
  *   dp_run(dp)                         runs a worker on every lcore, main
  *                                      included, until *cfg.quit is set
  *   dp_stats_total(dp, &sum) / dp_print_stats(dp, f)
  *   dp_destroy(dp)
  *
  * A worker loop pass: RX burst -> GRO (TCP/IPv4, when on) -> eth -> ARP / IPv4 ->
- * ICMP echo / TCP, then TCP events to the application, application poll hook,
+ * ICMP echo / TCP (segments another worker owns are handed to it), the
+ * inboxes (ARP updates, segments handed to us), then TCP events to the application, application poll hook,
  * TCP output, timer wheel, deferred TX flush. No locks, no allocation, no
  * system calls in the loop (the application's hooks must follow the same rule).
  */
@@ -38,12 +42,15 @@
 #define DP_TX_BUF 64
 #define DP_ARP_SIZE 256 /* power of two */
 #define DP_ARP_HOLD 4
+#define DP_ARP_REACHABLE_MS 30000 /* default dp_cfg.arp_reachable_ms (Linux's base_reachable_time) */
+#define DP_HANDOFF_BURST 32       /* segments buffered per destination worker within a burst */
 #define DP_MTU_DEFAULT 1500
 #define DP_MTU_MIN 576
 #define DP_MTU_MAX 9000
 
 struct dp_worker;
 struct dp_vtap_q;
+struct dp_mq;
 
 struct dp_cfg {
 	uint16_t port_id;
@@ -72,6 +79,11 @@ struct dp_cfg {
 	const char *vtap_ifname;
 	uint32_t idle_sleep_ms; /* WorkerIdle: sleep after this long without packets, 0 = poll */
 	/*
+	 * ARP: an entry is confirmed for this long (0: DP_ARP_REACHABLE_MS).
+	 * Entries in use are refreshed before it runs out (dataplane/arp.c).
+	 */
+	uint32_t arp_reachable_ms;
+	/*
 	 * Tests only: fault injection on received / transmitted frames, installed
 	 * as ethdev callbacks around the port when active (dataplane/fault.h).
 	 */
@@ -95,9 +107,12 @@ struct dp_arp_ent {
 	uint32_t ip;
 	uint8_t state; /* 0 free, 1 incomplete, 2 resolved */
 	uint8_t nhold;
-	uint8_t tries; /* requests sent while unresolved */
+	uint8_t tries; /* requests sent since the entry was last confirmed */
 	struct rte_ether_addr mac;
-	uint64_t req_ms;
+	uint64_t req_ms;       /* last request sent */
+	uint64_t confirmed_ms; /* last learned from an ARP packet (here or on another worker) */
+	uint64_t used_ms;      /* last packet sent through the entry */
+	uint64_t shared_ms;    /* last posted to the other workers */
 	struct rte_mbuf *hold[DP_ARP_HOLD];
 };
 
@@ -107,6 +122,7 @@ struct dp_worker {
 	struct dp_stats *st;
 	struct tcp_worker *tcp;
 	struct dp_vtap_q *vtap; /* the kernel TAP port's queue (dataplane/vtap.h), else NULL: ethdev */
+	const struct dp_mq *mq; /* the port's flow-owner model and inboxes (dataplane/mq.h) */
 	uint64_t now_tsc;
 	uint64_t now_ms;
 	uint32_t ip;
@@ -143,9 +159,13 @@ struct dp_worker {
 	uint8_t rx_intr_conf; /* the port was configured with RX queue interrupts */
 	uint16_t mtu;
 	uint64_t last_arp_ms;
+	uint32_t arp_reach_ms; /* dp_cfg.arp_reachable_ms; 0: DP_ARP_REACHABLE_MS */
 	struct dp_idle idle;
 	struct dp_stats_pub *pub; /* what other threads read of st (stats.h) */
 	uint64_t last_pub_ms;
+	/* Segments for other workers, enqueued at the end of the burst (dataplane/mq.h). */
+	uint16_t ho_n[DP_MAX_WORKERS];
+	struct rte_mbuf *ho[DP_MAX_WORKERS][DP_HANDOFF_BURST];
 };
 
 /* Runs rte_eal_init; returns the number of argv entries it consumed (>= 0) or an ST_ERR_*. */
@@ -200,7 +220,19 @@ const struct rte_ether_addr *dp_arp_lookup(struct dp_worker *w, uint32_t ip);
  */
 void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t nexthop);
 void dp_arp_input(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *arp, uint32_t len);
+/*
+ * ip is at mac, as an ARP packet this worker received says: updates the
+ * cache, sends what was held for it, and posts the entry to the other
+ * workers (dataplane/mq.h).
+ */
 void dp_arp_learn(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac);
+/* The same from another worker's post (confirmed at confirmed_ms); not posted on. */
+void dp_arp_apply(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac,
+		  uint64_t confirmed_ms);
+/*
+ * Every 100 ms: retries unresolved entries, refreshes entries in use before
+ * they expire, expires the rest (dataplane/arp.c has the rules).
+ */
 void dp_arp_timer(struct dp_worker *w);
 
 #endif

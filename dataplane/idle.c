@@ -11,6 +11,7 @@
 #include <rte_interrupts.h>
 
 #include "dataplane/dp.h"
+#include "dataplane/mq.h"
 #include "dataplane/idle.h"
 #include "dataplane/vtap.h"
 
@@ -108,7 +109,7 @@ int dp_idle_after_pass(struct dp_worker *w, int work)
 	}
 	__atomic_store_n(&id->sleeping, 1, __ATOMIC_SEQ_CST);
 	/* Work queued before the flag was visible is seen here; later work kicks. */
-	if (cfg->can_sleep && !cfg->can_sleep(w, cfg->app_arg)) {
+	if ((cfg->can_sleep && !cfg->can_sleep(w, cfg->app_arg)) || dp_mq_pending(w)) {
 		__atomic_store_n(&id->sleeping, 0, __ATOMIC_RELAXED);
 		return 0;
 	}

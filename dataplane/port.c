@@ -3,6 +3,7 @@
  * pair per worker lcore, and launching the workers.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,10 +18,14 @@
 
 #include "crypto/err.h"
 #include "dataplane/dp.h"
+#include "dataplane/mq.h"
 #include "dataplane/vtap.h"
 #include "dataplane/worker.h"
 
-/* Symmetric Toeplitz key: both directions of a flow hash alike. */
+/*
+ * Symmetric Toeplitz key: both directions of a flow hash alike. A port that
+ * wants a longer key (i40e: 52 bytes) gets the same 16-bit pattern repeated.
+ */
 static const uint8_t sym_rss_key[40] = {
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
 	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
@@ -45,6 +50,7 @@ struct dp_ctx {
 	struct dp_fault_port *fault; /* NULL unless a fault spec is configured (tests only) */
 	struct dp_vtap *vtap;        /* the kernel TAP port, when cfg.vtap_ifname names one */
 	int start_failed;            /* a worker's on_start failed (set by that worker) */
+	struct dp_mq mq;             /* the port's flow-owner model, the workers' inboxes */
 };
 
 int dp_eal_init(int argc, char **argv)
@@ -139,6 +145,64 @@ static uint32_t port_max_mtu(const struct rte_eth_dev_info *info)
 	return m < info->max_mtu ? m : info->max_mtu;
 }
 
+static const char *const reta_sources[] = {"default", "programmed", "queried"};
+
+/*
+ * The redirection table, and its model for the owner rule (dataplane/mq.h):
+ * entry i -> queue i % nb_queues over the port's reta_size, programmed; a
+ * port that refuses it is read back; one that has no table (or hides it)
+ * gets the default 128-entry model. Either way the model is the table the
+ * rule uses; placement that disagrees costs a handoff, never a RST.
+ */
+static void port_reta_setup(struct dp_ctx *dp, const struct rte_eth_dev_info *info,
+			    const uint8_t *key, unsigned key_len)
+{
+	struct rte_eth_rss_reta_entry64 conf[DP_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
+	uint16_t table[DP_RETA_MAX];
+	uint16_t port = dp->cfg.port_id, n = dp->nb_queues, size = info->reta_size;
+	int r = -ENOTSUP, q = -ENOTSUP;
+
+	dp_rss_init(&dp->mq.rss, key, key_len, n);
+	if (n <= 1)
+		return;
+	if (size > 0 && size <= DP_RETA_MAX) {
+		memset(conf, 0, sizeof(conf));
+		for (unsigned i = 0; i < size; i++) {
+			conf[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+			conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] =
+				(uint16_t)(i % n);
+			table[i] = (uint16_t)(i % n);
+		}
+		r = rte_eth_dev_rss_reta_update(port, conf, size);
+		if (r == 0 && dp_rss_set_reta(&dp->mq.rss, table, size, DP_RETA_PROGRAMMED) == ST_OK)
+			goto out;
+		memset(conf, 0, sizeof(conf));
+		for (unsigned i = 0; i < size; i++)
+			conf[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+		q = rte_eth_dev_rss_reta_query(port, conf, size);
+		if (q == 0) {
+			for (unsigned i = 0; i < size; i++)
+				table[i] = conf[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+			if (dp_rss_set_reta(&dp->mq.rss, table, size, DP_RETA_QUERIED) != ST_OK)
+				q = -EINVAL; /* names a queue we do not have */
+		}
+	}
+out:
+	fprintf(stderr,
+		"dataplane: port %u rss reta=%u entries (%s) key=%u bytes rss_hf=0x%" PRIx64
+		"%s%s%s\n",
+		port, dp->mq.rss.reta_size, reta_sources[dp->mq.rss.source], key_len,
+		info->flow_type_rss_offloads & (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP),
+		size == 0 ? ": the port has no table, segments placed otherwise are handed over"
+		: size > DP_RETA_MAX ? ": the port's table is larger than DP_RETA_MAX"
+				     : "",
+		dp->mq.rss.source == DP_RETA_DEFAULT_TABLE && size != 0 && size <= DP_RETA_MAX
+			? ": update/query: " : "",
+		dp->mq.rss.source == DP_RETA_DEFAULT_TABLE && size != 0 && size <= DP_RETA_MAX
+			? rte_strerror(-q) : "");
+	(void)r;
+}
+
 static int port_setup(struct dp_ctx *dp)
 {
 	uint16_t port = dp->cfg.port_id, q;
@@ -153,6 +217,8 @@ static int port_setup(struct dp_ctx *dp)
 	uint16_t mtu = dp->cfg.mtu;
 	uint32_t frame, room, max_mtu;
 	struct pmd_quirk quirks;
+	uint8_t key[DP_RSS_KEY_MAX];
+	unsigned key_len = sizeof(sym_rss_key);
 	int tx_csum = 0, rx_csum = 0, tso = 0, gro = 0, lro = 0, scatter = 0, r;
 
 	if (!rte_eth_dev_is_valid_port(port)) {
@@ -180,10 +246,14 @@ static int port_setup(struct dp_ctx *dp)
 	}
 	memset(&conf, 0, sizeof(conf));
 	conf.rxmode.mtu = mtu;
+	if (info.hash_key_size >= sizeof(sym_rss_key) && info.hash_key_size <= DP_RSS_KEY_MAX)
+		key_len = info.hash_key_size;
+	for (unsigned i = 0; i < key_len; i++)
+		key[i] = sym_rss_key[i % 2];
 	if (dp->nb_queues > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_key = (uint8_t *)(uintptr_t)sym_rss_key;
-		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(sym_rss_key);
+		conf.rx_adv_conf.rss_conf.rss_key = key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = (uint8_t)key_len;
 		conf.rx_adv_conf.rss_conf.rss_hf =
 			(RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP) & info.flow_type_rss_offloads;
 	}
@@ -289,6 +359,7 @@ static int port_setup(struct dp_ctx *dp)
 		return ST_ERR_SYSTEM;
 	}
 	dp->port_started = 1;
+	port_reta_setup(dp, &info, key, key_len);
 	rte_eth_macaddr_get(port, &mac);
 	for (unsigned i = 0; i < dp->nb_workers; i++) {
 		struct dp_worker *w = dp->w[i];
@@ -336,6 +407,8 @@ static int vtap_setup(struct dp_ctx *dp)
 	    ST_OK)
 		return r;
 	rte_eth_random_addr(mac.addr_bytes);
+	/* The kernel picks the queue (and then follows the queue we send on): the default model. */
+	dp_rss_init(&dp->mq.rss, sym_rss_key, sizeof(sym_rss_key), dp->nb_queues);
 	for (unsigned i = 0; i < dp->nb_workers; i++) {
 		struct dp_worker *w = dp->w[i];
 		int off = !dp->cfg.no_offload;
@@ -396,11 +469,16 @@ int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
 	dp->cfg.tcp.mss = (uint16_t)(dp->cfg.mtu - 40);
 	if (dp->cfg.nb_mbufs == 0)
 		dp->cfg.nb_mbufs = 65535;
-	RTE_LCORE_FOREACH(lcore) {
-		if (dp->nb_workers == DP_MAX_WORKERS)
-			break;
-		dp->lcore[dp->nb_workers++] = lcore;
+	if (rte_lcore_count() > DP_MAX_WORKERS) {
+		fprintf(stderr,
+			"dataplane: %u lcores given, but this build runs at most %u workers "
+			"(DP_MAX_WORKERS): give EAL at most %u lcores (-l / --lcores)\n",
+			rte_lcore_count(), DP_MAX_WORKERS, DP_MAX_WORKERS);
+		free(dp);
+		return ST_ERR_INVALID_ARGUMENT;
 	}
+	RTE_LCORE_FOREACH(lcore)
+		dp->lcore[dp->nb_workers++] = lcore;
 	dp->nb_queues = (uint16_t)dp->nb_workers;
 	for (i = 0; i < dp->nb_workers; i++) {
 		unsigned socket = rte_lcore_to_socket_id(dp->lcore[i]);
@@ -434,11 +512,20 @@ int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
 		w->gateway = cfg->gateway;
 		w->cfg = &dp->cfg;
 		w->tsc_per_ms = rte_get_tsc_hz() / 1000;
+		w->arp_reach_ms = cfg->arp_reachable_ms ? cfg->arp_reachable_ms : DP_ARP_REACHABLE_MS;
 		if ((r = tcp_worker_create(w, &dp->cfg.tcp, &w->tcp)) != 0)
 			goto fail;
 	}
 	if ((r = dp->cfg.vtap_ifname ? vtap_setup(dp) : port_setup(dp)) != 0)
 		goto fail;
+	/* Inboxes between workers (dataplane/mq.h); a single worker needs none. */
+	if ((r = dp_mq_create(&dp->mq, dp->nb_workers, dp->w[0]->arp_reach_ms,
+			      (int)rte_lcore_to_socket_id(dp->lcore[0]))) != ST_OK)
+		goto fail;
+	for (i = 0; i < dp->nb_workers; i++) {
+		dp->mq.w[i] = dp->w[i];
+		dp->w[i]->mq = &dp->mq;
+	}
 	*out = dp;
 	return ST_OK;
 fail:
@@ -542,6 +629,7 @@ void dp_destroy(struct dp_ctx *dp)
 	dp->fault = NULL;
 	if (dp->port_started)
 		rte_eth_dev_close(dp->cfg.port_id);
+	dp_mq_destroy(&dp->mq); /* the workers have stopped: what they left queued is freed */
 	for (unsigned i = 0; i < dp->nb_workers; i++) {
 		if (dp->w[i] && dp->w[i]->tcp)
 			tcp_worker_destroy(dp->w[i]->tcp);

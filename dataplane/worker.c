@@ -17,6 +17,7 @@
 
 #include "dataplane/csum.h"
 #include "dataplane/dp.h"
+#include "dataplane/mq.h"
 #include "dataplane/proto.h"
 #include "dataplane/vtap.h"
 #include "dataplane/worker.h"
@@ -162,6 +163,19 @@ static void ipv4_input(struct dp_worker *w, struct rte_mbuf *m, const struct rte
 			}
 		}
 		rte_pktmbuf_adj(m, (uint16_t)(DP_ETH_HLEN + ip.hlen));
+		/* Another worker's flow (dataplane/mq.h): hand it over, headers still in front. */
+		if (w->nb_workers > 1 && ip.total_len - ip.hlen >= 20) {
+			const uint8_t *th = rte_pktmbuf_mtod(m, const uint8_t *);
+			unsigned owner = dp_flow_owner(w, ip.dst, (uint16_t)(th[2] << 8 | th[3]), ip.src,
+						       (uint16_t)(th[0] << 8 | th[1]));
+
+			if (owner != w->id) {
+				m->l2_len = DP_ETH_HLEN;
+				m->l3_len = ip.hlen;
+				dp_mq_handoff(w, m, owner);
+				return;
+			}
+		}
 		tcp_input(w->tcp, m, &ip, eh->src_addr.addr_bytes, 1);
 		return;
 	}
@@ -315,14 +329,23 @@ int dp_worker_pass(struct dp_worker *w)
 	uint64_t start = rte_rdtsc(), end;
 	uint16_t n, i;
 	uint64_t tx_before = w->st->tx_pkts;
+	unsigned ho = 0;
 	int busy;
 
 	w->now_tsc = start;
 	w->now_ms = start / w->tsc_per_ms;
+	/*
+	 * Segments other workers handed us first: they were read off the wire
+	 * before what our own queue holds now (dataplane/mq.h), so a flow whose
+	 * queue changed keeps its order where it can.
+	 */
+	if (w->mq)
+		ho = dp_mq_poll(w);
+	uint64_t rx0 = w->mq ? rte_rdtsc() : start;
 	n = w->vtap ? dp_vtap_rx(w, w->vtap, pkts, DP_RX_BURST)
 		    : rte_eth_rx_burst(w->port, w->queue, pkts, DP_RX_BURST);
 	if (n)
-		w->st->io_tsc += rte_rdtsc() - start;
+		w->st->io_tsc += rte_rdtsc() - rx0;
 	w->st->rx_pkts += n;
 	if (w->gro && n)
 		n = rx_gro(w, pkts, n);
@@ -331,6 +354,8 @@ int dp_worker_pass(struct dp_worker *w)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		dp_worker_input(w, pkts[i]);
 	}
+	if (w->mq)
+		dp_mq_flush(w);
 	uint64_t a0 = rte_rdtsc(), c0 = cfg->crypto_cycles ? cfg->crypto_cycles() : 0;
 	uint64_t s0 = cfg->service_cycles ? cfg->service_cycles() : 0;
 	tcp_dispatch_events(w->tcp);
@@ -348,7 +373,7 @@ int dp_worker_pass(struct dp_worker *w)
 	tcp_flush_output(w->tcp);
 	dp_tx_flush(w);
 	end = rte_rdtsc();
-	busy = n || w->st->tx_pkts != tx_before;
+	busy = n || ho || w->st->tx_pkts != tx_before;
 	if (busy) {
 		w->st->busy_tsc += end - start;
 		w->st->app_tsc += app;
@@ -379,6 +404,11 @@ void dp_worker_end(struct dp_worker *w)
 		cfg->on_stop(w, cfg->app_arg);
 	tcp_worker_drain(w->tcp);
 	dp_tx_flush(w);
+	for (unsigned o = 0; o < DP_MAX_WORKERS; o++) { /* flushed every pass: normally empty */
+		for (unsigned k = 0; k < w->ho_n[o]; k++)
+			rte_pktmbuf_free(w->ho[o][k]);
+		w->ho_n[o] = 0;
+	}
 	for (unsigned i = 0; i < DP_ARP_SIZE; i++) {
 		for (unsigned k = 0; k < w->arp[i].nhold; k++)
 			rte_pktmbuf_free(w->arp[i].hold[k]);

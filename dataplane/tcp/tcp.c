@@ -8,12 +8,10 @@
 #include <rte_jhash.h>
 #include <rte_malloc.h>
 #include <rte_random.h>
-#include <rte_thash.h>
 
 #include "crypto/err.h"
+#include "dataplane/mq.h"
 #include "dataplane/tcp/tcp_internal.h"
-
-const uint8_t *dp_rss_key(void);
 
 void tcp_cfg_defaults(struct tcp_cfg *c)
 {
@@ -710,18 +708,15 @@ void tcp_set_sport_hook(struct tcp_worker *tw, tcp_sport_fn *fn, void *arg)
 	tw->sport_arg = arg;
 }
 
-/* Does a flow raddr:rport -> laddr:lport hash (symmetric RSS) to this worker's queue? */
+/*
+ * Does the flow laddr:lport <-> raddr:rport belong to this worker? The owner
+ * rule of dataplane/mq.h: the port's real redirection table over the
+ * symmetric Toeplitz hash, so the peer's answers come back to this worker.
+ */
 static int rss_is_ours(const struct tcp_worker *tw, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		       uint16_t rport)
 {
-	uint32_t tuple[3] = {raddr, laddr, (uint32_t)rport << 16 | lport};
-	uint32_t h;
-
-	if (tw->w->nb_workers <= 1)
-		return 1;
-	h = rte_softrss(tuple, 3, dp_rss_key());
-	/* Default redirection table: entry i -> queue i % nb_queues (128 entries assumed). */
-	return (h & 127) % tw->w->nb_workers == tw->w->queue;
+	return dp_flow_owner(tw->w, laddr, lport, raddr, rport) == tw->w->id;
 }
 
 static uint16_t pick_sport(struct tcp_worker *tw, uint32_t laddr, uint32_t raddr, uint16_t rport)

@@ -91,8 +91,8 @@ struct tcp_listen_cfg {
 
 /*
  * Source-port choice for tcp_connect: return a port in host order, or 0 to
- * let the stack pick (default: first free ephemeral port whose symmetric RSS
- * hash lands on this worker's queue).
+ * let the stack pick (default: first free ephemeral port whose flow the
+ * port's redirection table maps to this worker, dataplane/mq.h).
  */
 typedef uint16_t tcp_sport_fn(void *arg, uint32_t laddr, uint32_t raddr, uint16_t rport,
 			      unsigned attempt);

@@ -61,6 +61,7 @@ enum tcp_state {
 #define TF_PTO 0x40000       /* t_rexmit was armed as a probe timeout */
 #define TF_ORPHAN 0x80000    /* released by the app: the stack finishes the close alone */
 #define TF_IN_CLOSED 0x100000 /* closed() is running: only tcp_read works on the handle */
+#define TF_ARP_MAC 0x200000  /* rmac came from the ARP cache: asked again for every segment */
 
 #define EV_ACCEPTED 0x01
 #define EV_CONNECTED 0x02

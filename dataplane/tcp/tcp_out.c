@@ -297,18 +297,26 @@ static void finish(struct tcp_worker *tw, struct rte_mbuf *h, struct rte_tcp_hdr
 	}
 }
 
+/*
+ * The next hop's MAC: a passive connection keeps the one its SYN came from
+ * (following the peer's frames, conn_input); one that got it from the ARP
+ * cache (active opens) asks the cache again for every segment, so the entry
+ * counts as in use (refreshed before it expires) and a changed or expired
+ * entry is followed, never a stale MAC kept for ever (dataplane/arp.c).
+ */
 static const struct rte_ether_addr *conn_mac(struct tcp_worker *tw, struct tcp_conn *c)
 {
 	const struct rte_ether_addr *m;
 
-	if (c->flags & TF_RMAC)
+	if ((c->flags & (TF_RMAC | TF_ARP_MAC)) == TF_RMAC)
 		return &c->rmac;
 	m = dp_arp_lookup(tw->w, dp_next_hop(tw->w, c->raddr));
 	if (m) {
 		c->rmac = *m;
-		c->flags |= TF_RMAC;
+		c->flags |= TF_RMAC | TF_ARP_MAC;
 		return &c->rmac;
 	}
+	c->flags &= ~(uint32_t)(TF_RMAC | TF_ARP_MAC);
 	return NULL;
 }
 

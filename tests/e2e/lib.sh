@@ -54,7 +54,10 @@ nsx() { ip netns exec "$NS" "$@"; }
 start_svc() {
 	ip netns add "$NS" || { bad "netns add"; finish; }
 	nsx ip link set lo up
-	ip netns exec "$NS" "$SVC" -l "$LCORE" --no-huge -m 512 --no-pci --no-shconf --file-prefix=st$$ --no-telemetry \
+	# LCORE "0,1" is a core list (-l); "0@0,1@1,2@0" maps lcores onto CPUs (--lcores)
+	local lc=(-l "$LCORE")
+	case $LCORE in *@*) lc=(--lcores="$LCORE") ;; esac
+	ip netns exec "$NS" "$SVC" "${lc[@]}" --no-huge -m 512 --no-pci --no-shconf --file-prefix=st$$ --no-telemetry \
 		--log-level=lib.eal:error --vdev="net_tap0,iface=$TAP" -- \
 		--ip $STACK_IP/24 "$@" >"$WORK/svc.out" 2>"$WORK/svc.err" &
 	SVC_PID=$!

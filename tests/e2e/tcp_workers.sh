@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Two poll-mode workers on a two-queue net_tap port: each worker has its own
 # queue pair, connection table and timers; the kernel spreads flows over the
-# TAP queues, and every connection must live on exactly one worker. Passive
-# opens only (the kernel's TAP queue choice is not a Toeplitz RSS, so the
-# RSS-aware source-port choice for active opens does not apply here). Both
+# TAP queues, and every connection must live on exactly one worker (the
+# kernel's TAP queue choice is not a Toeplitz RSS: a SYN on a queue whose
+# worker does not own the flow is handed to its owner, dataplane/mq.h;
+# active opens from every worker are in tcp_mq.sh). Both
 # CPUs busy-poll here, so the kernel and the clients get little CPU: sizes
 # are kept small.
 source "$(dirname "$0")/lib.sh"

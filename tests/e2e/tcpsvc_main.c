@@ -6,6 +6,8 @@
  *       [--connect IP:PORT --conns N --send BYTES [--connect-delay-ms N|-1]]
  *       [--parallel P]                                  active-open client; -1 waits for SIGUSR1;
  *                                                       with --parallel, P at a time until N are done
+ *       [--connect-all]                                 every worker opens N (default: worker 0)
+ *       [--arp-reachable-ms N] [--idle-sleep-ms N]      ARP aging; idle workers sleep (WorkerIdle)
  *       [--fault-rx SPEC] [--fault-tx SPEC]             e.g. drop=20,dup=10,reorder=10,seed=3
  *       [--max-conns N] [--rcvbuf N] [--sndbuf N] [--syn-backlog N] [--tw-ms N]
  *       [--keepalive-ms N] [--always-cookies] [--no-offload] [--mbufs N] [--duration S]
@@ -62,6 +64,8 @@ struct svc_worker {
 	uint32_t next_id;
 	uint32_t clients_open;
 	uint64_t done_conns;
+	uint32_t c_started, c_finished; /* this worker's client connections */
+	int c_begun;
 };
 
 static struct {
@@ -77,7 +81,9 @@ static struct {
 	double duration;
 	int32_t connect_delay_ms; /* -1: wait for SIGUSR1 */
 	uint64_t connect_tsc;
-	int connected_started;
+	int connect_all;          /* every worker opens --conns, not worker 0 alone */
+	unsigned client_workers;  /* workers that open connections */
+	unsigned workers_done;    /* of those, how many saw all theirs close (atomic) */
 	int quiet;
 	int no_hash; /* benchmarks: skip SHA-256 (the sums printed are then of nothing) */
 	struct svc_worker sw[DP_MAX_WORKERS];
@@ -314,17 +320,19 @@ static void on_closed(void *ctx, tcp_handle_t h, int err)
 	if (c->kind == K_CLIENT) {
 		struct svc_worker *sw = c->sw;
 
-		app.finished++;
-		app.t_last_tsc = rte_rdtsc();
+		__atomic_add_fetch(&app.finished, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&app.t_last_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
 		if (sw->clients_open)
 			sw->clients_open--;
+		sw->c_finished++;
 		conn_put(sw, c);
 		/* --parallel: keep the number of open connections up until --conns are done */
-		if (app.started < app.conns && start_one(sw->w) != 0)
+		if (sw->c_started < app.conns && start_one(sw->w) != 0)
 			quit = 1;
 		/* A pure client run ends when its connections are done; with listeners it keeps serving. */
-		if (app.finished >= app.conns && !app.discard_port && !app.echo_port &&
-		    !app.chargen_port)
+		if (sw->c_finished == app.conns &&
+		    __atomic_add_fetch(&app.workers_done, 1, __ATOMIC_ACQ_REL) == app.client_workers &&
+		    !app.discard_port && !app.echo_port && !app.chargen_port)
 			quit = 1;
 		return;
 	}
@@ -407,18 +415,19 @@ static int start_one(struct dp_worker *w)
 			conn_put(sw, c);
 		return -1;
 	}
-	if (app.started++ == 0)
-		app.t_first_tsc = rte_rdtsc();
+	if (__atomic_fetch_add(&app.started, 1, __ATOMIC_RELAXED) == 0)
+		__atomic_store_n(&app.t_first_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
+	sw->c_started++;
 	sw->clients_open++;
 	return 0;
 }
 
-/* Active opens from worker 0 (after --connect-delay-ms or SIGUSR1). */
+/* Active opens from worker 0, or every worker (after --connect-delay-ms or SIGUSR1). */
 static int start_clients(struct dp_worker *w)
 {
 	uint32_t n = app.parallel && app.parallel < app.conns ? app.parallel : app.conns;
 
-	if (!app.connect_ip || w->id != 0)
+	if (!app.connect_ip || (w->id != 0 && !app.connect_all))
 		return 0;
 	for (uint32_t i = 0; i < n; i++)
 		if (start_one(w) != 0)
@@ -428,10 +437,12 @@ static int start_clients(struct dp_worker *w)
 
 static void svc_poll(struct dp_worker *w, void *arg)
 {
+	struct svc_worker *sw = &app.sw[w->id];
+
 	(void)arg;
-	if (app.connect_ip && !app.connected_started && w->id == 0 &&
+	if (app.connect_ip && !sw->c_begun && (w->id == 0 || app.connect_all) &&
 	    (go || (app.connect_delay_ms >= 0 && w->now_tsc >= app.connect_tsc))) {
-		app.connected_started = 1;
+		sw->c_begun = 1;
 		if (start_clients(w) != 0)
 			quit = 1;
 	}
@@ -465,7 +476,8 @@ static void usage(void)
 			"[--connect IP:PORT --conns N --send N] [--fault-rx SPEC] [--fault-tx SPEC] [--mtu N] [--gro] "
 			"[--max-conns N] [--rcvbuf N] [--sndbuf N] [--syn-backlog N] [--tw-ms N] "
 			"[--keepalive-ms N] [--always-cookies] [--no-offload] [--mbufs N] "
-			"[--duration S] [--quiet]\n");
+			"[--duration S] [--quiet] [--connect-all] [--arp-reachable-ms N] "
+			"[--idle-sleep-ms N]\n");
 }
 
 int main(int argc, char **argv)
@@ -480,7 +492,8 @@ int main(int argc, char **argv)
 		{"no-offload", 0, 0, 'O'},   {"mbufs", 1, 0, 'M'},       {"duration", 1, 0, 'D'},
 		{"quiet", 0, 0, 'q'},        {"connect-delay-ms", 1, 0, 'L'}, {"parallel", 1, 0, 'P'},
 		{"no-hash", 0, 0, 'H'},      {"mtu", 1, 0, 'U'},
-		{"gro", 0, 0, 'G'},
+		{"gro", 0, 0, 'G'},          {"connect-all", 0, 0, 'a'},
+		{"arp-reachable-ms", 1, 0, 'Y'}, {"idle-sleep-ms", 1, 0, 'I'},
 		{0, 0, 0, 0},
 	};
 	struct dp_cfg cfg;
@@ -561,6 +574,9 @@ int main(int argc, char **argv)
 		case 'b': cfg.tcp.syn_backlog = (uint32_t)atoi(optarg); break;
 		case 'U': cfg.mtu = (uint16_t)atoi(optarg); break;
 		case 'G': cfg.sw_gro = 1; break;
+		case 'a': app.connect_all = 1; break;
+		case 'Y': cfg.arp_reachable_ms = (uint32_t)atoi(optarg); break;
+		case 'I': cfg.idle_sleep_ms = (uint32_t)atoi(optarg); break;
 		case 'w': cfg.tcp.time_wait_ms = (uint32_t)atoi(optarg); break;
 		case 'K': cfg.tcp.keepalive_ms = (uint32_t)atoi(optarg); break;
 		case 'A': cfg.tcp.always_cookies = 1; break;
@@ -616,6 +632,7 @@ int main(int argc, char **argv)
 			sw->free = c;
 		}
 	}
+	app.client_workers = app.connect_all ? dp_nb_workers(dp) : 1;
 	app.connect_tsc = rte_rdtsc() + rte_get_tsc_hz() / 1000 * (uint64_t)(app.connect_delay_ms > 0 ? app.connect_delay_ms : 0);
 	if (app.duration > 0)
 		app.end_tsc = rte_rdtsc() + (uint64_t)(app.duration * (double)rte_get_tsc_hz());

@@ -25,7 +25,8 @@
 #                                 wins, so a LINE can replace a default)
 #   start_daemon [sshterm args]   starts the daemon (config $CONF, default
 #                                 $T/sshterm.conf; extra EAL args $EAL_EXTRA,
-#                                 worker lcores $LCORES, default 0),
+#                                 worker lcores $LCORES, default 0: a list
+#                                 for -l, or an --lcores map such as 0@0,1@0),
 #                                 log $T/daemon.log, pid DPID; waits (30 s at most)
 #                                 for the TAP and the control socket; non-zero if
 #                                 they never come
@@ -193,7 +194,10 @@ start_daemon() { # extra sshterm args...
 	[ -n "${DAEMON_VTAP:-}" ] && port=() # TapInterface in the config instead (daemon_config)
 	ip netns pids "$NS" >/dev/null 2>&1 || { ip netns add "$NS" && ip -n "$NS" link set lo up; }
 	# Not through a shell function: $! must be the daemon itself (ip netns exec execs it).
-	ip netns exec "$NS" "$BIN/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX" -l "${LCORES:-0}" \
+	# LCORES "0,1" is a core list (-l); "0@0,1@1,2@0" maps lcores onto CPUs (--lcores)
+	local lc=(-l "${LCORES:-0}")
+	case ${LCORES:-0} in *@*) lc=(--lcores="$LCORES") ;; esac
+	ip netns exec "$NS" "$BIN/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX" "${lc[@]}" \
 		"${port[@]}" ${DAEMON_CRYPTODEV:+--vdev=$DAEMON_CRYPTODEV} ${EAL_EXTRA:-} \
 		-- -f "${CONF:-$T/sshterm.conf}" "$@" \
 		</dev/null >>"$T/daemon.log" 2>&1 &
