@@ -606,8 +606,6 @@ static int up_deliver(void *ctx, struct st_plane_msg *m)
 		struct sess *s = &aw->sess[m->conn.slot];
 		s->up_sent_msgs++;
 		s->up_sent_bytes += m->len;
-		if (s->ws.up_room != UINT32_MAX && s->ws.up_room > 0)
-			s->ws.up_room--;
 	}
 
 	if (rte_ring_sp_enqueue(app->up[aw->w->id], m) != 0) {

@@ -34,6 +34,8 @@ static void drop(struct st_wsess *s, enum st_wsess_drop d)
 
 static int up_deliver(struct st_wsess *s, struct st_plane_msg *m)
 {
+	if (s->up_room != UINT32_MAX && s->up_room > 0)
+		s->up_room--; /* one packet's worth of the owner's credit */
 	if (m == NULL || st_plane_deliver(&s->up, m) != ST_OK) {
 		drop(s, ST_WDROP_UP_FAILED);
 		if (s->state != ST_WSESS_CLOSING)
@@ -420,7 +422,10 @@ static int process_records(struct st_wsess *s)
 	int r;
 
 	while (s->state == ST_WSESS_RUNNING) {
-		if ((r = st_record_read(&s->rec, msgs, ST_RECORD_BURST, &n)) != ST_OK) {
+		unsigned max = s->up_room < ST_RECORD_BURST ? s->up_room : ST_RECORD_BURST;
+		if (max == 0) /* the control plane's credit is used up: packets wait here */
+			break;
+		if ((r = st_record_read(&s->rec, msgs, max, &n)) != ST_OK) {
 			record_error(s, r);
 			return r;
 		}

@@ -128,9 +128,10 @@ struct st_wsess {
 	struct st_plane_sink up;
 	/*
 	 * Packets the session may still open before the control plane has taken
-	 * some of what it was sent (the I/O owner's per-session credit; every up
-	 * message uses one): 0 holds the input where it is, so TCP's window holds
-	 * the peer. UINT32_MAX (st_wsess_init's value): no limit.
+	 * some of what it was sent (the I/O owner's per-session credit, which it
+	 * sets before each input call; every up message takes one off): 0 holds
+	 * the input where it is, so TCP's window holds the peer. UINT32_MAX
+	 * (st_wsess_init's value): no limit.
 	 */
 	uint32_t up_room;
 	struct st_wsess_worker_stats *ws;

@@ -539,6 +539,43 @@ static void test_peer_disconnect(void)
 	env_free(e);
 }
 
+/*
+ * The I/O owner's credit (st_wsess.up_room): no more packets are opened than
+ * it allows, the rest stay unconsumed, unchanged, and are opened once it
+ * grows again.
+ */
+static void test_up_room_holds_input(void)
+{
+	struct env *e = env_running();
+	uint8_t ign[40] = { SSH_MSG_IGNORE, 0, 0, 0, 35 };
+	struct st_rx_piece pc;
+	size_t used = 0, off = 0;
+
+	upq_clear(&e->up);
+	st_buf_reset(&e->wire);
+	for (int i = 0; i < 5; i++)
+		CHECK_OK(st_record_send(&e->cli, ign, sizeof(ign), &e->wire));
+	e->s.up_room = 2;
+	pc.p = e->wire.data;
+	pc.len = (uint32_t)e->wire.len;
+	CHECK_OK(st_wsess_input_pieces(&e->s, &pc, 1, &used));
+	CHECK_INT(upq_count(&e->up, ST_UP_PAYLOAD, NULL), 2);
+	CHECK_INT(used, 2 * (e->wire.len / 5));
+	off = used;
+	e->s.up_room = 0;
+	pc.p = e->wire.data + off;
+	pc.len = (uint32_t)(e->wire.len - off);
+	CHECK_OK(st_wsess_input_pieces(&e->s, &pc, 1, &used));
+	CHECK_INT(used, 0);
+	CHECK_INT(upq_count(&e->up, ST_UP_PAYLOAD, NULL), 2);
+	e->s.up_room = UINT32_MAX;
+	CHECK_OK(st_wsess_input_pieces(&e->s, &pc, 1, &used));
+	CHECK_INT(used, e->wire.len - off);
+	CHECK_INT(upq_count(&e->up, ST_UP_PAYLOAD, NULL), 5);
+	CHECK_INT(e->s.state, ST_WSESS_RUNNING);
+	env_free(e);
+}
+
 static void test_rekey_due_once_per_epoch(void)
 {
 	struct env *e = env_running();
@@ -758,6 +795,7 @@ int main(void)
 	RUN(test_oversize_packet);
 	RUN(test_channel_violation_closes);
 	RUN(test_peer_disconnect);
+	RUN(test_up_room_holds_input);
 	RUN(test_rekey_due_once_per_epoch);
 	RUN(test_data_across_rekey);
 	RUN(test_sends_wait_behind_full_tx);
