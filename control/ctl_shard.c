@@ -184,13 +184,18 @@ static void disconnect(struct st_ctl_shard *sh, struct st_conn_handle h, uint32_
 		down_deliver(sh, c);
 }
 
-/* Refuses a new connection before any key exchange, logged as sshd does ("past MaxStartups"). */
+/*
+ * Refuses a new connection before any key exchange, logged as sshd does
+ * ("past MaxStartups", "penalty: failed authentication"); the DISCONNECT
+ * says the same to the client.
+ */
 static void refuse_startup(struct st_ctl_shard *sh, const struct st_plane_msg *m, const char *why)
 {
 	struct st_ctlplane *cp = sh->cp;
 
 	disconnect(sh, m->conn, SSH_DISCONNECT_TOO_MANY_CONNECTIONS,
-		   "too many unauthenticated connections");
+		   strcmp(why, "past MaxStartups") == 0 ? "too many unauthenticated connections"
+							 : why);
 	uint64_t n = __atomic_add_fetch(&cp->startups_dropped, 1, __ATOMIC_RELAXED);
 	st_ctlplane_logf(cp, LOG_NOTICE, "drop connection #%llu from [%s]:%u on [%s]:%u %s",
 			 (unsigned long long)n, m->u.open.peer_ip, m->u.open.peer_port,

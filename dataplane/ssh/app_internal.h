@@ -51,6 +51,7 @@ struct sess {
 	uint32_t txq_bytes;
 	uint32_t slot;
 	uint32_t next_free;
+	uint32_t act_prev, act_next; /* the worker's list of active sessions (NO_SLOT ends) */
 	uint32_t gen;            /* never 0 (planes.h) */
 	uint8_t active;
 	uint8_t starved;         /* on the worker's starved list: waits for a free mbuf */
@@ -84,6 +85,7 @@ struct st_sshapp_worker {
 	struct st_chan_pool chan_pool_ops;
 	struct sess *sess;
 	uint32_t nsess, free_head, active;
+	uint32_t act_head;       /* active sessions, newest first: what the tick walks */
 	struct bconn *bc;
 	uint32_t nbc, bc_free;
 	uint32_t rx_hold_max;    /* received bytes a session holds before TCP's window holds the peer */

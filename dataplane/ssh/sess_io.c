@@ -559,6 +559,13 @@ void st_app_sess_free(struct sess *s)
 	s->next_free = aw->free_head;
 	aw->free_head = s->slot;
 	aw->active--;
+	if (s->act_prev != NO_SLOT)
+		aw->sess[s->act_prev].act_next = s->act_next;
+	else
+		aw->act_head = s->act_next;
+	if (s->act_next != NO_SLOT)
+		aw->sess[s->act_next].act_prev = s->act_prev;
+	s->act_prev = s->act_next = NO_SLOT;
 }
 
 /*
@@ -663,6 +670,11 @@ static int on_accepted(void *lctx, tcp_handle_t h, void **cctx)
 	}
 	aw->free_head = s->next_free;
 	aw->active++;
+	s->act_prev = NO_SLOT;
+	s->act_next = aw->act_head;
+	if (aw->act_head != NO_SLOT)
+		aw->sess[aw->act_head].act_prev = s->slot;
+	aw->act_head = s->slot;
 	aw->cnt[ST_SSHAPP_ACCEPTED]++;
 	s->active = 1;
 	s->closing_ms = 0;

@@ -199,11 +199,13 @@ int st_sshapp_start(struct dp_worker *w, void *arg)
 	/* One largest packet and its MAC must fit in what a session holds. */
 	aw->rx_hold_max = maxp + 256;
 	aw->free_head = NO_SLOT;
+	aw->act_head = NO_SLOT;
 	aw->starved_head = aw->starved_tail = NO_SLOT;
 	for (uint32_t i = aw->nsess; i-- > 0;) {
 		aw->sess[i].aw = aw;
 		aw->sess[i].slot = i;
 		aw->sess[i].gen = 1;
+		aw->sess[i].act_prev = aw->sess[i].act_next = NO_SLOT;
 		aw->sess[i].next_free = aw->free_head;
 		aw->free_head = i;
 	}
@@ -261,10 +263,11 @@ void st_sshapp_poll(struct dp_worker *w, void *arg)
 	int stopping = __atomic_load_n(&app->stopping, __ATOMIC_ACQUIRE);
 	if (w->now_ms - aw->last_tick_ms >= TICK_MS) {
 		aw->last_tick_ms = w->now_ms;
-		for (uint32_t i = 0; i < aw->nsess; i++) {
+		/* The active list, not the slot table: an idle worker with a million
+		 * slots and a few sessions does a few sessions' work. */
+		for (uint32_t i = aw->act_head, next; i != NO_SLOT; i = next) {
 			struct sess *s = &aw->sess[i];
-			if (!s->active)
-				continue;
+			next = s->act_next; /* s may be freed below */
 			st_app_sess_publish(s, s->gen);
 			st_wsess_tick(&s->ws, w->now_ms);
 			if (stopping && !st_wsess_done(&s->ws))

@@ -21,8 +21,11 @@
 #   daemon_config [LINE...]       writes $T/sshterm.conf: the LINEs first, then
 #                                 Address, Port 22, the three HostKeys,
 #                                 AuthorizedKeysFile $T/ak/%u, ControlSocket
-#                                 $T/ctl.sock (the first occurrence of a keyword
-#                                 wins, so a LINE can replace a default)
+#                                 $T/ctl.sock, PerSourcePenalties no (the tests
+#                                 make hundreds of failing connections from one
+#                                 address; daemon_control.sh tests penalties)
+#                                 (the first occurrence of a keyword wins, so a
+#                                 LINE can replace a default)
 #   start_daemon [sshterm args]   starts the daemon (config $CONF, default
 #                                 $T/sshterm.conf; extra EAL args $EAL_EXTRA,
 #                                 worker lcores $LCORES, default 0: a list
@@ -163,6 +166,7 @@ daemon_config() { # [extra config lines...]
 			HostKey $T/host_rsa
 			AuthorizedKeysFile $T/ak/%u
 			ControlSocket $T/ctl.sock
+			PerSourcePenalties no
 		EOF
 	} > "$T/sshterm.conf"
 }
