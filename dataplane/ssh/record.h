@@ -113,6 +113,7 @@ struct st_record {
 	uint8_t strict_kex;    /* sequence numbers restart at every NEWKEYS */
 	uint8_t kex_active;    /* a key exchange is in progress: open one at a time */
 	uint8_t rx_wait_keys;  /* peer NEWKEYS read, next receive keys not yet known */
+	uint8_t tx_switch;     /* a NEWKEYS was framed: st_record_tx_switch() is due */
 	int dead;              /* sticky fatal error, ST_OK while alive */
 	uint16_t pad_used;     /* bytes of pad_pool consumed */
 	uint8_t pad_pool[256]; /* random padding, refilled in bulk */
@@ -246,6 +247,54 @@ size_t st_record_seal_size(const struct st_record *r, size_t payload_len);
  * keys: nothing sealed), ST_ERR_CRYPTO (fatal).
  */
 int st_record_seal(struct st_record *r, struct st_record_out *pkts, unsigned n);
+
+/*
+ * The two halves of st_record_seal, for owners that seal bursts later or
+ * hand them to an asynchronous device (the worker sessions, wsess.c):
+ *
+ * st_record_frame() validates and frames one packet (o->payload_len bytes
+ * at o->buf + ST_RECORD_PAYLOAD_OFFSET): length, padding, sequence number,
+ * the direction's counters; it fills *pk (mbuf NULL: the owner may set it)
+ * and o->wire_len, and encrypts nothing. Framed packets must then be
+ * sealed, in order and before any packet framed later, with
+ * st_record_seal_framed() (or st_record_tx_enqueue()). After a NEWKEYS is
+ * framed, every packet framed so far is sealed (or enqueued) with the old
+ * keys and then st_record_tx_switch() installs the new ones; until then
+ * st_record_frame() refuses (ST_ERR_INTERNAL). Errors of st_record_frame:
+ * ST_ERR_NO_SPACE (cap too small, payload empty or over the cap: nothing
+ * framed), ST_ERR_STATE (NEWKEYS without next keys: nothing framed),
+ * ST_ERR_CRYPTO (no random padding: fatal), the sticky error.
+ */
+int st_record_frame(struct st_record *r, struct st_record_out *o, struct st_pkt *pk);
+
+/*
+ * Seals n framed packets in place with the current send keys, one backend
+ * call per ST_RECORD_BURST (nothing to do before the first NEWKEYS).
+ * ST_OK, or ST_ERR_CRYPTO (fatal, sticky).
+ */
+int st_record_seal_framed(struct st_record *r, struct st_pkt *pk, unsigned n);
+
+/* Installs the send keys after a framed NEWKEYS (ST_OK when none is due). */
+int st_record_tx_switch(struct st_record *r);
+
+/*
+ * 1 when the send direction runs on an asynchronous device
+ * (st_crypto_dir.async): framed packets then go to st_record_tx_enqueue()
+ * and come back through the backend's dequeue_burst.
+ */
+int st_record_tx_async(const struct st_record *r);
+
+/*
+ * Hands framed packets, in order, to the backend's enqueue_burst on the
+ * send direction. Returns how many it took (fewer: the device queue is
+ * full, offer the rest again later, before anything framed after them),
+ * ST_ERR_STATE when the direction is not asynchronous, ST_ERR_CRYPTO
+ * (fatal, sticky). The st_pkt structs and the packets stay untouched until
+ * dequeued; the direction must not be switched or freed while any is in
+ * flight (the cryptodev backend keeps a switched direction's device session
+ * until its packets are back).
+ */
+int st_record_tx_enqueue(struct st_record *r, struct st_pkt *pk, unsigned n);
 
 /*
  * Convenience for the control plane and tests: seals a copy of `payload` and
