@@ -707,7 +707,9 @@ int st_record_seal_framed(struct st_record *r, struct st_pkt *pk, unsigned n)
 {
 	struct st_record_dir *d = &r->tx;
 
-	if (r->dead != ST_OK)
+	/* Framed packets are sealed even after a receive-side error (their bytes
+	 * are already the owner's); only a broken send direction stops. */
+	if (r->dead == ST_ERR_CRYPTO)
 		return r->dead;
 	if (!d->keyed)
 		return ST_OK; /* before the first NEWKEYS: framing is all there is */
@@ -725,10 +727,10 @@ int st_record_tx_switch(struct st_record *r)
 {
 	int ret;
 
-	if (r->dead != ST_OK)
-		return r->dead;
 	if (!r->tx_switch)
 		return ST_OK;
+	if (r->dead == ST_ERR_CRYPTO)
+		return r->dead;
 	r->tx_switch = 0;
 	if ((ret = dir_install(r, &r->tx, 1)) != ST_OK)
 		return fail(r, ret);
@@ -747,7 +749,7 @@ int st_record_tx_enqueue(struct st_record *r, struct st_pkt *pk, unsigned n)
 	uint64_t t0;
 	int got;
 
-	if (r->dead != ST_OK)
+	if (r->dead == ST_ERR_CRYPTO) /* as st_record_seal_framed */
 		return r->dead;
 	if (!st_record_tx_async(r))
 		return ST_ERR_STATE;

@@ -269,8 +269,10 @@ int st_record_frame(struct st_record *r, struct st_record_out *o, struct st_pkt 
 
 /*
  * Seals n framed packets in place with the current send keys, one backend
- * call per ST_RECORD_BURST (nothing to do before the first NEWKEYS).
- * ST_OK, or ST_ERR_CRYPTO (fatal, sticky).
+ * call per ST_RECORD_BURST (nothing to do before the first NEWKEYS). A
+ * receive-side error of the record does not stop it (the packets were
+ * framed while it was alive); a send-side one does. ST_OK, or
+ * ST_ERR_CRYPTO (fatal, sticky).
  */
 int st_record_seal_framed(struct st_record *r, struct st_pkt *pk, unsigned n);
 

@@ -283,7 +283,7 @@ static int tx_reserve(void *ctx, size_t n, uint8_t **p)
 	if (n > aw->oversize_hwm)
 		aw->oversize_hwm = (uint32_t)n;
 	*p = aw->oversize + ST_CRYPTO_HEADROOM;
-	return ST_OK;
+	return ST_WSESS_RES_SCRATCH; /* copied out at produced(): sealed before */
 }
 
 static void txq_add(struct sess *s, struct rte_mbuf *m)
@@ -296,11 +296,11 @@ static void txq_add(struct sess *s, struct rte_mbuf *m)
 	s->txq_bytes += m->data_len;
 }
 
-static void tx_produced(void *ctx, size_t n)
+static void *tx_produced(void *ctx, size_t n)
 {
 	struct sess *s = ctx;
 	struct st_sshapp_worker *aw = s->aw;
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = NULL;
 	size_t took;
 
 	switch (aw->res_kind) {
@@ -323,6 +323,7 @@ static void tx_produced(void *ctx, size_t n)
 			/* The packet is sealed (sequence number used): losing it breaks the
 			 * stream, so the session cannot go on. */
 			rte_pktmbuf_free(m);
+			m = NULL;
 			st_wsess_close(&s->ws, ST_CLOSE_RESOURCES, ST_ERR_ALLOC);
 			break;
 		}
@@ -334,11 +335,13 @@ static void tx_produced(void *ctx, size_t n)
 			txq_add(s, x);
 			x = next;
 		}
+		m = NULL; /* copied into a chain: sealed already (scratch) */
 		break;
 	default:
 		break;
 	}
 	aw->res_kind = RES_NONE;
+	return m;
 }
 
 const struct st_wsess_tx_ops st_app_tx_ops_proto = {

@@ -695,11 +695,12 @@ static int ext_reserve(void *ctx, size_t n, uint8_t **p)
 	return ST_OK;
 }
 
-static void ext_produced(void *ctx, size_t n)
+static void *ext_produced(void *ctx, size_t n)
 {
 	struct ext_tx *x = ctx;
 	x->len += n;
 	x->allow -= n;
+	return NULL;
 }
 
 static void test_tx_ops_seal_into_owner_buffers(void)
