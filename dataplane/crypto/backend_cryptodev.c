@@ -225,6 +225,8 @@ struct cd_dir {
 	uint8_t seal;
 	uint8_t mac_len;
 	uint8_t ctr[CTR_IV_LEN]; /* GCM: the 12-byte nonce; CTR: next counter block */
+	uint8_t has_async;       /* enqueue_burst gave the device ops of this direction */
+	uint32_t last_ticket;    /* cd_async.next after its last such op */
 	struct st_crypto_dir evp;
 };
 
@@ -750,7 +752,7 @@ static void grave_reap(void)
  * are back (grave_reap, from dequeue_burst). With the list full, the
  * thread's device ops are polled home first (bounded; rekeys are rare).
  */
-static void sess_retire(void **sp)
+static void sess_retire(const struct cd_dir *c, void **sp)
 {
 	struct cd_async *as = &RTE_PER_LCORE(cd_as);
 	struct cd_grave *g = &RTE_PER_LCORE(cd_gr);
@@ -758,7 +760,9 @@ static void sess_retire(void **sp)
 
 	if (*sp == NULL)
 		return;
-	if (as->head == as->next || !cd.ready) {
+	/* None of its ops can be in flight: never had any, or all handed back. */
+	if (!c->has_async || !cd.ready || as->head == as->next ||
+	    (int32_t)(as->head - c->last_ticket) >= 0) {
 		sess_free(sp);
 		return;
 	}
@@ -777,7 +781,7 @@ static void sess_retire(void **sp)
 		}
 	}
 	g->e[g->n].sess = *sp;
-	g->e[g->n].ticket = as->next;
+	g->e[g->n].ticket = c->last_ticket;
 	g->n++;
 	*sp = NULL;
 	s->deferred++;
@@ -785,7 +789,7 @@ static void sess_retire(void **sp)
 
 static void dir_release(struct cd_dir *c)
 {
-	sess_retire(&c->sess);
+	sess_retire(c, &c->sess);
 	sess_free(&c->sess_cipher);
 	sess_free(&c->sess_auth);
 	if (c->fallback || c->sg_evp)
@@ -1453,6 +1457,10 @@ static int gcm_enqueue(struct st_crypto_dir *d, struct cd_dir *c, struct st_pkt 
 		s->inflight_mb += op_priv(op[i])->nmbuf;
 	}
 	as->next += k;
+	if (k > 0) {
+		c->has_async = 1;
+		c->last_ticket = as->next;
+	}
 	s->inflight += k;
 	if (s->inflight > s->inflight_max)
 		s->inflight_max = s->inflight;

@@ -41,6 +41,34 @@ struct sess {
 	uint8_t starve_why;      /* enum starve_why (sess_io.c): what it waits for */
 	uint32_t next_starved;
 	uint64_t closing_ms;     /* when the session started closing, 0 = it is not */
+	/* Asynchronous sealing (sess_io.c): framed packets of this session in the
+	 * worker's txc ring, not handed back yet; the txq is handed to TCP only
+	 * up to (not including) txq_busy, the mbuf of the oldest of them. */
+	uint32_t tx_inflight;
+	struct rte_mbuf *txq_busy;
+	uint8_t zombie;          /* ended with packets in flight: freed when they are back */
+	uint8_t tx_failed;       /* a seal failed on the device: nothing more goes out */
+	uint8_t tx_kick;         /* on this pass's list of sessions whose packets came back */
+};
+
+/*
+ * The worker's asynchronous seal ring (sess_io.c): packets framed by sessions
+ * whose send direction is on an enqueue/dequeue device, in the order they
+ * were framed, which is each session's sequence order. [head, enq): handed
+ * to the device (or sealed); [enq, tail): waiting for room on the device.
+ * The st_pkt structs are what the backend holds while in flight.
+ */
+#define TXC_SIZE 2048u /* power of two: the cryptodev backend's window */
+enum { TXC_WAIT = 0, TXC_FLIGHT, TXC_DONE };
+struct txc_ent {
+	uint32_t slot, gen;   /* the session (its generation: 32 bits) */
+	struct rte_mbuf *m;   /* the txq mbuf holding the packet */
+	uint8_t state;
+};
+struct txc {
+	uint32_t head, enq, tail;
+	struct st_pkt pkt[TXC_SIZE];
+	struct txc_ent e[TXC_SIZE];
 };
 
 /* A backend TCP connection opened for a service. */
@@ -86,6 +114,7 @@ struct st_sshapp_worker {
 	/* Sessions that could not get an mbuf, retried every pass (FIFO). */
 	uint32_t starved_head, starved_tail, starved_count;
 	uint64_t last_tick_ms;
+	struct txc *txc;         /* NULL unless the backend has an asynchronous pair */
 	uint64_t cnt[ST_SSHAPP_COUNTER_COUNT];
 	struct st_wsess_worker_stats wstats;
 };
@@ -104,6 +133,12 @@ void st_app_sess_service(struct sess *s);
 void st_app_sess_end(struct sess *s);
 void st_app_sess_free(struct sess *s);
 void st_app_starved_retry(struct st_sshapp_worker *aw);
+/* Asynchronous seals: completions in, waiting packets out, once per loop pass. */
+void st_app_crypto_poll(struct st_sshapp_worker *aw);
+/* Whether seals are in flight or waiting (the worker must not sleep). */
+int st_app_crypto_busy(const struct st_sshapp_worker *aw);
+/* At worker stop: waits (bounded) until nothing is in flight. */
+void st_app_crypto_drain(struct st_sshapp_worker *aw);
 /* Whether the first starved session's mbufs are there now (the worker must not sleep). */
 int st_app_starved_ready(const struct st_sshapp_worker *aw);
 

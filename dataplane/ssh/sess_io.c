@@ -44,7 +44,18 @@ enum starve_why {
 	STARVE_PORT,   /* a port-pool mbuf */
 	STARVE_SEAL,   /* a seal mbuf */
 	STARVE_CAPPED, /* the seal pool above its reserve (or its own bytes acknowledged) */
+	STARVE_CRYPTO, /* room in the worker's asynchronous seal ring */
 };
+
+/* Free entries of the seal ring a session needs before it frames more: one
+ * whole burst (wsess.c submits at most ST_RECORD_BURST at a time). */
+#define TXC_NEED (ST_RECORD_BURST + 1u)
+
+static int txc_room(const struct st_sshapp_worker *aw)
+{
+	const struct txc *q = aw->txc;
+	return q == NULL || TXC_SIZE - (q->tail - q->head) >= TXC_NEED;
+}
 
 /* ---- mbuf segment lists ---- */
 
@@ -131,7 +142,9 @@ static void starve(struct sess *s, enum starve_why why)
 {
 	struct st_sshapp_worker *aw = s->aw;
 
-	aw->cnt[why == STARVE_CAPPED ? ST_SSHAPP_TX_SEAL_CAPPED : ST_SSHAPP_TX_NOMBUF]++;
+	aw->cnt[why == STARVE_CAPPED	? ST_SSHAPP_TX_SEAL_CAPPED
+		: why == STARVE_CRYPTO ? ST_SSHAPP_TX_CRYPTO_RING_FULL
+				       : ST_SSHAPP_TX_NOMBUF]++;
 	s->starve_why = (uint8_t)why;
 	starve_queue(s);
 }
@@ -169,6 +182,8 @@ static int starve_ready(const struct sess *s, const struct pool_free *f)
 		return f->port > 0;
 	case STARVE_SEAL:
 		return f->seal > 0;
+	case STARVE_CRYPTO:
+		return txc_room(s->aw);
 	default:
 		return !seal_capped(s, &f->seal);
 	}
@@ -262,6 +277,11 @@ static int tx_reserve(void *ctx, size_t n, uint8_t **p)
 	/* TCP takes a chain while its buffer is not full: never hold more than it would take. */
 	if (tcp_send_space(aw->w->tcp, s->tcp) <= s->txq_bytes)
 		return ST_ERR_NO_SPACE;
+	/* A burst framed now must fit the seal ring when it is submitted. */
+	if (!txc_room(aw) && st_record_tx_async(&s->ws.rec)) {
+		starve(s, STARVE_CRYPTO);
+		return ST_ERR_NO_SPACE;
+	}
 	/* The backend may use ST_CRYPTO_HEADROOM bytes before the packet: the
 	 * previous packet's last bytes in a shared mbuf, mbuf headroom otherwise. */
 	if (t != NULL && rte_pktmbuf_tailroom(t) >= n) {
@@ -344,20 +364,247 @@ static void *tx_produced(void *ctx, size_t n)
 	return m;
 }
 
+/* ---- asynchronous sealing: the worker's seal ring ---- */
+
+static inline int txc_mine(const struct txc_ent *e, const struct sess *s)
+{
+	return e->slot == s->slot && e->gen == s->gen;
+}
+
+/*
+ * Hands waiting packets to the device, in ring order, in runs of one
+ * session's consecutive packets; stops at the first the device refuses
+ * (backpressure: retried at the next pass). Entries already sealed
+ * (txc_settle) are skipped.
+ */
+static void txc_push(struct st_sshapp_worker *aw)
+{
+	struct txc *q = aw->txc;
+
+	while (q->enq != q->tail) {
+		uint32_t i = q->enq & (TXC_SIZE - 1), k = 1;
+		struct txc_ent *e = &q->e[i];
+		if (e->state != TXC_WAIT) {
+			q->enq++;
+			continue;
+		}
+		while (q->enq + k != q->tail && i + k < TXC_SIZE && k < ST_RECORD_BURST &&
+		       q->e[i + k].state == TXC_WAIT && q->e[i + k].slot == e->slot &&
+		       q->e[i + k].gen == e->gen)
+			k++;
+		struct sess *s = &aw->sess[e->slot];
+		int got = st_record_tx_enqueue(&s->ws.rec, &q->pkt[i], k);
+		if (got < 0) {
+			/* The direction is broken: these packets fail (the session ends). */
+			for (uint32_t j = 0; j < k; j++) {
+				q->pkt[i + j].status = ST_ERR_CRYPTO;
+				q->e[i + j].state = TXC_DONE;
+			}
+			q->enq += k;
+			continue;
+		}
+		for (int j = 0; j < got; j++)
+			q->e[i + (uint32_t)j].state = TXC_FLIGHT;
+		q->enq += (uint32_t)got;
+		aw->cnt[ST_SSHAPP_TX_CRYPTO_ASYNC] += (uint32_t)got;
+		if ((uint32_t)got < k) {
+			aw->cnt[ST_SSHAPP_TX_CRYPTO_BUSY] += k - (uint32_t)got;
+			break;
+		}
+	}
+}
+
+/* tx_ops.settle: every packet this session submitted is on the device or sealed. */
+static int txc_settle(void *ctx)
+{
+	struct sess *s = ctx;
+	struct st_sshapp_worker *aw = s->aw;
+	struct txc *q = aw->txc;
+	int r = ST_OK;
+
+	if (q == NULL)
+		return ST_OK;
+	txc_push(aw);
+	for (uint32_t n = q->enq; n != q->tail;) {
+		uint32_t i = n & (TXC_SIZE - 1), k = 0;
+		while (n + k != q->tail && i + k < TXC_SIZE && q->e[i + k].state == TXC_WAIT &&
+		       txc_mine(&q->e[i + k], s))
+			k++;
+		if (k == 0) {
+			n++;
+			continue;
+		}
+		/* The device is full: these few go synchronously, in order (rare). */
+		int sr = st_record_seal_framed(&s->ws.rec, &q->pkt[i], k);
+		for (uint32_t j = 0; j < k; j++) {
+			q->pkt[i + j].status = sr == ST_OK ? ST_OK : ST_ERR_CRYPTO;
+			q->e[i + j].state = TXC_DONE;
+		}
+		aw->cnt[ST_SSHAPP_TX_CRYPTO_SYNC] += k;
+		if (sr != ST_OK)
+			r = sr;
+		n += k;
+	}
+	return r;
+}
+
+/* tx_ops.submit: a burst of framed packets joins the ring (wsess.c). */
+static int txc_submit(void *ctx, struct st_pkt *pk, unsigned n)
+{
+	struct sess *s = ctx;
+	struct st_sshapp_worker *aw = s->aw;
+	struct txc *q = aw->txc;
+	int r;
+
+	for (unsigned i = 0; q != NULL && i < n; i++)
+		if (pk[i].mbuf == NULL)
+			q = NULL;
+	if (q == NULL || TXC_SIZE - (q->tail - q->head) < n) {
+		/* Not for the ring (tx_reserve keeps room, so this is a bug): seal here. */
+		if ((r = txc_settle(ctx)) != ST_OK)
+			return r;
+		aw->cnt[ST_SSHAPP_TX_CRYPTO_SYNC] += n;
+		return st_record_seal_framed(&s->ws.rec, pk, n);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t k = q->tail++ & (TXC_SIZE - 1);
+		q->pkt[k] = pk[i];
+		q->e[k] = (struct txc_ent){s->slot, s->gen, pk[i].mbuf, TXC_WAIT};
+		if (s->tx_inflight++ == 0)
+			s->txq_busy = pk[i].mbuf;
+	}
+	txc_push(aw);
+	return ST_OK;
+}
+
+/* Completions in, in ring order: sessions learn what may go to TCP. */
+static unsigned txc_complete(struct st_sshapp_worker *aw, struct sess **kick, unsigned max)
+{
+	struct txc *q = aw->txc;
+	const struct st_crypto_backend *be = aw->wcfg.be;
+	struct st_pkt *done[64];
+	unsigned nk = 0;
+	uint16_t n;
+
+	do {
+		n = be->dequeue_burst(done, RTE_DIM(done));
+		for (uint16_t i = 0; i < n; i++) {
+			uintptr_t at = (uintptr_t)(done[i] - q->pkt);
+			if (done[i] < q->pkt || at >= TXC_SIZE || q->e[at].state != TXC_FLIGHT) {
+				aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++; /* not ours: nothing to do */
+				continue;
+			}
+			q->e[at].state = TXC_DONE;
+		}
+	} while (n == RTE_DIM(done));
+	txc_push(aw); /* moves enq past packets txc_settle sealed */
+	while (q->head != q->enq) {
+		uint32_t i = q->head & (TXC_SIZE - 1);
+		struct txc_ent *e = &q->e[i];
+		if (e->state != TXC_DONE)
+			break;
+		struct sess *s = e->slot < aw->nsess ? &aw->sess[e->slot] : NULL;
+		if (s == NULL || !s->active || s->gen != e->gen || s->tx_inflight == 0) {
+			aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++; /* cannot happen: zombies wait */
+		} else {
+			if (q->pkt[i].status != ST_OK) {
+				aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++;
+				s->tx_failed = 1;
+			}
+			/* Everything before this packet's mbuf is sealed now. */
+			s->txq_busy = --s->tx_inflight == 0 ? NULL : e->m;
+			if (!s->tx_kick && nk < max) {
+				s->tx_kick = 1;
+				kick[nk++] = s;
+			}
+		}
+		q->pkt[i].buf = NULL;
+		q->pkt[i].mbuf = NULL;
+		e->m = NULL;
+		q->head++;
+	}
+	return nk;
+}
+
+void st_app_crypto_poll(struct st_sshapp_worker *aw)
+{
+	struct sess *kick[256];
+	unsigned nk;
+
+	if (aw->txc == NULL || aw->txc->head == aw->txc->tail)
+		return;
+	do {
+		nk = txc_complete(aw, kick, RTE_DIM(kick));
+		for (unsigned i = 0; i < nk; i++) {
+			struct sess *s = kick[i];
+			s->tx_kick = 0;
+			if (s->tx_failed && !st_wsess_done(&s->ws)) {
+				s->ws.rec.dead = ST_ERR_CRYPTO; /* no DISCONNECT over it */
+				st_wsess_close(&s->ws, ST_CLOSE_INTERNAL, ST_ERR_CRYPTO);
+			}
+			/* What is sealed goes to TCP; a zombie with nothing left ends. */
+			st_app_sess_service(s);
+		}
+	} while (nk == RTE_DIM(kick));
+}
+
+int st_app_crypto_busy(const struct st_sshapp_worker *aw)
+{
+	return aw->txc != NULL && aw->txc->head != aw->txc->tail;
+}
+
+void st_app_crypto_drain(struct st_sshapp_worker *aw)
+{
+	struct sess *kick[256];
+
+	for (uint64_t spins = 0; st_app_crypto_busy(aw) && spins < 100000000u; spins++) {
+		unsigned nk = txc_complete(aw, kick, RTE_DIM(kick));
+		for (unsigned i = 0; i < nk; i++)
+			kick[i]->tx_kick = 0;
+	}
+	if (st_app_crypto_busy(aw))
+		aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++;
+}
+
 const struct st_wsess_tx_ops st_app_tx_ops_proto = {
 	.reserve = tx_reserve,
 	.produced = tx_produced,
+	.submit = txc_submit,
+	.settle = txc_settle,
 };
 
-/* Hands the sealed packets to TCP. */
+/*
+ * Hands the sealed packets to TCP: all of the txq, or, while seals are in
+ * flight, the mbufs before the one that holds the oldest of them.
+ */
 static int sess_tx(struct sess *s)
 {
-	struct rte_mbuf *c = s->txq_head;
+	struct rte_mbuf *c = s->txq_head, *stop = s->txq_busy;
 
 	if (c == NULL)
 		return 0;
-	if (s->tcp == 0) {
+	if (s->tcp == 0 || s->tx_failed) {
+		/* Nothing after a failed seal goes out (it may be plaintext); mbufs
+		 * still on the device keep the device's reference. */
 		st_app_segs_free(c);
+	} else if (stop != NULL) {
+		struct rte_mbuf *last = NULL;
+		uint32_t bytes = 0;
+		for (struct rte_mbuf *m = c; m != stop && m != NULL; m = m->next) {
+			bytes += m->data_len;
+			last = m;
+		}
+		if (last == NULL)
+			return 0; /* the first mbuf waits for the device */
+		last->next = NULL;
+		c->pkt_len = bytes;
+		if (tcp_write(s->aw->w->tcp, s->tcp, c) != ST_OK) {
+			last->next = stop;
+			return 0;
+		}
+		s->txq_head = stop;
+		s->txq_bytes -= bytes;
+		return 1;
 	} else {
 		/* A chain head carries the totals (tcp_write counts data_len per segment). */
 		c->pkt_len = s->txq_bytes;
@@ -520,6 +767,9 @@ void st_app_sess_free(struct sess *s)
 	s->active = 0;
 	s->tcp = 0;
 	s->closing_ms = 0;
+	s->tx_inflight = 0;
+	s->txq_busy = NULL;
+	s->zombie = s->tx_failed = s->tx_kick = 0;
 	if (++s->gen == 0) /* handles to the old connection are now stale */
 		s->gen = 1;
 	s->next_free = aw->free_head;
@@ -533,6 +783,16 @@ void st_app_sess_free(struct sess *s)
  */
 void st_app_sess_end(struct sess *s)
 {
+	if (s->tx_inflight > 0) {
+		/* Seals in flight use this session's keys and mbufs: a zombie until
+		 * they are back (st_app_crypto_poll ends it then). */
+		if (!s->zombie) {
+			s->zombie = 1;
+			s->aw->cnt[ST_SSHAPP_TX_CRYPTO_ZOMBIE]++;
+		}
+		sess_tx(s);
+		return;
+	}
 	sess_tx(s);
 	if (s->tcp != 0)
 		tcp_release(s->aw->w->tcp, s->tcp);
