@@ -543,7 +543,10 @@ void st_app_crypto_poll(struct st_sshapp_worker *aw)
 				st_wsess_close(&s->ws, ST_CLOSE_INTERNAL, ST_ERR_CRYPTO);
 			}
 			/* What is sealed goes to TCP; a zombie with nothing left ends. */
-			st_app_sess_service(s);
+			if (s->zombie && s->tx_inflight == 0)
+				st_app_sess_end(s);
+			else
+				st_app_sess_service(s);
 		}
 	} while (nk == RTE_DIM(kick));
 }
@@ -590,9 +593,14 @@ static int sess_tx(struct sess *s)
 	} else if (stop != NULL) {
 		struct rte_mbuf *last = NULL;
 		uint32_t bytes = 0;
-		for (struct rte_mbuf *m = c; m != stop && m != NULL; m = m->next) {
+		struct rte_mbuf *m;
+		for (m = c; m != stop && m != NULL; m = m->next) {
 			bytes += m->data_len;
 			last = m;
+		}
+		if (m == NULL) { /* not in the txq: hand nothing over unsealed */
+			s->aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++;
+			return 0;
 		}
 		if (last == NULL)
 			return 0; /* the first mbuf waits for the device */
