@@ -504,6 +504,8 @@ static unsigned txc_complete(struct st_sshapp_worker *aw, struct sess **kick, un
 		if (e->state != TXC_DONE)
 			break;
 		struct sess *s = e->slot < aw->nsess ? &aw->sess[e->slot] : NULL;
+		if (s != NULL && !s->tx_kick && nk == max)
+			break; /* the caller services these first, then calls again */
 		if (s == NULL || !s->active || s->gen != e->gen || s->tx_inflight == 0) {
 			aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++; /* cannot happen: zombies wait */
 		} else {
@@ -513,7 +515,7 @@ static unsigned txc_complete(struct st_sshapp_worker *aw, struct sess **kick, un
 			}
 			/* Everything before this packet's mbuf is sealed now. */
 			s->txq_busy = --s->tx_inflight == 0 ? NULL : e->m;
-			if (!s->tx_kick && nk < max) {
+			if (!s->tx_kick) {
 				s->tx_kick = 1;
 				kick[nk++] = s;
 			}

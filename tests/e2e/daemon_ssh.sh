@@ -367,6 +367,9 @@ if CONF="$T/sshterm-ops.conf" EAL_EXTRA="--vdev=crypto_aesni_mb0" start_daemon; 
 	check "CryptoMode ops: 64 MiB through echo (SHA-256)" "$got" "$(stream 67108864 2222222222222222222222222222222f | sha256sum | cut -d' ' -f1)"
 	got=$(TMO=120 sshc alice "$T/id_user" -o RekeyLimit=1M -c aes128-gcm@openssh.com "source 16M" | sha256sum | cut -d' ' -f1)
 	check "CryptoMode ops: 16 MiB with RekeyLimit=1M" "$got" "$(source_sha 16777216)"
+	# CTR+HMAC on the op path: synchronous (the device polled within the call)
+	got=$(TMO=120 sshc alice "$T/id_user" -c aes128-ctr -m hmac-sha2-256-etm@openssh.com "source 16M" | sha256sum | cut -d' ' -f1)
+	check "CryptoMode ops: 16 MiB on aes128-ctr + hmac-sha2-256-etm" "$got" "$(source_sha 16777216)"
 	ctl stats --json | /usr/bin/python3 -c "
 import json,sys
 j=json.load(sys.stdin)

@@ -36,7 +36,8 @@
 # DAEMON_CRYPTODEV=DEV in the environment runs the test's daemon with its record
 # crypto on that cryptodev vdev (e.g. crypto_openssl0, whose enqueue/dequeue path
 # stands in for a hardware device): daemon_config adds CryptoBackend cryptodev DEV
-# and limits Ciphers and MACs to suites the cryptodev backend runs, start_daemon
+# (and CryptoMode $DAEMON_CRYPTO_MODE when set) and limits Ciphers to AES-GCM
+# (DAEMON_CIPHERS overrides), which that path seals asynchronously, start_daemon
 # adds the --vdev, and the test's name says so.
 # DAEMON_VTAP=1 runs it on the kernel TAP port instead of net_tap (TapInterface
 # $TAP in the config, no --vdev; dataplane/vtap.h).
@@ -150,7 +151,11 @@ daemon_config() { # [extra config lines...]
 		[ -n "${DAEMON_VTAP:-}" ] && echo "TapInterface $TAP"
 		if [ -n "${DAEMON_CRYPTODEV:-}" ]; then
 			echo "CryptoBackend cryptodev $DAEMON_CRYPTODEV"
-			echo "Ciphers aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes256-ctr"
+			[ -n "${DAEMON_CRYPTO_MODE:-}" ] && echo "CryptoMode $DAEMON_CRYPTO_MODE"
+			# AES-GCM only by default: clients prefer aes128-ctr to GCM, and GCM is
+			# what an enqueue/dequeue device seals asynchronously (DAEMON_CIPHERS
+			# overrides; CTR+HMAC on such a device is synchronous).
+			echo "Ciphers ${DAEMON_CIPHERS:-aes128-gcm@openssh.com,aes256-gcm@openssh.com}"
 			echo "MACs hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512"
 		fi
 		cat <<-EOF
