@@ -36,9 +36,10 @@
 # DAEMON_CRYPTODEV=DEV in the environment runs the test's daemon with its record
 # crypto on that cryptodev vdev (e.g. crypto_openssl0, whose enqueue/dequeue path
 # stands in for a hardware device): daemon_config adds CryptoBackend cryptodev DEV
-# (and CryptoMode $DAEMON_CRYPTO_MODE when set) and limits Ciphers to AES-GCM
-# (DAEMON_CIPHERS overrides), which that path seals asynchronously, start_daemon
-# adds the --vdev, and the test's name says so.
+# (and CryptoMode $DAEMON_CRYPTO_MODE when set) and limits Ciphers and MACs to
+# suites the cryptodev backend runs (DAEMON_CIPHERS overrides), OpenSSH clients
+# ask for AES-GCM first (which that path seals asynchronously), start_daemon adds
+# the --vdev, and the test's name says so.
 # DAEMON_VTAP=1 runs it on the kernel TAP port instead of net_tap (TapInterface
 # $TAP in the config, no --vdev; dataplane/vtap.h).
 #   nsx CMD...                    runs CMD in the namespace
@@ -79,6 +80,11 @@ daemon_init() { # name [build dir]
 	trap 'exit 130' INT TERM
 	SSHOPTS=(-o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$T/known_hosts"
 		-o ConnectTimeout=10 -o LogLevel=ERROR)
+	# On a cryptodev, OpenSSH clients prefer AES-GCM (theirs is CTR first): GCM
+	# is what an enqueue/dequeue device seals asynchronously; paramiko (no GCM)
+	# takes CTR+HMAC, which runs there synchronously. A later -c overrides.
+	[ -n "${DAEMON_CRYPTODEV:-}" ] &&
+		SSHOPTS+=(-c aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes256-ctr)
 	local p
 	for p in sshterm sshtermctl; do
 		if [ -z "$BIN" ] || [ ! -x "$BIN/$p" ]; then
@@ -152,10 +158,7 @@ daemon_config() { # [extra config lines...]
 		if [ -n "${DAEMON_CRYPTODEV:-}" ]; then
 			echo "CryptoBackend cryptodev $DAEMON_CRYPTODEV"
 			[ -n "${DAEMON_CRYPTO_MODE:-}" ] && echo "CryptoMode $DAEMON_CRYPTO_MODE"
-			# AES-GCM only by default: clients prefer aes128-ctr to GCM, and GCM is
-			# what an enqueue/dequeue device seals asynchronously (DAEMON_CIPHERS
-			# overrides; CTR+HMAC on such a device is synchronous).
-			echo "Ciphers ${DAEMON_CIPHERS:-aes128-gcm@openssh.com,aes256-gcm@openssh.com}"
+			echo "Ciphers ${DAEMON_CIPHERS:-aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes256-ctr}"
 			echo "MACs hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512"
 		fi
 		cat <<-EOF
