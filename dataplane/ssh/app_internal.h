@@ -46,6 +46,9 @@ struct sess {
 	 * up to (not including) txq_busy, the mbuf of the oldest of them. */
 	uint32_t tx_inflight;
 	struct rte_mbuf *txq_busy;
+	uint16_t rx_inflight;    /* received packets being opened by the device (their bytes
+	                            stay at the start of rx; no input is read meanwhile) */
+	uint32_t rx_first;       /* their first entry in the txc ring */
 	uint8_t zombie;          /* ended with packets in flight: freed when they are back */
 	uint8_t tx_failed;       /* a seal failed on the device: nothing more goes out */
 	uint8_t tx_kick;         /* on this pass's list of sessions whose packets came back */
@@ -60,10 +63,12 @@ struct sess {
  */
 #define TXC_SIZE 2048u /* power of two: the cryptodev backend's window */
 enum { TXC_WAIT = 0, TXC_FLIGHT, TXC_DONE };
+enum { TXC_TX = 0, TXC_RX };
 struct txc_ent {
 	uint32_t slot, gen;   /* the session (its generation: 32 bits) */
-	struct rte_mbuf *m;   /* the txq mbuf holding the packet */
+	struct rte_mbuf *m;   /* the txq mbuf holding the packet (TX) */
 	uint8_t state;
+	uint8_t kind;         /* TXC_TX: a seal; TXC_RX: an open (asynchronous receive) */
 };
 struct txc {
 	uint32_t head, enq, tail;

@@ -497,8 +497,8 @@ static int rx_read(struct st_record *r, const struct st_rx_piece *pc, unsigned n
 
 	if (r->dead != ST_OK)
 		return r->dead;
-	if (r->rx_wait_keys)
-		return ST_OK;
+	if (r->rx_wait_keys || r->rx_inflight)
+		return ST_OK; /* keys, or asynchronous opens, first */
 	limit = rx_limit(r, max);
 	for (i = 0; i < npc; i++)
 		avail += pc[i].len;
@@ -603,6 +603,96 @@ int st_record_read_pieces(struct st_record *r, const struct st_rx_piece *pc, uns
 	if ((ret = rx_read(r, pc, npc, 1, msgs, max, n, consumed)) != ST_OK)
 		bounce_wipe();
 	return ret;
+}
+
+/* ---- asynchronous receive ---- */
+
+int st_record_rx_async(const struct st_record *r)
+{
+	return r->dead == ST_OK && r->rx.keyed && r->rx.crypto.async && !r->rx.crypto.serial_open &&
+	       !r->kex_active && !r->rx_wait_keys && r->rx_inflight == 0 &&
+	       r->rx_end == r->rx_start && r->be->enqueue_burst != NULL &&
+	       r->be->dequeue_burst != NULL;
+}
+
+int st_record_rx_enqueue(struct st_record *r, const struct st_rx_piece *pc, unsigned npc,
+			 struct st_pkt *pk, unsigned max, unsigned *nout, int *busy)
+{
+	struct st_record_dir *d = &r->rx;
+	uint32_t first = d->crypto.first_len, tag = d->crypto.tag_len;
+	unsigned n = 0, pi = 0;
+	uint32_t off = 0;
+	uint64_t t0;
+	int ret, got;
+
+	*nout = 0;
+	*busy = 0;
+	if (r->dead != ST_OK)
+		return r->dead;
+	if (!st_record_rx_async(r))
+		return ST_ERR_STATE;
+	if (max > ST_RECORD_BURST)
+		max = ST_RECORD_BURST;
+	bounce_wipe(); /* as st_record_read_pieces: the last call's messages are done with */
+	while (n < max) {
+		while (pi < npc && off == pc[pi].len) {
+			pi++;
+			off = 0;
+		}
+		if (pi == npc || pc[pi].len - off < first)
+			break; /* nothing more, or a header across pieces: the synchronous path */
+		uint8_t *b = pc[pi].p + off;
+		if ((ret = rx_length(r, d->seq + n, b)) != ST_OK)
+			return fail(r, ret);
+		uint32_t need = 4 + r->cur_plen + tag;
+		if (pc[pi].len - off < need)
+			break; /* partial, or across pieces */
+		pk[n].buf = b;
+		pk[n].len = 4 + r->cur_plen;
+		pk[n].seq = d->seq + n;
+		pk[n].status = ST_OK;
+		pk[n].segs = NULL;
+		pk[n].nseg = 0;
+		pk[n].mbuf = pc[pi].mbuf;
+		off += need;
+		n++;
+	}
+	r->cur_known = 0; /* the next offer starts after what the device takes */
+	if (n == 0)
+		return ST_OK;
+	t0 = st_cycles_now();
+	got = r->be->enqueue_burst(&d->crypto, pk, (uint16_t)n);
+	crypto_cycles += st_cycles_now() - t0;
+	if (got < 0)
+		return fail(r, ST_ERR_CRYPTO);
+	*busy = got == 0;
+	r->rx_inflight = (uint16_t)got;
+	*nout = (unsigned)got;
+	return ST_OK;
+}
+
+int st_record_rx_complete(struct st_record *r, struct st_pkt *pk, unsigned n,
+			  struct st_record_msg *msgs, size_t *consumed)
+{
+	uint32_t tag = r->rx.crypto.tag_len;
+	int ret = ST_OK;
+
+	*consumed = 0;
+	for (unsigned i = 0; i < n; i++)
+		*consumed += pk[i].len + tag;
+	r->rx_inflight = 0;
+	if (r->dead != ST_OK)
+		return r->dead;
+	for (unsigned i = 0; i < n && ret == ST_OK; i++) {
+		struct st_record_msg *m = &msgs[i];
+		if (pk[i].status != ST_OK)
+			return fail(r, pk[i].status);
+		if ((ret = packet_payload(&pk[i], NULL, m)) != ST_OK)
+			return fail(r, ret);
+		if ((ret = rx_account(r, &pk[i], m->payload[0], i + 1 == n)) != ST_OK)
+			return fail(r, ret);
+	}
+	return ST_OK;
 }
 
 /* ---- send ---- */

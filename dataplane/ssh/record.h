@@ -72,6 +72,7 @@ struct st_record_msg {
 struct st_rx_piece {
 	uint8_t *p;
 	uint32_t len;
+	void *mbuf; /* the rte_mbuf holding them, or NULL (only st_record_rx_enqueue reads it) */
 };
 
 /* One packet to seal: payload already at buf + ST_RECORD_PAYLOAD_OFFSET. */
@@ -114,6 +115,8 @@ struct st_record {
 	uint8_t kex_active;    /* a key exchange is in progress: open one at a time */
 	uint8_t rx_wait_keys;  /* peer NEWKEYS read, next receive keys not yet known */
 	uint8_t tx_switch;     /* a NEWKEYS was framed: st_record_tx_switch() is due */
+	uint16_t rx_inflight;  /* opens handed to the device by st_record_rx_enqueue, not
+	                          completed yet (reading waits for them) */
 	int dead;              /* sticky fatal error, ST_OK while alive */
 	uint16_t pad_used;     /* bytes of pad_pool consumed */
 	uint8_t pad_pool[256]; /* random padding, refilled in bulk */
@@ -232,6 +235,40 @@ int st_record_read(struct st_record *r, struct st_record_msg *msgs, unsigned max
  */
 int st_record_read_pieces(struct st_record *r, const struct st_rx_piece *pc, unsigned npc,
 			  struct st_record_msg *msgs, unsigned max, unsigned *n, size_t *consumed);
+
+/*
+ * Asynchronous receive (the worker on an enqueue/dequeue cryptodev).
+ *
+ * st_record_rx_async(): 1 when received packets may be opened that way now:
+ * the receive direction is asynchronous (st_crypto_dir.async), no key
+ * exchange is in progress (a key change may follow any packet then, so they
+ * are read one at a time, synchronously), nothing is in flight.
+ *
+ * st_record_rx_enqueue() frames up to max (at most ST_RECORD_BURST) whole
+ * packets at the start of pc[0..npc), each lying inside one piece (it stops
+ * at the first that does not, or at a partial one: the synchronous
+ * st_record_read_pieces takes those), checks their lengths, and hands their
+ * opens, in order, to the backend's enqueue_burst, with pk[i].mbuf set to
+ * the piece's mbuf. pk[0..max) is the caller's memory, untouched until the
+ * packets are dequeued. *n is how many were taken (0: none framed, or the
+ * device took none: *busy is then 1). The caller keeps the bytes and offers
+ * nothing to the record until st_record_rx_complete().
+ * Errors (fatal, sticky): as st_record_read, ST_ERR_STATE (not asynchronous
+ * now), ST_ERR_CRYPTO.
+ *
+ * st_record_rx_complete() takes the n packets st_record_rx_enqueue took
+ * (all of them, in order, after the backend's dequeue_burst returned them),
+ * checks status and padding, accounts them (sequence numbers, counters,
+ * KEXINIT/NEWKEYS as st_record_read_pieces does), and writes their messages
+ * to msgs[0..n); *consumed is the bytes they span from the start of the
+ * pieces offered to st_record_rx_enqueue. Errors (fatal, sticky) as
+ * st_record_read; *consumed is set in any case.
+ */
+int st_record_rx_async(const struct st_record *r);
+int st_record_rx_enqueue(struct st_record *r, const struct st_rx_piece *pc, unsigned npc,
+			 struct st_pkt *pk, unsigned max, unsigned *n, int *busy);
+int st_record_rx_complete(struct st_record *r, struct st_pkt *pk, unsigned n,
+			  struct st_record_msg *msgs, size_t *consumed);
 
 /* --- send --- */
 

@@ -469,12 +469,74 @@ static int txc_submit(void *ctx, struct st_pkt *pk, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t k = q->tail++ & (TXC_SIZE - 1);
 		q->pkt[k] = pk[i];
-		q->e[k] = (struct txc_ent){s->slot, s->gen, pk[i].mbuf, TXC_WAIT};
+		q->e[k] = (struct txc_ent){s->slot, s->gen, pk[i].mbuf, TXC_WAIT, TXC_TX};
 		if (s->tx_inflight++ == 0)
 			s->txq_busy = pk[i].mbuf;
 	}
 	txc_push(aw);
 	return ST_OK;
+}
+
+static void rx_release(struct sess *s, size_t n);
+
+/*
+ * Asynchronous receive: opens of whole packets at the start of the session's
+ * received bytes go to the device, their st_pkt structs in one run of ring
+ * entries (never across the wrap). *k taken; *busy: the device (or the ring)
+ * has no room now.
+ */
+static int rx_submit(struct sess *s, const struct st_rx_piece *pc, unsigned n, unsigned *k,
+		     int *busy)
+{
+	struct st_sshapp_worker *aw = s->aw;
+	struct txc *q = aw->txc;
+	uint32_t idx = q->tail & (TXC_SIZE - 1), run = TXC_SIZE - idx;
+	int r;
+
+	*k = 0;
+	*busy = 0;
+	if (run > ST_RECORD_BURST)
+		run = ST_RECORD_BURST;
+	/* Leave a whole send burst's room (tx_reserve's rule). */
+	if (TXC_SIZE - (q->tail - q->head) < run + TXC_NEED) {
+		*busy = 1;
+		return ST_OK;
+	}
+	if ((r = st_wsess_rx_enqueue(&s->ws, pc, n, &q->pkt[idx], run, k, busy)) != ST_OK)
+		return r;
+	for (unsigned j = 0; j < *k; j++)
+		q->e[idx + j] = (struct txc_ent){s->slot, s->gen, NULL, TXC_FLIGHT, TXC_RX};
+	q->tail += *k;
+	s->rx_inflight = (uint16_t)*k;
+	s->rx_first = idx;
+	aw->cnt[ST_SSHAPP_RX_CRYPTO_ASYNC] += *k;
+	return ST_OK;
+}
+
+/*
+ * A session's opens at the ring's head, all back: their messages are handled
+ * now, before the entries can be reused, and their bytes released. Returns
+ * the entries used, 0 when some are not back yet.
+ */
+static uint32_t rx_done(struct st_sshapp_worker *aw, struct sess *s, uint32_t at)
+{
+	struct txc *q = aw->txc;
+	uint32_t k = s->rx_inflight;
+	size_t used = 0;
+
+	for (uint32_t j = 0; j < k; j++)
+		if (q->e[(at + j) & (TXC_SIZE - 1)].state != TXC_DONE)
+			return 0;
+	int r = st_wsess_rx_complete(&s->ws, &q->pkt[at & (TXC_SIZE - 1)], k, &used);
+	s->rx_inflight = 0;
+	if (r != ST_OK) { /* closing: nothing more is read */
+		st_app_segs_free(s->rx);
+		s->rx = s->rx_tail = NULL;
+		s->rx_bytes = 0;
+	} else {
+		rx_release(s, used);
+	}
+	return k;
 }
 
 /* Completions in, in ring order: sessions learn what may go to TCP. */
@@ -506,7 +568,25 @@ static unsigned txc_complete(struct st_sshapp_worker *aw, struct sess **kick, un
 		struct sess *s = e->slot < aw->nsess ? &aw->sess[e->slot] : NULL;
 		if (s != NULL && !s->tx_kick && nk == max)
 			break; /* the caller services these first, then calls again */
-		if (s == NULL || !s->active || s->gen != e->gen || s->tx_inflight == 0) {
+		if (s != NULL && s->active && s->gen == e->gen && e->kind == TXC_RX && s->rx_inflight > 0 &&
+		    s->rx_first == i) {
+			uint32_t k = rx_done(aw, s, q->head);
+			if (k == 0)
+				break; /* the rest of its run is not back yet */
+			for (uint32_t j = 0; j < k; j++) {
+				uint32_t x = (q->head + j) & (TXC_SIZE - 1);
+				q->pkt[x].buf = NULL;
+				q->pkt[x].mbuf = NULL;
+			}
+			q->head += k;
+			if (!s->tx_kick) {
+				s->tx_kick = 1;
+				kick[nk++] = s;
+			}
+			continue;
+		}
+		if (s == NULL || !s->active || s->gen != e->gen || e->kind != TXC_TX ||
+		    s->tx_inflight == 0) {
 			aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++; /* cannot happen: zombies wait */
 		} else {
 			if (q->pkt[i].status != ST_OK) {
@@ -545,7 +625,7 @@ void st_app_crypto_poll(struct st_sshapp_worker *aw)
 				st_wsess_close(&s->ws, ST_CLOSE_INTERNAL, ST_ERR_CRYPTO);
 			}
 			/* What is sealed goes to TCP; a zombie with nothing left ends. */
-			if (s->zombie && s->tx_inflight == 0)
+			if (s->zombie && s->tx_inflight == 0 && s->rx_inflight == 0)
 				st_app_sess_end(s);
 			else
 				st_app_sess_service(s);
@@ -703,6 +783,9 @@ static int sess_rx(struct sess *s)
 
 	for (;;) {
 		int fresh = 0;
+		/* Opens in flight: nothing is read, so TCP's window holds the peer back. */
+		if (s->rx_inflight > 0)
+			return progress;
 		if (s->tcp != 0 && !eof && s->rx_bytes < s->aw->rx_hold_max) {
 			struct rte_mbuf *c;
 			int r = tcp_read(tw, s->tcp, &c);
@@ -736,7 +819,28 @@ static int sess_rx(struct sess *s)
 				continue;
 			pc[n].p = rte_pktmbuf_mtod(m, uint8_t *);
 			pc[n].len = m->data_len;
+			pc[n].mbuf = m;
 			n++;
+		}
+		if (s->aw->txc != NULL && st_wsess_rx_async(&s->ws)) {
+			unsigned k;
+			int busy;
+			if (rx_submit(s, pc, n, &k, &busy) != ST_OK) { /* closing */
+				st_app_segs_free(s->rx);
+				s->rx = s->rx_tail = NULL;
+				s->rx_bytes = 0;
+				return 1;
+			}
+			if (k > 0)
+				return 1; /* the rest once they are back (st_app_crypto_poll) */
+			if (busy) {
+				/* The device is full: retried every pass (the starved list). */
+				s->aw->cnt[ST_SSHAPP_RX_CRYPTO_BUSY]++;
+				s->starve_why = STARVE_CRYPTO;
+				starve_queue(s);
+				return progress;
+			}
+			/* a partial packet, or one across pieces: the synchronous path */
 		}
 		size_t used = 0;
 		int r = st_wsess_input_pieces(&s->ws, pc, n, &used);
@@ -778,6 +882,7 @@ void st_app_sess_free(struct sess *s)
 	s->tcp = 0;
 	s->closing_ms = 0;
 	s->tx_inflight = 0;
+	s->rx_inflight = 0;
 	s->txq_busy = NULL;
 	s->zombie = s->tx_failed = s->tx_kick = 0;
 	if (++s->gen == 0) /* handles to the old connection are now stale */
@@ -793,7 +898,7 @@ void st_app_sess_free(struct sess *s)
  */
 void st_app_sess_end(struct sess *s)
 {
-	if (s->tx_inflight > 0) {
+	if (s->tx_inflight > 0 || s->rx_inflight > 0) {
 		/* Seals in flight use this session's keys and mbufs: a zombie until
 		 * they are back (st_app_crypto_poll ends it then). */
 		if (!s->zombie) {

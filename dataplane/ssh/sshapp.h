@@ -45,7 +45,9 @@ struct rte_ring;
 	X(TX_CRYPTO_SYNC, "packets of an asynchronous direction sealed synchronously: device full " \
 			  "at a key switch or before a large packet")                   \
 	X(TX_CRYPTO_ZOMBIE, "sessions that ended with seals in flight, freed once they were back") \
-	X(TX_CRYPTO_ERRORS, "asynchronous seals that failed or came back unknown: the session ends")
+	X(TX_CRYPTO_ERRORS, "asynchronous seals that failed or came back unknown: the session ends") \
+	X(RX_CRYPTO_ASYNC, "received packets handed to the crypto device to open asynchronously") \
+	X(RX_CRYPTO_BUSY, "asynchronous opens the device refused (queue full): input held, retried")
 
 enum st_sshapp_counter {
 #define ST_SSHAPP_ENUM(name, text) ST_SSHAPP_##name,

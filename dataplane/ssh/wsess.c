@@ -654,6 +654,7 @@ static int process_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsi
 			}
 			rest[nrest].p = pc[i].p + skip;
 			rest[nrest].len = pc[i].len - (uint32_t)skip;
+			rest[nrest].mbuf = pc[i].mbuf;
 			skip = 0;
 			nrest++;
 		}
@@ -705,7 +706,7 @@ static int wsess_input_pieces(struct st_wsess *s, const struct st_rx_piece *pc, 
 		}
 		if (n < pc[i].len) {
 			/* The line ended inside this piece: the rest is binary packets. */
-			struct st_rx_piece first = {pc[i].p + n, pc[i].len - (uint32_t)n};
+			struct st_rx_piece first = {pc[i].p + n, pc[i].len - (uint32_t)n, pc[i].mbuf};
 			struct st_rx_piece tmp[ST_WSESS_MAX_PIECES];
 			unsigned m = 0;
 			tmp[m++] = first;
@@ -928,6 +929,57 @@ static int wsess_down(struct st_wsess *s, struct st_plane_msg *m)
 		break;
 	}
 	st_plane_msg_free(m);
+	return r;
+}
+
+/* ---- asynchronous receive ---- */
+
+int st_wsess_rx_async(const struct st_wsess *s)
+{
+	return s->state == ST_WSESS_RUNNING && st_record_rx_async(&s->rec);
+}
+
+int st_wsess_rx_enqueue(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
+			struct st_pkt *pk, unsigned max, unsigned *n, int *busy)
+{
+	int r;
+
+	*n = 0;
+	*busy = 0;
+	if (s->state != ST_WSESS_RUNNING)
+		return ST_OK;
+	if ((r = st_record_rx_enqueue(&s->rec, pc, npc, pk, max, n, busy)) != ST_OK) {
+		record_error(s, r);
+		tx_flush_end(s);
+	}
+	return r;
+}
+
+int st_wsess_rx_complete(struct st_wsess *s, struct st_pkt *pk, unsigned n, size_t *consumed)
+{
+	struct st_record_msg msgs[ST_RECORD_BURST];
+	int r;
+
+	if (n > ST_RECORD_BURST)
+		return ST_ERR_INTERNAL;
+	r = st_record_rx_complete(&s->rec, pk, n, msgs, consumed);
+	if (s->state != ST_WSESS_RUNNING) {
+		if (n > 0)
+			drop(s, ST_WDROP_INPUT_AFTER_CLOSE);
+		return ST_OK; /* closed meanwhile: the bytes are discarded */
+	}
+	if (r != ST_OK) {
+		record_error(s, r);
+		tx_flush_end(s);
+		return r;
+	}
+	s->st.bytes_in += *consumed;
+	for (unsigned i = 0; i < n && s->state == ST_WSESS_RUNNING; i++)
+		if ((r = handle_packet(s, &msgs[i])) != ST_OK)
+			break;
+	if (r == ST_OK)
+		r = pump(s);
+	tx_flush_end(s);
 	return r;
 }
 

@@ -226,6 +226,24 @@ int st_wsess_input_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsi
 			  size_t *consumed);
 
 /*
+ * Asynchronous receive (the dataplane on an enqueue/dequeue cryptodev; see
+ * record.h, st_record_rx_enqueue). st_wsess_rx_async(): 1 when the next
+ * input may go that way. st_wsess_rx_enqueue(): frames whole packets at the
+ * start of pc[] (pieces with their mbufs) and hands their opens to the
+ * device; pk[0..max) is the owner's memory until they are dequeued; *n taken
+ * (0: use st_wsess_input_pieces; *busy 1: the device was full, try again
+ * later). The owner then offers no input until st_wsess_rx_complete(pk, n),
+ * called once the backend handed all n back, in order: their messages are
+ * handled as st_wsess_input_pieces would, and *consumed bytes from the start
+ * of the pieces may be released. Both return ST_OK or the error that closed
+ * the session (everything counts as consumed then).
+ */
+int st_wsess_rx_async(const struct st_wsess *s);
+int st_wsess_rx_enqueue(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
+			struct st_pkt *pk, unsigned max, unsigned *n, int *busy);
+int st_wsess_rx_complete(struct st_wsess *s, struct st_pkt *pk, unsigned n, size_t *consumed);
+
+/*
  * Executes one down message (takes ownership of m). Returns ST_OK or the
  * error that closed the session.
  */

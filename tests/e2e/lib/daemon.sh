@@ -226,10 +226,11 @@ a = {}
 for w in j["workers"]:
     for k, v in w.get("app", {}).items():
         a[k] = a.get(k, 0) + v
-print("%s %d %d %d %d %d %d %d %d" % (c["backend"], c["ops"], c["fallbacks"], c["errors"],
+print("%s %d %d %d %d %d %d %d %d %d" % (c["backend"], c["ops"], c["fallbacks"], c["errors"],
       a.get("TX_CRYPTO_ASYNC", 0), a.get("TX_CRYPTO_SYNC", 0), a.get("TX_CRYPTO_BUSY", 0),
-      a.get("TX_CRYPTO_ZOMBIE", 0), a.get("TX_CRYPTO_ERRORS", 0)))' 2>/dev/null)
-		read -r cb co cf ce ca cs ch cz cx <<<"$c"
+      a.get("TX_CRYPTO_ZOMBIE", 0), a.get("TX_CRYPTO_ERRORS", 0), a.get("RX_CRYPTO_ASYNC", 0)))' 2>/dev/null)
+		local cr
+		read -r cb co cf ce ca cs ch cz cx cr <<<"$c"
 		if [ "${cb:-}" = cryptodev ] && [ "${co:-0}" -gt 0 ] && [ "${ce:-1}" = 0 ]; then
 			ok "record crypto ran on $DAEMON_CRYPTODEV ($co ops, $cf on the EVP fallback)"
 		else
@@ -240,7 +241,7 @@ print("%s %d %d %d %d %d %d %d %d" % (c["backend"], c["ops"], c["fallbacks"], c[
 		case "$DAEMON_CRYPTODEV${DAEMON_CRYPTO_MODE:+ $DAEMON_CRYPTO_MODE}" in
 		crypto_openssl* | *" ops")
 			if [ "${ca:-0}" -gt 0 ] && [ "${cx:-1}" = 0 ]; then
-				ok "seals ran asynchronously ($ca async, $cs sync, $ch busy retries, $cz zombies)"
+				ok "seals ran asynchronously ($ca async, $cs sync, $ch busy retries, $cz zombies; $cr opens async)"
 			else
 				bad "seals ran asynchronously" "stats: ${c:-none}"
 			fi
