@@ -49,6 +49,7 @@ struct sess {
 	uint16_t rx_inflight;    /* received packets being opened by the device (their bytes
 	                            stay at the start of rx; no input is read meanwhile) */
 	uint32_t rx_first;       /* their first entry in the txc ring */
+	uint32_t rx_seg_span;    /* entries of the ring's segs arena their runs hold */
 	uint8_t zombie;          /* ended with packets in flight: freed when they are back */
 	uint8_t tx_failed;       /* a seal failed on the device: nothing more goes out */
 	uint8_t tx_kick;         /* on this pass's list of sessions whose packets came back */
@@ -70,10 +71,13 @@ struct txc_ent {
 	uint8_t state;
 	uint8_t kind;         /* TXC_TX: a seal; TXC_RX: an open (asynchronous receive) */
 };
+#define TXC_SEGS 8192u /* runs of received packets across mbufs, in flight */
 struct txc {
 	uint32_t head, enq, tail;
+	uint32_t seg_head, seg_tail; /* the segs arena, allocated and freed in ring order */
 	struct st_pkt pkt[TXC_SIZE];
 	struct txc_ent e[TXC_SIZE];
+	struct st_seg seg[TXC_SEGS];
 };
 
 /* A backend TCP connection opened for a service. */

@@ -616,13 +616,15 @@ int st_record_rx_async(const struct st_record *r)
 }
 
 int st_record_rx_enqueue(struct st_record *r, const struct st_rx_piece *pc, unsigned npc,
-			 struct st_pkt *pk, unsigned max, unsigned *nout, int *busy)
+			 struct st_pkt *pk, unsigned max, struct st_seg *segs, unsigned nsegs,
+			 unsigned *nout, int *busy)
 {
 	struct st_record_dir *d = &r->rx;
 	uint32_t first = d->crypto.first_len, tag = d->crypto.tag_len;
-	unsigned n = 0, pi = 0;
-	uint32_t off = 0;
-	uint64_t t0;
+	unsigned n = 0, used = 0;
+	uint64_t avail = 0, t0;
+	struct rx_cur c;
+	struct st_seg one;
 	int ret, got;
 
 	*nout = 0;
@@ -634,27 +636,44 @@ int st_record_rx_enqueue(struct st_record *r, const struct st_rx_piece *pc, unsi
 	if (max > ST_RECORD_BURST)
 		max = ST_RECORD_BURST;
 	bounce_wipe(); /* as st_record_read_pieces: the last call's messages are done with */
-	while (n < max) {
-		while (pi < npc && off == pc[pi].len) {
-			pi++;
-			off = 0;
-		}
-		if (pi == npc || pc[pi].len - off < first)
-			break; /* nothing more, or a header across pieces: the synchronous path */
-		uint8_t *b = pc[pi].p + off;
-		if ((ret = rx_length(r, d->seq + n, b)) != ST_OK)
+	for (unsigned i = 0; i < npc; i++)
+		avail += pc[i].len;
+	cur_init(&c, pc, npc);
+	while (n < max && avail >= first) {
+		if ((ret = rx_length_at(r, &c, first, d->seq + n)) != ST_OK)
 			return fail(r, ret);
 		uint32_t need = 4 + r->cur_plen + tag;
-		if (pc[pi].len - off < need)
-			break; /* partial, or across pieces */
-		pk[n].buf = b;
+		if (avail < need)
+			break; /* partial: the rest comes later */
+		/* a scattered packet takes its runs from segs, a whole burst's worth at most */
+		unsigned room = segs != NULL && nsegs - used >= 2 ? nsegs - used : 1;
+		if (room > ST_PKT_MAX_SEGS)
+			room = ST_PKT_MAX_SEGS;
+		struct st_seg *sg = room > 1 ? segs + used : &one;
+		unsigned ns = cur_runs(&c, need, sg, room);
+		if (ns > room)
+			break; /* more pieces than there is room for: the synchronous path */
 		pk[n].len = 4 + r->cur_plen;
 		pk[n].seq = d->seq + n;
 		pk[n].status = ST_OK;
-		pk[n].segs = NULL;
-		pk[n].nseg = 0;
-		pk[n].mbuf = pc[pi].mbuf;
-		off += need;
+		pk[n].mbuf = NULL;
+		if (ns == 1) {
+			const struct st_rx_piece *x = c.pc;
+			while (x < c.end && x->len == (x == c.pc ? c.off : 0))
+				x++; /* the piece it starts in: the first non-empty one from here */
+			pk[n].buf = sg[0].p;
+			pk[n].segs = NULL;
+			pk[n].nseg = 0;
+			pk[n].mbuf = x < c.end ? x->mbuf : NULL;
+		} else {
+			pk[n].buf = NULL;
+			pk[n].segs = sg;
+			pk[n].nseg = (uint16_t)ns;
+			used += ns;
+		}
+		cur_skip(&c, need);
+		avail -= need;
+		r->cur_known = 0;
 		n++;
 	}
 	r->cur_known = 0; /* the next offer starts after what the device takes */
@@ -687,9 +706,11 @@ int st_record_rx_complete(struct st_record *r, struct st_pkt *pk, unsigned n,
 		struct st_record_msg *m = &msgs[i];
 		if (pk[i].status != ST_OK)
 			return fail(r, pk[i].status);
-		if ((ret = packet_payload(&pk[i], NULL, m)) != ST_OK)
+		/* a scattered one's runs are rewritten, in place, into its payload's */
+		if ((ret = packet_payload(&pk[i], (struct st_seg *)pk[i].segs, m)) != ST_OK)
 			return fail(r, ret);
-		if ((ret = rx_account(r, &pk[i], m->payload[0], i + 1 == n)) != ST_OK)
+		uint8_t type = m->payload != NULL ? m->payload[0] : m->segs[0].p[0];
+		if ((ret = rx_account(r, &pk[i], type, i + 1 == n)) != ST_OK)
 			return fail(r, ret);
 	}
 	return ST_OK;

@@ -245,12 +245,14 @@ int st_record_read_pieces(struct st_record *r, const struct st_rx_piece *pc, uns
  * are read one at a time, synchronously), nothing is in flight.
  *
  * st_record_rx_enqueue() frames up to max (at most ST_RECORD_BURST) whole
- * packets at the start of pc[0..npc), each lying inside one piece (it stops
- * at the first that does not, or at a partial one: the synchronous
- * st_record_read_pieces takes those), checks their lengths, and hands their
- * opens, in order, to the backend's enqueue_burst, with pk[i].mbuf set to
- * the piece's mbuf. pk[0..max) is the caller's memory, untouched until the
- * packets are dequeued. *n is how many were taken (0: none framed, or the
+ * packets at the start of pc[0..npc), checks their lengths, and hands their
+ * opens, in order, to the backend's enqueue_burst: a packet inside one piece
+ * with pk[i].mbuf set to the piece's mbuf, one across pieces with its runs
+ * in segs[0..nsegs) (the backend's scatter-gather path; segs NULL: such a
+ * packet, or one over the room left there, stops the burst, as a partial
+ * one does, and the synchronous st_record_read_pieces takes it).
+ * pk[0..max) and segs are the caller's memory, untouched until the packets
+ * are dequeued and completed (the messages' segs point into segs). *n is how many were taken (0: none framed, or the
  * device took none: *busy is then 1). The caller keeps the bytes and offers
  * nothing to the record until st_record_rx_complete().
  * Errors (fatal, sticky): as st_record_read, ST_ERR_STATE (not asynchronous
@@ -266,7 +268,8 @@ int st_record_read_pieces(struct st_record *r, const struct st_rx_piece *pc, uns
  */
 int st_record_rx_async(const struct st_record *r);
 int st_record_rx_enqueue(struct st_record *r, const struct st_rx_piece *pc, unsigned npc,
-			 struct st_pkt *pk, unsigned max, unsigned *n, int *busy);
+			 struct st_pkt *pk, unsigned max, struct st_seg *segs, unsigned nsegs,
+			 unsigned *n, int *busy);
 int st_record_rx_complete(struct st_record *r, struct st_pkt *pk, unsigned n,
 			  struct st_record_msg *msgs, size_t *consumed);
 

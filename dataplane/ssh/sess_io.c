@@ -502,8 +502,27 @@ static int rx_submit(struct sess *s, const struct st_rx_piece *pc, unsigned n, u
 		*busy = 1;
 		return ST_OK;
 	}
-	if ((r = st_wsess_rx_enqueue(&s->ws, pc, n, &q->pkt[idx], run, k, busy)) != ST_OK)
+	/* Runs of packets across mbufs: the contiguous free part of the segs
+	 * arena (a tail too short for a largest packet is skipped, and counted
+	 * with this run so that it is freed with it). */
+	uint32_t waste = 0, off = q->seg_tail % TXC_SEGS, nsegs;
+	uint32_t free_segs = TXC_SEGS - (q->seg_tail - q->seg_head);
+	if (TXC_SEGS - off < ST_PKT_MAX_SEGS && free_segs > TXC_SEGS - off) {
+		waste = TXC_SEGS - off;
+		free_segs -= waste;
+		off = 0;
+	}
+	nsegs = TXC_SEGS - off < free_segs ? TXC_SEGS - off : free_segs;
+	if ((r = st_wsess_rx_enqueue(&s->ws, pc, n, &q->pkt[idx], run, nsegs >= 2 ? &q->seg[off] : NULL,
+				     nsegs, k, busy)) != ST_OK)
 		return r;
+	uint32_t used = 0;
+	for (unsigned j = 0; j < *k; j++)
+		used += q->pkt[idx + j].nseg;
+	if (*k > 0) {
+		q->seg_tail += waste + used;
+		s->rx_seg_span = waste + used;
+	}
 	for (unsigned j = 0; j < *k; j++)
 		q->e[idx + j] = (struct txc_ent){s->slot, s->gen, NULL, TXC_FLIGHT, TXC_RX};
 	q->tail += *k;
@@ -529,6 +548,8 @@ static uint32_t rx_done(struct st_sshapp_worker *aw, struct sess *s, uint32_t at
 			return 0;
 	int r = st_wsess_rx_complete(&s->ws, &q->pkt[at & (TXC_SIZE - 1)], k, &used);
 	s->rx_inflight = 0;
+	q->seg_head += s->rx_seg_span; /* runs complete in the order they were taken */
+	s->rx_seg_span = 0;
 	if (r != ST_OK) { /* closing: nothing more is read */
 		st_app_segs_free(s->rx);
 		s->rx = s->rx_tail = NULL;

@@ -940,7 +940,8 @@ int st_wsess_rx_async(const struct st_wsess *s)
 }
 
 int st_wsess_rx_enqueue(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
-			struct st_pkt *pk, unsigned max, unsigned *n, int *busy)
+			struct st_pkt *pk, unsigned max, struct st_seg *segs, unsigned nsegs,
+			unsigned *n, int *busy)
 {
 	int r;
 
@@ -948,7 +949,7 @@ int st_wsess_rx_enqueue(struct st_wsess *s, const struct st_rx_piece *pc, unsign
 	*busy = 0;
 	if (s->state != ST_WSESS_RUNNING)
 		return ST_OK;
-	if ((r = st_record_rx_enqueue(&s->rec, pc, npc, pk, max, n, busy)) != ST_OK) {
+	if ((r = st_record_rx_enqueue(&s->rec, pc, npc, pk, max, segs, nsegs, n, busy)) != ST_OK) {
 		record_error(s, r);
 		tx_flush_end(s);
 	}

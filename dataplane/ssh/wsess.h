@@ -230,7 +230,8 @@ int st_wsess_input_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsi
  * record.h, st_record_rx_enqueue). st_wsess_rx_async(): 1 when the next
  * input may go that way. st_wsess_rx_enqueue(): frames whole packets at the
  * start of pc[] (pieces with their mbufs) and hands their opens to the
- * device; pk[0..max) is the owner's memory until they are dequeued; *n taken
+ * device; pk[0..max) and segs[0..nsegs) (runs of packets across pieces; NULL:
+ * those stop the burst) are the owner's memory until they are completed; *n taken
  * (0: use st_wsess_input_pieces; *busy 1: the device was full, try again
  * later). The owner then offers no input until st_wsess_rx_complete(pk, n),
  * called once the backend handed all n back, in order: their messages are
@@ -240,7 +241,8 @@ int st_wsess_input_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsi
  */
 int st_wsess_rx_async(const struct st_wsess *s);
 int st_wsess_rx_enqueue(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
-			struct st_pkt *pk, unsigned max, unsigned *n, int *busy);
+			struct st_pkt *pk, unsigned max, struct st_seg *segs, unsigned nsegs,
+			unsigned *n, int *busy);
 int st_wsess_rx_complete(struct st_wsess *s, struct st_pkt *pk, unsigned n, size_t *consumed);
 
 /*
