@@ -535,6 +535,20 @@ static int copy_arg(struct conf_ctx *x, const char *what, const char *src, char 
 	return ST_OK;
 }
 
+static int kw_cryptomode(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	if (strcasecmp(av[0], "auto") == 0)
+		x->c->crypto_mode = ST_CONF_CRYPTO_MODE_AUTO;
+	else if (strcasecmp(av[0], "ops") == 0)
+		x->c->crypto_mode = ST_CONF_CRYPTO_MODE_OPS;
+	else if (strcasecmp(av[0], "cpu") == 0)
+		x->c->crypto_mode = ST_CONF_CRYPTO_MODE_CPU;
+	else
+		return conf_error(x, ST_ERR_FORMAT, "CryptoMode: expected 'auto', 'ops' or 'cpu'");
+	return ST_OK;
+}
+
 static int kw_cryptobackend(struct conf_ctx *x, char **av, int ac)
 {
 	if (strcasecmp(av[0], "evp") == 0 && ac == 1) {
@@ -851,6 +865,7 @@ static const struct keyword keywords[] = {
 	{"Gateway", 1, 1, 0, kw_gateway},
 	{"ControlSocket", 1, 1, 0, kw_controlsocket},
 	{"CryptoBackend", 1, 2, 0, kw_cryptobackend},
+	{"CryptoMode", 1, 1, 0, kw_cryptomode},
 	{"CryptoProvider", 1, 1, 0, kw_cryptoprovider},
 	{"CryptoEngine", 1, 1, 0, kw_cryptoengine},
 	{"WorkerIdle", 1, 2, 0, kw_workeridle},

@@ -43,6 +43,13 @@ enum st_conf_crypto_backend {
 #define ST_CONF_MAX_CONTROL_THREADS 64
 #define ST_CONF_MAX_CONTROL_CPUS 256
 
+/* CryptoMode: how a cryptodev runs the record ciphers. */
+enum st_conf_crypto_mode {
+	ST_CONF_CRYPTO_MODE_AUTO, /* CPU crypto where the device has it, else enqueue/dequeue */
+	ST_CONF_CRYPTO_MODE_OPS,  /* enqueue/dequeue (asynchronous) even on a CPU-crypto device */
+	ST_CONF_CRYPTO_MODE_CPU,  /* CPU crypto; a device without it is a start-up error */
+};
+
 struct st_daemon_conf {
 	struct st_ctl_config ctl; /* what the control plane uses */
 
@@ -65,6 +72,7 @@ struct st_daemon_conf {
 
 	enum st_conf_crypto_backend crypto_backend;  /* CryptoBackend */
 	char crypto_device[64];                      /* cryptodev name, "" = first */
+	enum st_conf_crypto_mode crypto_mode;        /* CryptoMode */
 	char crypto_provider[128];                   /* CryptoProvider NAME[:props] */
 	char crypto_engine[64];                      /* CryptoEngine ID */
 	char tap_interface[16];  /* TapInterface: the kernel TAP port (dataplane/vtap.h), "" for none */

@@ -51,6 +51,7 @@ int st_crypto_dir_init(struct st_crypto_dir *d, const struct st_crypto_backend *
 	/* MAC-then-encrypt with a stream cipher: the length is inside the first cipher block. */
 	d->serial_open = !d->len_in_aad;
 	d->first_len = d->serial_open ? c->block_size : 4;
+	d->async = 0; /* the backend's init says otherwise */
 	if ((r = be->init(d, k)) != ST_OK) {
 		st_crypto_dir_fini(d);
 		return r;

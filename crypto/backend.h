@@ -98,6 +98,15 @@ struct st_pkt {
 	                   ST_ERR_INVALID_ARGUMENT (bad segs) */
 	const struct st_seg *segs; /* NULL: contiguous at buf; else the pieces */
 	uint16_t nseg;             /* pieces in segs, 1..ST_PKT_MAX_SEGS */
+	/*
+	 * Optional, contiguous packets only: the DPDK mbuf (struct rte_mbuf *,
+	 * opaque here) whose data area holds buf .. buf + len + tag. A device
+	 * backend then addresses the packet through that mbuf (its own IOVA)
+	 * and holds a reference on it while the packet is in flight
+	 * (enqueue_burst). NULL: plain memory. Zero it when building st_pkt
+	 * field by field.
+	 */
+	void *mbuf;
 };
 
 #define ST_CRYPTO_HEADROOM 4
@@ -193,6 +202,10 @@ struct st_crypto_dir {
 	uint8_t len_in_aad;  /* 1: packet_length is not part of the padded block
 	                        multiple (AEAD, EtM) */
 	uint8_t serial_open; /* 1: open_length consumes keystream (MtE CTR) */
+	uint8_t async;       /* set by the backend's init: enqueue_burst of this
+	                        direction hands packets to a device and returns
+	                        before they are done (0: it completes them on the
+	                        spot, or there is no asynchronous pair) */
 	void *priv;          /* backend state */
 };
 

@@ -228,6 +228,17 @@ int main(int argc, char **argv)
 			st_err_str(r));
 		return 1;
 	}
+	if (conf->crypto_backend == ST_CONF_CRYPTO_CRYPTODEV) {
+		struct st_cryptodev_info ci;
+		if (st_cryptodev_info(&ci) == ST_OK && conf->crypto_mode == ST_CONF_CRYPTO_MODE_CPU &&
+		    !ci.cpu_crypto) {
+			fprintf(stderr, "sshterm: %s: CryptoMode cpu: %s (%s) has no CPU crypto\n",
+				conf_path, ci.name, ci.driver);
+			return 1;
+		}
+		/* CryptoMode ops: the enqueue/dequeue path, sealed across loop passes. */
+		st_cryptodev_force_ops(conf->crypto_mode == ST_CONF_CRYPTO_MODE_OPS);
+	}
 	if (test_only) {
 		printf("%s: configuration OK, %u host key(s)\n", conf_path, conf->ctl.n_hostkeys);
 		return 0;

@@ -117,6 +117,7 @@ struct op_priv {
 	uint16_t idx;       /* sync: position in the burst */
 	uint8_t async;
 	uint8_t seal;
+	uint8_t shell;      /* async: the op lives in a shell mbuf's private area */
 	uint16_t nmbuf;     /* async: mbufs of the op (a chain for a scattered packet) */
 	/* async scattered GCM: AAD and tag scratch, alive until the op is dequeued */
 	uint8_t aad[4];
@@ -128,11 +129,28 @@ static inline struct op_priv *op_priv(struct rte_crypto_op *op)
 	return rte_crypto_op_ctod_offset(op, struct op_priv *, IV_OFFSET + CTR_IV_LEN);
 }
 
+/*
+ * Asynchronous ops on packets that lie in DPDK mbufs (st_pkt.mbuf): the op
+ * (with its IV and op_priv, the same layout as an op of the op pool) lives
+ * in the private area of a shell mbuf, as ipsec-secgw keeps its ops in its
+ * packets' mbufs; the shell is attached (indirect) to the packet's mbuf, so
+ * the op addresses the packet through that mbuf's own IOVA and holds a
+ * reference on it until the op is back: the owner may free its mbuf at any
+ * time.
+ */
+#define SHELL_PRIV RTE_ALIGN_CEIL(IV_OFFSET + OP_PRIV_SIZE, RTE_MBUF_PRIV_ALIGN)
+
+static inline struct rte_crypto_op *shell_op(struct rte_mbuf *sh)
+{
+	return rte_mbuf_to_priv(sh);
+}
+
 /* Counters of one thread: plain adds, read by st_cryptodev stats. */
 struct cd_stats {
 	uint64_t ops, bytes, auth_fail, enq_fail, fb_ops, errors;
 	uint64_t inflight, inflight_max;
 	uint64_t inflight_mb; /* mbufs held by asynchronous ops (at most cd.mb_cap) */
+	uint64_t deferred;    /* device sessions freed late: their ops were in flight */
 } __rte_cache_aligned;
 
 static struct {
@@ -151,6 +169,7 @@ static struct {
 	struct rte_mempool *sess_pool;
 	struct rte_mempool **op_pool;   /* [nb_qp] */
 	struct rte_mempool **mbuf_pool; /* [nb_qp] */
+	struct rte_mempool **shell_pool; /* [nb_qp]: shells with an op in their private area */
 	uint32_t sessions;  /* atomics: changed at session setup, not per packet */
 	uint64_t fallbacks;
 	char name[64], driver[64];
@@ -176,6 +195,22 @@ struct cd_async {
 };
 static RTE_DEFINE_PER_LCORE(struct cd_async, cd_as);
 
+/*
+ * Device sessions of directions finalized (rekey, close) while this
+ * thread's asynchronous ops were in flight: each is freed once the window
+ * has handed back every packet enqueued before it was retired (its own
+ * packets are among those).
+ */
+#define GRAVE 64
+struct cd_grave {
+	uint32_t n;
+	struct {
+		void *sess;
+		uint32_t ticket; /* cd_async.next when retired */
+	} e[GRAVE];
+};
+static RTE_DEFINE_PER_LCORE(struct cd_grave, cd_gr);
+
 enum cd_mode { CD_GCM, CD_ETM, CD_MTE };
 
 struct cd_dir {
@@ -190,6 +225,8 @@ struct cd_dir {
 	uint8_t seal;
 	uint8_t mac_len;
 	uint8_t ctr[CTR_IV_LEN]; /* GCM: the 12-byte nonce; CTR: next counter block */
+	uint8_t has_async;       /* enqueue_burst gave the device ops of this direction */
+	uint32_t last_ticket;    /* cd_async.next after its last such op */
 	struct st_crypto_dir evp;
 };
 
@@ -377,6 +414,11 @@ static void async_complete(struct rte_crypto_op *op)
 	s->inflight--;
 	s->inflight_mb -= pr->nmbuf;
 	as->ready[pr->ticket & (WIN - 1)] = 1;
+	if (pr->shell) {
+		rte_pktmbuf_free(op->sym->m_src); /* the shell: its op goes with it, the packet's
+						     mbuf loses our reference */
+		return;
+	}
 	rte_pktmbuf_free(op->sym->m_src);
 	rte_crypto_op_free(op);
 }
@@ -687,9 +729,67 @@ static void auth_xform(struct rte_crypto_sym_xform *x, const struct st_dir_keys 
 	x->auth.digest_length = k->mac->mac_len;
 }
 
+/* Frees the retired device sessions whose ops are all back (see cd_grave). */
+static void grave_reap(void)
+{
+	struct cd_grave *g = &RTE_PER_LCORE(cd_gr);
+	struct cd_async *as = &RTE_PER_LCORE(cd_as);
+	const struct cd_stats *s = my_stats();
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < g->n; i++) {
+		if (s->inflight == 0 || (int32_t)(as->head - g->e[i].ticket) >= 0)
+			sess_free(&g->e[i].sess);
+		else
+			g->e[k++] = g->e[i];
+	}
+	g->n = k;
+}
+
+/*
+ * A direction's device session goes away (rekey, close): at once when none
+ * of this thread's asynchronous packets is in flight, otherwise once they
+ * are back (grave_reap, from dequeue_burst). With the list full, the
+ * thread's device ops are polled home first (bounded; rekeys are rare).
+ */
+static void sess_retire(const struct cd_dir *c, void **sp)
+{
+	struct cd_async *as = &RTE_PER_LCORE(cd_as);
+	struct cd_grave *g = &RTE_PER_LCORE(cd_gr);
+	struct cd_stats *s = my_stats();
+
+	if (*sp == NULL)
+		return;
+	/* None of its ops can be in flight: never had any, or all handed back. */
+	if (!c->has_async || !cd.ready || as->head == as->next ||
+	    (int32_t)(as->head - c->last_ticket) >= 0) {
+		sess_free(sp);
+		return;
+	}
+	if (g->n == GRAVE) {
+		struct rte_crypto_op *op[CHUNK];
+		for (uint32_t spins = 0; s->inflight > 0 && spins < MAX_DEQ_SPINS; spins++) {
+			uint16_t k = rte_cryptodev_dequeue_burst(cd.dev_id, RTE_PER_LCORE(cd_qp), op, CHUNK);
+			for (uint16_t i = 0; i < k; i++)
+				async_complete(op[i]);
+		}
+		grave_reap();
+		if (g->n == GRAVE) { /* the device never answered: its ops are lost anyway */
+			s->errors++;
+			sess_free(sp);
+			return;
+		}
+	}
+	g->e[g->n].sess = *sp;
+	g->e[g->n].ticket = c->last_ticket;
+	g->n++;
+	*sp = NULL;
+	s->deferred++;
+}
+
 static void dir_release(struct cd_dir *c)
 {
-	sess_free(&c->sess);
+	sess_retire(c, &c->sess);
 	sess_free(&c->sess_cipher);
 	sess_free(&c->sess_auth);
 	if (c->fallback || c->sg_evp)
@@ -810,8 +910,13 @@ static int cd_init(struct st_crypto_dir *d, const struct st_dir_keys *k)
 		c->seal = d->seal;
 		return cd_fallback(d, c, k);
 	}
-	if (r != ST_OK || ((c->ops ? cd.sgl_ops : cd.sgl_cpu) &
-			   (c->mode == CD_GCM ? ST_CRYPTODEV_SGL_GCM : ST_CRYPTODEV_SGL_CTR_HMAC)))
+	if (r != ST_OK)
+		return r;
+	/* AES-GCM on an enqueue/dequeue device: enqueue_burst returns before the
+	 * packets are done (everything else completes on the spot). */
+	d->async = c->ops && c->mode == CD_GCM;
+	if ((c->ops ? cd.sgl_ops : cd.sgl_cpu) &
+	    (c->mode == CD_GCM ? ST_CRYPTODEV_SGL_GCM : ST_CRYPTODEV_SGL_CTR_HMAC))
 		return r;
 	/*
 	 * No SGL on this path: an EVP twin with the same keys takes the
@@ -822,6 +927,7 @@ static int cd_init(struct st_crypto_dir *d, const struct st_dir_keys *k)
 	c->evp = *d;
 	c->evp.be = &st_crypto_backend_evp;
 	c->evp.priv = NULL;
+	c->evp.async = 0;
 	return st_crypto_backend_evp.init(&c->evp, k);
 }
 
@@ -1183,28 +1289,82 @@ static uint16_t cd_burst(struct st_crypto_dir *d, struct st_pkt *p, uint16_t n)
 }
 
 /*
+ * Whether packet p can go in a shell (see SHELL_PRIV): contiguous, in the
+ * mbuf it names, within that mbuf's buffer and one segment's 64 KiB.
+ */
+static int shell_fits(const struct st_pkt *p, uint32_t tag)
+{
+	const struct rte_mbuf *m = p->mbuf;
+	const uint8_t *lo;
+
+	if (p->segs != NULL || m == NULL)
+		return 0;
+	lo = (const uint8_t *)m->buf_addr;
+	return p->buf >= lo && (size_t)(p->buf - lo) + p->len + tag <= m->buf_len &&
+	       (size_t)(p->buf - lo) <= UINT16_MAX && p->len + tag <= UINT16_MAX;
+}
+
+/*
+ * One packet in a shell attached to its mbuf: the op in the shell's private
+ * area, every address (data, AAD, digest) through the mbuf's IOVA.
+ */
+static struct rte_crypto_op *shell_fill(struct rte_mbuf *sh, struct st_pkt *p, void *sess,
+					const uint8_t iv[GCM_IV_LEN], uint32_t tag)
+{
+	struct rte_crypto_op *op = shell_op(sh);
+	struct rte_crypto_sym_op *sym;
+
+	rte_pktmbuf_attach(sh, p->mbuf);
+	sh->data_off = (uint16_t)(p->buf - (uint8_t *)sh->buf_addr);
+	sh->data_len = (uint16_t)(p->len + tag);
+	sh->pkt_len = p->len + tag;
+	sh->next = NULL;
+	sh->nb_segs = 1;
+	__rte_crypto_op_reset(op, RTE_CRYPTO_OP_TYPE_SYMMETRIC);
+	op->mempool = NULL; /* not from an op pool: never rte_crypto_op_free() */
+	op->private_data_offset = 0;
+	op->phys_addr = rte_mempool_virt2iova(sh) + sizeof(struct rte_mbuf);
+	memcpy(rte_crypto_op_ctod_offset(op, uint8_t *, IV_OFFSET), iv, GCM_IV_LEN);
+	rte_crypto_op_attach_sym_session(op, sess);
+	sym = op->sym;
+	sym->m_src = sh;
+	sym->m_dst = NULL;
+	sym->aead.data.offset = 4;
+	sym->aead.data.length = p->len - 4;
+	sym->aead.aad.data = p->buf;
+	sym->aead.aad.phys_addr = rte_pktmbuf_iova(sh);
+	sym->aead.digest.data = p->buf + p->len;
+	sym->aead.digest.phys_addr = rte_pktmbuf_iova_offset(sh, p->len);
+	return op;
+}
+
+/*
  * AES-GCM on an enqueue/dequeue device: ops go to the device and complete
  * later. The nonce counter advances only for the packets the device took.
- * Scattered packets (chunk_len has checked them) become mbuf chains with
- * AAD and tag scratch in the op's private area; the mbufs held in flight
- * are capped at mb_cap, so that the pool always has CHUNK + SG_VECS left
- * for a synchronous call.
+ * A packet in an mbuf (st_pkt.mbuf) goes in a shell (shell_fill); one in
+ * plain memory is attached as an external buffer to a shell mbuf, with its
+ * op from the op pool; scattered packets (chunk_len has checked them) become
+ * mbuf chains with AAD and tag scratch in the op's private area. The mbufs
+ * held in flight by the last two kinds are capped at mb_cap, so that the
+ * pool always has CHUNK + SG_VECS left for a synchronous call.
  */
 static int gcm_enqueue(struct st_crypto_dir *d, struct cd_dir *c, struct st_pkt *p, uint16_t n)
 {
 	struct cd_async *as = &RTE_PER_LCORE(cd_as);
 	uint16_t qp = RTE_PER_LCORE(cd_qp);
-	struct rte_crypto_op *op[CHUNK];
-	struct rte_mbuf *m[CHUNK + SG_VECS];
+	struct rte_crypto_op *op[CHUNK], *pop[CHUNK];
+	struct rte_mbuf *m[CHUNK + SG_VECS], *sh[CHUNK];
 	struct rte_crypto_vec vec[SG_VECS];
 	uint16_t nvec[CHUNK], voff[CHUNK];
+	uint8_t shell[CHUNK];
 	struct cd_stats *s = my_stats();
+	uint32_t tag = d->tag_len;
 	uint8_t iv[GCM_IV_LEN];
-	uint16_t i, k, nv = 0, nm = 0;
+	uint16_t i, k, nv = 0, nm = 0, nsh = 0, npop = 0;
 
-	(void)d;
 	for (i = 0; i < n; i++) {
 		voff[i] = nv;
+		shell[i] = (uint8_t)shell_fits(&p[i], tag);
 		if (p[i].segs == NULL) {
 			if (p[i].len - 4 > UINT16_MAX)
 				return ST_ERR_PACKET_TOO_LARGE;
@@ -1223,38 +1383,57 @@ static int gcm_enqueue(struct st_crypto_dir *d, struct cd_dir *c, struct st_pkt 
 			return 0;
 	}
 	for (i = 0; i < n; i++) {
-		uint16_t need = nvec[i] != 0 ? nvec[i] : 1;
+		uint16_t need = shell[i] ? 0 : nvec[i] != 0 ? nvec[i] : 1;
 		if (s->inflight_mb + nm + need > cd.mb_cap)
 			break; /* mbufs in flight at their cap: as good as a full queue */
 		nm += need;
+		nsh += shell[i];
 	}
 	if (i < n) {
 		s->enq_fail += n - i;
 		if ((n = i) == 0)
 			return 0;
 	}
-	if (rte_crypto_op_bulk_alloc(cd.op_pool[qp], RTE_CRYPTO_OP_TYPE_SYMMETRIC, op, n) != n)
+	npop = n - nsh;
+	if (nsh > 0 && rte_pktmbuf_alloc_bulk(cd.shell_pool[qp], sh, nsh) != 0)
+		return 0; /* shells all in flight: as good as a full queue */
+	if (npop > 0 &&
+	    rte_crypto_op_bulk_alloc(cd.op_pool[qp], RTE_CRYPTO_OP_TYPE_SYMMETRIC, pop, npop) != npop) {
+		for (i = 0; i < nsh; i++)
+			rte_pktmbuf_free(sh[i]);
 		return 0; /* pools empty: as good as a full queue */
-	if (rte_pktmbuf_alloc_bulk(cd.mbuf_pool[qp], m, nm) != 0) {
-		rte_mempool_put_bulk(cd.op_pool[qp], (void **)op, n);
+	}
+	if (nm > 0 && rte_pktmbuf_alloc_bulk(cd.mbuf_pool[qp], m, nm) != 0) {
+		rte_mempool_put_bulk(cd.op_pool[qp], (void **)pop, npop);
+		for (i = 0; i < nsh; i++)
+			rte_pktmbuf_free(sh[i]);
 		return 0;
 	}
 	memcpy(iv, c->ctr, GCM_IV_LEN);
-	for (i = 0, nm = 0; i < n; i++) {
-		struct op_priv *pr = op_priv(op[i]);
+	for (i = 0, nm = 0, nsh = 0, npop = 0; i < n; i++) {
+		struct op_priv *pr;
 		struct job j;
-		if (p[i].segs == NULL) {
-			j = (struct job){p[i].buf + 4, p[i].len - 4, iv, p[i].buf, p[i].buf + p[i].len, 0, NULL, 0};
+		if (shell[i]) {
+			op[i] = shell_fill(sh[nsh++], &p[i], c->sess, iv, tag);
+			pr = op_priv(op[i]);
+			pr->nmbuf = 0;
 		} else {
-			st_segs_read(p[i].segs, p[i].nseg, 0, pr->aad, 4);
-			if (!c->seal)
-				st_segs_read(p[i].segs, p[i].nseg, p[i].len, pr->tag, GCM_TAG_LEN);
-			j = (struct job){NULL, p[i].len - 4, iv, pr->aad, pr->tag, 0, vec + voff[i],
-					 nvec[i]};
+			op[i] = pop[npop++];
+			pr = op_priv(op[i]);
+			if (p[i].segs == NULL) {
+				j = (struct job){p[i].buf + 4, p[i].len - 4, iv, p[i].buf, p[i].buf + p[i].len, 0, NULL, 0};
+			} else {
+				st_segs_read(p[i].segs, p[i].nseg, 0, pr->aad, 4);
+				if (!c->seal)
+					st_segs_read(p[i].segs, p[i].nseg, p[i].len, pr->tag, GCM_TAG_LEN);
+				j = (struct job){NULL, p[i].len - 4, iv, pr->aad, pr->tag, 0, vec + voff[i],
+						 nvec[i]};
+			}
+			op_fill(op[i], m + nm, c->sess, 1, mkofs(0, 0), &j, GCM_IV_LEN);
+			pr->nmbuf = job_mbufs(&j);
+			nm += pr->nmbuf;
 		}
-		op_fill(op[i], m + nm, c->sess, 1, mkofs(0, 0), &j, GCM_IV_LEN);
-		pr->nmbuf = job_mbufs(&j);
-		nm += pr->nmbuf;
+		pr->shell = shell[i];
 		pr->async = 1;
 		pr->seal = c->seal;
 		pr->pkt = &p[i];
@@ -1267,8 +1446,10 @@ static int gcm_enqueue(struct st_crypto_dir *d, struct cd_dir *c, struct st_pkt 
 	if (k < n) {
 		s->enq_fail += n - k; /* the device refused the rest: not processed */
 		for (i = k; i < n; i++) {
+			int was_shell = op_priv(op[i])->shell;
 			rte_pktmbuf_free(op[i]->sym->m_src);
-			rte_crypto_op_free(op[i]);
+			if (!was_shell)
+				rte_crypto_op_free(op[i]);
 		}
 	}
 	for (i = 0; i < k; i++) {
@@ -1276,6 +1457,10 @@ static int gcm_enqueue(struct st_crypto_dir *d, struct cd_dir *c, struct st_pkt 
 		s->inflight_mb += op_priv(op[i])->nmbuf;
 	}
 	as->next += k;
+	if (k > 0) {
+		c->has_async = 1;
+		c->last_ticket = as->next;
+	}
 	s->inflight += k;
 	if (s->inflight > s->inflight_max)
 		s->inflight_max = s->inflight;
@@ -1349,6 +1534,8 @@ static uint16_t cd_dequeue(struct st_pkt **out, uint16_t max)
 		out[n++] = as->pkt[as->head & (WIN - 1)];
 		as->head++;
 	}
+	if (RTE_PER_LCORE(cd_gr).n > 0)
+		grave_reap();
 	return n;
 }
 
@@ -1574,10 +1761,13 @@ static void free_pools(void)
 			rte_mempool_free(cd.op_pool[q]);
 		if (cd.mbuf_pool != NULL)
 			rte_mempool_free(cd.mbuf_pool[q]);
+		if (cd.shell_pool != NULL)
+			rte_mempool_free(cd.shell_pool[q]);
 	}
 	free(cd.op_pool);
 	free(cd.mbuf_pool);
-	cd.op_pool = cd.mbuf_pool = NULL;
+	free(cd.shell_pool);
+	cd.op_pool = cd.mbuf_pool = cd.shell_pool = NULL;
 	rte_mempool_free(cd.sess_pool);
 	cd.sess_pool = NULL;
 }
@@ -1629,7 +1819,9 @@ int st_cryptodev_setup(const char *dev, uint16_t nb_qp, const struct st_cryptode
 		name, max_sess, rte_cryptodev_sym_get_private_session_size(id), 0, 0, sock);
 	cd.op_pool = calloc(nb_qp, sizeof(*cd.op_pool));
 	cd.mbuf_pool = calloc(nb_qp, sizeof(*cd.mbuf_pool));
-	if (cd.sess_pool == NULL || cd.op_pool == NULL || cd.mbuf_pool == NULL)
+	cd.shell_pool = calloc(nb_qp, sizeof(*cd.shell_pool));
+	if (cd.sess_pool == NULL || cd.op_pool == NULL || cd.mbuf_pool == NULL ||
+	    cd.shell_pool == NULL)
 		goto fail;
 	for (uint16_t q = 0; q < nb_qp; q++) {
 		/* Ops for a full device queue plus one burst; shell mbufs to match. */
@@ -1640,7 +1832,10 @@ int st_cryptodev_setup(const char *dev, uint16_t nb_qp, const struct st_cryptode
 		/* ...plus the chains of one synchronous call's scattered packets */
 		cd.mbuf_pool[q] = rte_pktmbuf_pool_create(name, cd.mb_cap + CHUNK + SG_VECS, 0, 0,
 							  0, sock);
-		if (cd.op_pool[q] == NULL || cd.mbuf_pool[q] == NULL)
+		/* shells with an op inside, for packets in mbufs: a full queue's worth */
+		snprintf(name, sizeof(name), "st_cd_sh_%u_%u", id, q);
+		cd.shell_pool[q] = rte_pktmbuf_pool_create(name, desc + CHUNK, 0, SHELL_PRIV, 0, sock);
+		if (cd.op_pool[q] == NULL || cd.mbuf_pool[q] == NULL || cd.shell_pool[q] == NULL)
 			goto fail;
 	}
 	memset(&dc, 0, sizeof(dc));

@@ -120,8 +120,10 @@ int st_cryptodev_info(struct st_cryptodev_info *info);
 int st_cryptodev_supports(const struct st_cipher_info *cipher, const struct st_mac_info *mac);
 
 /*
- * Test hook: forces the enqueue/dequeue path even on a CPU-crypto device
- * (applies to sessions created afterwards). Not for production use.
+ * Forces the enqueue/dequeue path even on a CPU-crypto device (applies to
+ * sessions created afterwards): the daemon's `CryptoMode ops`, and the unit
+ * tests' way to run a software PMD the way hardware runs (AES-GCM is then
+ * sealed asynchronously, st_crypto_dir.async).
  */
 void st_cryptodev_force_ops(int on);
 

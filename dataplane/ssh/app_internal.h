@@ -62,6 +62,43 @@ struct sess {
 	 * the slot was taken, and app->up_done[slot] as it was then. */
 	uint32_t up_sent_msgs, up_sent_bytes;
 	uint32_t up_base_msgs, up_base_bytes;
+	/* Asynchronous sealing (sess_io.c): framed packets of this session in the
+	 * worker's txc ring, not handed back yet; the txq is handed to TCP only
+	 * up to (not including) txq_busy, the mbuf of the oldest of them. */
+	uint32_t tx_inflight;
+	struct rte_mbuf *txq_busy;
+	uint16_t rx_inflight;    /* received packets being opened by the device (their bytes
+	                            stay at the start of rx; no input is read meanwhile) */
+	uint32_t rx_first;       /* their first entry in the txc ring */
+	uint32_t rx_seg_span;    /* entries of the ring's segs arena their runs hold */
+	uint8_t zombie;          /* ended with packets in flight: freed when they are back */
+	uint8_t tx_failed;       /* a seal failed on the device: nothing more goes out */
+	uint8_t tx_kick;         /* on this pass's list of sessions whose packets came back */
+};
+
+/*
+ * The worker's asynchronous seal ring (sess_io.c): packets framed by sessions
+ * whose send direction is on an enqueue/dequeue device, in the order they
+ * were framed, which is each session's sequence order. [head, enq): handed
+ * to the device (or sealed); [enq, tail): waiting for room on the device.
+ * The st_pkt structs are what the backend holds while in flight.
+ */
+#define TXC_SIZE 2048u /* power of two: the cryptodev backend's window */
+enum { TXC_WAIT = 0, TXC_FLIGHT, TXC_DONE };
+enum { TXC_TX = 0, TXC_RX };
+struct txc_ent {
+	uint32_t slot, gen;   /* the session (its generation: 32 bits) */
+	struct rte_mbuf *m;   /* the txq mbuf holding the packet (TX) */
+	uint8_t state;
+	uint8_t kind;         /* TXC_TX: a seal; TXC_RX: an open (asynchronous receive) */
+};
+#define TXC_SEGS 8192u /* runs of received packets across mbufs, in flight */
+struct txc {
+	uint32_t head, enq, tail;
+	uint32_t seg_head, seg_tail; /* the segs arena, allocated and freed in ring order */
+	struct st_pkt pkt[TXC_SIZE];
+	struct txc_ent e[TXC_SIZE];
+	struct st_seg seg[TXC_SEGS];
 };
 
 /* A backend TCP connection opened for a service. */
@@ -109,6 +146,7 @@ struct st_sshapp_worker {
 	uint32_t starved_head, starved_tail, starved_count;
 	uint64_t last_tick_ms;
 	uint64_t last_pub_ms;
+	struct txc *txc;         /* NULL unless the backend has an asynchronous pair */
 	uint64_t cnt[ST_SSHAPP_COUNTER_COUNT];
 	struct st_wsess_worker_stats wstats;
 };
@@ -127,6 +165,12 @@ void st_app_sess_service(struct sess *s);
 void st_app_sess_end(struct sess *s);
 void st_app_sess_free(struct sess *s);
 void st_app_starved_retry(struct st_sshapp_worker *aw);
+/* Asynchronous seals: completions in, waiting packets out, once per loop pass. */
+void st_app_crypto_poll(struct st_sshapp_worker *aw);
+/* Whether seals are in flight or waiting (the worker must not sleep). */
+int st_app_crypto_busy(const struct st_sshapp_worker *aw);
+/* At worker stop: waits (bounded) until nothing is in flight. */
+void st_app_crypto_drain(struct st_sshapp_worker *aw);
 /* Whether the first starved session's mbufs are there now (the worker must not sleep). */
 int st_app_starved_ready(const struct st_sshapp_worker *aw);
 

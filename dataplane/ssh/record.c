@@ -497,8 +497,8 @@ static int rx_read(struct st_record *r, const struct st_rx_piece *pc, unsigned n
 
 	if (r->dead != ST_OK)
 		return r->dead;
-	if (r->rx_wait_keys)
-		return ST_OK;
+	if (r->rx_wait_keys || r->rx_inflight)
+		return ST_OK; /* keys, or asynchronous opens, first */
 	limit = rx_limit(r, max);
 	for (i = 0; i < npc; i++)
 		avail += pc[i].len;
@@ -526,6 +526,7 @@ static int rx_read(struct st_record *r, const struct st_rx_piece *pc, unsigned n
 		pk[n].status = ST_OK;
 		pk[n].segs = NULL;
 		pk[n].nseg = 0;
+		pk[n].mbuf = NULL;
 		ns = cur_runs(&c, need, sg, scattered ? ST_PKT_MAX_SEGS : 1);
 		if (ns == 1) {
 			pk[n].buf = sg[0].p; /* inside one piece: the contiguous path */
@@ -604,6 +605,117 @@ int st_record_read_pieces(struct st_record *r, const struct st_rx_piece *pc, uns
 	return ret;
 }
 
+/* ---- asynchronous receive ---- */
+
+int st_record_rx_async(const struct st_record *r)
+{
+	return r->dead == ST_OK && r->rx.keyed && r->rx.crypto.async && !r->rx.crypto.serial_open &&
+	       !r->kex_active && !r->rx_wait_keys && r->rx_inflight == 0 &&
+	       r->rx_end == r->rx_start && r->be->enqueue_burst != NULL &&
+	       r->be->dequeue_burst != NULL;
+}
+
+int st_record_rx_enqueue(struct st_record *r, const struct st_rx_piece *pc, unsigned npc,
+			 struct st_pkt *pk, unsigned max, struct st_seg *segs, unsigned nsegs,
+			 unsigned *nout, int *busy)
+{
+	struct st_record_dir *d = &r->rx;
+	uint32_t first = d->crypto.first_len, tag = d->crypto.tag_len;
+	unsigned n = 0, used = 0;
+	uint64_t avail = 0, t0;
+	struct rx_cur c;
+	struct st_seg one;
+	int ret, got;
+
+	*nout = 0;
+	*busy = 0;
+	if (r->dead != ST_OK)
+		return r->dead;
+	if (!st_record_rx_async(r))
+		return ST_ERR_STATE;
+	if (max > ST_RECORD_BURST)
+		max = ST_RECORD_BURST;
+	bounce_wipe(); /* as st_record_read_pieces: the last call's messages are done with */
+	for (unsigned i = 0; i < npc; i++)
+		avail += pc[i].len;
+	cur_init(&c, pc, npc);
+	while (n < max && avail >= first) {
+		if ((ret = rx_length_at(r, &c, first, d->seq + n)) != ST_OK)
+			return fail(r, ret);
+		uint32_t need = 4 + r->cur_plen + tag;
+		if (avail < need)
+			break; /* partial: the rest comes later */
+		/* a scattered packet takes its runs from segs, a whole burst's worth at most */
+		unsigned room = segs != NULL && nsegs - used >= 2 ? nsegs - used : 1;
+		if (room > ST_PKT_MAX_SEGS)
+			room = ST_PKT_MAX_SEGS;
+		struct st_seg *sg = room > 1 ? segs + used : &one;
+		unsigned ns = cur_runs(&c, need, sg, room);
+		if (ns > room)
+			break; /* more pieces than there is room for: the synchronous path */
+		pk[n].len = 4 + r->cur_plen;
+		pk[n].seq = d->seq + n;
+		pk[n].status = ST_OK;
+		pk[n].mbuf = NULL;
+		if (ns == 1) {
+			const struct st_rx_piece *x = c.pc;
+			while (x < c.end && x->len == (x == c.pc ? c.off : 0))
+				x++; /* the piece it starts in: the first non-empty one from here */
+			pk[n].buf = sg[0].p;
+			pk[n].segs = NULL;
+			pk[n].nseg = 0;
+			pk[n].mbuf = x < c.end ? x->mbuf : NULL;
+		} else {
+			pk[n].buf = NULL;
+			pk[n].segs = sg;
+			pk[n].nseg = (uint16_t)ns;
+			used += ns;
+		}
+		cur_skip(&c, need);
+		avail -= need;
+		r->cur_known = 0;
+		n++;
+	}
+	r->cur_known = 0; /* the next offer starts after what the device takes */
+	if (n == 0)
+		return ST_OK;
+	t0 = st_cycles_now();
+	got = r->be->enqueue_burst(&d->crypto, pk, (uint16_t)n);
+	crypto_cycles += st_cycles_now() - t0;
+	if (got < 0)
+		return fail(r, ST_ERR_CRYPTO);
+	*busy = got == 0;
+	r->rx_inflight = (uint16_t)got;
+	*nout = (unsigned)got;
+	return ST_OK;
+}
+
+int st_record_rx_complete(struct st_record *r, struct st_pkt *pk, unsigned n,
+			  struct st_record_msg *msgs, size_t *consumed)
+{
+	uint32_t tag = r->rx.crypto.tag_len;
+	int ret = ST_OK;
+
+	*consumed = 0;
+	for (unsigned i = 0; i < n; i++)
+		*consumed += pk[i].len + tag;
+	r->rx_inflight = 0;
+	if (r->dead != ST_OK)
+		return r->dead;
+	for (unsigned i = 0; i < n && ret == ST_OK; i++) {
+		struct st_record_msg *m = &msgs[i];
+		if (pk[i].status != ST_OK)
+			return fail(r, pk[i].status);
+		/* a scattered one's runs are rewritten, in place, into its payload's */
+		if ((ret = packet_payload(&pk[i], (struct st_seg *)pk[i].segs, m)) != ST_OK)
+			return fail(r, ret);
+		uint8_t type = m->payload != NULL ? m->payload[0] : m->segs[0].p[0];
+		if ((ret = rx_account(r, &pk[i], type, i + 1 == n)) != ST_OK)
+			return fail(r, ret);
+	}
+	return ST_OK;
+}
+
 /* ---- send ---- */
 
 static uint32_t tx_block(const struct st_record *r)
@@ -652,35 +764,119 @@ static int fill_padding(struct st_record *r, uint8_t *p, uint32_t n)
 	return ST_OK;
 }
 
-/* Frames packets [0, n) with the current send keys; does not encrypt. */
-static int frame(struct st_record *r, struct st_record_out *o, struct st_pkt *pk, unsigned n)
+static int seal_check(const struct st_record *r, const struct st_record_out *o)
 {
-	uint32_t tag = r->tx.keyed ? r->tx.crypto.tag_len : 0;
+	if (o->payload_len == 0 || o->payload_len > r->max_packet ||
+	    o->cap < st_record_seal_size(r, o->payload_len))
+		return ST_ERR_NO_SPACE;
+	return ST_OK;
+}
+
+int st_record_frame(struct st_record *r, struct st_record_out *o, struct st_pkt *pk)
+{
+	struct st_record_dir *d = &r->tx;
+	uint32_t tag = d->keyed ? d->crypto.tag_len : 0;
+	uint8_t type;
 	int ret;
 
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t pad = pad_len(r, o[i].payload_len);
-		uint32_t plen = 1 + o[i].payload_len + pad;
-		o[i].buf[4] = (uint8_t)pad;
-		st_poke_u32(o[i].buf, plen);
-		if ((ret = fill_padding(r, o[i].buf + ST_RECORD_PAYLOAD_OFFSET + o[i].payload_len,
-					pad)) != ST_OK)
-			return ret;
-		pk[i].buf = o[i].buf;
-		pk[i].len = 4 + plen;
-		pk[i].seq = r->tx.seq + i;
-		pk[i].status = ST_OK;
-		pk[i].segs = NULL;
-		pk[i].nseg = 0;
-		o[i].wire_len = 4 + plen + tag;
+	if (r->dead != ST_OK)
+		return r->dead;
+	if (r->tx_switch)
+		return ST_ERR_INTERNAL; /* st_record_tx_switch() first */
+	if ((ret = seal_check(r, o)) != ST_OK)
+		return ret;
+	type = o->buf[ST_RECORD_PAYLOAD_OFFSET];
+	if (type == SSH_MSG_NEWKEYS && !d->have_next)
+		return ST_ERR_STATE;
+	uint32_t pad = pad_len(r, o->payload_len);
+	uint32_t plen = 1 + o->payload_len + pad;
+	o->buf[4] = (uint8_t)pad;
+	st_poke_u32(o->buf, plen);
+	if ((ret = fill_padding(r, o->buf + ST_RECORD_PAYLOAD_OFFSET + o->payload_len, pad)) != ST_OK)
+		return fail(r, ret);
+	pk->buf = o->buf;
+	pk->len = 4 + plen;
+	pk->seq = d->seq;
+	pk->status = ST_OK;
+	pk->segs = NULL;
+	pk->nseg = 0;
+	pk->mbuf = NULL;
+	o->wire_len = 4 + plen + tag;
+	d->seq++;
+	d->packets++;
+	d->epoch_packets++;
+	d->bytes += o->wire_len;
+	d->epoch_bytes += pk->len;
+	if (type == SSH_MSG_KEXINIT)
+		r->kex_active = 1;
+	if (type == SSH_MSG_NEWKEYS)
+		r->tx_switch = 1;
+	return ST_OK;
+}
+
+int st_record_seal_framed(struct st_record *r, struct st_pkt *pk, unsigned n)
+{
+	struct st_record_dir *d = &r->tx;
+
+	/* Framed packets are sealed even after a receive-side error (their bytes
+	 * are already the owner's); only a broken send direction stops. */
+	if (r->dead == ST_ERR_CRYPTO)
+		return r->dead;
+	if (!d->keyed)
+		return ST_OK; /* before the first NEWKEYS: framing is all there is */
+	while (n > 0) {
+		unsigned chunk = n < ST_RECORD_BURST ? n : ST_RECORD_BURST;
+		if (timed_burst(r->be->seal_burst, d, pk, chunk) != chunk)
+			return fail(r, ST_ERR_CRYPTO);
+		pk += chunk;
+		n -= chunk;
 	}
 	return ST_OK;
+}
+
+int st_record_tx_switch(struct st_record *r)
+{
+	int ret;
+
+	if (!r->tx_switch)
+		return ST_OK;
+	if (r->dead == ST_ERR_CRYPTO)
+		return r->dead;
+	r->tx_switch = 0;
+	if ((ret = dir_install(r, &r->tx, 1)) != ST_OK)
+		return fail(r, ret);
+	return ST_OK;
+}
+
+int st_record_tx_async(const struct st_record *r)
+{
+	return r->tx.keyed && r->tx.crypto.async && r->be->enqueue_burst != NULL &&
+	       r->be->dequeue_burst != NULL;
+}
+
+int st_record_tx_enqueue(struct st_record *r, struct st_pkt *pk, unsigned n)
+{
+	struct st_record_dir *d = &r->tx;
+	uint64_t t0;
+	int got;
+
+	if (r->dead == ST_ERR_CRYPTO) /* as st_record_seal_framed */
+		return r->dead;
+	if (!st_record_tx_async(r))
+		return ST_ERR_STATE;
+	if (n > UINT16_MAX)
+		n = UINT16_MAX;
+	t0 = st_cycles_now();
+	got = r->be->enqueue_burst(&d->crypto, pk, (uint16_t)n);
+	crypto_cycles += st_cycles_now() - t0;
+	if (got < 0)
+		return fail(r, ST_ERR_CRYPTO);
+	return got;
 }
 
 int st_record_seal(struct st_record *r, struct st_record_out *o, unsigned n)
 {
 	struct st_pkt pk[ST_RECORD_BURST];
-	struct st_record_dir *d = &r->tx;
 	unsigned i, have_newkeys = 0;
 	int ret;
 
@@ -688,41 +884,30 @@ int st_record_seal(struct st_record *r, struct st_record_out *o, unsigned n)
 		return r->dead;
 	/* Validate everything first so that an error seals nothing. */
 	for (i = 0; i < n; i++) {
-		if (o[i].payload_len == 0 || o[i].payload_len > r->max_packet ||
-		    o[i].cap < st_record_seal_size(r, o[i].payload_len))
+		if (seal_check(r, &o[i]) != ST_OK)
 			return ST_ERR_NO_SPACE;
 		if (o[i].buf[ST_RECORD_PAYLOAD_OFFSET] == SSH_MSG_NEWKEYS)
 			have_newkeys++;
 	}
-	if (have_newkeys > 1 || (have_newkeys && !d->have_next))
+	if (have_newkeys > 1 || (have_newkeys && !r->tx.have_next))
 		return ST_ERR_STATE;
 
 	while (n > 0) {
 		/* A chunk ends at a NEWKEYS (inclusive) or at the burst size. */
-		unsigned chunk = 0, switch_after = 0;
+		unsigned chunk = 0;
 		while (chunk < n && chunk < ST_RECORD_BURST) {
-			uint8_t type = o[chunk].buf[ST_RECORD_PAYLOAD_OFFSET];
-			chunk++;
-			if (type == SSH_MSG_KEXINIT)
-				r->kex_active = 1;
-			if (type == SSH_MSG_NEWKEYS) {
-				switch_after = 1;
+			if ((ret = st_record_frame(r, &o[chunk], &pk[chunk])) != ST_OK)
+				return fail(r, ret);
+			if (r->tx_switch) {
+				chunk++;
 				break;
 			}
+			chunk++;
 		}
-		if ((ret = frame(r, o, pk, chunk)) != ST_OK)
-			return fail(r, ret);
-		if (d->keyed && timed_burst(r->be->seal_burst, d, pk, chunk) != chunk)
-			return fail(r, ST_ERR_CRYPTO);
-		for (i = 0; i < chunk; i++) {
-			d->seq++;
-			d->packets++;
-			d->epoch_packets++;
-			d->bytes += o[i].wire_len;
-			d->epoch_bytes += pk[i].len;
-		}
-		if (switch_after && (ret = dir_install(r, d, 1)) != ST_OK)
-			return fail(r, ret);
+		if ((ret = st_record_seal_framed(r, pk, chunk)) != ST_OK)
+			return ret;
+		if ((ret = st_record_tx_switch(r)) != ST_OK)
+			return ret;
 		o += chunk;
 		n -= chunk;
 	}

@@ -72,6 +72,7 @@ struct st_record_msg {
 struct st_rx_piece {
 	uint8_t *p;
 	uint32_t len;
+	void *mbuf; /* the rte_mbuf holding them, or NULL (only st_record_rx_enqueue reads it) */
 };
 
 /* One packet to seal: payload already at buf + ST_RECORD_PAYLOAD_OFFSET. */
@@ -113,6 +114,9 @@ struct st_record {
 	uint8_t strict_kex;    /* sequence numbers restart at every NEWKEYS */
 	uint8_t kex_active;    /* a key exchange is in progress: open one at a time */
 	uint8_t rx_wait_keys;  /* peer NEWKEYS read, next receive keys not yet known */
+	uint8_t tx_switch;     /* a NEWKEYS was framed: st_record_tx_switch() is due */
+	uint16_t rx_inflight;  /* opens handed to the device by st_record_rx_enqueue, not
+	                          completed yet (reading waits for them) */
 	int dead;              /* sticky fatal error, ST_OK while alive */
 	uint16_t pad_used;     /* bytes of pad_pool consumed */
 	uint8_t pad_pool[256]; /* random padding, refilled in bulk */
@@ -232,6 +236,43 @@ int st_record_read(struct st_record *r, struct st_record_msg *msgs, unsigned max
 int st_record_read_pieces(struct st_record *r, const struct st_rx_piece *pc, unsigned npc,
 			  struct st_record_msg *msgs, unsigned max, unsigned *n, size_t *consumed);
 
+/*
+ * Asynchronous receive (the worker on an enqueue/dequeue cryptodev).
+ *
+ * st_record_rx_async(): 1 when received packets may be opened that way now:
+ * the receive direction is asynchronous (st_crypto_dir.async), no key
+ * exchange is in progress (a key change may follow any packet then, so they
+ * are read one at a time, synchronously), nothing is in flight.
+ *
+ * st_record_rx_enqueue() frames up to max (at most ST_RECORD_BURST) whole
+ * packets at the start of pc[0..npc), checks their lengths, and hands their
+ * opens, in order, to the backend's enqueue_burst: a packet inside one piece
+ * with pk[i].mbuf set to the piece's mbuf, one across pieces with its runs
+ * in segs[0..nsegs) (the backend's scatter-gather path; segs NULL: such a
+ * packet, or one over the room left there, stops the burst, as a partial
+ * one does, and the synchronous st_record_read_pieces takes it).
+ * pk[0..max) and segs are the caller's memory, untouched until the packets
+ * are dequeued and completed (the messages' segs point into segs). *n is how many were taken (0: none framed, or the
+ * device took none: *busy is then 1). The caller keeps the bytes and offers
+ * nothing to the record until st_record_rx_complete().
+ * Errors (fatal, sticky): as st_record_read, ST_ERR_STATE (not asynchronous
+ * now), ST_ERR_CRYPTO.
+ *
+ * st_record_rx_complete() takes the n packets st_record_rx_enqueue took
+ * (all of them, in order, after the backend's dequeue_burst returned them),
+ * checks status and padding, accounts them (sequence numbers, counters,
+ * KEXINIT/NEWKEYS as st_record_read_pieces does), and writes their messages
+ * to msgs[0..n); *consumed is the bytes they span from the start of the
+ * pieces offered to st_record_rx_enqueue. Errors (fatal, sticky) as
+ * st_record_read; *consumed is set in any case.
+ */
+int st_record_rx_async(const struct st_record *r);
+int st_record_rx_enqueue(struct st_record *r, const struct st_rx_piece *pc, unsigned npc,
+			 struct st_pkt *pk, unsigned max, struct st_seg *segs, unsigned nsegs,
+			 unsigned *n, int *busy);
+int st_record_rx_complete(struct st_record *r, struct st_pkt *pk, unsigned n,
+			  struct st_record_msg *msgs, size_t *consumed);
+
 /* --- send --- */
 
 /* Buffer size needed to seal a payload of `payload_len` bytes. */
@@ -246,6 +287,56 @@ size_t st_record_seal_size(const struct st_record *r, size_t payload_len);
  * keys: nothing sealed), ST_ERR_CRYPTO (fatal).
  */
 int st_record_seal(struct st_record *r, struct st_record_out *pkts, unsigned n);
+
+/*
+ * The two halves of st_record_seal, for owners that seal bursts later or
+ * hand them to an asynchronous device (the worker sessions, wsess.c):
+ *
+ * st_record_frame() validates and frames one packet (o->payload_len bytes
+ * at o->buf + ST_RECORD_PAYLOAD_OFFSET): length, padding, sequence number,
+ * the direction's counters; it fills *pk (mbuf NULL: the owner may set it)
+ * and o->wire_len, and encrypts nothing. Framed packets must then be
+ * sealed, in order and before any packet framed later, with
+ * st_record_seal_framed() (or st_record_tx_enqueue()). After a NEWKEYS is
+ * framed, every packet framed so far is sealed (or enqueued) with the old
+ * keys and then st_record_tx_switch() installs the new ones; until then
+ * st_record_frame() refuses (ST_ERR_INTERNAL). Errors of st_record_frame:
+ * ST_ERR_NO_SPACE (cap too small, payload empty or over the cap: nothing
+ * framed), ST_ERR_STATE (NEWKEYS without next keys: nothing framed),
+ * ST_ERR_CRYPTO (no random padding: fatal), the sticky error.
+ */
+int st_record_frame(struct st_record *r, struct st_record_out *o, struct st_pkt *pk);
+
+/*
+ * Seals n framed packets in place with the current send keys, one backend
+ * call per ST_RECORD_BURST (nothing to do before the first NEWKEYS). A
+ * receive-side error of the record does not stop it (the packets were
+ * framed while it was alive); a send-side one does. ST_OK, or
+ * ST_ERR_CRYPTO (fatal, sticky).
+ */
+int st_record_seal_framed(struct st_record *r, struct st_pkt *pk, unsigned n);
+
+/* Installs the send keys after a framed NEWKEYS (ST_OK when none is due). */
+int st_record_tx_switch(struct st_record *r);
+
+/*
+ * 1 when the send direction runs on an asynchronous device
+ * (st_crypto_dir.async): framed packets then go to st_record_tx_enqueue()
+ * and come back through the backend's dequeue_burst.
+ */
+int st_record_tx_async(const struct st_record *r);
+
+/*
+ * Hands framed packets, in order, to the backend's enqueue_burst on the
+ * send direction. Returns how many it took (fewer: the device queue is
+ * full, offer the rest again later, before anything framed after them),
+ * ST_ERR_STATE when the direction is not asynchronous, ST_ERR_CRYPTO
+ * (fatal, sticky). The st_pkt structs and the packets stay untouched until
+ * dequeued; the direction must not be switched or freed while any is in
+ * flight (the cryptodev backend keeps a switched direction's device session
+ * until its packets are back).
+ */
+int st_record_tx_enqueue(struct st_record *r, struct st_pkt *pk, unsigned n);
 
 /*
  * Convenience for the control plane and tests: seals a copy of `payload` and

@@ -45,6 +45,7 @@ enum starve_why {
 	STARVE_SEAL,   /* a seal mbuf */
 	STARVE_CAPPED, /* the seal pool above its reserve (or its own bytes acknowledged) */
 	STARVE_CREDIT, /* the control plane to take some of its messages (input held) */
+	STARVE_CRYPTO, /* room in the worker's asynchronous seal ring */
 };
 
 /* ---- credit for control-bound messages (sshapp.h ST_UP_CREDIT_*) ---- */
@@ -72,6 +73,16 @@ static uint32_t credit_avail(const struct sess *s)
 static uint32_t credit_room(struct sess *s)
 {
 	return s->ws.up_room = credit_avail(s);
+}
+
+/* Free entries of the seal ring a session needs before it frames more: one
+ * whole burst (wsess.c submits at most ST_RECORD_BURST at a time). */
+#define TXC_NEED (ST_RECORD_BURST + 1u)
+
+static int txc_room(const struct st_sshapp_worker *aw)
+{
+	const struct txc *q = aw->txc;
+	return q == NULL || TXC_SIZE - (q->tail - q->head) >= TXC_NEED;
 }
 
 /* ---- mbuf segment lists ---- */
@@ -159,7 +170,9 @@ static void starve(struct sess *s, enum starve_why why)
 {
 	struct st_sshapp_worker *aw = s->aw;
 
-	aw->cnt[why == STARVE_CAPPED ? ST_SSHAPP_TX_SEAL_CAPPED : ST_SSHAPP_TX_NOMBUF]++;
+	aw->cnt[why == STARVE_CAPPED	? ST_SSHAPP_TX_SEAL_CAPPED
+		: why == STARVE_CRYPTO ? ST_SSHAPP_TX_CRYPTO_RING_FULL
+				       : ST_SSHAPP_TX_NOMBUF]++;
 	s->starve_why = (uint8_t)why;
 	starve_queue(s);
 }
@@ -199,6 +212,8 @@ static int starve_ready(const struct sess *s, const struct pool_free *f)
 		return f->seal > 0;
 	case STARVE_CREDIT:
 		return credit_avail(s) > 0;
+	case STARVE_CRYPTO:
+		return txc_room(s->aw);
 	default:
 		return !seal_capped(s, &f->seal);
 	}
@@ -292,6 +307,11 @@ static int tx_reserve(void *ctx, size_t n, uint8_t **p)
 	/* TCP takes a chain while its buffer is not full: never hold more than it would take. */
 	if (tcp_send_space(aw->w->tcp, s->tcp) <= s->txq_bytes)
 		return ST_ERR_NO_SPACE;
+	/* A burst framed now must fit the seal ring when it is submitted. */
+	if (!txc_room(aw) && st_record_tx_async(&s->ws.rec)) {
+		starve(s, STARVE_CRYPTO);
+		return ST_ERR_NO_SPACE;
+	}
 	/* The backend may use ST_CRYPTO_HEADROOM bytes before the packet: the
 	 * previous packet's last bytes in a shared mbuf, mbuf headroom otherwise. */
 	if (t != NULL && rte_pktmbuf_tailroom(t) >= n) {
@@ -313,7 +333,7 @@ static int tx_reserve(void *ctx, size_t n, uint8_t **p)
 	if (n > aw->oversize_hwm)
 		aw->oversize_hwm = (uint32_t)n;
 	*p = aw->oversize + ST_CRYPTO_HEADROOM;
-	return ST_OK;
+	return ST_WSESS_RES_SCRATCH; /* copied out at produced(): sealed before */
 }
 
 static void txq_add(struct sess *s, struct rte_mbuf *m)
@@ -326,11 +346,11 @@ static void txq_add(struct sess *s, struct rte_mbuf *m)
 	s->txq_bytes += m->data_len;
 }
 
-static void tx_produced(void *ctx, size_t n)
+static void *tx_produced(void *ctx, size_t n)
 {
 	struct sess *s = ctx;
 	struct st_sshapp_worker *aw = s->aw;
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = NULL;
 	size_t took;
 
 	switch (aw->res_kind) {
@@ -353,6 +373,7 @@ static void tx_produced(void *ctx, size_t n)
 			/* The packet is sealed (sequence number used): losing it breaks the
 			 * stream, so the session cannot go on. */
 			rte_pktmbuf_free(m);
+			m = NULL;
 			st_wsess_close(&s->ws, ST_CLOSE_RESOURCES, ST_ERR_ALLOC);
 			break;
 		}
@@ -364,27 +385,369 @@ static void tx_produced(void *ctx, size_t n)
 			txq_add(s, x);
 			x = next;
 		}
+		m = NULL; /* copied into a chain: sealed already (scratch) */
 		break;
 	default:
 		break;
 	}
 	aw->res_kind = RES_NONE;
+	return m;
+}
+
+/* ---- asynchronous sealing: the worker's seal ring ---- */
+
+static inline int txc_mine(const struct txc_ent *e, const struct sess *s)
+{
+	return e->slot == s->slot && e->gen == s->gen;
+}
+
+/*
+ * Hands waiting packets to the device, in ring order, in runs of one
+ * session's consecutive packets; stops at the first the device refuses
+ * (backpressure: retried at the next pass). Entries already sealed
+ * (txc_settle) are skipped.
+ */
+static void txc_push(struct st_sshapp_worker *aw)
+{
+	struct txc *q = aw->txc;
+
+	while (q->enq != q->tail) {
+		uint32_t i = q->enq & (TXC_SIZE - 1), k = 1;
+		struct txc_ent *e = &q->e[i];
+		if (e->state != TXC_WAIT) {
+			q->enq++;
+			continue;
+		}
+		while (q->enq + k != q->tail && i + k < TXC_SIZE && k < ST_RECORD_BURST &&
+		       q->e[i + k].state == TXC_WAIT && q->e[i + k].slot == e->slot &&
+		       q->e[i + k].gen == e->gen)
+			k++;
+		struct sess *s = &aw->sess[e->slot];
+		int got = st_record_tx_enqueue(&s->ws.rec, &q->pkt[i], k);
+		if (got < 0) {
+			/* The direction is broken: these packets fail (the session ends). */
+			for (uint32_t j = 0; j < k; j++) {
+				q->pkt[i + j].status = ST_ERR_CRYPTO;
+				q->e[i + j].state = TXC_DONE;
+			}
+			q->enq += k;
+			continue;
+		}
+		for (int j = 0; j < got; j++)
+			q->e[i + (uint32_t)j].state = TXC_FLIGHT;
+		q->enq += (uint32_t)got;
+		aw->cnt[ST_SSHAPP_TX_CRYPTO_ASYNC] += (uint32_t)got;
+		if ((uint32_t)got < k) {
+			aw->cnt[ST_SSHAPP_TX_CRYPTO_BUSY] += k - (uint32_t)got;
+			break;
+		}
+	}
+}
+
+/* tx_ops.settle: every packet this session submitted is on the device or sealed. */
+static int txc_settle(void *ctx)
+{
+	struct sess *s = ctx;
+	struct st_sshapp_worker *aw = s->aw;
+	struct txc *q = aw->txc;
+	int r = ST_OK;
+
+	if (q == NULL)
+		return ST_OK;
+	txc_push(aw);
+	for (uint32_t n = q->enq; n != q->tail;) {
+		uint32_t i = n & (TXC_SIZE - 1), k = 0;
+		while (n + k != q->tail && i + k < TXC_SIZE && q->e[i + k].state == TXC_WAIT &&
+		       txc_mine(&q->e[i + k], s))
+			k++;
+		if (k == 0) {
+			n++;
+			continue;
+		}
+		/* The device is full: these few go synchronously, in order (rare). */
+		int sr = st_record_seal_framed(&s->ws.rec, &q->pkt[i], k);
+		for (uint32_t j = 0; j < k; j++) {
+			q->pkt[i + j].status = sr == ST_OK ? ST_OK : ST_ERR_CRYPTO;
+			q->e[i + j].state = TXC_DONE;
+		}
+		aw->cnt[ST_SSHAPP_TX_CRYPTO_SYNC] += k;
+		if (sr != ST_OK)
+			r = sr;
+		n += k;
+	}
+	return r;
+}
+
+/* tx_ops.submit: a burst of framed packets joins the ring (wsess.c). */
+static int txc_submit(void *ctx, struct st_pkt *pk, unsigned n)
+{
+	struct sess *s = ctx;
+	struct st_sshapp_worker *aw = s->aw;
+	struct txc *q = aw->txc;
+	int r;
+
+	for (unsigned i = 0; q != NULL && i < n; i++)
+		if (pk[i].mbuf == NULL)
+			q = NULL;
+	if (q == NULL || TXC_SIZE - (q->tail - q->head) < n) {
+		/* Not for the ring (tx_reserve keeps room, so this is a bug): seal here. */
+		if ((r = txc_settle(ctx)) != ST_OK)
+			return r;
+		aw->cnt[ST_SSHAPP_TX_CRYPTO_SYNC] += n;
+		return st_record_seal_framed(&s->ws.rec, pk, n);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t k = q->tail++ & (TXC_SIZE - 1);
+		q->pkt[k] = pk[i];
+		q->e[k] = (struct txc_ent){s->slot, s->gen, pk[i].mbuf, TXC_WAIT, TXC_TX};
+		if (s->tx_inflight++ == 0)
+			s->txq_busy = pk[i].mbuf;
+	}
+	txc_push(aw);
+	return ST_OK;
+}
+
+static void rx_release(struct sess *s, size_t n);
+
+/*
+ * Asynchronous receive: opens of whole packets at the start of the session's
+ * received bytes go to the device, their st_pkt structs in one run of ring
+ * entries (never across the wrap). *k taken; *busy: the device (or the ring)
+ * has no room now.
+ */
+static int rx_submit(struct sess *s, const struct st_rx_piece *pc, unsigned n, unsigned *k,
+		     int *busy)
+{
+	struct st_sshapp_worker *aw = s->aw;
+	struct txc *q = aw->txc;
+	uint32_t idx = q->tail & (TXC_SIZE - 1), run = TXC_SIZE - idx;
+	int r;
+
+	*k = 0;
+	*busy = 0;
+	if (run > ST_RECORD_BURST)
+		run = ST_RECORD_BURST;
+	if (run > s->ws.up_room) /* the control plane's credit (sess_rx set it) */
+		run = s->ws.up_room;
+	/* Leave a whole send burst's room (tx_reserve's rule). */
+	if (TXC_SIZE - (q->tail - q->head) < run + TXC_NEED) {
+		*busy = 1;
+		return ST_OK;
+	}
+	/* Runs of packets across mbufs: the contiguous free part of the segs
+	 * arena (a tail too short for a largest packet is skipped, and counted
+	 * with this run so that it is freed with it). */
+	uint32_t waste = 0, off = q->seg_tail % TXC_SEGS, nsegs;
+	uint32_t free_segs = TXC_SEGS - (q->seg_tail - q->seg_head);
+	if (TXC_SEGS - off < ST_PKT_MAX_SEGS && free_segs > TXC_SEGS - off) {
+		waste = TXC_SEGS - off;
+		free_segs -= waste;
+		off = 0;
+	}
+	nsegs = TXC_SEGS - off < free_segs ? TXC_SEGS - off : free_segs;
+	if ((r = st_wsess_rx_enqueue(&s->ws, pc, n, &q->pkt[idx], run, nsegs >= 2 ? &q->seg[off] : NULL,
+				     nsegs, k, busy)) != ST_OK)
+		return r;
+	uint32_t used = 0;
+	for (unsigned j = 0; j < *k; j++)
+		used += q->pkt[idx + j].nseg;
+	if (*k > 0) {
+		q->seg_tail += waste + used;
+		s->rx_seg_span = waste + used;
+	}
+	for (unsigned j = 0; j < *k; j++)
+		q->e[idx + j] = (struct txc_ent){s->slot, s->gen, NULL, TXC_FLIGHT, TXC_RX};
+	q->tail += *k;
+	s->rx_inflight = (uint16_t)*k;
+	s->rx_first = idx;
+	aw->cnt[ST_SSHAPP_RX_CRYPTO_ASYNC] += *k;
+	return ST_OK;
+}
+
+/*
+ * A session's opens at the ring's head, all back: their messages are handled
+ * now, before the entries can be reused, and their bytes released. Returns
+ * the entries used, 0 when some are not back yet.
+ */
+static uint32_t rx_done(struct st_sshapp_worker *aw, struct sess *s, uint32_t at)
+{
+	struct txc *q = aw->txc;
+	uint32_t k = s->rx_inflight;
+	size_t used = 0;
+
+	for (uint32_t j = 0; j < k; j++)
+		if (q->e[(at + j) & (TXC_SIZE - 1)].state != TXC_DONE)
+			return 0;
+	int r = st_wsess_rx_complete(&s->ws, &q->pkt[at & (TXC_SIZE - 1)], k, &used);
+	s->rx_inflight = 0;
+	q->seg_head += s->rx_seg_span; /* runs complete in the order they were taken */
+	s->rx_seg_span = 0;
+	if (r != ST_OK) { /* closing: nothing more is read */
+		st_app_segs_free(s->rx);
+		s->rx = s->rx_tail = NULL;
+		s->rx_bytes = 0;
+	} else {
+		rx_release(s, used);
+	}
+	return k;
+}
+
+/* Completions in, in ring order: sessions learn what may go to TCP. */
+static unsigned txc_complete(struct st_sshapp_worker *aw, struct sess **kick, unsigned max)
+{
+	struct txc *q = aw->txc;
+	const struct st_crypto_backend *be = aw->wcfg.be;
+	struct st_pkt *done[64];
+	unsigned nk = 0;
+	uint16_t n;
+
+	do {
+		n = be->dequeue_burst(done, RTE_DIM(done));
+		for (uint16_t i = 0; i < n; i++) {
+			uintptr_t at = (uintptr_t)(done[i] - q->pkt);
+			if (done[i] < q->pkt || at >= TXC_SIZE || q->e[at].state != TXC_FLIGHT) {
+				aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++; /* not ours: nothing to do */
+				continue;
+			}
+			q->e[at].state = TXC_DONE;
+		}
+	} while (n == RTE_DIM(done));
+	txc_push(aw); /* moves enq past packets txc_settle sealed */
+	while (q->head != q->enq) {
+		uint32_t i = q->head & (TXC_SIZE - 1);
+		struct txc_ent *e = &q->e[i];
+		if (e->state != TXC_DONE)
+			break;
+		struct sess *s = e->slot < aw->nsess ? &aw->sess[e->slot] : NULL;
+		if (s != NULL && !s->tx_kick && nk == max)
+			break; /* the caller services these first, then calls again */
+		if (s != NULL && s->active && s->gen == e->gen && e->kind == TXC_RX && s->rx_inflight > 0 &&
+		    s->rx_first == i) {
+			uint32_t k = rx_done(aw, s, q->head);
+			if (k == 0)
+				break; /* the rest of its run is not back yet */
+			for (uint32_t j = 0; j < k; j++) {
+				uint32_t x = (q->head + j) & (TXC_SIZE - 1);
+				q->pkt[x].buf = NULL;
+				q->pkt[x].mbuf = NULL;
+			}
+			q->head += k;
+			if (!s->tx_kick) {
+				s->tx_kick = 1;
+				kick[nk++] = s;
+			}
+			continue;
+		}
+		if (s == NULL || !s->active || s->gen != e->gen || e->kind != TXC_TX ||
+		    s->tx_inflight == 0) {
+			aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++; /* cannot happen: zombies wait */
+		} else {
+			if (q->pkt[i].status != ST_OK) {
+				aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++;
+				s->tx_failed = 1;
+			}
+			/* Everything before this packet's mbuf is sealed now. */
+			s->txq_busy = --s->tx_inflight == 0 ? NULL : e->m;
+			if (!s->tx_kick) {
+				s->tx_kick = 1;
+				kick[nk++] = s;
+			}
+		}
+		q->pkt[i].buf = NULL;
+		q->pkt[i].mbuf = NULL;
+		e->m = NULL;
+		q->head++;
+	}
+	return nk;
+}
+
+void st_app_crypto_poll(struct st_sshapp_worker *aw)
+{
+	struct sess *kick[256];
+	unsigned nk;
+
+	if (aw->txc == NULL || aw->txc->head == aw->txc->tail)
+		return;
+	do {
+		nk = txc_complete(aw, kick, RTE_DIM(kick));
+		for (unsigned i = 0; i < nk; i++) {
+			struct sess *s = kick[i];
+			s->tx_kick = 0;
+			if (s->tx_failed && !st_wsess_done(&s->ws)) {
+				s->ws.rec.dead = ST_ERR_CRYPTO; /* no DISCONNECT over it */
+				st_wsess_close(&s->ws, ST_CLOSE_INTERNAL, ST_ERR_CRYPTO);
+			}
+			/* What is sealed goes to TCP; a zombie with nothing left ends. */
+			if (s->zombie && s->tx_inflight == 0 && s->rx_inflight == 0)
+				st_app_sess_end(s);
+			else
+				st_app_sess_service(s);
+		}
+	} while (nk == RTE_DIM(kick));
+}
+
+int st_app_crypto_busy(const struct st_sshapp_worker *aw)
+{
+	return aw->txc != NULL && aw->txc->head != aw->txc->tail;
+}
+
+void st_app_crypto_drain(struct st_sshapp_worker *aw)
+{
+	struct sess *kick[256];
+
+	for (uint64_t spins = 0; st_app_crypto_busy(aw) && spins < 100000000u; spins++) {
+		unsigned nk = txc_complete(aw, kick, RTE_DIM(kick));
+		for (unsigned i = 0; i < nk; i++)
+			kick[i]->tx_kick = 0;
+	}
+	if (st_app_crypto_busy(aw))
+		aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++;
 }
 
 const struct st_wsess_tx_ops st_app_tx_ops_proto = {
 	.reserve = tx_reserve,
 	.produced = tx_produced,
+	.submit = txc_submit,
+	.settle = txc_settle,
 };
 
-/* Hands the sealed packets to TCP. */
+/*
+ * Hands the sealed packets to TCP: all of the txq, or, while seals are in
+ * flight, the mbufs before the one that holds the oldest of them.
+ */
 static int sess_tx(struct sess *s)
 {
-	struct rte_mbuf *c = s->txq_head;
+	struct rte_mbuf *c = s->txq_head, *stop = s->txq_busy;
 
 	if (c == NULL)
 		return 0;
-	if (s->tcp == 0) {
+	if (s->tcp == 0 || s->tx_failed) {
+		/* Nothing after a failed seal goes out (it may be plaintext); mbufs
+		 * still on the device keep the device's reference. */
 		st_app_segs_free(c);
+	} else if (stop != NULL) {
+		struct rte_mbuf *last = NULL;
+		uint32_t bytes = 0;
+		struct rte_mbuf *m;
+		for (m = c; m != stop && m != NULL; m = m->next) {
+			bytes += m->data_len;
+			last = m;
+		}
+		if (m == NULL) { /* not in the txq: hand nothing over unsealed */
+			s->aw->cnt[ST_SSHAPP_TX_CRYPTO_ERRORS]++;
+			return 0;
+		}
+		if (last == NULL)
+			return 0; /* the first mbuf waits for the device */
+		last->next = NULL;
+		c->pkt_len = bytes;
+		if (tcp_write(s->aw->w->tcp, s->tcp, c) != ST_OK) {
+			last->next = stop;
+			return 0;
+		}
+		s->txq_head = stop;
+		s->txq_bytes -= bytes;
+		return 1;
 	} else {
 		/* A chain head carries the totals (tcp_write counts data_len per segment). */
 		c->pkt_len = s->txq_bytes;
@@ -473,6 +836,9 @@ static int sess_rx(struct sess *s)
 
 	for (;;) {
 		int fresh = 0;
+		/* Opens in flight: nothing is read, so TCP's window holds the peer back. */
+		if (s->rx_inflight > 0)
+			return progress;
 		if (s->tcp != 0 && !eof && s->rx_bytes < s->aw->rx_hold_max) {
 			struct rte_mbuf *c;
 			int r = tcp_read(tw, s->tcp, &c);
@@ -506,15 +872,36 @@ static int sess_rx(struct sess *s)
 				continue;
 			pc[n].p = rte_pktmbuf_mtod(m, uint8_t *);
 			pc[n].len = m->data_len;
+			pc[n].mbuf = m;
 			n++;
 		}
-		size_t used = 0;
+		/* Its control messages still on their way: hold its input (both paths). */
 		if (s->ws.state == ST_WSESS_RUNNING && credit_room(s) == 0) {
-			/* Its control messages are still on their way: hold its input. */
 			s->aw->cnt[ST_SSHAPP_UP_CREDIT_HELD]++;
 			starve(s, STARVE_CREDIT);
 			return progress;
 		}
+		if (s->aw->txc != NULL && st_wsess_rx_async(&s->ws)) {
+			unsigned k;
+			int busy;
+			if (rx_submit(s, pc, n, &k, &busy) != ST_OK) { /* closing */
+				st_app_segs_free(s->rx);
+				s->rx = s->rx_tail = NULL;
+				s->rx_bytes = 0;
+				return 1;
+			}
+			if (k > 0)
+				return 1; /* the rest once they are back (st_app_crypto_poll) */
+			if (busy) {
+				/* The device is full: retried every pass (the starved list). */
+				s->aw->cnt[ST_SSHAPP_RX_CRYPTO_BUSY]++;
+				s->starve_why = STARVE_CRYPTO;
+				starve_queue(s);
+				return progress;
+			}
+			/* a partial packet, or one across pieces: the synchronous path */
+		}
+		size_t used = 0;
 		int r = st_wsess_input_pieces(&s->ws, pc, n, &used);
 		if (r != ST_OK) { /* the session is closing: nothing more to read */
 			st_app_segs_free(s->rx);
@@ -554,6 +941,10 @@ void st_app_sess_free(struct sess *s)
 	s->active = 0;
 	s->tcp = 0;
 	s->closing_ms = 0;
+	s->tx_inflight = 0;
+	s->rx_inflight = 0;
+	s->txq_busy = NULL;
+	s->zombie = s->tx_failed = s->tx_kick = 0;
 	if (++s->gen == 0) /* handles to the old connection are now stale */
 		s->gen = 1;
 	s->next_free = aw->free_head;
@@ -574,6 +965,16 @@ void st_app_sess_free(struct sess *s)
  */
 void st_app_sess_end(struct sess *s)
 {
+	if (s->tx_inflight > 0 || s->rx_inflight > 0) {
+		/* Seals in flight use this session's keys and mbufs: a zombie until
+		 * they are back (st_app_crypto_poll ends it then). */
+		if (!s->zombie) {
+			s->zombie = 1;
+			s->aw->cnt[ST_SSHAPP_TX_CRYPTO_ZOMBIE]++;
+		}
+		sess_tx(s);
+		return;
+	}
 	sess_tx(s);
 	if (s->tcp != 0)
 		tcp_release(s->aw->w->tcp, s->tcp);

@@ -145,6 +145,7 @@ static void worker_free(struct st_sshapp_worker *aw)
 		st_wipe(aw->oversize, ST_CRYPTO_HEADROOM + aw->oversize_hwm);
 		rte_free(aw->oversize);
 	}
+	rte_free(aw->txc);
 	rte_mempool_free(aw->seal_pool);
 	rte_mempool_free(aw->chan_pool);
 	rte_free(aw->sess);
@@ -188,8 +189,14 @@ int st_sshapp_start(struct dp_worker *w, void *arg)
 	snprintf(name, sizeof(name), "st_chan%u", w->id);
 	aw->chan_pool = rte_mempool_create(name, chan_pool_size(app), sizeof(struct st_chan), 32, 0,
 					   NULL, NULL, NULL, NULL, socket, 0);
+	/* Asynchronous sealing needs the worker's seal ring (sess_io.c). */
+	if (app->wcfg.be != NULL && app->wcfg.be->enqueue_burst != NULL &&
+	    app->wcfg.be->dequeue_burst != NULL)
+		aw->txc = rte_zmalloc_socket("st_txc", sizeof(*aw->txc), RTE_CACHE_LINE_SIZE, socket);
 	if (aw->sess == NULL || aw->bc == NULL || aw->oversize == NULL || aw->seal_pool == NULL ||
-	    aw->chan_pool == NULL) {
+	    aw->chan_pool == NULL ||
+	    (aw->txc == NULL && app->wcfg.be != NULL && app->wcfg.be->enqueue_burst != NULL &&
+	     app->wcfg.be->dequeue_burst != NULL)) {
 		worker_free(aw);
 		return ST_ERR_ALLOC;
 	}
@@ -244,6 +251,8 @@ void st_sshapp_poll(struct dp_worker *w, void *arg)
 
 	if (aw == NULL)
 		return;
+	/* Seals that came back go to TCP; waiting ones go to the device. */
+	st_app_crypto_poll(aw);
 	unsigned n = rte_ring_sc_dequeue_burst(app->down[w->id], msgs, DOWN_BURST, NULL);
 	for (unsigned i = 0; i < n; i++) {
 		struct st_plane_msg *m = msgs[i];
@@ -294,7 +303,8 @@ int st_sshapp_can_sleep(struct dp_worker *w, void *arg)
 	/* A starved session whose mbufs are back is retried at the next pass: no sleeping
 	 * then. One still waiting needs an acknowledgement or a free, which come with
 	 * received packets, and those wake the worker. */
-	return aw == NULL || (rte_ring_empty(app->down[w->id]) && !st_app_starved_ready(aw));
+	return aw == NULL || (rte_ring_empty(app->down[w->id]) && !st_app_starved_ready(aw) &&
+			      !st_app_crypto_busy(aw)); /* seals in flight: poll for them */
 }
 
 void st_sshapp_stop(struct dp_worker *w, void *arg)
@@ -304,6 +314,7 @@ void st_sshapp_stop(struct dp_worker *w, void *arg)
 
 	if (aw == NULL)
 		return;
+	st_app_crypto_drain(aw); /* the device is done with every session's mbufs and keys */
 	for (uint32_t i = 0; i < aw->nsess; i++) {
 		struct sess *s = &aw->sess[i];
 		if (!s->active)

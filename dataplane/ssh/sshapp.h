@@ -39,7 +39,16 @@ struct rte_ring;
 	X(BACKEND_CONNECTS, "backend TCP connections opened")                        \
 	X(BACKEND_FAILED, "backend TCP connections failed")                          \
 	X(BACKEND_FULL, "backend connections refused: table full")                  \
-	X(CLOSE_DRAIN_TIMEOUT, "closing sessions freed before the peer took their last bytes")
+	X(CLOSE_DRAIN_TIMEOUT, "closing sessions freed before the peer took their last bytes") \
+	X(TX_CRYPTO_ASYNC, "packets handed to the crypto device to seal asynchronously")   \
+	X(TX_CRYPTO_BUSY, "asynchronous seals the device refused (queue full): retried the next pass") \
+	X(TX_CRYPTO_RING_FULL, "output held: the worker's seal ring is full (retried every pass)") \
+	X(TX_CRYPTO_SYNC, "packets of an asynchronous direction sealed synchronously: device full " \
+			  "at a key switch or before a large packet")                   \
+	X(TX_CRYPTO_ZOMBIE, "sessions that ended with seals in flight, freed once they were back") \
+	X(TX_CRYPTO_ERRORS, "asynchronous seals that failed or came back unknown: the session ends") \
+	X(RX_CRYPTO_ASYNC, "received packets handed to the crypto device to open asynchronously") \
+	X(RX_CRYPTO_BUSY, "asynchronous opens the device refused (queue full): input held, retried")
 
 enum st_sshapp_counter {
 #define ST_SSHAPP_ENUM(name, text) ST_SSHAPP_##name,

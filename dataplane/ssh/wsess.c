@@ -70,17 +70,106 @@ static void send_closed(struct st_wsess *s)
 
 /* ---- tx buffer: the place packets are sealed into ---- */
 
+/*
+ * Framed packets not sealed yet: one burst, of one session at a time, per
+ * thread (a worker serves one session at a time, and every st_wsess_* call
+ * flushes its own before it returns, so the batch never outlives a call).
+ */
+#define TX_BATCH ST_RECORD_BURST
+struct tx_batch {
+	struct st_wsess *owner;
+	unsigned n;
+	uint32_t start_len; /* internal tx buffer: tx_len before the first one */
+	uint32_t wire[TX_BATCH];
+	struct st_pkt pk[TX_BATCH];
+};
+static _Thread_local struct tx_batch txb;
+
+/*
+ * Seals (or, on an asynchronous direction, submits) the batch if it is this
+ * session's. On failure the unsealed bytes are wiped (and dropped from the
+ * internal tx buffer): plaintext never goes out.
+ */
+static int tx_flush(struct st_wsess *s)
+{
+	struct tx_batch *b = &txb;
+	unsigned n = b->n;
+	int r;
+
+	if (b->owner != s || n == 0)
+		return ST_OK;
+	b->n = 0;
+	b->owner = NULL;
+	if (s->tx_ops.submit != NULL && st_record_tx_async(&s->rec))
+		r = s->tx_ops.submit(s->tx_ops.ctx, b->pk, n);
+	else
+		r = st_record_seal_framed(&s->rec, b->pk, n);
+	if (r != ST_OK) {
+		for (unsigned i = 0; i < n; i++)
+			st_wipe(b->pk[i].buf, b->wire[i]);
+		if (s->tx_ops.reserve == NULL)
+			s->tx_len = b->start_len;
+	}
+	return r;
+}
+
+/* Every packet framed so far holds its place in the key stream (sealed or enqueued). */
+static int tx_settle(struct st_wsess *s)
+{
+	int r;
+
+	if ((r = tx_flush(s)) != ST_OK)
+		return r;
+	if (s->tx_ops.settle != NULL && st_record_tx_async(&s->rec))
+		return s->tx_ops.settle(s->tx_ops.ctx);
+	return ST_OK;
+}
+
+static void tx_fail(struct st_wsess *s, int r)
+{
+	if (s->rec.dead == ST_OK)
+		s->rec.dead = r; /* no DISCONNECT sealed over a broken send direction */
+	do_close(s, ST_CLOSE_INTERNAL, r, 0, NULL);
+}
+
+/* The end of an st_wsess_* call: what was framed is sealed now. */
+static void tx_flush_end(struct st_wsess *s)
+{
+	int r;
+
+	if (txb.owner == s && (r = tx_flush(s)) != ST_OK)
+		tx_fail(s, r);
+}
+
+/* Another session's batch goes first (one batch per thread). */
+static void tx_flush_other(struct st_wsess *s)
+{
+	struct st_wsess *o = txb.owner;
+
+	if (o != NULL && o != s)
+		tx_flush_end(o);
+}
+
 /* Room for `need` wire bytes: the caller's buffers (tx_ops) or the internal tx buffer. */
 static int tx_reserve(struct st_wsess *s, size_t need, uint8_t **buf)
 {
 	int r;
 
+	s->tx_scratch = 0;
 	if (s->tx_ops.reserve != NULL) {
-		if ((r = s->tx_ops.reserve(s->tx_ops.ctx, need, buf)) != ST_OK)
+		r = s->tx_ops.reserve(s->tx_ops.ctx, need, buf);
+		if (r == ST_WSESS_RES_SCRATCH) {
+			s->tx_scratch = 1;
+			return ST_OK;
+		}
+		if (r != ST_OK)
 			return r == ST_ERR_NO_SPACE ? r : ST_ERR_NO_SPACE;
 		return ST_OK;
 	}
 	if (s->tx_cap - s->tx_len < need && s->tx_off > 0) {
+		/* Framed packets move with the bytes: seal them first. */
+		if ((r = tx_flush(s)) != ST_OK)
+			return r;
 		memmove(s->tx, s->tx + s->tx_off, s->tx_len - s->tx_off);
 		s->tx_len -= s->tx_off;
 		s->tx_off = 0;
@@ -93,15 +182,15 @@ static int tx_reserve(struct st_wsess *s, size_t need, uint8_t **buf)
 	return ST_OK;
 }
 
-/* `n` wire bytes were written at the buffer from tx_reserve. */
-static void tx_produced(struct st_wsess *s, size_t n)
+/* `n` wire bytes were written at the buffer from tx_reserve; the mbuf holding them, or NULL. */
+static void *tx_produced(struct st_wsess *s, size_t n)
 {
 	if (s->tx_ops.reserve != NULL) {
 		s->st.bytes_out += n;
-		s->tx_ops.produced(s->tx_ops.ctx, n);
-	} else {
-		s->tx_len += (uint32_t)n;
+		return s->tx_ops.produced(s->tx_ops.ctx, n);
 	}
+	s->tx_len += (uint32_t)n;
+	return NULL;
 }
 
 static int tx_begin(struct st_wsess *s, size_t max, uint8_t **p)
@@ -121,6 +210,7 @@ static int tx_begin(struct st_wsess *s, size_t max, uint8_t **p)
 static int tx_commit(struct st_wsess *s, size_t len)
 {
 	struct st_record_out o;
+	struct st_pkt pk;
 	uint8_t type;
 	int r;
 
@@ -133,10 +223,35 @@ static int tx_commit(struct st_wsess *s, size_t len)
 	o.wire_len = 0;
 	type = o.buf[ST_RECORD_PAYLOAD_OFFSET];
 	s->tx_pending = 0;
-	if ((r = st_record_seal(&s->rec, &o, 1)) != ST_OK)
+	tx_flush_other(s);
+	if ((r = st_record_frame(&s->rec, &o, &pk)) != ST_OK)
 		return r;
-	tx_produced(s, o.wire_len);
+	if (s->tx_scratch) {
+		/* The owner copies scratch out at produced(): seal it now, after
+		 * everything framed before it. */
+		s->tx_scratch = 0;
+		if ((r = tx_settle(s)) != ST_OK || (r = st_record_seal_framed(&s->rec, &pk, 1)) != ST_OK) {
+			st_wipe(o.buf, o.wire_len);
+			return r;
+		}
+		(void)tx_produced(s, o.wire_len);
+	} else {
+		uint32_t before = s->tx_len;
+		pk.mbuf = tx_produced(s, o.wire_len);
+		if (txb.n == 0)
+			txb.start_len = before;
+		txb.owner = s;
+		txb.wire[txb.n] = o.wire_len;
+		txb.pk[txb.n++] = pk;
+	}
 	s->st.packets_out++;
+	if (type == SSH_MSG_NEWKEYS) {
+		/* What the old keys cover is sealed (or on the device) before they go. */
+		if ((r = tx_settle(s)) != ST_OK || (r = st_record_tx_switch(&s->rec)) != ST_OK)
+			return r;
+	} else if (txb.n == TX_BATCH && (r = tx_flush(s)) != ST_OK) {
+		return r;
+	}
 	if (type == SSH_MSG_KEXINIT) {
 		s->kex_tx = 1;
 	} else if (type == SSH_MSG_NEWKEYS) {
@@ -244,7 +359,15 @@ static void do_close(struct st_wsess *s, enum st_close_reason reason, int err,
 	send_closed(s);
 }
 
+static void close_now(struct st_wsess *s, enum st_close_reason reason, int err);
+
 void st_wsess_close(struct st_wsess *s, enum st_close_reason reason, int err)
+{
+	close_now(s, reason, err);
+	tx_flush_end(s);
+}
+
+static void close_now(struct st_wsess *s, enum st_close_reason reason, int err)
 {
 	uint32_t code = reason == ST_CLOSE_SHUTDOWN || reason == ST_CLOSE_ADMIN
 				? SSH_DISCONNECT_BY_APPLICATION
@@ -360,7 +483,9 @@ fail:
 
 int st_wsess_pump(struct st_wsess *s)
 {
-	return pump(s);
+	int r = pump(s);
+	tx_flush_end(s);
+	return r;
 }
 
 /* ---- receive ---- */
@@ -474,7 +599,7 @@ static int version_input(struct st_wsess *s, const uint8_t *data, size_t len, si
 	return ST_OK;
 }
 
-int st_wsess_input(struct st_wsess *s, const uint8_t *data, size_t len, size_t *used)
+static int wsess_input(struct st_wsess *s, const uint8_t *data, size_t len, size_t *used)
 {
 	size_t done = 0, n;
 	int r;
@@ -534,6 +659,7 @@ static int process_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsi
 			}
 			rest[nrest].p = pc[i].p + skip;
 			rest[nrest].len = pc[i].len - (uint32_t)skip;
+			rest[nrest].mbuf = pc[i].mbuf;
 			skip = 0;
 			nrest++;
 		}
@@ -563,8 +689,8 @@ static int process_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsi
 	return ST_OK;
 }
 
-int st_wsess_input_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
-			  size_t *consumed)
+static int wsess_input_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
+			      size_t *consumed)
 {
 	size_t total = 0, done = 0, n;
 	unsigned i = 0;
@@ -590,7 +716,7 @@ int st_wsess_input_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsi
 		}
 		if (n < pc[i].len) {
 			/* The line ended inside this piece: the rest is binary packets. */
-			struct st_rx_piece first = {pc[i].p + n, pc[i].len - (uint32_t)n};
+			struct st_rx_piece first = {pc[i].p + n, pc[i].len - (uint32_t)n, pc[i].mbuf};
 			struct st_rx_piece tmp[ST_WSESS_MAX_PIECES];
 			unsigned m = 0;
 			tmp[m++] = first;
@@ -768,7 +894,7 @@ static int down_version_line(struct st_wsess *s, struct st_plane_msg *m)
 	return r;
 }
 
-int st_wsess_down(struct st_wsess *s, struct st_plane_msg *m)
+static int wsess_down(struct st_wsess *s, struct st_plane_msg *m)
 {
 	int r = ST_OK;
 
@@ -813,6 +939,81 @@ int st_wsess_down(struct st_wsess *s, struct st_plane_msg *m)
 		break;
 	}
 	st_plane_msg_free(m);
+	return r;
+}
+
+/* ---- asynchronous receive ---- */
+
+int st_wsess_rx_async(const struct st_wsess *s)
+{
+	return s->state == ST_WSESS_RUNNING && st_record_rx_async(&s->rec);
+}
+
+int st_wsess_rx_enqueue(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
+			struct st_pkt *pk, unsigned max, struct st_seg *segs, unsigned nsegs,
+			unsigned *n, int *busy)
+{
+	int r;
+
+	*n = 0;
+	*busy = 0;
+	if (s->state != ST_WSESS_RUNNING)
+		return ST_OK;
+	if ((r = st_record_rx_enqueue(&s->rec, pc, npc, pk, max, segs, nsegs, n, busy)) != ST_OK) {
+		record_error(s, r);
+		tx_flush_end(s);
+	}
+	return r;
+}
+
+int st_wsess_rx_complete(struct st_wsess *s, struct st_pkt *pk, unsigned n, size_t *consumed)
+{
+	struct st_record_msg msgs[ST_RECORD_BURST];
+	int r;
+
+	if (n > ST_RECORD_BURST)
+		return ST_ERR_INTERNAL;
+	r = st_record_rx_complete(&s->rec, pk, n, msgs, consumed);
+	if (s->state != ST_WSESS_RUNNING) {
+		if (n > 0)
+			drop(s, ST_WDROP_INPUT_AFTER_CLOSE);
+		return ST_OK; /* closed meanwhile: the bytes are discarded */
+	}
+	if (r != ST_OK) {
+		record_error(s, r);
+		tx_flush_end(s);
+		return r;
+	}
+	s->st.bytes_in += *consumed;
+	for (unsigned i = 0; i < n && s->state == ST_WSESS_RUNNING; i++)
+		if ((r = handle_packet(s, &msgs[i])) != ST_OK)
+			break;
+	if (r == ST_OK)
+		r = pump(s);
+	tx_flush_end(s);
+	return r;
+}
+
+/* The public calls seal what they framed before they return (tx_flush_end). */
+int st_wsess_input(struct st_wsess *s, const uint8_t *data, size_t len, size_t *used)
+{
+	int r = wsess_input(s, data, len, used);
+	tx_flush_end(s);
+	return r;
+}
+
+int st_wsess_input_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
+			  size_t *consumed)
+{
+	int r = wsess_input_pieces(s, pc, npc, consumed);
+	tx_flush_end(s);
+	return r;
+}
+
+int st_wsess_down(struct st_wsess *s, struct st_plane_msg *m)
+{
+	int r = wsess_down(s, m);
+	tx_flush_end(s);
 	return r;
 }
 
@@ -889,6 +1090,11 @@ void st_wsess_free(struct st_wsess *s)
 		s->peer_gone = 1;
 		do_close(s, ST_CLOSE_SHUTDOWN, 0, 0, NULL);
 	}
+	if (txb.owner == s) {
+		/* Never sealed: the owner frees those bytes unsent. */
+		txb.owner = NULL;
+		txb.n = 0;
+	}
 	send_closed(s);
 	st_chan_table_free(&s->chans);
 	for (unsigned i = 0; i < ST_CHAN_CNT_COUNT; i++)
@@ -944,12 +1150,14 @@ void st_wsess_tx_consume(struct st_wsess *s, size_t n)
 		s->tx_off = s->tx_len = 0;
 	if (st_wsess_wants_pump(s))
 		pump(s);
+	tx_flush_end(s);
 }
 
 void st_wsess_peer_gone(struct st_wsess *s)
 {
 	s->peer_gone = 1;
 	do_close(s, ST_CLOSE_PEER, 0, 0, NULL);
+	tx_flush_end(s);
 }
 
 int st_wsess_done(const struct st_wsess *s)

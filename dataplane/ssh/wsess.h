@@ -92,14 +92,40 @@ struct st_wsess_stats {
 /*
  * Optional: seal straight into the I/O owner's buffers (mbufs in the
  * dataplane) instead of the internal tx buffer. reserve() gives room for at
- * least `n` contiguous bytes at *p (ST_ERR_NO_SPACE: none now; the session
- * retries on the next pump); produced() says that `n` wire bytes were written
- * there (n <= the reserved size; a reservation not followed by produced() is
- * simply abandoned). With tx_ops, st_wsess_tx_peek() always reports 0 bytes.
+ * least `n` contiguous bytes at *p and returns ST_OK, or
+ * ST_WSESS_RES_SCRATCH when *p is scratch that produced() copies out (the
+ * packet is then sealed before produced()), or ST_ERR_NO_SPACE (none now;
+ * the session retries on the next pump). produced() says that `n` wire
+ * bytes were written there (n <= the reserved size; a reservation not
+ * followed by produced() is simply abandoned) and returns the mbuf that
+ * holds them (NULL: not one mbuf, or no mbufs). With tx_ops,
+ * st_wsess_tx_peek() always reports 0 bytes.
+ *
+ * Packets are framed at commit and sealed in bursts (ST_RECORD_BURST) at
+ * the end of every st_wsess_* call, before a NEWKEYS switches keys, and
+ * before a scratch packet: produced() may see bytes that are sealed in place
+ * later in the same call, so the owner hands nothing to the wire before the
+ * st_wsess_* call returns.
+ *
+ * Asynchronous sealing (both optional, together): when the send direction is
+ * asynchronous (st_record_tx_async) and submit is set, a burst of framed
+ * packets goes to submit() instead of being sealed: the owner copies the
+ * st_pkt structs (pk[i].mbuf set from produced()), hands them to
+ * st_record_tx_enqueue() now or later, in order, and sends their bytes only
+ * once they are dequeued. submit returns ST_OK (all taken) or an error
+ * (fatal for the session). settle() is called before this session seals
+ * anything synchronously (a scratch packet) or switches send keys: every
+ * packet submitted so far must then be on the device (enqueued) or sealed;
+ * ST_OK or an error (fatal).
  */
+#define ST_WSESS_RES_SCRATCH 1
+
+struct st_pkt;
 struct st_wsess_tx_ops {
 	int (*reserve)(void *ctx, size_t n, uint8_t **p);
-	void (*produced)(void *ctx, size_t n);
+	void *(*produced)(void *ctx, size_t n);
+	int (*submit)(void *ctx, struct st_pkt *pk, unsigned n);
+	int (*settle)(void *ctx);
 	void *ctx;
 };
 
@@ -147,6 +173,7 @@ struct st_wsess {
 	uint32_t tx_hwm; /* highest byte ever reserved: what the free wipes */
 	uint32_t tx_pending;       /* bytes reserved by tx_begin, 0: none */
 	uint8_t *tx_buf;           /* where the reserved packet starts */
+	uint8_t tx_scratch;        /* the reservation is the owner's scratch */
 	struct st_wsess_tx_ops tx_ops;
 	/* held SENDs, in order */
 	struct st_plane_msg *hold[ST_WSESS_HOLD_MAX];
@@ -205,6 +232,26 @@ int st_wsess_input(struct st_wsess *s, const uint8_t *data, size_t len, size_t *
  */
 int st_wsess_input_pieces(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
 			  size_t *consumed);
+
+/*
+ * Asynchronous receive (the dataplane on an enqueue/dequeue cryptodev; see
+ * record.h, st_record_rx_enqueue). st_wsess_rx_async(): 1 when the next
+ * input may go that way. st_wsess_rx_enqueue(): frames whole packets at the
+ * start of pc[] (pieces with their mbufs) and hands their opens to the
+ * device; pk[0..max) and segs[0..nsegs) (runs of packets across pieces; NULL:
+ * those stop the burst) are the owner's memory until they are completed; *n taken
+ * (0: use st_wsess_input_pieces; *busy 1: the device was full, try again
+ * later). The owner then offers no input until st_wsess_rx_complete(pk, n),
+ * called once the backend handed all n back, in order: their messages are
+ * handled as st_wsess_input_pieces would, and *consumed bytes from the start
+ * of the pieces may be released. Both return ST_OK or the error that closed
+ * the session (everything counts as consumed then).
+ */
+int st_wsess_rx_async(const struct st_wsess *s);
+int st_wsess_rx_enqueue(struct st_wsess *s, const struct st_rx_piece *pc, unsigned npc,
+			struct st_pkt *pk, unsigned max, struct st_seg *segs, unsigned nsegs,
+			unsigned *n, int *busy);
+int st_wsess_rx_complete(struct st_wsess *s, struct st_pkt *pk, unsigned n, size_t *consumed);
 
 /*
  * Executes one down message (takes ownership of m). Returns ST_OK or the

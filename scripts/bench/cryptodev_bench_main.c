@@ -168,6 +168,7 @@ static int bench_record(const char *label, const struct st_crypto_backend *be,
 					p[i].seq = tx.tx.seq - NB + (uint32_t)i;
 					p[i].status = ST_OK;
 					p[i].segs = NULL;
+					p[i].mbuf = NULL;
 					p[i].nseg = 0;
 				}
 				if (rx.serial_open) {

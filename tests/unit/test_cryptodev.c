@@ -84,6 +84,7 @@ static size_t frame_burst(const struct st_crypto_dir *d, uint8_t *mem, const uin
 		p[i].seq = seq0 + i;
 		p[i].status = -999;
 		p[i].segs = NULL; /* contiguous */
+		p[i].mbuf = NULL;
 		p[i].nseg = 0;
 		off += 4 + plen + d->tag_len;
 	}

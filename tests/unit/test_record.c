@@ -614,6 +614,86 @@ static void test_padding_rules(void)
 	}
 }
 
+/*
+ * Burst sealing (st_record_frame each packet, then one st_record_seal_framed
+ * call for the lot, as the worker sessions do) gives the same bytes as
+ * sealing one packet at a time, for every suite and before the keys: both
+ * records get the same keys and the same padding bytes.
+ */
+static void test_burst_equals_single(void)
+{
+	for (unsigned si = 0; si <= ST_TEST_NSUITES; si++) {
+		const struct st_test_suite *suite = si < ST_TEST_NSUITES ? &st_test_suites[si] : NULL;
+		struct pair a, b;
+		static uint8_t burst[64 * 1024 + 64];
+		int mismatch = 0;
+
+		pair_init(&a, suite, 1500 + si);
+		pair_init(&b, suite, 1500 + si);
+		for (unsigned round = 0; round < 20; round++) {
+			struct st_record_out o[12];
+			struct st_pkt pk[12];
+			unsigned n = 1 + round % 12;
+			size_t off = ST_CRYPTO_HEADROOM;
+			uint8_t payload[1200];
+
+			/* The same padding bytes for both (12 packets pad < 256 bytes). */
+			for (unsigned i = 0; i < sizeof(a.tx.pad_pool); i++)
+				a.tx.pad_pool[i] = b.tx.pad_pool[i] = (uint8_t)(i * 7 + round);
+			a.tx.pad_used = b.tx.pad_used = 0;
+			st_buf_reset(&a.wire);
+			for (unsigned i = 0; i < n; i++) {
+				uint32_t len = 1 + (uint32_t)((round * 131 + i * 977) % sizeof(payload));
+				st_test_fill(payload, len, round * 100 + i);
+				payload[0] = 94;
+				pair_send(&a, payload, len);
+				o[i].buf = burst + off;
+				o[i].cap = st_record_seal_size(&b.tx, len);
+				o[i].payload_len = len;
+				memcpy(o[i].buf + ST_RECORD_PAYLOAD_OFFSET, payload, len);
+				CHECK_OK(st_record_frame(&b.tx, &o[i], &pk[i]));
+				CHECK(pk[i].mbuf == NULL && pk[i].seq == b.tx.tx.seq - 1);
+				off += o[i].wire_len; /* back to back: the next headroom is this tag */
+			}
+			CHECK_OK(st_record_seal_framed(&b.tx, pk, n));
+			CHECK_INT(off - ST_CRYPTO_HEADROOM, st_buf_avail(&a.wire));
+			if (off - ST_CRYPTO_HEADROOM != st_buf_avail(&a.wire) ||
+			    memcmp(burst + ST_CRYPTO_HEADROOM, st_buf_ptr(&a.wire), off - ST_CRYPTO_HEADROOM) != 0)
+				mismatch++;
+			CHECK_INT(a.tx.tx.seq, b.tx.tx.seq);
+		}
+		if (mismatch)
+			fprintf(stderr, "  burst != single for %s/%s\n", suite ? suite->cipher : "none",
+				suite && suite->mac ? suite->mac : "-");
+		CHECK_INT(mismatch, 0);
+		/* A NEWKEYS among framed packets: frame refuses more until the switch. */
+		if (suite != NULL) {
+			struct st_dir_keys k;
+			struct st_record_out o[2];
+			struct st_pkt pk[2];
+			st_test_suite_keys(suite, 77, &k);
+			CHECK_OK(st_record_set_next_keys(&b.tx, &k, NULL));
+			st_wipe(&k, sizeof(k));
+			o[0].buf = burst + ST_CRYPTO_HEADROOM;
+			o[0].cap = st_record_seal_size(&b.tx, 1);
+			o[0].payload_len = 1;
+			o[0].buf[ST_RECORD_PAYLOAD_OFFSET] = SSH_MSG_NEWKEYS;
+			CHECK_OK(st_record_frame(&b.tx, &o[0], &pk[0]));
+			o[1].buf = o[0].buf + o[0].wire_len;
+			o[1].cap = st_record_seal_size(&b.tx, 1);
+			o[1].payload_len = 1;
+			o[1].buf[ST_RECORD_PAYLOAD_OFFSET] = 94;
+			CHECK_ERR(st_record_frame(&b.tx, &o[1], &pk[1]), ST_ERR_INTERNAL);
+			CHECK_OK(st_record_seal_framed(&b.tx, pk, 1));
+			CHECK_OK(st_record_tx_switch(&b.tx));
+			CHECK_OK(st_record_frame(&b.tx, &o[1], &pk[1]));
+			CHECK_OK(st_record_seal_framed(&b.tx, pk + 1, 1));
+		}
+		pair_free(&a);
+		pair_free(&b);
+	}
+}
+
 int main(void)
 {
 	RUN(test_kat_aes_gcm);
@@ -629,5 +709,6 @@ int main(void)
 	RUN(test_rekey);
 	RUN(test_newkeys_rules);
 	RUN(test_padding_rules);
+	RUN(test_burst_equals_single);
 	return st_test_done("record");
 }

@@ -893,7 +893,7 @@ static void test_newkeys(void)
 	memcpy(a, two, 7);
 	memcpy(b, two + 7, 13);
 	memcpy(c, two + 20, 12);
-	struct st_rx_piece pc[3] = {{a, 7}, {b, 13}, {c, 12}};
+	struct st_rx_piece pc[3] = {{a, 7, NULL}, {b, 13, NULL}, {c, 12, NULL}};
 	struct st_record_msg m[4];
 	unsigned n;
 	size_t took;
@@ -1015,7 +1015,7 @@ static void test_lazy_rxbuf(void)
 	CHECK(r.rxbuf != NULL && r.rxmem != NULL && r.rxcap > 0);
 	CHECK(r.rxbuf - r.rxmem >= ST_CRYPTO_HEADROOM);
 	/* Unread bytes in the reassembly buffer: pieces refused, not fatal. */
-	struct st_rx_piece pc = {(uint8_t *)st_buf_ptr(&w) + 10, 5};
+	struct st_rx_piece pc = {(uint8_t *)st_buf_ptr(&w) + 10, 5, NULL};
 	CHECK_ERR(st_record_read_pieces(&r, &pc, 1, m, 4, &n, &took), ST_ERR_STATE);
 	CHECK_INT(r.dead, ST_OK);
 	st_record_feed(&r, st_buf_ptr(&w) + 10, st_buf_avail(&w) - 10, &used);
