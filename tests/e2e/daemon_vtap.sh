@@ -59,11 +59,21 @@ check "no TCP checksum or length drops" "$(($(daemon_stat 'workers.*.drops.TCP_C
 # 3. The interface taken down mid-transfer: writes are refused and counted, TCP
 # retransmits once it is back, and the bytes arrive whole.
 want=$(source_sha $((64 << 20)))
-(TMO=120 sshc alice "$T/id_user" "source 64M" | sha256sum | cut -d' ' -f1 > "$T/flap.sha") &
+# The client reads at about 32 MiB/s, so the transfer lasts 2 s whatever the
+# machine's speed, and the TAP goes down in its middle.
+(TMO=120 sshc alice "$T/id_user" "source 64M" |
+	python3 -c 'import sys,time
+i, o = sys.stdin.buffer, sys.stdout.buffer
+while True:
+    b = i.read(65536)
+    if not b:
+        break
+    o.write(b)
+    time.sleep(0.002)' | sha256sum | cut -d' ' -f1 > "$T/flap.sha") &
 FP=$!
 PIDS+=($FP)
 for _ in $(seq 1 50); do [ "$(ctr TCP_DATA_SEGS_OUT)" -gt 0 ] && break; sleep 0.1; done
-sleep 0.3
+sleep 0.5
 ip -n "$NS" link set "$TAP" down
 sleep 1
 ip -n "$NS" link set "$TAP" up
