@@ -11,6 +11,7 @@ PKGS=(
 	python3 python3-paramiko python3-scapy
 	dropbear-bin
 	clang libclang-rt-14-dev
+	valgrind
 	iproute2 netcat-openbsd procps coreutils iputils-ping ethtool
 )
 # node and npm: used for the npm ssh2 cross-check. A machine that already has a
