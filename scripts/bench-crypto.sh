@@ -59,3 +59,10 @@ done
 echo
 echo "# goal: aes128-gcm@openssh.com seal at 16384 bytes vs openssl speed -evp aes-128-gcm -bytes 16384"
 echo "record layer ${best_ours} GB/s, openssl ${best_ossl} GB/s, ratio $(ratio "$best_ours" "$best_ossl") (best of 3 each)"
+
+# ML-KEM-768 (crypto/mlkem.c): TSC cycles per operation, median of 1000.
+if [ -x "$B/st-mlkem-tool" ]; then
+	echo
+	echo "# ML-KEM-768 (st-mlkem-tool bench)"
+	"$B/st-mlkem-tool" bench 1000
+fi
