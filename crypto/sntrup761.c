@@ -538,19 +538,13 @@ static int rng_bytes(const struct rng *g, uint8_t *out, size_t len)
 	return g->fn(g->ctx, out, len) == 0 ? ST_OK : ST_ERR_CRYPTO;
 }
 
-/* P little-endian uint32s, asked for 4 bytes at a time from a callback. */
+/* P little-endian uint32s from one request of 4 P bytes. */
 static int rng_words(const struct rng *g, uint32_t *L)
 {
 	uint8_t buf[4 * P];
-	int r = ST_OK;
+	int r;
 
-	if (g->fn == NULL) {
-		r = rng_bytes(g, buf, sizeof(buf));
-	} else {
-		for (int i = 0; i < P && r == ST_OK; i++)
-			r = rng_bytes(g, buf + 4 * i, 4);
-	}
-	if (r == ST_OK) {
+	if ((r = rng_bytes(g, buf, sizeof(buf))) == ST_OK) {
 		for (int i = 0; i < P; i++)
 			L[i] = (uint32_t)buf[4 * i] | (uint32_t)buf[4 * i + 1] << 8 |
 			       (uint32_t)buf[4 * i + 2] << 16 | (uint32_t)buf[4 * i + 3] << 24;

@@ -25,13 +25,12 @@
 /*
  * A source of random bytes: fills out[0..len) and returns 0, or returns
  * non-zero on failure. The KEM asks for its randomness in the pieces the
- * reference implementation asks its randombytes() for, so that a
- * deterministic generator (the NIST KAT DRBG) reproduces the published
+ * NIST KAT was made with (the round 3 reference implementation's
+ * randombytes() calls), so that the NIST KAT DRBG reproduces the published
  * answers:
- *   keypair: 761 requests of 4 bytes (each a little-endian uint32) for g,
- *            again while g is not invertible mod 3; 761 of 4 bytes for f;
- *            one of 191 bytes for rho.
- *   enc:     761 requests of 4 bytes for r.
+ *   keypair: 3044 bytes (761 little-endian uint32s) for g, again while g is
+ *            not invertible mod 3; 3044 bytes for f; 191 bytes for rho.
+ *   enc:     3044 bytes for r.
  */
 typedef int (*st_sntrup761_rng_fn)(void *ctx, uint8_t *out, size_t len);
 
