@@ -20,7 +20,8 @@ command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 npm_modules() { # the pinned test-only npm packages (tests/crosscheck/package.json)
-	[ -d "$here/tests/crosscheck/node_modules/ssh2" ] && return 0
+	[ -d "$here/tests/crosscheck/node_modules/ssh2" ] &&
+		[ -d "$here/tests/crosscheck/node_modules/@oqs/liboqs-js" ] && return 0
 	(cd "$here/tests/crosscheck" &&
 		npm install --ignore-scripts --omit=optional --no-audit --no-fund --silent)
 }

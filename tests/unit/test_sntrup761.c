@@ -12,6 +12,7 @@
  * it); the shared secrets of cases 0..9 are there too.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -399,6 +400,97 @@ static void test_rng_failure(void)
 	st_wipe(sk, sizeof(sk));
 }
 
+/* Reads exactly n bytes from DIR/name.i; 0 on success. */
+static int read_exact(const char *dir, const char *name, int i, uint8_t *out, size_t n)
+{
+	char path[512];
+	FILE *f;
+	size_t got;
+	int extra;
+
+	snprintf(path, sizeof(path), "%s/%s.%d", dir, name, i);
+	if ((f = fopen(path, "rb")) == NULL)
+		return -1;
+	got = fread(out, 1, n, f);
+	extra = fgetc(f);
+	fclose(f);
+	return got == n && extra == EOF ? 0 : -1;
+}
+
+static void write_to(const char *dir, const char *name, int i, const uint8_t *data, size_t n)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s.%d", dir, name, i);
+	st_test_write_file(path, data, n);
+}
+
+#define XC_N 4
+#define XC_SCRIPT "tests/crosscheck/sntrup761_crosscheck.mjs"
+#define XC_MODULE "tests/crosscheck/node_modules/@oqs/liboqs-js"
+
+/*
+ * Interop with liboqs (npm @oqs/liboqs-js, WebAssembly) through
+ * tests/crosscheck/sntrup761_crosscheck.mjs: it encapsulates to our keys and
+ * we decapsulate; we encapsulate to its keys and it decapsulates; a tampered
+ * ciphertext gives the same implicit-rejection key on both sides. Skipped
+ * (and said so) without node or the package (scripts/install-deps.sh).
+ */
+static void test_npm_liboqs(void)
+{
+	static uint8_t our_pk[XC_N][PK_LEN], our_sk[XC_N][SK_LEN], their_pk[PK_LEN],
+		their_sk[SK_LEN], ct[CT_LEN];
+	uint8_t ss[XC_N][SS_LEN], bad_ss[XC_N][SS_LEN], got[SS_LEN], want[SS_LEN];
+	char dir[] = "/tmp/st_sntrup_xc_XXXXXX";
+	FILE *probe;
+
+	if ((probe = fopen(XC_MODULE "/package.json", "r")) == NULL ||
+	    st_test_sh("node --version >/dev/null 2>&1") != 0) {
+		if (probe != NULL)
+			fclose(probe);
+		fprintf(stderr, "  (skipped: no node or no %s)\n", XC_MODULE);
+		return;
+	}
+	fclose(probe);
+	CHECK(mkdtemp(dir) != NULL);
+	if (st_test_failures() > 0)
+		return;
+
+	for (int i = 0; i < XC_N; i++) {
+		CHECK_OK(st_sntrup761_keypair(our_pk[i], our_sk[i]));
+		write_to(dir, "our_pk", i, our_pk[i], PK_LEN);
+	}
+	CHECK_INT(st_test_sh("node " XC_SCRIPT " gen %s %d", dir, XC_N), 0);
+	for (int i = 0; i < XC_N && st_test_failures() == 0; i++) {
+		/* theirs to ours */
+		CHECK(read_exact(dir, "their_ct", i, ct, CT_LEN) == 0);
+		CHECK(read_exact(dir, "their_ss", i, want, SS_LEN) == 0);
+		CHECK_OK(st_sntrup761_dec(got, ct, our_sk[i]));
+		CHECK_MEM(got, want, SS_LEN);
+		/* ours to theirs, and a tampered copy */
+		CHECK(read_exact(dir, "their_pk", i, their_pk, PK_LEN) == 0);
+		CHECK(read_exact(dir, "their_sk", i, their_sk, SK_LEN) == 0);
+		CHECK_MEM(their_sk + 2 * 191, their_pk, PK_LEN);
+		CHECK_OK(st_sntrup761_enc(ct, ss[i], their_pk));
+		write_to(dir, "our_ct", i, ct, CT_LEN);
+		ct[(size_t)i * 331 % CT_LEN] ^= 0x10;
+		write_to(dir, "bad_ct", i, ct, CT_LEN);
+		CHECK_OK(st_sntrup761_dec(bad_ss[i], ct, their_sk));
+		CHECK(memcmp(bad_ss[i], ss[i], SS_LEN) != 0);
+	}
+	if (st_test_failures() == 0)
+		CHECK_INT(st_test_sh("node " XC_SCRIPT " dec %s %d", dir, XC_N), 0);
+	for (int i = 0; i < XC_N && st_test_failures() == 0; i++) {
+		CHECK(read_exact(dir, "their_ss_dec", i, got, SS_LEN) == 0);
+		CHECK_MEM(got, ss[i], SS_LEN);
+		CHECK(read_exact(dir, "their_ss_bad", i, got, SS_LEN) == 0);
+		CHECK_MEM(got, bad_ss[i], SS_LEN);
+	}
+	st_test_sh("rm -rf %s", dir);
+	st_wipe(our_sk, sizeof(our_sk));
+	st_wipe(their_sk, sizeof(their_sk));
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -468,6 +560,7 @@ int main(void)
 	RUN(test_wrong_key);
 	RUN(test_lengths);
 	RUN(test_rng_failure);
+	RUN(test_npm_liboqs);
 	RUN(test_cost);
 	return st_test_done("test_sntrup761");
 }
