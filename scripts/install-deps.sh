@@ -11,9 +11,10 @@ PKGS=(
 	python3 python3-paramiko python3-scapy
 	dropbear-bin
 	clang libclang-rt-14-dev
+	valgrind
 	iproute2 netcat-openbsd procps coreutils iputils-ping ethtool
 )
-# node and npm: used for the npm ssh2 cross-check. A machine that already has a
+# node and npm: used for the npm ssh2 and liboqs (sntrup761) cross-checks. A machine that already has a
 # node (e.g. from elsewhere than Debian) keeps it.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
