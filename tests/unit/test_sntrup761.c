@@ -361,6 +361,30 @@ static void test_lengths(void)
 	st_wipe(sk, sizeof(sk));
 }
 
+/*
+ * Any 1158 bytes are a public key (Decode reduces each value mod q): enc
+ * works on all-zero, all-ones and random strings, and the 1039 bytes it
+ * writes are all that it writes.
+ */
+static void test_any_public_key(void)
+{
+	static uint8_t pk[PK_LEN], ct[CT_LEN + 16], guard[16];
+	uint8_t ss[SS_LEN];
+
+	memset(guard, 0xc3, sizeof(guard));
+	for (int k = 0; k < 4; k++) {
+		if (k == 0)
+			memset(pk, 0, PK_LEN);
+		else if (k == 1)
+			memset(pk, 0xff, PK_LEN);
+		else
+			st_test_fill(pk, PK_LEN, 77 + (uint64_t)k);
+		memcpy(ct + CT_LEN, guard, sizeof(guard));
+		CHECK_OK(st_sntrup761_enc(ct, ss, pk));
+		CHECK_MEM(ct + CT_LEN, guard, sizeof(guard));
+	}
+}
+
 /* A source of test bytes that fails after `left` requests. */
 struct failing {
 	int left;
@@ -652,6 +676,7 @@ int main(int argc, char **argv)
 	RUN(test_implicit_rejection);
 	RUN(test_wrong_key);
 	RUN(test_lengths);
+	RUN(test_any_public_key);
 	RUN(test_rng_failure);
 	RUN(test_npm_liboqs);
 	RUN(test_constant_time);
