@@ -47,18 +47,29 @@ _Static_assert(SK_CACHE + HASH_BYTES == ST_SNTRUP761_SECRET_LEN, "secret key len
 
 /* --- constant-time helpers --- */
 
+/*
+ * Returns x through an empty asm, so that the compiler cannot know that a
+ * mask is 0 or -1 (clang otherwise turns "a & ~mask" loops back into a
+ * branch on the mask, as valgrind showed in dec).
+ */
+static inline int32_t ct_opaque(int32_t x)
+{
+	__asm__("" : "+r"(x));
+	return x;
+}
+
 /* -1 when x != 0, else 0. */
 static int32_t ct_nonzero_mask(int32_t x)
 {
 	uint32_t u = (uint32_t)x;
 
-	return -(int32_t)((u | (0u - u)) >> 31);
+	return ct_opaque(-(int32_t)((u | (0u - u)) >> 31));
 }
 
 /* -1 when x > 0, else 0 (|x| < 2^31). */
 static int32_t ct_positive_mask(int32_t x)
 {
-	return -(int32_t)((uint32_t)(0 - x) >> 31);
+	return ct_opaque(-(int32_t)((uint32_t)(0 - x) >> 31));
 }
 
 /*
