@@ -14,7 +14,7 @@ PKGS=(
 	valgrind
 	iproute2 netcat-openbsd procps coreutils iputils-ping ethtool
 )
-# node and npm: used for the npm ssh2 and @noble/post-quantum (ML-KEM) cross-checks. A machine that already has a
+# node and npm: used for the npm ssh2, @noble/post-quantum (ML-KEM) and liboqs (sntrup761) cross-checks. A machine that already has a
 # node (e.g. from elsewhere than Debian) keeps it.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
 command -v npm >/dev/null 2>&1 || PKGS+=(npm)
@@ -22,7 +22,8 @@ command -v npm >/dev/null 2>&1 || PKGS+=(npm)
 here=$(cd "$(dirname "$0")/.." && pwd)
 npm_modules() { # the pinned test-only npm packages (tests/crosscheck/package.json)
 	[ -d "$here/tests/crosscheck/node_modules/ssh2" ] &&
-		[ -d "$here/tests/crosscheck/node_modules/@noble/post-quantum" ] && return 0
+		[ -d "$here/tests/crosscheck/node_modules/@noble/post-quantum" ] &&
+			[ -d "$here/tests/crosscheck/node_modules/@oqs/liboqs-js" ] && return 0
 	(cd "$here/tests/crosscheck" &&
 		npm install --ignore-scripts --omit=optional --no-audit --no-fund --silent)
 }

@@ -16,9 +16,10 @@ fail_now() {
 }
 [ -x "$tool" ] || fail_now "$B/st-mlkem-tool missing (make B=$B $B/st-mlkem-tool)"
 command -v node >/dev/null 2>&1 || fail_now "node not installed (scripts/install-deps.sh)"
-# @noble/post-quantum 0.7 needs node >= 20.19.
-if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)'; then
-	fail_now "node $(node --version) is older than the 20.19 that @noble/post-quantum needs"
+# @noble/post-quantum 0.4.1 (pinned: later versions need node >= 20.19, Debian 12 has 18) runs
+# on node 18 and later.
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ? 0 : 1)'; then
+	fail_now "node $(node --version) is older than the 18 that @noble/post-quantum 0.4.1 needs"
 fi
 if [ ! -d node_modules/@noble/post-quantum ]; then
 	npm install --ignore-scripts --omit=optional --no-audit --no-fund --silent >/dev/null 2>&1 ||
