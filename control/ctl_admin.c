@@ -207,15 +207,23 @@ static int cmd_reload(void *ctx, int argc, char **argv, struct st_buf *out)
 	return ST_OK;
 }
 
+/* Busy cycles per packet and per byte, and the busy share in percent. */
+static void derived(const struct dp_stats *st, double *cpp, double *cpb, double *busy)
+{
+	uint64_t pkts = st->rx_pkts + st->tx_pkts, bytes = st->rx_bytes + st->tx_bytes;
+	uint64_t all = st->busy_tsc + st->idle_tsc;
+
+	*cpp = pkts ? (double)st->busy_tsc / (double)pkts : 0;
+	*cpb = bytes ? (double)st->busy_tsc / (double)bytes : 0;
+	*busy = all ? 100.0 * (double)st->busy_tsc / (double)all : 0;
+}
+
 static void worker_json(struct st_buf *out, unsigned w, const struct dp_stats *st,
 			const struct st_sshapp_stats *as, const struct st_wsess_worker_stats *ws)
 {
-	uint64_t pkts = st->rx_pkts + st->tx_pkts, bytes = st->rx_bytes + st->tx_bytes;
-	double cpp = pkts ? (double)st->busy_tsc / (double)pkts : 0;
-	double cpb = bytes ? (double)st->busy_tsc / (double)bytes : 0;
-	double busy = st->busy_tsc + st->idle_tsc
-			      ? 100.0 * (double)st->busy_tsc / (double)(st->busy_tsc + st->idle_tsc)
-			      : 0;
+	double cpp, cpb, busy;
+
+	derived(st, &cpp, &cpb, &busy);
 
 	st_bprintf(out,
 		   "%s{\"worker\":%u,\"rx_packets\":%llu,\"rx_bytes\":%llu,"
@@ -264,12 +272,9 @@ static void worker_json(struct st_buf *out, unsigned w, const struct dp_stats *s
 static void worker_text(struct st_buf *out, unsigned w, const struct dp_stats *st,
 			const struct st_sshapp_stats *as, const struct st_wsess_worker_stats *ws)
 {
-	uint64_t pkts = st->rx_pkts + st->tx_pkts, bytes = st->rx_bytes + st->tx_bytes;
-	double cpp = pkts ? (double)st->busy_tsc / (double)pkts : 0;
-	double cpb = bytes ? (double)st->busy_tsc / (double)bytes : 0;
-	double busy = st->busy_tsc + st->idle_tsc
-			      ? 100.0 * (double)st->busy_tsc / (double)(st->busy_tsc + st->idle_tsc)
-			      : 0;
+	double cpp, cpb, busy;
+
+	derived(st, &cpp, &cpb, &busy);
 
 	st_bprintf(out, "worker %u\n", w);
 	st_bprintf(out, "  packets      rx %llu  tx %llu\n", (unsigned long long)st->rx_pkts,

@@ -13,7 +13,8 @@
 #     concurrencies, "1 16 64"), CRYPTO_BACKEND (sshterm's CryptoBackend, e.g. "cryptodev
 #     crypto_aesni_gcm0"; default evp). Bulk also prints the workers' cycles per byte split into PMD
 #     (rx/tx bursts), SSH layer, record crypto, the service (source/sink) and TCP/rest
-#     (sshtermctl stats --json).
+#     (sshtermctl stats --json). CTL_CPU=N puts sshterm's control thread on CPU N
+#     (ControlCpus) instead of the worker's CPU.
 #
 # Servers, all in the namespace st-bench-PID:
 #   sshterm/tap    sshterm on DPDK's net_tap at 198.18.0.2; load over kernel sockets
@@ -83,6 +84,9 @@ trap 'exit 130' INT TERM
 NCPU=$(nproc)
 SRV_CPU=0
 GEN_CPUS=1-$((NCPU - 1))
+# CTL_CPU=N: sshterm's control thread on CPU N (ControlCpus), its process allowed there too;
+# by default it shares the worker's CPU (the process is confined to SRV_CPU).
+SRV_SET=$SRV_CPU${CTL_CPU:+,$CTL_CPU}
 [ "$NCPU" -ge 2 ] || GEN_CPUS=0
 GEN_LCORE=$((NCPU - 1))
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -107,6 +111,7 @@ ControlSocket $T/ctl-$a.sock
 MaxStartups 1000:30:2000
 WorkerIdle sleep
 EOF
+	[ -n "${CTL_CPU:-}" ] && echo "ControlCpus $CTL_CPU" >> "$T/sshterm-$a.conf"
 	# CRYPTO_BACKEND="cryptodev crypto_aesni_gcm0" runs sshterm's record crypto on a cryptodev
 	[ -n "${CRYPTO_BACKEND:-}" ] && echo "CryptoBackend $CRYPTO_BACKEND" >> "$T/sshterm-$a.conf"
 done
@@ -147,16 +152,16 @@ ip netns add "$NS"
 ip -n "$NS" link set lo up
 # This namespace's own port range (per namespace): 55,536 ports per source address.
 ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="10000 65535"
-ip netns exec "$NS" taskset -c $SRV_CPU "$BIN/sshterm" $EAL -m "$DMEM" --file-prefix "stbd$$" -l $SRV_CPU \
+ip netns exec "$NS" taskset -c $SRV_SET "$BIN/sshterm" $EAL -m "$DMEM" --file-prefix "stbd$$" -l $SRV_CPU \
 	--vdev="net_tap0,iface=$TAP" -- -f "$T/sshterm-198.18.0.2.conf" -m "$MAXS" \
 	</dev/null >"$T/sshterm-tap.log" 2>&1 &
 DPID=$!
-ip netns exec "$NS" taskset -c $SRV_CPU "$BIN/sshterm" $EAL -m 1024 --file-prefix "stbm$$" -l $SRV_CPU \
+ip netns exec "$NS" taskset -c $SRV_SET "$BIN/sshterm" $EAL -m 1024 --file-prefix "stbm$$" -l $SRV_CPU \
 	--vdev="net_memif0,role=server,socket=$T/memif.sock,socket-abstract=no" -- \
 	-f "$T/sshterm-198.18.1.2.conf" </dev/null >"$T/sshterm-memif.log" 2>&1 &
 MPID=$!
 case " $SERVERS " in *" sshterm/vtap "*)
-	ip netns exec "$NS" taskset -c $SRV_CPU "$BIN/sshterm" $EAL -m 1024 --file-prefix "stbv$$" \
+	ip netns exec "$NS" taskset -c $SRV_SET "$BIN/sshterm" $EAL -m 1024 --file-prefix "stbv$$" \
 		-l $SRV_CPU -- -f "$T/sshterm-198.18.3.2.conf" </dev/null >"$T/sshterm-vtap.log" 2>&1 &
 	VPID=$!
 	;;

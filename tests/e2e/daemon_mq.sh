@@ -21,31 +21,7 @@ daemon_config "Service kecho $PEER:7000" "DefaultService echo" "MaxStartups 100"
 M=16
 BYTES=$((2 << 20))
 
-cat > "$T/echo_server.py" <<'EOF'
-import socket, sys, threading
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(64)
-s.settimeout(600)
-def serve(c):
-    c.settimeout(60)
-    try:
-        while True:
-            d = c.recv(65536)
-            if not d:
-                break
-            c.sendall(d)
-    except OSError:
-        pass
-    c.close()
-while True:
-    try:
-        c, _ = s.accept()
-    except OSError:
-        break
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-EOF
+cp "$ROOT/tests/e2e/echo_server.py" "$T/echo_server.py" # a kernel TCP echo backend
 
 # wstat W NAME: worker W's counter or drop NAME (0 when it is not listed)
 wstat() {

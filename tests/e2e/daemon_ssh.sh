@@ -63,31 +63,7 @@ grep -q "fault injection" "$T/daemon.log" && bad "no fault injector without SSHT
 	ok "no fault injector without SSHTERM_TEST_FAULT_*"
 
 # A kernel TCP backend inside the namespace: echoes what it receives.
-cat > "$T/echo_server.py" <<'EOF'
-import socket, sys, threading
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(64)
-s.settimeout(600)
-def serve(c):
-    c.settimeout(60)
-    try:
-        while True:
-            d = c.recv(65536)
-            if not d:
-                break
-            c.sendall(d)
-    except OSError:
-        pass
-    c.close()
-while True:
-    try:
-        c, _ = s.accept()
-    except OSError:
-        break
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-EOF
+cp "$ROOT/tests/e2e/echo_server.py" "$T/echo_server.py" # a kernel TCP echo backend
 nsx python3 "$T/echo_server.py" "$PEER" 7000 &
 PIDS+=($!)
 
