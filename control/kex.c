@@ -169,7 +169,6 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 		     const uint8_t *init, size_t len, const uint8_t *sid, size_t sid_len,
 		     struct st_buf *reply, struct st_kex_result *res)
 {
-	struct st_kex_keypair *kp = NULL;
 	struct st_buf b, k, ks, sig;
 	struct st_kex_result rs;
 	const uint8_t *q_c;
@@ -197,9 +196,9 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 	    (r = st_buf_alloc(&ks, 256, ST_KEY_BLOB_MAX)) != 0 ||
 	    (r = st_buf_alloc(&sig, 256, 8192)) != 0)
 		goto out;
-	if ((r = st_kex_keypair_new(neg->kex->group, &kp)) != 0 ||
-	    (r = st_kex_public(kp, q_s, sizeof(q_s), &q_s_len)) != 0 ||
-	    (r = st_kex_derive(kp, q_c, q_c_len, &k)) != 0 ||
+	/* DH: a fresh keypair; hybrid KEM: encapsulation to Q_C. Both give Q_S and K. */
+	if ((r = st_kex_server_respond(neg->kex->group, q_c, q_c_len, q_s, sizeof(q_s), &q_s_len,
+				       &k)) != 0 ||
 	    (r = st_key_to_blob(neg->hostkey, &ks)) != 0)
 		goto out;
 
@@ -230,7 +229,6 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 	r = ST_OK;
 out:
 	st_wipe(&rs, sizeof(rs));
-	st_kex_keypair_free(kp);
 	st_buf_free(&k);
 	st_buf_free(&ks);
 	st_buf_free(&sig);
