@@ -769,7 +769,7 @@ int sc_kex(struct sc_bed *b, int initial)
 	struct st_buf out;
 	const char *what;
 	char kex[512];
-	uint8_t obuf[1024];
+	uint8_t obuf[ST_KEX_PUBLIC_MAX + 64];
 	int r;
 
 	cli_algs(b, &a, kex, sizeof(kex));
@@ -1009,6 +1009,7 @@ int sc_chan_request(struct sc_bed *b, uint32_t server_id, const char *type, cons
 const char *const sc_all_kex[SC_N_KEX] = {
 	"curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
 	"diffie-hellman-group16-sha512", "diffie-hellman-group14-sha256",
+	"mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com",
 };
 const char *const sc_all_hostkey[SC_N_HOSTKEY] = {"ssh-ed25519", "ecdsa-sha2-nistp256",
 						   "rsa-sha2-512", "rsa-sha2-256"};

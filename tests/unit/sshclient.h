@@ -199,7 +199,7 @@ int sc_rekey_due(struct sc_bed *b);
 
 
 /* Every name sshterm implements, for the algorithm matrices of the tests. */
-#define SC_N_KEX 5
+#define SC_N_KEX 8
 #define SC_N_HOSTKEY 4
 #define SC_N_CIPHER 5
 #define SC_N_MAC 4
