@@ -124,10 +124,16 @@ matrix_one() { # label ssh-options...
 	r=$(echo "m-$label" | TMO=30 sshc alice "$T/id_user" "$@" echo 2>"$T/merr")
 	if [ "$r" = "m-$label" ]; then ok "matrix $label"; else bad "matrix $label" "$(head -c 200 "$T/merr")"; fi
 }
-for k in curve25519-sha256 curve25519-sha256@libssh.org ecdh-sha2-nistp256 \
-	diffie-hellman-group16-sha512 diffie-hellman-group14-sha256; do
+for k in sntrup761x25519-sha512@openssh.com curve25519-sha256 curve25519-sha256@libssh.org \
+	ecdh-sha2-nistp256 diffie-hellman-group16-sha512 diffie-hellman-group14-sha256; do
 	matrix_one "kex=$k" -o KexAlgorithms=$k
 done
+# OpenSSH 9.2's default list starts with sntrup761x25519-sha512@openssh.com, and so does ours
+# (after mlkem768x25519-sha256, which 9.2 lacks): negotiated with no option, bytes both ways.
+r=$(echo "pq-default" | TMO=30 sshc alice "$T/id_user" -v echo 2>"$T/pqerr")
+grep -q "kex: algorithm: sntrup761x25519-sha512@openssh.com" "$T/pqerr" && [ "$r" = "pq-default" ] &&
+	ok "default kex with OpenSSH 9.2 is sntrup761x25519-sha512@openssh.com, echo both ways" ||
+	bad "default kex sntrup761x25519-sha512@openssh.com" "$(grep 'kex: algorithm' "$T/pqerr") r=$r"
 for h in ssh-ed25519 ecdsa-sha2-nistp256 rsa-sha2-512 rsa-sha2-256; do
 	matrix_one "hostkey=$h" -o HostKeyAlgorithms=$h
 done
