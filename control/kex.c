@@ -78,6 +78,18 @@ int st_ctl_kexinit_build(const struct st_ctl_config *cfg, int initial, struct st
 	return ST_OK;
 }
 
+/* 1 when the first name of list[0..len) is the first name of our (NUL-terminated) list. */
+static int same_first(const char *list, size_t len, const char *ours)
+{
+	size_t a = 0, b = 0;
+
+	while (a < len && list[a] != ',')
+		a++;
+	while (ours[b] != '\0' && ours[b] != ',')
+		b++;
+	return a == b && memcmp(list, ours, a) == 0;
+}
+
 /* The client's first name that our (NUL-terminated) list also has. */
 static int pick(const char *client, size_t clen, const char *ours, const char **name, size_t *len)
 {
@@ -109,7 +121,14 @@ int st_ctl_kex_negotiate(const struct st_ctl_config *cfg, const uint8_t *p, size
 		return r;
 	if ((n.kex = st_ctl_kex_method_by_name(nm, nl)) == NULL)
 		return ST_ERR_ALG_UNSUPPORTED;
-	if (nm != l[0])
+	/*
+	 * RFC 4253 §7: the client's guess is right only when its first kex and
+	 * host key algorithms are also our first ones (OpenSSH's
+	 * proposals_match()). Its first name being the one negotiated is not
+	 * enough: dropbear guesses curve25519-sha256, finds our first is
+	 * another, and sends the KEX_ECDH_INIT again.
+	 */
+	if (!same_first(l[0], ll[0], cfg->kex_algs))
 		n.guess_wrong = 1;
 
 	*what = "host key";
@@ -121,7 +140,7 @@ int st_ctl_kex_negotiate(const struct st_ctl_config *cfg, const uint8_t *p, size
 		return r;
 	if ((n.hostkey = hostkey_for(cfg, n.hostkey_alg)) == NULL)
 		return ST_ERR_ALG_UNSUPPORTED;
-	if (nm != l[1])
+	if (!same_first(l[1], ll[1], hk))
 		n.guess_wrong = 1;
 
 	*what = "cipher";

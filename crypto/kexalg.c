@@ -825,8 +825,7 @@ static int hybrid_put_k(const struct kem_ops *kem, const uint8_t ss[KEM_SS_LEN +
 
 /* The server's hybrid step: encapsulate to the client's KEM key, X25519 with a fresh key. */
 static int hybrid_respond(const struct kex_ops *ops, const uint8_t *q_c, size_t q_c_len,
-			  uint8_t *q_s, size_t q_s_size, size_t *q_s_len,
-			  struct st_buf *k_out)
+			  uint8_t *q_s, size_t q_s_size, size_t *q_s_len, struct st_buf *k_out)
 {
 	const struct kem_ops *kem = ops->kem;
 	struct st_kex_keypair *x = NULL;

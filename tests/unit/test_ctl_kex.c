@@ -524,6 +524,25 @@ static void test_wrong_guess(void)
 	CHECK(!b.closed);
 	CHECK_INT(sc_service_userauth(&b), SSH_MSG_SERVICE_ACCEPT);
 	sc_bed_free(&b);
+
+	/*
+	 * The client's first kex is negotiated but is not our first
+	 * (mlkem768x25519-sha256): still a wrong guess, dropped (dropbear
+	 * guesses curve25519-sha256 and then sends its real KEX_ECDH_INIT).
+	 */
+	struct sc_opts o2 = {.guess_not_first = 1, .strict = 1, .kex = "curve25519-sha256"};
+	CHECK_OK(sc_bed_init(&b, &fx.cfg, &o2));
+	CHECK_OK(sc_handshake(&b));
+	CHECK(!b.closed);
+	CHECK_INT(sc_service_userauth(&b), SSH_MSG_SERVICE_ACCEPT);
+	sc_bed_free(&b);
+	/* the host key too: ssh-ed25519 is our first, ecdsa is not */
+	struct sc_opts o3 = {.guess_not_first = 1, .strict = 1,
+			     .kex = "mlkem768x25519-sha256", .hostkey_alg = "ecdsa-sha2-nistp256"};
+	CHECK_OK(sc_bed_init(&b, &fx.cfg, &o3));
+	CHECK_OK(sc_handshake(&b));
+	CHECK(!b.closed);
+	sc_bed_free(&b);
 }
 
 static void test_unimplemented_reply(void)
