@@ -137,7 +137,7 @@ ssh -Q kex | grep -qx sntrup761x25519-sha512 &&
 pqfirst=$(ssh -G -p 22 x 2>/dev/null | awk '$1 == "kexalgorithms" { split($2, a, ","); print a[1] }')
 r=$(echo "pq-default" | TMO=30 sshc alice "$T/id_user" -v echo 2>"$T/pqerr")
 case $pqfirst in sntrup761x25519-sha512*) ;; *) pqfirst="(not sntrup761: $pqfirst)" ;; esac
-grep -q "kex: algorithm: $pqfirst\$" "$T/pqerr" && [ "$r" = "pq-default" ] &&
+tr -d '\r' <"$T/pqerr" | grep -qx "debug1: kex: algorithm: $pqfirst" && [ "$r" = "pq-default" ] &&
 	ok "default kex with OpenSSH $(ssh -V 2>&1 | cut -d, -f1 | cut -d_ -f2) is $pqfirst, echo both ways" ||
 	bad "default kex $pqfirst" "$(grep 'kex: algorithm' "$T/pqerr") r=$r"
 for h in ssh-ed25519 ecdsa-sha2-nistp256 rsa-sha2-512 rsa-sha2-256; do
