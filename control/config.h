@@ -24,6 +24,7 @@ struct st_key;
 #define ST_CTL_VERSION_MAX 200
 
 #define ST_CTL_DEFAULT_KEX                                                              \
+	"mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,"  \
 	"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,"            \
 	"diffie-hellman-group16-sha512,diffie-hellman-group14-sha256"
 #define ST_CTL_DEFAULT_HOSTKEY_ALGS "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"

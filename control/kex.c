@@ -78,6 +78,18 @@ int st_ctl_kexinit_build(const struct st_ctl_config *cfg, int initial, struct st
 	return ST_OK;
 }
 
+/* 1 when the first name of list[0..len) is the first name of our (NUL-terminated) list. */
+static int same_first(const char *list, size_t len, const char *ours)
+{
+	size_t a = 0, b = 0;
+
+	while (a < len && list[a] != ',')
+		a++;
+	while (ours[b] != '\0' && ours[b] != ',')
+		b++;
+	return a == b && memcmp(list, ours, a) == 0;
+}
+
 /* The client's first name that our (NUL-terminated) list also has. */
 static int pick(const char *client, size_t clen, const char *ours, const char **name, size_t *len)
 {
@@ -109,7 +121,14 @@ int st_ctl_kex_negotiate(const struct st_ctl_config *cfg, const uint8_t *p, size
 		return r;
 	if ((n.kex = st_ctl_kex_method_by_name(nm, nl)) == NULL)
 		return ST_ERR_ALG_UNSUPPORTED;
-	if (nm != l[0])
+	/*
+	 * RFC 4253 §7: the client's guess is right only when its first kex and
+	 * host key algorithms are also our first ones (OpenSSH's
+	 * proposals_match()). Its first name being the one negotiated is not
+	 * enough: dropbear guesses curve25519-sha256, finds our first is
+	 * another, and sends the KEX_ECDH_INIT again.
+	 */
+	if (!same_first(l[0], ll[0], cfg->kex_algs))
 		n.guess_wrong = 1;
 
 	*what = "host key";
@@ -121,7 +140,7 @@ int st_ctl_kex_negotiate(const struct st_ctl_config *cfg, const uint8_t *p, size
 		return r;
 	if ((n.hostkey = hostkey_for(cfg, n.hostkey_alg)) == NULL)
 		return ST_ERR_ALG_UNSUPPORTED;
-	if (nm != l[1])
+	if (!same_first(l[1], ll[1], hk))
 		n.guess_wrong = 1;
 
 	*what = "cipher";
@@ -169,7 +188,6 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 		     const uint8_t *init, size_t len, const uint8_t *sid, size_t sid_len,
 		     struct st_buf *reply, struct st_kex_result *res)
 {
-	struct st_kex_keypair *kp = NULL;
 	struct st_buf b, k, ks, sig;
 	struct st_kex_result rs;
 	const uint8_t *q_c;
@@ -197,9 +215,9 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 	    (r = st_buf_alloc(&ks, 256, ST_KEY_BLOB_MAX)) != 0 ||
 	    (r = st_buf_alloc(&sig, 256, 8192)) != 0)
 		goto out;
-	if ((r = st_kex_keypair_new(neg->kex->group, &kp)) != 0 ||
-	    (r = st_kex_public(kp, q_s, sizeof(q_s), &q_s_len)) != 0 ||
-	    (r = st_kex_derive(kp, q_c, q_c_len, &k)) != 0 ||
+	/* DH: a fresh keypair; hybrid KEM: encapsulation to Q_C. Both give Q_S and K. */
+	if ((r = st_kex_server_respond(neg->kex->group, q_c, q_c_len, q_s, sizeof(q_s), &q_s_len,
+				       &k)) != 0 ||
 	    (r = st_key_to_blob(neg->hostkey, &ks)) != 0)
 		goto out;
 
@@ -230,7 +248,6 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 	r = ST_OK;
 out:
 	st_wipe(&rs, sizeof(rs));
-	st_kex_keypair_free(kp);
 	st_buf_free(&k);
 	st_buf_free(&ks);
 	st_buf_free(&sig);

@@ -66,8 +66,9 @@ struct st_kex_result {
 
 /*
  * Server side of the exchange: parses the client's KEX_ECDH_INIT / KEXDH_INIT
- * payload init[0..len) (message number included), makes an ephemeral key,
- * computes K and H, signs H with the negotiated host key, appends the reply
+ * payload init[0..len) (message number included), answers it with
+ * st_kex_server_respond() (an ephemeral DH key, or for a hybrid KEM an
+ * encapsulation to Q_C and an ephemeral X25519 key), computes K and H, signs H with the negotiated host key, appends the reply
  * payload to reply and fills *res with H and the keys (session id: sid, or
  * H itself when sid_len is 0, i.e. the first exchange).
  * Returns ST_OK; ST_ERR_INCOMPLETE / ST_ERR_TRAILING / ST_ERR_FORMAT /

@@ -10,6 +10,9 @@
 #include "dataplane/ssh/msg.h"
 
 static const struct st_ctl_kex_method kex_methods[] = {
+	{"mlkem768x25519-sha256", ST_KEX_MLKEM768_X25519, ST_HASH_SHA256, 0},
+	{"sntrup761x25519-sha512", ST_KEX_SNTRUP761_X25519, ST_HASH_SHA512, 0},
+	{"sntrup761x25519-sha512@openssh.com", ST_KEX_SNTRUP761_X25519, ST_HASH_SHA512, 0},
 	{"curve25519-sha256", ST_KEX_X25519, ST_HASH_SHA256, 0},
 	{"curve25519-sha256@libssh.org", ST_KEX_X25519, ST_HASH_SHA256, 0},
 	{"ecdh-sha2-nistp256", ST_KEX_ECDH_P256, ST_HASH_SHA256, 0},

@@ -5,7 +5,8 @@
  *   - the method table (name -> group, hash, DH or ECDH encoding);
  *   - KEXINIT parsing (RFC 4253 §7.1) and the negotiation rule: the first
  *     name of the client's list that the server also lists;
- *   - the exchange hash H (RFC 4253 §8, RFC 5656 §4, RFC 8731 §3);
+ *   - the exchange hash H (RFC 4253 §8, RFC 5656 §4, RFC 8731 §3, RFC 9941,
+ *     draft-ietf-sshm-mlkem-hybrid-kex);
  *   - the key derivation of both directions from K and H (RFC 4253 §7.2).
  * I/O free and stateless: callable from any thread.
  */
@@ -25,7 +26,7 @@ struct st_ctl_kex_method {
 	const char *name;
 	enum st_kex_group group;
 	enum st_hash_alg hash;
-	uint8_t dh; /* 1: e and f are mpints (RFC 4253 §8); 0: strings (ECDH) */
+	uint8_t dh; /* 1: e and f are mpints (RFC 4253 §8); 0: strings (ECDH, hybrid KEM) */
 };
 
 /* Method by SSH name; NULL when unknown (markers such as kex-strict-* too). */
@@ -92,7 +93,9 @@ struct st_kex_transcript {
  * H = HASH(V_C || V_S || I_C || I_S || K_S || Q_C/e || Q_S/f || K), where
  * q_c / q_s are the public values as st_kex_public() gives them (DH
  * magnitudes are written as mpints), ks the server host key blob and k the
- * encoded shared secret from st_kex_derive(). Writes st_hash_len(hash)
+ * encoded shared secret from st_kex_server_respond() / st_kex_client_finish(),
+ * written as is: an mpint for the DH methods, a string for the hybrid KEMs
+ * (mlkem768x25519-sha256, sntrup761x25519-sha512), whose K is a hash output. Writes st_hash_len(hash)
  * bytes to h (room for ST_HASH_MAX_LEN). Returns ST_OK, ST_ERR_ALLOC,
  * ST_ERR_NO_SPACE, ST_ERR_CRYPTO.
  */

@@ -17,9 +17,15 @@
 #include <openssl/param_build.h>
 
 #include "crypto/err.h"
+#include "crypto/hash.h"
+#include "crypto/mlkem.h"
 #include "crypto/secmem.h"
+#include "crypto/sntrup761.h"
 
 #define X25519_LEN 32
+#define DH_MAX 512 /* a 4096-bit modulus, public value or shared secret */
+#define KEM_SS_LEN 32 /* both KEMs' shared secret */
+#define KEM_SK_MAX ST_MLKEM768_DK_LEN /* above sntrup761's 1763 */
 #define P256_SCALAR_LEN 32
 #define P256_POINT_LEN (1 + 2 * 32) /* 0x04 || x || y */
 
@@ -28,11 +34,25 @@ struct kex_ops;
 struct st_kex_keypair {
 	enum st_kex_group group;
 	const struct kex_ops *ops;
-	EVP_PKEY *pkey; /* our key pair; the private half never leaves OpenSSL */
+	EVP_PKEY *pkey; /* our (X25519 / EC / DH) key pair; the private half stays in OpenSSL */
 	size_t pub_len;
 	uint8_t pub[ST_KEX_PUBLIC_MAX]; /* public value in st_kex_public() form */
 	size_t p_len;                   /* DH only: the modulus, big-endian */
-	uint8_t p[ST_KEX_PUBLIC_MAX];
+	uint8_t p[DH_MAX];
+	uint8_t kem_sk[KEM_SK_MAX]; /* hybrid only: the KEM secret key */
+};
+
+/*
+ * The KEM half of a hybrid group. Lengths are exact; encaps checks the
+ * peer's public key (ST_ERR_KEX_PUBLIC_INVALID), decaps the ciphertext length.
+ */
+struct kem_ops {
+	size_t pk_len, sk_len, ct_len;
+	enum st_hash_alg hash; /* K = hash(KEM ss || X25519 ss) */
+	int (*keypair)(uint8_t *pk, uint8_t *sk);
+	int (*encaps)(const uint8_t *pk, size_t pk_len, uint8_t *ct, uint8_t ss[KEM_SS_LEN]);
+	int (*decaps)(const uint8_t *sk, const uint8_t *ct, size_t ct_len,
+		      uint8_t ss[KEM_SS_LEN]);
 };
 
 struct kex_ops {
@@ -46,6 +66,8 @@ struct kex_ops {
 			EVP_PKEY **out);
 	/* What a failed EVP derive means once the peer value was imported. */
 	int derive_err;
+	/* Hybrid groups: the KEM beside X25519 (NULL for the DH groups). */
+	const struct kem_ops *kem;
 };
 
 /* --- shared OpenSSL helpers --- */
@@ -303,7 +325,7 @@ out:
 
 /* --- diffie-hellman-group14 / group16 (RFC 3526 groups, RFC 8268) --- */
 
-/* Copies a BIGNUM parameter of pkey into out[0..ST_KEX_PUBLIC_MAX) as minimal big-endian. */
+/* Copies a BIGNUM parameter of pkey into out[0..DH_MAX) as minimal big-endian. */
 static int dh_get_bn(const EVP_PKEY *pkey, const char *name, uint8_t *out, size_t *outlen)
 {
 	BIGNUM *bn = NULL;
@@ -314,7 +336,7 @@ static int dh_get_bn(const EVP_PKEY *pkey, const char *name, uint8_t *out, size_
 		goto out;
 	}
 	n = BN_num_bytes(bn);
-	if (n <= 0 || n > ST_KEX_PUBLIC_MAX || BN_bn2bin(bn, out) != n) {
+	if (n <= 0 || n > DH_MAX || BN_bn2bin(bn, out) != n) {
 		r = ST_ERR_CRYPTO;
 		goto out;
 	}
@@ -489,6 +511,80 @@ out:
 	return r;
 }
 
+/* --- hybrid KEM + X25519 (draft-ietf-sshm-mlkem-hybrid-kex, RFC 9941) --- */
+
+static int mlkem_keypair(uint8_t *pk, uint8_t *sk)
+{
+	return st_mlkem768_keygen(pk, sk);
+}
+
+static int mlkem_encaps(const uint8_t *pk, size_t pk_len, uint8_t *ct, uint8_t ss[KEM_SS_LEN])
+{
+	/* Length and the FIPS 203 §7.2 modulus check: ST_ERR_KEX_PUBLIC_INVALID. */
+	return st_mlkem768_encaps(pk, pk_len, ct, ss);
+}
+
+static int mlkem_decaps(const uint8_t *sk, const uint8_t *ct, size_t ct_len,
+			uint8_t ss[KEM_SS_LEN])
+{
+	return st_mlkem768_decaps(sk, ST_MLKEM768_DK_LEN, ct, ct_len, ss);
+}
+
+static int sntrup_keypair(uint8_t *pk, uint8_t *sk)
+{
+	return st_sntrup761_keypair(pk, sk);
+}
+
+static int sntrup_encaps(const uint8_t *pk, size_t pk_len, uint8_t *ct, uint8_t ss[KEM_SS_LEN])
+{
+	/* Every 1158-byte string is a public key: only the length is checked. */
+	return st_sntrup761_enc_checked(ct, ST_SNTRUP761_CIPHERTEXT_LEN, ss, pk, pk_len);
+}
+
+static int sntrup_decaps(const uint8_t *sk, const uint8_t *ct, size_t ct_len,
+			 uint8_t ss[KEM_SS_LEN])
+{
+	return st_sntrup761_dec_checked(ss, ct, ct_len, sk);
+}
+
+static const struct kem_ops kem_mlkem768 = {
+	.pk_len = ST_MLKEM768_EK_LEN,
+	.sk_len = ST_MLKEM768_DK_LEN,
+	.ct_len = ST_MLKEM768_CT_LEN,
+	.hash = ST_HASH_SHA256,
+	.keypair = mlkem_keypair,
+	.encaps = mlkem_encaps,
+	.decaps = mlkem_decaps,
+};
+
+static const struct kem_ops kem_sntrup761 = {
+	.pk_len = ST_SNTRUP761_PUBLIC_LEN,
+	.sk_len = ST_SNTRUP761_SECRET_LEN,
+	.ct_len = ST_SNTRUP761_CIPHERTEXT_LEN,
+	.hash = ST_HASH_SHA512,
+	.keypair = sntrup_keypair,
+	.encaps = sntrup_encaps,
+	.decaps = sntrup_decaps,
+};
+
+/* Client side: KEM keypair, then X25519; pub = KEM pk || X25519 public. */
+static int hybrid_generate(struct st_kex_keypair *kp)
+{
+	const struct kem_ops *kem = kp->ops->kem;
+	size_t len = X25519_LEN;
+	int r;
+
+	if ((r = kem->keypair(kp->pub, kp->kem_sk)) != ST_OK)
+		return r;
+	if ((r = kex_keygen(kp->ops->ossl_type, NULL, &kp->pkey)) != ST_OK)
+		return r;
+	if (EVP_PKEY_get_raw_public_key(kp->pkey, kp->pub + kem->pk_len, &len) != 1 ||
+	    len != X25519_LEN)
+		return ST_ERR_CRYPTO;
+	kp->pub_len = kem->pk_len + X25519_LEN;
+	return ST_OK;
+}
+
 /* --- the group table --- */
 
 static const struct kex_ops kex_groups[] = {
@@ -529,6 +625,27 @@ static const struct kex_ops kex_groups[] = {
 		.peer_key = dh_peer_key,
 		.derive_err = ST_ERR_CRYPTO,
 	},
+	/* Hybrids: the X25519 half goes through the x25519 entries' import and checks. */
+	[ST_KEX_MLKEM768_X25519] = {
+		.name = "mlkem768x25519",
+		.ossl_type = "X25519",
+		.ossl_group = NULL,
+		.generate = hybrid_generate,
+		.from_private = NULL,
+		.peer_key = x25519_peer_key,
+		.derive_err = ST_ERR_KEX_PUBLIC_INVALID,
+		.kem = &kem_mlkem768,
+	},
+	[ST_KEX_SNTRUP761_X25519] = {
+		.name = "sntrup761x25519",
+		.ossl_type = "X25519",
+		.ossl_group = NULL,
+		.generate = hybrid_generate,
+		.from_private = NULL,
+		.peer_key = x25519_peer_key,
+		.derive_err = ST_ERR_KEX_PUBLIC_INVALID,
+		.kem = &kem_sntrup761,
+	},
 };
 
 static const struct kex_ops *kex_lookup(enum st_kex_group g)
@@ -543,6 +660,13 @@ const char *st_kex_group_name(enum st_kex_group g)
 	const struct kex_ops *ops = kex_lookup(g);
 
 	return ops != NULL ? ops->name : "unknown";
+}
+
+int st_kex_group_is_kem(enum st_kex_group g)
+{
+	const struct kex_ops *ops = kex_lookup(g);
+
+	return ops != NULL && ops->kem != NULL;
 }
 
 /* A zeroed keypair for group g, ready for its generate / from_private. */
@@ -589,6 +713,10 @@ int st_kex_keypair_from_private(enum st_kex_group g, const uint8_t *priv, size_t
 		return ST_ERR_INVALID_ARGUMENT;
 	if ((r = kex_alloc(g, &kp)) != ST_OK)
 		goto out;
+	if (kp->ops->from_private == NULL) {
+		r = ST_ERR_ALG_UNSUPPORTED;
+		goto out;
+	}
 	if ((r = kp->ops->from_private(kp, priv, len)) != ST_OK)
 		goto out;
 	*out = kp;
@@ -614,17 +742,19 @@ int st_kex_public(const struct st_kex_keypair *kp, uint8_t *out, size_t outsz, s
 	return ST_OK;
 }
 
-int st_kex_derive(const struct st_kex_keypair *kp, const uint8_t *peer, size_t peer_len,
-		  struct st_buf *k_out)
+/*
+ * The raw DH / ECDH / X25519 shared secret of kp and a peer value, checked,
+ * into secret[0..DH_MAX) with its length in *slen. On failure the buffer is
+ * wiped and the OpenSSL error queue cleared of a peer's bad value.
+ */
+static int kex_shared(const struct st_kex_keypair *kp, const uint8_t *peer, size_t peer_len,
+		      uint8_t secret[DH_MAX], size_t *slen)
 {
 	EVP_PKEY *peer_key = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
-	uint8_t secret[ST_KEX_PUBLIC_MAX];
-	size_t slen = sizeof(secret);
+	size_t len = DH_MAX;
 	int r;
 
-	if (kp == NULL || k_out == NULL || (peer == NULL && peer_len > 0))
-		return ST_ERR_INVALID_ARGUMENT;
 	if ((r = kp->ops->peer_key(kp, peer, peer_len, &peer_key)) != ST_OK)
 		goto out;
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, kp->pkey, NULL)) == NULL ||
@@ -640,25 +770,154 @@ int st_kex_derive(const struct st_kex_keypair *kp, const uint8_t *peer, size_t p
 		r = ST_ERR_CRYPTO;
 		goto out;
 	}
-	if (EVP_PKEY_derive(ctx, secret, &slen) != 1) {
+	if (EVP_PKEY_derive(ctx, secret, &len) != 1) {
 		r = kp->ops->derive_err;
 		goto out;
 	}
 	/* RFC 7748 §6.1 / RFC 8731 §3 for X25519; elsewhere a zero K cannot occur, but is fatal. */
-	if (slen == 0 || slen > sizeof(secret) || all_zero(secret, slen)) {
+	if (len == 0 || len > DH_MAX || all_zero(secret, len)) {
 		r = ST_ERR_KEX_PUBLIC_INVALID;
 		goto out;
 	}
-	if ((r = st_buf_put_mpint(k_out, secret, slen)) != ST_OK)
-		goto out;
+	*slen = len;
 	r = ST_OK;
 out:
+	if (r != ST_OK)
+		st_wipe(secret, DH_MAX);
 	/* A peer's bad value must not leave noise in this thread's OpenSSL error queue. */
 	if (r == ST_ERR_KEX_PUBLIC_INVALID)
 		ERR_clear_error();
-	st_wipe(secret, sizeof(secret));
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(peer_key);
+	return r;
+}
+
+int st_kex_derive(const struct st_kex_keypair *kp, const uint8_t *peer, size_t peer_len,
+		  struct st_buf *k_out)
+{
+	uint8_t secret[DH_MAX];
+	size_t slen = 0;
+	int r;
+
+	if (kp == NULL || k_out == NULL || (peer == NULL && peer_len > 0))
+		return ST_ERR_INVALID_ARGUMENT;
+	if (kp->ops->kem != NULL)
+		return ST_ERR_ALG_UNSUPPORTED;
+	if ((r = kex_shared(kp, peer, peer_len, secret, &slen)) != ST_OK)
+		return r;
+	r = st_buf_put_mpint(k_out, secret, slen);
+	st_wipe(secret, sizeof(secret));
+	return r;
+}
+
+/* K = HASH(ss[0..64)) of the two halves, appended to k_out as an SSH string. */
+static int hybrid_put_k(const struct kem_ops *kem, const uint8_t ss[KEM_SS_LEN + X25519_LEN],
+			struct st_buf *k_out)
+{
+	uint8_t k[ST_HASH_MAX_LEN];
+	int r;
+
+	if ((r = st_hash(kem->hash, ss, KEM_SS_LEN + X25519_LEN, k)) == ST_OK)
+		r = st_buf_put_string(k_out, k, st_hash_len(kem->hash));
+	st_wipe(k, sizeof(k));
+	return r;
+}
+
+/* The server's hybrid step: encapsulate to the client's KEM key, X25519 with a fresh key. */
+static int hybrid_respond(const struct kex_ops *ops, const uint8_t *q_c, size_t q_c_len,
+			  uint8_t *q_s, size_t q_s_size, size_t *q_s_len, struct st_buf *k_out)
+{
+	const struct kem_ops *kem = ops->kem;
+	struct st_kex_keypair *x = NULL;
+	uint8_t reply[ST_KEX_PUBLIC_MAX], ss[KEM_SS_LEN + X25519_LEN], xs[DH_MAX];
+	size_t xlen = 0, qlen = kem->ct_len + X25519_LEN;
+	int r;
+
+	if (q_c_len != kem->pk_len + X25519_LEN)
+		return ST_ERR_KEX_PUBLIC_INVALID;
+	if (q_s_size < qlen)
+		return ST_ERR_NO_SPACE;
+	if ((r = kem->encaps(q_c, kem->pk_len, reply, ss)) != ST_OK)
+		goto out;
+	if ((r = st_kex_keypair_new(ST_KEX_X25519, &x)) != ST_OK ||
+	    (r = kex_shared(x, q_c + kem->pk_len, X25519_LEN, xs, &xlen)) != ST_OK)
+		goto out;
+	if (xlen != X25519_LEN) {
+		r = ST_ERR_CRYPTO;
+		goto out;
+	}
+	memcpy(ss + KEM_SS_LEN, xs, X25519_LEN);
+	memcpy(reply + kem->ct_len, x->pub, X25519_LEN);
+	if ((r = hybrid_put_k(kem, ss, k_out)) != ST_OK)
+		goto out;
+	memcpy(q_s, reply, qlen);
+	*q_s_len = qlen;
+out:
+	st_wipe(ss, sizeof(ss));
+	st_wipe(xs, sizeof(xs));
+	st_kex_keypair_free(x);
+	return r;
+}
+
+int st_kex_server_respond(enum st_kex_group g, const uint8_t *q_c, size_t q_c_len,
+			  uint8_t *q_s, size_t q_s_size, size_t *q_s_len, struct st_buf *k_out)
+{
+	const struct kex_ops *ops = kex_lookup(g);
+	struct st_kex_keypair *kp = NULL;
+	size_t mark, len = 0;
+	int r;
+
+	if ((q_c == NULL && q_c_len > 0) || q_s == NULL || q_s_len == NULL || k_out == NULL)
+		return ST_ERR_INVALID_ARGUMENT;
+	if (ops == NULL)
+		return ST_ERR_ALG_UNSUPPORTED;
+	if (ops->kem != NULL)
+		return hybrid_respond(ops, q_c, q_c_len, q_s, q_s_size, q_s_len, k_out);
+	mark = k_out->len;
+	if ((r = st_kex_keypair_new(g, &kp)) != ST_OK)
+		goto out;
+	if (q_s_size < kp->pub_len) {
+		r = ST_ERR_NO_SPACE;
+		goto out;
+	}
+	if ((r = st_kex_derive(kp, q_c, q_c_len, k_out)) != ST_OK ||
+	    (r = st_kex_public(kp, q_s, q_s_size, &len)) != ST_OK) {
+		k_out->len = mark;
+		goto out;
+	}
+	*q_s_len = len;
+out:
+	st_kex_keypair_free(kp);
+	return r;
+}
+
+int st_kex_client_finish(const struct st_kex_keypair *kp, const uint8_t *q_s, size_t q_s_len,
+			 struct st_buf *k_out)
+{
+	const struct kem_ops *kem;
+	uint8_t ss[KEM_SS_LEN + X25519_LEN], xs[DH_MAX];
+	size_t xlen = 0;
+	int r;
+
+	if (kp == NULL || k_out == NULL || (q_s == NULL && q_s_len > 0))
+		return ST_ERR_INVALID_ARGUMENT;
+	if ((kem = kp->ops->kem) == NULL)
+		return st_kex_derive(kp, q_s, q_s_len, k_out);
+	if (q_s_len != kem->ct_len + X25519_LEN)
+		return ST_ERR_KEX_PUBLIC_INVALID;
+	if ((r = kem->decaps(kp->kem_sk, q_s, kem->ct_len, ss)) != ST_OK)
+		goto out;
+	if ((r = kex_shared(kp, q_s + kem->ct_len, X25519_LEN, xs, &xlen)) != ST_OK)
+		goto out;
+	if (xlen != X25519_LEN) {
+		r = ST_ERR_CRYPTO;
+		goto out;
+	}
+	memcpy(ss + KEM_SS_LEN, xs, X25519_LEN);
+	r = hybrid_put_k(kem, ss, k_out);
+out:
+	st_wipe(ss, sizeof(ss));
+	st_wipe(xs, sizeof(xs));
 	return r;
 }
 

@@ -193,7 +193,7 @@ int st_sshc_kex_finish(const struct st_sshc_neg *n, const struct st_sshc_kex_sta
 		goto out;
 	}
 	if ((r = st_buf_alloc(&k, 64, ST_KEX_SECRET_ENC_MAX)) != 0 ||
-	    (r = st_kex_derive(st->kp, qs, qs_len, &k)) != 0)
+	    (r = st_kex_client_finish(st->kp, qs, qs_len, &k)) != 0)
 		goto out;
 	res->h_len = st_hash_len(n->kex->hash);
 	if ((r = st_kex_exchange_hash(n->kex, t, ks, ks_len, st->q_c, st->q_c_len, qs, qs_len,

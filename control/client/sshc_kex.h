@@ -65,7 +65,7 @@ struct st_sshc_neg {
 int st_sshc_kex_negotiate(const struct st_sshc_algs *a, const uint8_t *p, size_t len,
 			  int initial, struct st_sshc_neg *out, const char **what);
 
-/* One exchange in progress: our ephemeral key. */
+/* One exchange in progress: our ephemeral key (for a hybrid KEM, the KEM and X25519 keys). */
 struct st_sshc_kex_state {
 	struct st_kex_keypair *kp;
 	uint8_t q_c[ST_KEX_PUBLIC_MAX];
@@ -73,7 +73,8 @@ struct st_sshc_kex_state {
 };
 
 /*
- * Makes the ephemeral key and appends KEX_ECDH_INIT / KEXDH_INIT to out.
+ * Makes the ephemeral key and appends KEX_ECDH_INIT / KEXDH_INIT to out
+ * (for mlkem768x25519 / sntrup761x25519, Q_C = KEM public key || X25519 public).
  * Returns ST_OK, ST_ERR_ALLOC, ST_ERR_CRYPTO, ST_ERR_NO_SPACE.
  */
 int st_sshc_kex_init(const struct st_sshc_neg *n, struct st_sshc_kex_state *st,
@@ -91,7 +92,8 @@ struct st_sshc_kex_result {
 
 /*
  * Checks the server's KEX_ECDH_REPLY / KEXDH_REPLY p[0..len): parses K_S,
- * Q_S/f and the signature, derives K, computes H, verifies the signature
+ * Q_S/f and the signature, derives K (st_kex_client_finish: DH, or the KEM
+ * ciphertext decapsulated and X25519), computes H, verifies the signature
  * with the negotiated algorithm and derives both directions' keys (session
  * id: sid, or H itself when sid_len is 0). Whether the host key is the
  * right one is the caller's decision (hostkey_check.h).

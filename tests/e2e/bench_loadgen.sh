@@ -71,6 +71,18 @@ lgrun "handshake --cipher chacha20-poly1305 --kex ecdh-sha2-nistp256" 0 hsc.json
 jcheck "the algorithms asked for are negotiated" "$T/hsc.json" \
 	'd["cipher"] == "chacha20-poly1305@openssh.com" and d["kex"] == "ecdh-sha2-nistp256" and d["handshakes"] == 4'
 
+# The hybrid post-quantum kex methods, with the project's own client engine (OpenSSH 9.2 has no
+# mlkem768x25519-sha256): handshakes, then bytes both ways (bulk echo, checked) under each.
+for k in mlkem768x25519-sha256 sntrup761x25519-sha512 sntrup761x25519-sha512@openssh.com; do
+	lgrun "handshake --kex $k" 0 "hs_$k.json" handshake -n 4 -c 2 --json --kex "$k" "${KH[@]}" alice@$ADDR
+	jcheck "$k negotiated, 4 handshakes, host key verified" "$T/hs_$k.json" \
+		"d['kex'] == '$k' and d['handshakes'] == 4 and d['failures'] == {} and d['hostkey_verified'] is True"
+done
+lgrun "bulk -d echo --kex mlkem768x25519-sha256" 0 bulk_mlkem.json bulk -d echo -b 1M --json \
+	--kex mlkem768x25519-sha256 "${KH[@]}" alice@$ADDR
+jcheck "bulk echo under mlkem768x25519-sha256: 1 MiB both ways, checked" "$T/bulk_mlkem.json" \
+	"d['kex'] == 'mlkem768x25519-sha256' and d['completed'] == 1 and d['bytes'] == 1048576 and d['failures'] == {} and d['verify'] is True"
+
 fp=$(ssh-keygen -lf "$T/host_ed25519.pub" | cut -d' ' -f2)
 lgrun "handshake --fingerprint (ed25519 host key)" 0 hsf.json handshake -n 3 --json -i "$T/id_user" \
 	--hostkey-alg ssh-ed25519 --fingerprint "$fp" alice@$ADDR

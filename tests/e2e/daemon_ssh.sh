@@ -100,10 +100,22 @@ matrix_one() { # label ssh-options...
 	r=$(echo "m-$label" | TMO=30 sshc alice "$T/id_user" "$@" echo 2>"$T/merr")
 	if [ "$r" = "m-$label" ]; then ok "matrix $label"; else bad "matrix $label" "$(head -c 200 "$T/merr")"; fi
 }
-for k in curve25519-sha256 curve25519-sha256@libssh.org ecdh-sha2-nistp256 \
-	diffie-hellman-group16-sha512 diffie-hellman-group14-sha256; do
+for k in sntrup761x25519-sha512@openssh.com curve25519-sha256 curve25519-sha256@libssh.org \
+	ecdh-sha2-nistp256 diffie-hellman-group16-sha512 diffie-hellman-group14-sha256; do
 	matrix_one "kex=$k" -o KexAlgorithms=$k
 done
+# Debian 12's later 9.2 updates also know the RFC 9941 name without @openssh.com.
+ssh -Q kex | grep -qx sntrup761x25519-sha512 &&
+	matrix_one "kex=sntrup761x25519-sha512" -o KexAlgorithms=sntrup761x25519-sha512
+# With no option the client's first kex is an sntrup761 name (9.2: the @openssh.com one; Debian's
+# deb12u updates put the plain name before it), and our default has both right after
+# mlkem768x25519-sha256 (which 9.2 lacks): that name is negotiated, and bytes move both ways.
+pqfirst=$(ssh -G -p 22 x 2>/dev/null | awk '$1 == "kexalgorithms" { split($2, a, ","); print a[1] }')
+r=$(echo "pq-default" | TMO=30 sshc alice "$T/id_user" -v echo 2>"$T/pqerr")
+case $pqfirst in sntrup761x25519-sha512*) ;; *) pqfirst="(not sntrup761: $pqfirst)" ;; esac
+tr -d '\r' <"$T/pqerr" | grep -qx "debug1: kex: algorithm: $pqfirst" && [ "$r" = "pq-default" ] &&
+	ok "default kex with OpenSSH $(ssh -V 2>&1 | cut -d, -f1 | cut -d_ -f2) is $pqfirst, echo both ways" ||
+	bad "default kex $pqfirst" "$(grep 'kex: algorithm' "$T/pqerr") r=$r"
 for h in ssh-ed25519 ecdsa-sha2-nistp256 rsa-sha2-512 rsa-sha2-256; do
 	matrix_one "hostkey=$h" -o HostKeyAlgorithms=$h
 done
@@ -188,7 +200,7 @@ sid=$(awk '$2 == "alice" { id = $1 } END { print id }' "$T/sessions") # the newe
 ctl session "$sid" --json | /usr/bin/python3 -c "
 import json,sys
 d=json.load(sys.stdin)
-assert d['user']=='alice' and d['channels']==1 and d['bytes_out']>0 and 'curve25519' in d['algorithms'], d
+assert d['user']=='alice' and d['channels']==1 and d['bytes_out']>0 and 'sntrup761x25519-sha512' in d['algorithms'], d
 " && ok "sshtermctl session: user, channels, bytes, algorithms" || bad "sshtermctl session --json"
 ctl stats --json > "$T/stats.json" && /usr/bin/python3 -c "
 import json,sys

@@ -16,9 +16,11 @@ head -c "$SIZE" /dev/urandom >"$T/data"
 want=$(sha <"$T/data")
 
 # Rows: every kex (with the @libssh.org alias) x every host key algorithm
-# once (20 rows); the 11 cipher/MAC combinations are dealt round-robin over
+# once (28 rows with both sntrup761 names); the 11 cipher/MAC combinations are dealt round-robin over
 # them, so each appears at least once.
-KEXS="curve25519-sha256 curve25519-sha256@libssh.org ecdh-sha2-nistp256 diffie-hellman-group16-sha512 diffie-hellman-group14-sha256"
+KEXS="curve25519-sha256 curve25519-sha256@libssh.org ecdh-sha2-nistp256 diffie-hellman-group16-sha512 diffie-hellman-group14-sha256 sntrup761x25519-sha512@openssh.com"
+# Debian 12's later OpenSSH 9.2 updates also have the RFC 9941 name without @openssh.com.
+ssh -Q kex | grep -qx sntrup761x25519-sha512 && KEXS="$KEXS sntrup761x25519-sha512"
 HKS="ssh-ed25519 ecdsa-sha2-nistp256 rsa-sha2-512 rsa-sha2-256"
 CMS=(aes128-gcm@openssh.com/hmac-sha2-256 aes256-gcm@openssh.com/hmac-sha2-512
 	chacha20-poly1305@openssh.com/hmac-sha2-256)

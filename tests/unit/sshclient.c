@@ -743,7 +743,7 @@ static int cli_kexinit(struct sc_bed *b, int initial)
 	char kex[512];
 	unsigned flags = (b->o.ext_info ? ST_SSHC_KEXINIT_EXT_INFO : 0) |
 			 (b->o.strict ? ST_SSHC_KEXINIT_STRICT : 0) |
-			 (b->o.guess_wrong ? ST_SSHC_KEXINIT_FOLLOWS : 0);
+			 (b->o.guess_wrong || b->o.guess_not_first ? ST_SSHC_KEXINIT_FOLLOWS : 0);
 
 	cli_algs(b, &a, kex, sizeof(kex));
 	st_buf_reset(&b->i_c);
@@ -769,7 +769,7 @@ int sc_kex(struct sc_bed *b, int initial)
 	struct st_buf out;
 	const char *what;
 	char kex[512];
-	uint8_t obuf[1024];
+	uint8_t obuf[ST_KEX_PUBLIC_MAX + 64];
 	int r;
 
 	cli_algs(b, &a, kex, sizeof(kex));
@@ -777,7 +777,7 @@ int sc_kex(struct sc_bed *b, int initial)
 		a.kex = b->o.kex ? b->o.kex : "curve25519-sha256"; /* negotiate without the bait */
 	if ((r = cli_kexinit(b, initial)) != 0 || (r = sc_sendb(b, &b->i_c)) != 0)
 		goto out;
-	if (b->o.guess_wrong) {
+	if (b->o.guess_wrong || b->o.guess_not_first) {
 		static const uint8_t guess[] = {SSH_MSG_KEX_ECDH_INIT, 0, 0, 0, 3, 'b', 'a', 'd'};
 		if ((r = sc_send(b, guess, sizeof(guess))) != 0)
 			goto out;
@@ -1009,6 +1009,7 @@ int sc_chan_request(struct sc_bed *b, uint32_t server_id, const char *type, cons
 const char *const sc_all_kex[SC_N_KEX] = {
 	"curve25519-sha256", "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
 	"diffie-hellman-group16-sha512", "diffie-hellman-group14-sha256",
+	"mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com",
 };
 const char *const sc_all_hostkey[SC_N_HOSTKEY] = {"ssh-ed25519", "ecdsa-sha2-nistp256",
 						   "rsa-sha2-512", "rsa-sha2-256"};

@@ -46,6 +46,8 @@ struct sc_opts {
 	int strict;              /* offer kex-strict-c-v00@openssh.com */
 	int ext_info;            /* offer ext-info-c */
 	int guess_wrong;         /* first_kex_packet_follows with a wrong guess */
+	int guess_not_first;     /* first_kex_packet_follows, our first kex is not the server's
+				    first but it has it: wrong by RFC 4253 §7 (dropbear) */
 	const char *version;     /* NULL: "SSH-2.0-sctest_1.0" */
 	int newkeys_trailing;    /* send NEWKEYS with a trailing byte */
 	int wsess;               /* server side: the real worker session (dataplane/ssh/wsess.h)
@@ -199,7 +201,7 @@ int sc_rekey_due(struct sc_bed *b);
 
 
 /* Every name sshterm implements, for the algorithm matrices of the tests. */
-#define SC_N_KEX 5
+#define SC_N_KEX 8
 #define SC_N_HOSTKEY 4
 #define SC_N_CIPHER 5
 #define SC_N_MAC 4

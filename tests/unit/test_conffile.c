@@ -118,6 +118,19 @@ static void test_algorithm_modifiers(void)
 	CHECK(strstr(c.ctl.kex_algs, "curve25519-sha256") != NULL);
 	st_daemon_conf_free(&c);
 
+	/* the default starts with the post-quantum hybrids; a pattern removes them */
+	CHECK_OK(parse(&c, "Port 22\n", err));
+	{
+		static const char pq[] = "mlkem768x25519-sha256,sntrup761x25519-sha512,"
+					 "sntrup761x25519-sha512@openssh.com,curve25519-sha256,";
+		CHECK(strncmp(c.ctl.kex_algs, pq, sizeof(pq) - 1) == 0);
+	}
+	st_daemon_conf_free(&c);
+	CHECK_OK(parse(&c, "KexAlgorithms -mlkem768x25519-sha256,sntrup761x25519-sha512*\n", err));
+	CHECK(strncmp(c.ctl.kex_algs, "curve25519-sha256,", 18) == 0);
+	CHECK(strstr(c.ctl.kex_algs, "sntrup") == NULL && strstr(c.ctl.kex_algs, "mlkem") == NULL);
+	st_daemon_conf_free(&c);
+
 	CHECK_OK(parse(&c, "MACs +hmac-sha2-512\n", err)); /* already present: no change */
 	CHECK(strstr(c.ctl.macs, "hmac-sha2-512,") != NULL || strstr(c.ctl.macs, "hmac-sha2-512") != NULL);
 	st_daemon_conf_free(&c);

@@ -17,6 +17,8 @@
 #include "control/version.h"
 #include "crypto/buf.h"
 #include "crypto/key.h"
+#include "crypto/kexalg.h"
+#include "crypto/mlkem.h"
 #include "dataplane/ssh/msg.h"
 #include "tests/unit/sshclient.h"
 #include "tests/unit/test.h"
@@ -522,6 +524,25 @@ static void test_wrong_guess(void)
 	CHECK(!b.closed);
 	CHECK_INT(sc_service_userauth(&b), SSH_MSG_SERVICE_ACCEPT);
 	sc_bed_free(&b);
+
+	/*
+	 * The client's first kex is negotiated but is not our first
+	 * (mlkem768x25519-sha256): still a wrong guess, dropped (dropbear
+	 * guesses curve25519-sha256 and then sends its real KEX_ECDH_INIT).
+	 */
+	struct sc_opts o2 = {.guess_not_first = 1, .strict = 1, .kex = "curve25519-sha256"};
+	CHECK_OK(sc_bed_init(&b, &fx.cfg, &o2));
+	CHECK_OK(sc_handshake(&b));
+	CHECK(!b.closed);
+	CHECK_INT(sc_service_userauth(&b), SSH_MSG_SERVICE_ACCEPT);
+	sc_bed_free(&b);
+	/* the host key too: ssh-ed25519 is our first, ecdsa is not */
+	struct sc_opts o3 = {.guess_not_first = 1, .strict = 1,
+			     .kex = "mlkem768x25519-sha256", .hostkey_alg = "ecdsa-sha2-nistp256"};
+	CHECK_OK(sc_bed_init(&b, &fx.cfg, &o3));
+	CHECK_OK(sc_handshake(&b));
+	CHECK(!b.closed);
+	sc_bed_free(&b);
 }
 
 static void test_unimplemented_reply(void)
@@ -665,6 +686,91 @@ static void test_bad_public_value(void)
 	sc_bed_free(&b);
 }
 
+/* Client-started rekeys under each hybrid KEM, channel data crossing them. */
+static void test_rekey_hybrid(void)
+{
+	static const char *const kex[] = {"mlkem768x25519-sha256", "sntrup761x25519-sha512",
+					  "sntrup761x25519-sha512@openssh.com"};
+	for (size_t k = 0; k < N(kex); k++) {
+		struct sc_bed b;
+		struct sc_opts o = {.strict = 1, .kex = kex[k]};
+		uint32_t sid = login_echo(&b, &o);
+		uint32_t seq = 0;
+		for (int round = 0; round < 2; round++) {
+			for (int i = 0; i < 5; i++)
+				send_data(&b, sid, seq++);
+			CHECK_OK(sc_kex(&b, 0));
+			sc_pump(&b);
+			expect_data(&b, seq - 5, 5);
+		}
+		/* and one the server starts */
+		CHECK_OK(sc_rekey_due(&b));
+		CHECK_OK(sc_kex(&b, 0));
+		CHECK_INT(b.nkeys, 4);
+		CHECK_INT(b.stats.v[ST_CTL_KEX_DONE], 4);
+		CHECK(memcmp(&b.cli_tx, &b.srv_rx, sizeof(b.cli_tx)) == 0);
+		CHECK(memcmp(&b.cli_rx, &b.srv_tx, sizeof(b.cli_rx)) == 0);
+		CHECK_INT(sc_chan_request(&b, sid, "exec", "sink", 1), SSH_MSG_CHANNEL_FAILURE);
+		CHECK(!b.closed && !b.fatal);
+		sc_bed_free(&b);
+	}
+}
+
+/* Sends KEX_ECDH_INIT with q_c[0..len) under kex; the session must end as a failed kex. */
+static void hybrid_init_rejected(const char *kex, const uint8_t *q_c, size_t len, int line)
+{
+	struct sc_bed b;
+	struct sc_opts o = {.strict = 1, .kex = kex};
+	uint8_t msg[5 + ST_KEX_PUBLIC_MAX + 8];
+	CHECK_OK(sc_bed_init(&b, &fx.cfg, &o));
+	CHECK_OK(cli_kexinit_send(&b));
+	msg[0] = SSH_MSG_KEX_ECDH_INIT;
+	st_poke_u32(msg + 1, (uint32_t)len);
+	memcpy(msg + 5, q_c, len);
+	CHECK_OK(sc_send(&b, msg, 5 + len));
+	if (!b.closed || b.close_code != SSH_DISCONNECT_KEY_EXCHANGE_FAILED ||
+	    b.stats.v[ST_CTL_DISC_KEX_FAILED] != 1 || b.stats.v[ST_CTL_KEX_DONE] != 0)
+		st_test_fail(__FILE__, line, "%s Q_C of %zu bytes: closed %d code %u, KEX_FAILED %llu",
+			     kex, len, b.closed, b.close_code,
+			     (unsigned long long)b.stats.v[ST_CTL_DISC_KEX_FAILED]);
+	CHECK(strstr(b.close_text, "invalid key exchange public value") != NULL);
+	sc_bed_free(&b);
+}
+
+static void test_bad_hybrid_value(void)
+{
+	uint8_t q_c[ST_KEX_PUBLIC_MAX + 1], dk[ST_MLKEM768_DK_LEN];
+	struct st_kex_keypair *x = NULL;
+	size_t xl = 0;
+
+	/* a good ML-KEM key and X25519 public, then broken one way at a time */
+	CHECK_OK(st_mlkem768_keygen(q_c, dk));
+	CHECK_OK(st_kex_keypair_new(ST_KEX_X25519, &x));
+	if (x == NULL)
+		return;
+	CHECK_OK(st_kex_public(x, q_c + ST_MLKEM768_EK_LEN, 32, &xl));
+	st_kex_keypair_free(x);
+	q_c[1216] = 0;
+	hybrid_init_rejected("mlkem768x25519-sha256", q_c, 1215, __LINE__);
+	hybrid_init_rejected("mlkem768x25519-sha256", q_c, 1217, __LINE__);
+	hybrid_init_rejected("mlkem768x25519-sha256", q_c, 32, __LINE__);
+	hybrid_init_rejected("sntrup761x25519-sha512", q_c, 1216, __LINE__);
+	hybrid_init_rejected("sntrup761x25519-sha512@openssh.com", q_c, 1189, __LINE__);
+	/* X25519 low-order point: all-zero shared secret */
+	uint8_t z[ST_KEX_PUBLIC_MAX];
+	memcpy(z, q_c, 1216);
+	memset(z + ST_MLKEM768_EK_LEN, 0, 32);
+	hybrid_init_rejected("mlkem768x25519-sha256", z, 1216, __LINE__);
+	memset(z + 1158, 0, 32);
+	hybrid_init_rejected("sntrup761x25519-sha512", z, 1190, __LINE__);
+	/* ek failing the modulus check: the first coefficient 0xfff */
+	memcpy(z, q_c, 1216);
+	z[0] = 0xff;
+	z[1] |= 0x0f;
+	hybrid_init_rejected("mlkem768x25519-sha256", z, 1216, __LINE__);
+	memset(dk, 0, sizeof(dk));
+}
+
 static void test_counter_names(void)
 {
 	CHECK(strcmp(st_ctl_counter_name(ST_CTL_DISC_MALFORMED), "DISC_MALFORMED") == 0);
@@ -697,6 +803,8 @@ int main(void)
 	RUN(test_peer_disconnect);
 	RUN(test_peer_disconnect_no_language);
 	RUN(test_bad_public_value);
+	RUN(test_rekey_hybrid);
+	RUN(test_bad_hybrid_value);
 	RUN(test_counter_names);
 	sc_fixture_free(&fx);
 	return st_test_done("test_ctl_kex");

@@ -28,7 +28,7 @@ static void test_handshakes(void)
 	for (int i = 0; i < 20; i++) {
 		struct sc_bed b;
 		struct sc_opts o = {.wsess = 1, .strict = i % 3 != 0, .ext_info = 1,
-				    .kex = kexes[i % 5], .hostkey_alg = hks[i % 4],
+				    .kex = kexes[i % SC_N_KEX], .hostkey_alg = hks[i % 4],
 				    .cipher = ciphers[i % 5], .mac = macs[i % 4]};
 		CHECK_OK(sc_bed_init(&b, &fx.cfg, &o));
 		CHECK(strcmp(b.v_s, "SSH-2.0-sshterm_0.1") == 0);

@@ -7,6 +7,7 @@
 
 #include "crypto/buf.h"
 #include "crypto/kexalg.h"
+#include "crypto/mlkem.h"
 #include "tests/unit/test.h"
 
 static const enum st_kex_group all_groups[] = { ST_KEX_X25519, ST_KEX_ECDH_P256,
@@ -483,7 +484,7 @@ static void test_bad_args(void)
 	uint8_t ones[32];
 
 	memset(ones, 0xff, sizeof(ones));
-	CHECK_ERR(st_kex_keypair_new((enum st_kex_group)4, &kp), ST_ERR_ALG_UNSUPPORTED);
+	CHECK_ERR(st_kex_keypair_new((enum st_kex_group)6, &kp), ST_ERR_ALG_UNSUPPORTED);
 	CHECK_ERR(st_kex_keypair_new((enum st_kex_group)-1, &kp), ST_ERR_ALG_UNSUPPORTED);
 	CHECK_ERR(st_kex_keypair_new(ST_KEX_X25519, NULL), ST_ERR_INVALID_ARGUMENT);
 	CHECK(kp == NULL);
@@ -583,6 +584,234 @@ static void test_random_peers(void)
 	}
 }
 
+/* The hybrid KEM groups: lengths of Q_C, Q_S and K, and the hash. */
+static const struct {
+	enum st_kex_group g;
+	const char *name;
+	size_t q_c, q_s, k, kem_pk;
+} hybrids[] = {
+	{ST_KEX_MLKEM768_X25519, "mlkem768x25519", 1184 + 32, 1088 + 32, 32, 1184},
+	{ST_KEX_SNTRUP761_X25519, "sntrup761x25519", 1158 + 32, 1039 + 32, 64, 1158},
+};
+
+/* K of a hybrid group: exactly one SSH string of the hash length. */
+static void check_k_string(const uint8_t *k, size_t klen, size_t want)
+{
+	struct st_buf r;
+	const uint8_t *v;
+	size_t vlen = 0;
+
+	st_buf_from(&r, k, klen);
+	CHECK_OK(st_buf_get_string(&r, &v, &vlen));
+	CHECK_OK(st_buf_end(&r));
+	CHECK_INT(vlen, want);
+}
+
+/* Server step on q_c: the return code, with Q_S and K when it succeeds. */
+static int respond(enum st_kex_group g, const uint8_t *q_c, size_t q_c_len, uint8_t *q_s,
+		   size_t *q_s_len, uint8_t *k, size_t *klen)
+{
+	struct st_buf b;
+	int r;
+
+	st_buf_wrap(&b, k, ST_KEX_SECRET_ENC_MAX);
+	r = st_kex_server_respond(g, q_c, q_c_len, q_s, ST_KEX_PUBLIC_MAX, q_s_len, &b);
+	*klen = b.len;
+	return r;
+}
+
+static int finish(const struct st_kex_keypair *kp, const uint8_t *q_s, size_t q_s_len,
+		  uint8_t *k, size_t *klen)
+{
+	struct st_buf b;
+	int r;
+
+	st_buf_wrap(&b, k, ST_KEX_SECRET_ENC_MAX);
+	r = st_kex_client_finish(kp, q_s, q_s_len, &b);
+	*klen = b.len;
+	return r;
+}
+
+static void test_hybrid_roundtrip(void)
+{
+	for (size_t i = 0; i < sizeof(hybrids) / sizeof(hybrids[0]); i++) {
+		for (int rep = 0; rep < 3; rep++) {
+			struct st_kex_keypair *c = NULL;
+			uint8_t q_c[ST_KEX_PUBLIC_MAX], q_s[ST_KEX_PUBLIC_MAX];
+			uint8_t ks[ST_KEX_SECRET_ENC_MAX], kc[ST_KEX_SECRET_ENC_MAX];
+			size_t lc = 0, ls = 0, kls = 0, klc = 0;
+
+			CHECK(st_kex_group_is_kem(hybrids[i].g));
+			CHECK(strcmp(st_kex_group_name(hybrids[i].g), hybrids[i].name) == 0);
+			CHECK_OK(st_kex_keypair_new(hybrids[i].g, &c));
+			if (c == NULL)
+				continue;
+			CHECK_OK(st_kex_public(c, q_c, sizeof(q_c), &lc));
+			CHECK_INT(lc, hybrids[i].q_c);
+			CHECK_OK(respond(hybrids[i].g, q_c, lc, q_s, &ls, ks, &kls));
+			CHECK_INT(ls, hybrids[i].q_s);
+			check_k_string(ks, kls, hybrids[i].k);
+			CHECK_OK(finish(c, q_s, ls, kc, &klc));
+			CHECK_INT(klc, kls);
+			CHECK_MEM(kc, ks, kls);
+			/* A second response to the same Q_C is a fresh encapsulation and X25519 key. */
+			uint8_t q_s2[ST_KEX_PUBLIC_MAX], ks2[ST_KEX_SECRET_ENC_MAX];
+			size_t ls2 = 0, kls2 = 0;
+			CHECK_OK(respond(hybrids[i].g, q_c, lc, q_s2, &ls2, ks2, &kls2));
+			CHECK(memcmp(q_s, q_s2, ls) != 0 && memcmp(ks, ks2, kls) != 0);
+			/*
+			 * A flipped ciphertext bit is not an error (implicit rejection) but
+			 * gives another K; the host key signature over H then fails.
+			 */
+			q_s[7] ^= 1;
+			CHECK_OK(finish(c, q_s, ls, kc, &klc));
+			CHECK(memcmp(kc, ks, kls) != 0);
+			/* No DH step on a KEM keypair, and no fixed-key construction. */
+			CHECK_ERR(derive_enc(c, q_s, ls, kc, sizeof(kc), &klc), ST_ERR_ALG_UNSUPPORTED);
+			struct st_kex_keypair *x = NULL;
+			CHECK_ERR(st_kex_keypair_from_private(hybrids[i].g, q_c, 32, &x),
+				  ST_ERR_ALG_UNSUPPORTED);
+			CHECK(x == NULL);
+			st_kex_keypair_free(c);
+		}
+	}
+	/* The DH groups answer through the same two calls, K as mpint. */
+	for (size_t g = 0; g < NGROUPS; g++) {
+		struct st_kex_keypair *c = NULL;
+		uint8_t q_c[ST_KEX_PUBLIC_MAX], q_s[ST_KEX_PUBLIC_MAX];
+		uint8_t ks[ST_KEX_SECRET_ENC_MAX], kc[ST_KEX_SECRET_ENC_MAX];
+		size_t lc = 0, ls = 0, kls = 0, klc = 0;
+
+		CHECK(!st_kex_group_is_kem(all_groups[g]));
+		CHECK_OK(st_kex_keypair_new(all_groups[g], &c));
+		if (c == NULL)
+			continue;
+		CHECK_OK(st_kex_public(c, q_c, sizeof(q_c), &lc));
+		CHECK_OK(respond(all_groups[g], q_c, lc, q_s, &ls, ks, &kls));
+		CHECK_OK(finish(c, q_s, ls, kc, &klc));
+		CHECK_INT(klc, kls);
+		CHECK_MEM(kc, ks, kls);
+		check_mpint(ks, kls);
+		st_kex_keypair_free(c);
+	}
+}
+
+/* A rejected value: ST_ERR_KEX_PUBLIC_INVALID, no Q_S and no K written. */
+#define expect_respond_reject(g, q_c, len, what)                                              \
+	do {                                                                                  \
+		uint8_t _qs[ST_KEX_PUBLIC_MAX], _k[ST_KEX_SECRET_ENC_MAX];                    \
+		size_t _ls = 12345, _kl = 0;                                                  \
+		int _r = respond((g), (q_c), (len), _qs, &_ls, _k, &_kl);                     \
+		if (_r != ST_ERR_KEX_PUBLIC_INVALID || _kl != 0 || _ls != 12345)              \
+			st_test_fail(__FILE__, __LINE__, "%s (len %zu) -> %s, K %zu", (what), \
+				     (size_t)(len), st_err_name(_r), _kl);                    \
+	} while (0)
+
+#define expect_finish_reject(kp, q_s, len, what)                                              \
+	do {                                                                                  \
+		uint8_t _k[ST_KEX_SECRET_ENC_MAX];                                            \
+		size_t _kl = 0;                                                               \
+		int _r = finish((kp), (q_s), (len), _k, &_kl);                                \
+		if (_r != ST_ERR_KEX_PUBLIC_INVALID || _kl != 0)                              \
+			st_test_fail(__FILE__, __LINE__, "%s (len %zu) -> %s, K %zu", (what), \
+				     (size_t)(len), st_err_name(_r), _kl);                    \
+	} while (0)
+
+static void test_hybrid_reject(void)
+{
+	/* u = 0 and u = 1: low-order points, the X25519 result is all zero. */
+	static const uint8_t low_order[2][32] = {{0}, {1}};
+
+	for (size_t i = 0; i < sizeof(hybrids) / sizeof(hybrids[0]); i++) {
+		enum st_kex_group g = hybrids[i].g;
+		struct st_kex_keypair *c = NULL;
+		uint8_t q_c[ST_KEX_PUBLIC_MAX + 1], q_s[ST_KEX_PUBLIC_MAX + 1];
+		uint8_t k[ST_KEX_SECRET_ENC_MAX];
+		size_t lc = 0, ls = 0, kl = 0;
+
+		CHECK_OK(st_kex_keypair_new(g, &c));
+		if (c == NULL)
+			continue;
+		CHECK_OK(st_kex_public(c, q_c, ST_KEX_PUBLIC_MAX, &lc));
+		q_c[lc] = 0;
+		/* Wrong lengths of Q_C: empty, one short, one long, the other KEM's length. */
+		expect_respond_reject(g, q_c, 0, "empty Q_C");
+		expect_respond_reject(g, q_c, lc - 1, "Q_C one byte short");
+		expect_respond_reject(g, q_c, lc + 1, "Q_C one byte long");
+		expect_respond_reject(g, q_c, 32, "X25519 only");
+		expect_respond_reject(g, q_c, hybrids[1 - i].q_c, "the other KEM's Q_C");
+		/* An all-zero X25519 result behind a good KEM key. */
+		uint8_t bad[ST_KEX_PUBLIC_MAX];
+		for (int z = 0; z < 2; z++) {
+			memcpy(bad, q_c, lc);
+			memcpy(bad + hybrids[i].kem_pk, low_order[z], 32);
+			expect_respond_reject(g, bad, lc, "low-order X25519 in Q_C");
+		}
+		/* Client side: wrong-length and low-order Q_S. */
+		CHECK_OK(respond(g, q_c, lc, q_s, &ls, k, &kl));
+		expect_finish_reject(c, q_s, 0, "empty Q_S");
+		expect_finish_reject(c, q_s, ls - 1, "Q_S one byte short");
+		q_s[ls] = 0;
+		expect_finish_reject(c, q_s, ls + 1, "Q_S one byte long");
+		for (int z = 0; z < 2; z++) {
+			memcpy(bad, q_s, ls);
+			memcpy(bad + ls - 32, low_order[z], 32);
+			expect_finish_reject(c, bad, ls, "low-order X25519 in Q_S");
+		}
+		st_kex_keypair_free(c);
+	}
+
+	/* ML-KEM: an encapsulation key failing the FIPS 203 modulus check. */
+	{
+		uint8_t ek[ST_MLKEM768_EK_LEN], dk[ST_MLKEM768_DK_LEN], q_c[ST_KEX_PUBLIC_MAX];
+		struct st_kex_keypair *x = NULL;
+		size_t xl = 0;
+
+		CHECK_OK(st_mlkem768_keygen(ek, dk));
+		CHECK_OK(st_kex_keypair_new(ST_KEX_X25519, &x));
+		memcpy(q_c, ek, sizeof(ek));
+		if (x != NULL)
+			CHECK_OK(st_kex_public(x, q_c + sizeof(ek), 32, &xl));
+		/* the good key passes */
+		{
+			uint8_t qs[ST_KEX_PUBLIC_MAX], k[ST_KEX_SECRET_ENC_MAX];
+			size_t ls = 0, kl = 0;
+			CHECK_OK(respond(ST_KEX_MLKEM768_X25519, q_c, sizeof(ek) + 32, qs, &ls, k,
+					 &kl));
+		}
+		/* the first coefficient 0xfff (>= q = 3329); then q itself, the smallest bad one */
+		q_c[0] = 0xff;
+		q_c[1] = (uint8_t)((q_c[1] & 0xf0) | 0x0f);
+		expect_respond_reject(ST_KEX_MLKEM768_X25519, q_c, sizeof(ek) + 32, "ek >= q");
+		q_c[0] = 3329 & 0xff;
+		q_c[1] = (uint8_t)((q_c[1] & 0xf0) | (3329 >> 8));
+		expect_respond_reject(ST_KEX_MLKEM768_X25519, q_c, sizeof(ek) + 32, "ek == q");
+		/* the last coefficient of the last polynomial (ek's t part ends at 1152) */
+		memcpy(q_c, ek, sizeof(ek));
+		q_c[1150] = 0xff;
+		q_c[1151] = 0xff;
+		expect_respond_reject(ST_KEX_MLKEM768_X25519, q_c, sizeof(ek) + 32,
+				      "last coefficient >= q");
+		st_kex_keypair_free(x);
+	}
+
+	/* Argument checks. */
+	{
+		uint8_t q[ST_KEX_PUBLIC_MAX] = {0}, k[ST_KEX_SECRET_ENC_MAX];
+		size_t l = 0;
+		struct st_buf b;
+		st_buf_wrap(&b, k, sizeof(k));
+		CHECK_ERR(st_kex_server_respond((enum st_kex_group)6, q, 32, q, sizeof(q), &l, &b),
+			  ST_ERR_ALG_UNSUPPORTED);
+		CHECK_ERR(st_kex_server_respond(ST_KEX_X25519, q, 32, NULL, sizeof(q), &l, &b),
+			  ST_ERR_INVALID_ARGUMENT);
+		CHECK_ERR(st_kex_server_respond(ST_KEX_MLKEM768_X25519, q, 1216, q, 1119, &l, &b),
+			  ST_ERR_NO_SPACE);
+		CHECK_ERR(st_kex_client_finish(NULL, q, 32, &b), ST_ERR_INVALID_ARGUMENT);
+		CHECK_INT(b.len, 0);
+	}
+}
+
 int main(void)
 {
 	RUN(test_names);
@@ -595,5 +824,7 @@ int main(void)
 	RUN(test_dh_reject);
 	RUN(test_bad_args);
 	RUN(test_random_peers);
+	RUN(test_hybrid_roundtrip);
+	RUN(test_hybrid_reject);
 	return st_test_done("kex");
 }
