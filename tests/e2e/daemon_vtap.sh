@@ -61,6 +61,7 @@ check "no TCP checksum or length drops" "$(($(daemon_stat 'workers.*.drops.TCP_C
 want=$(source_sha $((64 << 20)))
 # The client reads at about 32 MiB/s, so the transfer lasts 2 s whatever the
 # machine's speed, and the TAP goes down in its middle.
+base=$(ctr TCP_DATA_SEGS_OUT)
 (TMO=120 sshc alice "$T/id_user" "source 64M" |
 	python3 -c 'import sys,time
 i, o = sys.stdin.buffer, sys.stdout.buffer
@@ -72,8 +73,10 @@ while True:
     time.sleep(0.002)' | sha256sum | cut -d' ' -f1 > "$T/flap.sha") &
 FP=$!
 PIDS+=($FP)
-for _ in $(seq 1 50); do [ "$(ctr TCP_DATA_SEGS_OUT)" -gt 0 ] && break; sleep 0.1; done
-sleep 0.5
+# Down only once this transfer's data flows: the counter is the daemon's total, so it must grow
+# past what the sections above sent (a link taken down before the client's SYN leaves the
+# daemon nothing to write).
+for _ in $(seq 1 100); do [ "$(ctr TCP_DATA_SEGS_OUT)" -gt $((base + 200)) ] && break; sleep 0.05; done
 ip -n "$NS" link set "$TAP" down
 sleep 1
 ip -n "$NS" link set "$TAP" up
