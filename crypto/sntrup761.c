@@ -182,14 +182,17 @@ static void sort_u32(uint32_t *x)
 
 /* --- polynomial arithmetic --- */
 
-/* h = f g in Rq, f in Rq, g small. x^p = x + 1 folds the top half down. */
-static void rq_mult_small(int16_t *h, const int16_t *f, const int8_t *g)
+/*
+ * acc = f g with x^p = x + 1 folding the top half down, for f with int16
+ * coefficients (f16, Rq) or int8 ones (f8, R3; the other pointer NULL: which
+ * one is public). The products of Rq and R3 differ only in the final freeze.
+ */
+static void mult_fold(int32_t acc[2 * P - 1], const int16_t *f16, const int8_t *f8,
+		      const int8_t *g)
 {
-	int32_t acc[2 * P - 1];
-
-	memset(acc, 0, sizeof(acc));
+	memset(acc, 0, sizeof(int32_t) * (2 * P - 1));
 	for (int i = 0; i < P; i++) {
-		int32_t fi = f[i];
+		int32_t fi = f16 != NULL ? f16[i] : f8[i];
 
 		for (int j = 0; j < P; j++)
 			acc[i + j] += fi * g[j];
@@ -198,6 +201,14 @@ static void rq_mult_small(int16_t *h, const int16_t *f, const int8_t *g)
 		acc[i - P] += acc[i];
 		acc[i - P + 1] += acc[i];
 	}
+}
+
+/* h = f g in Rq, f in Rq, g small. */
+static void rq_mult_small(int16_t *h, const int16_t *f, const int8_t *g)
+{
+	int32_t acc[2 * P - 1];
+
+	mult_fold(acc, f, NULL, g);
 	for (int i = 0; i < P; i++)
 		h[i] = fq_freeze(acc[i]);
 	st_wipe(acc, sizeof(acc));
@@ -208,17 +219,7 @@ static void r3_mult(int8_t *h, const int8_t *f, const int8_t *g)
 {
 	int32_t acc[2 * P - 1];
 
-	memset(acc, 0, sizeof(acc));
-	for (int i = 0; i < P; i++) {
-		int32_t fi = f[i];
-
-		for (int j = 0; j < P; j++)
-			acc[i + j] += fi * g[j];
-	}
-	for (int i = 2 * P - 2; i >= P; i--) {
-		acc[i - P] += acc[i];
-		acc[i - P + 1] += acc[i];
-	}
+	mult_fold(acc, NULL, f, g);
 	for (int i = 0; i < P; i++)
 		h[i] = f3_freeze(acc[i]);
 	st_wipe(acc, sizeof(acc));
