@@ -58,7 +58,6 @@ static struct st_ctl_sess *sess_of(struct st_ctl_shard *sh, struct st_conn_handl
 static void kick_worker(struct st_ctl_shard *sh, unsigned w)
 {
 	dp_idle_kick(dp_worker_get(sh->cp->dp, w)); /* a sleeping worker wakes for it */
-	(void)sh;
 }
 
 /* Moves backlogged messages to the ring, oldest first. Returns how many. */
@@ -672,7 +671,6 @@ void st_ctl_shard_read_pub(const struct st_ctl_shard *sh, struct st_ctl_shard_pu
 static void *shard_thread(void *arg)
 {
 	struct st_ctl_shard *sh = arg;
-	struct st_ctlplane *cp = sh->cp;
 
 	sh->last_tick_ms = mono_ms();
 	while (!__atomic_load_n(&sh->exit, __ATOMIC_ACQUIRE)) {
@@ -708,7 +706,6 @@ static void *shard_thread(void *arg)
 		sess_end(sh, s);
 	}
 	publish(sh);
-	(void)cp;
 	return NULL;
 }
 
