@@ -64,9 +64,27 @@ void st_ctl_config_free(struct st_ctl_config *cfg)
 {
 	if (cfg == NULL)
 		return;
-	for (unsigned i = 0; i < cfg->n_hostkeys; i++)
+	for (unsigned i = 0; i < cfg->n_hostkeys; i++) {
 		st_key_free(cfg->hostkeys[i]);
+		free(cfg->hostcerts[i]);
+	}
 	st_wipe(cfg, sizeof(*cfg));
+}
+
+int st_ctl_config_set_hostcert(struct st_ctl_config *cfg, unsigned idx, const uint8_t *blob,
+			       size_t len)
+{
+	uint8_t *copy;
+
+	if (idx >= cfg->n_hostkeys || blob == NULL || len == 0 || len > ST_CTL_HOSTCERT_MAX)
+		return ST_ERR_INVALID_ARGUMENT;
+	if ((copy = malloc(len)) == NULL)
+		return ST_ERR_ALLOC;
+	memcpy(copy, blob, len);
+	free(cfg->hostcerts[idx]);
+	cfg->hostcerts[idx] = copy;
+	cfg->hostcert_len[idx] = len;
+	return ST_OK;
 }
 
 int st_ctl_config_add_hostkey(struct st_ctl_config *cfg, struct st_key *key)
@@ -104,7 +122,7 @@ static int kex_name_ok(const char *n, size_t l)
 static int hostkey_name_ok(const char *n, size_t l)
 {
 	enum st_sig_alg a;
-	return st_sig_alg_from_name(n, l, &a) == ST_OK;
+	return st_sig_alg_from_name(n, l, &a) == ST_OK || st_sig_alg_from_cert_name(n, l, &a) == ST_OK;
 }
 
 static int cipher_name_ok(const char *n, size_t l)

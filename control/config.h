@@ -17,6 +17,7 @@
 struct st_key;
 
 #define ST_CTL_MAX_HOSTKEYS 8
+#define ST_CTL_HOSTCERT_MAX 16384 /* bytes of one host certificate blob */
 #define ST_CTL_MAX_SERVICES 32
 #define ST_CTL_MAX_PERMITOPEN 32
 #define ST_CTL_ALGLIST_MAX 512
@@ -27,7 +28,14 @@ struct st_key;
 	"mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,"  \
 	"curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,"            \
 	"diffie-hellman-group16-sha512,diffie-hellman-group14-sha256"
-#define ST_CTL_DEFAULT_HOSTKEY_ALGS "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
+/*
+ * Host key algorithms, certificates first as sshd orders them; a -cert-v01
+ * name is offered only for a host key that has a HostCertificate.
+ */
+#define ST_CTL_DEFAULT_HOSTKEY_ALGS                                                  \
+	"ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,"  \
+	"rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,"        \
+	"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
 /* Signature algorithms accepted for user keys (and announced in server-sig-algs). */
 #define ST_CTL_PUBKEY_ALGS "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
 #define ST_CTL_DEFAULT_VERSION "SSH-2.0-sshterm_0.1"
@@ -54,6 +62,9 @@ enum st_ctl_permitopen_mode {
 struct st_ctl_config {
 	struct st_key *hostkeys[ST_CTL_MAX_HOSTKEYS]; /* owned, with private parts */
 	unsigned n_hostkeys;
+	/* HostCertificate of hostkeys[i] (its certificate blob, owned), or NULL. */
+	uint8_t *hostcerts[ST_CTL_MAX_HOSTKEYS];
+	size_t hostcert_len[ST_CTL_MAX_HOSTKEYS];
 
 	char kex_algs[ST_CTL_ALGLIST_MAX];
 	char hostkey_algs[ST_CTL_ALGLIST_MAX];
@@ -108,6 +119,15 @@ void st_ctl_config_free(struct st_ctl_config *cfg);
  * public-only key or a second key of the same type.
  */
 int st_ctl_config_add_hostkey(struct st_ctl_config *cfg, struct st_key *key);
+
+/*
+ * Attaches a host certificate blob (copied) to hostkeys[idx]; a later call
+ * replaces it. The caller has checked that it certifies that key as a host
+ * key. Returns ST_OK, ST_ERR_INVALID_ARGUMENT (no such key, empty or over
+ * ST_CTL_HOSTCERT_MAX), ST_ERR_ALLOC.
+ */
+int st_ctl_config_set_hostcert(struct st_ctl_config *cfg, unsigned idx, const uint8_t *blob,
+			       size_t len);
 
 /* Loads a private key file and adds it. Codes of st_keyfile_load_private() too. */
 int st_ctl_config_add_hostkey_file(struct st_ctl_config *cfg, const char *path);

@@ -361,12 +361,14 @@ static int h_kex_init(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, siz
 	if (r != 0)
 		goto out;
 	if (c->sid_len == 0) {
-		uint8_t blob[ST_KEY_BLOB_MAX];
+		/* Of K_S as sent (a certificate under -cert-v01): hostbound
+		 * requests name the host key the client saw. */
+		uint8_t blob[ST_KEY_BLOB_MAX + ST_CTL_HOSTCERT_MAX];
 		struct st_buf hb;
 		memcpy(c->session_id, res.h, res.h_len);
 		c->sid_len = res.h_len;
 		st_buf_wrap(&hb, blob, sizeof(blob));
-		if ((r = st_key_to_blob(c->neg.hostkey, &hb)) != 0 ||
+		if ((r = st_ctl_kex_hostkey_blob(&c->neg, &hb)) != 0 ||
 		    (r = st_hash(ST_HASH_SHA256, st_buf_ptr(&hb), st_buf_avail(&hb),
 				 c->hostkey_sha256)) != 0)
 			goto out;
@@ -692,7 +694,7 @@ void st_ctl_conn_algorithms(const struct st_ctl_conn *c, char *out, size_t outsz
 		return;
 	}
 	int len = snprintf(out, outsz, "%s %s %s%s%s", n->kex->name,
-			   st_sig_alg_name(n->hostkey_alg), n->cipher_c2s->name, n->mac_c2s ? "/" : "",
+			   st_ctl_kex_hostkey_alg_name(n), n->cipher_c2s->name, n->mac_c2s ? "/" : "",
 			   n->mac_c2s ? n->mac_c2s->name : "");
 	if (len > 0 && (size_t)len < outsz &&
 	    (n->cipher_s2c != n->cipher_c2s || n->mac_s2c != n->mac_c2s))

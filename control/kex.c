@@ -12,15 +12,29 @@
 #include "crypto/secmem.h"
 #include "dataplane/ssh/msg.h"
 
-static const struct st_key *hostkey_for(const struct st_ctl_config *cfg, enum st_sig_alg alg)
+/*
+ * The index of the host key that signs for a host key algorithm name (a
+ * signature algorithm, or its -cert-v01 form when that key has a
+ * HostCertificate), or -1. *sa gets the signature algorithm, *cert whether
+ * the name is a certificate form.
+ */
+static int hostkey_for(const struct st_ctl_config *cfg, const char *name, size_t len,
+		       enum st_sig_alg *sa, int *cert)
 {
+	*cert = 0;
+	if (st_sig_alg_from_name(name, len, sa) != ST_OK) {
+		if (st_sig_alg_from_cert_name(name, len, sa) != ST_OK)
+			return -1;
+		*cert = 1;
+	}
 	for (unsigned i = 0; i < cfg->n_hostkeys; i++)
-		if (st_sig_alg_matches_key(alg, cfg->hostkeys[i]))
-			return cfg->hostkeys[i];
-	return NULL;
+		if (st_sig_alg_matches_key(*sa, cfg->hostkeys[i]) &&
+		    (!*cert || cfg->hostcerts[i] != NULL))
+			return (int)i;
+	return -1;
 }
 
-/* Our host key algorithm list, limited to algorithms we hold a key for. */
+/* Our host key algorithm list, limited to algorithms we hold a key (and certificate) for. */
 static int hostkey_list(const struct st_ctl_config *cfg, char *out, size_t outsz)
 {
 	const char *l = cfg->hostkey_algs;
@@ -30,9 +44,10 @@ static int hostkey_list(const struct st_ctl_config *cfg, char *out, size_t outsz
 	while (i < n) {
 		size_t j = i;
 		enum st_sig_alg a;
+		int cert;
 		while (j < n && l[j] != ',')
 			j++;
-		if (st_sig_alg_from_name(l + i, j - i, &a) == ST_OK && hostkey_for(cfg, a) != NULL) {
+		if (hostkey_for(cfg, l + i, j - i, &a, &cert) >= 0) {
 			if (o + (j - i) + 2 > outsz)
 				return ST_ERR_NO_SPACE;
 			if (o > 0)
@@ -44,6 +59,21 @@ static int hostkey_list(const struct st_ctl_config *cfg, char *out, size_t outsz
 		i = j + 1;
 	}
 	return o > 0 ? ST_OK : ST_ERR_INVALID_ARGUMENT;
+}
+
+int st_ctl_kex_hostkey_blob(const struct st_kex_neg *neg, struct st_buf *out)
+{
+	/* K_S is the certificate itself; the signature is still made with the
+	 * plain key under the base algorithm (PROTOCOL.certkeys). */
+	if (neg->hostkey_cert != NULL)
+		return st_buf_put_bytes(out, neg->hostkey_cert, neg->hostkey_cert_len);
+	return st_key_to_blob(neg->hostkey, out);
+}
+
+const char *st_ctl_kex_hostkey_alg_name(const struct st_kex_neg *neg)
+{
+	return neg->hostkey_cert != NULL ? st_sig_alg_cert_name(neg->hostkey_alg)
+					 : st_sig_alg_name(neg->hostkey_alg);
 }
 
 int st_ctl_kexinit_build(const struct st_ctl_config *cfg, int initial, struct st_buf *out)
@@ -136,10 +166,14 @@ int st_ctl_kex_negotiate(const struct st_ctl_config *cfg, const uint8_t *p, size
 		return ST_ERR_ALG_UNSUPPORTED;
 	if ((r = pick(l[1], ll[1], hk, &nm, &nl)) != 0)
 		return r;
-	if ((r = st_sig_alg_from_name(nm, nl, &n.hostkey_alg)) != 0)
-		return r;
-	if ((n.hostkey = hostkey_for(cfg, n.hostkey_alg)) == NULL)
+	int hki, cert;
+	if ((hki = hostkey_for(cfg, nm, nl, &n.hostkey_alg, &cert)) < 0)
 		return ST_ERR_ALG_UNSUPPORTED;
+	n.hostkey = cfg->hostkeys[hki];
+	if (cert) {
+		n.hostkey_cert = cfg->hostcerts[hki];
+		n.hostkey_cert_len = cfg->hostcert_len[hki];
+	}
 	if (!same_first(l[1], ll[1], hk))
 		n.guess_wrong = 1;
 
@@ -212,13 +246,13 @@ int st_ctl_kex_reply(const struct st_kex_neg *neg, const struct st_kex_transcrip
 		goto out;
 
 	if ((r = st_buf_alloc(&k, 64, ST_KEX_SECRET_ENC_MAX)) != 0 ||
-	    (r = st_buf_alloc(&ks, 256, ST_KEY_BLOB_MAX)) != 0 ||
+	    (r = st_buf_alloc(&ks, 256, ST_KEY_BLOB_MAX + ST_CTL_HOSTCERT_MAX)) != 0 ||
 	    (r = st_buf_alloc(&sig, 256, 8192)) != 0)
 		goto out;
 	/* DH: a fresh keypair; hybrid KEM: encapsulation to Q_C. Both give Q_S and K. */
 	if ((r = st_kex_server_respond(neg->kex->group, q_c, q_c_len, q_s, sizeof(q_s), &q_s_len,
 				       &k)) != 0 ||
-	    (r = st_key_to_blob(neg->hostkey, &ks)) != 0)
+	    (r = st_ctl_kex_hostkey_blob(neg, &ks)) != 0)
 		goto out;
 
 	rs.h_len = st_hash_len(neg->kex->hash);

@@ -30,12 +30,26 @@ struct st_kex_neg {
 	const struct st_ctl_kex_method *kex;
 	enum st_sig_alg hostkey_alg;
 	const struct st_key *hostkey; /* borrowed from the config */
+	/* With a -cert-v01 host key algorithm: hostkey's HostCertificate blob
+	 * (borrowed from the config), sent as K_S; else NULL. */
+	const uint8_t *hostkey_cert;
+	size_t hostkey_cert_len;
 	const struct st_cipher_info *cipher_c2s, *cipher_s2c;
 	const struct st_mac_info *mac_c2s, *mac_s2c; /* NULL with AEAD ciphers */
 	uint8_t strict;      /* peer offered kex-strict-c-v00 (initial kex only) */
 	uint8_t ext_info_c;  /* peer offered ext-info-c (initial kex only) */
 	uint8_t guess_wrong; /* first_kex_packet_follows with a wrong guess */
 };
+
+/*
+ * Appends the host key blob K_S of a negotiation to out: the HostCertificate
+ * under a -cert-v01 algorithm, else the plain key's blob.
+ * Returns ST_OK, ST_ERR_NO_SPACE / ST_ERR_ALLOC, ST_ERR_CRYPTO.
+ */
+int st_ctl_kex_hostkey_blob(const struct st_kex_neg *neg, struct st_buf *out);
+
+/* The negotiated host key algorithm's name (the -cert-v01 form for a certificate). */
+const char *st_ctl_kex_hostkey_alg_name(const struct st_kex_neg *neg);
 
 /*
  * Appends our KEXINIT payload (message number included) to out: the config's

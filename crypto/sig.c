@@ -18,13 +18,18 @@
 static const struct sig_alg_info {
 	enum st_sig_alg alg;
 	const char *name;
+	const char *cert_name; /* the OpenSSH certificate form (PROTOCOL.certkeys) */
 	enum st_key_type key_type;
 	const char *digest; /* NULL: pure Ed25519 */
 } sig_algs[] = {
-	{ ST_SIG_ED25519, "ssh-ed25519", ST_KEY_ED25519, NULL },
-	{ ST_SIG_ECDSA_P256, "ecdsa-sha2-nistp256", ST_KEY_ECDSA_P256, "SHA256" },
-	{ ST_SIG_RSA_SHA256, "rsa-sha2-256", ST_KEY_RSA, "SHA256" },
-	{ ST_SIG_RSA_SHA512, "rsa-sha2-512", ST_KEY_RSA, "SHA512" },
+	{ ST_SIG_ED25519, "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com", ST_KEY_ED25519,
+	  NULL },
+	{ ST_SIG_ECDSA_P256, "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+	  ST_KEY_ECDSA_P256, "SHA256" },
+	{ ST_SIG_RSA_SHA256, "rsa-sha2-256", "rsa-sha2-256-cert-v01@openssh.com", ST_KEY_RSA,
+	  "SHA256" },
+	{ ST_SIG_RSA_SHA512, "rsa-sha2-512", "rsa-sha2-512-cert-v01@openssh.com", ST_KEY_RSA,
+	  "SHA512" },
 };
 
 #define N_SIG_ALGS (sizeof(sig_algs) / sizeof(sig_algs[0]))
@@ -57,6 +62,24 @@ int st_sig_alg_from_name(const char *name, size_t len, enum st_sig_alg *out)
 		}
 	}
 	return ST_ERR_ALG_UNSUPPORTED;
+}
+
+int st_sig_alg_from_cert_name(const char *name, size_t len, enum st_sig_alg *out)
+{
+	for (size_t i = 0; i < N_SIG_ALGS; i++) {
+		if (strlen(sig_algs[i].cert_name) == len &&
+		    memcmp(sig_algs[i].cert_name, name, len) == 0) {
+			*out = sig_algs[i].alg;
+			return ST_OK;
+		}
+	}
+	return ST_ERR_ALG_UNSUPPORTED;
+}
+
+const char *st_sig_alg_cert_name(enum st_sig_alg alg)
+{
+	const struct sig_alg_info *si = sig_info(alg);
+	return si != NULL ? si->cert_name : "unknown";
 }
 
 const char *st_sig_alg_name(enum st_sig_alg alg)

@@ -30,6 +30,19 @@ enum st_sig_alg {
  */
 int st_sig_alg_from_name(const char *name, size_t len, enum st_sig_alg *out);
 
+/*
+ * The signature algorithm of an OpenSSH certificate algorithm name
+ * (PROTOCOL.certkeys): "ssh-ed25519-cert-v01@openssh.com",
+ * "ecdsa-sha2-nistp256-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com",
+ * "rsa-sha2-512-cert-v01@openssh.com". A certificate signs with its certified
+ * key under that base algorithm. Returns ST_OK or ST_ERR_ALG_UNSUPPORTED (any
+ * other name; "ssh-rsa-cert-v01@openssh.com" too: it means SHA-1 signatures).
+ */
+int st_sig_alg_from_cert_name(const char *name, size_t len, enum st_sig_alg *out);
+
+/* The certificate form of alg's name (see above); "unknown" outside the enum. */
+const char *st_sig_alg_cert_name(enum st_sig_alg alg);
+
 /* SSH name of alg; "unknown" for values outside the enum. */
 const char *st_sig_alg_name(enum st_sig_alg alg);
 
