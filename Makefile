@@ -2,8 +2,10 @@
 # need and runs them all, `make asan` runs the unit tests under ASan+UBSan.
 
 PKGS      := libdpdk libcrypto numa
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Empty (and silent) before `make deps` installed pkg-config: the recipes re-run make.
+PKG_CONFIG := $(shell command -v pkg-config 2>/dev/null)
+PKG_CFLAGS := $(if $(PKG_CONFIG),$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
+PKG_LIBS   := $(if $(PKG_CONFIG),$(shell pkg-config --libs $(PKGS) 2>/dev/null))
 
 CC       ?= cc
 OPT      ?= -O2
@@ -30,7 +32,7 @@ TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(B)/tests/%)
 TEST_LIB  := $(B)/obj/tests/unit/testlib.o $(B)/obj/tests/unit/sshclient.o
 
 .SECONDARY:
-.PHONY: all tests test unit asan bench bench-crypto clean deps run stop
+.PHONY: all tests test unit asan bench bench-crypto clean deps deps-run run stop
 all: $(LIB) $(PROGS) tests
 
 # V=1 shows full command lines.
@@ -87,6 +89,9 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_LIB) $(LIB)
 deps:
 	scripts/install-deps.sh
 
+deps-run:
+	scripts/install-deps.sh --run
+
 # The full suite: dependencies, build, unit tests, end-to-end tests.
 test: deps
 	$(MAKE) all
@@ -101,7 +106,8 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh --unit-only build-asan
 
 # The one-command demo: sshterm on a TAP port in the network namespace sshterm-demo.
-run: deps
+# It installs only what building and running need (not the test toolchain).
+run: deps-run
 	$(MAKE) all
 	scripts/demo.sh start $(B)
 
@@ -120,7 +126,7 @@ clean:
 # ---- fuzzing (clang + libFuzzer): harnesses for every parser that sees peer input ----
 # `make fuzz` builds build-fuzz/fuzz_*; `make fuzz-smoke` runs each for a bounded time.
 FUZZ_B      := build-fuzz
-FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Werror -I. $(shell pkg-config --cflags libcrypto) \
+FUZZ_CFLAGS  = -O1 -g -std=gnu11 -Wall -Wextra -Werror -I. $(shell pkg-config --cflags libcrypto 2>/dev/null) \
                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -MMD -MP
 FUZZ_SRCS   := $(wildcard crypto/*.c) dataplane/ssh/record.c dataplane/ssh/planes.c
 FUZZ_OBJS   := $(FUZZ_SRCS:%.c=$(FUZZ_B)/obj/%.o)

@@ -40,12 +40,23 @@ run_one() { # name, timeout seconds, command...
 		echo "   $name exited with status $rc"
 		f=1
 	fi
+	dpdk_sweep
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
 	[ "$f" -eq 0 ] || failed_names+=("$name")
 }
 
 shopt -s nullglob
+# DPDK runtime directories (/run/dpdk/<file-prefix>) that a test leaves
+# behind (a crash, a kill) are removed after it; those there before are kept.
+dpdk_before=$(ls /run/dpdk 2>/dev/null | sort)
+dpdk_sweep() {
+	local d
+	for d in $(comm -13 <(printf '%s\n' $dpdk_before) <(ls /run/dpdk 2>/dev/null | sort)); do
+		rm -rf "/run/dpdk/$d"
+	done
+}
+trap dpdk_sweep EXIT
 for t in "$B"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_one "unit/$(basename "$t")" 600 "$t"

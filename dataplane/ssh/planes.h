@@ -34,7 +34,7 @@
  *   VERSION_LINE    write our identification line (data, without CR LF)
  *                   raw, followed by CR LF, before any binary packet
  *
- * Additions (control plane engineer, additive):
+ * Further fields of these messages:
  *   PAYLOAD carries the packet's sequence number in u.payload.seq (needed
  *   for SSH_MSG_UNIMPLEMENTED and for the strict-kex "KEXINIT first" check).
  *   KEYS carries the RekeyLimit (u.keys.rekey_bytes / rekey_seconds, 0 = no

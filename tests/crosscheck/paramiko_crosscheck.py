@@ -136,8 +136,9 @@ def main():
         pin._Packetizer__sequence_number_in = 1
         pin.set_inbound_cipher(engine(key, iv, False), 16, suite[3], suite[4], mackey,
                                etm=suite[5])
-        threading.Thread(target=lambda: (a.sendall(r.stdout), a.shutdown(socket.SHUT_WR)),
-                         daemon=True).start()
+        writer = threading.Thread(target=lambda: (a.sendall(r.stdout),
+                                                  a.shutdown(socket.SHUT_WR)), daemon=True)
+        writer.start()
         got = []
         try:
             for _ in payloads:
@@ -147,6 +148,16 @@ def main():
             print("  paramiko: %r" % (e,))
         check(got == payloads, "%s: paramiko opens sshterm's packets (%d/%d)"
               % (name, len(got), len(payloads)))
+        # Close only once the writer is done: closing under it is what printed
+        # "Bad file descriptor" tracebacks from the thread. Reading b to the end
+        # lets a writer blocked on a full socket finish.
+        b.settimeout(5)
+        try:
+            while b.recv(65536):
+                pass
+        except OSError:
+            pass
+        writer.join(5)
         a.close()
         b.close()
 
