@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <strings.h>
 
 #include "crypto/buf.h"
 #include "crypto/cipher.h"
 #include "crypto/err.h"
 #include "crypto/secmem.h"
+#include "control/log.h"
 #include "control/match.h"
 
 #define LINE_MAX_LEN 4096
@@ -54,6 +56,8 @@ int st_daemon_conf_init(struct st_daemon_conf *c)
 	c->max_startups_rate = 30;
 	c->max_startups_full = 100;
 	c->control_threads = 1;
+	c->log_level = ST_LOGLEVEL_INFO;
+	c->syslog_facility = LOG_AUTH;
 	c->crypto_backend = ST_CONF_CRYPTO_EVP;
 	st_srclimit_conf_init(&c->srclimit);
 	return ST_OK;
@@ -845,7 +849,27 @@ bad:
 					    "0..1023), got '%s'", av[0]);
 }
 
+static int kw_loglevel(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	if (st_log_level_from_name(av[0], &x->c->log_level) != 0)
+		return conf_error(x, ST_ERR_FORMAT, "LogLevel: expected QUIET, FATAL, ERROR, INFO, "
+				  "VERBOSE or DEBUG[1-3], got '%s'", av[0]);
+	return ST_OK;
+}
+
+static int kw_syslogfacility(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	if (st_log_facility_from_name(av[0], &x->c->syslog_facility) != 0)
+		return conf_error(x, ST_ERR_FORMAT, "SyslogFacility: expected DAEMON, USER, AUTH, "
+				  "AUTHPRIV or LOCAL0-7, got '%s'", av[0]);
+	return ST_OK;
+}
+
 static const struct keyword keywords[] = {
+	{"LogLevel", 1, 1, 0, kw_loglevel},
+	{"SyslogFacility", 1, 1, 0, kw_syslogfacility},
 	{"Port", 1, 1, 1, kw_port},
 	{"ListenAddress", 1, 1, 1, kw_listen},
 	{"HostKey", 1, 1, 1, kw_hostkey},

@@ -83,6 +83,8 @@ struct st_daemon_conf {
 	unsigned control_threads; /* ControlThreads: control-plane threads (shards), 1.. */
 	uint16_t control_cpus[ST_CONF_MAX_CONTROL_CPUS]; /* ControlCpus: where they run */
 	unsigned n_control_cpus;  /* 0: DPDK's control cpuset (the CPUs no lcore uses) */
+	int log_level;            /* LogLevel, an ST_LOGLEVEL_* (control/log.h); INFO */
+	int syslog_facility;      /* SyslogFacility, a LOG_* facility; AUTH */
 };
 
 /* Defaults for everything (no host keys, no listeners beyond Port 22). */

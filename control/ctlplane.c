@@ -32,9 +32,13 @@ static uint64_t mono_ms(void)
 void st_ctlplane_log(void *ctx, int level, const char *line)
 {
 	const struct st_ctlplane *cp = ctx;
-	if (level > LOG_INFO && (cp == NULL || !cp->debug))
-		return;
-	fprintf(stderr, "sshterm[%d]: %s\n", (int)getpid(), line);
+	struct st_log l = {ST_LOGLEVEL_INFO, 0, LOG_AUTH};
+
+	if (cp != NULL) {
+		l = cp->log;
+		l.max_prio = __atomic_load_n(&cp->log.max_prio, __ATOMIC_RELAXED);
+	}
+	st_log_line(&l, level, line);
 }
 
 void st_ctlplane_logf(struct st_ctlplane *cp, int level, const char *fmt, ...)
@@ -89,6 +93,8 @@ int st_ctlplane_reload(struct st_ctlplane *cp, char *err, size_t errsz)
 		return r;
 	}
 	unsigned keys = n->conf.ctl.n_hostkeys;
+	if (!cp->log_forced)
+		__atomic_store_n(&cp->log.max_prio, n->conf.log_level, __ATOMIC_RELAXED);
 	st_confs_replace(&cp->confs, n); /* n may be gone once a shard moved on: use keys */
 	st_ctlplane_logf(cp, LOG_INFO, "Received reload: %u host key(s) loaded from %s", keys,
 			 cp->conf_path);

@@ -28,6 +28,7 @@
 #include "control/conffile.h"
 #include "control/conn.h"
 #include "control/ctl_confs.h"
+#include "control/log.h"
 #include "control/ctl_shard.h"
 #include "control/srclimit.h"
 #include "dataplane/dp.h"
@@ -43,7 +44,10 @@ struct st_ctlplane {
 	struct dp_ctx *dp;
 	unsigned nb_workers;
 	uint32_t max_sessions;        /* per worker */
-	int debug;                    /* -d: log to stderr at debug level */
+	/* Where log lines go (control/log.h): stderr with -e/-d, else syslog;
+	 * max_prio follows LogLevel (-d: DEBUG) and reloads (atomic int). */
+	struct st_log log;
+	int log_forced;               /* -d: LogLevel DEBUG whatever the file says */
 	volatile int *dp_quit;        /* tells the workers to stop */
 	/* set up by init */
 	struct st_confs confs;

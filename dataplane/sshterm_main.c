@@ -1,10 +1,11 @@
 /*
  * sshterm: the SSH terminator daemon.
  *
- *   sshterm [DPDK EAL args] -- [-f sshterm.conf] [-d] [-t] [-m SESSIONS]
+ *   sshterm [DPDK EAL args] -- [-f sshterm.conf] [-d] [-e] [-t] [-G] [-m SESSIONS]
  *
  *   -f FILE      configuration (default /etc/sshterm/sshterm.conf)
- *   -d           debug logging
+ *   -d           debug logging (LogLevel DEBUG) to stderr
+ *   -e           log to stderr instead of syslog (as sshd -e)
  *   -t           test mode: check the configuration and host keys, then exit
  *   -G           generate the HostKey files that do not exist yet (type from the
  *                file name: "rsa" -> RSA 3072, "ecdsa" -> ECDSA P-256, else
@@ -41,6 +42,7 @@
 
 #include "control/conffile.h"
 #include "control/ctlplane.h"
+#include "control/log.h"
 #include "control/telemetry.h"
 #include "crypto/backend.h"
 #include "crypto/err.h"
@@ -122,14 +124,15 @@ static int fault_env(const char *var, struct dp_fault_cfg *out)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sshterm [EAL args] -- [-f sshterm.conf] [-d] [-t] [-G] [-m SESSIONS]\n");
+	fprintf(stderr, "usage: sshterm [EAL args] -- [-f sshterm.conf] [-d] [-e] [-t] [-G] "
+			"[-m SESSIONS]\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *conf_path = DEFAULT_CONF;
 	struct dp_fault_cfg fault_rx, fault_tx;
-	int debug = 0, test_only = 0, gen_keys = 0, opt, r;
+	int debug = 0, log_stderr = 0, test_only = 0, gen_keys = 0, opt, r;
 	unsigned long max_sessions = 1024;
 	char err[ST_CONF_ERR_MAX];
 	struct st_conf_ref *conf_ref;
@@ -152,13 +155,16 @@ int main(int argc, char **argv)
 	argc -= n;
 	argv += n;
 	optind = 1;
-	while ((opt = getopt(argc, argv, "f:dtGm:h")) != -1) {
+	while ((opt = getopt(argc, argv, "f:detGm:h")) != -1) {
 		switch (opt) {
 		case 'f':
 			conf_path = optarg;
 			break;
 		case 'd':
 			debug = 1;
+			break;
+		case 'e':
+			log_stderr = 1;
 			break;
 		case 't':
 			test_only = 1;
@@ -300,7 +306,12 @@ int main(int argc, char **argv)
 	cp.dp = dp;
 	cp.nb_workers = dp_nb_workers(dp);
 	cp.max_sessions = (uint32_t)max_sessions;
-	cp.debug = debug;
+	/* sshd's rule: syslog, unless -e (or -d) keeps the lines on stderr. */
+	cp.log.to_syslog = !(debug || log_stderr);
+	cp.log.facility = conf->syslog_facility;
+	cp.log.max_prio = debug ? ST_LOGLEVEL_DEBUG : conf->log_level;
+	cp.log_forced = debug;
+	st_log_open(&cp.log);
 	cp.dp_quit = &dp_quit;
 	if ((r = st_ctlplane_init(&cp, err, sizeof(err))) != ST_OK) {
 		fprintf(stderr, "sshterm: control plane: %s\n", err);

@@ -153,16 +153,16 @@ ip -n "$NS" link set lo up
 # This namespace's own port range (per namespace): 55,536 ports per source address.
 ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="10000 65535"
 ip netns exec "$NS" taskset -c $SRV_SET "$BIN/sshterm" $EAL -m "$DMEM" --file-prefix "stbd$$" -l $SRV_CPU \
-	--vdev="net_tap0,iface=$TAP" -- -f "$T/sshterm-198.18.0.2.conf" -m "$MAXS" \
+	--vdev="net_tap0,iface=$TAP" -- -e -f "$T/sshterm-198.18.0.2.conf" -m "$MAXS" \
 	</dev/null >"$T/sshterm-tap.log" 2>&1 &
 DPID=$!
 ip netns exec "$NS" taskset -c $SRV_SET "$BIN/sshterm" $EAL -m 1024 --file-prefix "stbm$$" -l $SRV_CPU \
 	--vdev="net_memif0,role=server,socket=$T/memif.sock,socket-abstract=no" -- \
-	-f "$T/sshterm-198.18.1.2.conf" </dev/null >"$T/sshterm-memif.log" 2>&1 &
+	-e -f "$T/sshterm-198.18.1.2.conf" </dev/null >"$T/sshterm-memif.log" 2>&1 &
 MPID=$!
 case " $SERVERS " in *" sshterm/vtap "*)
 	ip netns exec "$NS" taskset -c $SRV_SET "$BIN/sshterm" $EAL -m 1024 --file-prefix "stbv$$" \
-		-l $SRV_CPU -- -f "$T/sshterm-198.18.3.2.conf" </dev/null >"$T/sshterm-vtap.log" 2>&1 &
+		-l $SRV_CPU -- -e -f "$T/sshterm-198.18.3.2.conf" </dev/null >"$T/sshterm-vtap.log" 2>&1 &
 	VPID=$!
 	;;
 esac

@@ -69,7 +69,7 @@ run_one() { # way mtu dir
 		gvdev="net_virtio_user0,path=$T/vhost.sock,queues=1"
 	fi
 	taskset -c 0 "$BIN/sshterm" $EAL -m 1024 --file-prefix "stjd$$" -l 0 --vdev="$dvdev" -- \
-		-f "$T/sshterm.conf" </dev/null >"$T/daemon.log" 2>&1 &
+		-e -f "$T/sshterm.conf" </dev/null >"$T/daemon.log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 1 100); do [ -S "$T/vhost.sock" ] && break; sleep 0.1; done
 	if [ "$dir" = down ]; then cmd="source $BYTES"; else cmd=sink; fi

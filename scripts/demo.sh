@@ -60,7 +60,7 @@ EOF
 	# sshterm creates the TAP interface inside the namespace it runs in.
 	# setsid + stdin from /dev/null: the daemon must not belong to this terminal.
 	setsid ip netns exec "$NS" "$B/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix sshterm-demo -l 0 \
-		"${port[@]}" -- -f "$D/sshterm.conf" \
+		"${port[@]}" -- -e -f "$D/sshterm.conf" \
 		</dev/null >"$D/sshterm.log" 2>&1 &
 	echo $! > "$D/sshterm.pid"
 	for _ in $(seq 1 100); do

@@ -34,7 +34,7 @@ daemon_config "ControlThreads 2"
 for v in "ControlThreads 0" "ControlThreads 65" "ControlThreads x" "ControlCpus 3-1" \
 	"ControlCpus 1,,2" "ControlCpus -1" "ControlCpus 1024"; do
 	{ echo "$v"; grep -v '^Control[TC]' "$T/sshterm.conf"; } > "$T/bad.conf"
-	if "$BIN/sshterm" "${EALT[@]}" -- -f "$T/bad.conf" -t >"$T/bad.out" 2>&1; then
+	if "$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/bad.conf" -t >"$T/bad.out" 2>&1; then
 		bad "'$v' refused"
 	else
 		grep -q "bad.conf:1: ${v%% *}" "$T/bad.out" && ok "'$v' refused, with file:line" ||

@@ -24,7 +24,7 @@ echo "@cert-authority $ADDR $(cut -d' ' -f1,2 "$T/other_ca.pub")" > "$T/other_kn
 daemon_config "HostCertificate $T/host_ed25519-cert.pub" "HostCertificate $T/host_ecdsa-cert.pub" \
 	"HostCertificate $T/host_rsa-cert.pub" "DefaultService echo"
 EALT=(--no-huge -m 64 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX_CHECK" --log-level=lib.eal:error)
-"$BIN/sshterm" "${EALT[@]}" -- -f "$T/sshterm.conf" -t 2>"$T/t.err" | grep -q "configuration OK" &&
+"$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/sshterm.conf" -t 2>"$T/t.err" | grep -q "configuration OK" &&
 	ok "-t accepts three host certificates" || bad "-t with host certificates" "$(cat "$T/t.err")"
 
 # Bad certificates are configuration errors that name the file.
@@ -36,7 +36,7 @@ for c in "id_user-cert.pub:not a host certificate" "stray-cert.pub:matches no Ho
 	"garbage-cert.pub:" "missing-cert.pub:No such file"; do
 	f=${c%%:*} want=${c#*:}
 	sed "s#^HostCertificate $T/host_ed25519-cert.pub#HostCertificate $T/$f#" "$T/sshterm.conf" > "$T/bad.conf"
-	if "$BIN/sshterm" "${EALT[@]}" -- -f "$T/bad.conf" -t >/dev/null 2>"$T/b.err"; then
+	if "$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/bad.conf" -t >/dev/null 2>"$T/b.err"; then
 		bad "HostCertificate $f is refused"
 	elif grep -q "$f" "$T/b.err" && grep -q "$want" "$T/b.err"; then
 		ok "HostCertificate $f is refused: $(head -c 120 "$T/b.err" | sed "s#$T/##g")"

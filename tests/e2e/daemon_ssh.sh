@@ -26,23 +26,23 @@ daemon_config "Service kecho $PEER:7000" "PermitOpen $PEER:7000 $PEER:7002" \
 sed "s#^HostKey $T/host_ed25519#HostKey $T/gen/ssh_host_ed25519_key#" "$T/sshterm.conf" > "$T/gen.conf"
 mkdir -p "$T/gen"
 EALT=(--no-huge -m 64 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX_CHECK" --log-level=lib.eal:error)
-if "$BIN/sshterm" "${EALT[@]}" -- -f "$T/gen.conf" -t 2>"$T/t.err"; then
+if "$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/gen.conf" -t 2>"$T/t.err"; then
 	bad "a missing HostKey is an error"
 else
 	grep -q "ssh_host_ed25519_key: No such file or directory" "$T/t.err" &&
 		ok "a missing HostKey is an error naming the file" || bad "missing HostKey message" "$(cat "$T/t.err")"
 fi
-"$BIN/sshterm" "${EALT[@]}" -- -f "$T/gen.conf" -t -G >/dev/null 2>"$T/g.err" &&
+"$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/gen.conf" -t -G >/dev/null 2>"$T/g.err" &&
 	[ "$(stat -c %a "$T/gen/ssh_host_ed25519_key")" = 600 ] &&
 	ok "-G generates the missing host key (mode 600)" || bad "-G" "$(cat "$T/g.err")"
 "$BIN/sshterm" "${EALT[@]}" \
-	-- -f "$T/sshterm.conf" -t 2>/dev/null | grep -q "configuration OK, 3 host key(s)" &&
+	-- -e -f "$T/sshterm.conf" -t 2>/dev/null | grep -q "configuration OK, 3 host key(s)" &&
 	ok "-t checks a good configuration" || bad "-t on a good configuration"
 printf 'Address %s/24\nBogusKeyword 1\n' $ADDR > "$T/bad.conf"
-"$BIN/sshterm" "${EALT[@]}" -- -f "$T/bad.conf" -t 2>&1 | grep -q "bad.conf:2: unknown keyword 'BogusKeyword'" &&
+"$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/bad.conf" -t 2>&1 | grep -q "bad.conf:2: unknown keyword 'BogusKeyword'" &&
 	ok "an unknown keyword is an error with file:line" || bad "unknown keyword error"
 # The test-only fault injector comes from the environment, never from product flags.
-if SSHTERM_TEST_FAULT_TX=drop=20,bogus=1 "$BIN/sshterm" "${EALT[@]}" -- -f "$T/sshterm.conf" -t \
+if SSHTERM_TEST_FAULT_TX=drop=20,bogus=1 "$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/sshterm.conf" -t \
 	>/dev/null 2>"$T/f.err"; then
 	bad "a bad SSHTERM_TEST_FAULT_TX is a start-up error"
 else
@@ -50,7 +50,7 @@ else
 		ok "a bad SSHTERM_TEST_FAULT_TX is a start-up error naming it" ||
 		bad "bad fault spec message" "$(cat "$T/f.err")"
 fi
-"$BIN/sshterm" "${EALT[@]}" -- -f "$T/sshterm.conf" -t -R drop=20 >/dev/null 2>&1 &&
+"$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/sshterm.conf" -t -R drop=20 >/dev/null 2>&1 &&
 	bad "-R is no longer a flag" || ok "-R is no longer a flag (faults: SSHTERM_TEST_FAULT_RX/TX)"
 
 if ! start_daemon; then
@@ -397,7 +397,7 @@ if [ -n "${DAEMON_VTAP:-}" ]; then
 	# The injector wraps ethdev queues: on the kernel TAP port it is a start-up error.
 	if SSHTERM_TEST_FAULT_RX=drop=20,seed=3 timeout 60 ip netns exec "$NS" "$BIN/sshterm" \
 		--no-huge -m 512 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX_CHECK" -l 0 -- \
-		-f "$T/sshterm.conf" >"$T/fv.err" 2>&1; then
+		-e -f "$T/sshterm.conf" >"$T/fv.err" 2>&1; then
 		bad "fault injection refused on TapInterface" "it ran"
 	else
 		grep -q "the fault injector needs an ethdev port" "$T/fv.err" &&

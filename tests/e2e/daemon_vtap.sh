@@ -21,7 +21,7 @@ EALT=(--no-huge -m 256 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX_CHECK" -
 for v in "a/b" "0123456789abcdef" ".." "x:y"; do
 	printf 'TapInterface %s\n' "$v" > "$T/bad.conf"
 	grep -v '^TapInterface' "$T/sshterm.conf" >> "$T/bad.conf"
-	if "$BIN/sshterm" "${EALT[@]}" -- -f "$T/bad.conf" -t >"$T/bad.out" 2>&1; then
+	if "$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/bad.conf" -t >"$T/bad.out" 2>&1; then
 		bad "TapInterface '$v' refused"
 	else
 		grep -q "bad.conf:1: TapInterface" "$T/bad.out" && ok "TapInterface '$v' refused, with file:line" ||
@@ -78,11 +78,13 @@ PIDS+=($FP)
 # daemon nothing to write).
 for _ in $(seq 1 100); do [ "$(ctr TCP_DATA_SEGS_OUT)" -gt $((base + 200)) ] && break; sleep 0.05; done
 ip -n "$NS" link set "$TAP" down
-sleep 1
+# Long enough for a retransmission timeout (1 s before any RTT sample, RFC 6298) to fire while
+# down: with no ACKs coming back, the RTO is what makes the daemon write (and count TAP_WRITE).
+sleep 2.5
 ip -n "$NS" link set "$TAP" up
 ip -n "$NS" addr add "$PEER/24" dev "$TAP" 2>/dev/null # (kept across down/up; in case)
 wait $FP
-check "64 MiB with the TAP down for 1 s meanwhile" "$(cat "$T/flap.sha")" "$want"
+check "64 MiB with the TAP down for 2.5 s meanwhile" "$(cat "$T/flap.sha")" "$want"
 w=$(daemon_stat 'workers.*.drops.TAP_WRITE' 2>/dev/null || echo 0)
 [ "$w" -gt 0 ] && ok "writes to the downed TAP counted (TAP_WRITE $w)" || bad "TAP_WRITE counted" "$w"
 stop_daemon

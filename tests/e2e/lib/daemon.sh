@@ -211,7 +211,7 @@ start_daemon() { # extra sshterm args...
 	case ${LCORES:-0} in *@*) lc=(--lcores="$LCORES") ;; esac
 	ip netns exec "$NS" "$BIN/sshterm" --no-huge -m 512 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX" "${lc[@]}" \
 		"${port[@]}" ${DAEMON_CRYPTODEV:+--vdev=$DAEMON_CRYPTODEV} ${EAL_EXTRA:-} \
-		-- -f "${CONF:-$T/sshterm.conf}" "$@" \
+		-- -e -f "${CONF:-$T/sshterm.conf}" "$@" \
 		</dev/null >>"$T/daemon.log" 2>&1 &
 	DPID=$!
 	# Start-up takes about a second; the bound is for a machine busy with other work.
@@ -274,7 +274,7 @@ EAL_SOCK=(--no-huge --no-pci --no-shconf --no-telemetry --log-level=lib.eal:erro
 start_daemon_socket() { # vdev-spec SOCK
 	ip netns pids "$NS" >/dev/null 2>&1 || { ip netns add "$NS" && ip -n "$NS" link set lo up; }
 	ip netns exec "$NS" "$BIN/sshterm" "${EAL_SOCK[@]}" -m 512 --file-prefix "$DPDK_PREFIX" -l 0 \
-		--vdev="$1" -- -f "$T/sshterm.conf" </dev/null >>"$T/daemon.log" 2>&1 &
+		--vdev="$1" -- -e -f "$T/sshterm.conf" </dev/null >>"$T/daemon.log" 2>&1 &
 	DPID=$!
 	for _ in $(seq 1 300); do [ -S "$T/ctl.sock" ] && [ -S "$2" ] && break; sleep 0.1; done
 	[ -S "$T/ctl.sock" ] && [ -S "$2" ]
