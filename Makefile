@@ -122,6 +122,36 @@ bench-crypto: $(BENCH)
 clean:
 	rm -rf build build-asan
 
+# ---- install: binaries, man pages, an example configuration, the systemd unit ----
+# `make install [PREFIX=/usr/local] [DESTDIR=...]`. An existing /etc/sshterm/sshterm.conf
+# or /etc/default/sshterm is never overwritten. The unit goes where systemd looks for
+# local units ($(PREFIX)/lib/systemd/system; /lib/systemd/system with PREFIX=/usr).
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+SBINDIR    := $(PREFIX)/sbin
+BINDIR     := $(PREFIX)/bin
+MANDIR     := $(PREFIX)/share/man
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+MANPAGES   := docs/man/sshterm.8 docs/man/sshterm.conf.5 docs/man/sshtermctl.8
+
+.PHONY: install
+install: $(DAEMON) $(CTL) $(BENCH)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/sshterm \
+		$(DESTDIR)$(SYSCONFDIR)/default
+	install -m 755 $(DAEMON) $(DESTDIR)$(SBINDIR)/sshterm
+	install -m 755 $(CTL) $(DESTDIR)$(BINDIR)/sshtermctl
+	install -m 755 $(BENCH) $(DESTDIR)$(BINDIR)/sshterm-bench
+	install -m 644 docs/man/sshterm.8 docs/man/sshtermctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 docs/man/sshterm.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sed -e 's#@SBINDIR@#$(SBINDIR)#g' -e 's#@SYSCONFDIR@#$(SYSCONFDIR)#g' \
+		scripts/install/sshterm.service > $(DESTDIR)$(UNITDIR)/sshterm.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/sshterm.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/sshterm/sshterm.conf ] || \
+		install -m 644 scripts/install/sshterm.conf $(DESTDIR)$(SYSCONFDIR)/sshterm/sshterm.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/sshterm ] || \
+		install -m 644 scripts/install/default.sshterm $(DESTDIR)$(SYSCONFDIR)/default/sshterm
+
 
 # ---- fuzzing (clang + libFuzzer): harnesses for every parser that sees peer input ----
 # `make fuzz` builds build-fuzz/fuzz_*; `make fuzz-smoke` runs each for a bounded time.

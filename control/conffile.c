@@ -980,6 +980,11 @@ static int parse_line(struct conf_ctx *x, char *line)
 	return conf_error(x, ST_ERR_FORMAT, "unknown keyword '%s'", av[0]);
 }
 
+const char *st_daemon_conf_keyword(unsigned i)
+{
+	return i < sizeof(keywords) / sizeof(keywords[0]) ? keywords[i].name : NULL;
+}
+
 int st_daemon_conf_parse(struct st_daemon_conf *c, const char *text, size_t len,
 			 const char *name, char *err, size_t errsz)
 {

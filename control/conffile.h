@@ -87,6 +87,9 @@ struct st_daemon_conf {
 	int syslog_facility;      /* SyslogFacility, a LOG_* facility; AUTH */
 };
 
+/* The i-th keyword the parser knows (its canonical spelling), NULL past the last. */
+const char *st_daemon_conf_keyword(unsigned i);
+
 /* Defaults for everything (no host keys, no listeners beyond Port 22). */
 int st_daemon_conf_init(struct st_daemon_conf *c);
 

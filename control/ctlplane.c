@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "control/ctlsock.h"
+#include "control/sdnotify.h"
 #include "crypto/err.h"
 
 #define SHUTDOWN_GRACE_MS 3000
@@ -129,9 +130,11 @@ static void on_signal(void *ctx)
 	while (read(cp->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			char err[ST_CONF_ERR_MAX];
+			st_sdnotify("RELOADING=1");
 			if (st_ctlplane_reload(cp, err, sizeof(err)) != ST_OK)
 				st_ctlplane_logf(cp, LOG_ERR, "reload failed, old configuration kept: %s",
 						 err);
+			st_sdnotify("READY=1");
 		} else {
 			st_ctlplane_quit(cp);
 		}
@@ -159,11 +162,20 @@ static int all_closed(struct st_ctlplane *cp)
 static void *admin_thread(void *arg)
 {
 	struct st_ctlplane *cp = arg;
+	/* systemd's watchdog: pet it at half the interval it asked for, from the
+	 * thread that also answers operators (a stuck admin thread stops it). */
+	uint64_t wd_ms = st_sdnotify_watchdog_usec() / 2000, wd_next = mono_ms();
 
-	while (!__atomic_load_n(&cp->quit, __ATOMIC_ACQUIRE))
+	while (!__atomic_load_n(&cp->quit, __ATOMIC_ACQUIRE)) {
 		st_ctlsock_poll(cp->sock, 100);
+		if (wd_ms > 0 && mono_ms() >= wd_next) {
+			st_sdnotify("WATCHDOG=1");
+			wd_next = mono_ms() + wd_ms;
+		}
+	}
 
 	/* Shutdown: the workers disconnect every session politely, then stop. */
+	st_sdnotify("STOPPING=1");
 	st_ctlplane_logf(cp, LOG_INFO, "Received signal; terminating.");
 	__atomic_store_n(&cp->app->stopping, 1, __ATOMIC_RELEASE);
 	uint64_t deadline = mono_ms() + SHUTDOWN_GRACE_MS;

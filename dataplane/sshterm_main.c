@@ -6,6 +6,8 @@
  *   -f FILE      configuration (default /etc/sshterm/sshterm.conf)
  *   -d           debug logging (LogLevel DEBUG) to stderr
  *   -e           log to stderr instead of syslog (as sshd -e)
+ *   -T           print the effective configuration (as sshd -T), then exit
+ *   -C SPEC      with -T: connection parameters user=,addr=,host=,laddr=,lport=
  *   -t           test mode: check the configuration and host keys, then exit
  *   -G           generate the HostKey files that do not exist yet (type from the
  *                file name: "rsa" -> RSA 3072, "ecdsa" -> ECDSA P-256, else
@@ -31,6 +33,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <syslog.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +45,9 @@
 
 #include "control/conffile.h"
 #include "control/ctlplane.h"
+#include "control/conf_dump.h"
 #include "control/log.h"
+#include "control/sdnotify.h"
 #include "control/telemetry.h"
 #include "crypto/backend.h"
 #include "crypto/err.h"
@@ -124,15 +129,16 @@ static int fault_env(const char *var, struct dp_fault_cfg *out)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sshterm [EAL args] -- [-f sshterm.conf] [-d] [-e] [-t] [-G] "
-			"[-m SESSIONS]\n");
+	fprintf(stderr, "usage: sshterm [EAL args] -- [-f sshterm.conf] [-d] [-e] [-t] [-T [-C SPEC]] "
+			"[-G] [-m SESSIONS]\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *conf_path = DEFAULT_CONF;
 	struct dp_fault_cfg fault_rx, fault_tx;
-	int debug = 0, log_stderr = 0, test_only = 0, gen_keys = 0, opt, r;
+	int debug = 0, log_stderr = 0, test_only = 0, dump = 0, gen_keys = 0, opt, r;
+	const char *conn_spec = NULL;
 	unsigned long max_sessions = 1024;
 	char err[ST_CONF_ERR_MAX];
 	struct st_conf_ref *conf_ref;
@@ -155,7 +161,7 @@ int main(int argc, char **argv)
 	argc -= n;
 	argv += n;
 	optind = 1;
-	while ((opt = getopt(argc, argv, "f:detGm:h")) != -1) {
+	while ((opt = getopt(argc, argv, "f:detTC:Gm:h")) != -1) {
 		switch (opt) {
 		case 'f':
 			conf_path = optarg;
@@ -168,6 +174,12 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			test_only = 1;
+			break;
+		case 'T':
+			dump = 1;
+			break;
+		case 'C':
+			conn_spec = optarg;
 			break;
 		case 'G':
 			gen_keys = 1;
@@ -244,6 +256,16 @@ int main(int argc, char **argv)
 		}
 		/* CryptoMode ops: the enqueue/dequeue path, sealed across loop passes. */
 		st_cryptodev_force_ops(conf->crypto_mode == ST_CONF_CRYPTO_MODE_OPS);
+	}
+	if (dump) {
+		/* No Match blocks exist: -C is checked, and applies to nothing yet. */
+		struct st_conf_conn_spec spec;
+		if (conn_spec != NULL &&
+		    st_conf_conn_spec_parse(conn_spec, &spec, err, sizeof(err)) != 0) {
+			fprintf(stderr, "sshterm: %s\n", err);
+			return 1;
+		}
+		return st_daemon_conf_dump(conf, stdout) == 0 && fflush(stdout) == 0 ? 0 : 1;
 	}
 	if (test_only) {
 		printf("%s: configuration OK, %u host key(s)\n", conf_path, conf->ctl.n_hostkeys);
@@ -323,11 +345,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sshterm: %s\n", err);
 		return 1;
 	}
-	fprintf(stderr, "sshterm[%d]: Server listening on %s port %u (%u worker%s, %u control "
-			"thread%s).\n",
-		(int)getpid(), conf->n_listen ? conf->listen[0].addr : conf->address,
-		app.listen_port, cp.nb_workers, cp.nb_workers == 1 ? "" : "s", cp.nshards,
-		cp.nshards == 1 ? "" : "s");
+	st_ctlplane_logf(&cp, LOG_INFO, "Server listening on %s port %u (%u worker%s, %u control "
+			 "thread%s).", conf->n_listen ? conf->listen[0].addr : conf->address,
+			 app.listen_port, cp.nb_workers, cp.nb_workers == 1 ? "" : "s", cp.nshards,
+			 cp.nshards == 1 ? "" : "s");
+	{
+		char state[160];
+		snprintf(state, sizeof(state), "READY=1\nMAINPID=%d\nSTATUS=listening on %s port %u",
+			 (int)getpid(), conf->n_listen ? conf->listen[0].addr : conf->address,
+			 app.listen_port);
+		if (st_sdnotify(state) < 0)
+			st_ctlplane_logf(&cp, LOG_ERR, "sd_notify to NOTIFY_SOCKET failed");
+	}
 	conf = NULL; /* a reload may free it */
 
 	/* Returns once the control plane has closed the sessions, or at once when a
