@@ -83,6 +83,10 @@ struct st_daemon_conf {
 	unsigned control_threads; /* ControlThreads: control-plane threads (shards), 1.. */
 	uint16_t control_cpus[ST_CONF_MAX_CONTROL_CPUS]; /* ControlCpus: where they run */
 	unsigned n_control_cpus;  /* 0: DPDK's control cpuset (the CPUs no lcore uses) */
+	/* MetricsListen ADDR:PORT: Prometheus /metrics on a kernel TCP socket
+	 * (control/metrics_http.h); metrics_port 0: off (the default, and "none") */
+	char metrics_addr[ST_IP_STR];
+	uint16_t metrics_port;
 };
 
 /* Defaults for everything (no host keys, no listeners beyond Port 22). */
