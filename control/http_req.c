@@ -110,10 +110,7 @@ int st_http_req_parse(const uint8_t *p, size_t n, struct st_http_req *out)
 			goto out;
 		rq.headers++;
 	}
-	if (n > ST_HTTP_REQ_MAX || st_buf_avail(&b) != 0) {
-		r = n > ST_HTTP_REQ_MAX ? ST_ERR_NO_SPACE : ST_ERR_TRAILING;
-		goto out;
-	}
+	rq.extra = st_buf_avail(&b) + (n > ST_HTTP_REQ_MAX ? n - ST_HTTP_REQ_MAX : 0);
 	*out = rq;
 	r = ST_OK;
 out:

@@ -3,9 +3,10 @@
  * control/metrics_http.h): request line and header lines, nothing else.
  *
  * Accepted: "METHOD SP /TARGET SP HTTP/1.0|HTTP/1.1" then header lines
- * "Name: value", each ended by CRLF (or a bare LF), then an empty line. No
- * body: bytes after the empty line are an error (a GET has none, and the
- * server answers once and closes). Caps: ST_HTTP_REQ_MAX bytes in all,
+ * "Name: value", each ended by CRLF (or a bare LF), then an empty line.
+ * Bytes after the empty line (a body) are counted in `extra`, never read:
+ * the server refuses a GET or HEAD that has any (400) and answers every
+ * other method 405 whatever follows, then closes. Caps: ST_HTTP_REQ_MAX bytes in all,
  * ST_HTTP_TARGET_MAX for the target, ST_HTTP_HEADERS_MAX header lines.
  * Header values are not interpreted.
  */
@@ -25,6 +26,7 @@ struct st_http_req {
 	char path[ST_HTTP_TARGET_MAX + 1];   /* the target up to '?' ("/metrics") */
 	uint8_t minor;                       /* HTTP/1.<minor>: 0 or 1 */
 	unsigned headers;                    /* header lines seen */
+	size_t extra;                        /* bytes received after the head */
 };
 
 /*
@@ -32,8 +34,7 @@ struct st_http_req {
  * they hold a whole head (and nothing after it); ST_ERR_AGAIN when more is
  * needed; ST_ERR_NO_SPACE when the head is, or would become, larger than
  * ST_HTTP_REQ_MAX or has too many header lines; ST_ERR_FORMAT for a
- * malformed line; ST_ERR_TRAILING for bytes after the head. *out is set
- * only on ST_OK.
+ * malformed line. *out is set only on ST_OK.
  */
 int st_http_req_parse(const uint8_t *p, size_t n, struct st_http_req *out);
 

@@ -282,6 +282,15 @@ static void persource(struct mx *m, struct st_ctlplane *cp)
 	for (size_t i = 0; i < n; i++) {
 		char name[96];
 		int g = src_is_gauge(src[i].name);
+		if (strcmp(src[i].name, "SRC_KEX_CPU_NS") == 0) {
+			/* Prometheus wants base units: seconds, not ns. */
+			family(m, "sshterm_src_kex_cpu_seconds_total", "counter",
+			       "Key-exchange CPU time charged to sources (PerSourceKexRate).");
+			emit(m, "sshterm_src_kex_cpu_seconds_total %llu.%09llu\n",
+			     (unsigned long long)(src[i].value / 1000000000u),
+			     (unsigned long long)(src[i].value % 1000000000u));
+			continue;
+		}
 		size_t k = (size_t)snprintf(name, sizeof(name), "sshterm_");
 		for (const char *p = src[i].name; *p != '\0' && k + 8 < sizeof(name); p++)
 			name[k++] = (char)tolower((unsigned char)*p);

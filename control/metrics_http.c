@@ -202,6 +202,10 @@ static void serve(struct st_metrics_http *m, struct hclient *c, const struct st_
 		respond(m, c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n", NULL, 0);
 		return;
 	}
+	if (rq->extra != 0) { /* a GET has no body */
+		respond(m, c, 400, "Bad Request", NULL, NULL, 0);
+		return;
+	}
 	if (strcmp(rq->path, "/metrics") != 0) {
 		respond(m, c, 404, "Not Found", NULL, NULL, head);
 		return;
