@@ -60,7 +60,7 @@ static int prom_line(const char *l, size_t n, struct st_top_sample *s)
 	const char *rest = line + k;
 	if (*rest == '{') {
 		const char *e = strchr(rest, '}');
-		if (e == NULL || (size_t)(e - rest) >= sizeof(labels))
+		if (e == NULL || (size_t)(e - rest) + 1 >= sizeof(labels))
 			return ST_ERR_FORMAT;
 		memcpy(labels, rest, (size_t)(e - rest + 1));
 		labels[e - rest + 1] = '\0';

@@ -13,7 +13,11 @@ PKGS=(
 	clang libclang-rt-14-dev
 	valgrind
 	iproute2 netcat-openbsd procps coreutils iputils-ping ethtool
+	tmux curl # tests/e2e/daemon_metrics.sh: sshtermctl top on a terminal, GET /metrics
 )
+# promtool (Debian's prometheus package, ~100 MB with the server and its web
+# assets) is not installed here: daemon_metrics.sh runs `promtool check metrics`
+# where it is present and says SKIP otherwise.
 # node and npm: used for the npm ssh2, @noble/post-quantum (ML-KEM) and liboqs (sntrup761) cross-checks. A machine that already has a
 # node (e.g. from elsewhere than Debian) keeps it.
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs)

@@ -223,6 +223,11 @@ static void test_top_parsers(void)
 		  ST_ERR_FORMAT);
 	CHECK_ERR(st_top_parse_prom("novalue\n", 8, &s), ST_ERR_FORMAT);
 	CHECK(s.auth_ok == 99); /* untouched on error */
+	/* A label block that just fills the parser's buffer (found by fuzz_http). */
+	char lb[512] = "sshterm_x{";
+	memset(lb + 10, 'a', 382);
+	strcpy(lb + 392, "} 1\n");
+	CHECK_ERR(st_top_parse_prom(lb, strlen(lb), &s), ST_ERR_FORMAT);
 
 	static const char js[] =
 		"[{\"id\":3,\"user\":\"al\\\"ice\",\"peer\":\"198.18.0.1\",\"port\":40000,\"worker\":0,"
