@@ -199,7 +199,7 @@ done
 if command -v tmux >/dev/null 2>&1; then
 	TS=st-top-$$
 	tmux -L "$TS" new-session -d -s "$TS" -x 160 -y 40 \
-		"$BIN/sshtermctl -s $T/ctl.sock top -d 0.5 -n 40; sleep 5" 2>"$T/tmux.err" ||
+		"$BIN/sshtermctl -s $T/ctl.sock top -d 0.5 -n 40; echo top-exited; sleep 5" 2>"$T/tmux.err" ||
 		bad "tmux session" "$(cat "$T/tmux.err")"
 	found=0
 	for _ in $(seq 1 50); do
@@ -215,11 +215,16 @@ if command -v tmux >/dev/null 2>&1; then
 		ok "top in tmux: the running session (user, peer)" || bad "session row" "$(cat "$T/pane.txt")"
 	grep -q 'logins/s' "$T/pane.txt" && ok "top in tmux: logins/s and failures/s" || bad "top rates"
 	[ "$found" = 1 ] || sed 's/^/   | /' "$T/pane.txt" | head -20
+	[ -n "${SHOW_TOP:-}" ] && sed 's/^/   | /' "$T/pane.txt" | head -12
 	tmux -L "$TS" send-keys -t "$TS" q
-	sleep 0.5
-	tmux -L "$TS" capture-pane -p -t "$TS" > "$T/pane2.txt" 2>/dev/null
+	for _ in $(seq 1 20); do # -n 40 at 0.5 s would take 20 s: only 'q' ends it this soon
+		sleep 0.1
+		tmux -L "$TS" capture-pane -p -t "$TS" > "$T/pane2.txt" 2>/dev/null
+		grep -q '^top-exited' "$T/pane2.txt" && break
+	done
+	grep -q '^top-exited' "$T/pane2.txt" && ok "top in tmux quits on 'q'" ||
+		bad "top quits on 'q'" "$(tail -3 "$T/pane2.txt")"
 	tmux -L "$TS" kill-server 2>/dev/null
-	ok "top in tmux quit on 'q'"
 else
 	bad "tmux is installed (scripts/install-deps.sh)"
 fi
