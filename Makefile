@@ -180,6 +180,9 @@ FUZZ_CTL_SRCS := control/config.c control/conn.c control/kex.c control/kex_commo
                  dataplane/ssh/wsess.c dataplane/ssh/channel.c dataplane/ssh/service.c \
                  control/client/sshc_kex.c control/client/sshc_auth.c tests/unit/sshclient.c
 $(FUZZ_B)/fuzz_ctl: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o)
+# MetricsListen's request head and top's parsers (control/http_req.h, ctl_top.h).
+$(FUZZ_B)/fuzz_http: $(FUZZ_B)/obj/control/http_req.o $(FUZZ_B)/obj/control/ctl_top.o \
+                     $(FUZZ_B)/obj/control/ctlsock.o
 # The client engine's harness: the same, plus the engine itself.
 $(FUZZ_B)/fuzz_sshc: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o) $(FUZZ_B)/obj/control/client/sshc.o \
                      $(FUZZ_B)/obj/control/client/hostkey_check.o

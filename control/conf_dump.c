@@ -143,6 +143,12 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 	fprintf(o, "rekeylimit %llu %u\n", (unsigned long long)k->rekey_bytes, k->rekey_seconds);
 	fprintf(o, "loglevel %s\n", st_log_level_name(c->log_level));
 	fprintf(o, "syslogfacility %s\n", st_log_facility_name(c->syslog_facility));
+	if (c->metrics_port == 0)
+		fprintf(o, "metricslisten none\n");
+	else if (strchr(c->metrics_addr, ':') != NULL)
+		fprintf(o, "metricslisten [%s]:%u\n", c->metrics_addr, c->metrics_port);
+	else
+		fprintf(o, "metricslisten %s:%u\n", c->metrics_addr, c->metrics_port);
 	switch (k->permitopen_mode) {
 	case ST_PERMITOPEN_NONE:
 		fprintf(o, "permitopen none\n");

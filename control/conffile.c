@@ -867,6 +867,47 @@ static int kw_syslogfacility(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+/*
+ * MetricsListen ADDR:PORT ("[v6]:PORT" too) or "none". The port is required:
+ * there is no registered default, and a silent guess would collide.
+ */
+static int kw_metricslisten(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	char *a = av[0], *port;
+	uint16_t p;
+	int bracketed = a[0] == '[';
+
+	if (strcasecmp(a, "none") == 0) {
+		x->c->metrics_addr[0] = '\0';
+		x->c->metrics_port = 0;
+		return ST_OK;
+	}
+	if (a[0] == '[') {
+		char *close = strchr(a, ']');
+		if (close == NULL || close[1] != ':')
+			return conf_error(x, ST_ERR_FORMAT,
+					  "MetricsListen: expected '[ADDR]:PORT', got '%s'", av[0]);
+		*close = '\0';
+		port = close + 2;
+		a++;
+	} else {
+		char *colon = strrchr(a, ':');
+		if (colon == NULL || strchr(a, ':') != colon)
+			return conf_error(x, ST_ERR_FORMAT,
+					  "MetricsListen: expected 'ADDR:PORT' or 'none', got '%s'", a);
+		*colon = '\0';
+		port = colon + 1;
+	}
+	if (parse_port(port, &p) != ST_OK)
+		return conf_error(x, ST_ERR_FORMAT, "MetricsListen: bad port '%s'", port);
+	if (!is_ip(a) || (bracketed && is_ipv4(a)) || strlen(a) >= sizeof(x->c->metrics_addr))
+		return conf_error(x, ST_ERR_FORMAT, "MetricsListen: '%s' is not an IP address", a);
+	snprintf(x->c->metrics_addr, sizeof(x->c->metrics_addr), "%s", a);
+	x->c->metrics_port = p;
+	return ST_OK;
+}
+
 static const struct keyword keywords[] = {
 	{"LogLevel", 1, 1, 0, kw_loglevel},
 	{"SyslogFacility", 1, 1, 0, kw_syslogfacility},
@@ -902,6 +943,7 @@ static const struct keyword keywords[] = {
 	{"PerSourcePenalties", 1, -1, 0, kw_penalties},
 	{"PerSourcePenaltyExemptList", 1, 1, 0, kw_penalty_exempt},
 	{"PerSourceKexRate", 1, 1, 0, kw_kexrate},
+	{"MetricsListen", 1, 1, 0, kw_metricslisten},
 };
 
 /*

@@ -85,6 +85,10 @@ struct st_daemon_conf {
 	unsigned n_control_cpus;  /* 0: DPDK's control cpuset (the CPUs no lcore uses) */
 	int log_level;            /* LogLevel, an ST_LOGLEVEL_* (control/log.h); INFO */
 	int syslog_facility;      /* SyslogFacility, a LOG_* facility; AUTH */
+	/* MetricsListen ADDR:PORT: Prometheus /metrics on a kernel TCP socket
+	 * (control/metrics_http.h); metrics_port 0: off (the default, and "none") */
+	char metrics_addr[ST_IP_STR];
+	uint16_t metrics_port;
 };
 
 /* The i-th keyword the parser knows (its canonical spelling), NULL past the last. */

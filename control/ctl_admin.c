@@ -13,14 +13,20 @@
 #include "control/ctl_json.h"
 #include "control/ctlplane.h"
 #include "control/ctlsock.h"
+#include "control/metrics.h"
 #include "crypto/err.h"
+
+static int has_flag(int argc, char **argv, const char *flag)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return 1;
+	return 0;
+}
 
 static int has_json(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0)
-			return 1;
-	return 0;
+	return has_flag(argc, argv, "--json");
 }
 
 static int parse_id(const char *s, uint64_t *out)
@@ -414,6 +420,15 @@ static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)
 	struct st_ctlplane *cp = ctx;
 	int json = has_json(argc, argv);
 
+	if (has_flag(argc, argv, "--prometheus")) {
+		/* The same text as MetricsListen's GET /metrics (control/metrics.h). */
+		int r = st_metrics_render(cp, out);
+		if (r != ST_OK) {
+			st_buf_reset(out);
+			st_bprintf(out, "metrics: %s", st_err_str(r));
+		}
+		return r;
+	}
 	if (json)
 		st_bprintf(out, "{\"workers\":[");
 	for (unsigned w = 0; w < cp->nb_workers; w++) {

@@ -33,6 +33,13 @@
 #define UP_BURST 64
 #define TICK_MS 100
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -299,6 +306,7 @@ static void sess_open(struct st_ctl_shard *sh, struct st_plane_msg *m)
 	s->h = m->conn;
 	s->id = __atomic_add_fetch(&cp->next_id, 1, __ATOMIC_RELAXED);
 	s->since = time(NULL);
+	s->open_us = mono_us();
 	snprintf(s->peer, sizeof(s->peer), "%s", m->u.open.peer_ip);
 	s->peer_port = m->u.open.peer_port;
 	s->prev = NULL;
@@ -314,6 +322,7 @@ static void sess_after_input(struct st_ctl_shard *sh, struct st_ctl_sess *s)
 	if (!s->authed && st_ctl_conn_user(s->conn) != NULL) {
 		s->authed = 1;
 		sh->nauthed++;
+		st_histo_observe(&sh->auth_latency, mono_us() - s->open_us);
 		__atomic_sub_fetch(&sh->cp->unauth, 1, __ATOMIC_RELAXED);
 		if (s->src_tracked) {
 			pthread_mutex_lock(&sh->cp->src_lock);
@@ -648,6 +657,7 @@ static void publish(struct st_ctl_shard *sh)
 	p->backlog_full = sh->backlog_full;
 	p->backlogged = sh->backlogged;
 	p->ctl_cycles = sh->ctl_cycles;
+	p->auth_latency = sh->auth_latency;
 	st_seq_write_end(&p->sc);
 }
 
@@ -663,6 +673,7 @@ void st_ctl_shard_read_pub(const struct st_ctl_shard *sh, struct st_ctl_shard_pu
 		out->backlog_full = sh->pub.backlog_full;
 		out->backlogged = sh->pub.backlogged;
 		out->ctl_cycles = sh->pub.ctl_cycles;
+		memcpy(&out->auth_latency, &sh->pub.auth_latency, sizeof(out->auth_latency));
 	} while (st_seq_read_retry(&sh->pub.sc, sn));
 }
 

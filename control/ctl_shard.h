@@ -31,6 +31,7 @@
 #include "dataplane/seqcount.h"
 
 #include "control/conn.h"
+#include "control/histo.h"
 #include "control/srclimit.h"
 #include "crypto/buf.h"
 #include "dataplane/dp.h"
@@ -60,6 +61,7 @@ struct st_ctl_sess {
 	struct st_srclimit_addr src;     /* its source, for PerSource* */
 	uint8_t src_tracked;             /* counted in cp->src (close it there at the end) */
 	time_t since;
+	uint64_t open_us;                /* monotonic, at ST_UP_OPEN: for the login latency */
 };
 
 /* Operator requests the admin thread hands to a shard. */
@@ -93,6 +95,7 @@ struct st_ctl_shard_pub {
 	uint64_t backlog_full;       /* sessions ended: their backlog share was used up */
 	uint64_t backlogged;         /* down messages that had to wait for a full ring */
 	uint64_t ctl_cycles;         /* TSC cycles spent handling messages */
+	struct st_histo auth_latency; /* OPEN to USERAUTH_SUCCESS of its sessions */
 };
 
 struct st_ctl_backlog {
@@ -124,6 +127,7 @@ struct st_ctl_shard {
 	struct st_ctl_stats stats;                 /* written by this thread only */
 	uint32_t nsess, nauthed;
 	uint64_t backlog_full, backlogged, ctl_cycles;
+	struct st_histo auth_latency;              /* written by this thread only */
 	uint64_t last_tick_ms;
 	int exit;                                  /* atomic: leave the loop */
 	struct st_ctl_shard_pub pub;

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "control/ctlsock.h"
+#include "control/metrics.h"
+#include "control/metrics_http.h"
 #include "control/sdnotify.h"
 #include "crypto/err.h"
 
@@ -186,6 +188,36 @@ static void *admin_thread(void *arg)
 	return NULL;
 }
 
+static int render_metrics(void *ctx, struct st_buf *out)
+{
+	return st_metrics_render(ctx, out);
+}
+
+/* MetricsListen: the HTTP server joins the admin thread's poll loop. */
+static int metrics_open(struct st_ctlplane *cp, const struct st_daemon_conf *c, char *err,
+			size_t errsz)
+{
+	int r;
+
+	if (c->metrics_port == 0)
+		return ST_OK;
+	r = st_metrics_http_open(c->metrics_addr, c->metrics_port, render_metrics, cp, &cp->metrics);
+	if (r == ST_OK)
+		r = st_ctlsock_add_event_fd(cp->sock, st_metrics_http_fd(cp->metrics),
+					    st_metrics_http_run, cp->metrics);
+	if (r != ST_OK) {
+		snprintf(err, errsz, "MetricsListen %s%s%s:%u: %s",
+			 strchr(c->metrics_addr, ':') ? "[" : "", c->metrics_addr,
+			 strchr(c->metrics_addr, ':') ? "]" : "", c->metrics_port,
+			 r == ST_ERR_SYSTEM ? strerror(errno) : st_err_str(r));
+		return r;
+	}
+	st_ctlplane_logf(cp, LOG_INFO, "Prometheus metrics on http://%s%s%s:%u/metrics",
+			 strchr(c->metrics_addr, ':') ? "[" : "", c->metrics_addr,
+			 strchr(c->metrics_addr, ':') ? "]" : "", st_metrics_http_port(cp->metrics));
+	return ST_OK;
+}
+
 int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 {
 	const struct st_daemon_conf *c = &cp->first_conf->conf;
@@ -231,7 +263,7 @@ int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 	}
 	st_ctlsock_add_event_fd(cp->sock, cp->sig_fd, on_signal, cp);
 	st_ctl_admin_register(cp);
-	return ST_OK;
+	return metrics_open(cp, c, err, errsz);
 }
 
 int st_ctlplane_start(struct st_ctlplane *cp, char *err, size_t errsz)
@@ -270,6 +302,8 @@ void st_ctlplane_join(struct st_ctlplane *cp)
 	cp->shards = NULL;
 	st_ctlsock_close(cp->sock);
 	cp->sock = NULL;
+	st_metrics_http_close(cp->metrics);
+	cp->metrics = NULL;
 	if (cp->sig_fd >= 0)
 		close(cp->sig_fd);
 	cp->sig_fd = -1;

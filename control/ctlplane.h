@@ -10,7 +10,8 @@
  *                           their up rings (sole consumer)
  *   st-admin                the control socket, the signalfd, reload
  *                           (loads the file and host keys off the session
- *                           path), shutdown
+ *                           path), shutdown, and the MetricsListen HTTP
+ *                           server (control/metrics_http.h)
  *   DPDK telemetry          nothing: reads published snapshots
  * Shared, with the rule each follows:
  *   confs                   refcounted configurations (ctl_confs.h)
@@ -35,6 +36,7 @@
 #include "dataplane/ssh/sshapp.h"
 
 struct st_ctlsock;
+struct st_metrics_http;
 
 struct st_ctlplane {
 	/* set by the caller before st_ctlplane_init */
@@ -54,6 +56,7 @@ struct st_ctlplane {
 	unsigned nshards;
 	struct st_ctl_shard *shards;
 	struct st_ctlsock *sock;
+	struct st_metrics_http *metrics; /* MetricsListen, NULL when off (admin thread) */
 	int sig_fd;                   /* signalfd: SIGINT, SIGTERM, SIGHUP */
 	time_t started;
 	pthread_t admin;

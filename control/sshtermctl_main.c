@@ -3,9 +3,11 @@
  * socket (ControlSocket, default /run/sshterm.sock).
  *
  *   sshtermctl [-s SOCKET] status | sessions | session ID | kill ID |
- *              stats [--json] | reload | rekey ID | help
+ *              stats [--json | --prometheus] | reload | rekey ID | help |
+ *              top [-d SECONDS] [-n ITERATIONS]
  *
- * Every command also takes --json. Exit status: 0 success, 1 the daemon
+ * Every command also takes --json; stats also --prometheus (the text
+ * MetricsListen serves); top is control/ctl_top.h. Exit status: 0 success, 1 the daemon
  * answered with an error or could not be reached, 2 usage error.
  */
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "control/conffile.h"
+#include "control/ctl_top.h"
 #include "control/ctlsock.h"
 #include "crypto/buf.h"
 #include "crypto/err.h"
@@ -32,15 +35,18 @@ static const struct cmd_spec cmds[] = {
 	{"sessions", 0, "one line per session"},
 	{"session", 1, "everything about one session"},
 	{"kill", 1, "disconnect a session"},
-	{"stats", 0, "per-worker counters, drops, crypto backend"},
+	{"stats", 0, "per-worker counters, drops, crypto backend (--prometheus: text format)"},
 	{"reload", 0, "re-read authorized_keys and host keys"},
 	{"rekey", 1, "start a key exchange on a session"},
 	{"help", 0, "the daemon's list of commands"},
+	{"top", 0, "live view: workers, sessions by throughput (-d SECONDS, -n COUNT)"},
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sshtermctl [-s SOCKET] COMMAND [ARG] [--json]\n\ncommands:\n");
+	fprintf(f, "usage: sshtermctl [-s SOCKET] COMMAND [ARG] [--json]\n"
+		   "       sshtermctl [-s SOCKET] stats --prometheus\n"
+		   "       sshtermctl [-s SOCKET] top [-d SECONDS] [-n COUNT]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-8s %-4s %s\n", cmds[i].name, cmds[i].takes_id ? "ID" : "",
 			cmds[i].what);
@@ -67,7 +73,7 @@ int main(int argc, char **argv)
 	const char *sock = ST_CONF_DEFAULT_SOCKET;
 	const struct cmd_spec *spec = NULL;
 	const char *id = NULL;
-	int json = 0, opt;
+	int json = 0, prom = 0, opt;
 
 	while ((opt = getopt(argc, argv, "+s:h")) != -1) {
 		switch (opt) {
@@ -94,9 +100,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (strcmp(spec->name, "top") == 0)
+		return st_ctl_top_main(sock, argc - optind, argv + optind);
 	for (int i = optind + 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
+		} else if (strcmp(argv[i], "--prometheus") == 0 && strcmp(spec->name, "stats") == 0) {
+			prom = 1;
 		} else if (spec->takes_id && id == NULL) {
 			id = argv[i];
 		} else {
@@ -116,8 +126,12 @@ int main(int argc, char **argv)
 	}
 
 	char line[128];
-	snprintf(line, sizeof(line), "%s%s%s%s", spec->name, id ? " " : "", id ? id : "",
-		 json ? " --json" : "");
+	if (json && prom) {
+		fprintf(stderr, "sshtermctl: stats: --json or --prometheus, not both\n");
+		return 2;
+	}
+	snprintf(line, sizeof(line), "%s%s%s%s%s", spec->name, id ? " " : "", id ? id : "",
+		 json ? " --json" : "", prom ? " --prometheus" : "");
 	struct st_buf ans;
 	if (st_buf_alloc(&ans, 4096, ST_CTLSOCK_ANSWER_MAX) != ST_OK)
 		return 1;

@@ -23,7 +23,12 @@ if [ "$mode" = test ]; then
 		dropbear-bin
 		clang libclang-rt-14-dev
 		valgrind
-		netcat-openbsd iputils-ping ethtool bc tmux
+		netcat-openbsd iputils-ping ethtool bc
+		tmux curl   # daemon_metrics.sh: sshtermctl top on a terminal, GET /metrics
+		prometheus  # daemon_metrics.sh: promtool check metrics
+		mandoc      # man_pages.sh: mandoc -T lint
+		systemd     # daemon_systemd.sh: systemd-analyze verify
+		fail2ban    # daemon_fail2ban.sh: fail2ban-regex with the stock sshd filter
 	)
 	# node and npm: used for the npm ssh2, @noble/post-quantum (ML-KEM) and liboqs (sntrup761)
 	# cross-checks. A machine that already has a node (e.g. from elsewhere than Debian) keeps it.

@@ -199,6 +199,16 @@ static void test_errors(void)
 		{"PerSourceKexRate 1001\n", "PerSourceKexRate: expected"},
 		{"PerSourceKexRate 50:0\n", "PerSourceKexRate: BURST must be 1..60000 ms"},
 		{"PerSourceKexRate 50:1s\n", "BURST must be"},
+		{"MetricsListen 127.0.0.1\n", "MetricsListen: expected 'ADDR:PORT' or 'none'"},
+		{"MetricsListen 127.0.0.1:0\n", "MetricsListen: bad port '0'"},
+		{"MetricsListen 127.0.0.1:65536\n", "MetricsListen: bad port"},
+		{"MetricsListen 127.0.0.1:\n", "MetricsListen: bad port ''"},
+		{"MetricsListen localhost:9100\n", "MetricsListen: 'localhost' is not an IP address"},
+		{"MetricsListen [::1\n", "MetricsListen: expected '[ADDR]:PORT'"},
+		{"MetricsListen [::1]9100\n", "MetricsListen: expected '[ADDR]:PORT'"},
+		{"MetricsListen ::1:9100\n", "MetricsListen: expected 'ADDR:PORT'"},
+		{"MetricsListen [1.2.3.4]:80\n", "is not an IP address"},
+		{"MetricsListen 1.2.3.4:80 5.6.7.8:80\n", "MetricsListen: expected 1 argument(s)"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct st_daemon_conf c;
@@ -297,6 +307,29 @@ static void test_persource(void)
 	st_daemon_conf_free(&c);
 }
 
+/* MetricsListen: off by default, ADDR:PORT, [V6]:PORT, none; first one wins. */
+static void test_metrics_listen(void)
+{
+	struct st_daemon_conf c;
+	char err[ST_CONF_ERR_MAX];
+
+	CHECK_OK(parse(&c, "Port 22\n", err));
+	CHECK_INT(c.metrics_port, 0);
+	CHECK(c.metrics_addr[0] == '\0');
+	st_daemon_conf_free(&c);
+	CHECK_OK(parse(&c, "MetricsListen 127.0.0.1:9810\nMetricsListen 10.0.0.1:1\n", err));
+	CHECK(strcmp(c.metrics_addr, "127.0.0.1") == 0);
+	CHECK_INT(c.metrics_port, 9810);
+	st_daemon_conf_free(&c);
+	CHECK_OK(parse(&c, "metricslisten=[::1]:65535\n", err));
+	CHECK(strcmp(c.metrics_addr, "::1") == 0);
+	CHECK_INT(c.metrics_port, 65535);
+	st_daemon_conf_free(&c);
+	CHECK_OK(parse(&c, "MetricsListen none\n", err));
+	CHECK_INT(c.metrics_port, 0);
+	st_daemon_conf_free(&c);
+}
+
 /* Garbage, long lines and NULs give errors, never crashes. */
 static void test_hostile_input(void)
 {
@@ -375,6 +408,7 @@ int main(void)
 	RUN(test_algorithm_modifiers);
 	RUN(test_errors);
 	RUN(test_persource);
+	RUN(test_metrics_listen);
 	RUN(test_hostile_input);
 	RUN(test_hostkeys);
 	return st_test_done("conffile");
