@@ -4,7 +4,7 @@
 #    configuration (not overwritten on a second install) and the systemd unit
 #    with its paths filled in; `systemd-analyze verify` accepts the unit;
 #  - the sd_notify protocol for real against a stand-in notification socket
-#    (tests/e2e/notify_listener.py): READY=1 once listening, WATCHDOG=1 at
+#    (tests/e2e/lib/notify_listener.py): READY=1 once listening, WATCHDOG=1 at
 #    half of WATCHDOG_USEC, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on
 #    SIGTERM; no NOTIFY_SOCKET, no messages;
 #  - where systemd runs (PID 1), the daemon under systemd-run as Type=notify
@@ -40,10 +40,10 @@ make -s -C "$ROOT" B="$B" install PREFIX="$R/usr" SYSCONFDIR="$R/etc" UNITDIR="$
 	>>"$T/install.log" 2>&1
 grep -q "changed by the operator" "$R/etc/sshterm/sshterm.conf" &&
 	ok "a second install keeps the operator's configuration" || bad "configuration overwritten"
-# The example configuration parses (host keys aside: they are made on the target).
-sed -e "s#^HostKey .*#HostKey $T/host_ed25519#" -e "s#^ControlSocket .*#ControlSocket $T/ex.sock#" \
-	"$R/etc/sshterm/sshterm.conf" > "$T/example.conf"
+# The example configuration parses, with the test's host keys in place of those made on the target.
 daemon_keys || exit 1
+sed -e "s#^HostKey /etc/sshterm/ssh_host_\([a-z0-9]*\)_key#HostKey $T/host_\1#" \
+	-e "s#^ControlSocket .*#ControlSocket $T/ex.sock#" "$R/etc/sshterm/sshterm.conf" > "$T/example.conf"
 EALT=(--no-huge -m 64 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX_CHECK" --log-level=lib.eal:error)
 "$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/example.conf" -t >/dev/null 2>"$T/ex.err" &&
 	ok "the example configuration is valid" || bad "example configuration" "$(cat "$T/ex.err")"
@@ -61,7 +61,7 @@ fi
 # ---- sd_notify against a stand-in socket ----
 daemon_config "DefaultService echo"
 NS_SOCK=$T/notify.sock
-/usr/bin/python3 "$ROOT/tests/e2e/notify_listener.py" "$NS_SOCK" "$T/notify.log" 40 &
+/usr/bin/python3 "$ROOT/tests/e2e/lib/notify_listener.py" "$NS_SOCK" "$T/notify.log" 40 &
 LP=$!
 PIDS+=($LP)
 for _ in $(seq 1 50); do [ -S "$NS_SOCK" ] && break; sleep 0.1; done
@@ -69,7 +69,7 @@ NOTIFY_SOCKET=$NS_SOCK WATCHDOG_USEC=400000 start_daemon || { bad "daemon start"
 for _ in $(seq 1 100); do grep -q "READY=1" "$T/notify.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "^READY=1|MAINPID=$DPID|STATUS=listening on $ADDR port 22" "$T/notify.log" &&
 	ok "READY=1 with MAINPID and STATUS once listening" || bad "READY=1" "$(head -3 "$T/notify.log")"
-sshc alice "$T/id_user" true && ok "logins work under notification" || bad "login"
+check "logins work under notification" "$(echo hi | sshc alice "$T/id_user" echo 2>&1)" hi
 sleep 1.2
 w=$(grep -c "^WATCHDOG=1$" "$T/notify.log")
 [ "$w" -ge 2 ] && ok "WATCHDOG=1 at half of WATCHDOG_USEC ($w in about 1.5 s)" || bad "WATCHDOG=1 count" "$w"
@@ -84,11 +84,11 @@ kill "$LP" 2>/dev/null
 
 # Without NOTIFY_SOCKET nothing is sent and nothing fails.
 : > "$T/notify.log"
-/usr/bin/python3 "$ROOT/tests/e2e/notify_listener.py" "$NS_SOCK" "$T/notify.log" 20 &
+/usr/bin/python3 "$ROOT/tests/e2e/lib/notify_listener.py" "$NS_SOCK" "$T/notify.log" 20 &
 LP=$!
 PIDS+=($LP)
 start_daemon || { bad "daemon start without NOTIFY_SOCKET"; finish; }
-sshc alice "$T/id_user" true && ok "without NOTIFY_SOCKET the daemon runs" || bad "login without NOTIFY_SOCKET"
+check "without NOTIFY_SOCKET the daemon runs" "$(echo hi | sshc alice "$T/id_user" echo 2>&1)" hi
 stop_daemon
 check "without NOTIFY_SOCKET no notification" "$(wc -l < "$T/notify.log")" 0
 kill "$LP" 2>/dev/null
