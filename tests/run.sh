@@ -16,6 +16,9 @@ cd "$root" || exit 1
 total_pass=0
 total_fail=0
 failed_names=()
+# What failed, repeated at the end: a CI log may keep only its head and tail.
+fail_report=$(mktemp)
+timings=$(mktemp)
 
 run_one() { # name, timeout seconds, command...
 	local name=$1 limit=$2
@@ -23,12 +26,13 @@ run_one() { # name, timeout seconds, command...
 	local log
 	log=$(mktemp)
 	echo "== $name"
+	local t0=$SECONDS
 	timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1
 	local rc=$?
 	cat "$log"
+	echo "$((SECONDS - t0)) $name" >> "$timings"
 	local line p f
 	line=$(grep -E '(^|: )[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
-	rm -f "$log"
 	if [ -n "$line" ]; then
 		p=$(echo "$line" | sed -E 's/.*(^|: )([0-9]+) passed, ([0-9]+) failed.*/\2/')
 		f=$(echo "$line" | sed -E 's/.*(^|: )([0-9]+) passed, ([0-9]+) failed.*/\3/')
@@ -43,7 +47,14 @@ run_one() { # name, timeout seconds, command...
 	dpdk_sweep
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
-	[ "$f" -eq 0 ] || failed_names+=("$name")
+	if [ "$f" -ne 0 ]; then
+		failed_names+=("$name")
+		{
+			echo "-- $name (exit $rc):"
+			grep -E '^ *(FAIL|not ok)' "$log" | head -n 20
+		} >> "$fail_report"
+	fi
+	rm -f "$log"
 }
 
 shopt -s nullglob
@@ -69,8 +80,11 @@ if [ "$unit_only" -eq 0 ]; then
 	done
 fi
 
+echo "slowest: $(sort -rn "$timings" | head -n 8 | awk '{printf "%s %ss  ", $2, $1}')(all: ${SECONDS}s)"
 if [ "${#failed_names[@]}" -gt 0 ]; then
+	cat "$fail_report"
 	echo "failing: ${failed_names[*]}"
 fi
+rm -f "$fail_report" "$timings"
 echo "${total_pass} passed, ${total_fail} failed"
 [ "$total_fail" -eq 0 ]
