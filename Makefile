@@ -122,7 +122,7 @@ bench-crypto: $(BENCH)
 clean:
 	rm -rf build build-asan
 
-# ---- install: binaries, man pages, an example configuration, the systemd unit ----
+# ---- install: binaries, man pages, an example configuration, the systemd unit, a fail2ban filter ----
 # `make install [PREFIX=/usr/local] [DESTDIR=...]`. An existing /etc/sshterm/sshterm.conf
 # or /etc/default/sshterm is never overwritten. The unit goes where systemd looks for
 # local units ($(PREFIX)/lib/systemd/system; /lib/systemd/system with PREFIX=/usr).
@@ -138,7 +138,7 @@ MANPAGES   := docs/man/sshterm.8 docs/man/sshterm.conf.5 docs/man/sshtermctl.8
 install: $(DAEMON) $(CTL) $(BENCH)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/sshterm \
-		$(DESTDIR)$(SYSCONFDIR)/default
+		$(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d
 	install -m 755 $(DAEMON) $(DESTDIR)$(SBINDIR)/sshterm
 	install -m 755 $(CTL) $(DESTDIR)$(BINDIR)/sshtermctl
 	install -m 755 $(BENCH) $(DESTDIR)$(BINDIR)/sshterm-bench
@@ -151,6 +151,7 @@ install: $(DAEMON) $(CTL) $(BENCH)
 		install -m 644 scripts/install/sshterm.conf $(DESTDIR)$(SYSCONFDIR)/sshterm/sshterm.conf
 	[ -e $(DESTDIR)$(SYSCONFDIR)/default/sshterm ] || \
 		install -m 644 scripts/install/default.sshterm $(DESTDIR)$(SYSCONFDIR)/default/sshterm
+	install -m 644 scripts/install/fail2ban/sshterm.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/
 
 
 # ---- fuzzing (clang + libFuzzer): harnesses for every parser that sees peer input ----

@@ -89,10 +89,15 @@ static int auth_failed(struct st_ctl_conn *c)
 {
 	c->failures++;
 	ctl_count(c, ST_CTL_AUTH_FAILED);
-	if (c->failures >= c->cfg->max_auth_tries)
+	if (c->failures >= c->cfg->max_auth_tries) {
+		/* sshd's words: fail2ban's stock sshd filter counts this line. */
+		ctl_logf(c, ST_LOG_ERR,
+			 "error: maximum authentication attempts exceeded for %s from %s port %u "
+			 "ssh2 [preauth]", c->user, c->peer_ip, c->peer_port);
 		return ctl_fail(c, ST_CTL_DISC_AUTH_TRIES,
 				SSH_DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, ST_CLOSE_AUTH_FAILED,
 				"Too many authentication failures");
+	}
 	return send_failure(c);
 }
 

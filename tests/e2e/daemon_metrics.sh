@@ -7,8 +7,8 @@
 #  1. MetricsListen errors are start-up errors with file:line; the daemon
 #     logs where it serves.
 #  2. GET /metrics: 200, Content-Type text/plain; version=0.0.4, Content-Length,
-#     Connection: close; `promtool check metrics` accepts it (skipped, and
-#     said so, when promtool from Debian's prometheus package is missing);
+#     Connection: close; `promtool check metrics` (Debian's prometheus
+#     package, which scripts/install-deps.sh installs) accepts it;
 #     the same families as `sshtermctl stats --prometheus`.
 #  3. Values move after logins, a failed login and a 32 MiB transfer: rx
 #     packets and bytes, AUTH_ACCEPTED, AUTH_FAILED, the login-latency
@@ -68,7 +68,7 @@ if command -v promtool >/dev/null 2>&1; then
 		bad "promtool check metrics" "$(head -5 "$T/promtool.out")"
 	fi
 else
-	echo "   SKIP promtool check: promtool (Debian package prometheus) is not installed"
+	bad "promtool is not installed (scripts/install-deps.sh installs the prometheus package)"
 fi
 ctl stats --prometheus > "$T/c0.txt" || bad "sshtermctl stats --prometheus"
 fam() { grep '^# TYPE' "$1" | sort; }

@@ -27,7 +27,7 @@ fi
 miss=
 for f in usr/sbin/sshterm usr/bin/sshtermctl usr/bin/sshterm-bench usr/share/man/man8/sshterm.8 \
 	usr/share/man/man8/sshtermctl.8 usr/share/man/man5/sshterm.conf.5 etc/sshterm/sshterm.conf \
-	etc/default/sshterm lib/systemd/system/sshterm.service; do
+	etc/default/sshterm lib/systemd/system/sshterm.service etc/fail2ban/filter.d/sshterm.conf; do
 	[ -f "$R/$f" ] || miss="$miss $f"
 done
 check "installed files" "${miss:-none missing}" "none missing"
