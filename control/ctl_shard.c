@@ -173,9 +173,12 @@ static int startup_refused(const struct st_ctlplane *cp, const struct st_daemon_
 	return (unsigned)(random() % 100) < p;
 }
 
-/* Ends a connection with a DISCONNECT before (or instead of) anything else. */
-static void disconnect(struct st_ctl_shard *sh, struct st_conn_handle h, uint32_t code,
-		       const char *text)
+/*
+ * Ends a connection with a DISCONNECT before (or instead of) anything else;
+ * the worker counts it under reason.
+ */
+static void disconnect(struct st_ctl_shard *sh, struct st_conn_handle h, enum st_close_reason reason,
+		       uint32_t code, const char *text)
 {
 	uint8_t pl[160];
 	struct st_buf b;
@@ -186,8 +189,10 @@ static void disconnect(struct st_ctl_shard *sh, struct st_conn_handle h, uint32_
 	st_buf_put_cstring(&b, text);
 	st_buf_put_cstring(&b, "");
 	struct st_plane_msg *c = st_plane_msg_new(ST_DOWN_CLOSE, h, pl, (uint32_t)b.len);
-	if (c != NULL)
+	if (c != NULL) {
+		c->u.closed.reason = reason;
 		down_deliver(sh, c);
+	}
 }
 
 /*
@@ -199,7 +204,7 @@ static void refuse_startup(struct st_ctl_shard *sh, const struct st_plane_msg *m
 {
 	struct st_ctlplane *cp = sh->cp;
 
-	disconnect(sh, m->conn, SSH_DISCONNECT_TOO_MANY_CONNECTIONS,
+	disconnect(sh, m->conn, ST_CLOSE_REFUSED, SSH_DISCONNECT_TOO_MANY_CONNECTIONS,
 		   strcmp(why, "past MaxStartups") == 0 ? "too many unauthenticated connections"
 							 : why);
 	uint64_t n = __atomic_add_fetch(&cp->startups_dropped, 1, __ATOMIC_RELAXED);
@@ -362,7 +367,7 @@ static int sess_input(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_
 	if (!from_queue && s->deferred > 0) { /* behind its own deferred key exchange */
 		if (sh->kexq.count == ST_CTL_KEXQ) {
 			st_plane_msg_free(m);
-			disconnect(sh, s->h, SSH_DISCONNECT_BY_APPLICATION, "server busy");
+			disconnect(sh, s->h, ST_CLOSE_RESOURCES, SSH_DISCONNECT_BY_APPLICATION, "server busy");
 			return 1;
 		}
 		kexq_push(sh, s, m);
@@ -382,7 +387,7 @@ static int sess_input(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_
 		st_plane_msg_free(m);
 		st_ctlplane_logf(cp, LOG_NOTICE, "refusing key exchange from %s port %u: its source "
 				 "used its PerSourceKexRate share", s->peer, s->peer_port);
-		disconnect(sh, s->h, SSH_DISCONNECT_TOO_MANY_CONNECTIONS,
+		disconnect(sh, s->h, ST_CLOSE_REFUSED, SSH_DISCONNECT_TOO_MANY_CONNECTIONS,
 			   "too many key exchanges from your network");
 		return 1;
 	}
@@ -567,6 +572,8 @@ static void kill_sess(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_
 	st_buf_put_cstring(&b, "killed by administrator");
 	st_buf_put_cstring(&b, "");
 	struct st_plane_msg *m = st_plane_msg_new(ST_DOWN_CLOSE, s->h, pl, (uint32_t)b.len);
+	if (m != NULL)
+		m->u.closed.reason = ST_CLOSE_ADMIN;
 	if (m == NULL || down_deliver(sh, m) != ST_OK) {
 		st_bprintf(&rq->out, "could not reach the worker");
 		rq->rc = ST_ERR_NO_SPACE;

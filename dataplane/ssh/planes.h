@@ -103,10 +103,10 @@ enum st_plane_type {
 	X(ST_CLOSE_AUTH_FAILED, "too many authentication failures")      \
 	X(ST_CLOSE_LOGIN_GRACE, "login grace time exceeded")             \
 	X(ST_CLOSE_VERSION, "bad protocol version identification")       \
+	X(ST_CLOSE_REFUSED, "refused by a connection limit")             \
 	X(ST_CLOSE_ADMIN, "killed by administrator")                     \
 	X(ST_CLOSE_SHUTDOWN, "server shutting down")                     \
 	X(ST_CLOSE_RESOURCES, "out of resources")                        \
-	X(ST_CLOSE_TIMEOUT, "timeout")                                   \
 	X(ST_CLOSE_INTERNAL, "internal error")
 
 enum st_close_reason {

@@ -46,10 +46,9 @@ for c in "id_user-cert.pub:not a host certificate" "stray-cert.pub:matches no Ho
 done
 
 start_daemon || { bad "daemon start"; finish; }
-HK=(-o UserKnownHostsFile="$T/ca_known_hosts")
 for a in ssh-ed25519-cert-v01@openssh.com ecdsa-sha2-nistp256-cert-v01@openssh.com \
 	rsa-sha2-512-cert-v01@openssh.com rsa-sha2-256-cert-v01@openssh.com; do
-	out=$(echo hi | sshc alice "$T/id_user" "${HK[@]}" -o HostKeyAlgorithms=$a -v echo 2>&1)
+	out=$(echo hi | KNOWN_HOSTS=$T/ca_known_hosts sshc alice "$T/id_user" -o HostKeyAlgorithms=$a -v echo 2>&1)
 	if echo "$out" | grep -q "Server host certificate: $a" &&
 		echo "$out" | grep -q "Host '$ADDR' is known and matches the .* host certificate"; then
 		ok "client verifies $a through @cert-authority"
@@ -58,19 +57,19 @@ for a in ssh-ed25519-cert-v01@openssh.com ecdsa-sha2-nistp256-cert-v01@openssh.c
 	fi
 done
 # The default preference of a current client picks a certificate.
-sshc alice "$T/id_user" "${HK[@]}" echo </dev/null 2>/dev/null && ok "default algorithms log in with only the CA known" ||
+KNOWN_HOSTS=$T/ca_known_hosts sshc alice "$T/id_user" echo </dev/null 2>/dev/null && ok "default algorithms log in with only the CA known" ||
 	bad "default algorithms with only the CA known"
 # Hostbound publickey (OpenSSH 8.9+) binds to the certificate the client saw.
-out=$(sshc alice "$T/id_user" "${HK[@]}" -v echo </dev/null 2>&1)
+out=$(KNOWN_HOSTS=$T/ca_known_hosts sshc alice "$T/id_user" -v echo </dev/null 2>&1)
 echo "$out" | grep -q "publickey-hostbound-v00@openssh.com" && echo "$out" | grep -q "Authenticated to" &&
 	ok "publickey-hostbound authenticates over a certificate host key" ||
 	bad "hostbound over a certificate" "$(echo "$out" | tail -3)"
-sshc alice "$T/id_user" -o UserKnownHostsFile="$T/other_known_hosts" echo </dev/null 2>/dev/null &&
+KNOWN_HOSTS=$T/other_known_hosts sshc alice "$T/id_user" echo </dev/null 2>/dev/null &&
 	bad "a certificate from another CA is refused" || ok "a certificate from another CA is refused"
 # Without certificate algorithms the plain keys are still there.
 sshc alice "$T/id_user" -o HostKeyAlgorithms=ssh-ed25519 echo </dev/null 2>/dev/null &&
 	ok "plain host keys still offered" || bad "plain host keys still offered"
-sleep 4 | sshc alice "$T/id_user" "${HK[@]}" -o HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com echo >/dev/null &
+sleep 4 | KNOWN_HOSTS=$T/ca_known_hosts sshc alice "$T/id_user" -o HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com echo >/dev/null &
 PIDS+=($!)
 for _ in $(seq 1 30); do ctl sessions 2>/dev/null | grep -q alice && break; sleep 0.2; done
 ctl sessions 2>/dev/null | grep -q "ssh-ed25519-cert-v01@openssh.com" &&
@@ -83,12 +82,12 @@ stop_daemon
 ssh-keygen -q -s "$T/host_ca" -h -I wrong-name -n other.test "$T/host_ed25519.pub" || exit 1
 daemon_config "HostCertificate $T/host_ed25519-cert.pub" "DefaultService echo"
 start_daemon || { bad "daemon start (wrong name)"; finish; }
-sshc alice "$T/id_user" "${HK[@]}" -o HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com echo </dev/null 2>/dev/null &&
+KNOWN_HOSTS=$T/ca_known_hosts sshc alice "$T/id_user" -o HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com echo </dev/null 2>/dev/null &&
 	bad "a certificate for another host name is refused" || ok "a certificate for another host name is refused"
 stop_daemon
 ssh-keygen -q -s "$T/host_ca" -h -I expired -n "$ADDR" -V 20200101:20200102 "$T/host_ed25519.pub" || exit 1
 start_daemon || { bad "daemon start (expired)"; finish; }
-sshc alice "$T/id_user" "${HK[@]}" -o HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com echo </dev/null 2>/dev/null &&
+KNOWN_HOSTS=$T/ca_known_hosts sshc alice "$T/id_user" -o HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com echo </dev/null 2>/dev/null &&
 	bad "an expired host certificate is refused" || ok "an expired host certificate is refused"
 stop_daemon
 finish

@@ -234,6 +234,9 @@ kill -0 $KPID 2>/dev/null && ok "the transfer survives rekey and reload" || bad 
 ctl kill "$sid" >/dev/null && ok "sshtermctl kill" || bad "sshtermctl kill"
 for _ in $(seq 1 50); do kill -0 $KPID 2>/dev/null || break; sleep 0.1; done
 kill -0 $KPID 2>/dev/null && bad "killed session ends" || ok "killed session ends"
+sleep 0.3 # the worker publishes its counters every 100 ms
+check "the kill is counted as such (close reason ADMIN)" \
+	"$(daemon_stat 'workers.*.closes.killed by administrator' 2>/dev/null || echo 0)" 1
 ctl session 999999 >/dev/null 2>&1 && bad "unknown session id is an error" || ok "unknown session id is an error"
 "$BIN/sshtermctl" -s "$T/nonexistent.sock" status >/dev/null 2>&1
 [ $? -eq 1 ] && ok "sshtermctl: daemon not running gives exit 1" || bad "sshtermctl exit status when no daemon"

@@ -76,11 +76,18 @@ PIDS+=($FP)
 # Down only once this transfer's data flows: the counter is the daemon's total, so it must grow
 # past what the sections above sent (a link taken down before the client's SYN leaves the
 # daemon nothing to write).
-for _ in $(seq 1 100); do [ "$(ctr TCP_DATA_SEGS_OUT)" -gt $((base + 200)) ] && break; sleep 0.05; done
+# Bounded at 30 s: on a loaded machine the login alone can take seconds.
+for _ in $(seq 1 600); do [ "$(ctr TCP_DATA_SEGS_OUT)" -gt $((base + 200)) ] && break; sleep 0.05; done
+w0=$(daemon_stat 'workers.*.drops.TAP_WRITE' 2>/dev/null || echo 0)
 ip -n "$NS" link set "$TAP" down
-# Long enough for a retransmission timeout (1 s before any RTT sample, RFC 6298) to fire while
-# down: with no ACKs coming back, the RTO is what makes the daemon write (and count TAP_WRITE).
+# Down for at least 2.5 s, and until the daemon wrote to the downed TAP (at most 10 s): with no
+# ACKs coming back, a retransmission timeout (1 s before any RTT sample, RFC 6298; longer
+# when a loaded machine measured long RTTs) is what makes the daemon write.
 sleep 2.5
+for _ in $(seq 1 75); do
+	[ "$(daemon_stat 'workers.*.drops.TAP_WRITE' 2>/dev/null || echo 0)" -gt "$w0" ] && break
+	sleep 0.1
+done
 ip -n "$NS" link set "$TAP" up
 ip -n "$NS" addr add "$PEER/24" dev "$TAP" 2>/dev/null # (kept across down/up; in case)
 wait $FP

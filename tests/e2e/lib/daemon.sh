@@ -180,10 +180,14 @@ daemon_config() { # [extra config lines...]
 }
 
 # OpenSSH client in the namespace, bounded by TMO seconds (default 60).
+# KNOWN_HOSTS=FILE replaces $T/known_hosts: ssh keeps the first value of an
+# option, so a later -o UserKnownHostsFile would be ignored.
 sshc() { # user key [ssh args...]
 	local u=$1 k=$2
 	shift 2
-	timeout "${TMO:-60}" ip netns exec "$NS" ssh "${SSHOPTS[@]}" -i "$k" "$u@$ADDR" "$@"
+	local o=("${SSHOPTS[@]}")
+	[ -n "${KNOWN_HOSTS:-}" ] && o=("${o[@]/#UserKnownHostsFile=*/UserKnownHostsFile=$KNOWN_HOSTS}")
+	timeout "${TMO:-60}" ip netns exec "$NS" ssh "${o[@]}" -i "$k" "$u@$ADDR" "$@"
 }
 ctl() { "$BIN/sshtermctl" -s "$T/ctl.sock" "$@"; }
 
