@@ -61,6 +61,17 @@ check "no TCP checksum or length drops" "$(($(daemon_stat 'workers.*.drops.TCP_C
 want=$(source_sha $((64 << 20)))
 # The client reads at about 32 MiB/s, so the transfer lasts 2 s whatever the
 # machine's speed, and the TAP goes down in its middle.
+# An idle session, killed while the TAP is down: its disconnect is a write the
+# daemon must make then (the transfer alone may have nothing to send while down:
+# everything acked and the client's window closed).
+( (sleep 60 & echo $! > "$T/idle.pid"; wait) | TMO=70 sshc alice "$T/id_user" sink >/dev/null 2>&1) &
+PIDS+=($!)
+isid=
+for _ in $(seq 1 150); do
+	isid=$(ctl sessions 2>/dev/null | awk '$2 == "alice" { print $1; exit }')
+	[ -n "$isid" ] && break
+	sleep 0.2
+done
 base=$(ctr TCP_DATA_SEGS_OUT)
 (TMO=120 sshc alice "$T/id_user" "source 64M" |
 	python3 -c 'import sys,time
@@ -84,6 +95,7 @@ ip -n "$NS" link set "$TAP" down
 # ACKs coming back, a retransmission timeout (1 s before any RTT sample, RFC 6298; longer
 # when a loaded machine measured long RTTs) is what makes the daemon write.
 sleep 2.5
+[ -n "$isid" ] && ctl kill "$isid" >/dev/null 2>&1
 for _ in $(seq 1 75); do
 	[ "$(daemon_stat 'workers.*.drops.TAP_WRITE' 2>/dev/null || echo 0)" -gt "$w0" ] && break
 	sleep 0.1
@@ -91,6 +103,7 @@ done
 ip -n "$NS" link set "$TAP" up
 ip -n "$NS" addr add "$PEER/24" dev "$TAP" 2>/dev/null # (kept across down/up; in case)
 wait $FP
+kill "$(cat "$T/idle.pid")" 2>/dev/null # its stdin ends, so does the client
 check "64 MiB with the TAP down for 2.5 s meanwhile" "$(cat "$T/flap.sha")" "$want"
 w=$(daemon_stat 'workers.*.drops.TAP_WRITE' 2>/dev/null || echo 0)
 [ "$w" -gt 0 ] && ok "writes to the downed TAP counted (TAP_WRITE $w)" || bad "TAP_WRITE counted" "$w"
