@@ -194,6 +194,7 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 	else
 		fprintf(o, "workeridle sleep %u\n", c->worker_idle_ms);
 	kv_u(o, "mtu", k->mtu);
+	fprintf(o, "tcpcongestion %s\n", c->tcp_congestion == ST_CONF_TCP_NEWRENO ? "newreno" : "cubic");
 	kv_s(o, "tapinterface", c->tap_interface);
 	kv_u(o, "controlthreads", c->control_threads);
 	if (c->n_control_cpus == 0) {

@@ -553,6 +553,20 @@ static int kw_cryptomode(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+/* TCPCongestion cubic|newreno: congestion control of every connection, client or backend. */
+static int kw_tcpcongestion(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	if (strcasecmp(av[0], "cubic") == 0)
+		x->c->tcp_congestion = ST_CONF_TCP_CUBIC;
+	else if (strcasecmp(av[0], "newreno") == 0)
+		x->c->tcp_congestion = ST_CONF_TCP_NEWRENO;
+	else
+		return conf_error(x, ST_ERR_FORMAT,
+				  "TCPCongestion: expected 'cubic' or 'newreno', got '%s'", av[0]);
+	return ST_OK;
+}
+
 static int kw_cryptobackend(struct conf_ctx *x, char **av, int ac)
 {
 	if (strcasecmp(av[0], "evp") == 0 && ac == 1) {
@@ -935,6 +949,7 @@ static const struct keyword keywords[] = {
 	{"CryptoEngine", 1, 1, 0, kw_cryptoengine},
 	{"WorkerIdle", 1, 2, 0, kw_workeridle},
 	{"MTU", 1, 1, 0, kw_mtu},
+	{"TCPCongestion", 1, 1, 0, kw_tcpcongestion},
 	{"TapInterface", 1, 1, 0, kw_tapinterface},
 	{"ControlThreads", 1, 1, 0, kw_controlthreads},
 	{"ControlCpus", 1, 1, 0, kw_controlcpus},

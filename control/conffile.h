@@ -50,6 +50,12 @@ enum st_conf_crypto_mode {
 	ST_CONF_CRYPTO_MODE_CPU,  /* CPU crypto; a device without it is a start-up error */
 };
 
+/* TCPCongestion: the userspace TCP's congestion control (dataplane/tcp/tcp_cc.h). */
+enum st_conf_tcp_cc {
+	ST_CONF_TCP_CUBIC,   /* CUBIC with HyStart++ (the default) */
+	ST_CONF_TCP_NEWRENO, /* NewReno */
+};
+
 struct st_daemon_conf {
 	struct st_ctl_config ctl; /* what the control plane uses */
 
@@ -77,6 +83,7 @@ struct st_daemon_conf {
 	char crypto_engine[64];                      /* CryptoEngine ID */
 	char tap_interface[16];  /* TapInterface: the kernel TAP port (dataplane/vtap.h), "" for none */
 	unsigned worker_idle_ms; /* WorkerIdle: sleep after this many ms without packets, 0 = poll */
+	enum st_conf_tcp_cc tcp_congestion; /* TCPCongestion */
 	/* PerSourceNetBlockSize, PerSourceMaxStartups, PerSourcePenalties,
 	 * PerSourcePenaltyExemptList, PerSourceKexRate (control/srclimit.h) */
 	struct st_srclimit_conf srclimit;

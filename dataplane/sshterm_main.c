@@ -58,6 +58,7 @@
 #include "dataplane/dp.h"
 #include "dataplane/ssh/service.h"
 #include "dataplane/ssh/sshapp.h"
+#include "dataplane/tcp/tcp_cc.h"
 
 #define DEFAULT_CONF "/etc/sshterm/sshterm.conf"
 #define RING_SIZE 4096
@@ -286,6 +287,7 @@ int main(int argc, char **argv)
 	cfg.crypto_cycles = st_record_thread_cycles;
 	cfg.service_cycles = st_service_thread_cycles;
 	cfg.idle_sleep_ms = conf->worker_idle_ms;
+	cfg.tcp.cc_algo = conf->tcp_congestion == ST_CONF_TCP_NEWRENO ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
 	cfg.mtu = conf->ctl.mtu; /* MTU; tcp.mss follows it (dp_create) */
 	cfg.vtap_ifname = conf->tap_interface[0] ? conf->tap_interface : NULL;
 	cfg.app_arg = &app;

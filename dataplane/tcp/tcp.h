@@ -70,6 +70,7 @@ struct tcp_cfg {
 				  * bytes (0: an eighth of the worker's mbuf pool) */
 	uint32_t challenge_ack_per_s;
 	uint16_t eph_lo, eph_hi; /* ephemeral port range for tcp_connect */
+	uint8_t cc_algo;         /* enum tcp_cc_algo (tcp_cc.h): 0 = CUBIC, the default */
 	int always_cookies;      /* tests: answer every SYN with a cookie */
 };
 

@@ -1,5 +1,7 @@
-/* RTO estimator and NewReno congestion control. */
+/* RTO estimator; NewReno, and the parts of loss handling both algorithms share. */
 #include "dataplane/tcp/tcp_cc.h"
+
+#include <string.h>
 
 void tcp_rtt_init(struct tcp_rtt *r, uint32_t min_rto_ms)
 {
@@ -51,9 +53,18 @@ void tcp_rto_backoff(struct tcp_rtt *r)
 		r->backoff++;
 }
 
-void tcp_cc_init(struct tcp_cc *cc, uint32_t mss)
+const char *tcp_cc_algo_name(enum tcp_cc_algo algo)
+{
+	return algo == TCP_CC_NEWRENO ? "newreno" : "cubic";
+}
+
+void tcp_cc_init(struct tcp_cc *cc, uint32_t mss, enum tcp_cc_algo algo)
 {
 	uint32_t iw = 4 * mss;
+
+	memset(cc, 0, sizeof(*cc));
+	cc->algo = (uint8_t)algo;
+	cc->hs.cur_min_rtt = cc->hs.last_min_rtt = cc->hs.css_base_rtt = TCP_RTT_NONE;
 
 	if (iw > 4380 && 4380 > 2 * mss)
 		iw = 4380;
@@ -68,8 +79,27 @@ void tcp_cc_init(struct tcp_cc *cc, uint32_t mss)
 	cc->prr_credit = 0;
 }
 
-void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked)
+void tcp_cc_rtt_sample(struct tcp_cc *cc, uint32_t rtt_ms)
 {
+	struct tcp_hystart *hs = &cc->hs;
+
+	if (cc->algo != TCP_CC_CUBIC || hs->state == TCP_HS_DONE)
+		return;
+	if (rtt_ms < hs->cur_min_rtt)
+		hs->cur_min_rtt = rtt_ms;
+	if (hs->samples < 255)
+		hs->samples++;
+}
+
+void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, const struct tcp_cc_ack *a)
+{
+	if (cc->algo == TCP_CC_CUBIC) {
+		if (cc->cwnd < cc->ssthresh)
+			(void)tcp_hystart_ack(cc, acked, a); /* this ACK grew the window already */
+		else
+			tcp_cubic_ca_ack(cc, acked, a);
+		return;
+	}
 	if (cc->cwnd < cc->ssthresh) {
 		/* Slow start with L = 2 (RFC 3465). */
 		uint32_t inc = acked < 2 * cc->mss ? acked : 2 * cc->mss;
@@ -78,22 +108,26 @@ void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked)
 		return;
 	}
 	cc->acked_ca += acked;
-	if (cc->acked_ca >= cc->cwnd) {
+	if (cc->acked_ca >= cc->cwnd && cc->cwnd < TCP_CWND_MAX) {
 		cc->acked_ca -= cc->cwnd;
 		cc->cwnd += cc->mss;
 	}
 }
 
-static uint32_t half_flight(const struct tcp_cc *cc, uint32_t flight)
+/* The ssthresh of a congestion event; CUBIC also moves W_max and ends its epoch. */
+static uint32_t loss_ssthresh(struct tcp_cc *cc, uint32_t flight)
 {
 	uint32_t h = flight / 2;
 
+	cc->hs.state = TCP_HS_DONE; /* later slow starts (after an RTO) are standard */
+	if (cc->algo == TCP_CC_CUBIC)
+		return tcp_cubic_on_congestion(cc);
 	return h > 2 * cc->mss ? h : 2 * cc->mss;
 }
 
 void tcp_cc_enter_recovery(struct tcp_cc *cc, uint32_t flight, uint32_t snd_max)
 {
-	cc->ssthresh = half_flight(cc, flight);
+	cc->ssthresh = loss_ssthresh(cc, flight);
 	cc->cwnd = cc->ssthresh;
 	cc->recover = snd_max;
 	cc->in_recovery = 1;
@@ -103,7 +137,9 @@ void tcp_cc_enter_recovery(struct tcp_cc *cc, uint32_t flight, uint32_t snd_max)
 
 void tcp_cc_recovery_delivered(struct tcp_cc *cc, uint32_t delivered)
 {
-	uint32_t add = (delivered + 1) / 2;
+	/* The reduction factor's share: 1/2 (NewReno) or 7/10 (CUBIC's beta). */
+	uint32_t add = cc->algo == TCP_CC_CUBIC ? (uint32_t)(((uint64_t)delivered * 7 + 9) / 10)
+						 : (delivered + 1) / 2;
 
 	if (add < cc->mss && delivered)
 		add = cc->mss; /* at least one segment per partial ACK (RFC 6582 3.2 step 3) */
@@ -123,7 +159,7 @@ void tcp_cc_exit_recovery(struct tcp_cc *cc, uint32_t flight)
 
 void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight)
 {
-	cc->ssthresh = half_flight(cc, flight);
+	cc->ssthresh = loss_ssthresh(cc, flight);
 	cc->cwnd = cc->mss;
 	cc->in_recovery = 0;
 	cc->acked_ca = 0;

@@ -55,7 +55,7 @@ static void syn_options(struct tcp_worker *tw, struct tcp_conn *c, const struct 
 		c->flags |= TF_TS;
 		c->ts_recent = o->tsval;
 	}
-	tcp_cc_init(&c->cc, c->mss);
+	tcp_cc_init(&c->cc, c->mss, (enum tcp_cc_algo)tw->cfg.cc_algo);
 }
 
 static void rtt_from_ts(struct tcp_worker *tw, struct tcp_conn *c, const struct tcp_seg *s)
@@ -63,8 +63,10 @@ static void rtt_from_ts(struct tcp_worker *tw, struct tcp_conn *c, const struct 
 	if ((c->flags & TF_TS) && (s->o.flags & TCP_OF_TS) && s->o.tsecr) {
 		uint32_t rtt = tcp_ts_now(tw) - s->o.tsecr;
 
-		if (rtt < TCP_RTO_MAX_MS)
+		if (rtt < TCP_RTO_MAX_MS) {
 			tcp_rtt_sample(&c->rtt, rtt);
+			tcp_cc_rtt_sample(&c->cc, rtt);
+		}
 	}
 }
 
@@ -145,7 +147,7 @@ static void cookie_ack(struct tcp_worker *tw, struct tcp_listener *l, struct tcp
 		if (bits & 0x10)
 			c->flags |= TF_SACK;
 	}
-	tcp_cc_init(&c->cc, c->mss);
+	tcp_cc_init(&c->cc, c->mss, (enum tcp_cc_algo)tw->cfg.cc_algo);
 	c->snd_wnd = (uint32_t)s->wnd << c->snd_ws;
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;
@@ -423,7 +425,15 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 					c->rxt_next = c->snd_una;
 			}
 		} else {
-			tcp_cc_on_ack(&c->cc, acked);
+			struct tcp_cc_ack ca = {
+				.ack = s->ack,
+				.snd_nxt = c->snd_nxt,
+				.flight = c->snd_max - c->snd_una + acked,
+				.now_ms = (uint32_t)tw->w->now_ms,
+				.srtt_ms = c->rtt.srtt8 >> 3,
+			};
+
+			tcp_cc_on_ack(&c->cc, acked, &ca);
 		}
 		if ((c->flags & TF_AFTER_RTO) && seq_geq(s->ack, c->cc.recover))
 			c->flags &= ~TF_AFTER_RTO;

@@ -36,6 +36,7 @@
 
 #include "crypto/err.h"
 #include "dataplane/dp.h"
+#include "dataplane/tcp/tcp_cc.h"
 
 #define PAT_LEN 1024u
 
@@ -477,7 +478,7 @@ static void usage(void)
 			"[--max-conns N] [--rcvbuf N] [--sndbuf N] [--syn-backlog N] [--tw-ms N] "
 			"[--keepalive-ms N] [--always-cookies] [--no-offload] [--mbufs N] "
 			"[--duration S] [--quiet] [--connect-all] [--arp-reachable-ms N] "
-			"[--idle-sleep-ms N]\n");
+			"[--idle-sleep-ms N] [--cc cubic|newreno]\n");
 }
 
 int main(int argc, char **argv)
@@ -494,6 +495,7 @@ int main(int argc, char **argv)
 		{"no-hash", 0, 0, 'H'},      {"mtu", 1, 0, 'U'},
 		{"gro", 0, 0, 'G'},          {"connect-all", 0, 0, 'a'},
 		{"arp-reachable-ms", 1, 0, 'Y'}, {"idle-sleep-ms", 1, 0, 'I'},
+		{"cc", 1, 0, 'Z'},
 		{0, 0, 0, 0},
 	};
 	struct dp_cfg cfg;
@@ -577,6 +579,14 @@ int main(int argc, char **argv)
 		case 'a': app.connect_all = 1; break;
 		case 'Y': cfg.arp_reachable_ms = (uint32_t)atoi(optarg); break;
 		case 'I': cfg.idle_sleep_ms = (uint32_t)atoi(optarg); break;
+		case 'Z':
+			if (strcmp(optarg, "cubic") == 0)
+				cfg.tcp.cc_algo = TCP_CC_CUBIC;
+			else if (strcmp(optarg, "newreno") == 0)
+				cfg.tcp.cc_algo = TCP_CC_NEWRENO;
+			else
+				goto bad;
+			break;
 		case 'w': cfg.tcp.time_wait_ms = (uint32_t)atoi(optarg); break;
 		case 'K': cfg.tcp.keepalive_ms = (uint32_t)atoi(optarg); break;
 		case 'A': cfg.tcp.always_cookies = 1; break;

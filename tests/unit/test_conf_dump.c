@@ -72,6 +72,7 @@ static void test_values(void)
 	CHECK(strstr(out, "permitopen 198.18.0.1:5432 198.18.0.1:*\n") != NULL);
 	CHECK(strstr(out, "service db 198.18.0.1:5432\n") != NULL);
 	CHECK(strstr(out, "workeridle sleep 5\n") != NULL);
+	CHECK(strstr(out, "tcpcongestion cubic\n") != NULL); /* the default */
 	CHECK(strstr(out, "persourcemaxstartups 3\n") != NULL);
 	CHECK(strstr(out, "persourcepenalties no\n") != NULL);
 	CHECK(strstr(out, "sntrup") == NULL);

@@ -42,6 +42,7 @@ static void test_full_config(void)
 		"CryptoBackend cryptodev crypto_aesni_gcm0\n"
 		"CryptoProvider default:provider=default\n"
 		"WorkerIdle sleep 25\n"
+		"TCPCongestion NewReno\n"
 		"port 2223\n"; /* keywords are case-insensitive; Port repeats */
 	struct st_daemon_conf c;
 	char err[ST_CONF_ERR_MAX];
@@ -81,6 +82,7 @@ static void test_full_config(void)
 	CHECK(strcmp(c.crypto_device, "crypto_aesni_gcm0") == 0);
 	CHECK(strcmp(c.crypto_provider, "default:provider=default") == 0);
 	CHECK_INT(c.worker_idle_ms, 25);
+	CHECK_INT(c.tcp_congestion, ST_CONF_TCP_NEWRENO);
 	st_daemon_conf_free(&c);
 }
 
@@ -95,6 +97,7 @@ static void test_defaults_and_first_wins(void)
 	CHECK(strcmp(c.control_socket, ST_CONF_DEFAULT_SOCKET) == 0);
 	CHECK_INT(c.crypto_backend, ST_CONF_CRYPTO_EVP);
 	CHECK_INT(c.worker_idle_ms, 0); /* WorkerIdle poll */
+	CHECK_INT(c.tcp_congestion, ST_CONF_TCP_CUBIC);
 	st_daemon_conf_free(&c);
 }
 
@@ -168,6 +171,8 @@ static void test_errors(void)
 		{"ControlSocket relative.sock\n", "ControlSocket: needs an absolute path"},
 		{"CryptoBackend qat\n", "CryptoBackend: expected"},
 		{"WorkerIdle nap\n", "WorkerIdle: expected 'poll' or 'sleep [MS]'"},
+		{"TCPCongestion bbr\n", "TCPCongestion: expected 'cubic' or 'newreno', got 'bbr'"},
+		{"TCPCongestion\n", "TCPCongestion"},
 		{"WorkerIdle poll 5\n", "WorkerIdle: expected"},
 		{"WorkerIdle sleep 0\n", "MS must be 1..60000"},
 		{"WorkerIdle sleep -3\n", "MS must be 1..60000"},

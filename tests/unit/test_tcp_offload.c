@@ -74,7 +74,7 @@ static void setup(int tso)
 	c->irs = 5000;
 	c->rcv_nxt = c->rcv_adv = 5001;
 	tcp_rtt_init(&c->rtt, 200);
-	tcp_cc_init(&c->cc, c->mss);
+	tcp_cc_init(&c->cc, c->mss, TCP_CC_NEWRENO);
 	c->cc.cwnd = 1u << 20;
 	tcp_conn_hash_insert(tw, c);
 }
