@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -32,6 +33,12 @@ int dp_fault_parse(const char *s, struct dp_fault_cfg *out)
 			return ST_ERR_INVALID_ARGUMENT;
 		if (strcmp(tok, "seed") == 0) {
 			c.seed = v;
+			continue;
+		}
+		if (strcmp(tok, "delay") == 0) {
+			if (v > DP_FAULT_DELAY_MAX_MS)
+				return ST_ERR_INVALID_ARGUMENT;
+			c.delay_ms = (uint32_t)v;
 			continue;
 		}
 		if (v > 1000)
@@ -67,8 +74,9 @@ void dp_fault_format(const struct dp_fault_cfg *c, char *buf, size_t len)
 	if (!dp_fault_active(c))
 		snprintf(buf, len, "none");
 	else
-		snprintf(buf, len, "drop=%u,dup=%u,reorder=%u,corrupt=%u,seed=%llu", c->drop_pm,
-			 c->dup_pm, c->reorder_pm, c->corrupt_pm, (unsigned long long)c->seed);
+		snprintf(buf, len, "drop=%u,dup=%u,reorder=%u,corrupt=%u,delay=%u,seed=%llu",
+			 c->drop_pm, c->dup_pm, c->reorder_pm, c->corrupt_pm, c->delay_ms,
+			 (unsigned long long)c->seed);
 }
 
 void dp_fault_init(struct dp_fault *f, const struct dp_fault_cfg *cfg, unsigned salt)
@@ -239,8 +247,61 @@ uint16_t dp_fault_rx_cb(uint16_t port, uint16_t queue, struct rte_mbuf *pkts[], 
 	}
 	if (!dp_fault_active(&q->rx.cfg) || n > DP_FAULT_MAX_BURST || max_pkts < n)
 		return n;
-	memcpy(in, pkts, n * sizeof(in[0]));
-	return fault_run(q, &q->rx, in, n, pkts, NULL, max_pkts, 1);
+	if (q->rx.cfg.drop_pm || q->rx.cfg.dup_pm || q->rx.cfg.reorder_pm || q->rx.cfg.corrupt_pm) {
+		memcpy(in, pkts, n * sizeof(in[0]));
+		n = fault_run(q, &q->rx, in, n, pkts, NULL, max_pkts, 1);
+	}
+	if (q->delay.m)
+		n = dp_fault_delay_run(q, pkts, n, max_pkts, rte_get_tsc_cycles());
+	return n;
+}
+
+int dp_fault_delay_setup(struct dp_fault_queue *q, uint32_t cap, uint64_t tsc_hz)
+{
+	struct dp_fault_delay *d = &q->delay;
+
+	d->m = rte_zmalloc("dp_fault_delay", cap * sizeof(d->m[0]), RTE_CACHE_LINE_SIZE);
+	d->due = rte_zmalloc("dp_fault_delay", cap * sizeof(d->due[0]), RTE_CACHE_LINE_SIZE);
+	if (!d->m || !d->due) {
+		rte_free(d->m);
+		rte_free(d->due);
+		d->m = NULL;
+		d->due = NULL;
+		return ST_ERR_ALLOC;
+	}
+	d->cap = cap;
+	d->head = d->n = 0;
+	d->cycles = tsc_hz / 1000 * q->rx.cfg.delay_ms;
+	return ST_OK;
+}
+
+uint16_t dp_fault_delay_run(struct dp_fault_queue *q, struct rte_mbuf *pkts[], uint16_t n,
+			    uint16_t max_pkts, uint64_t now)
+{
+	struct dp_fault_delay *d = &q->delay;
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (d->n == d->cap) {
+			rte_pktmbuf_free(pkts[i]);
+			q->st->drop[DP_DROP_FAULT]++;
+			continue;
+		}
+		uint32_t at = (d->head + d->n) % d->cap;
+
+		d->m[at] = pkts[i];
+		d->due[at] = now + d->cycles;
+		d->n++;
+		q->st->ctr[DP_CTR_FAULT_DELAYED]++;
+	}
+	/* In arrival order, so due times only grow: stop at the first one not due. */
+	while (d->n > 0 && k < max_pkts && d->due[d->head] <= now) {
+		pkts[k++] = d->m[d->head];
+		d->m[d->head] = NULL;
+		d->head = (d->head + 1) % d->cap;
+		d->n--;
+	}
+	return k;
 }
 
 uint16_t dp_fault_tx_cb(uint16_t port, uint16_t queue, struct rte_mbuf *pkts[], uint16_t n,
@@ -275,6 +336,16 @@ void dp_fault_queue_release(struct dp_fault_queue *q)
 	rte_pktmbuf_free(q->rx.held);
 	rte_pktmbuf_free(q->tx.held);
 	q->rx.held = q->tx.held = NULL;
+	if (q->delay.m) {
+		for (; q->delay.n > 0; q->delay.n--) {
+			rte_pktmbuf_free(q->delay.m[q->delay.head]);
+			q->delay.head = (q->delay.head + 1) % q->delay.cap;
+		}
+		rte_free(q->delay.m);
+		rte_free(q->delay.due);
+		q->delay.m = NULL;
+		q->delay.due = NULL;
+	}
 }
 
 struct dp_fault_port {
@@ -323,6 +394,11 @@ int dp_fault_install(uint16_t port, uint16_t nb_queues, const struct dp_fault_cf
 	*out = NULL;
 	if (!want_rx && !want_tx)
 		return ST_OK;
+	if (tx->delay_ms) {
+		fprintf(stderr, "dataplane: the fault injector delays received packets only "
+				"(delay= in the RX spec)\n");
+		return ST_ERR_INVALID_ARGUMENT;
+	}
 	if ((fp = calloc(1, sizeof(*fp) + nb_queues * sizeof(fp->q[0]))) == NULL)
 		return ST_ERR_ALLOC;
 	fp->port = port;
@@ -338,6 +414,10 @@ int dp_fault_install(uint16_t port, uint16_t nb_queues, const struct dp_fault_cf
 		}
 		fp->q[i] = q;
 		dp_fault_queue_init(q, rx, tx, port, i, st[i], pool[i]);
+		if (rx->delay_ms && dp_fault_delay_setup(q, DP_FAULT_DELAY_CAP, rte_get_tsc_hz()) != ST_OK) {
+			dp_fault_uninstall(fp);
+			return ST_ERR_ALLOC;
+		}
 		if ((want_rx && (q->rx_cb = rte_eth_add_rx_callback(port, i, dp_fault_rx_cb, q)) == NULL) ||
 		    (want_tx && (q->tx_cb = rte_eth_add_tx_callback(port, i, dp_fault_tx_cb, q)) == NULL)) {
 			fprintf(stderr, "dataplane: port %u queue %u: fault injector callback: %s\n",

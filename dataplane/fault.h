@@ -15,6 +15,13 @@
  * configured), on RX it clears the checksum status the PMD already set, so
  * the stack verifies that packet in software. Counters go to the dp_stats of the worker that owns the queue.
  *
+ * Delay (RX only): every received packet waits delay=MS milliseconds in a
+ * FIFO before the worker sees it, adding MS to each round trip through the
+ * port, as a long path would (FAULT_DELAYED; a packet that finds the FIFO
+ * full is dropped as FAULT). Released packets go where the burst has room, so
+ * a long FIFO drains at up to max_pkts per poll; they hold mbufs of the
+ * queue's pool meanwhile, which must be sized for bandwidth x delay.
+ *
  * RX: the callback rewrites the received burst in place and may return up to
  * max_pkts packets, so duplicates and released packets fit where there is
  * room (a full burst still gets drops, holds and corruption). RX callbacks run
@@ -58,6 +65,9 @@ struct rte_eth_rxtx_callback;
 
 /* Bursts longer than this pass through untouched. */
 #define DP_FAULT_MAX_BURST 256
+/* Packets a delay line holds at most per queue (about 1 Gbit/s for 150 ms at MTU 1500). */
+#define DP_FAULT_DELAY_CAP 16384
+#define DP_FAULT_DELAY_MAX_MS 10000
 /* A held packet is released after this many polls of its queue without a later packet. */
 #define DP_FAULT_HOLD_POLLS 4
 #define DP_FAULT_FILLER_ETHERTYPE 0x88b5
@@ -65,7 +75,16 @@ struct rte_eth_rxtx_callback;
 
 struct dp_fault_cfg {
 	uint16_t drop_pm, dup_pm, reorder_pm, corrupt_pm;
+	uint32_t delay_ms; /* RX only */
 	uint64_t seed;
+};
+
+/* A FIFO of received packets and the TSC at which each is due. */
+struct dp_fault_delay {
+	struct rte_mbuf **m;
+	uint64_t *due;
+	uint32_t cap, head, n;
+	uint64_t cycles; /* delay_ms in TSC cycles */
 };
 
 /* One direction of one queue. */
@@ -87,21 +106,22 @@ struct dp_fault_queue {
 	dp_fault_xmit_fn xmit;     /* the callback's own transmissions (rte_eth_tx_burst) */
 	uint8_t in_xmit;           /* reentrancy guard around xmit */
 	uint16_t port, queue;
+	struct dp_fault_delay delay; /* RX delay line; m == NULL when there is none */
 	const struct rte_eth_rxtx_callback *rx_cb, *tx_cb;
 };
 
-/* "drop=20,dup=10,reorder=10,corrupt=5,seed=7"; ST_ERR_INVALID_ARGUMENT on junk. */
+/* "drop=20,dup=10,reorder=10,corrupt=5,delay=50,seed=7"; ST_ERR_INVALID_ARGUMENT on junk. */
 int dp_fault_parse(const char *s, struct dp_fault_cfg *out);
 /*
  * The spec in environment variable `var` (e.g. SSHTERM_TEST_FAULT_RX): unset or
  * empty gives an inactive configuration. ST_ERR_INVALID_ARGUMENT on a bad spec.
  */
 int dp_fault_getenv(const char *var, struct dp_fault_cfg *out);
-/* "drop=20,dup=10,reorder=0,corrupt=0,seed=7", or "none" when inactive. */
+/* "drop=20,dup=10,reorder=0,corrupt=0,delay=0,seed=7", or "none" when inactive. */
 void dp_fault_format(const struct dp_fault_cfg *c, char *buf, size_t len);
 static inline int dp_fault_active(const struct dp_fault_cfg *c)
 {
-	return c->drop_pm || c->dup_pm || c->reorder_pm || c->corrupt_pm;
+	return c->drop_pm || c->dup_pm || c->reorder_pm || c->corrupt_pm || c->delay_ms;
 }
 void dp_fault_init(struct dp_fault *f, const struct dp_fault_cfg *cfg, unsigned salt);
 /* One pseudo-random draw 0..999 (xorshift64*; exposed for tests). */
@@ -119,7 +139,15 @@ uint16_t dp_fault_rx_cb(uint16_t port, uint16_t queue, struct rte_mbuf *pkts[], 
 			uint16_t max_pkts, void *arg);
 uint16_t dp_fault_tx_cb(uint16_t port, uint16_t queue, struct rte_mbuf *pkts[], uint16_t n,
 			void *arg);
-/* Frees the packets held back in both directions. */
+/*
+ * Gives q an RX delay line of cap packets for rx->delay_ms (tsc_hz: cycles per
+ * second). ST_ERR_ALLOC. dp_fault_queue_release frees it.
+ */
+int dp_fault_delay_setup(struct dp_fault_queue *q, uint32_t cap, uint64_t tsc_hz);
+/* The RX delay line on one burst at TSC now: see fault.h's header comment. */
+uint16_t dp_fault_delay_run(struct dp_fault_queue *q, struct rte_mbuf *pkts[], uint16_t n,
+			    uint16_t max_pkts, uint64_t now);
+/* Frees the packets held back in both directions and the delay line with its packets. */
 void dp_fault_queue_release(struct dp_fault_queue *q);
 
 struct dp_fault_port;

@@ -12,6 +12,7 @@
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_cycles.h>
 #include <rte_mbuf.h>
 
 #include "dataplane/fault.h"
@@ -115,7 +116,11 @@ static void test_parse(void)
 	CHECK_INT(c.seed, 7);
 	CHECK(dp_fault_active(&c));
 	dp_fault_format(&c, buf, sizeof(buf));
-	CHECK(strcmp(buf, "drop=20,dup=10,reorder=10,corrupt=5,seed=7") == 0);
+	CHECK(strcmp(buf, "drop=20,dup=10,reorder=10,corrupt=5,delay=0,seed=7") == 0);
+	CHECK_OK(dp_fault_parse("delay=150", &c));
+	CHECK_INT(c.delay_ms, 150);
+	CHECK(dp_fault_active(&c));
+	CHECK_ERR(dp_fault_parse("delay=10001", &c), ST_ERR_INVALID_ARGUMENT);
 	CHECK_OK(dp_fault_parse("seed=3", &c));
 	CHECK(!dp_fault_active(&c));
 	dp_fault_format(&c, buf, sizeof(buf));
@@ -329,6 +334,51 @@ static void test_rx_held_release_on_empty_polls(void)
 	dp_fault_queue_release(&q);
 	CHECK(q.rx.held == NULL);
 	CHECK_INT(st.ctr[DP_CTR_FAULT_REORDER], 3);
+	CHECK_INT(rte_mempool_in_use_count(pool), 0);
+}
+
+/* The RX delay line on a fake clock of 1000 cycles per ms: order, due times, room, overflow. */
+static void test_rx_delay(void)
+{
+	struct dp_fault_queue q;
+	struct rte_mbuf *p[16];
+	uint64_t t = 1000000;
+
+	queue_setup(&q, "delay=5", NULL, 0);
+	CHECK_OK(dp_fault_delay_setup(&q, 8, 1000000));
+	for (unsigned i = 0; i < 3; i++)
+		p[i] = mk(i);
+	CHECK_INT(dp_fault_delay_run(&q, p, 3, 16, t), 0); /* all wait */
+	CHECK_INT(dp_fault_delay_run(&q, p, 0, 16, t + 4999), 0);
+	p[0] = mk(3);
+	CHECK_INT(dp_fault_delay_run(&q, p, 1, 16, t + 2000), 0); /* due at t + 7000 */
+	CHECK_INT(dp_fault_delay_run(&q, p, 0, 16, t + 5000), 3);   /* the first three, in order */
+	for (unsigned i = 0; i < 3; i++)
+		CHECK_INT(id_of(p[i]), i);
+	free_all(p, 3);
+	CHECK_INT(dp_fault_delay_run(&q, p, 0, 16, t + 6999), 0);
+	CHECK_INT(dp_fault_delay_run(&q, p, 0, 16, t + 7000), 1);
+	CHECK_INT(id_of(p[0]), 3);
+	free_all(p, 1);
+	/* Released packets go only where the burst has room; a full line drops (FAULT). */
+	for (unsigned i = 0; i < 10; i++)
+		p[i] = mk(10 + i);
+	CHECK_INT(dp_fault_delay_run(&q, p, 10, 16, t + 10000), 0);
+	CHECK_INT(st.drop[DP_DROP_FAULT], 2);
+	CHECK_INT(st.ctr[DP_CTR_FAULT_DELAYED], 12);
+	CHECK_INT(dp_fault_delay_run(&q, p, 0, 3, t + 20000), 3);
+	CHECK_INT(id_of(p[0]), 10);
+	free_all(p, 3);
+	CHECK_INT(dp_fault_delay_run(&q, p, 0, 16, t + 20000), 5);
+	CHECK_INT(id_of(p[4]), 17);
+	free_all(p, 5);
+	/* Through the callback, with drops before the line; release frees what waits. */
+	p[0] = mk(30);
+	p[1] = mk(31);
+	CHECK_INT(dp_fault_rx_cb(0, 0, p, 2, 16, &q), 0);
+	CHECK_INT(q.delay.n, 2);
+	dp_fault_queue_release(&q);
+	CHECK(q.delay.m == NULL);
 	CHECK_INT(rte_mempool_in_use_count(pool), 0);
 }
 
@@ -605,6 +655,36 @@ static void test_install(void)
 	CHECK(rte_eth_fp_ops[port].rxq.clbk[0] == NULL);
 	CHECK_INT(rte_eth_dev_stop(port), 0);
 
+	/* An RX delay through the installed callback: the packet comes after 20 ms, not before. */
+	{
+		struct dp_fault_cfg d = cfg_of("delay=20"), txd = cfg_of("delay=20");
+		uint64_t t0;
+		unsigned got = 0;
+
+		CHECK_ERR(dp_fault_install(port, 1, &none, &txd, stp, pools, &fp),
+			  ST_ERR_INVALID_ARGUMENT); /* received packets only */
+		CHECK(fp == NULL);
+		CHECK_OK(dp_fault_install(port, 1, &d, &none, stp, pools, &fp));
+		CHECK_INT(rte_eth_dev_start(port), 0);
+		p[0] = a = mk(9);
+		t0 = rte_get_tsc_cycles();
+		CHECK_INT(rte_eth_tx_burst(port, 0, p, 1), 1);
+		while (!got && rte_get_tsc_cycles() - t0 < rte_get_tsc_hz())
+			got = rte_eth_rx_burst(port, 0, p, 32);
+		CHECK_INT(got, 1);
+		CHECK(rte_get_tsc_cycles() - t0 >= rte_get_tsc_hz() / 50);
+		CHECK(got == 1 && p[0] == a);
+		if (got)
+			rte_pktmbuf_free(a);
+		/* One left waiting is freed by the uninstall. */
+		p[0] = mk(10);
+		CHECK_INT(rte_eth_tx_burst(port, 0, p, 1), 1);
+		CHECK_INT(rte_eth_rx_burst(port, 0, p, 32), 0);
+		CHECK_INT(rte_eth_dev_stop(port), 0);
+		dp_fault_uninstall(fp);
+		CHECK_INT(rte_mempool_in_use_count(pool), 0);
+	}
+
 	/* TX faults: a TX callback, and an RX one to age a held TX packet. */
 	{
 		struct dp_fault_cfg tx = cfg_of("reorder=1000");
@@ -667,6 +747,7 @@ int main(int argc, char **argv)
 	RUN(test_rx_seeded);
 	RUN(test_rx_held_release_on_empty_polls);
 	RUN(test_rx_room);
+	RUN(test_rx_delay);
 	RUN(test_tx_drop_keeps_count);
 	RUN(test_tx_dup_sends_prefix_itself);
 	RUN(test_tx_reorder_and_release);
