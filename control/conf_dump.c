@@ -131,6 +131,10 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 	kv_s(o, "gateway", c->gateway);
 	for (unsigned i = 0; i < c->n_hostkey_paths; i++)
 		kv_s(o, "hostkey", c->hostkey_paths[i]);
+	for (unsigned i = 0; i < c->n_hostcert_paths; i++)
+		kv_s(o, "hostcertificate", c->hostcert_paths[i]);
+	if (c->n_hostcert_paths == 0)
+		kv_s(o, "hostcertificate", "");
 	kv_s(o, "authorizedkeysfile", k->authorized_keys_file);
 	kv_s(o, "kexalgorithms", k->kex_algs);
 	kv_s(o, "hostkeyalgorithms", k->hostkey_algs);

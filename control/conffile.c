@@ -13,6 +13,7 @@
 #include "crypto/cipher.h"
 #include "crypto/err.h"
 #include "crypto/secmem.h"
+#include "control/hostcert.h"
 #include "control/log.h"
 #include "control/match.h"
 
@@ -315,6 +316,19 @@ static int kw_hostkey(struct conf_ctx *x, char **av, int ac)
 	if (strlen(av[0]) >= ST_CTL_PATH_MAX)
 		return conf_error(x, ST_ERR_NO_SPACE, "HostKey: path too long");
 	snprintf(c->hostkey_paths[c->n_hostkey_paths++], ST_CTL_PATH_MAX, "%s", av[0]);
+	return ST_OK;
+}
+
+static int kw_hostcert(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	struct st_daemon_conf *c = x->c;
+	if (c->n_hostcert_paths == ST_CTL_MAX_HOSTKEYS)
+		return conf_error(x, ST_ERR_NO_SPACE, "HostCertificate: too many (max %d)",
+				  ST_CTL_MAX_HOSTKEYS);
+	if (strlen(av[0]) >= ST_CTL_PATH_MAX)
+		return conf_error(x, ST_ERR_NO_SPACE, "HostCertificate: path too long");
+	snprintf(c->hostcert_paths[c->n_hostcert_paths++], ST_CTL_PATH_MAX, "%s", av[0]);
 	return ST_OK;
 }
 
@@ -928,6 +942,7 @@ static const struct keyword keywords[] = {
 	{"Port", 1, 1, 1, kw_port},
 	{"ListenAddress", 1, 1, 1, kw_listen},
 	{"HostKey", 1, 1, 1, kw_hostkey},
+	{"HostCertificate", 1, 1, 1, kw_hostcert},
 	{"AuthorizedKeysFile", 1, -1, 0, kw_authkeys},
 	{"KexAlgorithms", 1, 1, 0, kw_kex},
 	{"Ciphers", 1, 1, 0, kw_ciphers},
@@ -1115,6 +1130,11 @@ int st_daemon_conf_load_hostkeys(struct st_daemon_conf *c, char *err, size_t err
 				 r == ST_ERR_SYSTEM ? strerror(errno) : st_err_str(r));
 			return r;
 		}
+	}
+	for (unsigned i = 0; i < c->n_hostcert_paths; i++) {
+		int r = st_hostcert_load(&c->ctl, c->hostcert_paths[i], err, errsz);
+		if (r != ST_OK)
+			return r;
 	}
 	return ST_OK;
 }

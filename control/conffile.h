@@ -6,7 +6,7 @@
  * lines whose first non-blank character is '#' and empty lines are comments.
  * Unknown keywords, missing or extra arguments and bad values are errors that
  * name file:line. Keywords that may repeat: Port, ListenAddress, HostKey,
- * Service, PermitOpen (which also takes several words). For the others the
+ * HostCertificate, Service, PermitOpen (which also takes several words). For the others the
  * first occurrence wins, as in sshd.
  *
  * Algorithm lists (KexAlgorithms, Ciphers, MACs, HostKeyAlgorithms) accept
@@ -66,6 +66,8 @@ struct st_daemon_conf {
 
 	char hostkey_paths[ST_CTL_MAX_HOSTKEYS][ST_CTL_PATH_MAX]; /* HostKey */
 	unsigned n_hostkey_paths;
+	char hostcert_paths[ST_CTL_MAX_HOSTKEYS][ST_CTL_PATH_MAX]; /* HostCertificate */
+	unsigned n_hostcert_paths;
 
 	char address[ST_IP_STR];  /* Address: the interface's IPv4 address */
 	uint8_t prefix_len;       /* ... and prefix length */
@@ -120,9 +122,11 @@ int st_daemon_conf_parse(struct st_daemon_conf *c, const char *text, size_t len,
 int st_daemon_conf_load(struct st_daemon_conf *c, const char *path, char *err, size_t errsz);
 
 /*
- * Loads every HostKey file into c->ctl. At least one is required: a config
- * without HostKey is an error ("no HostKey configured"). Errors name the file:
- * "path: key is protected by a passphrase (not supported)".
+ * Loads every HostKey file into c->ctl, then every HostCertificate file
+ * (control/hostcert.h: each attached to the HostKey it certifies). At least
+ * one HostKey is required: a config without HostKey is an error ("no HostKey
+ * configured"). Errors name the file: "path: key is protected by a
+ * passphrase (not supported)", "path: not a host certificate", ...
  */
 int st_daemon_conf_load_hostkeys(struct st_daemon_conf *c, char *err, size_t errsz);
 

@@ -77,6 +77,13 @@ static void test_values(void)
 	CHECK(strstr(out, "persourcepenalties no\n") != NULL);
 	CHECK(strstr(out, "sntrup") == NULL);
 	free(out);
+	out = dump("HostCertificate /etc/sshterm/a-cert.pub\nHostCertificate /etc/sshterm/b-cert.pub\n");
+	CHECK(strstr(out, "hostcertificate /etc/sshterm/a-cert.pub\nhostcertificate "
+			  "/etc/sshterm/b-cert.pub\n") != NULL);
+	free(out);
+	out = dump("Port 22\n");
+	CHECK(strstr(out, "hostcertificate none\n") != NULL);
+	free(out);
 }
 
 static void test_conn_spec(void)

@@ -401,6 +401,41 @@ static void test_hostkeys(void)
 	CHECK(strstr(err, "No such file") != NULL);
 	st_daemon_conf_free(&c);
 
+	/* HostCertificate: attached to the HostKey it certifies; bad ones name the file. */
+	CHECK_INT(st_test_sh("cd %s && ssh-keygen -q -t ed25519 -N '' -f ca >/dev/null && "
+			     "ssh-keygen -q -t ecdsa -N '' -f hk2 >/dev/null && "
+			     "ssh-keygen -q -s ca -h -I h -n x hk.pub && cp hk.pub u.pub && "
+			     "ssh-keygen -q -s ca -I u -n x u.pub && cp hk2.pub o.pub && "
+			     "ssh-keygen -q -s ca -h -I o o.pub", dir), 0);
+	snprintf(text, sizeof(text), "HostKey %s/hk\nHostKey %s/hk2\nHostCertificate %s/hk-cert.pub\n",
+		 dir, dir, dir);
+	CHECK_OK(parse(&c, text, err));
+	CHECK_OK(st_daemon_conf_load_hostkeys(&c, err, sizeof(err)));
+	CHECK(c.ctl.hostcerts[0] != NULL && c.ctl.hostcert_len[0] > 100);
+	CHECK(c.ctl.hostcerts[1] == NULL);
+	st_daemon_conf_free(&c);
+	static const struct {
+		const char *file, *want;
+		int code;
+	} bad[] = {
+		{ "u-cert.pub", "u-cert.pub: not a host certificate", ST_ERR_KEY_TYPE_MISMATCH },
+		{ "o-cert.pub", "o-cert.pub: matches no HostKey", ST_ERR_NOT_FOUND },
+		{ "hk.pub", "hk.pub: not a certificate", ST_ERR_KEY_TYPE_UNKNOWN },
+		{ "nope-cert.pub", "nope-cert.pub: No such file or directory", ST_ERR_SYSTEM },
+		{ "hk-cert.pub\nHostCertificate %s/hk-cert.pub", "same HostKey",
+		  ST_ERR_INVALID_ARGUMENT },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[300];
+		snprintf(line, sizeof(line), bad[i].file, dir);
+		snprintf(text, sizeof(text), "HostKey %s/hk\nHostCertificate %s/%s\n", dir, dir, line);
+		CHECK_OK(parse(&c, text, err));
+		CHECK_ERR(st_daemon_conf_load_hostkeys(&c, err, sizeof(err)), bad[i].code);
+		if (strstr(err, bad[i].want) == NULL)
+			st_test_fail(__FILE__, __LINE__, "%s: got '%s'", bad[i].want, err);
+		st_daemon_conf_free(&c);
+	}
+
 	CHECK_ERR(st_daemon_conf_load(&c, "/nonexistent/sshterm.conf", err, sizeof(err)),
 		  ST_ERR_SYSTEM);
 	st_test_sh("rm -rf %s", dir);
