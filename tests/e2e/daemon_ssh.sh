@@ -192,7 +192,14 @@ wait "$LPID" 2>/dev/null
 TMO=120 sshc alice "$T/id_user" "source 100G" >/dev/null 2>&1 &
 KPID=$!
 PIDS+=($KPID)
-sleep 2
+# Until the transfer's channel is open (bounded at 30 s: a loaded machine logs in slowly).
+for _ in $(seq 1 150); do
+	ctl sessions --json 2>/dev/null | /usr/bin/python3 -c "
+import json,sys
+s=[x for x in json.load(sys.stdin) if x['user']=='alice']
+sys.exit(0 if s and s[-1]['channels']>=1 else 1)" 2>/dev/null && break
+	sleep 0.2
+done
 ctl status > "$T/status" && grep -q "sessions" "$T/status" && ok "sshtermctl status" || bad "sshtermctl status"
 ctl sessions > "$T/sessions"
 sid=$(awk '$2 == "alice" { id = $1 } END { print id }' "$T/sessions") # the newest
