@@ -178,14 +178,25 @@ check "their TCP connections are gone by the close deadline" "$(daemon_stat work
 echo "   aborted at the close deadline: $(daemon_stat workers.0.counters.TCP_CLOSE_TIMEOUT 2>/dev/null || echo 0)"
 kill "$ZPID" 2>/dev/null
 
+# The 16 holders must log in: 3 s of grace is too short for 16 logins at once on a loaded
+# machine (timed-out holders would free slots for the 17th). New connections take the
+# reloaded LoginGraceTime.
+daemon_config "LoginGraceTime 60" "MaxStartups 400"
+ctl reload >/dev/null || bad "reload with LoginGraceTime 60"
 mkfifo "$T/hold"
 exec 7<>"$T/hold" # keeps the holders' stdin open until the end of the test
 for i in $(seq 1 16); do
 	TMO=60 sshc alice "$T/id_user" sink <"$T/hold" >/dev/null 2>&1 &
 	PIDS+=($!)
 done
-for _ in $(seq 1 150); do [ "$(daemon_stat workers.0.sessions)" = 16 ] && break; sleep 0.1; done
+authed16() { # all 16 holders authenticated (their channels open)
+	ctl sessions --json 2>/dev/null | /usr/bin/python3 -c "
+import json,sys
+sys.exit(0 if sum(1 for x in json.load(sys.stdin) if x['user']=='alice' and x['channels']>=1) == 16 else 1)"
+}
+for _ in $(seq 1 300); do authed16 && break; sleep 0.1; done
 check "16 sessions fill the slots" "$(daemon_stat workers.0.sessions)" 16
+authed16 && ok "all 16 are logged in" || bad "all 16 are logged in" "$(ctl sessions 2>&1 | tail -3)"
 cap0=$(daemon_stat workers.0.drops.TCP_LISTEN_CAP 2>/dev/null || echo 0)
 s0=$(date +%s%N)
 echo x | TMO=20 sshc alice "$T/id_user" echo >/dev/null 2>"$T/full.err"
