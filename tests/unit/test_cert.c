@@ -48,7 +48,7 @@ static char *slurp(const char *path, size_t *len)
 
 static int sh(const char *cmd)
 {
-	return st_test_sh("cd '%s' && %s </dev/null >/dev/null 2>&1", tmpdir, cmd);
+	return st_test_sh("cd '%s' && { %s; } </dev/null >/dev/null 2>&1", tmpdir, cmd);
 }
 
 static void setup(void)
