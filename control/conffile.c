@@ -361,6 +361,15 @@ static int kw_principalsfile(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+static int kw_revokedkeys(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	int r = st_ctl_config_set_revoked_keys(&x->c->ctl, av[0]);
+	if (r != ST_OK)
+		return conf_error(x, r, "RevokedKeys: %s", st_err_str(r));
+	return ST_OK;
+}
+
 /* The four algorithm-list keywords share one shape. */
 static int alg_list(struct conf_ctx *x, const char *kw, const char *deflt, const char *value,
 		    int (*set)(struct st_ctl_config *, const char *))
@@ -950,6 +959,7 @@ static const struct keyword keywords[] = {
 	{"AuthorizedKeysFile", 1, -1, 0, kw_authkeys},
 	{"TrustedUserCAKeys", 1, 1, 0, kw_trustedca},
 	{"AuthorizedPrincipalsFile", 1, 1, 0, kw_principalsfile},
+	{"RevokedKeys", 1, 1, 0, kw_revokedkeys},
 	{"KexAlgorithms", 1, 1, 0, kw_kex},
 	{"Ciphers", 1, 1, 0, kw_ciphers},
 	{"MACs", 1, 1, 0, kw_macs},

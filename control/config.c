@@ -256,6 +256,11 @@ int st_ctl_config_set_authorized_principals_file(struct st_ctl_config *cfg, cons
 			pattern);
 }
 
+int st_ctl_config_set_revoked_keys(struct st_ctl_config *cfg, const char *path)
+{
+	return set_path(cfg->revoked_keys, sizeof(cfg->revoked_keys), path);
+}
+
 /* "host:port", "[v6]:port"; port "*" gives 0 when allow_any. */
 static int parse_hostport(const char *s, int allow_any, char *host, size_t hostsz, uint16_t *port)
 {

@@ -82,6 +82,8 @@ struct st_ctl_config {
 	/* AuthorizedPrincipalsFile (%u, %h): the principals a certificate may
 	 * name for this user instead of the user name; "" none */
 	char authorized_principals_file[ST_CTL_PATH_MAX];
+	/* RevokedKeys: a KRL or public key list (control/revoked.h); "" none */
+	char revoked_keys[ST_CTL_PATH_MAX];
 	unsigned max_auth_tries;                   /* 6 */
 	uint32_t login_grace_time;                 /* seconds, 0: none; 120 */
 	uint64_t rekey_bytes;                      /* 1 GiB (RFC 4344 §3.1) */
@@ -169,6 +171,7 @@ int st_ctl_config_set_authorized_keys_file(struct st_ctl_config *cfg, const char
 /* TrustedUserCAKeys / AuthorizedPrincipalsFile; "none" or "" clears. ST_ERR_NO_SPACE when too long. */
 int st_ctl_config_set_trusted_user_ca_keys(struct st_ctl_config *cfg, const char *path);
 int st_ctl_config_set_authorized_principals_file(struct st_ctl_config *cfg, const char *pattern);
+int st_ctl_config_set_revoked_keys(struct st_ctl_config *cfg, const char *path);
 
 /* `Service NAME HOST:PORT` (also "[v6addr]:port"). ST_ERR_FORMAT, ST_ERR_NO_SPACE. */
 int st_ctl_config_add_service(struct st_ctl_config *cfg, const char *name, const char *hostport);

@@ -58,6 +58,7 @@ struct st_ctl_log {
 	X(REKEY_CLIENT, "rekeys started by the peer")                           \
 	X(AUTH_ACCEPTED, "publickey authentications accepted")                  \
 	X(AUTH_FAILED, "failed authentication attempts")                        \
+	X(AUTH_KEY_REVOKED, "publickey refused: key revoked by RevokedKeys")     \
 	X(AUTH_CERT_INVALID, "user certificates refused: malformed or bad CA signature") \
 	X(AUTH_CERT_CA_ALG, "user certificates refused: CA signature algorithm not allowed") \
 	X(AUTH_CERT_NOT_USER, "user certificates refused: not a user certificate") \

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "control/conn_internal.h"
+#include "control/revoked.h"
 #include "control/usercert.h"
 #include "crypto/cert.h"
 #include "crypto/err.h"
@@ -123,6 +124,12 @@ static int lookup(struct st_ctl_conn *c, const struct st_key *key, struct st_aut
 		r = st_authkeys_expand_path(pat, c->user, path, sizeof(path));
 	if (r != 0)
 		return ST_ERR_NOT_FOUND;
+	char why[300];
+	if (st_revoked_check(c->cfg->revoked_keys, key, NULL, why, sizeof(why))) {
+		ctl_logf(c, ST_LOG_INFO, "%s", why);
+		ctl_count(c, ST_CTL_AUTH_KEY_REVOKED);
+		return ST_ERR_NOT_FOUND;
+	}
 	r = st_authkeys_lookup(path, key, c->peer_ip, NULL, time(NULL), opts, ak_log, c);
 	if (r == ST_ERR_SYSTEM)
 		ctl_logf(c, errno == ENOENT ? ST_LOG_DEBUG : ST_LOG_INFO, "Could not open %s: %s",

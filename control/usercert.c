@@ -16,6 +16,7 @@
 #include "control/config.h"
 #include "control/match.h"
 #include "control/readfile.h"
+#include "control/revoked.h"
 #include "crypto/cert.h"
 #include "crypto/err.h"
 #include "crypto/key.h"
@@ -308,6 +309,12 @@ int st_usercert_authorize(const struct st_usercert_req *q, const struct st_cert 
 	if (cert->type != ST_CERT_USER) {
 		logf_(q, "certificate for %s is not a user certificate", q->user);
 		*why = ST_CTL_AUTH_CERT_NOT_USER;
+		return ST_ERR_NOT_FOUND;
+	}
+	char why_revoked[300];
+	if (st_revoked_check(q->cfg->revoked_keys, NULL, cert, why_revoked, sizeof(why_revoked))) {
+		logf_(q, "certificate ID %s: %s", cert->key_id, why_revoked);
+		*why = ST_CTL_AUTH_CERT_REVOKED;
 		return ST_ERR_NOT_FOUND;
 	}
 	if (trusted_ca(q, cert->ca)) {

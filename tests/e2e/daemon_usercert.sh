@@ -3,8 +3,9 @@
 # `ssh-keygen -s` at test time, trusted through TrustedUserCAKeys (Ed25519 and
 # RSA CAs) or a cert-authority line with principals= in authorized_keys, and
 # with AuthorizedPrincipalsFile; expired, not-yet-valid, wrong-principal,
-# source-address-mismatch, unknown-critical-option and untrusted-CA
-# certificates are refused, each counted; force-command picks the service and
+# source-address-mismatch, unknown-critical-option, untrusted-CA and
+# KRL-revoked (RevokedKeys from ssh-keygen -k: serial, key id, plain key)
+# certificates and keys are refused, each counted; force-command picks the service and
 # a certificate without permit-port-forwarding gets no direct-tcpip.
 #   tests/e2e/daemon_usercert.sh [BUILD_DIR]
 # Prints "daemon_usercert: N passed, N failed".
@@ -42,8 +43,13 @@ mk nofwd ca_ed -n alice -O no-port-forwarding
 mk untrusted ca_other -n alice
 mk ops ca_ak -n ops
 mk dev ca_ak -n dev
+mk revserial ca_ed -n alice -z 99
+mk revid ca_ed -n alice
+# A KRL (ssh-keygen -k) revoking serial 99 and key id id-revid under ca_ed, and alice's plain ECDSA key.
+{ echo "serial: 99"; echo "id: id-revid"; echo "key: $(cat "$T/id_ecdsa.pub")"; } > "$T/krl.spec"
+ssh-keygen -q -k -f "$T/krl" -s "$T/ca_ed.pub" "$T/krl.spec" || exit 1
 
-daemon_config "TrustedUserCAKeys $T/trusted_cas" "DefaultService echo" "PermitOpen any"
+daemon_config "TrustedUserCAKeys $T/trusted_cas" "RevokedKeys $T/krl" "DefaultService echo" "PermitOpen any"
 EALT=(--no-huge -m 64 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX_CHECK" --log-level=lib.eal:error)
 "$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/sshterm.conf" -T >"$T/dump" 2>/dev/null
 grep -q "^trustedusercakeys $T/trusted_cas$" "$T/dump" &&
@@ -82,6 +88,18 @@ refused srcbad alice AUTH_CERT_SOURCE "a source-address mismatch"
 refused crit alice AUTH_CERT_OPTION "an unknown critical option"
 refused untrusted alice AUTH_CERT_CA_UNTRUSTED "a certificate from an untrusted CA"
 login srcok alice && ok "source-address listing the client logs in" || bad "source-address match"
+refused revserial alice AUTH_CERT_REVOKED "a certificate whose serial the KRL revokes"
+refused revid alice AUTH_CERT_REVOKED "a certificate whose key id the KRL revokes"
+b=$(counter AUTH_KEY_REVOKED)
+if [ "$(echo hi | sshc alice "$T/id_ecdsa" echo 2>/dev/null)" = hi ]; then
+	bad "a plain key the KRL revokes is refused"
+elif [ "$(counter AUTH_KEY_REVOKED)" -gt "$b" ]; then
+	ok "a plain key the KRL revokes is refused (AUTH_KEY_REVOKED $b -> $(counter AUTH_KEY_REVOKED))"
+else
+	bad "plain key refusal counted in AUTH_KEY_REVOKED" "$b -> $(counter AUTH_KEY_REVOKED)"
+fi
+[ "$(echo hi | sshc alice "$T/id_user" echo 2>/dev/null)" = hi ] && ok "a plain key the KRL does not list logs in" ||
+	bad "plain key not revoked"
 
 # force-command picks the service: sink answers "<bytes> <sha256>" instead of echoing.
 out=$(echo hi | sshc alice "$T/c_forced" echo 2>/dev/null)
