@@ -152,17 +152,17 @@ static void log_key(struct st_ctl_conn *c, const char *what, const struct st_key
 /* sshd's line for a certificate: "... ssh2: ED25519-CERT SHA256:... ID id (serial N) CA ED25519 SHA256:..." */
 static void log_cert(struct st_ctl_conn *c, const char *what, const struct st_cert *cert)
 {
-	char fp[ST_KEY_FP_SIZE], cafp[ST_KEY_FP_SIZE];
+	char fp[ST_KEY_FP_SIZE], cafp[ST_KEY_FP_SIZE], id[201];
 
 	if (st_key_fingerprint_sha256(cert->key, fp, sizeof(fp)) != 0)
 		snprintf(fp, sizeof(fp), "?");
 	if (st_key_fingerprint_sha256(cert->ca, cafp, sizeof(cafp)) != 0)
 		snprintf(cafp, sizeof(cafp), "?");
+	st_cert_printable(cert->key_id, strlen(cert->key_id), id, sizeof(id));
 	ctl_logf(c, ST_LOG_INFO,
-		 "%s publickey for %s from %s port %u ssh2: %s-CERT %s ID %.200s (serial %llu) CA "
+		 "%s publickey for %s from %s port %u ssh2: %s-CERT %s ID %s (serial %llu) CA "
 		 "%s %s",
-		 what, c->user, c->peer_ip, c->peer_port, st_key_type_label(cert->key), fp,
-		 cert->key_id, (unsigned long long)cert->serial, st_key_type_label(cert->ca), cafp);
+		 what, c->user, c->peer_ip, c->peer_port, st_key_type_label(cert->key), fp, id, (unsigned long long)cert->serial, st_key_type_label(cert->ca), cafp);
 }
 
 static void uc_log(void *ctx, const char *msg)

@@ -269,8 +269,9 @@ static int apply_cert_options(const struct st_usercert_req *q, const struct st_c
 				return ST_ERR_NOT_FOUND;
 			}
 		} else {
-			logf_(q, "certificate has unsupported critical option \"%.*s\"",
-			      (int)(nl > 64 ? 64 : nl), nm);
+			char on[65];
+			st_cert_printable(nm, nl, on, sizeof(on));
+			logf_(q, "certificate has unsupported critical option \"%s\"", on);
 			*why = ST_CTL_AUTH_CERT_OPTION;
 			return ST_ERR_NOT_FOUND;
 		}
@@ -303,9 +304,11 @@ int st_usercert_authorize(const struct st_usercert_req *q, const struct st_cert 
 			  struct st_authkey_opts *opts, enum st_ctl_counter *why)
 {
 	struct st_authkey_opts o;
+	char id[201];
 	int r;
 
 	memset(&o, 0, sizeof(o));
+	st_cert_printable(cert->key_id, strlen(cert->key_id), id, sizeof(id));
 	if (cert->type != ST_CERT_USER) {
 		logf_(q, "certificate for %s is not a user certificate", q->user);
 		*why = ST_CTL_AUTH_CERT_NOT_USER;
@@ -313,7 +316,7 @@ int st_usercert_authorize(const struct st_usercert_req *q, const struct st_cert 
 	}
 	char why_revoked[300];
 	if (st_revoked_check(q->cfg->revoked_keys, NULL, cert, why_revoked, sizeof(why_revoked))) {
-		logf_(q, "certificate ID %s: %s", cert->key_id, why_revoked);
+		logf_(q, "certificate ID %s: %s", id, why_revoked);
 		*why = ST_CTL_AUTH_CERT_REVOKED;
 		return ST_ERR_NOT_FOUND;
 	}
@@ -321,12 +324,12 @@ int st_usercert_authorize(const struct st_usercert_req *q, const struct st_cert 
 		if (q->cfg->authorized_principals_file[0] != '\0') {
 			if (!principals_file_ok(q, cert, &o)) {
 				logf_(q, "certificate ID %s: no principal in AuthorizedPrincipalsFile "
-					 "for %s", cert->key_id, q->user);
+					 "for %s", id, q->user);
 				*why = ST_CTL_AUTH_CERT_PRINCIPAL;
 				goto refuse;
 			}
 		} else if (cert->n_principals == 0 || !st_cert_has_principal(cert, q->user)) {
-			logf_(q, "certificate ID %s: user %s is not a principal", cert->key_id,
+			logf_(q, "certificate ID %s: user %s is not a principal", id,
 			      q->user);
 			*why = ST_CTL_AUTH_CERT_PRINCIPAL;
 			goto refuse;
@@ -343,14 +346,14 @@ int st_usercert_authorize(const struct st_usercert_req *q, const struct st_cert 
 						 (time_t)q->now, &o, ak_log, (void *)q)) != ST_OK) {
 			if (r == ST_ERR_ALLOC)
 				return r;
-			logf_(q, "certificate ID %s: CA not trusted for %s", cert->key_id, q->user);
+			logf_(q, "certificate ID %s: CA not trusted for %s", id, q->user);
 			*why = ST_CTL_AUTH_CERT_CA_UNTRUSTED;
 			goto refuse;
 		}
 		if (o.principals != NULL ? !principal_in_list(cert, o.principals)
 					 : (cert->n_principals > 0 &&
 					    !st_cert_has_principal(cert, q->user))) {
-			logf_(q, "certificate ID %s: no allowed principal for %s", cert->key_id,
+			logf_(q, "certificate ID %s: no allowed principal for %s", id,
 			      q->user);
 			*why = ST_CTL_AUTH_CERT_PRINCIPAL;
 			goto refuse;
@@ -358,11 +361,11 @@ int st_usercert_authorize(const struct st_usercert_req *q, const struct st_cert 
 	}
 	switch (st_cert_check_time(cert, q->now)) {
 	case ST_CERT_NOT_YET_VALID:
-		logf_(q, "certificate ID %s is not yet valid", cert->key_id);
+		logf_(q, "certificate ID %s is not yet valid", id);
 		*why = ST_CTL_AUTH_CERT_NOT_YET_VALID;
 		goto refuse;
 	case ST_CERT_EXPIRED:
-		logf_(q, "certificate ID %s has expired", cert->key_id);
+		logf_(q, "certificate ID %s has expired", id);
 		*why = ST_CTL_AUTH_CERT_EXPIRED;
 		goto refuse;
 	case ST_CERT_TIME_OK:

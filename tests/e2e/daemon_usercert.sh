@@ -6,7 +6,8 @@
 # source-address-mismatch, unknown-critical-option, untrusted-CA and
 # KRL-revoked (RevokedKeys from ssh-keygen -k: serial, key id, plain key)
 # certificates and keys are refused, each counted; force-command picks the service and
-# a certificate without permit-port-forwarding gets no direct-tcpip.
+# a certificate without permit-port-forwarding gets no direct-tcpip, one
+# without permit-pty no pty.
 #   tests/e2e/daemon_usercert.sh [BUILD_DIR]
 # Prints "daemon_usercert: N passed, N failed".
 set -u
@@ -40,6 +41,7 @@ mk srcok ca_ed -n alice -O source-address="$PEER/32,fd00::/8"
 mk crit ca_ed -n alice -O critical:foo=bar
 mk forced ca_ed -n alice -O force-command=sink
 mk nofwd ca_ed -n alice -O no-port-forwarding
+mk nopty ca_ed -n alice -O no-pty
 mk untrusted ca_other -n alice
 mk ops ca_ak -n ops
 mk dev ca_ak -n dev
@@ -114,6 +116,11 @@ fwd() { echo fwd | sshc alice "$T/c_$1" -W "$PEER:7007" 2>/dev/null; }
 [ "$(fwd good)" = fwd ] && ok "direct-tcpip with permit-port-forwarding" || bad "direct-tcpip allowed"
 [ "$(fwd nofwd)" = fwd ] && bad "no-port-forwarding certificate gets no direct-tcpip" ||
 	ok "no-port-forwarding certificate gets no direct-tcpip"
+
+# permit-pty governs pty-req: ssh -tt reports the refusal and carries on.
+pty() { echo hi | sshc alice "$T/c_$1" -tt echo 2>&1 >/dev/null | grep -c "PTY allocation request failed"; }
+[ "$(pty good)" = 0 ] && ok "pty with permit-pty" || bad "pty allowed"
+[ "$(pty nopty)" = 1 ] && ok "no-pty certificate gets no pty" || bad "no-pty certificate" "$(pty nopty)"
 
 # cert-authority,principals="ops" in bob's authorized_keys.
 login ops bob && ok "cert-authority line with principals= logs in" || bad "cert-authority principals="
