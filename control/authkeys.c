@@ -31,6 +31,7 @@ enum opt_kind {
 	OPT_FROM,
 	OPT_PERMITOPEN,
 	OPT_EXPIRY,
+	OPT_PRINCIPALS,
 };
 
 struct opt_def {
@@ -58,11 +59,13 @@ static const struct opt_def opt_defs[] = {
 	{ "from", OPT_FROM, 0, 0 },
 	{ "permitopen", OPT_PERMITOPEN, 0, 0 },
 	{ "expiry-time", OPT_EXPIRY, 0, 0 },
+	{ "cert-authority", OPT_FLAG, FLD(cert_authority), 1 },
+	{ "principals", OPT_PRINCIPALS, 0, 0 },
 };
 
 /* OpenSSH options we know and deliberately do not implement. */
 static const char *const opt_unsupported[] = {
-	"cert-authority", "principals", "environment", "tunnel", "permitlisten",
+	"environment", "tunnel", "permitlisten",
 	"touch-required", "no-touch-required", "verify-required",
 };
 
@@ -116,6 +119,7 @@ void st_authkey_opts_free(struct st_authkey_opts *o)
 		return;
 	free(o->command);
 	free(o->from);
+	free(o->principals);
 	for (size_t i = 0; i < o->npermitopen; i++)
 		free(o->permitopen[i].host);
 	free(o->permitopen);
@@ -359,6 +363,14 @@ static int apply_option(struct st_authkey_opts *o, const struct opt_def *def, ch
 		free(val);
 		return ST_OK;
 	}
+	case OPT_PRINCIPALS:
+		if (o->principals != NULL) {
+			set_reason(reason, reasonsz, "more than one principals= option");
+			r = ST_ERR_FORMAT;
+			break;
+		}
+		o->principals = val;
+		return ST_OK;
 	case OPT_EXPIRY:
 		if ((r = st_authkeys_parse_time(val, &t)) != ST_OK) {
 			set_reason(reason, reasonsz, "expiry-time=\"%.40s\": invalid time", val);
@@ -570,6 +582,13 @@ int st_authkeys_lookup(const char *path, const struct st_key *key, const char *p
 		       const char *peer_host, time_t now, struct st_authkey_opts *opts,
 		       st_authkeys_log_fn log, void *log_ctx)
 {
+	return st_authkeys_lookup_kind(path, key, 0, peer_ip, peer_host, now, opts, log, log_ctx);
+}
+
+int st_authkeys_lookup_kind(const char *path, const struct st_key *key, int ca,
+			    const char *peer_ip, const char *peer_host, time_t now,
+			    struct st_authkey_opts *opts, st_authkeys_log_fn log, void *log_ctx)
+{
 	char reason[ST_AUTHKEYS_REASON_SIZE];
 	char *data = NULL;
 	size_t len = 0, pos = 0, lineno = 0;
@@ -610,7 +629,8 @@ int st_authkeys_lookup(const char *path, const struct st_key *key, const char *p
 			logmsg(log, log_ctx, "%.200s:%zu: line skipped: %s", path, lineno, reason);
 			continue;
 		}
-		if (!st_key_equal_public(k, key)) {
+		/* A cert-authority line names a CA, never a key that may log in itself. */
+		if (!o.cert_authority != !ca || !st_key_equal_public(k, key)) {
 			st_key_free(k);
 			st_authkey_opts_free(&o);
 			continue;

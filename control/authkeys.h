@@ -22,13 +22,17 @@
  *   from="pattern-list"       at most once; see control/match.h
  *   permitopen="host:port"    repeatable; host a name, an address, "[v6]"
  *                             or "*"; port 1..65535 or "*"
+ *   cert-authority            the key is a CA: certificates it signed may
+ *                             log in (st_authkeys_lookup_kind(), ca = 1);
+ *                             the key itself may not
+ *   principals="a,b"          at most once; with cert-authority: one of the
+ *                             certificate's principals must be listed
  *   expiry-time="YYYYMMDD[HHMM[SS]][Z]"  repeatable, the earliest wins.
  *                             With "Z" (or "z") the time is UTC; without it
  *                             the server's local time zone (TZ), exactly as
  *                             OpenSSH interprets it. Key refused once
  *                             now > expiry.
- * Anything else (environment=, tunnel=, principals=, permitlisten=,
- * cert-authority, touch-required, verify-required, no-touch-required and
+ * Anything else (environment=, tunnel=, permitlisten=, touch-required, verify-required, no-touch-required and
  * unknown names) makes the line ignored with a logged reason: an option is
  * never silently dropped. A flag given a value, a value option without one,
  * an unterminated quote, control characters in a value, an empty option or
@@ -73,6 +77,8 @@ struct st_authkey_opts {
 	struct st_permitopen *permitopen;
 	size_t npermitopen;
 	uint64_t expiry_time;           /* 0 = none; seconds since the epoch */
+	int cert_authority;             /* cert-authority */
+	char *principals;               /* principals= list, or NULL */
 };
 
 /*
@@ -131,6 +137,15 @@ int st_authkeys_parse_line(const char *line, size_t len, struct st_key **key,
 int st_authkeys_lookup(const char *path, const struct st_key *key, const char *peer_ip,
 		       const char *peer_host, time_t now, struct st_authkey_opts *opts,
 		       st_authkeys_log_fn log, void *log_ctx);
+
+/*
+ * st_authkeys_lookup() with ca = 0; with ca = 1 it finds `key` as a CA: only
+ * lines with cert-authority match (ca = 0 skips them). The line's other
+ * options (principals=, from=, command=, ...) come back in *opts.
+ */
+int st_authkeys_lookup_kind(const char *path, const struct st_key *key, int ca,
+			    const char *peer_ip, const char *peer_host, time_t now,
+			    struct st_authkey_opts *opts, st_authkeys_log_fn log, void *log_ctx);
 
 /* Frees what *o holds and zeroes it; NULL and zeroed structs are fine. */
 void st_authkey_opts_free(struct st_authkey_opts *o);

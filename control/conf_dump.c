@@ -136,6 +136,9 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 	if (c->n_hostcert_paths == 0)
 		kv_s(o, "hostcertificate", "");
 	kv_s(o, "authorizedkeysfile", k->authorized_keys_file);
+	kv_s(o, "trustedusercakeys", k->trusted_user_ca_keys);
+	kv_s(o, "authorizedprincipalsfile", k->authorized_principals_file);
+	kv_s(o, "revokedkeys", k->revoked_keys);
 	kv_s(o, "kexalgorithms", k->kex_algs);
 	kv_s(o, "hostkeyalgorithms", k->hostkey_algs);
 	kv_s(o, "ciphers", k->ciphers);

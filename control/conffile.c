@@ -343,6 +343,33 @@ static int kw_authkeys(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+static int kw_trustedca(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	int r = st_ctl_config_set_trusted_user_ca_keys(&x->c->ctl, av[0]);
+	if (r != ST_OK)
+		return conf_error(x, r, "TrustedUserCAKeys: %s", st_err_str(r));
+	return ST_OK;
+}
+
+static int kw_principalsfile(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	int r = st_ctl_config_set_authorized_principals_file(&x->c->ctl, av[0]);
+	if (r != ST_OK)
+		return conf_error(x, r, "AuthorizedPrincipalsFile: %s", st_err_str(r));
+	return ST_OK;
+}
+
+static int kw_revokedkeys(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	int r = st_ctl_config_set_revoked_keys(&x->c->ctl, av[0]);
+	if (r != ST_OK)
+		return conf_error(x, r, "RevokedKeys: %s", st_err_str(r));
+	return ST_OK;
+}
+
 /* The four algorithm-list keywords share one shape. */
 static int alg_list(struct conf_ctx *x, const char *kw, const char *deflt, const char *value,
 		    int (*set)(struct st_ctl_config *, const char *))
@@ -944,6 +971,9 @@ static const struct keyword keywords[] = {
 	{"HostKey", 1, 1, 1, kw_hostkey},
 	{"HostCertificate", 1, 1, 1, kw_hostcert},
 	{"AuthorizedKeysFile", 1, -1, 0, kw_authkeys},
+	{"TrustedUserCAKeys", 1, 1, 0, kw_trustedca},
+	{"AuthorizedPrincipalsFile", 1, 1, 0, kw_principalsfile},
+	{"RevokedKeys", 1, 1, 0, kw_revokedkeys},
 	{"KexAlgorithms", 1, 1, 0, kw_kex},
 	{"Ciphers", 1, 1, 0, kw_ciphers},
 	{"MACs", 1, 1, 0, kw_macs},

@@ -232,6 +232,35 @@ int st_ctl_config_set_authorized_keys_file(struct st_ctl_config *cfg, const char
 	return ST_OK;
 }
 
+static int set_path(char *dst, size_t dstsz, const char *v)
+{
+	size_t len = strlen(v);
+
+	if (strcmp(v, "none") == 0)
+		len = 0;
+	if (len >= dstsz)
+		return ST_ERR_NO_SPACE;
+	memcpy(dst, v, len);
+	dst[len] = '\0';
+	return ST_OK;
+}
+
+int st_ctl_config_set_trusted_user_ca_keys(struct st_ctl_config *cfg, const char *path)
+{
+	return set_path(cfg->trusted_user_ca_keys, sizeof(cfg->trusted_user_ca_keys), path);
+}
+
+int st_ctl_config_set_authorized_principals_file(struct st_ctl_config *cfg, const char *pattern)
+{
+	return set_path(cfg->authorized_principals_file, sizeof(cfg->authorized_principals_file),
+			pattern);
+}
+
+int st_ctl_config_set_revoked_keys(struct st_ctl_config *cfg, const char *path)
+{
+	return set_path(cfg->revoked_keys, sizeof(cfg->revoked_keys), path);
+}
+
 /* "host:port", "[v6]:port"; port "*" gives 0 when allow_any. */
 static int parse_hostport(const char *s, int allow_any, char *host, size_t hostsz, uint16_t *port)
 {

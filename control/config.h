@@ -38,6 +38,10 @@ struct st_key;
 	"ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
 /* Signature algorithms accepted for user keys (and announced in server-sig-algs). */
 #define ST_CTL_PUBKEY_ALGS "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
+/* User certificate algorithms accepted (PROTOCOL.certkeys; not ssh-rsa-cert-v01, SHA-1). */
+#define ST_CTL_PUBKEY_CERT_ALGS                                                      \
+	"ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,"  \
+	"rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com"
 #define ST_CTL_DEFAULT_VERSION "SSH-2.0-sshterm_0.1"
 
 /* Named backend service: `Service NAME HOST:PORT`. */
@@ -73,6 +77,13 @@ struct st_ctl_config {
 	char version[ST_CTL_VERSION_MAX]; /* our identification line, no CR LF */
 
 	char authorized_keys_file[ST_CTL_PATH_MAX]; /* %u, %h tokens */
+	/* TrustedUserCAKeys: CA public keys whose user certificates log in; "" none */
+	char trusted_user_ca_keys[ST_CTL_PATH_MAX];
+	/* AuthorizedPrincipalsFile (%u, %h): the principals a certificate may
+	 * name for this user instead of the user name; "" none */
+	char authorized_principals_file[ST_CTL_PATH_MAX];
+	/* RevokedKeys: a KRL or public key list (control/revoked.h); "" none */
+	char revoked_keys[ST_CTL_PATH_MAX];
 	unsigned max_auth_tries;                   /* 6 */
 	uint32_t login_grace_time;                 /* seconds, 0: none; 120 */
 	uint64_t rekey_bytes;                      /* 1 GiB (RFC 4344 §3.1) */
@@ -156,6 +167,11 @@ int st_ctl_config_set_macs(struct st_ctl_config *cfg, const char *list);
 int st_ctl_config_set_version(struct st_ctl_config *cfg, const char *line);
 
 int st_ctl_config_set_authorized_keys_file(struct st_ctl_config *cfg, const char *pattern);
+
+/* TrustedUserCAKeys / AuthorizedPrincipalsFile; "none" or "" clears. ST_ERR_NO_SPACE when too long. */
+int st_ctl_config_set_trusted_user_ca_keys(struct st_ctl_config *cfg, const char *path);
+int st_ctl_config_set_authorized_principals_file(struct st_ctl_config *cfg, const char *pattern);
+int st_ctl_config_set_revoked_keys(struct st_ctl_config *cfg, const char *path);
 
 /* `Service NAME HOST:PORT` (also "[v6addr]:port"). ST_ERR_FORMAT, ST_ERR_NO_SPACE. */
 int st_ctl_config_add_service(struct st_ctl_config *cfg, const char *name, const char *hostport);

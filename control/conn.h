@@ -58,6 +58,18 @@ struct st_ctl_log {
 	X(REKEY_CLIENT, "rekeys started by the peer")                           \
 	X(AUTH_ACCEPTED, "publickey authentications accepted")                  \
 	X(AUTH_FAILED, "failed authentication attempts")                        \
+	X(AUTH_KEY_REVOKED, "publickey refused: key revoked by RevokedKeys")     \
+	X(AUTH_CERT_INVALID, "user certificates refused: malformed or bad CA signature") \
+	X(AUTH_CERT_CA_ALG, "user certificates refused: CA signature algorithm not allowed") \
+	X(AUTH_CERT_NOT_USER, "user certificates refused: not a user certificate") \
+	X(AUTH_CERT_CA_UNTRUSTED, "user certificates refused: CA not trusted")  \
+	X(AUTH_CERT_REVOKED, "user certificates refused: key or CA revoked")    \
+	X(AUTH_CERT_NOT_YET_VALID, "user certificates refused: not yet valid")  \
+	X(AUTH_CERT_EXPIRED, "user certificates refused: expired")              \
+	X(AUTH_CERT_PRINCIPAL, "user certificates refused: no allowed principal") \
+	X(AUTH_CERT_SOURCE, "user certificates refused: source-address mismatch") \
+	X(AUTH_CERT_OPTION, "user certificates refused: unknown critical option") \
+	X(AUTH_CERT_COMMAND, "user certificates refused: force-command conflicts with command=") \
 	X(UNIMPLEMENTED_SENT, "SSH_MSG_UNIMPLEMENTED sent")                     \
 	X(CHANNEL_OPENED, "channels opened")                                    \
 	X(CHANNEL_REFUSED, "channel opens refused")                             \

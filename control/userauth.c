@@ -6,6 +6,9 @@
 #include <time.h>
 
 #include "control/conn_internal.h"
+#include "control/revoked.h"
+#include "control/usercert.h"
+#include "crypto/cert.h"
 #include "crypto/err.h"
 #include "crypto/key.h"
 #include "crypto/sig.h"
@@ -121,6 +124,12 @@ static int lookup(struct st_ctl_conn *c, const struct st_key *key, struct st_aut
 		r = st_authkeys_expand_path(pat, c->user, path, sizeof(path));
 	if (r != 0)
 		return ST_ERR_NOT_FOUND;
+	char why[300];
+	if (st_revoked_check(c->cfg->revoked_keys, key, NULL, why, sizeof(why))) {
+		ctl_logf(c, ST_LOG_INFO, "%s", why);
+		ctl_count(c, ST_CTL_AUTH_KEY_REVOKED);
+		return ST_ERR_NOT_FOUND;
+	}
 	r = st_authkeys_lookup(path, key, c->peer_ip, NULL, time(NULL), opts, ak_log, c);
 	if (r == ST_ERR_SYSTEM)
 		ctl_logf(c, errno == ENOENT ? ST_LOG_DEBUG : ST_LOG_INFO, "Could not open %s: %s",
@@ -140,14 +149,60 @@ static void log_key(struct st_ctl_conn *c, const char *what, const struct st_key
 		 c->peer_ip, c->peer_port, st_key_type_label(key), fp);
 }
 
+/* sshd's line for a certificate: "... ssh2: ED25519-CERT SHA256:... ID id (serial N) CA ED25519 SHA256:..." */
+static void log_cert(struct st_ctl_conn *c, const char *what, const struct st_cert *cert)
+{
+	char fp[ST_KEY_FP_SIZE], cafp[ST_KEY_FP_SIZE], id[201];
+
+	if (st_key_fingerprint_sha256(cert->key, fp, sizeof(fp)) != 0)
+		snprintf(fp, sizeof(fp), "?");
+	if (st_key_fingerprint_sha256(cert->ca, cafp, sizeof(cafp)) != 0)
+		snprintf(cafp, sizeof(cafp), "?");
+	st_cert_printable(cert->key_id, strlen(cert->key_id), id, sizeof(id));
+	ctl_logf(c, ST_LOG_INFO,
+		 "%s publickey for %s from %s port %u ssh2: %s-CERT %s ID %s (serial %llu) CA "
+		 "%s %s",
+		 what, c->user, c->peer_ip, c->peer_port, st_key_type_label(cert->key), fp, id, (unsigned long long)cert->serial, st_key_type_label(cert->ca), cafp);
+}
+
+static void uc_log(void *ctx, const char *msg)
+{
+	ctl_logf(ctx, ST_LOG_INFO, "%s", msg);
+}
+
+/* ST_OK with *opts when the certificate logs this user in; counts and logs a refusal. */
+static int cert_lookup(struct st_ctl_conn *c, const struct st_cert *cert,
+		       struct st_authkey_opts *opts)
+{
+	struct st_usercert_req q;
+	enum st_ctl_counter why = ST_CTL_AUTH_CERT_CA_UNTRUSTED;
+	int r;
+
+	if (!st_userauth_name_ok((const char *)c->user_raw, c->user_raw_len))
+		return ST_ERR_NOT_FOUND;
+	q.cfg = c->cfg;
+	q.user = c->user;
+	q.peer_ip = c->peer_ip;
+	q.now = (uint64_t)time(NULL);
+	q.log = uc_log;
+	q.log_ctx = c;
+	r = st_usercert_authorize(&q, cert, opts, &why);
+	if (r == ST_ERR_NOT_FOUND)
+		ctl_count(c, why);
+	return r;
+}
+
 static int auth_success(struct st_ctl_conn *c, const struct st_key *key,
-			struct st_authkey_opts *opts)
+			const struct st_cert *cert, struct st_authkey_opts *opts)
 {
 	uint8_t ok = SSH_MSG_USERAUTH_SUCCESS;
 	struct st_plane_msg *m;
 	int r;
 
-	log_key(c, "Accepted", key);
+	if (cert != NULL)
+		log_cert(c, "Accepted", cert);
+	else
+		log_key(c, "Accepted", key);
 	ctl_count(c, ST_CTL_AUTH_ACCEPTED);
 	st_authkey_opts_free(&c->opts);
 	c->opts = *opts;
@@ -184,10 +239,12 @@ static int userauth_publickey(struct st_ctl_conn *c, struct st_buf *b, int hostb
 	const uint8_t *alg, *blob, *hk = NULL, *sig = NULL;
 	size_t alg_len, blob_len, hk_len = 0, sig_len = 0;
 	struct st_authkey_opts opts;
-	struct st_key *key = NULL;
+	struct st_key *key = NULL; /* a plain key's, owned */
+	const struct st_key *ukey; /* the key that signs: key, or cert->key */
+	struct st_cert *cert = NULL;
 	struct st_buf data;
 	enum st_sig_alg sa;
-	int has_sig, r;
+	int has_sig, is_cert = 0, r;
 
 	memset(&opts, 0, sizeof(opts));
 	memset(&data, 0, sizeof(data));
@@ -200,9 +257,13 @@ static int userauth_publickey(struct st_ctl_conn *c, struct st_buf *b, int hostb
 		return r;
 
 	/* Deny by default: every check below must pass to reach success. */
-	if (st_sig_alg_from_name((const char *)alg, alg_len, &sa) != 0 ||
-	    !st_namelist_has(ST_CTL_PUBKEY_ALGS, strlen(ST_CTL_PUBKEY_ALGS), (const char *)alg,
-			     alg_len)) {
+	if (st_sig_alg_from_cert_name((const char *)alg, alg_len, &sa) == 0 &&
+	    st_namelist_has(ST_CTL_PUBKEY_CERT_ALGS, strlen(ST_CTL_PUBKEY_CERT_ALGS),
+			    (const char *)alg, alg_len))
+		is_cert = 1;
+	else if (st_sig_alg_from_name((const char *)alg, alg_len, &sa) != 0 ||
+		 !st_namelist_has(ST_CTL_PUBKEY_ALGS, strlen(ST_CTL_PUBKEY_ALGS), (const char *)alg,
+				  alg_len)) {
 		ctl_logf(c, ST_LOG_INFO, "userauth_pubkey: signature algorithm %.*s not allowed "
 			 "for %s [preauth]", (int)(alg_len > 64 ? 64 : alg_len), (const char *)alg,
 			 c->user);
@@ -215,15 +276,28 @@ static int userauth_publickey(struct st_ctl_conn *c, struct st_buf *b, int hostb
 	 * against authorized_keys by value, and PK_OK and the signed data use
 	 * the blob exactly as the client sent it.
 	 */
-	if (blob_len > ST_KEY_BLOB_MAX || st_key_from_blob(blob, blob_len, &key) != 0) {
+	if (is_cert) {
+		int cr = st_cert_parse(blob, blob_len, &cert);
+		if (cr != ST_OK) {
+			ctl_logf(c, ST_LOG_INFO, "userauth_pubkey: certificate for %s refused: %s "
+				 "[preauth]", c->user, st_err_str(cr));
+			ctl_count(c, cr == ST_ERR_ALG_UNSUPPORTED ? ST_CTL_AUTH_CERT_CA_ALG
+								  : ST_CTL_AUTH_CERT_INVALID);
+			r = auth_failed(c);
+			goto out;
+		}
+		ukey = cert->key;
+	} else if (blob_len > ST_KEY_BLOB_MAX || st_key_from_blob(blob, blob_len, &key) != 0) {
 		ctl_logf(c, ST_LOG_INFO, "userauth_pubkey: cannot decode key for %s [preauth]",
 			 c->user);
 		r = auth_failed(c);
 		goto out;
+	} else {
+		ukey = key;
 	}
-	if (!st_sig_alg_matches_key(sa, key)) {
+	if (!st_sig_alg_matches_key(sa, ukey)) {
 		ctl_logf(c, ST_LOG_INFO, "userauth_pubkey: key type %s does not match "
-			 "signature algorithm %s [preauth]", st_key_type_name(key),
+			 "signature algorithm %s [preauth]", st_key_type_name(ukey),
 			 st_sig_alg_name(sa));
 		r = auth_failed(c);
 		goto out;
@@ -236,8 +310,11 @@ static int userauth_publickey(struct st_ctl_conn *c, struct st_buf *b, int hostb
 		r = auth_failed(c);
 		goto out;
 	}
-	if (lookup(c, key, &opts) != 0) {
-		log_key(c, "Failed", key);
+	if (is_cert ? cert_lookup(c, cert, &opts) != 0 : lookup(c, key, &opts) != 0) {
+		if (is_cert)
+			log_cert(c, "Failed", cert);
+		else
+			log_key(c, "Failed", key);
 		r = auth_failed(c);
 		goto out;
 	}
@@ -252,15 +329,19 @@ static int userauth_publickey(struct st_ctl_conn *c, struct st_buf *b, int hostb
 						   : ST_USERAUTH_METHOD_PUBKEY,
 					 (const char *)alg, alg_len, blob, blob_len, hk, hk_len)) != 0)
 		goto out;
-	if (st_sig_verify(key, sa, sig, sig_len, st_buf_ptr(&data), st_buf_avail(&data)) != 0) {
-		log_key(c, "Failed", key);
+	if (st_sig_verify(ukey, sa, sig, sig_len, st_buf_ptr(&data), st_buf_avail(&data)) != 0) {
+		if (is_cert)
+			log_cert(c, "Failed", cert);
+		else
+			log_key(c, "Failed", key);
 		r = auth_failed(c);
 		goto out;
 	}
-	r = auth_success(c, key, &opts);
+	r = auth_success(c, ukey, cert, &opts);
 out:
 	st_authkey_opts_free(&opts);
 	st_key_free(key);
+	st_cert_free(cert);
 	st_buf_free(&data);
 	return r;
 }

@@ -331,6 +331,17 @@ out:
 	return r;
 }
 
+void st_cert_printable(const char *s, size_t len, char *out, size_t outsz)
+{
+	size_t i;
+
+	if (outsz == 0)
+		return;
+	for (i = 0; i < len && i + 1 < outsz; i++)
+		out[i] = (s[i] >= 0x20 && s[i] <= 0x7e) ? s[i] : '?';
+	out[i] = '\0';
+}
+
 void st_cert_free(struct st_cert *c)
 {
 	if (c == NULL)

@@ -98,6 +98,13 @@ int st_cert_parse(const uint8_t *blob, size_t len, struct st_cert **out);
  */
 int st_cert_parse_line(const char *line, size_t len, struct st_cert **out);
 
+/*
+ * Copies s[0..len) into out[outsz] for a log line: bytes outside 0x20..0x7e
+ * become '?', cut to fit, always NUL-terminated (outsz > 0). Key ids,
+ * principals and option names come from the peer.
+ */
+void st_cert_printable(const char *s, size_t len, char *out, size_t outsz);
+
 /* Frees c (NULL is a no-op). */
 void st_cert_free(struct st_cert *c);
 

@@ -47,7 +47,9 @@ int st_sshc_auth_pubkey_build(const struct st_sshc_pubkey_req *q, struct st_buf 
 	memset(&blob, 0, sizeof(blob));
 	memset(&data, 0, sizeof(data));
 	memset(&sig, 0, sizeof(sig));
-	if (st_sig_alg_from_name(q->alg, strlen(q->alg), &sa) != 0 ||
+	/* A -cert-v01 name signs with its base algorithm (PROTOCOL.certkeys). */
+	if ((st_sig_alg_from_name(q->alg, strlen(q->alg), &sa) != 0 &&
+	     st_sig_alg_from_cert_name(q->alg, strlen(q->alg), &sa) != 0) ||
 	    !st_sig_alg_matches_key(sa, q->key))
 		sa = natural_alg(q->key);
 	if ((r = st_buf_alloc(&blob, 256, ST_KEY_BLOB_MAX)) != 0 ||

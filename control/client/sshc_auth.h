@@ -37,7 +37,8 @@ struct st_sshc_pubkey_req {
 
 /*
  * Appends the request (message number included) to out; the signature, when
- * asked for, is made with the key's natural algorithm if `alg` does not fit
+ * asked for, is made with `alg` (the base algorithm of a -cert-v01 name), or
+ * with the key's natural algorithm if `alg` does not fit
  * it. Returns ST_OK, ST_ERR_NO_SPACE / ST_ERR_ALLOC, ST_ERR_CRYPTO, the
  * st_sig_sign() errors; nothing is appended on failure.
  */

@@ -189,8 +189,8 @@ static void test_options_rejected(void)
 	} t[] = {
 		{ "environment=\"A=B\"", ST_ERR_FORMAT, "unsupported option \"environment\"" },
 		{ "tunnel=\"1\"", ST_ERR_FORMAT, "unsupported" },
-		{ "principals=\"a\"", ST_ERR_FORMAT, "unsupported" },
-		{ "cert-authority", ST_ERR_FORMAT, "unsupported" },
+		{ "principals=\"a\",principals=\"b\"", ST_ERR_FORMAT, "more than one principals=" },
+		{ "cert-authority=\"x\"", ST_ERR_FORMAT, "takes no value" },
 		{ "permitlisten=\"1234\"", ST_ERR_FORMAT, "unsupported" },
 		{ "no-touch-required", ST_ERR_FORMAT, "unsupported" },
 		{ "verify-required", ST_ERR_FORMAT, "unsupported" },
@@ -574,10 +574,37 @@ static void test_lookup_unsupported_then_plain(void)
 	CHECK(strstr(logbuf, ":1: line skipped: unsupported option \"environment\"") != NULL);
 	CHECK(strstr(logbuf, ":2: line skipped: unsupported option \"tunnel\"") != NULL);
 
-	/* Only the unsupported line: refused. */
+	/* A cert-authority line names a CA: the key itself does not log in with it. */
 	snprintf(buf, sizeof(buf), "cert-authority %s\n", pub[0]);
 	write_str(P("ak_unsup2"), buf);
 	CHECK_ERR(lookup("ak_unsup2", 0, "198.18.0.1", NULL, 0, &o), ST_ERR_NOT_FOUND);
+}
+
+/* CA lookups (ca = 1) match only cert-authority lines, with their principals=. */
+static void test_lookup_ca(void)
+{
+	struct st_authkey_opts o;
+	char buf[8192];
+
+	memset(&o, 0, sizeof(o));
+	snprintf(buf, sizeof(buf), "%s\ncert-authority,principals=\"alice,ops\" %s\n"
+		 "from=\"10.0.0.0/8\",cert-authority %s\n", pub[0], pub[1], pub[2]);
+	write_str(P("ak_ca"), buf);
+	CHECK_OK(st_authkeys_lookup_kind(P("ak_ca"), keys[1], 1, "198.18.0.1", NULL, 0, &o,
+					 collect, NULL));
+	CHECK(o.cert_authority && o.principals != NULL && strcmp(o.principals, "alice,ops") == 0);
+	st_authkey_opts_free(&o);
+	/* The plain key line is no CA; the CA key is no plain key; from= still applies. */
+	CHECK_ERR(st_authkeys_lookup_kind(P("ak_ca"), keys[0], 1, "198.18.0.1", NULL, 0, &o,
+					  collect, NULL), ST_ERR_NOT_FOUND);
+	CHECK_ERR(lookup("ak_ca", 1, "198.18.0.1", NULL, 0, &o), ST_ERR_NOT_FOUND);
+	CHECK_ERR(st_authkeys_lookup_kind(P("ak_ca"), keys[2], 1, "198.18.0.1", NULL, 0, &o,
+					  collect, NULL), ST_ERR_NOT_FOUND);
+	CHECK_OK(st_authkeys_lookup_kind(P("ak_ca"), keys[2], 1, "10.1.2.3", NULL, 0, &o, collect,
+					 NULL));
+	st_authkey_opts_free(&o);
+	CHECK_OK(lookup("ak_ca", 0, "198.18.0.1", NULL, 0, &o));
+	st_authkey_opts_free(&o);
 }
 
 static void test_lookup_from(void)
@@ -830,6 +857,7 @@ int main(void)
 	RUN(test_lookup_plain);
 	RUN(test_lookup_malformed_lines);
 	RUN(test_lookup_unsupported_then_plain);
+	RUN(test_lookup_ca);
 	RUN(test_lookup_from);
 	RUN(test_lookup_expiry);
 	RUN(test_lookup_restrict_permitopen);

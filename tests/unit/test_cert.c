@@ -48,7 +48,7 @@ static char *slurp(const char *path, size_t *len)
 
 static int sh(const char *cmd)
 {
-	return st_test_sh("cd '%s' && %s </dev/null >/dev/null 2>&1", tmpdir, cmd);
+	return st_test_sh("cd '%s' && { %s; } </dev/null >/dev/null 2>&1", tmpdir, cmd);
 }
 
 static void setup(void)
@@ -367,6 +367,11 @@ static void test_lines(void)
 		CHECK_ERR(st_cert_parse_line(line, strlen(line), &c), ST_ERR_FORMAT);
 		free(line);
 	}
+	char safe[8];
+	st_cert_printable("a\nb\x1b[c\x80", 7, safe, sizeof(safe));
+	CHECK(strcmp(safe, "a?b?[c?") == 0);
+	st_cert_printable("abcdefghij", 10, safe, 4);
+	CHECK(strcmp(safe, "abc") == 0);
 	CHECK(st_cert_type_name("ssh-rsa-cert-v01@openssh.com", 28, NULL));
 	CHECK(!st_cert_type_name("rsa-sha2-256-cert-v01@openssh.com", 33, NULL));
 	free(t);
