@@ -176,7 +176,7 @@ $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(shell pkg-config --libs libcrypto)
 
 # The control-plane harness also needs control/ and the test client.
-FUZZ_CTL_SRCS := control/config.c control/conn.c control/kex.c control/kex_common.c control/version.c control/proxyhdr.c \
+FUZZ_CTL_SRCS := control/config.c control/conn.c control/kex.c control/kex_common.c control/version.c control/proxyhdr.c control/conn_proxy.c \
                  control/userauth.c control/channels.c control/authkeys.c control/readfile.c control/match.c \
                  dataplane/ssh/wsess.c dataplane/ssh/channel.c dataplane/ssh/service.c \
                  control/client/sshc_kex.c control/client/sshc_auth.c tests/unit/sshclient.c
