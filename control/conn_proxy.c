@@ -7,11 +7,16 @@
  * authorized_keys, per-source limits and `sshtermctl sessions` (the shard
  * reads it through st_ctl_conn_peer()).
  *
+ * To backends: a Service with proxy-protocol=v2 gets a v2 header built here
+ * (ctl_proxy_backend_header), carried to the worker in the ATTACH_SERVICE
+ * message and written before any channel data (dataplane/ssh/service.c).
+ *
  * State lives in struct st_ctl_conn, owned by the control thread of the
  * connection's shard, like the rest of conn.c.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "control/conn_internal.h"
@@ -79,5 +84,59 @@ int ctl_proxy_version(struct st_ctl_conn *c)
 		return ctl_fail(c, ST_CTL_DISC_PROXY_MISSING, SSH_DISCONNECT_PROTOCOL_ERROR,
 				ST_CLOSE_REFUSED, "ProxyProtocol require: no PROXY header");
 	c->peer_final = 1;
+	return ST_OK;
+}
+
+/* Text address to header bytes; 0 or -1. A v4 address next to a v6 one is written v4-mapped. */
+static int addr_bytes(const char *ip, int want6, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (!want6)
+		return inet_pton(AF_INET, ip, out) == 1 ? 0 : -1;
+	if (inet_pton(AF_INET6, ip, out) == 1)
+		return 0;
+	if (inet_pton(AF_INET, ip, out + 12) != 1)
+		return -1;
+	out[10] = out[11] = 0xff;
+	return 0;
+}
+
+int ctl_proxy_backend_header(struct st_ctl_conn *c, struct st_plane_msg *m, const char *cmd,
+			     size_t len)
+{
+	struct st_proxyhdr h;
+	struct st_proxyhdr_tlv t[3];
+	size_t n = 0, ntlv = 0;
+	uint8_t *buf;
+
+	if (m->u.service.kind != ST_SERVICE_BACKEND)
+		return ST_OK;
+	const struct st_ctl_service *sv = st_ctl_config_service(c->cfg, m->u.service.name);
+	if (sv == NULL || !sv->proxy_v2)
+		return ST_OK;
+	memset(&h, 0, sizeof(h));
+	int v6 = strchr(c->peer_ip, ':') != NULL || strchr(c->local_ip, ':') != NULL;
+	h.family = v6 ? ST_PROXYHDR_INET6 : ST_PROXYHDR_INET;
+	if (addr_bytes(c->peer_ip, v6, h.src) != 0 || addr_bytes(c->local_ip, v6, h.dst) != 0)
+		h.family = ST_PROXYHDR_NONE; /* not an IP peer (tests): a LOCAL header */
+	h.src_port = c->peer_port;
+	h.dst_port = c->local_port;
+	if (len > ST_SERVICE_ARGS_MAX)
+		len = ST_SERVICE_ARGS_MAX;
+	t[ntlv++] = (struct st_proxyhdr_tlv){ST_PP2_TYPE_USER, (const uint8_t *)c->user,
+					      (uint16_t)strlen(c->user)};
+	if (c->key_fp[0] != '\0')
+		t[ntlv++] = (struct st_proxyhdr_tlv){ST_PP2_TYPE_KEY_FP, (const uint8_t *)c->key_fp,
+						      (uint16_t)strlen(c->key_fp)};
+	t[ntlv++] = (struct st_proxyhdr_tlv){ST_PP2_TYPE_COMMAND, (const uint8_t *)cmd, (uint16_t)len};
+	if ((buf = malloc(ST_PROXYHDR_MAX)) == NULL)
+		return ST_ERR_ALLOC;
+	if (st_proxyhdr_v2_build(&h, t, ntlv, buf, ST_PROXYHDR_MAX, &n) != ST_PROXYHDR_OK) {
+		free(buf); /* cannot happen: user, fingerprint and command are bounded far below */
+		return ST_ERR_INTERNAL;
+	}
+	free(m->data);
+	m->data = buf;
+	m->len = (uint32_t)n;
 	return ST_OK;
 }

@@ -4,7 +4,7 @@
 # allowed source; the header's client address is what `sshtermctl sessions`,
 # the log and from= in authorized_keys see. A header from an unlisted source,
 # no header under `require`, and truncated, oversize and garbage headers are
-# refused with their counters and log lines. To backends: a Service with
+# refused with their counters and log lines. To backends (tests/e2e/pp_backend.py): a Service with
 # proxy-protocol=v2 gets a v2 header whose addresses and TLVs (user, key
 # fingerprint, command) a python3 backend in the namespace checks.
 #   tests/e2e/daemon_proxy.sh [BUILD_DIR]
@@ -121,6 +121,26 @@ check "DISC_PROXY_UNLISTED counted under require" "$(stat control.DISC_PROXY_UNL
 out=$(echo req-ok | sshc alice "$T/id_user" -o "$(via v1 "$PEER")" echo 2>&1)
 check "require: a header from a listed source logs in" "$out" "req-ok"
 check "PROXY_ACCEPTED counted" "$( [ "$(stat control.PROXY_ACCEPTED)" -ge 7 ] && echo yes)" "yes"
+
+
+# ---- to backends: Service db ... proxy-protocol=v2 ----
+nsx python3 "$ROOT/tests/e2e/pp_backend.py" "$PEER" "$BPORT" "$T/backend.out" &
+PIDS+=($!)
+for _ in $(seq 1 50); do nsx ss -ltn 2>/dev/null | grep -q ":$BPORT " && break; sleep 0.1; done
+FP=$(ssh-keygen -lf "$T/id_user.pub" | awk '{print $2}')
+out=$(echo backend-data | sshc alice "$T/id_user" -o "$(via v1 "$PEER" 198.18.7.7 4250)" db 2>&1)
+check "a proxy-protocol=v2 backend echoes after its header" "$out" "backend-data"
+check "the backend's header: client, local address, user, key fingerprint, command" \
+	"$(sed -n 1p "$T/backend.out" 2>/dev/null)" "ok 198.18.7.7 4250 $ADDR 22 e0=alice e1=$FP e2=db"
+out=$(echo backend-v6 | sshc alice "$T/id_user" -o "$(via v2 "$PEER" fd00::77 5556)" db 2>&1)
+check "an IPv6 client reaches the backend" "$out" "backend-v6"
+l=$(sed -n 2p "$T/backend.out" 2>/dev/null)
+case $l in "ok fd00::77 5556 "*" 22 e0=alice e1=$FP e2=db") ok "IPv6 header to the backend ($l)" ;;
+*) bad "IPv6 header to the backend" "$l" ;; esac
+echo plain-data | sshc alice "$T/id_user" -o "$(via v1 "$PEER")" plain >/dev/null 2>&1
+l=$(sed -n 3p "$T/backend.out" 2>/dev/null)
+case $l in "bad short header (11 of 16 bytes)") ok "a Service without the option sends no header" ;;
+*) bad "no header without the option" "$l" ;; esac
 
 stop_daemon
 finish
