@@ -681,6 +681,12 @@ int st_ctl_conn_peer(const struct st_ctl_conn *c, const char **ip, uint16_t *por
 	return c->peer_final;
 }
 
+void st_ctl_conn_local(const struct st_ctl_conn *c, const char **ip, uint16_t *port)
+{
+	*ip = c->local_ip;
+	*port = c->local_port;
+}
+
 int st_ctl_conn_closing(const struct st_ctl_conn *c)
 {
 	return c->closing;

@@ -137,6 +137,9 @@ int st_ctl_conn_done(const struct st_ctl_conn *c);
  */
 int st_ctl_conn_peer(const struct st_ctl_conn *c, const char **ip, uint16_t *port);
 
+/* The address the client connected to (a PROXY header's destination when one was accepted). */
+void st_ctl_conn_local(const struct st_ctl_conn *c, const char **ip, uint16_t *port);
+
 /* The authenticated user, or NULL. */
 const char *st_ctl_conn_user(const struct st_ctl_conn *c);
 

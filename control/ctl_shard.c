@@ -351,9 +351,12 @@ static void src_late_open(struct st_ctl_shard *sh, struct st_ctl_sess *s)
 		if (why == NULL)
 			why = st_srclimit_refusal_str(r);
 		disconnect(sh, s->h, ST_CLOSE_REFUSED, SSH_DISCONNECT_TOO_MANY_CONNECTIONS, why);
+		const char *lip;
+		uint16_t lport;
+		st_ctl_conn_local(s->conn, &lip, &lport);
 		uint64_t n = __atomic_add_fetch(&cp->startups_dropped, 1, __ATOMIC_RELAXED);
-		st_ctlplane_logf(cp, LOG_NOTICE, "drop connection #%llu from [%s]:%u (PROXY header) %s",
-				 (unsigned long long)n, s->peer, s->peer_port, why);
+		st_ctlplane_logf(cp, LOG_NOTICE, "drop connection #%llu from [%s]:%u on [%s]:%u %s",
+				 (unsigned long long)n, s->peer, s->peer_port, lip, lport, why);
 		return;
 	}
 	s->src = src;

@@ -123,6 +123,34 @@ check "require: a header from a listed source logs in" "$out" "req-ok"
 check "PROXY_ACCEPTED counted" "$( [ "$(stat control.PROXY_ACCEPTED)" -ge 7 ] && echo yes)" "yes"
 
 
+# ---- per-source limits count the header's client, not the load balancer ----
+# (per-source limits are read at start-up: restart)
+stop_daemon
+proxy_conf require
+sed -i '1i PerSourceMaxStartups 1' "$T/sshterm.conf"
+start_daemon || { bad "daemon restart with PerSourceMaxStartups 1"; finish; }
+r0=$(stat per_source.SRC_REFUSED_STARTUPS)
+nsx timeout 40 python3 "$PP" v1probe "$PEER" "$ADDR" 22 198.18.5.5 5000 > "$T/hold1" &
+H1=$!
+PIDS+=($H1)
+for _ in $(seq 1 50); do [ "$(stat unauthenticated)" -ge 1 ] && break; sleep 0.1; done
+sleep 0.5
+t0=$(date +%s)
+out=$(nsx timeout 40 python3 "$PP" v1probe "$PEER" "$ADDR" 22 198.18.5.5 5001)
+t1=$(date +%s)
+case $out in closed*) [ $((t1 - t0)) -lt 4 ] && ok "PerSourceMaxStartups refuses a second connection of the header's client" ||
+	bad "second connection of one client" "took $((t1 - t0)) s" ;;
+*) bad "second connection of one client" "$out" ;; esac
+check "SRC_REFUSED_STARTUPS counted" "$(stat per_source.SRC_REFUSED_STARTUPS)" "$((r0 + 1))"
+grep -q "drop connection #[0-9]* from \[198.18.5.5\]:5001 on \[$ADDR\]:22 past PerSourceMaxStartups" "$T/daemon.log" &&
+	ok "refusal logged with the header's address, in sshd's format" || bad "refusal log" "$(grep 'drop connection' "$T/daemon.log" | tail -1)"
+t0=$(date +%s)
+out=$(nsx timeout 40 python3 "$PP" v1probe "$PEER" "$ADDR" 22 198.18.5.6 5002)
+t1=$(date +%s)
+[ $((t1 - t0)) -ge 4 ] && ok "another client behind the same load balancer is not refused ($((t1 - t0)) s to its grace time)" ||
+	bad "another client behind the same load balancer" "closed after $((t1 - t0)) s"
+wait "$H1"
+
 # ---- to backends: Service db ... proxy-protocol=v2 ----
 nsx python3 "$ROOT/tests/e2e/pp_backend.py" "$PEER" "$BPORT" "$T/backend.out" &
 PIDS+=($!)
