@@ -176,11 +176,13 @@ $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(shell pkg-config --libs libcrypto)
 
 # The control-plane harness also needs control/ and the test client.
-FUZZ_CTL_SRCS := control/config.c control/conn.c control/kex.c control/kex_common.c control/version.c \
+FUZZ_CTL_SRCS := control/config.c control/conn.c control/kex.c control/kex_common.c control/version.c control/proxyhdr.c control/conn_proxy.c \
                  control/userauth.c control/usercert.c control/revoked.c control/channels.c control/authkeys.c control/readfile.c control/match.c \
                  dataplane/ssh/wsess.c dataplane/ssh/channel.c dataplane/ssh/service.c \
                  control/client/sshc_kex.c control/client/sshc_auth.c tests/unit/sshclient.c
 $(FUZZ_B)/fuzz_ctl: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o)
+# The PROXY protocol header parser (control/proxyhdr.h).
+$(FUZZ_B)/fuzz_proxyhdr: $(FUZZ_B)/obj/control/proxyhdr.o
 # MetricsListen's request head and top's parsers (control/http_req.h, ctl_top.h).
 $(FUZZ_B)/fuzz_http: $(FUZZ_B)/obj/control/http_req.o $(FUZZ_B)/obj/control/ctl_top.o \
                      $(FUZZ_B)/obj/control/ctlsock.o

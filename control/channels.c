@@ -347,6 +347,10 @@ static int start_service(struct st_ctl_conn *c, struct ctl_chan *ch, uint32_t id
 	}
 	m->u.service.local_id = id;
 	m->u.service.want_exit_status = 1;
+	if ((r = ctl_proxy_backend_header(c, m, cmd, len)) != ST_OK) {
+		st_plane_msg_free(m);
+		return r;
+	}
 	ch->attached = 1;
 	if (want && (r = send_u32_msg(c, SSH_MSG_CHANNEL_SUCCESS, ch->remote_id)) != 0) {
 		st_plane_msg_free(m);

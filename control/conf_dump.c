@@ -178,12 +178,16 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 	for (unsigned i = 0; i < k->n_services; i++) {
 		const struct st_ctl_service *s = &k->services[i];
 		int v6 = strchr(s->host, ':') != NULL;
-		fprintf(o, "service %s %s%s%s:%u\n", s->name, v6 ? "[" : "", s->host, v6 ? "]" : "",
-			s->port);
+		fprintf(o, "service %s %s%s%s:%u%s\n", s->name, v6 ? "[" : "", s->host, v6 ? "]" : "",
+			s->port, s->proxy_v2 ? " proxy-protocol=v2" : "");
 	}
 	if (k->n_services == 0)
 		kv_s(o, "service", "");
 	kv_s(o, "defaultservice", k->default_service);
+	fprintf(o, "proxyprotocol %s\n", k->proxy_mode == ST_PROXY_REQUIRE  ? "require"
+					  : k->proxy_mode == ST_PROXY_ACCEPT ? "accept"
+									     : "off");
+	kv_s(o, "proxyprotocolfrom", k->proxy_from[0] ? k->proxy_from : "none");
 	kv_s(o, "controlsocket", c->control_socket);
 	if (c->crypto_backend == ST_CONF_CRYPTO_CRYPTODEV)
 		fprintf(o, "cryptobackend cryptodev%s%s\n", c->crypto_device[0] ? " " : "",

@@ -485,10 +485,44 @@ static int kw_permitopen(struct conf_ctx *x, char **av, int ac)
 
 static int kw_service(struct conf_ctx *x, char **av, int ac)
 {
-	(void)ac;
 	int r = st_ctl_config_add_service(&x->c->ctl, av[0], av[1]);
 	if (r != ST_OK)
 		return conf_error(x, r, "Service: %s: '%s %s'", st_err_str(r), av[0], av[1]);
+	for (int i = 2; i < ac; i++)
+		if ((r = st_ctl_config_service_option(&x->c->ctl, av[i])) != ST_OK)
+			return conf_error(x, r, "Service %s: unknown option '%s' (expected "
+					  "proxy-protocol=v2)", av[0], av[i]);
+	return ST_OK;
+}
+
+/* ProxyProtocol off | accept | require */
+static int kw_proxyprotocol(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	if (strcasecmp(av[0], "off") == 0)
+		x->c->ctl.proxy_mode = ST_PROXY_OFF;
+	else if (strcasecmp(av[0], "accept") == 0)
+		x->c->ctl.proxy_mode = ST_PROXY_ACCEPT;
+	else if (strcasecmp(av[0], "require") == 0)
+		x->c->ctl.proxy_mode = ST_PROXY_REQUIRE;
+	else
+		return conf_error(x, ST_ERR_FORMAT,
+				  "ProxyProtocol: expected off, accept or require, got '%s'", av[0]);
+	return ST_OK;
+}
+
+/* ProxyProtocolFrom CIDR[,CIDR...] */
+static int kw_proxyprotocolfrom(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	if (strcasecmp(av[0], "none") == 0) {
+		x->c->ctl.proxy_from[0] = '\0';
+		return ST_OK;
+	}
+	int r = st_ctl_config_set_proxy_from(&x->c->ctl, av[0]);
+	if (r != ST_OK)
+		return conf_error(x, r, "ProxyProtocolFrom: %s: expected comma-separated IPv4/IPv6 "
+				  "addresses or CIDR blocks, got '%s'", st_err_str(r), av[0]);
 	return ST_OK;
 }
 
@@ -983,7 +1017,9 @@ static const struct keyword keywords[] = {
 	{"LoginGraceTime", 1, 1, 0, kw_logingrace},
 	{"RekeyLimit", 1, 2, 0, kw_rekeylimit},
 	{"PermitOpen", 1, -1, 1, kw_permitopen},
-	{"Service", 2, 2, 1, kw_service},
+	{"Service", 2, 3, 1, kw_service},
+	{"ProxyProtocol", 1, 1, 0, kw_proxyprotocol},
+	{"ProxyProtocolFrom", 1, 1, 0, kw_proxyprotocolfrom},
 	{"DefaultService", 1, -1, 0, kw_defaultservice},
 	{"Address", 1, 1, 0, kw_address},
 	{"Gateway", 1, 1, 0, kw_gateway},

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "control/kex.h"
+#include "control/match.h"
 #include "crypto/cipher.h"
 #include "crypto/err.h"
 #include "crypto/key.h"
@@ -326,6 +327,78 @@ int st_ctl_config_add_service(struct st_ctl_config *cfg, const char *name, const
 	memcpy(sv.name, name, nl + 1);
 	cfg->services[cfg->n_services++] = sv;
 	return ST_OK;
+}
+
+int st_ctl_config_service_option(struct st_ctl_config *cfg, const char *word)
+{
+	if (cfg->n_services == 0)
+		return ST_ERR_STATE;
+	if (strcmp(word, "proxy-protocol=v2") == 0) {
+		cfg->services[cfg->n_services - 1].proxy_v2 = 1;
+		return ST_OK;
+	}
+	return ST_ERR_FORMAT;
+}
+
+/* Calls fn on each comma-separated entry of list (copied to a NUL-terminated buffer). */
+static int proxy_from_each(const char *list, int (*fn)(const char *entry, void *ctx), void *ctx)
+{
+	char e[64];
+
+	for (const char *p = list; *p != '\0';) {
+		const char *q = strchr(p, ',');
+		size_t n = q != NULL ? (size_t)(q - p) : strlen(p);
+		if (n == 0 || n >= sizeof(e))
+			return ST_ERR_FORMAT;
+		memcpy(e, p, n);
+		e[n] = '\0';
+		int r = fn(e, ctx);
+		if (r != 0)
+			return r;
+		p += n;
+		if (*p == ',' && *++p == '\0')
+			return ST_ERR_FORMAT; /* trailing comma */
+	}
+	return ST_OK;
+}
+
+static int proxy_from_valid(const char *e, void *ctx)
+{
+	int m;
+
+	(void)ctx;
+	if (strpbrk(e, "*?! ") != NULL)
+		return ST_ERR_FORMAT;
+	/* the family of the probe does not matter: the block is parsed either way */
+	if (st_match_cidr("0.0.0.0", e, &m) != ST_OK || st_match_cidr("::", e, &m) != ST_OK)
+		return ST_ERR_FORMAT;
+	return ST_OK;
+}
+
+int st_ctl_config_set_proxy_from(struct st_ctl_config *cfg, const char *list)
+{
+	int r;
+
+	if (strlen(list) >= sizeof(cfg->proxy_from))
+		return ST_ERR_NO_SPACE;
+	if (list[0] == '\0' || (r = proxy_from_each(list, proxy_from_valid, NULL)) != ST_OK)
+		return ST_ERR_FORMAT;
+	snprintf(cfg->proxy_from, sizeof(cfg->proxy_from), "%s", list);
+	return ST_OK;
+}
+
+static int proxy_from_hit(const char *e, void *ctx)
+{
+	int m = 0;
+
+	return st_match_cidr((const char *)ctx, e, &m) == ST_OK && m ? 1 : 0;
+}
+
+int st_ctl_config_proxy_listed(const struct st_ctl_config *cfg, const char *ip)
+{
+	if (cfg->proxy_mode == ST_PROXY_OFF || cfg->proxy_from[0] == '\0' || ip == NULL)
+		return 0;
+	return proxy_from_each(cfg->proxy_from, proxy_from_hit, (void *)(uintptr_t)ip) == 1;
 }
 
 int st_ctl_config_add_permitopen(struct st_ctl_config *cfg, const char *word)

@@ -44,12 +44,21 @@ struct st_key;
 	"rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com"
 #define ST_CTL_DEFAULT_VERSION "SSH-2.0-sshterm_0.1"
 
-/* Named backend service: `Service NAME HOST:PORT`. */
+/* Named backend service: `Service NAME HOST:PORT [proxy-protocol=v2]`. */
 struct st_ctl_service {
 	char name[ST_SERVICE_NAME_MAX];
 	char host[ST_HOST_MAX];
 	uint16_t port;
+	uint8_t proxy_v2; /* start the backend connection with a PROXY v2 header (control/proxyhdr.h) */
 };
+
+/* `ProxyProtocol`: PROXY protocol headers from the front (control/proxyhdr.h). */
+enum st_ctl_proxy_mode {
+	ST_PROXY_OFF = 0, /* nobody may send one (default) */
+	ST_PROXY_ACCEPT,  /* ProxyProtocolFrom sources may send one; others connect normally */
+	ST_PROXY_REQUIRE, /* every connection must come from ProxyProtocolFrom with a header */
+};
+#define ST_CTL_PROXY_FROM_MAX 1024 /* ProxyProtocolFrom text, bytes */
 
 /* One PermitOpen entry; host "*" matches any host, port 0 any port. */
 struct st_ctl_permitopen {
@@ -112,6 +121,8 @@ struct st_ctl_config {
 	 * at start-up (a reload does not change the port); TCP's MSS is MTU - 40.
 	 */
 	uint16_t mtu;
+	enum st_ctl_proxy_mode proxy_mode;
+	char proxy_from[ST_CTL_PROXY_FROM_MAX]; /* comma-separated CIDRs; "" lists nobody */
 };
 
 #define ST_CTL_MTU_DEFAULT 1500
@@ -175,6 +186,20 @@ int st_ctl_config_set_revoked_keys(struct st_ctl_config *cfg, const char *path);
 
 /* `Service NAME HOST:PORT` (also "[v6addr]:port"). ST_ERR_FORMAT, ST_ERR_NO_SPACE. */
 int st_ctl_config_add_service(struct st_ctl_config *cfg, const char *name, const char *hostport);
+/*
+ * One option word after a Service's HOST:PORT, for the service added last:
+ * "proxy-protocol=v2". ST_OK, ST_ERR_FORMAT (unknown option or value),
+ * ST_ERR_STATE (no service yet).
+ */
+int st_ctl_config_service_option(struct st_ctl_config *cfg, const char *word);
+/*
+ * `ProxyProtocolFrom`: comma-separated IPv4/IPv6 addresses or CIDR blocks
+ * (no wildcards, no negation). ST_OK, ST_ERR_FORMAT (bad entry, cfg
+ * unchanged), ST_ERR_NO_SPACE (too long).
+ */
+int st_ctl_config_set_proxy_from(struct st_ctl_config *cfg, const char *list);
+/* 1 when ip is inside ProxyProtocolFrom (and ProxyProtocol is not off). */
+int st_ctl_config_proxy_listed(const struct st_ctl_config *cfg, const char *ip);
 
 /*
  * `PermitOpen` words: "any", "none", or "HOST:PORT" entries (HOST may be

@@ -621,11 +621,17 @@ int st_ctl_conn_input(struct st_ctl_conn *c, struct st_plane_msg *m)
 		ctl_count(c, ST_CTL_CONN_OPENED);
 		ctl_logf(c, ST_LOG_INFO, "Connection from %s port %u on %s port %u", c->peer_ip,
 			 c->peer_port, c->local_ip, c->local_port);
+		if ((r = ctl_proxy_open(c)) != ST_OK)
+			break;
 		r = ctl_emit(c, ctl_msg(c, ST_DOWN_VERSION_LINE, c->cfg->version,
 					strlen(c->cfg->version)));
 		break;
+	case ST_UP_PROXY:
+		r = ctl_proxy_header(c, m);
+		break;
 	case ST_UP_VERSION:
-		r = on_version(c, m);
+		if ((r = ctl_proxy_version(c)) == ST_OK)
+			r = on_version(c, m);
 		break;
 	case ST_UP_PAYLOAD:
 		r = on_payload(c, m);
@@ -666,6 +672,19 @@ void st_ctl_conn_tick(struct st_ctl_conn *c, uint64_t now)
 	if (now - c->t_start >= c->cfg->login_grace_time)
 		(void)ctl_fail(c, ST_CTL_DISC_LOGIN_GRACE, SSH_DISCONNECT_BY_APPLICATION,
 			       ST_CLOSE_LOGIN_GRACE, "Timeout before authentication");
+}
+
+int st_ctl_conn_peer(const struct st_ctl_conn *c, const char **ip, uint16_t *port)
+{
+	*ip = c->peer_ip;
+	*port = c->peer_port;
+	return c->peer_final;
+}
+
+void st_ctl_conn_local(const struct st_ctl_conn *c, const char **ip, uint16_t *port)
+{
+	*ip = c->local_ip;
+	*port = c->local_port;
 }
 
 int st_ctl_conn_closing(const struct st_ctl_conn *c)

@@ -14,7 +14,9 @@
  * st_ctl_conn_done() is 1 and the owner frees the connection.
  *
  * Lifecycle: st_ctl_conn_new(); the worker's ST_UP_OPEN (we answer with our
- * identification line, ST_DOWN_VERSION_LINE); the peer's line (ST_UP_VERSION;
+ * identification line, ST_DOWN_VERSION_LINE); a PROXY protocol header
+ * (ST_UP_PROXY, control/conn_proxy.c: the client's address replaces the TCP
+ * peer's); the peer's line (ST_UP_VERSION;
  * we answer with our KEXINIT); payloads ... ; ST_UP_CLOSED; st_ctl_conn_free().
  *
  * Time: st_ctl_conn_tick(now) with a monotonic clock in seconds. The first
@@ -86,7 +88,11 @@ struct st_ctl_log {
 	X(DISC_LOGIN_GRACE, "disconnect: login grace time exceeded")            \
 	X(DISC_CHANNEL, "disconnect: bad channel reference")                    \
 	X(DISC_RESOURCES, "disconnect: out of resources")                       \
-	X(DISC_INTERNAL, "disconnect: internal error")
+	X(DISC_INTERNAL, "disconnect: internal error")                          \
+	X(PROXY_ACCEPTED, "PROXY protocol headers accepted")                    \
+	X(DISC_PROXY_UNLISTED, "disconnect: PROXY header (or, under require, a connection) from a source not in ProxyProtocolFrom") \
+	X(DISC_PROXY_MISSING, "disconnect: no PROXY header under ProxyProtocol require") \
+	X(DISC_PROXY_BAD, "disconnect: malformed, truncated or oversize PROXY header")
 
 enum st_ctl_counter {
 #define ST_CTL_CNT_ENUM(name, text) ST_CTL_##name,
@@ -134,6 +140,17 @@ int st_ctl_conn_closing(const struct st_ctl_conn *c);
 
 /* 1 after ST_UP_CLOSED: the owner frees the connection. */
 int st_ctl_conn_done(const struct st_ctl_conn *c);
+
+/*
+ * The client's address as the connection knows it: the TCP peer, or the
+ * source of an accepted PROXY protocol header. Returns 1 once it is final
+ * (the source is not in ProxyProtocolFrom, a header was accepted, or the
+ * identification line came without one), 0 while a header may still come.
+ */
+int st_ctl_conn_peer(const struct st_ctl_conn *c, const char **ip, uint16_t *port);
+
+/* The address the client connected to (a PROXY header's destination when one was accepted). */
+void st_ctl_conn_local(const struct st_ctl_conn *c, const char **ip, uint16_t *port);
 
 /* The authenticated user, or NULL. */
 const char *st_ctl_conn_user(const struct st_ctl_conn *c);

@@ -68,6 +68,13 @@ struct st_ctl_conn {
 	char peer_ip[ST_IP_STR];
 	char local_ip[ST_IP_STR];
 	uint16_t peer_port, local_port;
+	/* PROXY protocol (conn_proxy.c) */
+	char tcp_peer_ip[ST_IP_STR];  /* the TCP peer (the load balancer when proxied) */
+	uint16_t tcp_peer_port;
+	uint8_t proxy_listed;  /* the TCP peer is in ProxyProtocolFrom */
+	uint8_t proxy_seen;    /* a header was accepted */
+	uint8_t peer_final;    /* peer_ip/peer_port will not change any more */
+	char key_fp[ST_KEY_FP_SIZE]; /* "SHA256:..." of the accepted user key, "" before */
 	uint8_t opened;
 	uint8_t closing; /* CLOSE sent (or the peer left): drop input */
 	uint8_t done;    /* ST_UP_CLOSED seen */
@@ -143,6 +150,18 @@ int ctl_h_channel_open(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, si
 int ctl_h_channel_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len);
 int ctl_h_channel_unbound(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len);
 void ctl_channel_closed(struct st_ctl_conn *c, uint32_t local_id);
+/* conn_proxy.c: on ST_UP_OPEN (after the addresses are copied), ST_UP_PROXY, ST_UP_VERSION. */
+int ctl_proxy_open(struct st_ctl_conn *c);
+int ctl_proxy_header(struct st_ctl_conn *c, const struct st_plane_msg *m);
+int ctl_proxy_version(struct st_ctl_conn *c);
+/*
+ * When the BACKEND service that attach m names has proxy-protocol=v2: puts
+ * the PROXY v2 header for it in m->data (client and local address, TLVs
+ * user, key fingerprint and cmd[0..len)). ST_OK (also when there is none to
+ * send), ST_ERR_ALLOC.
+ */
+int ctl_proxy_backend_header(struct st_ctl_conn *c, struct st_plane_msg *m, const char *cmd,
+			     size_t len);
 void ctl_backend_failed(struct st_ctl_conn *c, uint32_t local_id, int err);
 
 #endif

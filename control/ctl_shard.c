@@ -277,7 +277,10 @@ static void sess_open(struct st_ctl_shard *sh, struct st_plane_msg *m)
 		st_plane_msg_free(m);
 		return;
 	}
-	if (st_srclimit_addr_parse(m->u.open.peer_ip, &src) == ST_OK) {
+	/* A load balancer's connection counts for the client its PROXY header names. */
+	int pending = st_ctl_config_proxy_listed(&conf->conf.ctl, m->u.open.peer_ip);
+	memset(&src, 0, sizeof(src));
+	if (!pending && st_srclimit_addr_parse(m->u.open.peer_ip, &src) == ST_OK) {
 		int r = src_open(cp, &src, &why);
 		if (r > 0) {
 			refuse_startup(sh, m, why != NULL ? why : st_srclimit_refusal_str(r));
@@ -301,6 +304,7 @@ static void sess_open(struct st_ctl_shard *sh, struct st_plane_msg *m)
 	}
 	s->src = src;
 	s->src_tracked = (uint8_t)tracked;
+	s->src_pending = (uint8_t)pending;
 	s->deferred = 0;
 	__atomic_add_fetch(&conf->refs, 1, __ATOMIC_RELAXED); /* the session's reference */
 	s->conf = conf;
@@ -322,8 +326,47 @@ static void sess_open(struct st_ctl_shard *sh, struct st_plane_msg *m)
 	st_ctl_conn_input(s->conn, m);
 }
 
+/*
+ * The client address of a proxied connection is known (st_ctl_conn_peer):
+ * it replaces the load balancer's in the session table and is checked and
+ * counted by the per-source limits now, as st_srclimit_open() would have
+ * been at ST_UP_OPEN.
+ */
+static void src_late_open(struct st_ctl_shard *sh, struct st_ctl_sess *s)
+{
+	struct st_ctlplane *cp = sh->cp;
+	struct st_srclimit_addr src;
+	const char *ip, *why = NULL;
+	uint16_t port;
+
+	if (!st_ctl_conn_peer(s->conn, &ip, &port))
+		return;
+	s->src_pending = 0;
+	snprintf(s->peer, sizeof(s->peer), "%s", ip);
+	s->peer_port = port;
+	if (st_ctl_conn_closing(s->conn) || st_srclimit_addr_parse(s->peer, &src) != ST_OK)
+		return;
+	int r = src_open(cp, &src, &why);
+	if (r > 0) {
+		if (why == NULL)
+			why = st_srclimit_refusal_str(r);
+		disconnect(sh, s->h, ST_CLOSE_REFUSED, SSH_DISCONNECT_TOO_MANY_CONNECTIONS, why);
+		const char *lip;
+		uint16_t lport;
+		st_ctl_conn_local(s->conn, &lip, &lport);
+		uint64_t n = __atomic_add_fetch(&cp->startups_dropped, 1, __ATOMIC_RELAXED);
+		st_ctlplane_logf(cp, LOG_NOTICE, "drop connection #%llu from [%s]:%u on [%s]:%u %s",
+				 (unsigned long long)n, s->peer, s->peer_port, lip, lport, why);
+		return;
+	}
+	s->src = src;
+	s->src_tracked = r == ST_OK;
+}
+
 static void sess_after_input(struct st_ctl_shard *sh, struct st_ctl_sess *s)
 {
+	if (s->src_pending)
+		src_late_open(sh, s);
 	if (!s->authed && st_ctl_conn_user(s->conn) != NULL) {
 		s->authed = 1;
 		sh->nauthed++;

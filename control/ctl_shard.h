@@ -60,6 +60,8 @@ struct st_ctl_sess {
 	uint32_t deferred;               /* its up messages in the shard's kex queue */
 	struct st_srclimit_addr src;     /* its source, for PerSource* */
 	uint8_t src_tracked;             /* counted in cp->src (close it there at the end) */
+	uint8_t src_pending;             /* from a ProxyProtocolFrom source: peer and per-source
+					    limits wait for its PROXY header (control/conn_proxy.c) */
 	time_t since;
 	uint64_t open_us;                /* monotonic, at ST_UP_OPEN: for the login latency */
 };

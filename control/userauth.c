@@ -203,6 +203,8 @@ static int auth_success(struct st_ctl_conn *c, const struct st_key *key,
 		log_cert(c, "Accepted", cert);
 	else
 		log_key(c, "Accepted", key);
+	if (st_key_fingerprint_sha256(key, c->key_fp, sizeof(c->key_fp)) != 0)
+		c->key_fp[0] = '\0';
 	ctl_count(c, ST_CTL_AUTH_ACCEPTED);
 	st_authkey_opts_free(&c->opts);
 	c->opts = *opts;

@@ -15,6 +15,11 @@
  *   REKEY_DUE       RekeyLimit volume or time reached (u.rekey)
  *   CHANNEL_CLOSED  a bound channel is fully closed; its id may be reused
  *   CLOSED          the connection is gone (u.closed); the last message
+ *   PROXY           the bytes of a PROXY protocol header (data) the peer sent
+ *                   before its identification line (control/proxyhdr.h):
+ *                   framed by the worker, whole, or, when they can never be
+ *                   a header, what arrived (the worker then discards further
+ *                   input and waits for CLOSE); at most one, before VERSION
  *
  * Down (control -> worker), executed in order:
  *   SEND            send this payload (data). The worker seals it in order
@@ -82,6 +87,7 @@ enum st_plane_type {
 	ST_UP_CHANNEL_CLOSED,
 	ST_UP_CLOSED,
 	ST_UP_BACKEND_FAILED,
+	ST_UP_PROXY,
 	/* down: control -> worker */
 	ST_DOWN_SEND = 64,
 	ST_DOWN_KEYS,

@@ -274,6 +274,14 @@ static int backend_start(struct st_service *sv, const struct st_service_params *
 	if (env == NULL || env->connector == NULL || p->host == NULL)
 		return ST_ERR_NOT_FOUND;
 	sv->u.backend.c = env->connector;
+	if (p->prefix_len > 0) {
+		if (p->prefix == NULL || p->prefix_len > ST_SERVICE_PREFIX_MAX)
+			return ST_ERR_INVALID_ARGUMENT;
+		if ((sv->u.backend.pre = malloc(p->prefix_len)) == NULL)
+			return ST_ERR_ALLOC;
+		memcpy(sv->u.backend.pre, p->prefix, p->prefix_len);
+		sv->u.backend.pre_len = p->prefix_len;
+	}
 	return env->connector->ops->connect(env->connector->ctx, p->host, p->port, env->owner,
 					    &sv->u.backend.conn);
 }
@@ -284,6 +292,43 @@ static void backend_fail(struct st_service *sv)
 	sv->exit_status = 1;
 }
 
+static void backend_drop_prefix(struct st_service *sv)
+{
+	free(sv->u.backend.pre);
+	sv->u.backend.pre = NULL;
+	sv->u.backend.pre_len = sv->u.backend.pre_off = 0;
+}
+
+/*
+ * Writes what is left of the prefix. 1 once it is all out (or there is none),
+ * 0 while the connection takes no more (connecting, or its buffer is full).
+ * A deferred EOF follows the prefix.
+ */
+static int backend_flush_prefix(struct st_service *sv)
+{
+	const struct st_connector *c = sv->u.backend.c;
+	size_t w = 0;
+
+	if (sv->u.backend.pre != NULL) {
+		if (c->ops->write(sv->u.backend.conn, sv->u.backend.pre + sv->u.backend.pre_off,
+				  sv->u.backend.pre_len - sv->u.backend.pre_off, &w) != ST_OK) {
+			backend_drop_prefix(sv);
+			backend_fail(sv);
+			return 0;
+		}
+		sv->u.backend.pre_off += (uint32_t)w;
+		if (sv->u.backend.pre_off < sv->u.backend.pre_len)
+			return 0;
+		backend_drop_prefix(sv);
+	}
+	if (sv->u.backend.eof_wanted && !sv->u.backend.peer_eof_sent) {
+		sv->u.backend.peer_eof_sent = 1;
+		if (c->ops->shutdown_write(sv->u.backend.conn) != ST_OK)
+			backend_fail(sv);
+	}
+	return 1;
+}
+
 static int backend_on_data(struct st_service *sv, const uint8_t *p, size_t n, size_t *consumed)
 {
 	const struct st_connector *c = sv->u.backend.c;
@@ -292,6 +337,11 @@ static int backend_on_data(struct st_service *sv, const uint8_t *p, size_t n, si
 	if (sv->out_done) { /* backend gone: discard */
 		*consumed = n;
 		return ST_OK;
+	}
+	if (!backend_flush_prefix(sv)) {
+		if (sv->out_done)
+			*consumed = n;
+		return ST_OK; /* channel data waits behind the prefix */
 	}
 	if (c->ops->write(sv->u.backend.conn, p, n, consumed) != ST_OK) {
 		backend_fail(sv);
@@ -304,7 +354,10 @@ static int backend_on_eof(struct st_service *sv)
 {
 	const struct st_connector *c = sv->u.backend.c;
 
-	if (!sv->out_done && !sv->u.backend.peer_eof_sent) {
+	if (!sv->out_done && !sv->u.backend.peer_eof_sent && sv->u.backend.pre != NULL) {
+		sv->u.backend.eof_wanted = 1; /* after the prefix (backend_flush_prefix) */
+		(void)backend_flush_prefix(sv);
+	} else if (!sv->out_done && !sv->u.backend.peer_eof_sent) {
 		sv->u.backend.peer_eof_sent = 1;
 		if (c->ops->shutdown_write(sv->u.backend.conn) != ST_OK)
 			backend_fail(sv);
@@ -319,6 +372,8 @@ static int backend_produce(struct st_service *sv, uint8_t *buf, size_t cap, size
 
 	*n = 0;
 	if (sv->out_done)
+		return ST_OK;
+	if (sv->u.backend.pre != NULL && !backend_flush_prefix(sv) && sv->out_done)
 		return ST_OK;
 	if (c->ops->read(sv->u.backend.conn, buf, cap, n, &eof) != ST_OK) {
 		*n = 0;
@@ -337,6 +392,7 @@ static void backend_close(struct st_service *sv)
 	if (sv->u.backend.conn != NULL)
 		sv->u.backend.c->ops->close(sv->u.backend.conn);
 	sv->u.backend.conn = NULL;
+	backend_drop_prefix(sv);
 }
 
 static const struct st_service_ops backend_ops = {

@@ -27,7 +27,9 @@
  *   echo       writes back what arrives, through a bounded ring that exists
  *              only while bytes wait in it (released once empty for a
  *              tick); after the peer's EOF and an empty ring, exit status 0.
- *   backend    TCP to host:port through a connector (below); bytes both ways
+ *   backend    TCP to host:port through a connector (below); bytes both ways,
+ *              after an optional prefix (a PROXY v2 header) the service
+ *              writes first
  *              with backpressure; the peer's EOF shuts the backend's write
  *              side; the backend's EOF ends the service (exit status 0; a
  *              failed connect or reset gives exit status 1).
@@ -103,12 +105,15 @@ struct st_connector {
 /* Output of one source service call at most, and echo's ring size. */
 #define ST_ECHO_RING (256u * 1024u)
 #define ST_SINK_LINE_MAX 96
+#define ST_SERVICE_PREFIX_MAX 2048 /* a backend's prefix (ATTACH_SERVICE data), bytes */
 
 struct st_service_params {
 	enum st_service_kind kind;
 	uint64_t source_bytes;          /* SOURCE */
 	const char *host;               /* BACKEND */
 	uint16_t port;                  /* BACKEND */
+	const uint8_t *prefix;          /* BACKEND: bytes sent before any channel data (a PROXY */
+	uint32_t prefix_len;            /* v2 header, control/proxyhdr.h), copied at start */
 };
 
 /* What a service may use from its session. */
@@ -159,6 +164,9 @@ struct st_service {
 			const struct st_connector *c;
 			void *conn;
 			uint8_t peer_eof_sent; /* shutdown_write done */
+			uint8_t eof_wanted;    /* the peer's EOF came while the prefix was unsent */
+			uint8_t *pre;          /* prefix still to write (heap), NULL: none */
+			uint32_t pre_len, pre_off;
 		} backend;
 	} u;
 };

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/proxyhdr.h"
 #include "crypto/buf.h"
 #include "crypto/err.h"
 #include "crypto/secmem.h"
@@ -565,12 +566,67 @@ static int process_records(struct st_wsess *s)
 	return ST_OK;
 }
 
-/* Takes identification-line bytes; *used says how many. */
+/*
+ * Collects a PROXY protocol header (its first byte is in data[0] or already
+ * held); *used says how many bytes were the header's. Hands it up once
+ * framed; garbage is handed up too (the control plane names the reason and
+ * closes) and everything after it is discarded.
+ */
+static int proxy_input(struct st_wsess *s, const uint8_t *data, size_t len, size_t *used)
+{
+	size_t total = 0, before = s->plen;
+	int r;
+
+	if (s->phdr == NULL && (s->phdr = malloc(ST_PROXYHDR_MAX)) == NULL) {
+		*used = len;
+		do_close(s, ST_CLOSE_RESOURCES, ST_ERR_ALLOC, 0, NULL);
+		return ST_ERR_ALLOC;
+	}
+	size_t k = len < ST_PROXYHDR_MAX - s->plen ? len : ST_PROXYHDR_MAX - s->plen;
+	memcpy(s->phdr + s->plen, data, k);
+	s->plen += (uint32_t)k;
+	int f = st_proxyhdr_frame(s->phdr, s->plen, &total);
+	if (f == ST_PROXYHDR_E_TRUNCATED && s->plen < ST_PROXYHDR_MAX) {
+		*used = k;
+		return ST_OK;
+	}
+	if (f == ST_PROXYHDR_OK) {
+		*used = total - before;
+		s->pstate = ST_WSESS_PROXY_DONE;
+	} else {
+		drop(s, ST_WDROP_PROXY_BAD);
+		*used = len;
+		total = s->plen;
+		s->pstate = ST_WSESS_PROXY_FAILED;
+	}
+	r = up_simple(s, ST_UP_PROXY, s->phdr, (uint32_t)total);
+	free(s->phdr);
+	s->phdr = NULL;
+	s->plen = 0;
+	return r;
+}
+
+/* Takes identification-line bytes (after a PROXY header, if any); *used says how many. */
 static int version_input(struct st_wsess *s, const uint8_t *data, size_t len, size_t *used)
 {
-	size_t i;
+	size_t i = 0;
+	int r;
 
-	for (i = 0; i < len; i++) {
+	if (s->pstate == ST_WSESS_PROXY_UNSEEN && len > 0)
+		/* "PROXY " or the v2 signature; an identification line starts "SSH-" */
+		s->pstate = s->vlen == 0 && (data[0] == 'P' || data[0] == '\r') ? ST_WSESS_PROXY_READING
+										 : ST_WSESS_PROXY_DONE;
+	if (s->pstate == ST_WSESS_PROXY_READING) {
+		if ((r = proxy_input(s, data, len, &i)) != ST_OK) {
+			*used = len;
+			return r;
+		}
+	}
+	if (s->pstate == ST_WSESS_PROXY_FAILED || s->pstate == ST_WSESS_PROXY_READING) {
+		*used = len;
+		return ST_OK;
+	}
+	for (; i < len; i++) {
 		uint8_t c = data[i];
 		if (s->vlen >= ST_WSESS_VERSION_MAX) {
 			drop(s, ST_WDROP_VERSION_TOO_LONG);
@@ -831,6 +887,8 @@ static int down_attach(struct st_wsess *s, struct st_plane_msg *m)
 		.source_bytes = m->u.service.source_bytes,
 		.host = m->u.service.host,
 		.port = m->u.service.port,
+		.prefix = m->data,
+		.prefix_len = m->len,
 	};
 	int r;
 
@@ -1102,6 +1160,8 @@ void st_wsess_free(struct st_wsess *s)
 	for (unsigned i = 0; i < s->n_hold; i++)
 		st_plane_msg_free(s->hold[i]);
 	st_record_free(&s->rec);
+	free(s->phdr);
+	s->phdr = NULL;
 	if (s->tx != NULL) {
 		/* Only what was ever written: wiping untouched pages would fault them in. */
 		st_wipe(s->tx - ST_CRYPTO_HEADROOM, ST_CRYPTO_HEADROOM + s->tx_hwm);

@@ -58,7 +58,8 @@
 	X(ST_WDROP_DOWN_AFTER_CLOSE, "control message after close (ignored)")   \
 	X(ST_WDROP_CHANNEL_BIND_FAILED, "channel bind failed")                  \
 	X(ST_WDROP_SERVICE_START_FAILED, "service start failed")                \
-	X(ST_WDROP_INPUT_AFTER_CLOSE, "input after close discarded")
+	X(ST_WDROP_INPUT_AFTER_CLOSE, "input after close discarded")            \
+	X(ST_WDROP_PROXY_BAD, "malformed PROXY protocol header")
 
 enum st_wsess_drop {
 #define ST_WDROP_ENUM(name, text) name,
@@ -142,6 +143,14 @@ struct st_wsess_config {
 	struct st_wsess_tx_ops tx_ops;        /* zeroed: internal tx buffer */
 };
 
+/* Where the session is with a PROXY protocol header (st_wsess.pstate). */
+enum {
+	ST_WSESS_PROXY_UNSEEN = 0, /* no byte yet */
+	ST_WSESS_PROXY_READING,    /* the first byte could start one: collecting */
+	ST_WSESS_PROXY_DONE,       /* handed up, or the peer sent none */
+	ST_WSESS_PROXY_FAILED,     /* garbage handed up: input is discarded until control closes */
+};
+
 enum st_wsess_state {
 	ST_WSESS_VERSION = 0,  /* reading the peer's identification line */
 	ST_WSESS_RUNNING,
@@ -167,6 +176,14 @@ struct st_wsess {
 	/* identification line */
 	char vline[ST_WSESS_VERSION_MAX + 1];
 	uint32_t vlen;
+	/*
+	 * A PROXY protocol header before it (control/proxyhdr.h): framed here,
+	 * handed up whole as ST_UP_PROXY, judged by the control plane. The
+	 * buffer exists only while a header is being read.
+	 */
+	uint8_t pstate;            /* ST_WSESS_PROXY_* */
+	uint8_t *phdr;
+	uint32_t plen;
 	/* tx buffer: wire bytes in [tx_off, tx_len) */
 	uint8_t *tx;
 	uint32_t tx_cap, tx_off, tx_len;

@@ -198,6 +198,9 @@ static int bed_deliver(void *ctx, struct st_plane_msg *m)
 		memcpy(ch->name, m->u.service.name, sizeof(ch->name));
 		memcpy(ch->host, m->u.service.host, sizeof(ch->host));
 		ch->port = m->u.service.port;
+		ch->prefix_len = m->len <= sizeof(ch->prefix) ? m->len : 0;
+		if (ch->prefix_len > 0)
+			memcpy(ch->prefix, m->data, ch->prefix_len);
 		break;
 	}
 	default:

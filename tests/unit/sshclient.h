@@ -63,6 +63,8 @@ struct sc_chan {
 	char host[ST_HOST_MAX];
 	uint16_t port;
 	int attached;
+	uint8_t prefix[2048]; /* ATTACH_SERVICE data (a backend's PROXY v2 header) */
+	uint32_t prefix_len;
 };
 
 struct st_wsess;

@@ -627,6 +627,101 @@ static void test_late_messages_after_close(void)
 	ftx_free(f);
 }
 
+/* ---- a backend's prefix (PROXY v2 header) goes out before any channel data ---- */
+
+static struct {
+	uint8_t out[256];
+	size_t n;
+	size_t per_write; /* bytes a write takes (0: still connecting) */
+	int shut_at;      /* bytes written when shutdown_write came, -1: not yet */
+} rc;
+static int rc_token;
+
+static int rc_connect(void *ctx, const char *host, uint16_t port, void *owner, void **conn)
+{
+	(void)ctx, (void)host, (void)port, (void)owner;
+	*conn = &rc_token;
+	return ST_OK;
+}
+static int rc_write(void *conn, const uint8_t *p, size_t n, size_t *w)
+{
+	(void)conn;
+	size_t k = n < rc.per_write ? n : rc.per_write;
+	if (k > sizeof(rc.out) - rc.n)
+		k = sizeof(rc.out) - rc.n;
+	memcpy(rc.out + rc.n, p, k);
+	rc.n += k;
+	*w = k;
+	return ST_OK;
+}
+static int rc_read(void *conn, uint8_t *p, size_t cap, size_t *n, int *eof)
+{
+	(void)conn, (void)p, (void)cap;
+	*n = 0;
+	*eof = 0;
+	return ST_OK;
+}
+static int rc_shutdown(void *conn)
+{
+	(void)conn;
+	rc.shut_at = (int)rc.n;
+	return ST_OK;
+}
+static void rc_close(void *conn)
+{
+	(void)conn;
+}
+static const struct st_connector_ops rc_ops = {rc_connect, rc_write, rc_read, rc_shutdown, rc_close,
+					       NULL};
+
+static void test_backend_prefix(void)
+{
+	struct st_connector conn = {&rc_ops, NULL};
+	struct st_service_env env = {.connector = &conn, .owner = NULL};
+	static const uint8_t pre[] = "HEADER-0123456789";
+	struct st_service_params p = {.kind = ST_SERVICE_BACKEND, .host = "198.18.0.1", .port = 7000,
+				      .prefix = pre, .prefix_len = sizeof(pre) - 1};
+	struct st_service sv;
+	uint8_t buf[64];
+	size_t used = 0, n = 0;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.shut_at = -1;
+	CHECK_OK(st_service_start(&sv, &p, &env));
+	/* connecting: nothing goes, the data waits */
+	CHECK_OK(st_service_data(&sv, (const uint8_t *)"data", 4, &used));
+	CHECK_INT(used, 0);
+	CHECK_INT(rc.n, 0);
+	/* three bytes a write: the prefix first, in pieces, then the data */
+	rc.per_write = 3;
+	for (int i = 0; i < 20 && used == 0; i++)
+		CHECK_OK(st_service_data(&sv, (const uint8_t *)"data", 4, &used));
+	CHECK(rc.n >= sizeof(pre) - 1);
+	CHECK_MEM(rc.out, pre, sizeof(pre) - 1);
+	CHECK_INT(used, 3);
+	CHECK_MEM(rc.out + sizeof(pre) - 1, "dat", 3);
+	st_service_close(&sv);
+
+	/* the peer's EOF before the prefix went out waits for it; produce() flushes */
+	memset(&rc, 0, sizeof(rc));
+	rc.shut_at = -1;
+	CHECK_OK(st_service_start(&sv, &p, &env));
+	CHECK_OK(sv.ops->on_eof(&sv));
+	CHECK_INT(rc.shut_at, -1);
+	rc.per_write = 5;
+	for (int i = 0; i < 10 && rc.shut_at < 0; i++)
+		CHECK_OK(st_service_produce(&sv, buf, sizeof(buf), &n));
+	CHECK_INT(rc.shut_at, (int)sizeof(pre) - 1);
+	CHECK_MEM(rc.out, pre, sizeof(pre) - 1);
+	st_service_close(&sv);
+
+	/* an oversized prefix is refused at start */
+	static uint8_t big[ST_SERVICE_PREFIX_MAX + 1];
+	p.prefix = big;
+	p.prefix_len = sizeof(big);
+	CHECK_ERR(st_service_start(&sv, &p, &env), ST_ERR_INVALID_ARGUMENT);
+}
+
 /* ---- deferred confirmation (direct-tcpip: confirm once the backend is up) ---- */
 
 static int fc_state_value = ST_ERR_AGAIN; /* what the fake backend reports */
@@ -903,6 +998,7 @@ int main(void)
 	RUN(test_backpressure_withholds_adjust);
 	RUN(test_attach_errors);
 	RUN(test_late_messages_after_close);
+	RUN(test_backend_prefix);
 	RUN(test_deferred_confirm);
 	RUN(test_deferred_refused);
 	RUN(test_channels_past_the_first_from_the_pool);

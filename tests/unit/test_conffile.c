@@ -178,7 +178,17 @@ static void test_errors(void)
 		{"WorkerIdle sleep -3\n", "MS must be 1..60000"},
 		{"WorkerIdle sleep 10ms\n", "MS must be 1..60000"},
 		{"HostKey \"unterminated\n", "unterminated quote"},
-		{"Service db\n", "Service: expected 2 argument(s), got 1"},
+		{"Service db\n", "Service: expected 2 to 3 arguments, got 1"},
+		{"Service db 198.18.0.1:5432 proxy-protocol=v1\n", "unknown option 'proxy-protocol=v1'"},
+		{"Service db 198.18.0.1:5432 proxy-protocol=v2 x\n", "expected 2 to 3 arguments, got 4"},
+		{"ProxyProtocol yes\n", "ProxyProtocol: expected off, accept or require"},
+		{"ProxyProtocolFrom 198.18.0.0/33\n", "ProxyProtocolFrom: "},
+		{"ProxyProtocolFrom 198.18.*\n", "expected comma-separated IPv4/IPv6"},
+		{"ProxyProtocolFrom !198.18.0.1\n", "ProxyProtocolFrom: "},
+		{"ProxyProtocolFrom 198.18.0.1,\n", "ProxyProtocolFrom: "},
+		{"ProxyProtocolFrom 198.18.0.1,,::1\n", "ProxyProtocolFrom: "},
+		{"ProxyProtocolFrom fd00::/129\n", "ProxyProtocolFrom: "},
+		{"ProxyProtocolFrom host.example\n", "ProxyProtocolFrom: "},
 		{"AuthorizedKeysFile a b\n", "only one file"},
 		{"PerSourceNetBlockSize 33\n", "PerSourceNetBlockSize: expected V4[:V6]"},
 		{"PerSourceNetBlockSize 24:129\n", "PerSourceNetBlockSize: expected"},
@@ -228,6 +238,46 @@ static void test_errors(void)
 }
 
 /* The per-source keywords (control/srclimit.h): defaults are OpenSSH 9.8's. */
+static void test_proxy_protocol(void)
+{
+	struct st_daemon_conf c;
+	char err[ST_CONF_ERR_MAX];
+
+	CHECK_OK(parse(&c, "Port 22\nService db 198.18.0.1:5432\n", err));
+	CHECK_INT(c.ctl.proxy_mode, ST_PROXY_OFF);
+	CHECK(c.ctl.proxy_from[0] == '\0');
+	CHECK_INT(c.ctl.services[0].proxy_v2, 0);
+	CHECK_INT(st_ctl_config_proxy_listed(&c.ctl, "198.18.0.1"), 0);
+	st_daemon_conf_free(&c);
+
+	CHECK_OK(parse(&c,
+		       "ProxyProtocol accept\n"
+		       "ProxyProtocolFrom 198.18.0.0/30,fd00::1,fd01::/16\n"
+		       "Service db 198.18.0.1:5432 proxy-protocol=v2\n"
+		       "Service web [fd00::1]:80\n",
+		       err));
+	CHECK_INT(c.ctl.proxy_mode, ST_PROXY_ACCEPT);
+	CHECK(strcmp(c.ctl.proxy_from, "198.18.0.0/30,fd00::1,fd01::/16") == 0);
+	CHECK_INT(c.ctl.services[0].proxy_v2, 1);
+	CHECK_INT(c.ctl.services[1].proxy_v2, 0);
+	CHECK_INT(st_ctl_config_proxy_listed(&c.ctl, "198.18.0.3"), 1);
+	CHECK_INT(st_ctl_config_proxy_listed(&c.ctl, "198.18.0.4"), 0);
+	CHECK_INT(st_ctl_config_proxy_listed(&c.ctl, "fd00::1"), 1);
+	CHECK_INT(st_ctl_config_proxy_listed(&c.ctl, "fd00::2"), 0);
+	CHECK_INT(st_ctl_config_proxy_listed(&c.ctl, "fd01:1::9"), 1);
+	CHECK_INT(st_ctl_config_proxy_listed(&c.ctl, "::ffff:198.18.0.2"), 1);
+	CHECK_INT(st_ctl_config_proxy_listed(&c.ctl, "garbage"), 0);
+	/* off lists nobody, whatever ProxyProtocolFrom says */
+	c.ctl.proxy_mode = ST_PROXY_OFF;
+	CHECK_INT(st_ctl_config_proxy_listed(&c.ctl, "198.18.0.3"), 0);
+	st_daemon_conf_free(&c);
+
+	CHECK_OK(parse(&c, "ProxyProtocol REQUIRE\nProxyProtocolFrom none\n", err));
+	CHECK_INT(c.ctl.proxy_mode, ST_PROXY_REQUIRE);
+	CHECK_INT(st_ctl_config_proxy_listed(&c.ctl, "198.18.0.3"), 0);
+	st_daemon_conf_free(&c);
+}
+
 static void test_persource(void)
 {
 	struct st_daemon_conf c;
@@ -448,6 +498,7 @@ int main(void)
 	RUN(test_algorithm_modifiers);
 	RUN(test_errors);
 	RUN(test_persource);
+	RUN(test_proxy_protocol);
 	RUN(test_metrics_listen);
 	RUN(test_hostile_input);
 	RUN(test_hostkeys);

@@ -11,6 +11,7 @@
 #include "control/channels.h"
 #include "control/config.h"
 #include "control/conn.h"
+#include "control/proxyhdr.h"
 #include "crypto/buf.h"
 #include "crypto/key.h"
 #include "dataplane/ssh/msg.h"
@@ -120,6 +121,51 @@ static void test_services(void)
 		CHECK(!b.closed);
 		sc_bed_free(&b);
 	}
+}
+
+/* proxy-protocol=v2: the attach carries a v2 header with the client and the TLVs. */
+static void test_backend_proxy_header(void)
+{
+	struct sc_bed b;
+	struct st_proxyhdr h;
+	uint32_t sid = 99;
+
+	login(&b, "alice");
+	CHECK_INT(sc_open_session(&b, 1, &sid), SSH_MSG_CHANNEL_OPEN_CONFIRMATION);
+	CHECK_INT(sc_chan_request(&b, sid, "exec", "dbpp", 1), SSH_MSG_CHANNEL_SUCCESS);
+	if (sid >= SC_CHANS) {
+		sc_bed_free(&b);
+		return;
+	}
+	CHECK_INT(b.ch[sid].kind, ST_SERVICE_BACKEND);
+	CHECK_OK(st_proxyhdr_parse(b.ch[sid].prefix, b.ch[sid].prefix_len, &h));
+	CHECK_INT(h.version, 2);
+	CHECK_INT(h.family, ST_PROXYHDR_INET);
+	CHECK_MEM(h.src, "\xc0\x00\x02\x07", 4); /* the test bed's peer, 192.0.2.7 */
+	size_t off = 0;
+	uint8_t type;
+	const uint8_t *val;
+	uint16_t vl;
+	int seen = 0;
+	while (seen < 8 && st_proxyhdr_tlv_next(b.ch[sid].prefix, &h, &off, &type, &val, &vl)) {
+		if (type == ST_PP2_TYPE_USER)
+			CHECK(vl == 5 && memcmp(val, "alice", 5) == 0);
+		else if (type == ST_PP2_TYPE_KEY_FP)
+			CHECK(vl > 7 && memcmp(val, "SHA256:", 7) == 0);
+		else if (type == ST_PP2_TYPE_COMMAND)
+			CHECK(vl == 4 && memcmp(val, "dbpp", 4) == 0);
+		else
+			st_test_fail(__FILE__, __LINE__, "unexpected TLV 0x%02x", type);
+		seen++;
+	}
+	CHECK_INT(seen, 3);
+	/* without the option: no header */
+	uint32_t sid2 = 99;
+	CHECK_INT(sc_open_session(&b, 2, &sid2), SSH_MSG_CHANNEL_OPEN_CONFIRMATION);
+	CHECK_INT(sc_chan_request(&b, sid2, "exec", "db", 1), SSH_MSG_CHANNEL_SUCCESS);
+	if (sid2 < SC_CHANS)
+		CHECK_INT(b.ch[sid2].prefix_len, 0);
+	sc_bed_free(&b);
 }
 
 static void test_forced_command_and_pty(void)
@@ -427,10 +473,13 @@ int main(void)
 		fprintf(stderr, "fixture setup failed\n");
 		return 1;
 	}
-	if (st_ctl_config_add_service(&fx.cfg, "db", "198.18.0.9:5432") != ST_OK)
+	if (st_ctl_config_add_service(&fx.cfg, "db", "198.18.0.9:5432") != ST_OK ||
+	    st_ctl_config_add_service(&fx.cfg, "dbpp", "198.18.0.9:5433") != ST_OK ||
+	    st_ctl_config_service_option(&fx.cfg, "proxy-protocol=v2") != ST_OK)
 		return 1;
 	RUN(test_session_echo);
 	RUN(test_services);
+	RUN(test_backend_proxy_header);
 	RUN(test_forced_command_and_pty);
 	RUN(test_other_requests);
 	RUN(test_direct_tcpip);

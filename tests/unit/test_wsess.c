@@ -303,6 +303,80 @@ static void test_non_ssh_line_from_client(void)
 	env_free(e);
 }
 
+/* A PROXY protocol header before the identification line is framed and handed up whole. */
+static void test_proxy_header_framing(void)
+{
+	static const char v1[] = "PROXY TCP4 198.18.7.7 198.18.0.2 4242 22\r\n";
+	static const uint8_t v2[28] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49,
+				       0x54, 0x0A, 0x21, 0x11, 0x00, 0x0C, 198, 18, 7, 7,
+				       198, 18, 0, 2, 0x10, 0x92, 0, 22};
+	const char *line = "SSH-2.0-OpenSSH_9.2\r\n";
+	uint8_t in[256];
+	size_t chunks[] = {0, 1, 3, 17};
+
+	for (unsigned v = 0; v < 2; v++)
+		for (size_t k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+			const uint8_t *h = v == 0 ? (const uint8_t *)v1 : v2;
+			size_t hl = v == 0 ? strlen(v1) : sizeof(v2);
+			struct env *e = env_new("SSH-2.0-x");
+			memcpy(in, h, hl);
+			memcpy(in + hl, line, strlen(line));
+			CHECK_OK(feed(e, in, hl + strlen(line), chunks[k]));
+			CHECK_INT(e->s.state, ST_WSESS_RUNNING);
+			CHECK_INT(e->up.n, 2);
+			if (e->up.n == 2) {
+				CHECK_INT(e->up.m[0]->type, ST_UP_PROXY);
+				CHECK_INT(e->up.m[0]->len, hl);
+				CHECK_MEM(e->up.m[0]->data, h, hl);
+				CHECK_INT(e->up.m[1]->type, ST_UP_VERSION);
+				CHECK_INT(e->up.m[1]->len, strlen(line) - 2);
+			}
+			CHECK(e->s.phdr == NULL);
+			CHECK_INT(e->ws.drops[ST_WDROP_PROXY_BAD], 0);
+			env_free(e);
+		}
+
+	/* garbage: handed up as it came, later input discarded, no identification line */
+	static const char *bad[] = {"PROXY TCP4 bare lf\nSSH-2.0-x\r\n", "PROXX\r\n",
+				    "\r\n\r\nSSH-2.0-x\r\n"};
+	for (unsigned i = 0; i < 3; i++) {
+		struct env *e = env_new("SSH-2.0-x");
+		size_t used = 0;
+		CHECK_OK(feed(e, (const uint8_t *)bad[i], strlen(bad[i]), 2));
+		CHECK_INT(e->ws.drops[ST_WDROP_PROXY_BAD], 1);
+		CHECK_INT(upq_count(&e->up, ST_UP_PROXY, NULL), 1);
+		CHECK_INT(upq_count(&e->up, ST_UP_VERSION, NULL), 0);
+		CHECK_OK(st_wsess_input(&e->s, (const uint8_t *)line, strlen(line), &used));
+		CHECK_INT(used, strlen(line));
+		CHECK_INT(upq_count(&e->up, ST_UP_VERSION, NULL), 0);
+		CHECK(e->s.phdr == NULL);
+		env_free(e);
+	}
+
+	/* oversize v1 (no CR LF in 107 bytes): refused once 107 bytes are in */
+	struct env *e = env_new("SSH-2.0-x");
+	memset(in, 'x', sizeof(in));
+	memcpy(in, "PROXY UNKNOWN ", 14);
+	CHECK_OK(feed(e, in, 106, 1));
+	CHECK_INT(upq_count(&e->up, ST_UP_PROXY, NULL), 0);
+	CHECK_OK(feed(e, in + 106, 1, 1));
+	struct st_plane_msg *m = NULL;
+	CHECK_INT(upq_count(&e->up, ST_UP_PROXY, &m), 1);
+	if (m != NULL)
+		CHECK_INT(m->len, 107);
+	CHECK_INT(e->ws.drops[ST_WDROP_PROXY_BAD], 1);
+	env_free(e);
+
+	/* only the first bytes may start a header: a second one is a non-SSH line */
+	e = env_new("SSH-2.0-x");
+	memcpy(in, v1, strlen(v1));
+	memcpy(in + strlen(v1), v1, strlen(v1));
+	CHECK_ERR(feed(e, in, 2 * strlen(v1), 0), ST_ERR_FORMAT);
+	CHECK_INT(upq_count(&e->up, ST_UP_PROXY, NULL), 1);
+	CHECK_INT(e->ws.drops[ST_WDROP_VERSION_NOT_SSH], 1);
+	env_free(e);
+}
+
 static void test_version_from_control(void)
 {
 	struct env *e = env_new(NULL);
@@ -1043,6 +1117,7 @@ int main(void)
 	RUN(test_version_line_fragmented);
 	RUN(test_version_line_bare_lf_and_cap);
 	RUN(test_non_ssh_line_from_client);
+	RUN(test_proxy_header_framing);
 	RUN(test_version_from_control);
 	RUN(test_hold_during_kex);
 	RUN(test_fast_path_sink);
