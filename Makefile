@@ -198,7 +198,7 @@ $(FUZZ_B)/obj-dp/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CLANG $< (dpdk)")
 	$(Q)clang $(FUZZ_DP_CFLAGS) -c $< -o $@
-$(FUZZ_B)/fuzz_dpinput: tests/fuzz/fuzz_dpinput.c $(FUZZ_DP_OBJS)
+$(FUZZ_B)/fuzz_dpinput: tests/fuzz/fuzz_dpinput.c $(FUZZ_B)/obj-dp/tests/fuzz/checked_pool.o $(FUZZ_DP_OBJS)
 	@$(if $(Q),echo "  FUZZ  $@")
 	$(Q)clang $(FUZZ_DP_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(shell pkg-config --libs libdpdk libcrypto numa) -lm
 

@@ -68,6 +68,7 @@
 #include "dataplane/proto.h"
 #include "dataplane/tcp/tcp_internal.h"
 #include "dataplane/worker.h"
+#include "tests/fuzz/checked_pool.h"
 
 #define US 0xc6120002u   /* 198.18.0.2 */
 #define PEER 0xc6120001u /* 198.18.0.1 */
@@ -578,6 +579,42 @@ static void world_up(void)
 	memset(&st, 0, sizeof(st));
 }
 
+/* Prints the mbufs that are not back in the pool (a leak report names what leaked). */
+static void mark_obj(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	struct rte_mbuf **free_objs = arg;
+	const struct rte_mbuf *m = obj;
+	const uint8_t *d;
+	unsigned n;
+
+	(void)mp;
+	(void)idx;
+	for (unsigned i = 0; free_objs[i]; i++)
+		if (free_objs[i] == m)
+			return;
+	d = (const uint8_t *)m->buf_addr + m->data_off;
+	fprintf(stderr, "  leaked mbuf %p: refcnt %u nb_segs %u data_len %u pkt_len %u ol_flags %#llx%s%s next %p\n   ",
+		obj, rte_mbuf_refcnt_read(m), m->nb_segs, m->data_len, m->pkt_len,
+		(unsigned long long)m->ol_flags, RTE_MBUF_CLONED(m) ? " indirect" : "",
+		RTE_MBUF_HAS_EXTBUF(m) ? " extbuf" : "", (void *)m->next);
+	n = m->data_len < 80 ? m->data_len : 80;
+	for (unsigned i = 0; i < n; i++)
+		fprintf(stderr, "%02x", d[i]);
+	fprintf(stderr, "\n");
+}
+
+static void leak_report(void)
+{
+	static struct rte_mbuf *free_objs[8192 + 1];
+	unsigned avail = rte_mempool_avail_count(pool);
+
+	if (avail > 8192 || rte_mempool_get_bulk(pool, (void **)free_objs, avail) != 0)
+		return;
+	free_objs[avail] = NULL;
+	rte_mempool_obj_iter(pool, mark_obj, free_objs);
+	rte_mempool_put_bulk(pool, (void **)free_objs, avail);
+}
+
 static void world_down(void)
 {
 	unsigned used;
@@ -591,6 +628,7 @@ static void world_down(void)
 	if (used != 0) {
 		fprintf(stderr, "fuzz_dpinput: %u mbufs still in use after the worker was torn down\n",
 			used);
+		leak_report();
 		abort();
 	}
 }
@@ -890,7 +928,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (r >= 0) {
 		snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 		atexit(at_exit);
-		pool = rte_pktmbuf_pool_create("fuzz", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+		pool = st_checked_pool_create("fuzz", 8191, RTE_MBUF_DEFAULT_BUF_SIZE);
 	}
 	r = r < 0 ? -1 : !pool ? -2 : port_start();
 	__lsan_enable();
