@@ -18,8 +18,10 @@
  * real input path (SYN / SYN-ACK / ACK frames) when the world is built. The
  * world is torn down and rebuilt every FUZZ_DPINPUT_RESET inputs (default 1,
  * so an input reproduces on its own), and every mbuf must be back in the pool
- * then: a leak aborts the run. The seeds for the random parts (ISN and cookie
- * keys, ephemeral ports) are fixed by rte_srand.
+ * then: a leak aborts the run and lists the mbufs. The pool is a checked one
+ * (checked_pool.h): a double free aborts where it happens, and a free mbuf is
+ * poisoned, so AddressSanitizer reports a use after free. The seeds for the
+ * random parts (ISN and cookie keys, ephemeral ports) are fixed by rte_srand.
  *
  * Transmission: the worker's port is a net_ring vdev looped back onto
  * itself; after each pass the harness reads back what the worker sent and
@@ -357,6 +359,15 @@ static void app_chain_free(struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 }
 
+/* The first payload byte of a chain (segments may be empty: headers alone in the first). */
+static int first_byte(const struct rte_mbuf *m)
+{
+	for (; m; m = m->next)
+		if (m->data_len)
+			return *rte_pktmbuf_mtod(m, const uint8_t *);
+	return -1;
+}
+
 static int echo_accepted(void *lctx, tcp_handle_t h, void **cctx)
 {
 	(void)h;
@@ -378,7 +389,7 @@ static void echo_readable(void *ctx, tcp_handle_t h)
 		}
 		if (r <= 0 || !m)
 			return;
-		switch (*rte_pktmbuf_mtod(m, const uint8_t *)) {
+		switch (first_byte(m)) {
 		case 'Q':
 			app_chain_free(m);
 			tcp_abort(w->tcp, h);
