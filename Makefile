@@ -190,6 +190,20 @@ $(FUZZ_B)/fuzz_http: $(FUZZ_B)/obj/control/http_req.o $(FUZZ_B)/obj/control/ctl_
 $(FUZZ_B)/fuzz_sshc: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o) $(FUZZ_B)/obj/control/client/sshc.o \
                      $(FUZZ_B)/obj/control/client/hostkey_check.o
 
+# The dataplane input harness: the worker, ARP, IPv4/ICMP and TCP against DPDK (EAL with
+# --no-huge and a looped-back net_ring port), so these objects also get DPDK's flags.
+FUZZ_DP_SRCS := $(filter-out %_main.c dataplane/port.c,$(wildcard dataplane/*.c)) \
+                $(wildcard dataplane/tcp/*.c) crypto/err.c
+FUZZ_DP_OBJS := $(FUZZ_DP_SRCS:%.c=$(FUZZ_B)/obj-dp/%.o)
+FUZZ_DP_CFLAGS = $(FUZZ_CFLAGS) $(shell pkg-config --cflags libdpdk 2>/dev/null)
+$(FUZZ_B)/obj-dp/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CLANG $< (dpdk)")
+	$(Q)clang $(FUZZ_DP_CFLAGS) -c $< -o $@
+$(FUZZ_B)/fuzz_dpinput: tests/fuzz/fuzz_dpinput.c $(FUZZ_B)/obj-dp/tests/fuzz/checked_pool.o $(FUZZ_DP_OBJS)
+	@$(if $(Q),echo "  FUZZ  $@")
+	$(Q)clang $(FUZZ_DP_CFLAGS) -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) $(shell pkg-config --libs libdpdk libcrypto numa) -lm
+
 fuzz-smoke: fuzz
 	tests/fuzz/smoke.sh $(FUZZ_B) 15
 

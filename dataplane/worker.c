@@ -88,7 +88,8 @@ static void icmp_input(struct dp_worker *w, struct rte_mbuf *m, const struct dp_
 	}
 	dp_ipv4_build(iph, w->ip, ip->src, DP_IPPROTO_ICMP, (uint16_t)(DP_IP_HLEN + len),
 		      (uint16_t)(iph[4] << 8 | iph[5]), 0);
-	m->ol_flags = 0;
+	/* No offloads; but what the buffer is attached to (an external or another mbuf's) stays. */
+	m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
 	w->st->ctr[DP_CTR_ICMP_ECHO_REPLIES]++;
 	dp_tx(w, m);
 }

@@ -791,6 +791,7 @@ void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_i
 	struct tcp_seg s;
 	struct tcp_conn *c;
 	struct tcp_listener *l;
+	int header_only;
 
 	(void)csum_ok;
 	if (l4len < 20 || m->data_len < 20 || m->pkt_len < l4len) {
@@ -826,7 +827,13 @@ void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_i
 		dp_drop(tw->w, m, DP_DROP_TCP_FLAGS);
 		return;
 	}
-	/* src_mac points into m's headroom, which stays intact while m lives. */
+	/*
+	 * src_mac points into m's headroom, which stays intact while m lives.
+	 * With payload, m belongs to s.m from here on (whoever takes or drops
+	 * the payload frees it; conn_input may free it early and clear s.len);
+	 * without, it is freed here once the segment was handled.
+	 */
+	header_only = s.len == 0;
 	if (s.len) {
 		rte_pktmbuf_adj(m, (uint16_t)doff);
 		if (m->pkt_len > s.len)
@@ -848,7 +855,7 @@ void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_i
 	}
 	if (c) {
 		conn_input(tw, c, &s);
-		if (!s.len && !s.m)
+		if (header_only)
 			rte_pktmbuf_free(m);
 		return;
 	}
@@ -859,7 +866,7 @@ void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_i
 		tcp_send_rst_reply(tw, &s);
 		drop_seg(tw, &s, DP_DROP_TCP_NO_CONN);
 	}
-	if (!s.len)
+	if (header_only)
 		rte_pktmbuf_free(m);
 	(void)st;
 }

@@ -11,7 +11,9 @@
  *   - ARP: learned on one worker, used by all (no request from the others),
  *     crossing posts, refresh of an entry in use (unicast, then broadcast),
  *     expiry of unused entries, an unanswered refresh stops using the MAC,
- *     deletion keeping colliding entries reachable.
+ *     deletion keeping colliding entries reachable;
+ *   - an ICMP echo request in an external buffer: the in-place reply keeps
+ *     the buffer attached, and freeing it calls the buffer's free callback.
  * Workers are built by hand (no port): what they send lands in their TX
  * buffers and is read back from there.
  */
@@ -557,6 +559,67 @@ static void test_arp_delete_keeps_run(void)
 	teardown(1);
 }
 
+/* ---- ICMP echo on a buffer the mbuf does not own ---- */
+
+static unsigned ext_freed;
+
+static void ext_free_cb(void *addr, void *opaque)
+{
+	(void)addr;
+	(void)opaque;
+	ext_freed++;
+}
+
+/*
+ * An echo request in an external buffer (PMDs such as mlx5 receive into
+ * them): the reply is built in place and sent, and freeing it gives the
+ * buffer back through its callback. icmp_input used to clear all of
+ * ol_flags, RTE_MBUF_F_EXTERNAL included, so the mbuf went back to the pool
+ * still pointing at the foreign buffer. Found by fuzz_dpinput.
+ */
+static void test_icmp_echo_extbuf(void)
+{
+	static uint8_t buf[RTE_PKTMBUF_HEADROOM + 98];
+	static struct rte_mbuf_ext_shared_info sh;
+	uint8_t *p = buf + RTE_PKTMBUF_HEADROOM, *icmp = p + DP_ETH_HLEN + DP_IP_HLEN;
+	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)p;
+	struct rte_mbuf *m;
+	unsigned in_use = rte_mempool_in_use_count(pool);
+	uint16_t c;
+
+	setup(NULL, 0, 1);
+	eh->dst_addr = our_mac;
+	eh->src_addr = peer_mac;
+	eh->ether_type = rte_cpu_to_be_16(DP_ETHERTYPE_IPV4);
+	dp_ipv4_build(p + DP_ETH_HLEN, PEER, US, DP_IPPROTO_ICMP, DP_IP_HLEN + 64, 9, 0);
+	memset(icmp, 0x5a, 64);
+	icmp[0] = 8;
+	icmp[1] = icmp[2] = icmp[3] = 0;
+	c = dp_csum_fold(dp_csum_partial(icmp, 64, 0));
+	icmp[2] = (uint8_t)(c >> 8);
+	icmp[3] = (uint8_t)c;
+	ext_freed = 0;
+	sh.free_cb = ext_free_cb;
+	sh.fcb_opaque = NULL;
+	rte_mbuf_ext_refcnt_set(&sh, 1);
+	m = rte_pktmbuf_alloc(pool);
+	rte_pktmbuf_attach_extbuf(m, buf, (rte_iova_t)(uintptr_t)buf, sizeof(buf), &sh);
+	m->data_off = RTE_PKTMBUF_HEADROOM;
+	m->data_len = m->pkt_len = 98;
+	dp_worker_input(ws[0], m);
+	CHECK_INT(ws[0]->tx_n, 1);
+	CHECK_INT(sts[0].ctr[DP_CTR_ICMP_ECHO_REPLIES], 1);
+	if (ws[0]->tx_n == 1) {
+		CHECK(ws[0]->tx[0] == m);
+		CHECK(RTE_MBUF_HAS_EXTBUF(m));
+		CHECK_INT(icmp[0], 0); /* echo reply */
+		CHECK_INT(dp_csum_fold(dp_csum_partial(icmp, 64, 0)), 0);
+	}
+	teardown(1);
+	CHECK_INT(ext_freed, 1);
+	CHECK_INT(rte_mempool_in_use_count(pool), in_use);
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -573,6 +636,7 @@ int main(int argc, char **argv)
 	RUN(test_arp_shared);
 	RUN(test_arp_refresh_and_expiry);
 	RUN(test_arp_delete_keeps_run);
+	RUN(test_icmp_echo_extbuf);
 	CHECK_INT(rte_mempool_in_use_count(pool), 0);
 	st_test_eal_fini("dp_mq");
 	return st_test_done("dp_mq");

@@ -2,7 +2,7 @@
  * Unit tests: TCP segment building with TSO (header fields, pseudo-header
  * checksum, tso_segsz, the PMD's piece limits, the odd-piece rule, windows),
  * the plain path without TSO, TCP input of chained payload (RX scatter /
- * GRO), and the MTU keyword. A worker and a connection are set up by hand
+ * GRO), data after the peer's FIN freed once, and the MTU keyword. A worker and a connection are set up by hand
  * (no port): what tcp_xmit / tcp_output send lands in the worker's TX buffer.
  */
 #include <string.h>
@@ -411,6 +411,65 @@ static void test_input_chain(void)
 	teardown();
 }
 
+/* A one-mbuf segment from the peer: TCP header (no options) and len pattern bytes. */
+static struct rte_mbuf *peer_seg(uint32_t seq, uint8_t flags, uint32_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(20 + len)) : NULL;
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)p;
+
+	if (!p)
+		return NULL;
+	memset(p, 0, 20);
+	th->src_port = rte_cpu_to_be_16(40000);
+	th->dst_port = rte_cpu_to_be_16(22);
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(ISS + 1);
+	th->data_off = 5 << 4;
+	th->tcp_flags = flags;
+	th->rx_win = rte_cpu_to_be_16(65535);
+	for (uint32_t j = 0; j < len; j++)
+		p[20 + j] = pat(j);
+	return m;
+}
+
+/*
+ * Data after the peer's FIN (CLOSE_WAIT, LAST_ACK) is acknowledged and
+ * dropped, and its mbuf freed exactly once: tcp_input used to free it a
+ * second time (conn_input had freed it and cleared the segment's length,
+ * which tcp_input took for a segment without payload). Found by fuzz_dpinput.
+ */
+static void test_input_data_after_fin(void)
+{
+	static const uint8_t states[2] = {TCP_CLOSE_WAIT, TCP_LAST_ACK};
+	struct dp_ipv4_info ip = {.src = PEER, .dst = US, .proto = 6, .ttl = 64, .hlen = 20};
+	uint8_t mac[6] = {2, 2, 2, 2, 2, 2};
+
+	for (unsigned i = 0; i < 2; i++) {
+		struct rte_mbuf *m;
+		unsigned in_use;
+
+		setup(0);
+		c->state = states[i];
+		c->flags |= TF_EOF;
+		c->rcv_adv = c->rcv_nxt + 65535;
+		in_use = rte_mempool_in_use_count(pool);
+		m = peer_seg(c->rcv_nxt, TH_ACK | TH_PSH, 10);
+		if (!m) {
+			CHECK(!"mbuf");
+			teardown();
+			return;
+		}
+		ip.total_len = (uint16_t)(20 + m->pkt_len);
+		tcp_input(tw, m, &ip, mac, 1);
+		CHECK_INT(rte_mempool_in_use_count(pool), in_use);
+		CHECK(c->flags & TF_ACK_NOW);
+		CHECK_INT(c->rcv_nxt, 5001); /* nothing taken */
+		teardown();
+		CHECK_INT(rte_mempool_in_use_count(pool), 0);
+	}
+}
+
 /* Trims keep the head's pkt_len and nb_segs right. */
 static void test_chain_trims(void)
 {
@@ -487,6 +546,7 @@ int main(int argc, char **argv)
 	RUN(test_no_tso);
 	RUN(test_output_windows);
 	RUN(test_input_chain);
+	RUN(test_input_data_after_fin);
 	RUN(test_chain_trims);
 	RUN(test_mtu_keyword);
 	CHECK_INT(rte_mempool_in_use_count(pool), 0);
