@@ -29,6 +29,8 @@ int st_test_mem_eq(const char *file, int line, const void *a, const void *b, siz
 /* Deterministic pseudo-random bytes (xorshift) for test data. */
 void st_test_fill(void *p, size_t n, uint64_t seed);
 /* Writes len bytes to path (created or truncated); a failure fails the current test. */
+/* "<dir>/<name>" in one of 8 rotating static buffers (a few may be live at once). */
+const char *st_test_path(const char *dir, const char *name);
 void st_test_write_file(const char *path, const void *data, size_t len);
 /* Runs a shell command, returns its exit status (or -1). */
 int st_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

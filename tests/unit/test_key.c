@@ -28,11 +28,7 @@ static int have_dir;
 /* "<tmpdir>/<name>" in one of a few rotating static buffers. */
 static const char *P(const char *name)
 {
-	static char bufs[8][512];
-	static int i;
-	char *b = bufs[i++ % 8];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", tmpdir, name);
-	return b;
+	return st_test_path(tmpdir, name);
 }
 
 /* Whole file, NUL-terminated, malloc'd; NULL when unreadable. */

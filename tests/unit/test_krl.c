@@ -20,11 +20,7 @@ static int gen_ok;
 
 static const char *P(const char *name)
 {
-	static char bufs[8][512];
-	static int i;
-	char *b = bufs[i++ % 8];
-	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
-	return b;
+	return st_test_path(dir, name);
 }
 
 static int sh(const char *cmd)

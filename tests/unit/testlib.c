@@ -118,6 +118,16 @@ void st_test_fill(void *p, size_t n, uint64_t seed)
 	}
 }
 
+const char *st_test_path(const char *dir, const char *name)
+{
+	static char bufs[8][512];
+	static unsigned i;
+	char *b = bufs[i++ % 8];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
+	return b;
+}
+
 void st_test_write_file(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
