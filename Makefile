@@ -178,6 +178,7 @@ $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 # The control-plane harness also needs control/ and the test client.
 FUZZ_CTL_SRCS := control/config.c control/conn.c control/kex.c control/kex_common.c control/version.c \
                  control/userauth.c control/channels.c control/authkeys.c control/readfile.c control/match.c \
+                 control/conn_akc.c control/akc_pool.c control/akc_run.c control/akc_cache.c control/akcmd.c \
                  dataplane/ssh/wsess.c dataplane/ssh/channel.c dataplane/ssh/service.c \
                  control/client/sshc_kex.c control/client/sshc_auth.c tests/unit/sshclient.c
 $(FUZZ_B)/fuzz_ctl: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o)

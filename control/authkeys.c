@@ -566,26 +566,17 @@ out:
 	return r;
 }
 
-int st_authkeys_lookup(const char *path, const struct st_key *key, const char *peer_ip,
-		       const char *peer_host, time_t now, struct st_authkey_opts *opts,
-		       st_authkeys_log_fn log, void *log_ctx)
+int st_authkeys_lookup_buf(const char *path, const char *data, size_t len,
+			   const struct st_key *key, const char *peer_ip, const char *peer_host,
+			   time_t now, struct st_authkey_opts *opts, st_authkeys_log_fn log,
+			   void *log_ctx)
 {
 	char reason[ST_AUTHKEYS_REASON_SIZE];
-	char *data = NULL;
-	size_t len = 0, pos = 0, lineno = 0;
+	size_t pos = 0, lineno = 0;
 	int r;
 
-	if (path == NULL || key == NULL || opts == NULL)
+	if (path == NULL || (data == NULL && len != 0) || key == NULL || opts == NULL)
 		return ST_ERR_INVALID_ARGUMENT;
-	if ((r = st_read_file(path, ST_AUTHKEYS_FILE_MAX, ST_READFILE_REGULAR_ONLY, &data, &len)) !=
-	    ST_OK) {
-		if (r == ST_ERR_NO_SPACE) {
-			logmsg(log, log_ctx, "%.200s: file larger than %u bytes, ignored", path,
-			       ST_AUTHKEYS_FILE_MAX);
-			r = ST_ERR_FORMAT;
-		}
-		return r;
-	}
 	r = ST_ERR_NOT_FOUND;
 	while (pos < len) {
 		struct st_authkey_opts o;
@@ -641,6 +632,30 @@ int st_authkeys_lookup(const char *path, const struct st_key *key, const char *p
 		r = ST_OK;
 		break;
 	}
+	return r;
+}
+
+int st_authkeys_lookup(const char *path, const struct st_key *key, const char *peer_ip,
+		       const char *peer_host, time_t now, struct st_authkey_opts *opts,
+		       st_authkeys_log_fn log, void *log_ctx)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r;
+
+	if (path == NULL || key == NULL || opts == NULL)
+		return ST_ERR_INVALID_ARGUMENT;
+	if ((r = st_read_file(path, ST_AUTHKEYS_FILE_MAX, ST_READFILE_REGULAR_ONLY, &data, &len)) !=
+	    ST_OK) {
+		if (r == ST_ERR_NO_SPACE) {
+			logmsg(log, log_ctx, "%.200s: file larger than %u bytes, ignored", path,
+			       ST_AUTHKEYS_FILE_MAX);
+			r = ST_ERR_FORMAT;
+		}
+		return r;
+	}
+	r = st_authkeys_lookup_buf(path, data, len, key, peer_ip, peer_host, now, opts, log,
+				   log_ctx);
 	free(data);
 	return r;
 }

@@ -132,6 +132,10 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 	for (unsigned i = 0; i < c->n_hostkey_paths; i++)
 		kv_s(o, "hostkey", c->hostkey_paths[i]);
 	kv_s(o, "authorizedkeysfile", k->authorized_keys_file);
+	kv_s(o, "authorizedkeyscommand", k->akc_command);
+	kv_s(o, "authorizedkeyscommanduser", k->akc_user);
+	kv_u(o, "authorizedkeyscommandtimeout", k->akc_timeout);
+	kv_u(o, "authorizedkeyscommandcachetime", k->akc_cache_time);
 	kv_s(o, "kexalgorithms", k->kex_algs);
 	kv_s(o, "hostkeyalgorithms", k->hostkey_algs);
 	kv_s(o, "ciphers", k->ciphers);
