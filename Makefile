@@ -185,6 +185,8 @@ $(FUZZ_B)/fuzz_ctl: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o)
 # MetricsListen's request head and top's parsers (control/http_req.h, ctl_top.h).
 $(FUZZ_B)/fuzz_http: $(FUZZ_B)/obj/control/http_req.o $(FUZZ_B)/obj/control/ctl_top.o \
                      $(FUZZ_B)/obj/control/ctlsock.o
+# AuthorizedKeysCommand's command line (control/akcmd.h).
+$(FUZZ_B)/fuzz_akcmd: $(FUZZ_B)/obj/control/akcmd.o
 # The client engine's harness: the same, plus the engine itself.
 $(FUZZ_B)/fuzz_sshc: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o) $(FUZZ_B)/obj/control/client/sshc.o \
                      $(FUZZ_B)/obj/control/client/hostkey_check.o
