@@ -149,6 +149,16 @@ ctl stats | grep -q "AKC_CACHE_HIT" && ctl stats | grep -q "AKC_FAIL_TIMEOUT" &&
 	ok "sshtermctl stats shows the AKC_ counters" || bad "stats text shows AKC_"
 ctl stats --prometheus | grep -q 'sshterm_authorized_keys_command_total{event="CACHE_HIT"} [1-9]' &&
 	ok "Prometheus metrics carry them" || bad "Prometheus AKC metrics"
+/usr/bin/python3 - "/var/run/dpdk/$DPDK_PREFIX/dpdk_telemetry.v2" <<'PYEOF' && ok "DPDK telemetry /sshterm/control carries them" || bad "telemetry AKC counters"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.recv(4096)
+s.send(b"/sshterm/control")
+c = json.loads(s.recv(65536))["/sshterm/control"]
+assert c["AKC_CACHE_HIT"] >= 2 and c["AKC_FAIL_TIMEOUT"] == 1 and c["AKC_RUNS"] > 0, c
+PYEOF
 
 # Shutdown while a command runs: it is killed, the daemon stops in time.
 login sys "$T/id_other" &
