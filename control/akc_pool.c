@@ -283,18 +283,23 @@ int st_akc_pool_init(struct st_akc_pool *p)
 	return ST_OK;
 }
 
-int st_akc_pool_start(struct st_akc_pool *p, unsigned nthreads)
+int st_akc_pool_start(struct st_akc_pool *p, unsigned nthreads, st_akc_spawn_fn spawn)
 {
 	if (nthreads == 0 || nthreads > ST_AKC_THREADS || p->nthreads != 0)
 		return ST_ERR_INVALID_ARGUMENT;
 	__atomic_store_n(&p->stop, 0, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < nthreads; i++) {
 		char name[16];
-		if (pthread_create(&p->th[i], NULL, helper, p) != 0)
-			return ST_ERR_SYSTEM; /* the started ones are joined by stop */
-		p->nthreads++;
 		snprintf(name, sizeof(name), "st-akc-%u", i);
-		(void)pthread_setname_np(p->th[i], name);
+		if (spawn != NULL) {
+			if (spawn(&p->th[i], name, helper, p) != 0)
+				return ST_ERR_SYSTEM; /* the started ones are joined by stop */
+		} else {
+			if (pthread_create(&p->th[i], NULL, helper, p) != 0)
+				return ST_ERR_SYSTEM;
+			(void)pthread_setname_np(p->th[i], name);
+		}
+		p->nthreads++;
 	}
 	return ST_OK;
 }

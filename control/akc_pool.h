@@ -127,8 +127,18 @@ struct st_akc_pool {
 /* Initialises a stopped pool (no threads yet). ST_OK. */
 int st_akc_pool_init(struct st_akc_pool *p);
 
-/* Starts nthreads (1..ST_AKC_THREADS) helpers. ST_OK or ST_ERR_SYSTEM. */
-int st_akc_pool_start(struct st_akc_pool *p, unsigned nthreads);
+/*
+ * Creates one helper thread named `name` (0 on success, like pthread_create):
+ * the daemon passes DPDK's rte_ctrl_thread_create, so that the helpers and
+ * the children they fork run on the control CPUs, never on a worker's core.
+ */
+typedef int (*st_akc_spawn_fn)(pthread_t *th, const char *name, void *(*fn)(void *), void *arg);
+
+/*
+ * Starts nthreads (1..ST_AKC_THREADS) helpers with spawn (NULL: plain
+ * pthread_create, for tests). ST_OK or ST_ERR_SYSTEM.
+ */
+int st_akc_pool_start(struct st_akc_pool *p, unsigned nthreads, st_akc_spawn_fn spawn);
 
 /*
  * Queues a job (counts CALLS). Returns ST_OK (the pool owns it now: done

@@ -134,6 +134,9 @@ enum st_akc_status st_akc_run(char *const argv[], const struct st_akc_run_opts *
 	close(errp[1]);
 	outp[1] = errp[1] = -1;
 	(void)fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	/* Non-blocking too: another helper's child may hold a copy of the write
+	 * end for the instant between its fork and its exec. */
+	(void)fcntl(errp[0], F_SETFL, O_NONBLOCK);
 
 	/* Output until EOF, the cap, the deadline or a stop request. */
 	while (!eof) {

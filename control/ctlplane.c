@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_lcore.h>
+
 #include "control/ctlsock.h"
 #include "control/metrics.h"
 #include "control/metrics_http.h"
@@ -267,11 +269,17 @@ int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 	return metrics_open(cp, c, err, errsz);
 }
 
+/* AuthorizedKeysCommand helpers run, and fork, on DPDK's control CPUs like the shards. */
+static int spawn_ctrl_thread(pthread_t *th, const char *name, void *(*fn)(void *), void *arg)
+{
+	return rte_ctrl_thread_create(th, name, NULL, fn, arg);
+}
+
 int st_ctlplane_start(struct st_ctlplane *cp, char *err, size_t errsz)
 {
 	const struct st_daemon_conf *c = &cp->confs.current->conf;
 
-	if (st_akc_pool_start(&cp->akc, ST_AKC_THREADS) != ST_OK) {
+	if (st_akc_pool_start(&cp->akc, ST_AKC_THREADS, spawn_ctrl_thread) != ST_OK) {
 		snprintf(err, errsz, "AuthorizedKeysCommand helper threads: %s", strerror(errno));
 		return ST_ERR_SYSTEM;
 	}

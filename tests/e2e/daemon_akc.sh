@@ -74,6 +74,18 @@ grep -qx "authorizedkeyscommand $A/keys.sh %u %U %h %f %t %k" "$T/dump" &&
 
 start_daemon || { bad "daemon start"; finish; }
 akc() { daemon_stat "authorized_keys_command.$1"; }
+# Four helper threads, on the control threads' CPUs (off the workers' cores).
+helpers=0 aff_ok=1
+ctl_aff=$(for t in /proc/$DPID/task/*; do [ "$(cat "$t/comm")" = st-ctl-0 ] && grep Cpus_allowed_list "$t/status"; done)
+for t in /proc/$DPID/task/*; do
+	case "$(cat "$t/comm" 2>/dev/null)" in
+	st-akc-*) helpers=$((helpers + 1))
+		[ "$(grep Cpus_allowed_list "$t/status")" = "$ctl_aff" ] || aff_ok=0 ;;
+	esac
+done
+[ "$helpers" = 4 ] && [ "$aff_ok" = 1 ] && [ -n "$ctl_aff" ] &&
+	ok "4 helper threads st-akc-N on the control CPUs (${ctl_aff##*:	})" ||
+	bad "helper threads" "helpers=$helpers affinity same as st-ctl-0: $aff_ok ($ctl_aff)"
 login() { sshc "$@" echo </dev/null >/dev/null 2>&1; }
 
 # Keys from the command, with sshd's tokens, run as nobody.

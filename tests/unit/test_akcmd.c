@@ -419,7 +419,7 @@ static void test_pool(void)
 	struct st_akc_job *early = job("/bin/echo x", 5, 0, 99);
 	CHECK_INT(st_akc_pool_submit(&p, early), ST_ERR_STATE); /* not started */
 	st_akc_job_free(early);
-	CHECK_INT(st_akc_pool_start(&p, 2), ST_OK);
+	CHECK_INT(st_akc_pool_start(&p, 2, NULL), ST_OK);
 
 	/* tokens reach the child; a hanging command does not hold the other helper */
 	CHECK_INT(st_akc_pool_submit(&p, job("/bin/sleep 30", 1, 0, 1)), ST_OK);
@@ -539,7 +539,7 @@ static void test_pool_busy(void)
 	unsigned ok = 0, busy = 0;
 
 	st_akc_pool_init(&p);
-	CHECK_INT(st_akc_pool_start(&p, 1), ST_OK);
+	CHECK_INT(st_akc_pool_start(&p, 1, NULL), ST_OK);
 	for (unsigned i = 0; i < ST_AKC_QUEUE_MAX + 3; i++) {
 		struct st_akc_job *j = job("/bin/sleep 30", 30, 0, 100 + i);
 		int r = st_akc_pool_submit(&p, j);

@@ -262,7 +262,7 @@ int main(void)
 		return 1;
 	}
 	st_akc_pool_init(&pool);
-	if (st_akc_pool_start(&pool, 2) != ST_OK) {
+	if (st_akc_pool_start(&pool, 2, NULL) != ST_OK) {
 		fprintf(stderr, "pool start failed\n");
 		return 1;
 	}
