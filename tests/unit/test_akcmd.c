@@ -229,16 +229,16 @@ static void test_timeout_and_cap(void)
 	uint64_t t0 = ms();
 	CHECK_INT(st_akc_run(sl, &o, &out, &len, &detail), ST_AKC_TIMEOUT);
 	uint64_t dt = ms() - t0;
-	CHECK(dt >= 300 && dt < 3000);
+	CHECK(dt >= 300 && dt < 5000);
 	/* the shell's own children are in its group: killed with it, no EOF wait */
 	t0 = ms();
 	CHECK_INT(run_sh("sleep 30; echo late", 300, 1024, &out, &len, &detail), ST_AKC_TIMEOUT);
-	CHECK(ms() - t0 < 3000);
+	CHECK(ms() - t0 < 5000);
 	/* stdout closed but the child keeps running: still the deadline */
 	t0 = ms();
 	CHECK_INT(run_sh("exec >/dev/null; sleep 30", 300, 1024, &out, &len, &detail),
 		  ST_AKC_TIMEOUT);
-	CHECK(ms() - t0 < 3000);
+	CHECK(ms() - t0 < 5000);
 	/* output cap: exactly the cap passes, one byte more fails */
 	CHECK_INT(run_sh("head -c 4096 /dev/zero", 5000, 4096, &out, &len, &detail), ST_AKC_OK);
 	CHECK(len == 4096);
@@ -256,7 +256,7 @@ static void test_timeout_and_cap(void)
 	o.timeout_ms = 20000;
 	t0 = ms();
 	CHECK_INT(st_akc_run(sl, &o, &out, &len, &detail), ST_AKC_STOPPED);
-	CHECK(ms() - t0 < 2000);
+	CHECK(ms() - t0 < 5000);
 	CHECK(no_children());
 	CHECK_INT(open_fds(), fds);
 }
