@@ -1,7 +1,8 @@
 /*
  * AuthorizedKeysCommandCacheTime: the outputs of successful
- * AuthorizedKeysCommand calls, keyed by the expanded command line
- * (st_akc_argv.line), kept for a number of seconds. Bounded: at most
+ * AuthorizedKeysCommand calls, keyed by the user the command runs as and
+ * the expanded command line (the pool's key: "runas\0" + st_akc_argv.line),
+ * kept for a number of seconds. Bounded: at most
  * ST_AKC_CACHE_ENTRIES entries and ST_AKC_CACHE_BYTES bytes of keys and
  * outputs; when full, expired entries go first, then the one that expires
  * soonest. Failures are never cached (the next login runs the command again).

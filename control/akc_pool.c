@@ -172,6 +172,8 @@ void st_akc_pool_run_job(struct st_akc_pool *p, struct st_akc_job *j)
 	struct passwd runpw, userpw;
 	char *runbuf = malloc(PW_BUF), *userbuf = malloc(PW_BUF), uid[24];
 	struct st_akc_argv a = {0};
+	char *key = NULL;
+	size_t key_len = 0;
 
 	j->status = ST_AKC_JOB_RUN;
 	j->run = ST_AKC_SYSTEM;
@@ -201,9 +203,15 @@ void st_akc_pool_run_job(struct st_akc_pool *p, struct st_akc_job *j)
 		goto out;
 	}
 	st_akc_argv_show(&a, j->shown, sizeof(j->shown));
-	if (j->cache_s > 0) {
-		int hit = st_akc_cache_get(&p->cache, a.line, a.line_len, now_ms(), &j->out,
-					   &j->out_len);
+	/* The cache key: the user it runs as, then the expanded command line. */
+	size_t rl = strlen(j->runas) + 1;
+	if (j->cache_s > 0 && (key = malloc(rl + a.line_len)) != NULL) {
+		memcpy(key, j->runas, rl);
+		memcpy(key + rl, a.line, a.line_len);
+		key_len = rl + a.line_len;
+	}
+	if (key != NULL) {
+		int hit = st_akc_cache_get(&p->cache, key, key_len, now_ms(), &j->out, &j->out_len);
 		if (hit == 1) {
 			j->cached = 1;
 			j->run = ST_AKC_OK;
@@ -237,10 +245,11 @@ void st_akc_pool_run_job(struct st_akc_pool *p, struct st_akc_job *j)
 	j->run = st_akc_run(a.argv, &o, &j->out, &j->out_len, &j->detail);
 	count(p, run_counter[j->run]);
 	describe_run(j, j->timeout_s);
-	if (j->run == ST_AKC_OK && j->cache_s > 0)
-		(void)st_akc_cache_put(&p->cache, a.line, a.line_len, j->out, j->out_len,
-				       j->cache_s, now_ms());
+	if (j->run == ST_AKC_OK && key != NULL)
+		(void)st_akc_cache_put(&p->cache, key, key_len, j->out, j->out_len, j->cache_s,
+				       now_ms());
 out:
+	free(key);
 	st_akc_argv_free(&a);
 	free(runbuf);
 	free(userbuf);

@@ -179,6 +179,14 @@ c = json.loads(s.recv(65536))["/sshterm/control"]
 assert c["AKC_CACHE_HIT"] >= 2 and c["AKC_FAIL_TIMEOUT"] == 1 and c["AKC_RUNS"] > 0, c
 PYEOF
 
+# A reload changes the command's settings for new logins; the cache key has the user in it.
+sed -i 's/^AuthorizedKeysCommandUser nobody$/AuthorizedKeysCommandUser daemon/' "$T/sshterm.conf"
+runs=$(akc RUNS)
+ctl reload >/dev/null && login daemon "$T/id_other" && ok "a login after a reload to AuthorizedKeysCommandUser daemon" ||
+	bad "login after the reload"
+tail -1 "$A/calls.log" | grep -q "user=daemon .* runas=1 " && check "it ran again, as daemon (uid 1)" "$(( $(akc RUNS) - runs ))" 1 ||
+	bad "ran as daemon after the reload" "$(tail -1 "$A/calls.log" | cut -c1-80)"
+
 # Shutdown while a command runs: it is killed, the daemon stops in time.
 login sys "$T/id_other" &
 PIDS+=($!)

@@ -510,6 +510,16 @@ static void test_pool(void)
 	CHECK_INT(v[ST_AKC_C_FAIL_UNSAFE], 2);
 	CHECK_INT(v[ST_AKC_C_FAIL_STOPPED], 1);
 
+	/* the same command line run as another user is another cache entry */
+	if (geteuid() == 0 && getpwnam("nobody") != NULL) {
+		struct st_akc_job *other = job("/bin/sh -c 'echo $$'", 5, 60, 14);
+		snprintf(other->runas, sizeof(other->runas), "nobody");
+		CHECK_INT(st_akc_pool_submit(&p, other), ST_OK);
+		CHECK_INT(wait_done(1, 5000), 1);
+		CHECK(by_id(14) != NULL && st_akc_job_ok(by_id(14)) && !by_id(14)->cached);
+		reset_done();
+	}
+
 	/* stop: running children killed and reaped, waiting jobs completed */
 	CHECK_INT(st_akc_pool_submit(&p, job("/bin/sleep 30", 30, 0, 20)), ST_OK);
 	CHECK_INT(st_akc_pool_submit(&p, job("/bin/sleep 30", 30, 0, 21)), ST_OK);
