@@ -178,6 +178,7 @@ $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 # The control-plane harness also needs control/ and the test client.
 FUZZ_CTL_SRCS := control/config.c control/conn.c control/kex.c control/kex_common.c control/version.c control/proxyhdr.c control/conn_proxy.c \
                  control/userauth.c control/usercert.c control/revoked.c control/channels.c control/authkeys.c control/readfile.c control/match.c \
+                 control/conn_akc.c control/akc_pool.c control/akc_run.c control/akc_cache.c control/akcmd.c \
                  dataplane/ssh/wsess.c dataplane/ssh/channel.c dataplane/ssh/service.c \
                  control/client/sshc_kex.c control/client/sshc_auth.c tests/unit/sshclient.c
 $(FUZZ_B)/fuzz_ctl: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o)
@@ -186,6 +187,8 @@ $(FUZZ_B)/fuzz_proxyhdr: $(FUZZ_B)/obj/control/proxyhdr.o
 # MetricsListen's request head and top's parsers (control/http_req.h, ctl_top.h).
 $(FUZZ_B)/fuzz_http: $(FUZZ_B)/obj/control/http_req.o $(FUZZ_B)/obj/control/ctl_top.o \
                      $(FUZZ_B)/obj/control/ctlsock.o
+# AuthorizedKeysCommand's command line (control/akcmd.h).
+$(FUZZ_B)/fuzz_akcmd: $(FUZZ_B)/obj/control/akcmd.o
 # The client engine's harness: the same, plus the engine itself.
 $(FUZZ_B)/fuzz_sshc: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o) $(FUZZ_B)/obj/control/client/sshc.o \
                      $(FUZZ_B)/obj/control/client/hostkey_check.o

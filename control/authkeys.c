@@ -578,33 +578,17 @@ out:
 	return r;
 }
 
-int st_authkeys_lookup(const char *path, const struct st_key *key, const char *peer_ip,
-		       const char *peer_host, time_t now, struct st_authkey_opts *opts,
-		       st_authkeys_log_fn log, void *log_ctx)
-{
-	return st_authkeys_lookup_kind(path, key, 0, peer_ip, peer_host, now, opts, log, log_ctx);
-}
-
-int st_authkeys_lookup_kind(const char *path, const struct st_key *key, int ca,
-			    const char *peer_ip, const char *peer_host, time_t now,
-			    struct st_authkey_opts *opts, st_authkeys_log_fn log, void *log_ctx)
+/* The lines of data[0..len) (from `path`): the first that grants key as a key (ca = 0) or a CA. */
+static int lookup_text(const char *path, const char *data, size_t len, const struct st_key *key,
+		       int ca, const char *peer_ip, const char *peer_host, time_t now,
+		       struct st_authkey_opts *opts, st_authkeys_log_fn log, void *log_ctx)
 {
 	char reason[ST_AUTHKEYS_REASON_SIZE];
-	char *data = NULL;
-	size_t len = 0, pos = 0, lineno = 0;
+	size_t pos = 0, lineno = 0;
 	int r;
 
-	if (path == NULL || key == NULL || opts == NULL)
+	if (path == NULL || (data == NULL && len != 0) || key == NULL || opts == NULL)
 		return ST_ERR_INVALID_ARGUMENT;
-	if ((r = st_read_file(path, ST_AUTHKEYS_FILE_MAX, ST_READFILE_REGULAR_ONLY, &data, &len)) !=
-	    ST_OK) {
-		if (r == ST_ERR_NO_SPACE) {
-			logmsg(log, log_ctx, "%.200s: file larger than %u bytes, ignored", path,
-			       ST_AUTHKEYS_FILE_MAX);
-			r = ST_ERR_FORMAT;
-		}
-		return r;
-	}
 	r = ST_ERR_NOT_FOUND;
 	while (pos < len) {
 		struct st_authkey_opts o;
@@ -661,8 +645,46 @@ int st_authkeys_lookup_kind(const char *path, const struct st_key *key, int ca,
 		r = ST_OK;
 		break;
 	}
+	return r;
+}
+
+int st_authkeys_lookup_buf(const char *path, const char *data, size_t len,
+			   const struct st_key *key, const char *peer_ip, const char *peer_host,
+			   time_t now, struct st_authkey_opts *opts, st_authkeys_log_fn log,
+			   void *log_ctx)
+{
+	return lookup_text(path, data, len, key, 0, peer_ip, peer_host, now, opts, log, log_ctx);
+}
+
+int st_authkeys_lookup_kind(const char *path, const struct st_key *key, int ca,
+			    const char *peer_ip, const char *peer_host, time_t now,
+			    struct st_authkey_opts *opts, st_authkeys_log_fn log, void *log_ctx)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r;
+
+	if (path == NULL || key == NULL || opts == NULL)
+		return ST_ERR_INVALID_ARGUMENT;
+	if ((r = st_read_file(path, ST_AUTHKEYS_FILE_MAX, ST_READFILE_REGULAR_ONLY, &data, &len)) !=
+	    ST_OK) {
+		if (r == ST_ERR_NO_SPACE) {
+			logmsg(log, log_ctx, "%.200s: file larger than %u bytes, ignored", path,
+			       ST_AUTHKEYS_FILE_MAX);
+			r = ST_ERR_FORMAT;
+		}
+		return r;
+	}
+	r = lookup_text(path, data, len, key, ca, peer_ip, peer_host, now, opts, log, log_ctx);
 	free(data);
 	return r;
+}
+
+int st_authkeys_lookup(const char *path, const struct st_key *key, const char *peer_ip,
+		       const char *peer_host, time_t now, struct st_authkey_opts *opts,
+		       st_authkeys_log_fn log, void *log_ctx)
+{
+	return st_authkeys_lookup_kind(path, key, 0, peer_ip, peer_host, now, opts, log, log_ctx);
 }
 
 static int user_ok(const char *u)

@@ -147,6 +147,16 @@ int st_authkeys_lookup_kind(const char *path, const struct st_key *key, int ca,
 			    const char *peer_ip, const char *peer_host, time_t now,
 			    struct st_authkey_opts *opts, st_authkeys_log_fn log, void *log_ctx);
 
+/*
+ * st_authkeys_lookup() over text already in memory, data[0..len) (not
+ * NUL-terminated; an AuthorizedKeysCommand's output), named `path` in the
+ * log messages. Same rules and returns, without the file errors.
+ */
+int st_authkeys_lookup_buf(const char *path, const char *data, size_t len,
+			   const struct st_key *key, const char *peer_ip, const char *peer_host,
+			   time_t now, struct st_authkey_opts *opts, st_authkeys_log_fn log,
+			   void *log_ctx);
+
 /* Frees what *o holds and zeroes it; NULL and zeroed structs are fine. */
 void st_authkey_opts_free(struct st_authkey_opts *o);
 

@@ -139,6 +139,10 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 	kv_s(o, "trustedusercakeys", k->trusted_user_ca_keys);
 	kv_s(o, "authorizedprincipalsfile", k->authorized_principals_file);
 	kv_s(o, "revokedkeys", k->revoked_keys);
+	kv_s(o, "authorizedkeyscommand", k->akc_command);
+	kv_s(o, "authorizedkeyscommanduser", k->akc_user);
+	kv_u(o, "authorizedkeyscommandtimeout", k->akc_timeout);
+	kv_u(o, "authorizedkeyscommandcachetime", k->akc_cache_time);
 	kv_s(o, "kexalgorithms", k->kex_algs);
 	kv_s(o, "hostkeyalgorithms", k->hostkey_algs);
 	kv_s(o, "ciphers", k->ciphers);

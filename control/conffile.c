@@ -14,6 +14,7 @@
 #include "crypto/err.h"
 #include "crypto/secmem.h"
 #include "control/hostcert.h"
+#include "control/akcmd.h"
 #include "control/log.h"
 #include "control/match.h"
 
@@ -367,6 +368,78 @@ static int kw_revokedkeys(struct conf_ctx *x, char **av, int ac)
 	int r = st_ctl_config_set_revoked_keys(&x->c->ctl, av[0]);
 	if (r != ST_OK)
 		return conf_error(x, r, "RevokedKeys: %s", st_err_str(r));
+	return ST_OK;
+}
+
+/*
+ * AuthorizedKeysCommand: the rest of the line. The line's words are joined
+ * by single blanks; a word that held blanks (it was in double quotes, which
+ * the line splitter takes away) is put back in double quotes, so that the
+ * command splits (akcmd.h) into the same arguments.
+ */
+static int kw_akc(struct conf_ctx *x, char **av, int ac)
+{
+	char cmd[ST_CTL_AKC_CMD_MAX], why[ST_AKC_WHY_SIZE];
+	size_t o = 0;
+
+	if (ac == 1 && strcasecmp(av[0], "none") == 0) {
+		x->c->ctl.akc_command[0] = '\0';
+		return ST_OK;
+	}
+	for (int i = 0; i < ac; i++) {
+		int q = av[i][0] == '\0' || strpbrk(av[i], " \t") != NULL;
+		int n = snprintf(cmd + o, sizeof(cmd) - o, "%s%s%s%s", i ? " " : "", q ? "\"" : "",
+				 av[i], q ? "\"" : "");
+		if (n < 0 || (size_t)n >= sizeof(cmd) - o)
+			return conf_error(x, ST_ERR_NO_SPACE,
+					  "AuthorizedKeysCommand: longer than %d bytes",
+					  ST_CTL_AKC_CMD_MAX - 1);
+		o += (size_t)n;
+	}
+	if (st_akc_check(cmd, why, sizeof(why)) != ST_OK)
+		return conf_error(x, ST_ERR_FORMAT, "AuthorizedKeysCommand: %s", why);
+	memcpy(x->c->ctl.akc_command, cmd, o + 1);
+	return ST_OK;
+}
+
+static int kw_akc_user(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	size_t n = strlen(av[0]);
+	int ok = n > 0 && n < ST_CTL_AKC_USER_MAX && av[0][0] != '-';
+	for (size_t i = 0; ok && i < n; i++) {
+		char ch = av[0][i];
+		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		     ch == '.' || ch == '_' || ch == '-' || ch == '$';
+	}
+	if (!ok)
+		return conf_error(x, ST_ERR_FORMAT, "AuthorizedKeysCommandUser: bad user name '%.64s'",
+				  av[0]);
+	memcpy(x->c->ctl.akc_user, av[0], n + 1);
+	return ST_OK;
+}
+
+static int kw_akc_timeout(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	uint32_t t;
+	if (parse_time(av[0], &t) != ST_OK || t == 0 || t > ST_CTL_AKC_TIMEOUT_MAX)
+		return conf_error(x, ST_ERR_FORMAT,
+				  "AuthorizedKeysCommandTimeout: expected 1s..%us, got '%s'",
+				  ST_CTL_AKC_TIMEOUT_MAX, av[0]);
+	x->c->ctl.akc_timeout = t;
+	return ST_OK;
+}
+
+static int kw_akc_cache(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	uint32_t t;
+	if (parse_time(av[0], &t) != ST_OK || t > ST_CTL_AKC_CACHE_MAX)
+		return conf_error(x, ST_ERR_FORMAT,
+				  "AuthorizedKeysCommandCacheTime: expected 0..%us, got '%s'",
+				  ST_CTL_AKC_CACHE_MAX, av[0]);
+	x->c->ctl.akc_cache_time = t;
 	return ST_OK;
 }
 
@@ -1008,6 +1081,10 @@ static const struct keyword keywords[] = {
 	{"TrustedUserCAKeys", 1, 1, 0, kw_trustedca},
 	{"AuthorizedPrincipalsFile", 1, 1, 0, kw_principalsfile},
 	{"RevokedKeys", 1, 1, 0, kw_revokedkeys},
+	{"AuthorizedKeysCommand", 1, -1, 0, kw_akc},
+	{"AuthorizedKeysCommandUser", 1, 1, 0, kw_akc_user},
+	{"AuthorizedKeysCommandTimeout", 1, 1, 0, kw_akc_timeout},
+	{"AuthorizedKeysCommandCacheTime", 1, 1, 0, kw_akc_cache},
 	{"KexAlgorithms", 1, 1, 0, kw_kex},
 	{"Ciphers", 1, 1, 0, kw_ciphers},
 	{"MACs", 1, 1, 0, kw_macs},
@@ -1150,6 +1227,11 @@ int st_daemon_conf_parse(struct st_daemon_conf *c, const char *text, size_t len,
 	}
 	if (c->n_ports == 0)
 		c->ports[c->n_ports++] = 22;
+	/* sshd refuses to run the command as root by default: a user must be named. */
+	if (c->ctl.akc_command[0] != '\0' && c->ctl.akc_user[0] == '\0') {
+		snprintf(err, errsz, "%s: AuthorizedKeysCommand needs AuthorizedKeysCommandUser", name);
+		return ST_ERR_FORMAT;
+	}
 	return ST_OK;
 }
 

@@ -43,6 +43,7 @@ int st_ctl_config_init(struct st_ctl_config *cfg)
 	cfg->login_grace_time = 120;
 	cfg->rekey_bytes = 1ull << 30;
 	cfg->rekey_seconds = 3600;
+	cfg->akc_timeout = 5;
 	cfg->permitopen_mode = ST_PERMITOPEN_NONE;
 	snprintf(cfg->default_service, sizeof(cfg->default_service), "%s", "echo");
 	cfg->channel_window = 2u << 20;

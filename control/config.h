@@ -23,6 +23,10 @@ struct st_key;
 #define ST_CTL_ALGLIST_MAX 512
 #define ST_CTL_PATH_MAX 256
 #define ST_CTL_VERSION_MAX 200
+#define ST_CTL_AKC_CMD_MAX 1024 /* AuthorizedKeysCommand as written */
+#define ST_CTL_AKC_USER_MAX 64  /* AuthorizedKeysCommandUser */
+#define ST_CTL_AKC_TIMEOUT_MAX 600u
+#define ST_CTL_AKC_CACHE_MAX 86400u
 
 #define ST_CTL_DEFAULT_KEX                                                              \
 	"mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,"  \
@@ -97,6 +101,16 @@ struct st_ctl_config {
 	uint32_t login_grace_time;                 /* seconds, 0: none; 120 */
 	uint64_t rekey_bytes;                      /* 1 GiB (RFC 4344 §3.1) */
 	uint32_t rekey_seconds;                    /* 3600 */
+	/*
+	 * AuthorizedKeysCommand (control/akcmd.h, akc_pool.h): tried for a key
+	 * the AuthorizedKeysFile does not grant; "" = none. Run as akc_user
+	 * (required with a command), killed after akc_timeout seconds (5);
+	 * successful outputs cached akc_cache_time seconds (0: off).
+	 */
+	char akc_command[ST_CTL_AKC_CMD_MAX];
+	char akc_user[ST_CTL_AKC_USER_MAX];
+	uint32_t akc_timeout;
+	uint32_t akc_cache_time;
 
 	enum st_ctl_permitopen_mode permitopen_mode;
 	struct st_ctl_permitopen permitopen[ST_CTL_MAX_PERMITOPEN];

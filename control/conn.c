@@ -558,6 +558,8 @@ static int on_payload(struct st_ctl_conn *c, const struct st_plane_msg *m)
 				ST_CLOSE_PROTOCOL, "empty payload");
 	unsigned type = m->data[0];
 	int r = handler_for(c, type)(c, m->u.payload.seq, m->data, m->len);
+	if (r == ST_ERR_AGAIN && c->akc_wait && !c->closing)
+		return r; /* an AuthorizedKeysCommand runs: st_ctl_conn_input holds m */
 	if (r != 0 && !c->closing)
 		r = map_error(c, r, type);
 	return ST_OK;
@@ -604,6 +606,8 @@ int st_ctl_conn_input(struct st_ctl_conn *c, struct st_plane_msg *m)
 		st_plane_msg_free(m);
 		return ST_OK;
 	}
+	if (c->akc_wait)
+		return ctl_akc_hold(c, m); /* after the request that waits, in order */
 	switch (m->type) {
 	case ST_UP_OPEN:
 		if (c->opened) {
@@ -635,6 +639,8 @@ int st_ctl_conn_input(struct st_ctl_conn *c, struct st_plane_msg *m)
 		break;
 	case ST_UP_PAYLOAD:
 		r = on_payload(c, m);
+		if (r == ST_ERR_AGAIN)
+			return ctl_akc_hold(c, m); /* replayed by st_ctl_conn_akc_done */
 		break;
 	case ST_UP_REKEY_DUE:
 		if (c->kx == KX_NONE && c->initial_done) {
@@ -758,6 +764,7 @@ void st_ctl_conn_free(struct st_ctl_conn *c)
 	st_buf_free(&c->i_s);
 	st_buf_free(&c->i_c);
 	st_authkey_opts_free(&c->opts);
+	ctl_akc_free(c);
 	ctl_channels_free(c);
 	st_wipe(c, sizeof(*c));
 	free(c);

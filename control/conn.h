@@ -168,6 +168,33 @@ void st_ctl_conn_end_info(const struct st_ctl_conn *c, struct st_ctl_conn_end *o
 /* The counters this connection updates. */
 const struct st_ctl_stats *st_ctl_conn_stats(const struct st_ctl_conn *c);
 
+/*
+ * AuthorizedKeysCommand (control/conn_akc.c). Where a connection sends its
+ * command jobs: the pool (control/akc_pool.h) and the callback its jobs
+ * finish with (on a helper thread), which must bring the job back to the
+ * thread that owns the connection and hand it to st_ctl_conn_akc_done()
+ * there. Without one (pool NULL: unit tests, the fuzzer) a configured
+ * command is not run and its keys are denied.
+ */
+struct st_akc_pool;
+struct st_akc_job;
+struct st_ctl_akc {
+	struct st_akc_pool *pool;
+	void (*done)(void *ctx, struct st_akc_job *job);
+	void *ctx;
+};
+void st_ctl_conn_set_akc(struct st_ctl_conn *c, const struct st_ctl_akc *a);
+
+/*
+ * A finished job of this connection (job->h is its handle), on the owner's
+ * thread; consumes it. While the job ran, the connection held its input:
+ * the USERAUTH_REQUEST that started the job is handled again, now with the
+ * command's output, then the messages held behind it, in order. A job that
+ * is not the one the connection waits for (it ended, it timed out on
+ * LoginGraceTime) is dropped.
+ */
+void st_ctl_conn_akc_done(struct st_ctl_conn *c, struct st_akc_job *job);
+
 /* Frees everything, wiping secrets. NULL is a no-op. */
 void st_ctl_conn_free(struct st_ctl_conn *c);
 

@@ -56,6 +56,8 @@ struct ctl_chan {
 };
 
 #define CTL_MAX_FAILED_LOG 160
+/* Up messages held while an AuthorizedKeysCommand runs; more ends the connection. */
+#define CTL_AKC_HELD 32
 
 struct st_ctl_conn {
 	const struct st_ctl_config *cfg;
@@ -112,6 +114,14 @@ struct st_ctl_conn {
 	uint64_t t_start;
 	uint8_t t_started;
 
+	/* AuthorizedKeysCommand (conn_akc.c) */
+	struct st_ctl_akc akc;     /* where jobs go; pool NULL: none */
+	uint8_t akc_wait;          /* a job runs: input is held */
+	uint64_t akc_id;           /* of the job we wait for */
+	struct st_akc_job *akc_res; /* its result, for the replayed request */
+	struct st_plane_msg *akc_held[CTL_AKC_HELD]; /* the request first, then what followed */
+	unsigned akc_nheld;
+
 	/* channels */
 	struct ctl_chan *chans;
 	uint32_t nchans;
@@ -141,6 +151,20 @@ void ctl_logf(struct st_ctl_conn *c, int level, const char *fmt, ...)
 /* userauth.c */
 int ctl_h_service_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len);
 int ctl_h_userauth_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len);
+
+/*
+ * conn_akc.c: the AuthorizedKeysCommand step of a publickey lookup, after
+ * the AuthorizedKeysFile did not grant key. ST_OK with *opts (the output
+ * grants it); ST_ERR_NOT_FOUND (no command, the command failed or does not
+ * list the key: logged); ST_ERR_AGAIN: a job was started, the connection
+ * waits (the handler returns ST_ERR_AGAIN without answering; the request is
+ * replayed once the job is done).
+ */
+int ctl_akc_lookup(struct st_ctl_conn *c, const struct st_key *key, struct st_authkey_opts *opts);
+/* Holds m while a job runs (takes it). ST_OK, or an error that ended the connection. */
+int ctl_akc_hold(struct st_ctl_conn *c, struct st_plane_msg *m);
+/* Frees held messages and a result. */
+void ctl_akc_free(struct st_ctl_conn *c);
 
 /* channels.c */
 int ctl_channels_init(struct st_ctl_conn *c);

@@ -372,6 +372,8 @@ static void control_stats(struct st_ctlplane *cp, int json, struct st_buf *out)
 	if (nsrc > ST_SRCLIMIT_NAMED_MAX)
 		nsrc = ST_SRCLIMIT_NAMED_MAX;
 	st_ctlplane_stats(cp, &cs);
+	uint64_t akc[ST_AKC_COUNTER_COUNT];
+	st_akc_pool_counters(&cp->akc, akc);
 	for (unsigned k = 0; k < cp->nshards; k++) {
 		struct st_ctl_shard_pub p;
 		st_ctl_shard_read_pub(&cp->shards[k], &p);
@@ -388,6 +390,10 @@ static void control_stats(struct st_ctlplane *cp, int json, struct st_buf *out)
 		for (unsigned c = 0; c < ST_CTL_COUNTER_COUNT; c++)
 			st_bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_ctl_counter_name(c),
 				   (unsigned long long)cs.v[c]);
+		st_bprintf(out, "},\"authorized_keys_command\":{");
+		for (unsigned c = 0; c < ST_AKC_COUNTER_COUNT; c++)
+			st_bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_akc_counter_name(c),
+				   (unsigned long long)akc[c]);
 		st_bprintf(out, "},\"per_source\":{");
 		for (size_t i = 0; i < nsrc; i++)
 			st_bprintf(out, "%s\"%s\":%llu", i ? "," : "", src[i].name,
@@ -413,6 +419,10 @@ static void control_stats(struct st_ctlplane *cp, int json, struct st_buf *out)
 	for (size_t i = 0; i < nsrc; i++)
 		if (src[i].value)
 			st_bprintf(out, "  %-28s %llu\n", src[i].name, (unsigned long long)src[i].value);
+	for (unsigned c = 0; c < ST_AKC_COUNTER_COUNT; c++)
+		if (akc[c])
+			st_bprintf(out, "  AKC_%-24s %llu  (%s)\n", st_akc_counter_name(c),
+				   (unsigned long long)akc[c], st_akc_counter_text(c));
 }
 
 static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)

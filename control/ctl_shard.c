@@ -24,6 +24,7 @@
 #include <rte_lcore.h>
 #include <rte_ring.h>
 
+#include "control/akc_pool.h"
 #include "control/ctl_confs.h"
 #include "control/ctl_json.h"
 #include "control/ctlplane.h"
@@ -302,6 +303,7 @@ static void sess_open(struct st_ctl_shard *sh, struct st_plane_msg *m)
 		st_plane_msg_free(m);
 		return;
 	}
+	st_ctl_conn_set_akc(s->conn, &sh->akc);
 	s->src = src;
 	s->src_tracked = (uint8_t)tracked;
 	s->src_pending = (uint8_t)pending;
@@ -576,6 +578,46 @@ static void tick(struct st_ctl_shard *sh, uint64_t now_ms)
 	}
 }
 
+/* ---- AuthorizedKeysCommand jobs coming back ---- */
+
+/* The pool's done callback, on a helper thread: queue the job, wake the shard. */
+static void akc_job_done(void *ctx, struct st_akc_job *job)
+{
+	struct st_ctl_shard *sh = ctx;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&sh->akc_mu);
+	job->next = sh->akc_done;
+	__atomic_store_n(&sh->akc_done, job, __ATOMIC_RELEASE); /* pump_akc peeks without the lock */
+	pthread_mutex_unlock(&sh->akc_mu);
+	(void)!write(sh->bell.fd, &one, sizeof(one));
+}
+
+static unsigned pump_akc(struct st_ctl_shard *sh)
+{
+	struct st_akc_job *list;
+	unsigned n = 0;
+
+	if (__atomic_load_n(&sh->akc_done, __ATOMIC_RELAXED) == NULL)
+		return 0; /* a racy peek: a job missed now rings the bell */
+	pthread_mutex_lock(&sh->akc_mu);
+	list = sh->akc_done;
+	__atomic_store_n(&sh->akc_done, NULL, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&sh->akc_mu);
+	for (struct st_akc_job *j = list, *next; j != NULL; j = next, n++) {
+		next = j->next;
+		j->next = NULL;
+		struct st_ctl_sess *s = sess_of(sh, j->h);
+		if (s == NULL) { /* the session is gone */
+			st_akc_job_free(j);
+			continue;
+		}
+		st_ctl_conn_akc_done(s->conn, j);
+		sess_after_input(sh, s);
+	}
+	return n;
+}
+
 /* ---- requests from the admin thread ---- */
 
 static void session_row(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_ctl_req *rq)
@@ -735,7 +777,7 @@ static void *shard_thread(void *arg)
 
 	sh->last_tick_ms = mono_ms();
 	while (!__atomic_load_n(&sh->exit, __ATOMIC_ACQUIRE)) {
-		unsigned work = pump_up(sh) + pump_inbox(sh);
+		unsigned work = pump_up(sh) + pump_inbox(sh) + pump_akc(sh);
 		work += kexq_run(sh, work != 0);
 		uint64_t now = mono_ms();
 		if (now - sh->last_tick_ms >= TICK_MS) {
@@ -752,7 +794,7 @@ static void *shard_thread(void *arg)
 		 * either seen here or rings the bell (sess_io.c up_deliver).
 		 */
 		__atomic_store_n(&sh->bell.sleeping, 1, __ATOMIC_SEQ_CST);
-		if (pump_up(sh) + pump_inbox(sh) == 0) {
+		if (pump_up(sh) + pump_inbox(sh) + pump_akc(sh) == 0) {
 			struct pollfd pfd = {sh->bell.fd, POLLIN, 0};
 			if (poll(&pfd, 1, 1) > 0) {
 				uint64_t v;
@@ -778,6 +820,10 @@ int st_ctl_shard_init(struct st_ctl_shard *sh, struct st_ctlplane *cp, unsigned 
 	sh->cp = cp;
 	sh->index = index;
 	st_seq_init(&sh->pub.sc);
+	pthread_mutex_init(&sh->akc_mu, NULL);
+	sh->akc.pool = &cp->akc;
+	sh->akc.done = akc_job_done;
+	sh->akc.ctx = sh;
 	sh->bell.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (sh->bell.fd < 0)
 		return ST_ERR_SYSTEM;
@@ -843,6 +889,12 @@ void st_ctl_shard_stop(struct st_ctl_shard *sh)
 	}
 	free(sh->kexq.m);
 	sh->kexq.m = NULL;
+	/* The pool stopped first (st_ctlplane_join): no job comes back any more. */
+	for (struct st_akc_job *j = sh->akc_done, *next; j != NULL; j = next) {
+		next = j->next;
+		st_akc_job_free(j);
+	}
+	sh->akc_done = NULL;
 	st_confs_put(&sh->cp->confs, sh->conf);
 	sh->conf = NULL;
 	if (sh->inbox != NULL) {

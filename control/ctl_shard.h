@@ -133,6 +133,14 @@ struct st_ctl_shard {
 	uint64_t last_tick_ms;
 	int exit;                                  /* atomic: leave the loop */
 	struct st_ctl_shard_pub pub;
+	/*
+	 * AuthorizedKeysCommand jobs finished by the pool's helper threads
+	 * (control/akc_pool.h) come back here (a list under akc_mu, the bell
+	 * rung); this thread hands each to its session.
+	 */
+	struct st_ctl_akc akc;                     /* what this shard's sessions submit with */
+	pthread_mutex_t akc_mu;
+	struct st_akc_job *akc_done;               /* under akc_mu */
 };
 
 /* The shard that owns worker w's sessions. */

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_lcore.h>
+
 #include "control/ctlsock.h"
 #include "control/metrics.h"
 #include "control/metrics_http.h"
@@ -230,6 +232,7 @@ int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 	cp->first_conf = NULL;
 	c = &cp->confs.current->conf;
 	pthread_mutex_init(&cp->src_lock, NULL);
+	st_akc_pool_init(&cp->akc);
 	if ((r = st_srclimit_init(&cp->src, &c->srclimit)) != ST_OK) {
 		snprintf(err, errsz, "per-source limits: %s", st_err_str(r));
 		return r;
@@ -266,10 +269,20 @@ int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 	return metrics_open(cp, c, err, errsz);
 }
 
+/* AuthorizedKeysCommand helpers run, and fork, on DPDK's control CPUs like the shards. */
+static int spawn_ctrl_thread(pthread_t *th, const char *name, void *(*fn)(void *), void *arg)
+{
+	return rte_ctrl_thread_create(th, name, NULL, fn, arg);
+}
+
 int st_ctlplane_start(struct st_ctlplane *cp, char *err, size_t errsz)
 {
 	const struct st_daemon_conf *c = &cp->confs.current->conf;
 
+	if (st_akc_pool_start(&cp->akc, ST_AKC_THREADS, spawn_ctrl_thread) != ST_OK) {
+		snprintf(err, errsz, "AuthorizedKeysCommand helper threads: %s", strerror(errno));
+		return ST_ERR_SYSTEM;
+	}
 	for (unsigned k = 0; k < cp->nshards; k++) {
 		int cpu = c->n_control_cpus ? (int)c->control_cpus[k % c->n_control_cpus] : -1;
 		if (st_ctl_shard_start(&cp->shards[k], cpu) != ST_OK) {
@@ -295,6 +308,8 @@ void st_ctlplane_join(struct st_ctlplane *cp)
 	if (cp->admin_started)
 		pthread_join(cp->admin, NULL);
 	cp->admin_started = 0;
+	/* Children killed and reaped, waiting jobs answered, before the shards go. */
+	st_akc_pool_stop(&cp->akc);
 	/* The workers have stopped: no shard has anything left to move. */
 	for (unsigned k = 0; cp->shards != NULL && k < cp->nshards; k++)
 		st_ctl_shard_stop(&cp->shards[k]);

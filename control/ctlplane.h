@@ -8,6 +8,9 @@
  *   st-ctl-K (K < nshards)  its sessions (st_ctl_sess, st_ctl_conn), the
  *                           down rings of its workers (sole producer) and
  *                           their up rings (sole consumer)
+ *   st-akc-N (N < 4)        one AuthorizedKeysCommand child each at a
+ *                           time (control/akc_pool.h); jobs go back to the
+ *                           submitting shard through its akc_done list
  *   st-admin                the control socket, the signalfd, reload
  *                           (loads the file and host keys off the session
  *                           path), shutdown, and the MetricsListen HTTP
@@ -26,6 +29,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "control/akc_pool.h"
 #include "control/conffile.h"
 #include "control/conn.h"
 #include "control/ctl_confs.h"
@@ -69,6 +73,12 @@ struct st_ctlplane {
 	 */
 	struct st_srclimit src;
 	pthread_mutex_t src_lock;
+	/*
+	 * AuthorizedKeysCommand helpers (control/akc_pool.h), shared by the
+	 * shards: started with the shards whether or not a command is
+	 * configured (a reload may add one), stopped before them.
+	 */
+	struct st_akc_pool akc;
 	/* atomics, shared by every control thread */
 	uint64_t next_id;             /* session ids shown to operators */
 	unsigned unauth;              /* connections not yet authenticated (MaxStartups) */

@@ -351,6 +351,13 @@ static void control(struct mx *m, struct st_ctlplane *cp)
 	       "Control messages that waited for a full down ring.", bl);
 	single(m, "sshterm_control_down_backlog_full_total", "counter",
 	       "Sessions ended because their worker took no messages.", blf);
+	uint64_t akc[ST_AKC_COUNTER_COUNT];
+	st_akc_pool_counters(&cp->akc, akc);
+	family(m, "sshterm_authorized_keys_command_total", "counter",
+	       "AuthorizedKeysCommand lookups, runs, cache use and failures by reason.");
+	for (unsigned c = 0; c < ST_AKC_COUNTER_COUNT; c++)
+		emit(m, "sshterm_authorized_keys_command_total{event=\"%s\"} %llu\n",
+		     st_akc_counter_name(c), (unsigned long long)akc[c]);
 	family(m, "sshterm_control_cycles_total", "counter",
 	       "TSC cycles each control shard spent handling messages.");
 	for (unsigned k = 0; k < cp->nshards; k++)

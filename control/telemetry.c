@@ -140,6 +140,13 @@ static int tel_control(const char *cmd, const char *params, struct rte_tel_data 
 		rte_tel_data_add_dict_u64(d, st_ctl_counter_name(c), cs.v[c]);
 	for (size_t i = 0; i < nsrc && i < ST_SRCLIMIT_NAMED_MAX; i++)
 		rte_tel_data_add_dict_u64(d, src[i].name, src[i].value);
+	uint64_t akc[ST_AKC_COUNTER_COUNT];
+	st_akc_pool_counters(&cp->akc, akc);
+	for (unsigned c = 0; c < ST_AKC_COUNTER_COUNT; c++) {
+		char key[64];
+		snprintf(key, sizeof(key), "AKC_%s", st_akc_counter_name(c));
+		rte_tel_data_add_dict_u64(d, key, akc[c]);
+	}
 	return tel_leave(0);
 }
 

@@ -136,7 +136,10 @@ static int lookup(struct st_ctl_conn *c, const struct st_key *key, struct st_aut
 			 path, strerror(errno));
 	else if (r != 0 && r != ST_ERR_NOT_FOUND)
 		ctl_logf(c, ST_LOG_INFO, "Could not use %s: %s", path, st_err_str(r));
-	return r == 0 ? ST_OK : ST_ERR_NOT_FOUND;
+	if (r == 0)
+		return ST_OK;
+	/* AuthorizedKeysCommand (conn_akc.c): ST_OK, ST_ERR_NOT_FOUND or ST_ERR_AGAIN (runs). */
+	return ctl_akc_lookup(c, key, opts);
 }
 
 static void log_key(struct st_ctl_conn *c, const char *what, const struct st_key *key)
@@ -312,7 +315,10 @@ static int userauth_publickey(struct st_ctl_conn *c, struct st_buf *b, int hostb
 		r = auth_failed(c);
 		goto out;
 	}
-	if (is_cert ? cert_lookup(c, cert, &opts) != 0 : lookup(c, key, &opts) != 0) {
+	r = is_cert ? cert_lookup(c, cert, &opts) : lookup(c, key, &opts);
+	if (r != 0) {
+		if (r == ST_ERR_AGAIN)
+			goto out; /* AuthorizedKeysCommand running: this request is replayed */
 		if (is_cert)
 			log_cert(c, "Failed", cert);
 		else

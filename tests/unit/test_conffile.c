@@ -385,6 +385,62 @@ static void test_metrics_listen(void)
 	st_daemon_conf_free(&c);
 }
 
+static void test_authorized_keys_command(void)
+{
+	struct st_daemon_conf c;
+	char err[ST_CONF_ERR_MAX];
+
+	CHECK_OK(parse(&c, "Port 22\n", err));
+	CHECK(c.ctl.akc_command[0] == '\0' && c.ctl.akc_user[0] == '\0');
+	CHECK_INT(c.ctl.akc_timeout, 5);
+	CHECK_INT(c.ctl.akc_cache_time, 0);
+	st_daemon_conf_free(&c);
+	/* the rest of the line; single quotes kept, a double-quoted word with blanks re-quoted */
+	CHECK_OK(parse(&c, "AuthorizedKeysCommand /bin/sh -c 'echo %u  %f' \"a b\" \"\"\n"
+			   "AuthorizedKeysCommandUser nobody\nAuthorizedKeysCommandTimeout 1m\n"
+			   "AuthorizedKeysCommandCacheTime 2h\n", err));
+	CHECK(strcmp(c.ctl.akc_command, "/bin/sh -c 'echo %u %f' \"a b\" \"\"") == 0);
+	CHECK(strcmp(c.ctl.akc_user, "nobody") == 0);
+	CHECK_INT(c.ctl.akc_timeout, 60);
+	CHECK_INT(c.ctl.akc_cache_time, 7200);
+	st_daemon_conf_free(&c);
+	CHECK_OK(parse(&c, "AuthorizedKeysCommand none\n", err));
+	CHECK(c.ctl.akc_command[0] == '\0');
+	st_daemon_conf_free(&c);
+	/* errors name file:line */
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{"AuthorizedKeysCommand /usr/bin/keys %u\n", "needs AuthorizedKeysCommandUser"},
+		{"Port 22\nAuthorizedKeysCommand keys %u\n", "test.conf:2: AuthorizedKeysCommand: 'keys' is not an absolute path"},
+		{"AuthorizedKeysCommand /k %x\n", "test.conf:1: AuthorizedKeysCommand: unknown token %x"},
+		{"AuthorizedKeysCommand /k 'open\n", "unterminated ' quote"},
+		{"AuthorizedKeysCommandUser\n", "expected 1 argument"},
+		{"AuthorizedKeysCommandUser ro/ot\n", "bad user name"},
+		{"AuthorizedKeysCommandUser -x\n", "bad user name"},
+		{"AuthorizedKeysCommandTimeout 0\n", "test.conf:1: AuthorizedKeysCommandTimeout"},
+		{"AuthorizedKeysCommandTimeout 11m\n", "AuthorizedKeysCommandTimeout"},
+		{"AuthorizedKeysCommandTimeout soon\n", "AuthorizedKeysCommandTimeout"},
+		{"AuthorizedKeysCommandCacheTime 2d\n", "AuthorizedKeysCommandCacheTime"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = parse(&c, bad[i].text, err);
+		CHECK(r != ST_OK);
+		if (strstr(err, bad[i].want) == NULL)
+			st_test_fail(__FILE__, __LINE__, "'%s': got '%s'", bad[i].text, err);
+		st_daemon_conf_free(&c);
+	}
+	/* too long */
+	char big[2200];
+	int n = snprintf(big, sizeof(big), "AuthorizedKeysCommand /k");
+	while (n < 2000) /* 20 words of 100 bytes: under the line and word limits, over the command's */
+		n += snprintf(big + n, sizeof(big) - (size_t)n, " %099d", n);
+	snprintf(big + n, sizeof(big) - (size_t)n, "\n");
+	CHECK(parse(&c, big, err) != ST_OK);
+	CHECK(strstr(err, "longer than") != NULL);
+	st_daemon_conf_free(&c);
+}
+
 /* Garbage, long lines and NULs give errors, never crashes. */
 static void test_hostile_input(void)
 {
@@ -500,6 +556,7 @@ int main(void)
 	RUN(test_persource);
 	RUN(test_proxy_protocol);
 	RUN(test_metrics_listen);
+	RUN(test_authorized_keys_command);
 	RUN(test_hostile_input);
 	RUN(test_hostkeys);
 	return st_test_done("conffile");
