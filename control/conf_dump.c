@@ -145,6 +145,7 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 	kv_u(o, "authorizedkeyscommandcachetime", k->akc_cache_time);
 	kv_s(o, "kexalgorithms", k->kex_algs);
 	kv_s(o, "hostkeyalgorithms", k->hostkey_algs);
+	kv_s(o, "casignaturealgorithms", k->ca_sig_algs);
 	kv_s(o, "ciphers", k->ciphers);
 	kv_s(o, "macs", k->macs);
 	kv_u(o, "maxauthtries", k->max_auth_tries);

@@ -481,6 +481,13 @@ static int kw_hostkeyalgs(struct conf_ctx *x, char **av, int ac)
 			st_ctl_config_set_hostkey_algs);
 }
 
+static int kw_casigalgs(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	return alg_list(x, "CASignatureAlgorithms", ST_CTL_DEFAULT_CA_SIG_ALGS, av[0],
+			st_ctl_config_set_ca_sig_algs);
+}
+
 static int kw_maxauthtries(struct conf_ctx *x, char **av, int ac)
 {
 	(void)ac;
@@ -1089,6 +1096,7 @@ static const struct keyword keywords[] = {
 	{"Ciphers", 1, 1, 0, kw_ciphers},
 	{"MACs", 1, 1, 0, kw_macs},
 	{"HostKeyAlgorithms", 1, 1, 0, kw_hostkeyalgs},
+	{"CASignatureAlgorithms", 1, 1, 0, kw_casigalgs},
 	{"MaxAuthTries", 1, 1, 0, kw_maxauthtries},
 	{"MaxStartups", 1, 1, 0, kw_maxstartups},
 	{"LoginGraceTime", 1, 1, 0, kw_logingrace},

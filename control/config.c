@@ -34,6 +34,7 @@ int st_ctl_config_init(struct st_ctl_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->kex_algs, sizeof(cfg->kex_algs), "%s", ST_CTL_DEFAULT_KEX);
 	snprintf(cfg->hostkey_algs, sizeof(cfg->hostkey_algs), "%s", ST_CTL_DEFAULT_HOSTKEY_ALGS);
+	snprintf(cfg->ca_sig_algs, sizeof(cfg->ca_sig_algs), "%s", ST_CTL_DEFAULT_CA_SIG_ALGS);
 	snprintf(cfg->ciphers, sizeof(cfg->ciphers), "%s", st_cipher_default_list);
 	snprintf(cfg->macs, sizeof(cfg->macs), "%s", st_mac_default_list);
 	snprintf(cfg->version, sizeof(cfg->version), "%s", ST_CTL_DEFAULT_VERSION);
@@ -127,6 +128,12 @@ static int hostkey_name_ok(const char *n, size_t l)
 	return st_sig_alg_from_name(n, l, &a) == ST_OK || st_sig_alg_from_cert_name(n, l, &a) == ST_OK;
 }
 
+static int sig_name_ok(const char *n, size_t l)
+{
+	enum st_sig_alg a;
+	return st_sig_alg_from_name(n, l, &a) == ST_OK;
+}
+
 static int cipher_name_ok(const char *n, size_t l)
 {
 	return st_cipher_by_name(n, l) != NULL;
@@ -194,6 +201,11 @@ int st_ctl_config_set_kex(struct st_ctl_config *cfg, const char *list)
 int st_ctl_config_set_hostkey_algs(struct st_ctl_config *cfg, const char *list)
 {
 	return set_list(cfg->hostkey_algs, sizeof(cfg->hostkey_algs), list, hostkey_name_ok);
+}
+
+int st_ctl_config_set_ca_sig_algs(struct st_ctl_config *cfg, const char *list)
+{
+	return set_list(cfg->ca_sig_algs, sizeof(cfg->ca_sig_algs), list, sig_name_ok);
 }
 
 int st_ctl_config_set_ciphers(struct st_ctl_config *cfg, const char *list)

@@ -46,6 +46,11 @@ struct st_key;
 #define ST_CTL_PUBKEY_CERT_ALGS                                                      \
 	"ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,"  \
 	"rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com"
+/*
+ * Signature algorithms a CA may have signed a user certificate with
+ * (CASignatureAlgorithms; sshd's default less the sk- ones we do not verify).
+ */
+#define ST_CTL_DEFAULT_CA_SIG_ALGS "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256"
 #define ST_CTL_DEFAULT_VERSION "SSH-2.0-sshterm_0.1"
 
 /* Named backend service: `Service NAME HOST:PORT [proxy-protocol=v2]`. */
@@ -85,6 +90,7 @@ struct st_ctl_config {
 
 	char kex_algs[ST_CTL_ALGLIST_MAX];
 	char hostkey_algs[ST_CTL_ALGLIST_MAX];
+	char ca_sig_algs[ST_CTL_ALGLIST_MAX]; /* CASignatureAlgorithms */
 	char ciphers[ST_CTL_ALGLIST_MAX];
 	char macs[ST_CTL_ALGLIST_MAX];
 	char version[ST_CTL_VERSION_MAX]; /* our identification line, no CR LF */
@@ -185,6 +191,8 @@ int st_alglist_check(enum st_alg_kind kind, const char *list);
 
 int st_ctl_config_set_kex(struct st_ctl_config *cfg, const char *list);
 int st_ctl_config_set_hostkey_algs(struct st_ctl_config *cfg, const char *list);
+/* Plain signature algorithm names only (no -cert-v01). */
+int st_ctl_config_set_ca_sig_algs(struct st_ctl_config *cfg, const char *list);
 int st_ctl_config_set_ciphers(struct st_ctl_config *cfg, const char *list);
 int st_ctl_config_set_macs(struct st_ctl_config *cfg, const char *list);
 

@@ -16,6 +16,9 @@
 #include "crypto/hash.h"
 #include "crypto/key.h"
 
+/* Bytes of a certificate key id sent to backends in the PROXY v2 TLV 0xE4. */
+#define ST_CTL_CERT_ID_TLV_MAX 256
+
 struct st_ctl_conn;
 
 /*
@@ -77,6 +80,8 @@ struct st_ctl_conn {
 	uint8_t proxy_seen;    /* a header was accepted */
 	uint8_t peer_final;    /* peer_ip/peer_port will not change any more */
 	char key_fp[ST_KEY_FP_SIZE]; /* "SHA256:..." of the accepted user key, "" before */
+	char cert_fp[ST_KEY_FP_SIZE]; /* "SHA256:..." of the accepted certificate blob, or "" */
+	char cert_id[ST_CTL_CERT_ID_TLV_MAX + 1]; /* its key id, printable (cut), or "" */
 	uint8_t opened;
 	uint8_t closing; /* CLOSE sent (or the peer left): drop input */
 	uint8_t done;    /* ST_UP_CLOSED seen */

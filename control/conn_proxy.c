@@ -105,7 +105,7 @@ int ctl_proxy_backend_header(struct st_ctl_conn *c, struct st_plane_msg *m, cons
 			     size_t len)
 {
 	struct st_proxyhdr h;
-	struct st_proxyhdr_tlv t[3];
+	struct st_proxyhdr_tlv t[5];
 	size_t n = 0, ntlv = 0;
 	uint8_t *buf;
 
@@ -129,10 +129,16 @@ int ctl_proxy_backend_header(struct st_ctl_conn *c, struct st_plane_msg *m, cons
 		t[ntlv++] = (struct st_proxyhdr_tlv){ST_PP2_TYPE_KEY_FP, (const uint8_t *)c->key_fp,
 						      (uint16_t)strlen(c->key_fp)};
 	t[ntlv++] = (struct st_proxyhdr_tlv){ST_PP2_TYPE_COMMAND, (const uint8_t *)cmd, (uint16_t)len};
+	if (c->cert_fp[0] != '\0') {
+		t[ntlv++] = (struct st_proxyhdr_tlv){ST_PP2_TYPE_CERT_FP, (const uint8_t *)c->cert_fp,
+						      (uint16_t)strlen(c->cert_fp)};
+		t[ntlv++] = (struct st_proxyhdr_tlv){ST_PP2_TYPE_CERT_ID, (const uint8_t *)c->cert_id,
+						      (uint16_t)strlen(c->cert_id)};
+	}
 	if ((buf = malloc(ST_PROXYHDR_MAX)) == NULL)
 		return ST_ERR_ALLOC;
 	if (st_proxyhdr_v2_build(&h, t, ntlv, buf, ST_PROXYHDR_MAX, &n) != ST_PROXYHDR_OK) {
-		free(buf); /* cannot happen: user, fingerprint and command are bounded far below */
+		free(buf); /* cannot happen: user, fingerprints, key id and command are bounded far below */
 		return ST_ERR_INTERNAL;
 	}
 	free(m->data);

@@ -36,6 +36,7 @@
 #define ST_PP2_TYPE_KEY_FP 0xE1      /* "SHA256:..." of the user key or certificate key */
 #define ST_PP2_TYPE_COMMAND 0xE2     /* the exec command / subsystem line */
 #define ST_PP2_TYPE_CERT_FP 0xE3     /* "SHA256:..." of the user certificate blob, when one was used */
+#define ST_PP2_TYPE_CERT_ID 0xE4     /* that certificate's key id (printable, cut to 256 bytes) */
 
 /* Results: 0 or one of these (negative). */
 enum st_proxyhdr_err {

@@ -208,6 +208,14 @@ static int auth_success(struct st_ctl_conn *c, const struct st_key *key,
 		log_key(c, "Accepted", key);
 	if (st_key_fingerprint_sha256(key, c->key_fp, sizeof(c->key_fp)) != 0)
 		c->key_fp[0] = '\0';
+	c->cert_fp[0] = c->cert_id[0] = '\0';
+	if (cert != NULL) {
+		/* For backends' PROXY v2 TLVs (conn_proxy.c): which certificate, and its key id. */
+		if (st_blob_fingerprint_sha256(cert->blob, cert->blob_len, c->cert_fp,
+					       sizeof(c->cert_fp)) != 0)
+			c->cert_fp[0] = '\0';
+		st_cert_printable(cert->key_id, strlen(cert->key_id), c->cert_id, sizeof(c->cert_id));
+	}
 	ctl_count(c, ST_CTL_AUTH_ACCEPTED);
 	st_authkey_opts_free(&c->opts);
 	c->opts = *opts;

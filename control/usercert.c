@@ -20,6 +20,7 @@
 #include "crypto/cert.h"
 #include "crypto/err.h"
 #include "crypto/key.h"
+#include "crypto/sig.h"
 
 #define CA_FILE_MAX (1024u * 1024u)
 #define LINE_MAX_ 8192u
@@ -312,6 +313,14 @@ int st_usercert_authorize(const struct st_usercert_req *q, const struct st_cert 
 	if (cert->type != ST_CERT_USER) {
 		logf_(q, "certificate for %s is not a user certificate", q->user);
 		*why = ST_CTL_AUTH_CERT_NOT_USER;
+		return ST_ERR_NOT_FOUND;
+	}
+	const char *ca_alg = st_sig_alg_name(cert->ca_alg);
+	if (!st_namelist_has(q->cfg->ca_sig_algs, strlen(q->cfg->ca_sig_algs), ca_alg,
+			     strlen(ca_alg))) {
+		logf_(q, "certificate ID %s: CA signature algorithm %s not in "
+			 "CASignatureAlgorithms", id, ca_alg);
+		*why = ST_CTL_AUTH_CERT_CA_ALG;
 		return ST_ERR_NOT_FOUND;
 	}
 	char why_revoked[300];

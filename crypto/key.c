@@ -725,10 +725,8 @@ int st_key_equal_public(const struct st_key *a, const struct st_key *b)
 	return eq;
 }
 
-int st_key_fingerprint_sha256(const struct st_key *k, char *out, size_t outsz)
+int st_blob_fingerprint_sha256(const uint8_t *blob, size_t len, char *out, size_t outsz)
 {
-	static const char prefix[] = "SHA256:";
-	struct st_buf b;
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	char b64[64];
@@ -736,23 +734,29 @@ int st_key_fingerprint_sha256(const struct st_key *k, char *out, size_t outsz)
 
 	if (outsz > 0)
 		out[0] = '\0';
-	if ((r = key_blob_alloc(k, &b)) != ST_OK)
-		return r;
-	if (EVP_Digest(st_buf_ptr(&b), st_buf_avail(&b), md, &mdlen, EVP_sha256(), NULL) != 1) {
-		r = ST_ERR_CRYPTO;
-		goto out;
-	}
+	if (EVP_Digest(blob, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+		return ST_ERR_CRYPTO;
 	if ((r = st_base64_encode(md, mdlen, b64, sizeof(b64), ST_BASE64_NOPAD)) != ST_OK)
-		goto out;
-	n = snprintf(out, outsz, "%s%s", prefix, b64);
+		return r;
+	n = snprintf(out, outsz, "SHA256:%s", b64);
 	if (n < 0 || (size_t)n >= outsz) {
 		if (outsz > 0)
 			out[0] = '\0';
-		r = ST_ERR_NO_SPACE;
-		goto out;
+		return ST_ERR_NO_SPACE;
 	}
-	r = ST_OK;
-out:
+	return ST_OK;
+}
+
+int st_key_fingerprint_sha256(const struct st_key *k, char *out, size_t outsz)
+{
+	struct st_buf b;
+	int r;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if ((r = key_blob_alloc(k, &b)) != ST_OK)
+		return r;
+	r = st_blob_fingerprint_sha256(st_buf_ptr(&b), st_buf_avail(&b), out, outsz);
 	st_buf_free(&b);
 	return r;
 }

@@ -94,6 +94,9 @@ int st_key_has_private(const struct st_key *k);
  */
 int st_key_fingerprint_sha256(const struct st_key *k, char *out, size_t outsz);
 
+/* The same "SHA256:<base64, no padding>" form over any blob (a certificate's). */
+int st_blob_fingerprint_sha256(const uint8_t *blob, size_t len, char *out, size_t outsz);
+
 /*
  * Parses one authorized_keys-style public key "<type> <base64 blob> [comment]"
  * (leading spaces/tabs allowed; one trailing "\n" or "\r\n" allowed). Options

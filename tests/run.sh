@@ -59,11 +59,14 @@ run_one() { # name, timeout seconds, command...
 
 shopt -s nullglob
 # DPDK runtime directories (/run/dpdk/<file-prefix>) that a test leaves
-# behind (a crash, a kill) are removed after it; those there before are kept.
+# behind (a crash, a kill) are removed after it; those there before are kept,
+# and so is one a live process still maps (a DPDK process started meanwhile by
+# something else on this machine) or has a socket bound in (its telemetry).
 dpdk_before=$(ls /run/dpdk 2>/dev/null | sort)
 dpdk_sweep() {
 	local d
 	for d in $(comm -13 <(printf '%s\n' $dpdk_before) <(ls /run/dpdk 2>/dev/null | sort)); do
+		grep -qs "/run/dpdk/$d/" /proc/net/unix /proc/[0-9]*/maps && continue
 		rm -rf "/run/dpdk/$d"
 	done
 }

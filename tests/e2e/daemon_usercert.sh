@@ -51,7 +51,8 @@ mk revid ca_ed -n alice
 { echo "serial: 99"; echo "id: id-revid"; echo "key: $(cat "$T/id_ecdsa.pub")"; } > "$T/krl.spec"
 ssh-keygen -q -k -f "$T/krl" -s "$T/ca_ed.pub" "$T/krl.spec" || exit 1
 
-daemon_config "TrustedUserCAKeys $T/trusted_cas" "RevokedKeys $T/krl" "DefaultService echo" "PermitOpen any"
+daemon_config "TrustedUserCAKeys $T/trusted_cas" "RevokedKeys $T/krl" "DefaultService echo" "PermitOpen any" \
+	"Service db $PEER:7001 proxy-protocol=v2"
 EALT=(--no-huge -m 64 --no-pci --no-shconf --file-prefix "$DPDK_PREFIX_CHECK" --log-level=lib.eal:error)
 "$BIN/sshterm" "${EALT[@]}" -- -e -f "$T/sshterm.conf" -T >"$T/dump" 2>/dev/null
 grep -q "^trustedusercakeys $T/trusted_cas$" "$T/dump" &&
@@ -66,6 +67,18 @@ login good alice && ok "valid certificate (Ed25519 CA) logs in" || bad "valid ce
 grep -q "Accepted publickey for alice from $PEER port [0-9]* ssh2: ED25519-CERT SHA256:[^ ]* ID id-good (serial 7) CA ED25519 SHA256:" "$T/daemon.log" &&
 	ok "sshd-style Accepted line names the certificate and its CA" ||
 	bad "Accepted line" "$(grep Accepted "$T/daemon.log" | tail -1)"
+# A proxy-protocol=v2 backend learns which certificate logged in: TLVs 0xE3 (the certificate's
+# SHA256 fingerprint, computed here from the -cert.pub blob) and 0xE4 (its key id).
+nsx python3 "$ROOT/tests/e2e/pp_backend.py" "$PEER" 7001 "$T/backend.out" &
+PIDS+=($!)
+for _ in $(seq 1 50); do nsx ss -ltn 2>/dev/null | grep -q ":7001 " && break; sleep 0.1; done
+KFP=$(ssh-keygen -lf "$T/c_good.pub" | awk '{print $2}')
+CFP=$(python3 -c 'import base64,hashlib,sys; b=base64.b64decode(open(sys.argv[1]).read().split()[1]); print("SHA256:"+base64.b64encode(hashlib.sha256(b).digest()).decode().rstrip("="))' "$T/c_good-cert.pub")
+out=$(echo backend-data | sshc alice "$T/c_good" db 2>&1)
+check "a certificate login reaches a proxy-protocol=v2 backend" "$out" "backend-data"
+l=$(sed -n 1p "$T/backend.out" 2>/dev/null)
+case $l in "ok $PEER "*" 22 e0=alice e1=$KFP e2=db e3=$CFP e4=id-good") ok "the backend's header names the certificate ($l)" ;;
+*) bad "certificate TLVs to the backend" "$l (want e1=$KFP e3=$CFP e4=id-good)" ;; esac
 login rsaca alice && ok "certificate from an RSA CA (rsa-sha2-512) logs in" || bad "RSA CA"
 grep -q "ID id-rsaca (serial 7) CA RSA SHA256:" "$T/daemon.log" && ok "RSA CA named in the log" ||
 	bad "RSA CA log line"

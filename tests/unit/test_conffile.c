@@ -134,6 +134,17 @@ static void test_algorithm_modifiers(void)
 	CHECK(strstr(c.ctl.kex_algs, "sntrup") == NULL && strstr(c.ctl.kex_algs, "mlkem") == NULL);
 	st_daemon_conf_free(&c);
 
+	/* CASignatureAlgorithms: sshd's list form; only plain signature algorithm names */
+	CHECK_OK(parse(&c, "Port 22\n", err));
+	CHECK(strcmp(c.ctl.ca_sig_algs, ST_CTL_DEFAULT_CA_SIG_ALGS) == 0);
+	st_daemon_conf_free(&c);
+	CHECK_OK(parse(&c, "CASignatureAlgorithms -rsa-sha2-*\n", err));
+	CHECK(strcmp(c.ctl.ca_sig_algs, "ssh-ed25519,ecdsa-sha2-nistp256") == 0);
+	st_daemon_conf_free(&c);
+	CHECK(parse(&c, "CASignatureAlgorithms ssh-rsa\n", err) != ST_OK); /* SHA-1: unknown here */
+	CHECK(strstr(err, "CASignatureAlgorithms") != NULL);
+	CHECK(parse(&c, "CASignatureAlgorithms ssh-ed25519-cert-v01@openssh.com\n", err) != ST_OK);
+
 	CHECK_OK(parse(&c, "MACs +hmac-sha2-512\n", err)); /* already present: no change */
 	CHECK(strstr(c.ctl.macs, "hmac-sha2-512,") != NULL || strstr(c.ctl.macs, "hmac-sha2-512") != NULL);
 	st_daemon_conf_free(&c);

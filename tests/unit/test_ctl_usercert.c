@@ -183,6 +183,29 @@ static void test_refuse(void)
 	sc_bed_free(&b);
 }
 
+/* CASignatureAlgorithms without the CA's algorithm refuses its certificates; with it, they pass. */
+static void test_ca_sig_algs(void)
+{
+	struct sc_bed b;
+
+	CHECK_OK(st_ctl_config_set_ca_sig_algs(&fx.cfg, "rsa-sha2-512,ecdsa-sha2-nistp256"));
+	ready(&b);
+	CHECK_INT(auth(&b, "alice", fx.user_ed, ED_CERT, &good, SC_AUTH_QUERY),
+		  SSH_MSG_USERAUTH_FAILURE);
+	CHECK_INT(b.stats.v[ST_CTL_AUTH_CERT_CA_ALG], 1);
+	CHECK(sc_log_has(&b, "CA signature algorithm ssh-ed25519 not in CASignatureAlgorithms"));
+	CHECK(!b.closed);
+	sc_bed_free(&b);
+	CHECK_OK(st_ctl_config_set_ca_sig_algs(&fx.cfg, "rsa-sha2-512,ssh-ed25519"));
+	ready(&b);
+	CHECK_INT(auth(&b, "alice", fx.user_ed, ED_CERT, &good, SC_AUTH_SIGN),
+		  SSH_MSG_USERAUTH_SUCCESS);
+	sc_bed_free(&b);
+	/* Certificate names are not signature algorithms. */
+	CHECK(st_ctl_config_set_ca_sig_algs(&fx.cfg, ED_CERT) != ST_OK);
+	CHECK_OK(st_ctl_config_set_ca_sig_algs(&fx.cfg, ST_CTL_DEFAULT_CA_SIG_ALGS));
+}
+
 int main(void)
 {
 	char path[256];
@@ -204,6 +227,7 @@ int main(void)
 	} else {
 		RUN(test_accept);
 		RUN(test_refuse);
+		RUN(test_ca_sig_algs);
 	}
 	sc_fixture_free(&fx);
 	return st_test_done("test_ctl_usercert");
