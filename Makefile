@@ -75,7 +75,7 @@ $(B)/obj/crypto/mlkem_ct.o: crypto/mlkem.c
 	$(Q)$(CC) $(CFLAGS) -DST_MLKEM_CT_CHECK -c $< -o $@
 
 $(MLKEMTOOL): $(B)/obj/tests/crosscheck/mlkem_tool_main.o $(B)/obj/crypto/mlkem_ct.o \
-              $(B)/obj/crypto/err.o $(B)/obj/crypto/secmem.o
+              $(B)/obj/crypto/mlkem_evp.o $(B)/obj/crypto/err.o $(B)/obj/crypto/secmem.o
 	@$(if $(Q),echo "  LINK  $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -19,6 +19,7 @@
 #include "crypto/err.h"
 #include "crypto/hash.h"
 #include "crypto/mlkem.h"
+#include "crypto/mlkem_evp.h"
 #include "crypto/secmem.h"
 #include "crypto/sntrup761.h"
 
@@ -513,20 +514,30 @@ out:
 
 /* --- hybrid KEM + X25519 (draft-ietf-sshm-mlkem-hybrid-kex, RFC 9941) --- */
 
+/*
+ * ML-KEM-768 from an OpenSSL provider when one offers it (OpenSSL 3.5+,
+ * mlkem_evp.h), else crypto/mlkem.c: the encodings are the same.
+ */
 static int mlkem_keypair(uint8_t *pk, uint8_t *sk)
 {
+	if (st_mlkem768_evp_available())
+		return st_mlkem768_evp_keygen(pk, sk);
 	return st_mlkem768_keygen(pk, sk);
 }
 
 static int mlkem_encaps(const uint8_t *pk, size_t pk_len, uint8_t *ct, uint8_t ss[KEM_SS_LEN])
 {
 	/* Length and the FIPS 203 §7.2 modulus check: ST_ERR_KEX_PUBLIC_INVALID. */
+	if (st_mlkem768_evp_available())
+		return st_mlkem768_evp_encaps(pk, pk_len, ct, ss);
 	return st_mlkem768_encaps(pk, pk_len, ct, ss);
 }
 
 static int mlkem_decaps(const uint8_t *sk, const uint8_t *ct, size_t ct_len,
 			uint8_t ss[KEM_SS_LEN])
 {
+	if (st_mlkem768_evp_available())
+		return st_mlkem768_evp_decaps(sk, ST_MLKEM768_DK_LEN, ct, ct_len, ss);
 	return st_mlkem768_decaps(sk, ST_MLKEM768_DK_LEN, ct, ct_len, ss);
 }
 

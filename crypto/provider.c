@@ -21,6 +21,7 @@
 #include <openssl/provider.h>
 
 #include "crypto/err.h"
+#include "crypto/mlkem_evp.h"
 
 #define MAX_LOADED 8
 #define MAX_NAME 128
@@ -154,6 +155,8 @@ static int finish(int r, int fallback, int *fell_back, char *msg, size_t msglen,
 	/* A failed load leaves the query as the last successful one set it. */
 	if (r != ST_OK)
 		EVP_set_default_properties(NULL, ld.propq);
+	/* Where ML-KEM-768 comes from may have changed (mlkem_evp.h). */
+	(void)st_mlkem768_evp_probe();
 	if (r == ST_OK) {
 		if (fell_back != NULL)
 			*fell_back = 0;
@@ -310,4 +313,5 @@ void st_crypto_provider_unload_all(void)
 	/* "default" stays: once a provider was loaded explicitly, libcrypto
 	 * never loads it implicitly again, and nothing would be left. */
 	ERR_clear_error();
+	(void)st_mlkem768_evp_probe();
 }

@@ -53,6 +53,7 @@
 #include "crypto/err.h"
 #include "crypto/key.h"
 #include "crypto/keyfile.h"
+#include "crypto/mlkem_evp.h"
 #include "crypto/provider.h"
 #include "dataplane/crypto/cryptodev.h"
 #include "dataplane/dp.h"
@@ -347,6 +348,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sshterm: %s\n", err);
 		return 1;
 	}
+	st_ctlplane_logf(&cp, LOG_DEBUG, "ML-KEM-768: %s%s",
+			 st_mlkem768_evp_available() ? "OpenSSL provider " : "built in",
+			 st_mlkem768_evp_available() ? st_mlkem768_evp_provider() : "");
 	st_ctlplane_logf(&cp, LOG_INFO, "Server listening on %s port %u (%u worker%s, %u control "
 			 "thread%s).", conf->n_listen ? conf->listen[0].addr : conf->address,
 			 app.listen_port, cp.nb_workers, cp.nb_workers == 1 ? "" : "s", cp.nshards,

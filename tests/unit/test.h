@@ -23,6 +23,8 @@ int st_test_failures(void);
 
 /* Hex string to bytes; returns the byte count. Aborts the test program on bad hex. */
 size_t st_test_unhex(const char *hex, uint8_t *out, size_t outsz);
+/* Sets 12-bit coefficient i of a ByteEncode12 string (an ML-KEM ek) to v. */
+void st_test_set_coeff12(uint8_t *a, int i, unsigned v);
 /* Prints a mismatch of two byte arrays as hex. */
 int st_test_mem_eq(const char *file, int line, const void *a, const void *b, size_t n,
 		   const char *what);

@@ -210,3 +210,16 @@ void st_test_suite_keys(const struct st_test_suite *s, uint64_t seed, struct st_
 	st_test_fill(k->iv, sizeof(k->iv), seed + 1);
 	st_test_fill(k->mac_key, sizeof(k->mac_key), seed + 2);
 }
+
+void st_test_set_coeff12(uint8_t *a, int i, unsigned v)
+{
+	uint8_t *p = a + 3 * (i / 2);
+
+	if (i % 2 == 0) {
+		p[0] = (uint8_t)v;
+		p[1] = (uint8_t)((p[1] & 0xf0) | ((v >> 8) & 0x0f));
+	} else {
+		p[1] = (uint8_t)((p[1] & 0x0f) | ((v & 0x0f) << 4));
+		p[2] = (uint8_t)(v >> 4);
+	}
+}
