@@ -172,7 +172,7 @@ unsigned dp_mq_poll(struct dp_worker *w)
 		struct rte_ether_addr mac;
 
 		memcpy(mac.addr_bytes, up[i].mac, 6);
-		dp_arp_apply(w, up[i].ip, &mac, up[i].confirmed_ms);
+		dp_neigh_apply(w, &up[i].ip, &mac, up[i].confirmed_ms);
 	}
 	n = rte_ring_sc_dequeue_burst(mq->handoff[w->id], (void **)pkts, DP_RX_BURST, NULL);
 	for (unsigned i = 0; i < n; i++) {
@@ -192,8 +192,8 @@ int dp_mq_pending(const struct dp_worker *w)
 	return !rte_ring_empty(mq->handoff[w->id]) || !rte_ring_empty(mq->arp[w->id]);
 }
 
-void dp_mq_post_arp(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac,
-		    uint64_t confirmed_ms)
+void dp_mq_post_neigh(struct dp_worker *w, const struct dp_ip *ip, const struct rte_ether_addr *mac,
+		      uint64_t confirmed_ms)
 {
 	const struct dp_mq *mq = w->mq;
 	struct dp_arp_update u;
@@ -201,7 +201,7 @@ void dp_mq_post_arp(struct dp_worker *w, uint32_t ip, const struct rte_ether_add
 	if (!mq || !mq->arp[w->id])
 		return;
 	memset(&u, 0, sizeof(u));
-	u.ip = ip;
+	u.ip = *ip;
 	memcpy(u.mac, mac->addr_bytes, 6);
 	u.confirmed_ms = confirmed_ms;
 	for (unsigned o = 0; o < w->nb_workers; o++) {

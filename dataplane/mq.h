@@ -88,11 +88,12 @@ struct dp_mq {
 	struct dp_worker *w[DP_MAX_WORKERS];      /* for dp_idle_kick only */
 };
 
-/* An ARP cache update posted between workers. */
+/* A neighbor cache update (ARP or ND) posted between workers. */
 struct dp_arp_update {
-	uint32_t ip;
+	struct dp_ip ip;
 	uint8_t mac[6];
 	uint16_t pad;
+	uint32_t pad2;
 	uint64_t confirmed_ms;
 };
 
@@ -159,8 +160,8 @@ void dp_mq_flush(struct dp_worker *w);
 unsigned dp_mq_poll(struct dp_worker *w);
 /* 1 when either inbox of w holds something (the worker must not sleep). */
 int dp_mq_pending(const struct dp_worker *w);
-/* Posts an ARP entry w learned to every other worker. */
-void dp_mq_post_arp(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac,
-		    uint64_t confirmed_ms);
+/* Posts a neighbor entry (either family) w learned to every other worker. */
+void dp_mq_post_neigh(struct dp_worker *w, const struct dp_ip *ip, const struct rte_ether_addr *mac,
+		      uint64_t confirmed_ms);
 
 #endif

@@ -19,6 +19,7 @@
 #include "dataplane/dp.h"
 #include "dataplane/mq.h"
 #include "dataplane/proto.h"
+#include "dataplane/proto6.h"
 #include "dataplane/vtap.h"
 #include "dataplane/worker.h"
 
@@ -280,6 +281,14 @@ static uint16_t rx_gro(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	return out;
 }
 
+void dp_ipv6_tcp_input(struct dp_worker *w, struct rte_mbuf *m, const struct rte_ether_hdr *eh,
+		       const struct dp_ipv6_info *ip)
+{
+	(void)eh;
+	(void)ip;
+	dp_drop(w, m, DP_DROP_IP6_PROTO); /* TCP over IPv6 comes with the stack's two-family tuples */
+}
+
 void dp_worker_input(struct dp_worker *w, struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *eh;
@@ -290,14 +299,16 @@ void dp_worker_input(struct dp_worker *w, struct rte_mbuf *m)
 		return;
 	}
 	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	if (!rte_is_same_ether_addr(&eh->dst_addr, &w->mac) &&
-	    !rte_is_broadcast_ether_addr(&eh->dst_addr)) {
+	if (!dp_eth_dst_ok(w, &eh->dst_addr)) {
 		dp_drop(w, m, DP_DROP_ETH_DST);
 		return;
 	}
 	switch (rte_be_to_cpu_16(eh->ether_type)) {
 	case DP_ETHERTYPE_IPV4:
 		ipv4_input(w, m, eh);
+		return;
+	case DP_ETHERTYPE_IPV6:
+		dp_ipv6_input(w, m, eh);
 		return;
 	case DP_ETHERTYPE_ARP:
 		dp_arp_input(w, m, (const uint8_t *)eh + DP_ETH_HLEN, m->data_len - DP_ETH_HLEN);
@@ -316,6 +327,7 @@ int dp_worker_begin(struct dp_worker *w)
 	w->now_ms = w->now_tsc / w->tsc_per_ms;
 	w->last_arp_ms = 0;
 	dp_wheel_init(&w->wheel, w->now_ms);
+	dp_nd_start(w);
 	int r;
 	if (cfg->on_start && (r = cfg->on_start(w, cfg->app_arg)) != 0)
 		return r < 0 ? r : -r;
@@ -367,6 +379,7 @@ int dp_worker_pass(struct dp_worker *w)
 	if (w->now_ms - w->last_arp_ms >= 100) {
 		w->last_arp_ms = w->now_ms;
 		dp_arp_timer(w);
+		dp_nd_timer(w);
 	}
 	a0 = rte_rdtsc();
 	tcp_dispatch_events(w->tcp);
