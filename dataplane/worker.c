@@ -284,9 +284,41 @@ static uint16_t rx_gro(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 void dp_ipv6_tcp_input(struct dp_worker *w, struct rte_mbuf *m, const struct rte_ether_hdr *eh,
 		       const struct dp_ipv6_info *ip)
 {
-	(void)eh;
-	(void)ip;
-	dp_drop(w, m, DP_DROP_IP6_PROTO); /* TCP over IPv6 comes with the stack's two-family tuples */
+	uint32_t l4len = (uint32_t)DP_IP6_HLEN + ip->payload_len - ip->l4_off;
+	int l4_ok = 0;
+
+	/* The TCP header must be in the first segment, like IPv4's (tcp_input checks options). */
+	if (l4len < 20 || (uint32_t)m->data_len < DP_ETH_HLEN + ip->l4_off + 20u) {
+		dp_drop(w, m, DP_DROP_TCP_SHORT);
+		return;
+	}
+	if (w->rx_csum_offload) {
+		uint64_t f = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+		if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+			dp_drop(w, m, DP_DROP_TCP_CSUM);
+			return;
+		}
+		l4_ok = f == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	}
+	if (!l4_ok && !dp_l4_cksum_ipv6_ok(m, &ip->src, &ip->dst, DP_ETH_HLEN + ip->l4_off)) {
+		dp_drop(w, m, DP_DROP_TCP_CSUM);
+		return;
+	}
+	rte_pktmbuf_adj(m, (uint16_t)(DP_ETH_HLEN + ip->l4_off));
+	if (w->nb_workers > 1) {
+		const uint8_t *th = rte_pktmbuf_mtod(m, const uint8_t *);
+		unsigned owner = dp_flow_owner_ip(w, &ip->dst, (uint16_t)(th[2] << 8 | th[3]), &ip->src,
+						  (uint16_t)(th[0] << 8 | th[1]));
+
+		if (owner != w->id) {
+			m->l2_len = DP_ETH_HLEN;
+			m->l3_len = ip->l4_off; /* the IPv6 header and its extension headers */
+			dp_mq_handoff(w, m, owner);
+			return;
+		}
+	}
+	tcp_input_ip(w->tcp, m, &ip->src, &ip->dst, l4len, eh->src_addr.addr_bytes);
 }
 
 void dp_worker_input(struct dp_worker *w, struct rte_mbuf *m)
