@@ -123,12 +123,21 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 		else
 			fprintf(o, "listenaddress %s\n", a);
 	}
+	/* No ListenAddress: every address the port has (dual stack when it has both). */
 	if (c->n_listen == 0)
-		for (unsigned i = 0; i < c->n_ports; i++)
-			fprintf(o, "listenaddress %s:%u\n", c->address[0] ? c->address : "0.0.0.0",
-				c->ports[i]);
+		for (unsigned i = 0; i < c->n_ports; i++) {
+			if (c->address[0] != '\0' || c->address6[0] == '\0')
+				fprintf(o, "listenaddress %s:%u\n",
+					c->address[0] ? c->address : "0.0.0.0", c->ports[i]);
+			if (c->address6[0] != '\0')
+				fprintf(o, "listenaddress [%s]:%u\n", c->address6, c->ports[i]);
+		}
 	fprintf(o, "address %s/%u\n", c->address[0] ? c->address : "none", c->prefix_len);
+	if (c->address6[0] != '\0')
+		fprintf(o, "address %s/%u\n", c->address6, c->prefix6);
 	kv_s(o, "gateway", c->gateway);
+	if (c->gateway6[0] != '\0')
+		kv_s(o, "gateway", c->gateway6);
 	for (unsigned i = 0; i < c->n_hostkey_paths; i++)
 		kv_s(o, "hostkey", c->hostkey_paths[i]);
 	for (unsigned i = 0; i < c->n_hostcert_paths; i++)

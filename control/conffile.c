@@ -623,6 +623,13 @@ static int kw_defaultservice(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+static int is_ipv6(const char *s)
+{
+	struct in6_addr a6;
+	return inet_pton(AF_INET6, s, &a6) == 1;
+}
+
+/* Address ADDR/PREFIX: one IPv4 and one IPv6 address per port (the keyword may appear twice). */
 static int kw_address(struct conf_ctx *x, char **av, int ac)
 {
 	(void)ac;
@@ -632,19 +639,50 @@ static int kw_address(struct conf_ctx *x, char **av, int ac)
 		return conf_error(x, ST_ERR_FORMAT, "Address: expected ADDRESS/PREFIX, got '%s'",
 				  av[0]);
 	*slash = '\0';
+	if (is_ipv6(av[0])) {
+		if (parse_uint(slash + 1, 128, &plen) != ST_OK || plen == 0)
+			return conf_error(x, ST_ERR_FORMAT, "Address: bad IPv6 prefix '%s'", slash + 1);
+		if (strncasecmp(av[0], "ff", 2) == 0 || strcmp(av[0], "::") == 0 ||
+		    strcmp(av[0], "::1") == 0 || strncasecmp(av[0], "::ffff:", 7) == 0)
+			return conf_error(x, ST_ERR_FORMAT,
+					  "Address: '%s' is not a unicast IPv6 address", av[0]);
+		if (x->c->address6[0] != '\0')
+			return conf_error(x, ST_ERR_FORMAT,
+					  "Address: one IPv6 address per port (already %s)",
+					  x->c->address6);
+		snprintf(x->c->address6, sizeof(x->c->address6), "%s", av[0]);
+		x->c->prefix6 = (uint8_t)plen;
+		return ST_OK;
+	}
 	if (!is_ipv4(av[0]) || parse_uint(slash + 1, 32, &plen) != ST_OK || plen == 0)
 		return conf_error(x, ST_ERR_FORMAT, "Address: bad IPv4 address or prefix");
+	if (x->c->address[0] != '\0')
+		return conf_error(x, ST_ERR_FORMAT, "Address: one IPv4 address per port (already %s)",
+				  x->c->address);
 	snprintf(x->c->address, sizeof(x->c->address), "%s", av[0]);
 	x->c->prefix_len = (uint8_t)plen;
 	return ST_OK;
 }
 
+/* Gateway ADDR: one per family. */
 static int kw_gateway(struct conf_ctx *x, char **av, int ac)
 {
 	(void)ac;
-	if (!is_ipv4(av[0]))
-		return conf_error(x, ST_ERR_FORMAT, "Gateway: '%s' is not an IPv4 address", av[0]);
-	snprintf(x->c->gateway, sizeof(x->c->gateway), "%s", av[0]);
+	char *dst;
+	if (is_ipv6(av[0])) {
+		if (strncasecmp(av[0], "ff", 2) == 0 || strcmp(av[0], "::") == 0)
+			return conf_error(x, ST_ERR_FORMAT, "Gateway: '%s' is not a unicast address",
+					  av[0]);
+		dst = x->c->gateway6;
+	} else if (is_ipv4(av[0])) {
+		dst = x->c->gateway;
+	} else {
+		return conf_error(x, ST_ERR_FORMAT, "Gateway: '%s' is not an IP address", av[0]);
+	}
+	if (dst[0] != '\0')
+		return conf_error(x, ST_ERR_FORMAT, "Gateway: one per address family (already %s)",
+				  dst);
+	snprintf(dst, ST_IP_STR, "%s", av[0]);
 	return ST_OK;
 }
 
@@ -1106,8 +1144,8 @@ static const struct keyword keywords[] = {
 	{"ProxyProtocol", 1, 1, 0, kw_proxyprotocol},
 	{"ProxyProtocolFrom", 1, 1, 0, kw_proxyprotocolfrom},
 	{"DefaultService", 1, -1, 0, kw_defaultservice},
-	{"Address", 1, 1, 0, kw_address},
-	{"Gateway", 1, 1, 0, kw_gateway},
+	{"Address", 1, 1, 1, kw_address},
+	{"Gateway", 1, 1, 1, kw_gateway},
 	{"ControlSocket", 1, 1, 0, kw_controlsocket},
 	{"CryptoBackend", 1, 2, 0, kw_cryptobackend},
 	{"CryptoMode", 1, 1, 0, kw_cryptomode},

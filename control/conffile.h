@@ -69,9 +69,12 @@ struct st_daemon_conf {
 	char hostcert_paths[ST_CTL_MAX_HOSTKEYS][ST_CTL_PATH_MAX]; /* HostCertificate */
 	unsigned n_hostcert_paths;
 
-	char address[ST_IP_STR];  /* Address: the interface's IPv4 address */
+	char address[ST_IP_STR];  /* Address: the interface's IPv4 address, "" for none */
 	uint8_t prefix_len;       /* ... and prefix length */
 	char gateway[ST_IP_STR];  /* Gateway, "" for none */
+	char address6[ST_IP_STR]; /* Address: the interface's IPv6 address, "" for none */
+	uint8_t prefix6;          /* ... and prefix length */
+	char gateway6[ST_IP_STR]; /* Gateway (IPv6), "" for none */
 	char control_socket[108]; /* ControlSocket (sun_path size) */
 
 	unsigned max_startups_begin; /* MaxStartups start:rate:full */

@@ -87,17 +87,21 @@ static int cmd_status(void *ctx, int argc, char **argv, struct st_buf *out)
 	if (has_json(argc, argv))
 		st_bprintf(out,
 			   "{\"version\":\"%s\",\"uptime_s\":%ld,\"workers\":%u,"
-			   "\"control_threads\":%u,\"address\":\"%s/%u\",\"port\":%u,"
-			   "\"sessions\":%u,\"authenticated\":%u,\"config\":\"%s\"}\n",
+			   "\"control_threads\":%u,\"address\":\"%s/%u\",\"address6\":\"%s/%u\","
+			   "\"port\":%u,\"sessions\":%u,\"authenticated\":%u,\"config\":\"%s\"}\n",
 			   c->ctl.version, up, cp->nb_workers, cp->nshards, c->address,
-			   c->prefix_len, cp->app->listen_port, n, authed, cp->conf_path);
+			   c->prefix_len, c->address6, c->prefix6, cp->app->listen_port, n, authed,
+			   cp->conf_path);
 	else {
 		st_bprintf(out, "version        %s\n", c->ctl.version);
 		st_bprintf(out, "uptime         %ld s\n", up);
 		st_bprintf(out, "workers        %u\n", cp->nb_workers);
 		st_bprintf(out, "control        %u thread%s\n", cp->nshards,
 			   cp->nshards == 1 ? "" : "s");
-		st_bprintf(out, "address        %s/%u\n", c->address, c->prefix_len);
+		if (c->address[0] != '\0')
+			st_bprintf(out, "address        %s/%u\n", c->address, c->prefix_len);
+		if (c->address6[0] != '\0')
+			st_bprintf(out, "address        %s/%u\n", c->address6, c->prefix6);
 		st_bprintf(out, "listening      port %u\n", cp->app->listen_port);
 		st_bprintf(out, "sessions       %u (%u authenticated)\n", n, authed);
 		st_bprintf(out, "host keys      %u\n", c->ctl.n_hostkeys);

@@ -1,8 +1,12 @@
 /*
- * ARP: answer requests for our address, resolve next hops and cache them per
- * worker, holding a few packets per unresolved entry. The cache is a small
- * open-addressing table (linear probing, backward-shift deletion); no
- * allocation after start-up.
+ * The neighbor cache, both families, and ARP: answer requests for our
+ * address, resolve next hops and cache them per worker, holding a few
+ * packets per unresolved entry. The cache is a small open-addressing table
+ * (linear probing, backward-shift deletion) keyed by struct dp_ip; no
+ * allocation after start-up. IPv6 entries are the same entries with the
+ * same aging: only the question differs (a Neighbor Solicitation from
+ * dataplane/nd.c, multicast to the solicited-node group where ARP
+ * broadcasts, unicast for a refresh), and so does what answers it (an NA).
  *
  * Sharing: what one worker learns from an ARP packet it posts to every other
  * worker's inbox (dataplane/mq.h), so a reply that lands on one queue serves
@@ -33,6 +37,7 @@
 #include "dataplane/dp.h"
 #include "dataplane/mq.h"
 #include "dataplane/proto.h"
+#include "dataplane/proto6.h"
 
 #define ARP_RETRY_MS 1000
 #define ARP_MAX_TRIES 5 /* requests before held packets are dropped */
@@ -43,9 +48,11 @@ enum { ARP_FREE = 0, ARP_INCOMPLETE = 1, ARP_RESOLVED = 2 };
 
 _Static_assert((DP_ARP_SIZE & (DP_ARP_SIZE - 1)) == 0, "DP_ARP_SIZE must be a power of two");
 
-static unsigned arp_home(uint32_t ip)
+static unsigned arp_home(const struct dp_ip *ip)
 {
-	return (ip * 2654435761u) >> (32 - __builtin_ctz(DP_ARP_SIZE));
+	uint32_t k = ip->w[0] ^ ip->w[1] ^ ip->w[2] ^ ip->w[3];
+
+	return (k * 2654435761u) >> (32 - __builtin_ctz(DP_ARP_SIZE));
 }
 
 static uint32_t arp_reach(const struct dp_worker *w)
@@ -53,20 +60,20 @@ static uint32_t arp_reach(const struct dp_worker *w)
 	return w->arp_reach_ms ? w->arp_reach_ms : DP_ARP_REACHABLE_MS;
 }
 
-static struct dp_arp_ent *arp_find(struct dp_worker *w, uint32_t ip, int create)
+static struct dp_arp_ent *arp_find(struct dp_worker *w, const struct dp_ip *ip, int create)
 {
 	unsigned h = arp_home(ip), i;
 
 	for (i = 0; i < DP_ARP_SIZE; i++) {
 		struct dp_arp_ent *e = &w->arp[(h + i) & (DP_ARP_SIZE - 1)];
 
-		if (e->state && e->ip == ip)
+		if (e->state && dp_ip_eq(&e->ip, ip))
 			return e;
 		if (!e->state) {
 			if (!create)
 				return NULL;
 			memset(e, 0, sizeof(*e));
-			e->ip = ip;
+			e->ip = *ip;
 			e->state = ARP_INCOMPLETE;
 			return e;
 		}
@@ -86,7 +93,7 @@ static void arp_delete(struct dp_worker *w, unsigned i)
 		j = (j + 1) & mask;
 		if (w->arp[j].state == ARP_FREE)
 			break;
-		k = arp_home(w->arp[j].ip);
+		k = arp_home(&w->arp[j].ip);
 		/* Entry j may fill the gap at i unless its home lies cyclically in (i, j]. */
 		if (((j - k) & mask) >= ((j - i) & mask)) {
 			w->arp[i] = w->arp[j];
@@ -101,6 +108,20 @@ uint32_t dp_next_hop(const struct dp_worker *w, uint32_t dst)
 	if (((dst ^ w->ip) & w->mask) == 0)
 		return dst;
 	return w->gateway;
+}
+
+struct dp_ip dp_next_hop_ip(const struct dp_worker *w, const struct dp_ip *dst)
+{
+	static const struct dp_ip none;
+
+	if (dp_ip_is_v4(dst))
+		return w->ip ? dp_ip_v4(dp_next_hop(w, dp_ip_v4_of(dst))) : none;
+	if (dp_ip_is_any(&w->ip6))
+		return none;
+	/* On-link: our prefix, and link-local addresses on the one link we have. */
+	if (dp_ip6_is_link_local(dst) || dp_ip_same_prefix(dst, &w->ip6, w->prefix6))
+		return *dst;
+	return w->gw6;
 }
 
 static void arp_send(struct dp_worker *w, uint16_t op, const struct rte_ether_addr *dst_mac,
@@ -124,7 +145,10 @@ static void arp_send(struct dp_worker *w, uint16_t op, const struct rte_ether_ad
 	dp_tx(w, m);
 }
 
-/* A request for e->ip: broadcast, or unicast to the cached MAC (a refresh probe). */
+/*
+ * A request for e->ip: broadcast (IPv6: a Neighbor Solicitation to the
+ * solicited-node group), or unicast to the cached MAC (a refresh probe).
+ */
 static void arp_request(struct dp_worker *w, struct dp_arp_ent *e, int unicast)
 {
 	static const uint8_t zero[6];
@@ -133,7 +157,16 @@ static void arp_request(struct dp_worker *w, struct dp_arp_ent *e, int unicast)
 	if (e->tries < 255)
 		e->tries++;
 	e->req_ms = w->now_ms;
-	arp_send(w, DP_ARP_OP_REQUEST, unicast ? &e->mac : &bcast, zero, e->ip);
+	if (dp_ip_is_v4(&e->ip))
+		arp_send(w, DP_ARP_OP_REQUEST, unicast ? &e->mac : &bcast, zero,
+			 dp_ip_v4_of(&e->ip));
+	else
+		dp_nd_solicit(w, &e->ip, unicast ? &e->mac : NULL);
+}
+
+static unsigned unresolved_reason(const struct dp_ip *ip)
+{
+	return dp_ip_is_v4(ip) ? DP_DROP_ARP_UNRESOLVED : DP_DROP_ND_UNRESOLVED;
 }
 
 /* Resolved now: what waited goes out. */
@@ -148,7 +181,7 @@ static void arp_release_held(struct dp_worker *w, struct dp_arp_ent *e)
 	e->nhold = 0;
 }
 
-void dp_arp_learn(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac)
+void dp_neigh_learn(struct dp_worker *w, const struct dp_ip *ip, const struct rte_ether_addr *mac)
 {
 	struct dp_arp_ent *e = arp_find(w, ip, 1);
 	int changed;
@@ -161,17 +194,39 @@ void dp_arp_learn(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr 
 	e->tries = 0;
 	e->req_ms = 0;
 	e->confirmed_ms = w->now_ms;
-	w->st->ctr[DP_CTR_ARP_LEARNED]++;
+	w->st->ctr[dp_ip_is_v4(ip) ? DP_CTR_ARP_LEARNED : DP_CTR_ND_LEARNED]++;
 	arp_release_held(w, e);
 	/* News for everyone; a refresh at most once per ARP_RETRY_MS (a chatty neighbor). */
 	if (changed || w->now_ms - e->shared_ms >= ARP_RETRY_MS) {
 		e->shared_ms = w->now_ms;
-		dp_mq_post_arp(w, ip, mac, w->now_ms);
+		dp_mq_post_neigh(w, ip, mac, w->now_ms);
 	}
+}
+
+void dp_arp_learn(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac)
+{
+	struct dp_ip a = dp_ip_v4(ip);
+
+	dp_neigh_learn(w, &a, mac);
+}
+
+int dp_neigh_known(struct dp_worker *w, const struct dp_ip *ip)
+{
+	const struct dp_arp_ent *e = arp_find(w, ip, 0);
+
+	return e ? e->state : 0;
 }
 
 void dp_arp_apply(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac,
 		  uint64_t confirmed_ms)
+{
+	struct dp_ip a = dp_ip_v4(ip);
+
+	dp_neigh_apply(w, &a, mac, confirmed_ms);
+}
+
+void dp_neigh_apply(struct dp_worker *w, const struct dp_ip *ip, const struct rte_ether_addr *mac,
+		    uint64_t confirmed_ms)
 {
 	struct dp_arp_ent *e = arp_find(w, ip, 1);
 
@@ -195,6 +250,13 @@ void dp_arp_apply(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr 
 
 const struct rte_ether_addr *dp_arp_lookup(struct dp_worker *w, uint32_t ip)
 {
+	struct dp_ip a = dp_ip_v4(ip);
+
+	return dp_neigh_lookup(w, &a);
+}
+
+const struct rte_ether_addr *dp_neigh_lookup(struct dp_worker *w, const struct dp_ip *ip)
+{
 	struct dp_arp_ent *e = arp_find(w, ip, 1);
 
 	if (!e)
@@ -210,15 +272,22 @@ const struct rte_ether_addr *dp_arp_lookup(struct dp_worker *w, uint32_t ip)
 
 void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t nexthop)
 {
+	struct dp_ip a = dp_ip_v4(nexthop);
+
+	dp_neigh_output(w, m, &a);
+}
+
+void dp_neigh_output(struct dp_worker *w, struct rte_mbuf *m, const struct dp_ip *nexthop)
+{
 	struct dp_arp_ent *e;
 
-	if (nexthop == 0) {
-		dp_drop(w, m, DP_DROP_ARP_UNRESOLVED);
+	if (dp_ip_is_any(nexthop)) {
+		dp_drop(w, m, unresolved_reason(nexthop));
 		return;
 	}
 	e = arp_find(w, nexthop, 1);
 	if (!e) {
-		dp_drop(w, m, DP_DROP_ARP_UNRESOLVED);
+		dp_drop(w, m, unresolved_reason(nexthop));
 		return;
 	}
 	if (e->state == ARP_RESOLVED) {
@@ -228,7 +297,7 @@ void dp_ip_output(struct dp_worker *w, struct rte_mbuf *m, uint32_t nexthop)
 		return;
 	}
 	if (e->nhold == DP_ARP_HOLD) {
-		dp_drop(w, m, DP_DROP_ARP_UNRESOLVED);
+		dp_drop(w, m, unresolved_reason(nexthop));
 		return;
 	}
 	e->hold[e->nhold++] = m;
@@ -256,8 +325,12 @@ void dp_arp_input(struct dp_worker *w, struct rte_mbuf *m, const uint8_t *arp, u
 		return;
 	}
 	/* Refresh an entry we already track (RFC 826 merge), or learn when it targets us. */
-	if (a.tpa == w->ip || arp_find(w, a.spa, 0))
-		dp_arp_learn(w, a.spa, &sha);
+	{
+		struct dp_ip spa = dp_ip_v4(a.spa);
+
+		if (a.tpa == w->ip || arp_find(w, &spa, 0))
+			dp_neigh_learn(w, &spa, &sha);
+	}
 	if (a.tpa != w->ip) {
 		dp_drop(w, m, DP_DROP_ARP_NOT_US);
 		return;
@@ -285,7 +358,7 @@ static int arp_age(struct dp_worker *w, unsigned i)
 		if (e->nhold == 0 && w->now_ms - e->req_ms < (uint64_t)ARP_MAX_TRIES * ARP_RETRY_MS)
 			return 0;
 		for (unsigned k = 0; k < e->nhold; k++)
-			dp_drop(w, e->hold[k], DP_DROP_ARP_UNRESOLVED);
+			dp_drop(w, e->hold[k], unresolved_reason(&e->ip));
 		e->nhold = 0;
 		arp_delete(w, i);
 		return 1;

@@ -1,4 +1,5 @@
 /* Internet checksums over mbuf chains (see csum.h for why not DPDK's). */
+#include <netinet/in.h>
 #include <string.h>
 
 #include <rte_byteorder.h>
@@ -6,6 +7,7 @@
 #include <rte_mbuf.h>
 
 #include "dataplane/csum.h"
+#include "dataplane/ipaddr.h"
 
 /*
  * Sum of n / 4 32-bit words in 64-bit lanes: no carry is lost before 2^32
@@ -103,6 +105,39 @@ int dp_l4_cksum_ipv4_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
 			uint32_t l4_off)
 {
 	return l4_sum(m, ip, l4_off) == 0xffff;
+}
+
+static uint16_t l4_sum6(const struct rte_mbuf *m, const struct dp_ip *src, const struct dp_ip *dst,
+			uint32_t l4_off)
+{
+	uint32_t len = m->pkt_len > l4_off ? m->pkt_len - l4_off : 0, sum;
+	uint8_t ph[40];
+
+	/* Built, not read from the header: its payload length also counts extension headers. */
+	memcpy(ph, src->b, 16);
+	memcpy(ph + 16, dst->b, 16);
+	ph[32] = (uint8_t)(len >> 24);
+	ph[33] = (uint8_t)(len >> 16);
+	ph[34] = (uint8_t)(len >> 8);
+	ph[35] = (uint8_t)len;
+	ph[36] = ph[37] = ph[38] = 0;
+	ph[39] = IPPROTO_TCP;
+	sum = (uint32_t)raw_sum(ph, sizeof(ph)) + dp_cksum_chain(m, l4_off, len);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+uint16_t dp_l4_cksum_ipv6(const struct rte_mbuf *m, const struct dp_ip *src, const struct dp_ip *dst,
+			  uint32_t l4_off)
+{
+	return (uint16_t)~l4_sum6(m, src, dst, l4_off);
+}
+
+int dp_l4_cksum_ipv6_ok(const struct rte_mbuf *m, const struct dp_ip *src, const struct dp_ip *dst,
+			uint32_t l4_off)
+{
+	return l4_sum6(m, src, dst, l4_off) == 0xffff;
 }
 
 int dp_chain_even_pieces(const struct rte_mbuf *m)

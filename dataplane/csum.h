@@ -36,6 +36,13 @@ uint16_t dp_l4_cksum_ipv4(const struct rte_mbuf *m, const struct rte_ipv4_hdr *i
 int dp_l4_cksum_ipv4_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
 			uint32_t l4_off);
 
+/* The same over IPv6's pseudo-header (RFC 8200 8.1; TCP's length is the chain's rest). */
+struct dp_ip;
+uint16_t dp_l4_cksum_ipv6(const struct rte_mbuf *m, const struct dp_ip *src, const struct dp_ip *dst,
+			  uint32_t l4_off);
+int dp_l4_cksum_ipv6_ok(const struct rte_mbuf *m, const struct dp_ip *src, const struct dp_ip *dst,
+			uint32_t l4_off);
+
 /*
  * 1 when every segment of m before the last has even length. Port checksum
  * offload is only trusted for such chains: some PMDs (net_tap in 22.11) add

@@ -33,6 +33,7 @@
 
 #include "dataplane/fault.h"
 #include "dataplane/idle.h"
+#include "dataplane/ipaddr.h"
 #include "dataplane/stats.h"
 #include "dataplane/timer.h"
 #include "dataplane/tcp/tcp.h"
@@ -54,9 +55,15 @@ struct dp_mq;
 
 struct dp_cfg {
 	uint16_t port_id;
-	uint32_t ip;       /* host order */
+	uint32_t ip;       /* host order; 0 = no IPv4 (then ip6 must be set) */
 	uint8_t prefix_len;
 	uint32_t gateway;  /* 0 = none */
+	/* IPv6 (dataplane/nd.c): the address (:: = none), its prefix length, the gateway (:: = none). */
+	struct dp_ip ip6;
+	uint8_t prefix6;
+	struct dp_ip gateway6;
+	/* Duplicate address detection: how long the probe waits for an answer (0: 1000 ms; RetransTimer). */
+	uint32_t dad_ms;
 	uint32_t nb_mbufs; /* per socket */
 	uint16_t rxd, txd;
 	int no_offload;    /* 1: no offloads: every checksum in software, no TSO, no GRO/LRO */
@@ -103,8 +110,9 @@ struct dp_cfg {
 	void *app_arg;
 };
 
+/* One neighbor cache entry, either family: ARP for IPv4, Neighbor Discovery for IPv6. */
 struct dp_arp_ent {
-	uint32_t ip;
+	struct dp_ip ip;
 	uint8_t state; /* 0 free, 1 incomplete, 2 resolved */
 	uint8_t nhold;
 	uint8_t tries; /* requests sent since the entry was last confirmed */
@@ -163,6 +171,11 @@ struct dp_worker {
 	struct dp_idle idle;
 	struct dp_stats_pub *pub; /* what other threads read of st (stats.h) */
 	uint64_t last_pub_ms;
+	/* IPv6 (dataplane/nd.c): :: when the port has none. */
+	struct dp_ip ip6, ll6, gw6; /* configured, link-local (from the MAC), gateway */
+	uint8_t prefix6;
+	uint8_t dad_state; /* enum dp_dad_state: our ip6 is usable once DAD passed */
+	uint64_t dad_until_ms;
 	/* Segments for other workers, enqueued at the end of the burst (dataplane/mq.h). */
 	uint16_t ho_n[DP_MAX_WORKERS];
 	struct rte_mbuf *ho[DP_MAX_WORKERS][DP_HANDOFF_BURST];
@@ -212,6 +225,8 @@ static inline void dp_drop(struct dp_worker *w, struct rte_mbuf *m, unsigned rea
 
 /* Next hop for dst: dst itself on the local subnet, else the gateway (0 = unreachable). */
 uint32_t dp_next_hop(const struct dp_worker *w, uint32_t dst);
+/* The same for either family; an unspecified address (dp_ip_is_any) when unreachable. */
+struct dp_ip dp_next_hop_ip(const struct dp_worker *w, const struct dp_ip *dst);
 /* Resolved MAC for ip, or NULL (then an ARP request is sent if none is pending). */
 const struct rte_ether_addr *dp_arp_lookup(struct dp_worker *w, uint32_t ip);
 /*
@@ -234,5 +249,38 @@ void dp_arp_apply(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr 
  * they expire, expires the rest (dataplane/arp.c has the rules).
  */
 void dp_arp_timer(struct dp_worker *w);
+
+/*
+ * The neighbor cache for either family (dataplane/arp.c): the uint32_t
+ * functions above are its IPv4 face. Resolution asks with ARP or with a
+ * Neighbor Solicitation (dp_nd_solicit) by the address's family.
+ */
+const struct rte_ether_addr *dp_neigh_lookup(struct dp_worker *w, const struct dp_ip *ip);
+void dp_neigh_output(struct dp_worker *w, struct rte_mbuf *m, const struct dp_ip *nexthop);
+void dp_neigh_learn(struct dp_worker *w, const struct dp_ip *ip, const struct rte_ether_addr *mac);
+void dp_neigh_apply(struct dp_worker *w, const struct dp_ip *ip, const struct rte_ether_addr *mac,
+		    uint64_t confirmed_ms);
+/* 0: no entry, 1: one waits for resolution, 2: resolved. */
+int dp_neigh_known(struct dp_worker *w, const struct dp_ip *ip);
+
+/* ---- IPv6, ICMPv6 and Neighbor Discovery (dataplane/nd.c) ---- */
+
+enum dp_dad_state {
+	DP_DAD_NONE = 0,   /* no IPv6 address */
+	DP_DAD_TENTATIVE,  /* probe sent, waiting dad_ms for an objection */
+	DP_DAD_DONE,       /* the address is ours */
+	DP_DAD_DUPLICATE,  /* someone else has it: not used (counted in ND_DAD_CONFLICT) */
+};
+
+/* An IPv6 frame (Ethernet header at the start of m). */
+void dp_ipv6_input(struct dp_worker *w, struct rte_mbuf *m, const struct rte_ether_hdr *eh);
+/* Neighbor Solicitation for target: to its solicited-node group, or unicast to mac (refresh). */
+void dp_nd_solicit(struct dp_worker *w, const struct dp_ip *target, const struct rte_ether_addr *mac);
+/* At start: sets up the link-local address and starts DAD (worker 0 sends the probe). */
+void dp_nd_start(struct dp_worker *w);
+/* Every 100 ms, with the ARP timer: ends DAD. */
+void dp_nd_timer(struct dp_worker *w);
+/* Is dst's Ethernet address one the port must take (ours, broadcast, our IPv6 groups)? */
+int dp_eth_dst_ok(const struct dp_worker *w, const struct rte_ether_addr *dst);
 
 #endif

@@ -16,6 +16,7 @@
 #include "crypto/err.h"
 #include "dataplane/mq.h"
 #include "dataplane/proto.h"
+#include "dataplane/proto6.h"
 
 /* 32 key bits starting at bit off (MSB first), as Toeplitz slides its window. */
 static uint32_t key_window(const uint8_t *key, unsigned key_len, unsigned off)
@@ -34,7 +35,7 @@ static uint32_t key_window(const uint8_t *key, unsigned key_len, unsigned off)
 void dp_rss_init(struct dp_rss *r, const uint8_t *key, unsigned key_len, uint16_t nb_queues)
 {
 	memset(r, 0, sizeof(*r));
-	for (unsigned i = 0; i < 12; i++) {
+	for (unsigned i = 0; i < DP_RSS_INPUT_MAX; i++) {
 		uint32_t win[8];
 
 		for (unsigned b = 0; b < 8; b++)
@@ -148,6 +149,18 @@ static void handoff_input(struct dp_worker *w, struct rte_mbuf *m)
 	const struct rte_ether_hdr *eh = (const struct rte_ether_hdr *)(iph - m->l2_len);
 	struct dp_ipv4_info ip;
 
+	if ((iph[0] >> 4) == 6) {
+		struct dp_ip src, dst;
+		uint32_t plen = (uint32_t)(iph[4] << 8 | iph[5]);
+
+		memcpy(src.b, iph + 8, 16);
+		memcpy(dst.b, iph + 24, 16);
+		w->st->ctr[DP_CTR_TCP_HANDOFF_IN]++;
+		tcp_input_ip(w->tcp, m, &src, &dst, DP_IP6_HLEN + plen - m->l3_len,
+			     eh->src_addr.addr_bytes);
+		return;
+	}
+
 	ip.src = (uint32_t)iph[12] << 24 | (uint32_t)iph[13] << 16 | (uint32_t)iph[14] << 8 | iph[15];
 	ip.dst = (uint32_t)iph[16] << 24 | (uint32_t)iph[17] << 16 | (uint32_t)iph[18] << 8 | iph[19];
 	ip.proto = iph[9];
@@ -172,7 +185,7 @@ unsigned dp_mq_poll(struct dp_worker *w)
 		struct rte_ether_addr mac;
 
 		memcpy(mac.addr_bytes, up[i].mac, 6);
-		dp_arp_apply(w, up[i].ip, &mac, up[i].confirmed_ms);
+		dp_neigh_apply(w, &up[i].ip, &mac, up[i].confirmed_ms);
 	}
 	n = rte_ring_sc_dequeue_burst(mq->handoff[w->id], (void **)pkts, DP_RX_BURST, NULL);
 	for (unsigned i = 0; i < n; i++) {
@@ -192,8 +205,8 @@ int dp_mq_pending(const struct dp_worker *w)
 	return !rte_ring_empty(mq->handoff[w->id]) || !rte_ring_empty(mq->arp[w->id]);
 }
 
-void dp_mq_post_arp(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac,
-		    uint64_t confirmed_ms)
+void dp_mq_post_neigh(struct dp_worker *w, const struct dp_ip *ip, const struct rte_ether_addr *mac,
+		      uint64_t confirmed_ms)
 {
 	const struct dp_mq *mq = w->mq;
 	struct dp_arp_update u;
@@ -201,7 +214,7 @@ void dp_mq_post_arp(struct dp_worker *w, uint32_t ip, const struct rte_ether_add
 	if (!mq || !mq->arp[w->id])
 		return;
 	memset(&u, 0, sizeof(u));
-	u.ip = ip;
+	u.ip = *ip;
 	memcpy(u.mac, mac->addr_bytes, 6);
 	u.confirmed_ms = confirmed_ms;
 	for (unsigned o = 0; o < w->nb_workers; o++) {

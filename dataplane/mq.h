@@ -29,8 +29,9 @@
  * per destination during the RX burst and enqueued in bulk at its end
  * (dp_mq_flush); the owner dequeues a burst each pass (dp_mq_poll) and runs
  * it through TCP input as if it had received it. The mbuf starts at the TCP
- * header with l2_len / l3_len giving the Ethernet and IPv4 headers still in
- * front of it (checked already by the receiving worker). A full ring drops
+ * header with l2_len / l3_len giving the Ethernet and IP headers still in
+ * front of it (checked already by the receiving worker; l3_len covers
+ * IPv6's extension headers, the version nibble tells the family). A full ring drops
  * the segment (counted; TCP recovers as from any loss).
  *
  * ARP sharing. Each worker has one inbox ring of ARP updates (ip, MAC, time
@@ -67,11 +68,14 @@ enum dp_reta_source {
 /*
  * The software model of a port's RSS, read-only once set up and shared by
  * its workers. lut[i][b]: the Toeplitz contribution of input byte i having
- * value b, so a hash is 12 table loads and XORs (same result as rte_softrss
- * over the same key).
+ * value b, so a hash is 12 table loads and XORs for IPv4 (same result as
+ * rte_softrss over the same key), 36 for IPv6: the input is src, dst (16
+ * bytes each), sport, dport, as RSS hashes TCP/IPv6 (the 40-byte key covers
+ * it; the symmetric key's 16-bit period keeps it symmetric).
  */
+#define DP_RSS_INPUT_MAX 36
 struct dp_rss {
-	uint32_t lut[12][256];
+	uint32_t lut[DP_RSS_INPUT_MAX][256];
 	uint16_t reta_size;
 	uint16_t nb_queues;
 	uint8_t source; /* enum dp_reta_source */
@@ -88,11 +92,12 @@ struct dp_mq {
 	struct dp_worker *w[DP_MAX_WORKERS];      /* for dp_idle_kick only */
 };
 
-/* An ARP cache update posted between workers. */
+/* A neighbor cache update (ARP or ND) posted between workers. */
 struct dp_arp_update {
-	uint32_t ip;
+	struct dp_ip ip;
 	uint8_t mac[6];
 	uint16_t pad;
+	uint32_t pad2;
 	uint64_t confirmed_ms;
 };
 
@@ -118,6 +123,21 @@ static inline uint32_t dp_rss_hash(const struct dp_rss *r, uint32_t src, uint32_
 	       r->lut[9][sport & 0xff] ^ r->lut[10][dport >> 8] ^ r->lut[11][dport & 0xff];
 }
 
+/* The same over either family (IPv4-mapped addresses hash as IPv4). */
+static inline uint32_t dp_rss_hash_ip(const struct dp_rss *r, const struct dp_ip *src,
+				      const struct dp_ip *dst, uint16_t sport, uint16_t dport)
+{
+	uint32_t h;
+
+	if (dp_ip_is_v4(src))
+		return dp_rss_hash(r, dp_ip_v4_of(src), dp_ip_v4_of(dst), sport, dport);
+	h = r->lut[32][sport >> 8] ^ r->lut[33][sport & 0xff] ^ r->lut[34][dport >> 8] ^
+	    r->lut[35][dport & 0xff];
+	for (unsigned i = 0; i < 16; i++)
+		h ^= r->lut[i][src->b[i]] ^ r->lut[16 + i][dst->b[i]];
+	return h;
+}
+
 /* The queue (= worker index) the table gives a received segment's tuple. */
 static inline unsigned dp_rss_queue(const struct dp_rss *r, uint32_t src, uint32_t dst,
 				    uint16_t sport, uint16_t dport)
@@ -136,6 +156,16 @@ static inline unsigned dp_flow_owner(const struct dp_worker *w, uint32_t laddr, 
 	if (w->nb_workers <= 1 || !w->mq)
 		return w->id;
 	return dp_rss_queue(&w->mq->rss, raddr, laddr, rport, lport);
+}
+
+/* dp_flow_owner for either family. */
+static inline unsigned dp_flow_owner_ip(const struct dp_worker *w, const struct dp_ip *laddr,
+					uint16_t lport, const struct dp_ip *raddr, uint16_t rport)
+{
+	if (w->nb_workers <= 1 || !w->mq)
+		return w->id;
+	return w->mq->rss.reta[dp_rss_hash_ip(&w->mq->rss, raddr, laddr, rport, lport) %
+			       w->mq->rss.reta_size];
 }
 
 /*
@@ -159,8 +189,8 @@ void dp_mq_flush(struct dp_worker *w);
 unsigned dp_mq_poll(struct dp_worker *w);
 /* 1 when either inbox of w holds something (the worker must not sleep). */
 int dp_mq_pending(const struct dp_worker *w);
-/* Posts an ARP entry w learned to every other worker. */
-void dp_mq_post_arp(struct dp_worker *w, uint32_t ip, const struct rte_ether_addr *mac,
-		    uint64_t confirmed_ms);
+/* Posts a neighbor entry (either family) w learned to every other worker. */
+void dp_mq_post_neigh(struct dp_worker *w, const struct dp_ip *ip, const struct rte_ether_addr *mac,
+		      uint64_t confirmed_ms);
 
 #endif

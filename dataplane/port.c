@@ -19,6 +19,7 @@
 #include "crypto/err.h"
 #include "dataplane/dp.h"
 #include "dataplane/mq.h"
+#include "dataplane/proto6.h"
 #include "dataplane/vtap.h"
 #include "dataplane/worker.h"
 
@@ -203,6 +204,32 @@ out:
 	(void)r;
 }
 
+/*
+ * IPv6 needs the port to take the all-nodes group and the solicited-node
+ * groups of our two addresses (dataplane/nd.c). A port without a multicast
+ * filter list takes all multicast instead; failing both, ND answers only
+ * reach us where the port is promiscuous (net_tap is).
+ */
+static void port_join_ipv6_groups(struct dp_ctx *dp, uint16_t port, const struct rte_ether_addr *mac)
+{
+	struct rte_ether_addr mc[3];
+	struct dp_ip ll, s;
+	int r;
+
+	if (dp_ip_is_any(&dp->cfg.ip6))
+		return;
+	ll = dp_ip6_link_local(mac->addr_bytes);
+	mc[0] = (struct rte_ether_addr){.addr_bytes = {0x33, 0x33, 0, 0, 0, 1}};
+	s = dp_ip6_solicited(&dp->cfg.ip6);
+	dp_ip6_mcast_mac(&s, mc[1].addr_bytes);
+	s = dp_ip6_solicited(&ll);
+	dp_ip6_mcast_mac(&s, mc[2].addr_bytes);
+	r = rte_eth_dev_set_mc_addr_list(port, mc, 3);
+	if (r != 0 && (r = rte_eth_allmulticast_enable(port)) != 0)
+		fprintf(stderr, "dataplane: port %u takes no IPv6 multicast (%s): neighbor "
+				"solicitations may not reach us\n", port, rte_strerror(-r));
+}
+
 static int port_setup(struct dp_ctx *dp)
 {
 	uint16_t port = dp->cfg.port_id, q;
@@ -255,7 +282,9 @@ static int port_setup(struct dp_ctx *dp)
 		conf.rx_adv_conf.rss_conf.rss_key = key;
 		conf.rx_adv_conf.rss_conf.rss_key_len = (uint8_t)key_len;
 		conf.rx_adv_conf.rss_conf.rss_hf =
-			(RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP) & info.flow_type_rss_offloads;
+			(RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV6 |
+			 RTE_ETH_RSS_NONFRAG_IPV6_TCP) &
+			info.flow_type_rss_offloads;
 	}
 	/* Injected TX corruption needs checksums computed over the corrupted bytes in software. */
 	if (!dp->cfg.no_offload && !dp_fault_active(&dp->cfg.tx_fault) &&
@@ -361,6 +390,7 @@ static int port_setup(struct dp_ctx *dp)
 	dp->port_started = 1;
 	port_reta_setup(dp, &info, key, key_len);
 	rte_eth_macaddr_get(port, &mac);
+	port_join_ipv6_groups(dp, port, &mac);
 	for (unsigned i = 0; i < dp->nb_workers; i++) {
 		struct dp_worker *w = dp->w[i];
 
@@ -456,7 +486,8 @@ int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
 	unsigned lcore, i;
 	int r;
 
-	if (!cfg->quit || cfg->prefix_len > 32 || cfg->ip == 0)
+	if (!cfg->quit || cfg->prefix_len > 32 || cfg->prefix6 > 128 ||
+	    (cfg->ip == 0 && dp_ip_is_any(&cfg->ip6)))
 		return ST_ERR_INVALID_ARGUMENT;
 	if ((dp = calloc(1, sizeof(*dp))) == NULL)
 		return ST_ERR_ALLOC;

@@ -85,6 +85,79 @@ static int ipv4(const char *s, uint32_t *out)
 	return ST_OK;
 }
 
+/* Adds one listener; ST_ERR_NO_SPACE past ST_SSHAPP_MAX_LISTEN. */
+static int listen_add(struct st_sshapp *app, const struct dp_ip *a, uint16_t port)
+{
+	for (unsigned i = 0; i < app->n_listen; i++)
+		if (dp_ip_eq(&app->listen_addr[i], a) && app->listen_ports[i] == port)
+			return ST_OK; /* "ListenAddress ::" and the address itself */
+	if (app->n_listen == ST_SSHAPP_MAX_LISTEN) {
+		fprintf(stderr, "sshterm: more than %u listening address:port pairs\n",
+			ST_SSHAPP_MAX_LISTEN);
+		return ST_ERR_NO_SPACE;
+	}
+	app->listen_addr[app->n_listen] = *a;
+	app->listen_ports[app->n_listen++] = port;
+	return ST_OK;
+}
+
+/*
+ * The listeners: each ListenAddress (its port, or every Port), which must be
+ * an address of the port or its family's unspecified address; none given,
+ * every Port on each address the port has (dual stack with both families).
+ */
+static int listeners(const struct st_daemon_conf *conf, const struct dp_cfg *cfg,
+		     struct st_sshapp *app)
+{
+	struct dp_ip v4 = dp_ip_v4(cfg->ip), any6;
+
+	memset(&any6, 0, sizeof(any6));
+	app->listen_port = conf->ports[0];
+	for (unsigned i = 0; i < conf->n_listen; i++) {
+		struct dp_ip a;
+		int v6;
+
+		if (dp_ip_parse(conf->listen[i].addr, &a) != 0) {
+			fprintf(stderr, "sshterm: ListenAddress %s: not an address\n",
+				conf->listen[i].addr);
+			return ST_ERR_FORMAT;
+		}
+		v6 = !dp_ip_is_v4(&a);
+		if (dp_ip_is_any(&a))
+			a = v6 ? any6 : dp_ip_v4(0);
+		if (v6 ? dp_ip_is_any(&cfg->ip6) : cfg->ip == 0) {
+			fprintf(stderr, "sshterm: ListenAddress %s: the port has no %s Address\n",
+				conf->listen[i].addr, v6 ? "IPv6" : "IPv4");
+			return ST_ERR_FORMAT;
+		}
+		if (!dp_ip_is_any(&a) && !dp_ip_eq(&a, v6 ? &cfg->ip6 : &v4)) {
+			fprintf(stderr, "sshterm: ListenAddress %s: not the port's Address\n",
+				conf->listen[i].addr);
+			return ST_ERR_FORMAT;
+		}
+		if (i == 0 && conf->listen[i].port != 0)
+			app->listen_port = conf->listen[i].port;
+		for (unsigned k = 0; k < conf->n_ports; k++) {
+			uint16_t p = conf->listen[i].port ? conf->listen[i].port : conf->ports[k];
+
+			if (listen_add(app, &a, p) != ST_OK)
+				return ST_ERR_NO_SPACE;
+			if (conf->listen[i].port)
+				break;
+		}
+	}
+	if (conf->n_listen == 0)
+		for (unsigned k = 0; k < conf->n_ports; k++) {
+			struct dp_ip a0 = dp_ip_v4(0);
+
+			if (cfg->ip != 0 && listen_add(app, &a0, conf->ports[k]) != ST_OK)
+				return ST_ERR_NO_SPACE;
+			if (!dp_ip_is_any(&cfg->ip6) && listen_add(app, &any6, conf->ports[k]) != ST_OK)
+				return ST_ERR_NO_SPACE;
+		}
+	return ST_OK;
+}
+
 /* -G: creates each configured HostKey that does not exist yet. */
 static int generate_missing_hostkeys(const struct st_daemon_conf *conf)
 {
@@ -224,8 +297,9 @@ int main(int argc, char **argv)
 							     : "");
 		return 1;
 	}
-	if (conf->address[0] == '\0') {
-		fprintf(stderr, "sshterm: %s: no Address configured (e.g. Address 198.18.0.2/24)\n",
+	if (conf->address[0] == '\0' && conf->address6[0] == '\0') {
+		fprintf(stderr, "sshterm: %s: no Address configured (e.g. Address 198.18.0.2/24 "
+				"or Address fd00:18::2/64)\n",
 			conf_path);
 		return 1;
 	}
@@ -276,10 +350,16 @@ int main(int argc, char **argv)
 
 	memset(&cfg, 0, sizeof(cfg));
 	tcp_cfg_defaults(&cfg.tcp);
-	ipv4(conf->address, &cfg.ip);
+	if (conf->address[0] != '\0')
+		ipv4(conf->address, &cfg.ip);
 	cfg.prefix_len = conf->prefix_len;
 	if (conf->gateway[0] != '\0')
 		ipv4(conf->gateway, &cfg.gateway);
+	if (conf->address6[0] != '\0')
+		(void)dp_ip_parse(conf->address6, &cfg.ip6); /* checked by the config parser */
+	cfg.prefix6 = conf->prefix6;
+	if (conf->gateway6[0] != '\0')
+		(void)dp_ip_parse(conf->gateway6, &cfg.gateway6);
 	cfg.quit = &dp_quit;
 	cfg.on_start = st_sshapp_start;
 	cfg.on_poll = st_sshapp_poll;
@@ -298,14 +378,8 @@ int main(int argc, char **argv)
 		cfg.tcp.max_conns = (uint32_t)(2 * max_sessions); /* clients + backends */
 
 	memset(&app, 0, sizeof(app));
-	app.listen_port = conf->ports[0];
-	if (conf->n_listen > 0 && ipv4(conf->listen[0].addr, &app.listen_ip) != ST_OK) {
-		fprintf(stderr, "sshterm: ListenAddress %s: the dataplane speaks IPv4 only\n",
-			conf->listen[0].addr);
+	if (listeners(conf, &cfg, &app) != ST_OK)
 		return 1;
-	}
-	if (conf->n_listen > 0 && conf->listen[0].port != 0)
-		app.listen_port = conf->listen[0].port;
 	app.max_sessions = (uint32_t)max_sessions;
 	app.wcfg.be = conf->crypto_backend == ST_CONF_CRYPTO_CRYPTODEV ? &st_crypto_backend_cryptodev
 								       : &st_crypto_backend_evp;
@@ -351,14 +425,23 @@ int main(int argc, char **argv)
 	st_ctlplane_logf(&cp, LOG_DEBUG, "ML-KEM-768: %s%s",
 			 st_mlkem768_evp_available() ? "OpenSSL provider " : "built in",
 			 st_mlkem768_evp_available() ? st_mlkem768_evp_provider() : "");
-	st_ctlplane_logf(&cp, LOG_INFO, "Server listening on %s port %u (%u worker%s, %u control "
-			 "thread%s).", conf->n_listen ? conf->listen[0].addr : conf->address,
-			 app.listen_port, cp.nb_workers, cp.nb_workers == 1 ? "" : "s", cp.nshards,
-			 cp.nshards == 1 ? "" : "s");
+	for (unsigned i = 0; i < app.n_listen; i++) {
+		char at[DP_IP_STRLEN];
+		struct dp_ip a = app.listen_addr[i];
+
+		/* sshd's wording, one line per address (the unspecified ones named by the port's). */
+		if (dp_ip_is_any(&a))
+			a = dp_ip_is_v4(&a) ? dp_ip_v4(cfg.ip) : cfg.ip6;
+		st_ctlplane_logf(&cp, LOG_INFO, "Server listening on %s port %u (%u worker%s, %u "
+				 "control thread%s).", dp_ip_str(&a, at, sizeof(at)),
+				 app.listen_ports[i], cp.nb_workers, cp.nb_workers == 1 ? "" : "s",
+				 cp.nshards, cp.nshards == 1 ? "" : "s");
+	}
 	{
 		char state[160];
 		snprintf(state, sizeof(state), "READY=1\nMAINPID=%d\nSTATUS=listening on %s port %u",
-			 (int)getpid(), conf->n_listen ? conf->listen[0].addr : conf->address,
+			 (int)getpid(), conf->n_listen ? conf->listen[0].addr
+						       : conf->address[0] ? conf->address : conf->address6,
 			 app.listen_port);
 		if (st_sdnotify(state) < 0)
 			st_ctlplane_logf(&cp, LOG_ERR, "sd_notify to NOTIFY_SOCKET failed");

@@ -23,6 +23,32 @@
 /* Most pieces one transmitted packet has (TCP's TSO plan caps chains well below this). */
 #define VTAP_TX_IOV 128
 
+/* IPv6 (no header checksum; l3_len covers what lies before TCP). */
+static int tx_hdr6(struct rte_mbuf *m, struct virtio_net_hdr *h)
+{
+	struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, DP_ETH_HLEN);
+	uint32_t l4 = DP_ETH_HLEN + (uint32_t)m->l3_len;
+	struct rte_tcp_hdr *th;
+	uint32_t thl;
+
+	if (m->l3_len < sizeof(*ip) || m->data_len < l4 + 20 || m->pkt_len - l4 > UINT16_MAX)
+		return -1;
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->csum_start = (uint16_t)l4;
+	h->csum_offset = 16;
+	if (!(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG))
+		return 0;
+	th = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, l4);
+	thl = (uint32_t)(th->data_off >> 4) * 4;
+	if (m->data_len < l4 + thl || m->tso_segsz == 0)
+		return -1;
+	h->gso_type = VIRTIO_NET_HDR_GSO_TCPV6;
+	h->gso_size = m->tso_segsz;
+	h->hdr_len = (uint16_t)(l4 + thl);
+	th->cksum = rte_ipv6_phdr_cksum(ip, 0); /* with the length, as the kernel wants it */
+	return 0;
+}
+
 int dp_vtap_tx_hdr(struct rte_mbuf *m, struct virtio_net_hdr *h)
 {
 	uint64_t f = m->ol_flags;
@@ -32,6 +58,8 @@ int dp_vtap_tx_hdr(struct rte_mbuf *m, struct virtio_net_hdr *h)
 	memset(h, 0, sizeof(*h));
 	if (!(f & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_TCP_SEG)))
 		return 0;
+	if (f & RTE_MBUF_F_TX_IPV6)
+		return tx_hdr6(m, h);
 	if (m->data_len < DP_ETH_HLEN + DP_IP_HLEN)
 		return -1;
 	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, DP_ETH_HLEN);

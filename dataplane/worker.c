@@ -19,6 +19,7 @@
 #include "dataplane/dp.h"
 #include "dataplane/mq.h"
 #include "dataplane/proto.h"
+#include "dataplane/proto6.h"
 #include "dataplane/vtap.h"
 #include "dataplane/worker.h"
 
@@ -280,6 +281,46 @@ static uint16_t rx_gro(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
 	return out;
 }
 
+void dp_ipv6_tcp_input(struct dp_worker *w, struct rte_mbuf *m, const struct rte_ether_hdr *eh,
+		       const struct dp_ipv6_info *ip)
+{
+	uint32_t l4len = (uint32_t)DP_IP6_HLEN + ip->payload_len - ip->l4_off;
+	int l4_ok = 0;
+
+	/* The TCP header must be in the first segment, like IPv4's (tcp_input checks options). */
+	if (l4len < 20 || (uint32_t)m->data_len < DP_ETH_HLEN + ip->l4_off + 20u) {
+		dp_drop(w, m, DP_DROP_TCP_SHORT);
+		return;
+	}
+	if (w->rx_csum_offload) {
+		uint64_t f = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+		if (f == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+			dp_drop(w, m, DP_DROP_TCP_CSUM);
+			return;
+		}
+		l4_ok = f == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	}
+	if (!l4_ok && !dp_l4_cksum_ipv6_ok(m, &ip->src, &ip->dst, DP_ETH_HLEN + ip->l4_off)) {
+		dp_drop(w, m, DP_DROP_TCP_CSUM);
+		return;
+	}
+	rte_pktmbuf_adj(m, (uint16_t)(DP_ETH_HLEN + ip->l4_off));
+	if (w->nb_workers > 1) {
+		const uint8_t *th = rte_pktmbuf_mtod(m, const uint8_t *);
+		unsigned owner = dp_flow_owner_ip(w, &ip->dst, (uint16_t)(th[2] << 8 | th[3]), &ip->src,
+						  (uint16_t)(th[0] << 8 | th[1]));
+
+		if (owner != w->id) {
+			m->l2_len = DP_ETH_HLEN;
+			m->l3_len = ip->l4_off; /* the IPv6 header and its extension headers */
+			dp_mq_handoff(w, m, owner);
+			return;
+		}
+	}
+	tcp_input_ip(w->tcp, m, &ip->src, &ip->dst, l4len, eh->src_addr.addr_bytes);
+}
+
 void dp_worker_input(struct dp_worker *w, struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *eh;
@@ -290,14 +331,16 @@ void dp_worker_input(struct dp_worker *w, struct rte_mbuf *m)
 		return;
 	}
 	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	if (!rte_is_same_ether_addr(&eh->dst_addr, &w->mac) &&
-	    !rte_is_broadcast_ether_addr(&eh->dst_addr)) {
+	if (!dp_eth_dst_ok(w, &eh->dst_addr)) {
 		dp_drop(w, m, DP_DROP_ETH_DST);
 		return;
 	}
 	switch (rte_be_to_cpu_16(eh->ether_type)) {
 	case DP_ETHERTYPE_IPV4:
 		ipv4_input(w, m, eh);
+		return;
+	case DP_ETHERTYPE_IPV6:
+		dp_ipv6_input(w, m, eh);
 		return;
 	case DP_ETHERTYPE_ARP:
 		dp_arp_input(w, m, (const uint8_t *)eh + DP_ETH_HLEN, m->data_len - DP_ETH_HLEN);
@@ -316,6 +359,7 @@ int dp_worker_begin(struct dp_worker *w)
 	w->now_ms = w->now_tsc / w->tsc_per_ms;
 	w->last_arp_ms = 0;
 	dp_wheel_init(&w->wheel, w->now_ms);
+	dp_nd_start(w);
 	int r;
 	if (cfg->on_start && (r = cfg->on_start(w, cfg->app_arg)) != 0)
 		return r < 0 ? r : -r;
@@ -367,6 +411,7 @@ int dp_worker_pass(struct dp_worker *w)
 	if (w->now_ms - w->last_arp_ms >= 100) {
 		w->last_arp_ms = w->now_ms;
 		dp_arp_timer(w);
+		dp_nd_timer(w);
 	}
 	a0 = rte_rdtsc();
 	tcp_dispatch_events(w->tcp);

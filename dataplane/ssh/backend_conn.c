@@ -85,10 +85,10 @@ static const struct tcp_ops backend_ops = {
 static int bc_connect(void *ctx, const char *host, uint16_t port, void *owner, void **conn)
 {
 	struct st_sshapp_worker *aw = ctx;
-	struct in_addr a;
+	struct dp_ip a;
 
-	/* The dataplane has no resolver: targets are IPv4 addresses. */
-	if (inet_pton(AF_INET, host, &a) != 1)
+	/* The dataplane has no resolver: targets are IPv4 or IPv6 addresses. */
+	if (dp_ip_parse(host, &a) != 0 || dp_ip_is_any(&a))
 		return ST_ERR_NOT_FOUND;
 	if (aw->bc_free == NO_SLOT) {
 		aw->cnt[ST_SSHAPP_BACKEND_FULL]++;
@@ -98,7 +98,7 @@ static int bc_connect(void *ctx, const char *host, uint16_t port, void *owner, v
 	aw->bc_free = b->next_free;
 	b->in_use = 1;
 	b->owner = (struct sess *)owner; /* owner is the wsess, first member of struct sess */
-	if (tcp_connect(aw->w->tcp, ntohl(a.s_addr), port, &backend_ops, b, &b->tcp) != ST_OK) {
+	if (tcp_connect_ip(aw->w->tcp, &a, port, &backend_ops, b, &b->tcp) != ST_OK) {
 		aw->cnt[ST_SSHAPP_BACKEND_FAILED]++;
 		bc_release(b);
 		return ST_ERR_SYSTEM;

@@ -1029,12 +1029,6 @@ static int up_deliver(void *ctx, struct st_plane_msg *m)
 	return ST_OK;
 }
 
-static void ip_str(uint32_t host_order, char *out, size_t outsz)
-{
-	struct in_addr a = {htonl(host_order)};
-	inet_ntop(AF_INET, &a, out, (socklen_t)outsz);
-}
-
 static int on_accepted(void *lctx, tcp_handle_t h, void **cctx)
 {
 	struct st_sshapp_worker *aw = lctx;
@@ -1082,8 +1076,9 @@ static int on_accepted(void *lctx, tcp_handle_t h, void **cctx)
 	st_app_sess_publish(s, s->gen);
 	*cctx = s;
 	if (tcp_conn_info(aw->w->tcp, h, &ti) == ST_OK) {
-		ip_str(ti.raddr, peer, sizeof(peer));
-		ip_str(ti.laddr, local, sizeof(local));
+		/* As sshd prints them: 198.18.0.1, fd00::1 (dataplane/ipaddr.h). */
+		dp_ip_str(&ti.rip, peer, sizeof(peer));
+		dp_ip_str(&ti.lip, local, sizeof(local));
 		st_wsess_open(&s->ws, peer, ti.rport, local, ti.lport);
 	}
 	st_app_sess_service(s);

@@ -234,7 +234,13 @@ int st_sshapp_start(struct dp_worker *w, void *arg)
 	aw->last_tick_ms = w->now_ms;
 
 	struct tcp_listen_cfg lcfg = {app->max_sessions, 0};
-	r = tcp_listen(w->tcp, app->listen_ip, app->listen_port, &st_app_client_ops, aw, &lcfg);
+	if (app->n_listen == 0)
+		r = tcp_listen(w->tcp, 0, app->listen_port, &st_app_client_ops, aw, &lcfg);
+	else
+		for (unsigned i = 0; i < app->n_listen; i++)
+			if ((r = tcp_listen_ip(w->tcp, &app->listen_addr[i], app->listen_ports[i],
+					       &st_app_client_ops, aw, &lcfg)) != ST_OK)
+				break;
 	if (r != ST_OK) {
 		worker_free(aw);
 		return r;

@@ -97,6 +97,8 @@ struct st_doorbell {
 	int sleeping; /* atomic */
 };
 
+#define ST_SSHAPP_MAX_LISTEN 8
+
 /*
  * One per daemon. Set up before the workers start and read-only afterwards,
  * except: w[i] (worker i's own state, touched only by worker i), stopping
@@ -105,7 +107,14 @@ struct st_doorbell {
  * st_sshapp_worker_stats / st_sshapp_session_stats).
  */
 struct st_sshapp {
-	uint32_t listen_ip;        /* host order, 0 = the worker's address */
+	/*
+	 * Listeners, either family: an IPv4-mapped 0.0.0.0 is the worker's IPv4
+	 * address, :: its IPv6 one (tcp_listen_ip). n_listen 0: the worker's
+	 * IPv4 address on listen_port. listen_port: the first port (status).
+	 */
+	struct dp_ip listen_addr[ST_SSHAPP_MAX_LISTEN];
+	uint16_t listen_ports[ST_SSHAPP_MAX_LISTEN];
+	unsigned n_listen;
 	uint16_t listen_port;
 	uint32_t max_sessions;     /* per worker */
 	uint32_t seal_mbufs;       /* per worker seal pool, 0: st_sshapp_seal_mbufs() default */

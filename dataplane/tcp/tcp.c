@@ -11,6 +11,7 @@
 
 #include "crypto/err.h"
 #include "dataplane/mq.h"
+#include "dataplane/proto6.h"
 #include "dataplane/tcp/tcp_internal.h"
 
 void tcp_cfg_defaults(struct tcp_cfg *c)
@@ -282,10 +283,17 @@ void tcp_close_deadline(struct tcp_worker *tw, struct tcp_conn *c)
 
 /* ---- table ---- */
 
-static inline uint32_t tuple_hash(const struct tcp_worker *tw, uint32_t laddr, uint16_t lport,
-				  uint32_t raddr, uint16_t rport)
+/* An address folded to one word for the table hash (an IPv4 one is its own word, mapped prefix aside). */
+static inline uint32_t addr_fold(const struct dp_ip *a)
 {
-	return rte_jhash_3words(raddr, laddr, (uint32_t)rport << 16 | lport, 0x5eed) &
+	return a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3];
+}
+
+static inline uint32_t tuple_hash(const struct tcp_worker *tw, const struct dp_ip *laddr,
+				  uint16_t lport, const struct dp_ip *raddr, uint16_t rport)
+{
+	return rte_jhash_3words(addr_fold(raddr), addr_fold(laddr), (uint32_t)rport << 16 | lport,
+				0x5eed) &
 	       tw->bucket_mask;
 }
 
@@ -397,7 +405,7 @@ static void conn_free(struct tcp_worker *tw, struct tcp_conn *c)
 
 void tcp_conn_hash_insert(struct tcp_worker *tw, struct tcp_conn *c)
 {
-	uint32_t b = tuple_hash(tw, c->laddr, c->lport, c->raddr, c->rport);
+	uint32_t b = tuple_hash(tw, &c->laddr, c->lport, &c->raddr, c->rport);
 
 	c->hnext = tw->buckets[b];
 	tw->buckets[b] = (uint32_t)(c - tw->conns);
@@ -405,7 +413,7 @@ void tcp_conn_hash_insert(struct tcp_worker *tw, struct tcp_conn *c)
 
 static void hash_remove(struct tcp_worker *tw, struct tcp_conn *c)
 {
-	uint32_t b = tuple_hash(tw, c->laddr, c->lport, c->raddr, c->rport);
+	uint32_t b = tuple_hash(tw, &c->laddr, c->lport, &c->raddr, c->rport);
 	uint32_t *pp = &tw->buckets[b], idx = (uint32_t)(c - tw->conns);
 
 	while (*pp != TCP_NIL) {
@@ -418,16 +426,16 @@ static void hash_remove(struct tcp_worker *tw, struct tcp_conn *c)
 	}
 }
 
-struct tcp_conn *tcp_conn_lookup(struct tcp_worker *tw, uint32_t laddr, uint16_t lport,
-				 uint32_t raddr, uint16_t rport)
+struct tcp_conn *tcp_conn_lookup(struct tcp_worker *tw, const struct dp_ip *laddr, uint16_t lport,
+				 const struct dp_ip *raddr, uint16_t rport)
 {
 	uint32_t i = tw->buckets[tuple_hash(tw, laddr, lport, raddr, rport)];
 
 	while (i != TCP_NIL) {
 		struct tcp_conn *c = &tw->conns[i];
 
-		if (c->raddr == raddr && c->rport == rport && c->lport == lport &&
-		    c->laddr == laddr)
+		if (c->rport == rport && c->lport == lport && dp_ip_eq(&c->raddr, raddr) &&
+		    dp_ip_eq(&c->laddr, laddr))
 			return c;
 		i = c->hnext;
 	}
@@ -551,13 +559,27 @@ void tcp_timer_update(struct tcp_worker *tw, struct tcp_conn *c)
 		dp_timer_arm(&tw->w->wheel, &c->tm, next);
 }
 
-uint32_t tcp_isn(struct tcp_worker *tw, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		 uint16_t rport)
+uint32_t tcp_isn(struct tcp_worker *tw, const struct dp_ip *laddr, uint16_t lport,
+		 const struct dp_ip *raddr, uint16_t rport)
 {
-	uint32_t in[3] = {laddr, raddr, (uint32_t)lport << 16 | rport};
 	uint64_t ticks = tw->w->now_tsc / (rte_get_tsc_hz() / 250000 + 1); /* 4 us clock */
 
-	return (uint32_t)st_siphash24(&tw->isn_key, in, sizeof(in)) + (uint32_t)ticks;
+	if (dp_ip_is_v4(laddr)) {
+		uint32_t in[3] = {dp_ip_v4_of(laddr), dp_ip_v4_of(raddr), (uint32_t)lport << 16 | rport};
+
+		return (uint32_t)st_siphash24(&tw->isn_key, in, sizeof(in)) + (uint32_t)ticks;
+	}
+	{
+		uint8_t in[36];
+
+		memcpy(in, laddr->b, 16);
+		memcpy(in + 16, raddr->b, 16);
+		in[32] = (uint8_t)(lport >> 8);
+		in[33] = (uint8_t)lport;
+		in[34] = (uint8_t)(rport >> 8);
+		in[35] = (uint8_t)rport;
+		return (uint32_t)st_siphash24(&tw->isn_key, in, sizeof(in)) + (uint32_t)ticks;
+	}
 }
 
 /* ---- events ---- */
@@ -668,14 +690,31 @@ static struct tcp_conn *conn_of(struct tcp_worker *tw, tcp_handle_t h)
 int tcp_listen(struct tcp_worker *tw, uint32_t addr, uint16_t port, const struct tcp_ops *ops,
 	       void *ctx, const struct tcp_listen_cfg *lcfg)
 {
+	struct dp_ip a = dp_ip_v4(addr);
+
+	return tcp_listen_ip(tw, &a, port, ops, ctx, lcfg);
+}
+
+int tcp_listen_ip(struct tcp_worker *tw, const struct dp_ip *addr_in, uint16_t port,
+		  const struct tcp_ops *ops, void *ctx, const struct tcp_listen_cfg *lcfg)
+{
 	struct tcp_listener *free_l = NULL;
+	struct dp_ip addr = *addr_in;
 
 	if (port == 0 || !ops || !ops->accepted)
 		return ST_ERR_INVALID_ARGUMENT;
-	if (addr == 0)
-		addr = tw->w->ip;
+	/* The family's unspecified address means the worker's address of that family. */
+	if (dp_ip_is_v4(&addr) && dp_ip_v4_of(&addr) == 0) {
+		if (tw->w->ip == 0)
+			return ST_ERR_INVALID_ARGUMENT;
+		addr = dp_ip_v4(tw->w->ip);
+	} else if (!dp_ip_is_v4(&addr) && dp_ip_is_any(&addr)) {
+		if (dp_ip_is_any(&tw->w->ip6))
+			return ST_ERR_INVALID_ARGUMENT;
+		addr = tw->w->ip6;
+	}
 	for (unsigned i = 0; i < TCP_MAX_LISTENERS; i++) {
-		if (tw->lst[i].used && tw->lst[i].addr == addr && tw->lst[i].port == port)
+		if (tw->lst[i].used && dp_ip_eq(&tw->lst[i].addr, &addr) && tw->lst[i].port == port)
 			return ST_ERR_INVALID_ARGUMENT;
 		if (!tw->lst[i].used && !free_l)
 			free_l = &tw->lst[i];
@@ -693,11 +732,11 @@ int tcp_listen(struct tcp_worker *tw, uint32_t addr, uint16_t port, const struct
 	return ST_OK;
 }
 
-struct tcp_listener *tcp_listener_find(struct tcp_worker *tw, uint32_t addr, uint16_t port);
-struct tcp_listener *tcp_listener_find(struct tcp_worker *tw, uint32_t addr, uint16_t port)
+struct tcp_listener *tcp_listener_find(struct tcp_worker *tw, const struct dp_ip *addr,
+				       uint16_t port)
 {
 	for (unsigned i = 0; i < TCP_MAX_LISTENERS; i++)
-		if (tw->lst[i].used && tw->lst[i].port == port && tw->lst[i].addr == addr)
+		if (tw->lst[i].used && tw->lst[i].port == port && dp_ip_eq(&tw->lst[i].addr, addr))
 			return &tw->lst[i];
 	return NULL;
 }
@@ -713,13 +752,14 @@ void tcp_set_sport_hook(struct tcp_worker *tw, tcp_sport_fn *fn, void *arg)
  * rule of dataplane/mq.h: the port's real redirection table over the
  * symmetric Toeplitz hash, so the peer's answers come back to this worker.
  */
-static int rss_is_ours(const struct tcp_worker *tw, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		       uint16_t rport)
+static int rss_is_ours(const struct tcp_worker *tw, const struct dp_ip *laddr, uint16_t lport,
+		       const struct dp_ip *raddr, uint16_t rport)
 {
-	return dp_flow_owner(tw->w, laddr, lport, raddr, rport) == tw->w->id;
+	return dp_flow_owner_ip(tw->w, laddr, lport, raddr, rport) == tw->w->id;
 }
 
-static uint16_t pick_sport(struct tcp_worker *tw, uint32_t laddr, uint32_t raddr, uint16_t rport)
+static uint16_t pick_sport(struct tcp_worker *tw, const struct dp_ip *laddr,
+			   const struct dp_ip *raddr, uint16_t rport)
 {
 	uint32_t range = (uint32_t)tw->cfg.eph_hi - tw->cfg.eph_lo + 1;
 
@@ -743,28 +783,43 @@ static uint16_t pick_sport(struct tcp_worker *tw, uint32_t laddr, uint32_t raddr
 int tcp_connect(struct tcp_worker *tw, uint32_t raddr, uint16_t rport, const struct tcp_ops *ops,
 		void *ctx, tcp_handle_t *out)
 {
-	struct tcp_conn *c;
-	uint16_t sport;
+	struct dp_ip a = dp_ip_v4(raddr);
 
-	if (raddr == 0 || rport == 0 || !ops)
+	return tcp_connect_ip(tw, &a, rport, ops, ctx, out);
+}
+
+int tcp_connect_ip(struct tcp_worker *tw, const struct dp_ip *raddr, uint16_t rport,
+		   const struct tcp_ops *ops, void *ctx, tcp_handle_t *out)
+{
+	struct tcp_conn *c;
+	struct dp_ip laddr, hop;
+	uint16_t sport;
+	int v6 = !dp_ip_is_v4(raddr);
+
+	if (dp_ip_is_any(raddr) || rport == 0 || !ops)
 		return ST_ERR_INVALID_ARGUMENT;
-	if (dp_next_hop(tw->w, raddr) == 0)
+	hop = dp_next_hop_ip(tw->w, raddr);
+	if (dp_ip_is_any(&hop))
 		return ST_ERR_INVALID_ARGUMENT;
-	if ((sport = pick_sport(tw, tw->w->ip, raddr, rport)) == 0)
+	if (v6)
+		laddr = dp_ip6_is_link_local(raddr) ? tw->w->ll6 : tw->w->ip6;
+	else
+		laddr = dp_ip_v4(tw->w->ip);
+	if ((sport = pick_sport(tw, &laddr, raddr, rport)) == 0)
 		return ST_ERR_NO_SPACE;
 	if ((c = tcp_conn_alloc(tw)) == NULL)
 		return ST_ERR_NO_SPACE;
-	c->laddr = tw->w->ip;
-	c->raddr = raddr;
+	c->laddr = laddr;
+	c->raddr = *raddr;
 	c->lport = sport;
 	c->rport = rport;
 	c->ops = ops;
 	c->ctx = ctx;
-	c->flags = TF_APP_KNOWN;
+	c->flags = TF_APP_KNOWN | (v6 ? TF_V6 : 0);
 	c->state = TCP_SYN_SENT;
-	c->iss = tcp_isn(tw, c->laddr, c->lport, raddr, rport);
+	c->iss = tcp_isn(tw, &c->laddr, c->lport, raddr, rport);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
-	c->mss = tw->cfg.mss;
+	c->mss = tcp_our_mss(tw, v6);
 	c->rcv_ws = tw->rcv_ws;
 	tcp_rtt_init(&c->rtt, tw->cfg.min_rto_ms);
 	tcp_cc_init(&c->cc, c->mss, (enum tcp_cc_algo)tw->cfg.cc_algo);
@@ -956,8 +1011,10 @@ int tcp_conn_info(struct tcp_worker *tw, tcp_handle_t h, struct tcp_conn_info *o
 
 	if (!c)
 		return ST_ERR_STALE;
-	out->laddr = c->laddr;
-	out->raddr = c->raddr;
+	out->laddr = dp_ip_is_v4(&c->laddr) ? dp_ip_v4_of(&c->laddr) : 0;
+	out->raddr = dp_ip_is_v4(&c->raddr) ? dp_ip_v4_of(&c->raddr) : 0;
+	out->lip = c->laddr;
+	out->rip = c->raddr;
 	out->lport = c->lport;
 	out->rport = c->rport;
 	out->state = c->state;

@@ -36,6 +36,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dataplane/ipaddr.h"
+
 struct rte_mbuf;
 struct dp_worker;
 struct tcp_worker;
@@ -95,8 +97,8 @@ struct tcp_listen_cfg {
  * let the stack pick (default: first free ephemeral port whose flow the
  * port's redirection table maps to this worker, dataplane/mq.h).
  */
-typedef uint16_t tcp_sport_fn(void *arg, uint32_t laddr, uint32_t raddr, uint16_t rport,
-			      unsigned attempt);
+typedef uint16_t tcp_sport_fn(void *arg, const struct dp_ip *laddr, const struct dp_ip *raddr,
+			      uint16_t rport, unsigned attempt);
 
 /* Creates / frees a worker's TCP state (at setup time, not on the fast path). */
 int tcp_worker_create(struct dp_worker *w, const struct tcp_cfg *cfg, struct tcp_worker **out);
@@ -108,6 +110,13 @@ void tcp_worker_destroy(struct tcp_worker *tw);
  */
 int tcp_listen(struct tcp_worker *tw, uint32_t addr, uint16_t port, const struct tcp_ops *ops,
 	       void *ctx, const struct tcp_listen_cfg *lcfg);
+/*
+ * The same for either family: an IPv4-mapped 0.0.0.0 is the worker's IPv4
+ * address, :: its IPv6 one (ST_ERR_INVALID_ARGUMENT when it has none). A
+ * dual-stack listener is two calls.
+ */
+int tcp_listen_ip(struct tcp_worker *tw, const struct dp_ip *addr, uint16_t port,
+		  const struct tcp_ops *ops, void *ctx, const struct tcp_listen_cfg *lcfg);
 
 /*
  * Active open to raddr:rport. *out gets the handle at once; connected or
@@ -116,6 +125,9 @@ int tcp_listen(struct tcp_worker *tw, uint32_t addr, uint16_t port, const struct
  */
 int tcp_connect(struct tcp_worker *tw, uint32_t raddr, uint16_t rport, const struct tcp_ops *ops,
 		void *ctx, tcp_handle_t *out);
+/* Either family; the source is the worker's address of raddr's family (link-local for link-local). */
+int tcp_connect_ip(struct tcp_worker *tw, const struct dp_ip *raddr, uint16_t rport,
+		   const struct tcp_ops *ops, void *ctx, tcp_handle_t *out);
 void tcp_set_sport_hook(struct tcp_worker *tw, tcp_sport_fn *fn, void *arg);
 
 /*
@@ -164,7 +176,8 @@ int tcp_release(struct tcp_worker *tw, tcp_handle_t h);
 int tcp_abort(struct tcp_worker *tw, tcp_handle_t h);
 
 struct tcp_conn_info {
-	uint32_t laddr, raddr;
+	uint32_t laddr, raddr; /* IPv4 (host order), 0 for an IPv6 connection */
+	struct dp_ip lip, rip; /* either family */
 	uint16_t lport, rport;
 	uint8_t state;
 	uint32_t snd_mss, cwnd, ssthresh, srtt_ms, rto_ms;
@@ -191,6 +204,9 @@ void tcp_worker_print_states(const struct tcp_worker *tw, FILE *f, const char *p
 struct dp_ipv4_info;
 void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_info *ip,
 	       const uint8_t *src_mac, int csum_ok);
+/* The same for either family: l4len bytes of TCP segment from src to dst (checked headers). */
+void tcp_input_ip(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ip *src,
+		  const struct dp_ip *dst, uint32_t l4len, const uint8_t *src_mac);
 /* End of an RX burst: deliver events, then send what is pending. */
 void tcp_dispatch_events(struct tcp_worker *tw);
 void tcp_flush_output(struct tcp_worker *tw);

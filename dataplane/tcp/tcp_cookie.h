@@ -41,6 +41,18 @@ int tcp_cookie_check(const struct tcp_cookie_key *key, uint32_t cookie, uint32_t
 		     uint32_t daddr, uint16_t sport, uint16_t dport, uint32_t peer_isn,
 		     uint64_t now_s, uint16_t *mss_out);
 
+/*
+ * The same over either family's addresses (dataplane/ipaddr.h): an IPv4
+ * pair gives exactly the values above, an IPv6 pair hashes all 32 bytes.
+ */
+struct dp_ip;
+uint32_t tcp_cookie_make_ip(const struct tcp_cookie_key *key, const struct dp_ip *saddr,
+			    const struct dp_ip *daddr, uint16_t sport, uint16_t dport,
+			    uint32_t peer_isn, uint16_t mss, uint64_t now_s);
+int tcp_cookie_check_ip(const struct tcp_cookie_key *key, uint32_t cookie, const struct dp_ip *saddr,
+			const struct dp_ip *daddr, uint16_t sport, uint16_t dport, uint32_t peer_isn,
+			uint64_t now_s, uint16_t *mss_out);
+
 /* Low 5 bits of TSval carrying ws/sack; and decoding them from the echoed TSecr. */
 static inline uint32_t tcp_cookie_ts_bits(int ws_ok, unsigned ws, int sack_ok)
 {

@@ -12,7 +12,6 @@
 #include "dataplane/proto.h"
 #include "dataplane/tcp/tcp_internal.h"
 
-struct tcp_listener *tcp_listener_find(struct tcp_worker *tw, uint32_t addr, uint16_t port);
 
 static void drop_seg(struct tcp_worker *tw, struct tcp_seg *s, unsigned reason)
 {
@@ -35,10 +34,10 @@ static void free_seg(struct tcp_seg *s)
 static void syn_options(struct tcp_worker *tw, struct tcp_conn *c, const struct tcp_opts *o,
 			int we_offered_all)
 {
-	uint16_t mss = (o->flags & TCP_OF_MSS) ? o->mss : 536;
+	uint16_t mss = (o->flags & TCP_OF_MSS) ? o->mss : 536, ours = tcp_our_mss(tw, !!(c->flags & TF_V6));
 
-	if (mss > tw->cfg.mss)
-		mss = tw->cfg.mss;
+	if (mss > ours)
+		mss = ours;
 	if (mss < 64)
 		mss = 64;
 	c->mss = mss;
@@ -86,7 +85,7 @@ static struct tcp_conn *new_passive(struct tcp_worker *tw, struct tcp_listener *
 	c->lst = l;
 	c->ops = l->ops;
 	c->ctx = l->ctx;
-	c->flags = TF_PASSIVE | TF_RMAC;
+	c->flags = TF_PASSIVE | TF_RMAC | (dp_ip_is_v4(&s->saddr) ? 0 : TF_V6);
 	memcpy(c->rmac.addr_bytes, s->smac, 6);
 	tcp_rtt_init(&c->rtt, tw->cfg.min_rto_ms);
 	l->n_conns++;
@@ -104,8 +103,8 @@ static void cookie_ack(struct tcp_worker *tw, struct tcp_listener *l, struct tcp
 	struct tcp_conn *c;
 	uint32_t cookie = s->ack - 1;
 
-	if (tcp_cookie_check(&tw->ckey, cookie, s->saddr, s->daddr, s->sport, s->dport, s->seq - 1,
-			     tw->w->now_ms / 1000, &mss) != ST_OK) {
+	if (tcp_cookie_check_ip(&tw->ckey, cookie, &s->saddr, &s->daddr, s->sport, s->dport,
+				s->seq - 1, tw->w->now_ms / 1000, &mss) != ST_OK) {
 		/*
 		 * While cookies are in use, a failed check may be a later segment
 		 * of a handshake whose ACK was lost: drop it silently so the
@@ -199,7 +198,7 @@ static void listen_input(struct tcp_worker *tw, struct tcp_listener *l, struct t
 	c->irs = s->seq;
 	c->rcv_nxt = s->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
-	c->iss = tcp_isn(tw, c->laddr, c->lport, c->raddr, c->rport);
+	c->iss = tcp_isn(tw, &c->laddr, c->lport, &c->raddr, c->rport);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	syn_options(tw, c, &s->o, 1);
 	c->snd_wnd = s->wnd; /* never scaled in a SYN */
@@ -785,15 +784,23 @@ static void conn_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_info *ip,
 	       const uint8_t *src_mac, int csum_ok)
 {
+	struct dp_ip src = dp_ip_v4(ip->src), dst = dp_ip_v4(ip->dst);
+
+	(void)csum_ok;
+	tcp_input_ip(tw, m, &src, &dst, (uint32_t)ip->total_len - ip->hlen, src_mac);
+}
+
+void tcp_input_ip(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ip *src,
+		  const struct dp_ip *dst, uint32_t l4len, const uint8_t *src_mac)
+{
 	struct dp_stats *st = tw->w->st;
 	const uint8_t *th;
-	uint32_t l4len = ip->total_len - ip->hlen, doff;
+	uint32_t doff;
 	struct tcp_seg s;
 	struct tcp_conn *c;
 	struct tcp_listener *l;
 	int header_only;
 
-	(void)csum_ok;
 	if (l4len < 20 || m->data_len < 20 || m->pkt_len < l4len) {
 		dp_drop(tw->w, m, DP_DROP_TCP_SHORT);
 		return;
@@ -819,8 +826,8 @@ void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_i
 	s.seq = (uint32_t)th[4] << 24 | (uint32_t)th[5] << 16 | (uint32_t)th[6] << 8 | th[7];
 	s.ack = (uint32_t)th[8] << 24 | (uint32_t)th[9] << 16 | (uint32_t)th[10] << 8 | th[11];
 	s.wnd = (uint16_t)(th[14] << 8 | th[15]);
-	s.saddr = ip->src;
-	s.daddr = ip->dst;
+	s.saddr = *src;
+	s.daddr = *dst;
 	s.smac = src_mac;
 	s.len = l4len - doff;
 	if (s.sport == 0 || s.dport == 0) {
@@ -842,14 +849,14 @@ void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_i
 	} else {
 		s.m = NULL;
 	}
-	c = tcp_conn_lookup(tw, s.daddr, s.dport, s.saddr, s.sport);
+	c = tcp_conn_lookup(tw, &s.daddr, s.dport, &s.saddr, s.sport);
 	/*
 	 * A new SYN for a 4-tuple in TIME_WAIT whose sequence number is above
 	 * what the old connection used may start a new connection (RFC 9293
 	 * 3.6.1): the old one is forgotten and the SYN goes to the listener.
 	 */
 	if (c && c->state == TCP_TIME_WAIT && (s.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
-	    seq_gt(s.seq, c->rcv_nxt) && tcp_listener_find(tw, s.daddr, s.dport)) {
+	    seq_gt(s.seq, c->rcv_nxt) && tcp_listener_find(tw, &s.daddr, s.dport)) {
 		tcp_conn_term(tw, c, ST_OK);
 		c = NULL;
 	}
@@ -859,7 +866,7 @@ void tcp_input(struct tcp_worker *tw, struct rte_mbuf *m, const struct dp_ipv4_i
 			rte_pktmbuf_free(m);
 		return;
 	}
-	l = tcp_listener_find(tw, s.daddr, s.dport);
+	l = tcp_listener_find(tw, &s.daddr, s.dport);
 	if (l) {
 		listen_input(tw, l, &s);
 	} else {

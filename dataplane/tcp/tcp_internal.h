@@ -62,6 +62,7 @@ enum tcp_state {
 #define TF_ORPHAN 0x80000    /* released by the app: the stack finishes the close alone */
 #define TF_IN_CLOSED 0x100000 /* closed() is running: only tcp_read works on the handle */
 #define TF_ARP_MAC 0x200000  /* rmac came from the ARP cache: asked again for every segment */
+#define TF_V6 0x400000       /* an IPv6 connection (laddr / raddr are not IPv4-mapped) */
 
 #define EV_ACCEPTED 0x01
 #define EV_CONNECTED 0x02
@@ -79,7 +80,7 @@ enum tcp_state {
 #define TCP_FIN_WAIT_2_MS 60000
 
 struct tcp_listener {
-	uint32_t addr;
+	struct dp_ip addr;
 	uint16_t port;
 	uint8_t used;
 	const struct tcp_ops *ops;
@@ -91,8 +92,8 @@ struct tcp_listener {
 };
 
 struct tcp_conn {
-	/* identity and lookup */
-	uint32_t laddr, raddr;
+	/* identity and lookup (either family, dataplane/ipaddr.h) */
+	struct dp_ip laddr, raddr;
 	uint16_t lport, rport;
 	uint32_t hnext;
 	uint32_t gen;
@@ -181,7 +182,7 @@ struct tcp_seg {
 	uint16_t wnd;
 	uint8_t flags;
 	struct rte_mbuf *m; /* payload (NULL when len == 0) */
-	uint32_t saddr, daddr;
+	struct dp_ip saddr, daddr;
 	uint16_t sport, dport;
 	const uint8_t *smac;
 	struct tcp_opts o;
@@ -260,15 +261,22 @@ static inline tcp_handle_t tcp_handle_of(const struct tcp_worker *tw, const stru
 /* tcp.c */
 struct tcp_conn *tcp_conn_alloc(struct tcp_worker *tw);
 void tcp_conn_hash_insert(struct tcp_worker *tw, struct tcp_conn *c);
-struct tcp_conn *tcp_conn_lookup(struct tcp_worker *tw, uint32_t laddr, uint16_t lport,
-				 uint32_t raddr, uint16_t rport);
+struct tcp_conn *tcp_conn_lookup(struct tcp_worker *tw, const struct dp_ip *laddr, uint16_t lport,
+				 const struct dp_ip *raddr, uint16_t rport);
 void tcp_conn_term(struct tcp_worker *tw, struct tcp_conn *c, int err);
 void tcp_enter_time_wait(struct tcp_worker *tw, struct tcp_conn *c);
 void tcp_sched_out(struct tcp_worker *tw, struct tcp_conn *c);
 void tcp_sched_ev(struct tcp_worker *tw, struct tcp_conn *c, uint8_t ev);
 void tcp_timer_update(struct tcp_worker *tw, struct tcp_conn *c);
-uint32_t tcp_isn(struct tcp_worker *tw, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		 uint16_t rport);
+uint32_t tcp_isn(struct tcp_worker *tw, const struct dp_ip *laddr, uint16_t lport,
+		 const struct dp_ip *raddr, uint16_t rport);
+/* Our MSS for a family: the configured one (MTU - 40) for IPv4, 20 less for IPv6's header. */
+static inline uint16_t tcp_our_mss(const struct tcp_worker *tw, int v6)
+{
+	return (uint16_t)(tw->cfg.mss - (v6 ? 20 : 0));
+}
+struct tcp_listener *tcp_listener_find(struct tcp_worker *tw, const struct dp_ip *addr,
+				       uint16_t port);
 void tcp_sq_free_acked(struct tcp_conn *c, uint32_t n);
 void tcp_free_queues(struct tcp_worker *tw, struct tcp_conn *c);
 void tcp_rq_free(struct tcp_conn *c);

@@ -13,6 +13,7 @@
 
 #include "dataplane/csum.h"
 #include "dataplane/proto.h"
+#include "dataplane/proto6.h"
 #include "dataplane/tcp/tcp_internal.h"
 
 uint32_t tcp_rcv_space(const struct tcp_worker *tw, const struct tcp_conn *c)
@@ -208,17 +209,20 @@ static void fill_sack(struct tcp_conn *c, struct tcp_opts *o)
 		o->flags |= TCP_OF_SACK;
 }
 
-/* Builds the Ethernet + IPv4 + TCP headers of a segment in a fresh mbuf. */
-static struct rte_mbuf *build_hdr(struct tcp_worker *tw, uint32_t laddr, uint32_t raddr,
-				  uint16_t lport, uint16_t rport, uint32_t seq, uint32_t ack,
-				  uint8_t flags, uint16_t wnd, const struct tcp_opts *o, int syn,
-				  struct rte_tcp_hdr **th_out, struct rte_ipv4_hdr **ip_out)
+/* Builds the Ethernet + IP (either family) + TCP headers of a segment in a fresh mbuf. */
+static struct rte_mbuf *build_hdr(struct tcp_worker *tw, const struct dp_ip *laddr,
+				  const struct dp_ip *raddr, uint16_t lport, uint16_t rport,
+				  uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
+				  const struct tcp_opts *o, int syn, struct rte_tcp_hdr **th_out,
+				  uint8_t **ip_out)
 {
 	struct dp_worker *w = tw->w;
 	struct rte_mbuf *h = rte_pktmbuf_alloc(w->pool);
 	uint8_t optbuf[40];
 	size_t olen = o ? tcp_opts_write(optbuf, syn, o) : 0;
-	uint16_t hl = (uint16_t)(DP_ETH_HLEN + DP_IP_HLEN + 20 + olen);
+	int v6 = !dp_ip_is_v4(laddr);
+	uint16_t l3 = v6 ? DP_IP6_HLEN : DP_IP_HLEN;
+	uint16_t hl = (uint16_t)(DP_ETH_HLEN + l3 + 20 + olen);
 	uint8_t *p;
 	struct rte_ether_hdr *eh;
 	struct rte_tcp_hdr *th;
@@ -231,10 +235,16 @@ static struct rte_mbuf *build_hdr(struct tcp_worker *tw, uint32_t laddr, uint32_
 	eh = (struct rte_ether_hdr *)p;
 	memset(&eh->dst_addr, 0, sizeof(eh->dst_addr));
 	eh->src_addr = w->mac;
-	eh->ether_type = rte_cpu_to_be_16(DP_ETHERTYPE_IPV4);
-	/* IPv4 header: total length and checksum are finished in finish(). */
-	dp_ipv4_build(p + DP_ETH_HLEN, laddr, raddr, DP_IPPROTO_TCP, 0, w->ip_id++, 1);
-	th = (struct rte_tcp_hdr *)(p + DP_ETH_HLEN + DP_IP_HLEN);
+	/* IP header: lengths (and IPv4's checksum) are finished in finish(). */
+	if (v6) {
+		eh->ether_type = rte_cpu_to_be_16(DP_ETHERTYPE_IPV6);
+		dp_ipv6_build(p + DP_ETH_HLEN, laddr, raddr, DP_IPPROTO_TCP, 0, 64);
+	} else {
+		eh->ether_type = rte_cpu_to_be_16(DP_ETHERTYPE_IPV4);
+		dp_ipv4_build(p + DP_ETH_HLEN, dp_ip_v4_of(laddr), dp_ip_v4_of(raddr),
+			      DP_IPPROTO_TCP, 0, w->ip_id++, 1);
+	}
+	th = (struct rte_tcp_hdr *)(p + DP_ETH_HLEN + l3);
 	th->src_port = rte_cpu_to_be_16(lport);
 	th->dst_port = rte_cpu_to_be_16(rport);
 	th->sent_seq = rte_cpu_to_be_32(seq);
@@ -246,11 +256,40 @@ static struct rte_mbuf *build_hdr(struct tcp_worker *tw, uint32_t laddr, uint32_
 	th->tcp_urp = 0;
 	memcpy(th + 1, optbuf, olen);
 	h->l2_len = DP_ETH_HLEN;
-	h->l3_len = DP_IP_HLEN;
+	h->l3_len = l3;
 	h->l4_len = (uint64_t)(20 + olen);
 	*th_out = th;
-	*ip_out = (struct rte_ipv4_hdr *)(p + DP_ETH_HLEN);
+	*ip_out = p + DP_ETH_HLEN;
 	return h;
+}
+
+/* finish() for IPv6: no header checksum; the pseudo-header from the addresses. */
+static void finish6(struct tcp_worker *tw, struct rte_mbuf *h, struct rte_tcp_hdr *th,
+		    struct rte_ipv6_hdr *ip, uint32_t segsz)
+{
+	struct dp_worker *w = tw->w;
+	struct dp_ip src, dst;
+
+	ip->payload_len = rte_cpu_to_be_16((uint16_t)(h->pkt_len - DP_ETH_HLEN - DP_IP6_HLEN));
+	if (segsz) {
+		uint32_t pay = h->pkt_len - DP_ETH_HLEN - DP_IP6_HLEN - (uint32_t)h->l4_len;
+
+		h->ol_flags = RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM;
+		h->tso_segsz = (uint16_t)segsz;
+		th->cksum = rte_ipv6_phdr_cksum(ip, h->ol_flags);
+		w->st->ctr[DP_CTR_TCP_TSO_OUT]++;
+		w->st->ctr[DP_CTR_TCP_TSO_SEGS] += (pay + segsz - 1) / segsz;
+	} else if (w->tx_csum_offload && dp_chain_even_pieces(h)) {
+		h->ol_flags = RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM;
+		th->cksum = rte_ipv6_phdr_cksum(ip, h->ol_flags);
+	} else {
+		if (w->tx_csum_offload)
+			w->st->ctr[DP_CTR_TCP_CSUM_SW]++;
+		memcpy(src.b, ip->src_addr, 16);
+		memcpy(dst.b, ip->dst_addr, 16);
+		th->cksum = 0;
+		th->cksum = dp_l4_cksum_ipv6(h, &src, &dst, DP_ETH_HLEN + DP_IP6_HLEN);
+	}
 }
 
 /*
@@ -258,11 +297,16 @@ static struct rte_mbuf *build_hdr(struct tcp_worker *tw, uint32_t laddr, uint32_
  * a TSO packet, the port cuts it into segments of segsz payload bytes.
  */
 static void finish(struct tcp_worker *tw, struct rte_mbuf *h, struct rte_tcp_hdr *th,
-		   struct rte_ipv4_hdr *ip, const struct rte_ether_addr *dmac, uint32_t raddr,
+		   uint8_t *l3, const struct rte_ether_addr *dmac, const struct dp_ip *raddr,
 		   uint32_t segsz)
 {
 	struct dp_worker *w = tw->w;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)l3;
 
+	if ((l3[0] >> 4) == 6) {
+		finish6(tw, h, th, (struct rte_ipv6_hdr *)l3, segsz);
+		goto out;
+	}
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(h->pkt_len - DP_ETH_HLEN));
 	if (segsz) {
 		uint32_t pay = h->pkt_len - DP_ETH_HLEN - DP_IP_HLEN - (uint32_t)h->l4_len;
@@ -288,12 +332,15 @@ static void finish(struct tcp_worker *tw, struct rte_mbuf *h, struct rte_tcp_hdr
 		th->cksum = 0;
 		th->cksum = dp_l4_cksum_ipv4(h, ip, DP_ETH_HLEN + DP_IP_HLEN);
 	}
+out:
 	w->st->ctr[DP_CTR_TCP_SEGS_OUT]++;
 	if (dmac) {
 		rte_pktmbuf_mtod(h, struct rte_ether_hdr *)->dst_addr = *dmac;
 		dp_tx(w, h);
 	} else {
-		dp_ip_output(w, h, dp_next_hop(w, raddr));
+		struct dp_ip hop = dp_next_hop_ip(w, raddr);
+
+		dp_neigh_output(w, h, &hop);
 	}
 }
 
@@ -310,7 +357,11 @@ static const struct rte_ether_addr *conn_mac(struct tcp_worker *tw, struct tcp_c
 
 	if ((c->flags & (TF_RMAC | TF_ARP_MAC)) == TF_RMAC)
 		return &c->rmac;
-	m = dp_arp_lookup(tw->w, dp_next_hop(tw->w, c->raddr));
+	{
+		struct dp_ip hop = dp_next_hop_ip(tw->w, &c->raddr);
+
+		m = dp_ip_is_any(&hop) ? NULL : dp_neigh_lookup(tw->w, &hop);
+	}
 	if (m) {
 		c->rmac = *m;
 		c->flags |= TF_RMAC | TF_ARP_MAC;
@@ -326,7 +377,7 @@ int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t l
 	struct tcp_opts o;
 	struct rte_mbuf *h;
 	struct rte_tcp_hdr *th;
-	struct rte_ipv4_hdr *ip;
+	uint8_t *ip;
 	int syn = (flags & TH_SYN) != 0;
 	uint32_t wnd = rcv_window(tw, c), segsz = 0;
 	uint16_t wfield;
@@ -334,7 +385,7 @@ int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t l
 	memset(&o, 0, sizeof(o));
 	if (syn) {
 		o.flags = TCP_OF_MSS;
-		o.mss = tw->cfg.mss;
+		o.mss = tcp_our_mss(tw, !!(c->flags & TF_V6));
 		if (c->state == TCP_SYN_SENT || (c->flags & TF_TS))
 			o.flags |= TCP_OF_TS;
 		if (c->state == TCP_SYN_SENT || (c->flags & TF_SACK))
@@ -358,7 +409,7 @@ int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t l
 		wnd >>= c->rcv_ws;
 		wfield = (uint16_t)(wnd > 65535 ? 65535 : wnd);
 	}
-	h = build_hdr(tw, c->laddr, c->raddr, c->lport, c->rport, seq, c->rcv_nxt, flags, wfield,
+	h = build_hdr(tw, &c->laddr, &c->raddr, c->lport, c->rport, seq, c->rcv_nxt, flags, wfield,
 		      &o, syn, &th, &ip);
 	if (!h)
 		return -1;
@@ -400,7 +451,7 @@ int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t l
 		if (seq_gt(c->rcv_nxt + (syn ? wnd : wnd << c->rcv_ws), c->rcv_adv))
 			c->rcv_adv = c->rcv_nxt + (syn ? wnd : wnd << c->rcv_ws);
 	}
-	finish(tw, h, th, ip, conn_mac(tw, c), c->raddr, segsz);
+	finish(tw, h, th, ip, conn_mac(tw, c), &c->raddr, segsz);
 	return (int)len;
 }
 
@@ -447,15 +498,15 @@ static void reply_raw(struct tcp_worker *tw, const struct tcp_seg *s, uint32_t s
 {
 	struct rte_mbuf *h;
 	struct rte_tcp_hdr *th;
-	struct rte_ipv4_hdr *ip;
+	uint8_t *ip;
 	struct rte_ether_addr mac;
 
-	h = build_hdr(tw, s->daddr, s->saddr, s->dport, s->sport, seq, ack, flags, wnd, o,
+	h = build_hdr(tw, &s->daddr, &s->saddr, s->dport, s->sport, seq, ack, flags, wnd, o,
 		      (flags & TH_SYN) != 0, &th, &ip);
 	if (!h)
 		return;
 	memcpy(mac.addr_bytes, s->smac, 6);
-	finish(tw, h, th, ip, &mac, s->saddr, 0);
+	finish(tw, h, th, ip, &mac, &s->saddr, 0);
 }
 
 void tcp_send_rst_reply(struct tcp_worker *tw, const struct tcp_seg *s)
@@ -475,15 +526,16 @@ void tcp_send_cookie_synack(struct tcp_worker *tw, const struct tcp_seg *s)
 {
 	struct tcp_opts o;
 	uint16_t peer_mss = (s->o.flags & TCP_OF_MSS) ? s->o.mss : 536;
+	uint16_t ours = tcp_our_mss(tw, !dp_ip_is_v4(&s->saddr));
 	uint32_t cookie;
 
-	if (peer_mss > tw->cfg.mss)
-		peer_mss = tw->cfg.mss;
-	cookie = tcp_cookie_make(&tw->ckey, s->saddr, s->daddr, s->sport, s->dport, s->seq, peer_mss,
-				 tw->w->now_ms / 1000);
+	if (peer_mss > ours)
+		peer_mss = ours;
+	cookie = tcp_cookie_make_ip(&tw->ckey, &s->saddr, &s->daddr, s->sport, s->dport, s->seq,
+				    peer_mss, tw->w->now_ms / 1000);
 	memset(&o, 0, sizeof(o));
 	o.flags = TCP_OF_MSS;
-	o.mss = tw->cfg.mss;
+	o.mss = ours;
 	if (s->o.flags & TCP_OF_TS) {
 		/* ws and SACK ride in the low bits of TSval (see tcp_cookie.h). */
 		o.flags |= TCP_OF_TS;

@@ -499,7 +499,8 @@ static void die(const char *what)
 
 static void expect_established(uint16_t lport, uint16_t rport)
 {
-	struct tcp_conn *c = tcp_conn_lookup(w->tcp, US, lport, PEER, rport);
+	struct dp_ip us = dp_ip_v4(US), peer = dp_ip_v4(PEER);
+	struct tcp_conn *c = tcp_conn_lookup(w->tcp, &us, lport, &peer, rport);
 
 	if (!c || c->state != TCP_ESTABLISHED)
 		die("a connection did not reach ESTABLISHED");
@@ -659,8 +660,12 @@ static void rel_seq(uint8_t *f, size_t len)
 	if (ihl < DP_IP_HLEN || DP_ETH_HLEN + ihl + 12 > len)
 		return;
 	th = f + DP_ETH_HLEN + ihl;
-	c = tcp_conn_lookup(w->tcp, rd32(ip + 16), (uint16_t)(th[2] << 8 | th[3]), rd32(ip + 12),
-			    (uint16_t)(th[0] << 8 | th[1]));
+	{
+		struct dp_ip d4 = dp_ip_v4(rd32(ip + 16)), s4 = dp_ip_v4(rd32(ip + 12));
+
+		c = tcp_conn_lookup(w->tcp, &d4, (uint16_t)(th[2] << 8 | th[3]), &s4,
+				    (uint16_t)(th[0] << 8 | th[1]));
+	}
 	if (!c)
 		return;
 	wr32(th + 4, rd32(th + 4) + c->rcv_nxt);

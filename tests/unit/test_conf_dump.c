@@ -56,6 +56,30 @@ static void test_every_keyword(void)
 	free(out);
 }
 
+/* Both families: two address lines, two gateways, listeners on both by default. */
+static void test_dual_stack(void)
+{
+	char *out = dump("Address 198.18.0.2/24\nAddress fd00:18::2/64\nGateway fd00:18::1\n"
+			 "Port 2222\n");
+
+	CHECK(strstr(out, "address 198.18.0.2/24\n") != NULL);
+	CHECK(strstr(out, "address fd00:18::2/64\n") != NULL);
+	CHECK(strstr(out, "gateway none\n") != NULL);
+	CHECK(strstr(out, "gateway fd00:18::1\n") != NULL);
+	CHECK(strstr(out, "listenaddress 198.18.0.2:2222\n") != NULL);
+	CHECK(strstr(out, "listenaddress [fd00:18::2]:2222\n") != NULL);
+	free(out);
+	out = dump("Address fd00:18::2/64\nListenAddress [::]:22\n");
+	CHECK(strstr(out, "address none/0\n") != NULL);
+	CHECK(strstr(out, "address fd00:18::2/64\n") != NULL);
+	CHECK(strstr(out, "listenaddress [::]:22\n") != NULL);
+	free(out);
+	out = dump("Address fd00:18::2/64\n");
+	CHECK(strstr(out, "listenaddress [fd00:18::2]:22\n") != NULL);
+	CHECK(strstr(out, "listenaddress 0.0.0.0") == NULL);
+	free(out);
+}
+
 static void test_values(void)
 {
 	char *out = dump("Address 198.18.0.2/24\nPort 2222\nMaxStartups 5:50:20\n"
@@ -107,6 +131,7 @@ int main(void)
 {
 	RUN(test_every_keyword);
 	RUN(test_values);
+	RUN(test_dual_stack);
 	RUN(test_conn_spec);
 	return st_test_done("test_conf_dump");
 }

@@ -179,6 +179,16 @@ static void test_errors(void)
 		{"Address 198.18.0.2\n", "Address: expected ADDRESS/PREFIX"},
 		{"Address 198.18.0.2/33\n", "Address: bad"},
 		{"Gateway example.com\n", "Gateway:"},
+		{"Address fd00:18::2\n", "Address: expected ADDRESS/PREFIX"},
+		{"Address fd00:18::2/129\n", "Address: bad IPv6 prefix"},
+		{"Address fd00:18::2/0\n", "Address: bad IPv6 prefix"},
+		{"Address ff02::1/64\n", "not a unicast IPv6 address"},
+		{"Address ::/64\n", "not a unicast IPv6 address"},
+		{"Address ::ffff:198.18.0.2/120\n", "not a unicast IPv6 address"},
+		{"Address fd00::2/64\nAddress fd00::3/64\n", "test.conf:2: Address: one IPv6 address per port"},
+		{"Address 198.18.0.2/24\nAddress 198.18.0.3/24\n", "Address: one IPv4 address per port"},
+		{"Gateway fd00::1\nGateway fd00::9\n", "Gateway: one per address family"},
+		{"Gateway ff02::2\n", "Gateway: 'ff02::2' is not a unicast address"},
 		{"ControlSocket relative.sock\n", "ControlSocket: needs an absolute path"},
 		{"CryptoBackend qat\n", "CryptoBackend: expected"},
 		{"WorkerIdle nap\n", "WorkerIdle: expected 'poll' or 'sleep [MS]'"},
@@ -249,6 +259,35 @@ static void test_errors(void)
 }
 
 /* The per-source keywords (control/srclimit.h): defaults are OpenSSH 9.8's. */
+/* One IPv4 and one IPv6 Address per port, a Gateway of each family, IPv6 listeners. */
+static void test_dual_stack(void)
+{
+	struct st_daemon_conf c;
+	char err[ST_CONF_ERR_MAX];
+
+	CHECK_ERR(parse(&c,
+			"Address fd00:18::2/64\nAddress 198.18.0.2/24\nGateway fd00:18::1\n"
+			"Gateway 198.18.0.1\nListenAddress [::]:2222\nListenAddress 0.0.0.0\n",
+			err),
+		  ST_OK);
+	CHECK(strcmp(c.address, "198.18.0.2") == 0);
+	CHECK_INT(c.prefix_len, 24);
+	CHECK(strcmp(c.address6, "fd00:18::2") == 0);
+	CHECK_INT(c.prefix6, 64);
+	CHECK(strcmp(c.gateway, "198.18.0.1") == 0);
+	CHECK(strcmp(c.gateway6, "fd00:18::1") == 0);
+	CHECK_INT(c.n_listen, 2);
+	CHECK(strcmp(c.listen[0].addr, "::") == 0);
+	CHECK_INT(c.listen[0].port, 2222);
+	CHECK(strcmp(c.listen[1].addr, "0.0.0.0") == 0);
+	st_daemon_conf_free(&c);
+	/* IPv6 only */
+	CHECK_ERR(parse(&c, "Address fd00:18::2/64\n", err), ST_OK);
+	CHECK(c.address[0] == '\0');
+	CHECK(strcmp(c.address6, "fd00:18::2") == 0);
+	st_daemon_conf_free(&c);
+}
+
 static void test_proxy_protocol(void)
 {
 	struct st_daemon_conf c;
@@ -565,6 +604,7 @@ int main(void)
 	RUN(test_algorithm_modifiers);
 	RUN(test_errors);
 	RUN(test_persource);
+	RUN(test_dual_stack);
 	RUN(test_proxy_protocol);
 	RUN(test_metrics_listen);
 	RUN(test_authorized_keys_command);

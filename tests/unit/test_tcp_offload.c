@@ -60,8 +60,8 @@ static void setup(int tso)
 	}
 	w->tcp = tw;
 	c = tcp_conn_alloc(tw);
-	c->laddr = US;
-	c->raddr = PEER;
+	c->laddr = dp_ip_v4(US);
+	c->raddr = dp_ip_v4(PEER);
 	c->lport = 22;
 	c->rport = 40000;
 	c->state = TCP_ESTABLISHED;
