@@ -137,6 +137,9 @@ static int d_init(const struct lg_target *tgt, unsigned threads, void **gctx)
 	cfg.tcp.time_wait_ms = 2000;
 	cfg.tcp.eph_lo = 1024;
 	cfg.tcp.eph_hi = 65535;
+	/* A bulk upload over a long path keeps a whole window in flight: the generator's own
+	 * send queue must not be what limits it (memory only as queued). */
+	cfg.tcp.sndbuf = 64u << 20;
 	if ((r = dp_create(&cfg, &g->dp)) != ST_OK) {
 		fprintf(stderr, "sshterm-bench: dataplane setup failed: %s\n", st_err_str(r));
 		free(g);
