@@ -772,7 +772,7 @@ int tcp_connect(struct tcp_worker *tw, uint32_t raddr, uint16_t rport, const str
 	c->mss = tw->cfg.mss;
 	c->rcv_ws = tw->rcv_ws;
 	tcp_rtt_init(&c->rtt, tw->cfg.min_rto_ms);
-	tcp_cc_init(&c->cc, c->mss, (enum tcp_cc_algo)tw->cfg.cc_algo);
+	tcp_conn_cc_init(tw, c);
 	tcp_conn_hash_insert(tw, c);
 	tcp_send_syn(tw, c);
 	*out = tcp_handle_of(tw, c);

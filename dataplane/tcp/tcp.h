@@ -75,6 +75,9 @@ struct tcp_cfg {
 	uint32_t challenge_ack_per_s;
 	uint16_t eph_lo, eph_hi; /* ephemeral port range for tcp_connect */
 	uint8_t cc_algo;         /* enum tcp_cc_algo (tcp_cc.h): 0 = CUBIC, the default */
+	uint8_t ss_ack_segs;     /* slow start: segments one ACK may add (RFC 3465 L), 0 = 2.
+				  * The load generator may raise it to grow like Linux under
+				  * stretch ACKs (scripts/bench-bdp.sh) */
 	int always_cookies;      /* tests: answer every SYN with a cookie */
 };
 

@@ -55,7 +55,7 @@ static void syn_options(struct tcp_worker *tw, struct tcp_conn *c, const struct 
 		c->flags |= TF_TS;
 		c->ts_recent = o->tsval;
 	}
-	tcp_cc_init(&c->cc, c->mss, (enum tcp_cc_algo)tw->cfg.cc_algo);
+	tcp_conn_cc_init(tw, c);
 }
 
 static void rtt_from_ts(struct tcp_worker *tw, struct tcp_conn *c, const struct tcp_seg *s)
@@ -147,7 +147,7 @@ static void cookie_ack(struct tcp_worker *tw, struct tcp_listener *l, struct tcp
 		if (bits & 0x10)
 			c->flags |= TF_SACK;
 	}
-	tcp_cc_init(&c->cc, c->mss, (enum tcp_cc_algo)tw->cfg.cc_algo);
+	tcp_conn_cc_init(tw, c);
 	c->snd_wnd = (uint32_t)s->wnd << c->snd_ws;
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;

@@ -214,6 +214,14 @@ struct tcp_seg {
 	struct tcp_opts o;
 };
 
+/* Congestion control of a new connection, as the worker's configuration says. */
+static inline void tcp_conn_cc_init(const struct tcp_worker *tw, struct tcp_conn *c)
+{
+	tcp_cc_init(&c->cc, c->mss, (enum tcp_cc_algo)tw->cfg.cc_algo);
+	if (tw->cfg.ss_ack_segs)
+		c->cc.ss_l = tw->cfg.ss_ack_segs;
+}
+
 static inline uint32_t tcp_ts_now(const struct tcp_worker *tw)
 {
 	return (uint32_t)tw->w->now_ms + TCP_TS_OFFSET;
