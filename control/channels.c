@@ -237,6 +237,7 @@ static int confirm(struct st_ctl_conn *c, uint32_t id, uint32_t peer, uint32_t w
 	m->u.bind.local_id = id;
 	m->u.bind.remote_id = peer;
 	m->u.bind.local_window = c->cfg->channel_window;
+	m->u.bind.window_max = c->cfg->channel_window_max;
 	m->u.bind.local_max_packet = c->cfg->channel_max_packet;
 	m->u.bind.remote_window = win;
 	m->u.bind.remote_max_packet = maxp;

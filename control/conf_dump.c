@@ -162,6 +162,7 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 		c->max_startups_full);
 	kv_u(o, "logingracetime", k->login_grace_time);
 	fprintf(o, "rekeylimit %llu %u\n", (unsigned long long)k->rekey_bytes, k->rekey_seconds);
+	kv_u(o, "channelwindowmax", k->channel_window_max);
 	fprintf(o, "loglevel %s\n", st_log_level_name(c->log_level));
 	fprintf(o, "syslogfacility %s\n", st_log_facility_name(c->syslog_facility));
 	if (c->metrics_port == 0)
@@ -220,6 +221,7 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 		fprintf(o, "workeridle sleep %u\n", c->worker_idle_ms);
 	kv_u(o, "mtu", k->mtu);
 	fprintf(o, "tcpcongestion %s\n", c->tcp_congestion == ST_CONF_TCP_NEWRENO ? "newreno" : "cubic");
+	kv_u(o, "tcpreceivewindowmax", c->tcp_rcvwin_max);
 	kv_s(o, "tapinterface", c->tap_interface);
 	kv_u(o, "controlthreads", c->control_threads);
 	if (c->n_control_cpus == 0) {

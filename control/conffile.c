@@ -61,6 +61,7 @@ int st_daemon_conf_init(struct st_daemon_conf *c)
 	c->log_level = ST_LOGLEVEL_INFO;
 	c->syslog_facility = LOG_AUTH;
 	c->crypto_backend = ST_CONF_CRYPTO_EVP;
+	c->tcp_rcvwin_max = ST_CONF_TCP_RCVWIN_DEFAULT;
 	st_srclimit_conf_init(&c->srclimit);
 	return ST_OK;
 }
@@ -760,6 +761,35 @@ static int kw_tcpcongestion(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+/* A size in [lo, hi] with K/M/G suffixes into *out, or a "<kw>: expected ..." error. */
+static int size_in(struct conf_ctx *x, const char *kw, const char *s, uint64_t lo, uint64_t hi,
+		   uint32_t *out)
+{
+	uint64_t v;
+
+	if (parse_size(s, &v) != ST_OK || v < lo || v > hi)
+		return conf_error(x, ST_ERR_FORMAT, "%s: expected %lluK..%lluM bytes, got '%s'", kw,
+				  (unsigned long long)(lo >> 10), (unsigned long long)(hi >> 20), s);
+	*out = (uint32_t)v;
+	return ST_OK;
+}
+
+/* TCPReceiveWindowMax SIZE: the cap of the TCP receive window's autotuning. */
+static int kw_tcprcvwin(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	return size_in(x, "TCPReceiveWindowMax", av[0], ST_CONF_TCP_RCVWIN_MIN,
+		       ST_CONF_TCP_RCVWIN_MAX, &x->c->tcp_rcvwin_max);
+}
+
+/* ChannelWindowMax SIZE: the cap of a session's channel windows' growth. */
+static int kw_chanwinmax(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	return size_in(x, "ChannelWindowMax", av[0], ST_CTL_CHANNEL_WINDOW_MIN,
+		       ST_CTL_CHANNEL_WINDOW_MAX, &x->c->ctl.channel_window_max);
+}
+
 static int kw_cryptobackend(struct conf_ctx *x, char **av, int ac)
 {
 	if (strcasecmp(av[0], "evp") == 0 && ac == 1) {
@@ -1154,6 +1184,8 @@ static const struct keyword keywords[] = {
 	{"WorkerIdle", 1, 2, 0, kw_workeridle},
 	{"MTU", 1, 1, 0, kw_mtu},
 	{"TCPCongestion", 1, 1, 0, kw_tcpcongestion},
+	{"TCPReceiveWindowMax", 1, 1, 0, kw_tcprcvwin},
+	{"ChannelWindowMax", 1, 1, 0, kw_chanwinmax},
 	{"TapInterface", 1, 1, 0, kw_tapinterface},
 	{"ControlThreads", 1, 1, 0, kw_controlthreads},
 	{"ControlCpus", 1, 1, 0, kw_controlcpus},

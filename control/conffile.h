@@ -51,6 +51,10 @@ enum st_conf_crypto_mode {
 };
 
 /* TCPCongestion: the userspace TCP's congestion control (dataplane/tcp/tcp_cc.h). */
+#define ST_CONF_TCP_RCVWIN_MIN (256u << 10) /* the initial window */
+#define ST_CONF_TCP_RCVWIN_MAX (512u << 20)
+#define ST_CONF_TCP_RCVWIN_DEFAULT (16u << 20)
+
 enum st_conf_tcp_cc {
 	ST_CONF_TCP_CUBIC,   /* CUBIC with HyStart++ (the default) */
 	ST_CONF_TCP_NEWRENO, /* NewReno */
@@ -89,6 +93,9 @@ struct st_daemon_conf {
 	char tap_interface[16];  /* TapInterface: the kernel TAP port (dataplane/vtap.h), "" for none */
 	unsigned worker_idle_ms; /* WorkerIdle: sleep after this many ms without packets, 0 = poll */
 	enum st_conf_tcp_cc tcp_congestion; /* TCPCongestion */
+	/* TCPReceiveWindowMax: what a TCP receive window may grow to (dataplane/tcp/
+	 * tcp_rcvbuf.c), ST_CONF_TCP_RCVWIN_MIN..MAX; 16 MiB. The minimum keeps it fixed */
+	uint32_t tcp_rcvwin_max;
 	/* PerSourceNetBlockSize, PerSourceMaxStartups, PerSourcePenalties,
 	 * PerSourcePenaltyExemptList, PerSourceKexRate (control/srclimit.h) */
 	struct st_srclimit_conf srclimit;

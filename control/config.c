@@ -48,6 +48,7 @@ int st_ctl_config_init(struct st_ctl_config *cfg)
 	cfg->permitopen_mode = ST_PERMITOPEN_NONE;
 	snprintf(cfg->default_service, sizeof(cfg->default_service), "%s", "echo");
 	cfg->channel_window = 2u << 20;
+	cfg->channel_window_max = ST_CTL_CHANNEL_WINDOW_MAX_DEFAULT;
 	cfg->channel_max_packet = 32u << 10;
 	cfg->max_channels = 16;
 	cfg->direct_tcpip_confirm_on_connect = 1;

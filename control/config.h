@@ -127,6 +127,13 @@ struct st_ctl_config {
 	char default_service[ST_SERVICE_ARGS_MAX]; /* "echo": what `shell` runs */
 
 	uint32_t channel_window;     /* initial window we grant: 2 MiB */
+	/*
+	 * ChannelWindowMax: what a session's channels' windows may grow to
+	 * together with the measured bandwidth-delay product (dataplane/ssh/
+	 * channel.h); 16 MiB, ST_CTL_CHANNEL_WINDOW_MIN..MAX. The minimum
+	 * (the initial window) keeps windows fixed.
+	 */
+	uint32_t channel_window_max;
 	uint32_t channel_max_packet; /* max packet we announce: 32 KiB */
 	uint32_t max_channels;       /* channels per connection: 16 */
 	/*
@@ -144,6 +151,10 @@ struct st_ctl_config {
 	enum st_ctl_proxy_mode proxy_mode;
 	char proxy_from[ST_CTL_PROXY_FROM_MAX]; /* comma-separated CIDRs; "" lists nobody */
 };
+
+#define ST_CTL_CHANNEL_WINDOW_MIN (2u << 20)
+#define ST_CTL_CHANNEL_WINDOW_MAX (256u << 20)
+#define ST_CTL_CHANNEL_WINDOW_MAX_DEFAULT (16u << 20)
 
 #define ST_CTL_MTU_DEFAULT 1500
 #define ST_CTL_MTU_MIN 576

@@ -47,9 +47,24 @@ void st_app_sess_publish(const struct sess *s, uint32_t gen)
 {
 	struct st_sess_pub *p = &s->aw->app->sess_pub[s->aw->w->id][s->slot];
 
+	struct st_wsess_stats st = s->ws.st;
+	struct st_chan_windows cw;
+	struct tcp_conn_info ti;
+
+	if (gen != 0) {
+		st_chan_table_windows(&s->ws.chans, &cw);
+		st.chan_window = cw.local;
+		st.chan_window_peer = cw.remote;
+		st.chan_window_grown = s->ws.chans.cnt[ST_CHAN_CNT_WINDOW_GROWN];
+		if (s->tcp != 0 && tcp_conn_info(s->aw->w->tcp, s->tcp, &ti) == ST_OK) {
+			st.tcp_rcv_wnd = ti.rcv_wnd;
+			st.tcp_snd_wnd = ti.snd_wnd;
+			st.rtt_ms = tcp_conn_rtt_ms(s->aw->w->tcp, s->tcp);
+		}
+	}
 	st_seq_write_begin(&p->sc);
 	p->gen = gen;
-	p->st = s->ws.st;
+	p->st = st;
 	st_seq_write_end(&p->sc);
 }
 

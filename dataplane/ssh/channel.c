@@ -50,6 +50,7 @@ static struct st_chan *chan_get(struct st_chan_table *t)
 
 static void chan_release(struct st_chan_table *t, struct st_chan *c)
 {
+	t->win_sum -= c->local_window_max; /* its share of the budget comes back */
 	st_service_close(&c->svc);
 	ring_release(c);
 	memset(c, 0, sizeof(*c));
@@ -110,6 +111,7 @@ int st_chan_bind(struct st_chan_table *t, const struct st_chan_bind *b)
 	struct st_chan *c = NULL;
 
 	if (b->local_window == 0 || b->local_window > ST_CHAN_MAX_WINDOW ||
+	    b->window_max > ST_CHAN_GROW_MAX ||
 	    b->local_max_packet == 0 || b->remote_max_packet == 0)
 		return ST_ERR_INVALID_ARGUMENT;
 	if (st_chan_find(t, b->local_id) != NULL)
@@ -130,10 +132,13 @@ int st_chan_bind(struct st_chan_table *t, const struct st_chan_bind *b)
 	c->remote_id = b->remote_id;
 	c->local_window = b->local_window;
 	c->local_window_max = b->local_window;
+	c->win_init = b->local_window;
 	c->local_max_packet = b->local_max_packet;
 	c->remote_window = b->remote_window;
 	c->remote_max_packet = b->remote_max_packet;
 	c->pending_confirm = b->confirm_on_connect ? 1 : 0;
+	t->win_budget = b->window_max;
+	t->win_sum += c->local_window_max;
 	t->n_open++;
 	t->cnt[ST_CHAN_CNT_OPENED]++;
 	return ST_OK;
@@ -179,26 +184,30 @@ int st_chan_attach(struct st_chan_table *t, uint32_t local_id,
  */
 static int ring_put(struct st_chan *c, const uint8_t *p, size_t n)
 {
-	uint32_t cap = c->local_window_max;
-	uint32_t tail = (uint32_t)(((uint64_t)c->ring_head + c->ring_len) % cap);
-	size_t first = cap - tail;
+	uint32_t cap, tail;
+	size_t first;
 
 	if (c->ring == NULL) {
-		if ((c->ring = malloc(cap)) == NULL)
+		/* Sized to the window now: what the peer may send unread. Growth
+		 * happens only while the ring is empty, and frees it then. */
+		if ((c->ring = malloc(c->local_window_max)) == NULL)
 			return ST_ERR_ALLOC;
+		c->ring_cap = c->local_window_max;
 		c->ring_head = 0;
+		c->ring_len = 0;
 		c->ring_hwm = 0;
-		tail = 0;
-		first = cap;
 	}
+	cap = c->ring_cap;
+	tail = (uint32_t)(((uint64_t)c->ring_head + c->ring_len) % cap);
+	first = cap - tail;
 	if (first > n)
 		first = n;
 	memcpy(c->ring + tail, p, first);
 	memcpy(c->ring, p + first, n - first);
 	c->ring_len += (uint32_t)n;
-	if (c->ring_hwm < c->local_window_max) {
+	if (c->ring_hwm < c->ring_cap) {
 		uint64_t w = (uint64_t)c->ring_hwm + n;
-		c->ring_hwm = w > c->local_window_max ? c->local_window_max : (uint32_t)w;
+		c->ring_hwm = w > c->ring_cap ? c->ring_cap : (uint32_t)w;
 	}
 	return ST_OK;
 }
@@ -210,7 +219,7 @@ static void ring_release(struct st_chan *c)
 	st_wipe(c->ring, c->ring_hwm); /* untouched pages stay untouched */
 	free(c->ring);
 	c->ring = NULL;
-	c->ring_head = c->ring_len = c->ring_hwm = 0;
+	c->ring_head = c->ring_len = c->ring_hwm = c->ring_cap = 0;
 }
 
 void st_chan_table_shrink(struct st_chan_table *t)
@@ -219,6 +228,15 @@ void st_chan_table_shrink(struct st_chan_table *t)
 		struct st_chan *c = t->ch[i];
 		if (c == NULL)
 			continue;
+		/* A grown window idle long enough starts back to its initial size. */
+		if (c->took) {
+			c->took = 0;
+			c->idle_ticks = 0;
+		} else if (c->local_window_max > c->win_init && c->win_floor == 0 &&
+			   ++c->idle_ticks >= ST_CHAN_IDLE_SHRINK_TICKS) {
+			c->win_floor = c->win_init;
+			c->idle_ticks = 0;
+		}
 		if (c->ring != NULL && c->ring_len == 0) {
 			if (c->ring_idle)
 				ring_release(c);
@@ -255,6 +273,8 @@ static size_t offer(struct st_chan_table *t, struct st_chan *c, const uint8_t *p
 		used = n;
 	c->svc.bytes_in += used;
 	c->credit += (uint32_t)used;
+	c->bdp_bytes += used;
+	c->took |= used > 0;
 	return used;
 }
 
@@ -485,7 +505,7 @@ static void chan_drain(struct st_chan_table *t, struct st_chan *c)
 	if (!c->attached || c->sent_close)
 		return;
 	while (c->ring_len > 0) {
-		uint32_t cap = c->local_window_max;
+		uint32_t cap = c->ring_cap;
 		size_t seg = cap - c->ring_head;
 		if (seg > c->ring_len)
 			seg = c->ring_len;
@@ -576,6 +596,103 @@ static int chan_confirm(struct st_chan_table *t, struct st_chan *c, int *err)
 	return 0;
 }
 
+uint32_t st_chan_window_want(uint32_t cur, uint32_t cap, uint64_t bytes, uint64_t elapsed_ms,
+			     uint32_t rtt_ms)
+{
+	uint64_t want;
+
+	if (rtt_ms == 0 || elapsed_ms < rtt_ms || cur >= cap)
+		return cur;
+	want = 2 * (bytes * rtt_ms / elapsed_ms); /* twice the bytes per RTT */
+	want = (want + ST_CHAN_GROW_STEP - 1) / ST_CHAN_GROW_STEP * ST_CHAN_GROW_STEP;
+	if (want <= cur)
+		return cur;
+	return want > cap ? cap : (uint32_t)want;
+}
+
+/*
+ * Once per RTT: the window grows to what the bytes consumed ask for, within
+ * window_max and the table's budget. Only while nothing is held (a service
+ * that keeps up; the ring, sized to the old window, is free then) and the
+ * peer may still send. The growth is credit: the next WINDOW_ADJUST grants it.
+ */
+static void chan_grow(struct st_chan_table *t, struct st_chan *c)
+{
+	uint64_t now = t->now_ms, others, room;
+	uint32_t want, cap = t->win_budget;
+
+	if (t->rtt_ms == 0 || now == 0 || cap <= c->win_init)
+		return;
+	if (c->bdp_ms == 0 || now < c->bdp_ms) {
+		c->bdp_ms = now;
+		c->bdp_bytes = 0;
+		return;
+	}
+	if (now - c->bdp_ms < t->rtt_ms)
+		return;
+	want = st_chan_window_want(c->local_window_max, cap, c->bdp_bytes, now - c->bdp_ms,
+				   t->rtt_ms);
+	c->bdp_ms = now;
+	c->bdp_bytes = 0;
+	if (want <= c->local_window_max || c->ring_len > 0 || c->peer_eof || c->peer_close ||
+	    c->sent_close)
+		return;
+	/* The budget: what the other channels hold now leaves this much for this one. */
+	others = t->win_sum - c->local_window_max;
+	room = cap > others ? cap - others : 0;
+	if (want > room)
+		want = (uint32_t)room;
+	if (want <= c->local_window_max) {
+		t->cnt[ST_CHAN_CNT_WINDOW_AT_MAX]++;
+		return;
+	}
+	ring_release(c);
+	t->win_sum += want - c->local_window_max;
+	c->credit += want - c->local_window_max;
+	c->local_window_max = want;
+	c->win_floor = 0;
+	t->cnt[ST_CHAN_CNT_WINDOW_GROWN]++;
+	if (want == cap || want == room)
+		t->cnt[ST_CHAN_CNT_WINDOW_AT_MAX]++;
+}
+
+/*
+ * Shrinking: consumed bytes above the floor are not granted back, so the
+ * window falls as the peer sends; what the peer was granted stays its own.
+ */
+static void chan_withhold(struct st_chan_table *t, struct st_chan *c)
+{
+	uint32_t w;
+
+	if (c->win_floor == 0 || c->credit == 0)
+		return;
+	w = c->local_window_max - c->win_floor;
+	if (w > c->credit)
+		w = c->credit;
+	c->credit -= w;
+	c->local_window_max -= w;
+	t->win_sum -= w;
+	if (c->local_window_max == c->win_floor) {
+		c->win_floor = 0;
+		t->cnt[ST_CHAN_CNT_WINDOW_SHRUNK]++;
+	}
+}
+
+void st_chan_table_windows(const struct st_chan_table *t, struct st_chan_windows *out)
+{
+	out->local = out->remote = 0;
+	out->largest = 0;
+	for (unsigned i = 0; i < ST_CHAN_MAX; i++) {
+		const struct st_chan *c = t->ch[i];
+		if (c == NULL)
+			continue;
+		out->local += c->local_window_max;
+		out->remote += c->remote_window;
+		if (c->local_window_max > out->largest)
+			out->largest = c->local_window_max;
+	}
+}
+
 static int chan_pump(struct st_chan_table *t, struct st_chan *c)
 {
 	int r;
@@ -593,6 +710,8 @@ static int chan_pump(struct st_chan_table *t, struct st_chan *c)
 		uint64_t before = c->bytes_out;
 
 		chan_drain(t, c);
+		chan_grow(t, c);
+		chan_withhold(t, c);
 		if (!c->sent_close && !c->peer_close && !c->peer_eof &&
 		    c->credit > 0 && c->credit >= c->local_window_max / 2) {
 			if ((r = emit_id_u32(t, SSH_MSG_CHANNEL_WINDOW_ADJUST, c->remote_id,

@@ -11,11 +11,23 @@
  *    `local_max_packet`. Violations are protocol errors (ST_ERR_STATE /
  *    ST_ERR_PACKET_TOO_LARGE from st_chan_input): the session closes.
  *    Bytes count as consumed when the service takes them; WINDOW_ADJUST
- *    returns consumed bytes once half of the bound window is pending, so a
+ *    returns consumed bytes once half of the window is pending, so a
  *    slow service (backpressure) stops the peer. Bytes the service has not
- *    taken wait in a per-channel ring of exactly the bound window, which
- *    exists only while input is held (allocated on the first byte held,
- *    released by st_chan_table_shrink after a tick empty).
+ *    taken wait in a per-channel ring of the window's size, which exists
+ *    only while input is held (allocated on the first byte held, released
+ *    by st_chan_table_shrink after a tick empty).
+ *  - window growth (HPN-SSH's idea): the window starts as bound and, while
+ *    the service takes everything as it comes, follows the bandwidth-delay
+ *    product: once per RTT (the session's TCP RTT, st_chan_table_path) the
+ *    bytes consumed per RTT are measured, and a window below twice that
+ *    grows to it, the growth sent with the next WINDOW_ADJUST. A channel's
+ *    window never exceeds the bind's window_max, and all channels of the
+ *    table together never exceed it either (the per-session budget: the
+ *    window bounds what a stalled service makes us hold). A channel whose
+ *    input has idled for ST_CHAN_IDLE_SHRINK_TICKS shrink ticks returns to
+ *    its initial window by giving back less credit as data comes; what we
+ *    granted stays granted (RFC 4254: a window only shrinks by the peer's
+ *    sending).
  *  - send: never more than the peer's window, never more data per packet
  *    than the peer's max packet (and ST_CHAN_MAX_DATA).
  *
@@ -47,8 +59,15 @@
 #define ST_CHAN_MAX 16
 /* Largest data bytes we put in one CHANNEL_DATA (fits a 64 KiB record). */
 #define ST_CHAN_MAX_DATA 32768u
-/* Largest window we accept to buffer for one channel. */
+/* Largest initial window we accept to buffer for one channel. */
 #define ST_CHAN_MAX_WINDOW (16u * 1024u * 1024u)
+/* Largest window_max (ChannelWindowMax): what growth may reach. */
+#define ST_CHAN_GROW_MAX (256u * 1024u * 1024u)
+/* Growth is in steps of at least this (fewer, larger adjusts and ring sizes). */
+#define ST_CHAN_GROW_STEP (64u * 1024u)
+/* Shrink ticks (st_chan_table_shrink, 100 ms in the daemon) without input before a grown
+ * window returns to its initial size. */
+#define ST_CHAN_IDLE_SHRINK_TICKS 50
 
 /* How channel packets leave; implemented by the session (or a test). */
 struct st_chan_tx {
@@ -82,7 +101,10 @@ struct st_chan_tx {
 	X(ST_CHAN_CNT_SERVICE_ERROR, "service error closed channel")            \
 	X(ST_CHAN_CNT_LATE_AFTER_CLOSE, "late WINDOW_ADJUST/EOF after close ignored") \
 	X(ST_CHAN_CNT_OPENED, "channels bound")                                 \
-	X(ST_CHAN_CNT_CLOSED, "channels closed")
+	X(ST_CHAN_CNT_CLOSED, "channels closed")                                \
+	X(ST_CHAN_CNT_WINDOW_GROWN, "windows grown with the measured BDP")      \
+	X(ST_CHAN_CNT_WINDOW_AT_MAX, "window growth stopped by ChannelWindowMax") \
+	X(ST_CHAN_CNT_WINDOW_SHRUNK, "grown windows back to their initial size after idling")
 
 enum st_chan_counter {
 #define ST_CHAN_CNT_ENUM(name, text) name,
@@ -97,6 +119,9 @@ struct st_chan_bind {
 	uint32_t local_id, remote_id;
 	uint32_t local_window, local_max_packet;
 	uint32_t remote_window, remote_max_packet;
+	/* What windows may grow to, this one's and the table's together
+	 * (<= ST_CHAN_GROW_MAX; <= local_window: fixed). The latest bind's applies. */
+	uint32_t window_max;
 	uint8_t confirm_on_connect; /* we send OPEN_CONFIRMATION once the backend is up */
 };
 
@@ -110,11 +135,19 @@ struct st_chan {
 	uint8_t pending_confirm; /* OPEN_CONFIRMATION not sent yet (backend connecting) */
 	uint32_t local_id, remote_id;
 	/* receive */
+	/* Invariant: local_window + ring_len + credit == local_window_max. */
 	uint32_t local_window;      /* bytes the peer may still send */
-	uint32_t local_window_max;  /* as bound */
+	uint32_t local_window_max;  /* the window now: as bound, grown, or shrinking */
 	uint32_t local_max_packet;
 	uint32_t credit;            /* consumed, not yet granted back */
-	uint8_t *ring;              /* local_window_max bytes while input is held, else NULL */
+	uint32_t win_init;          /* the window as bound */
+	uint32_t win_floor;         /* shrinking to this (withholding credit), 0: not */
+	uint64_t bdp_ms;            /* start of the consumption interval, 0: none */
+	uint64_t bdp_bytes;         /* bytes the service took since */
+	uint8_t took;               /* the service took bytes since the last shrink tick */
+	uint8_t idle_ticks;         /* shrink ticks in a row without */
+	uint8_t *ring;              /* ring_cap bytes while input is held, else NULL */
+	uint32_t ring_cap;          /* local_window_max when the ring was made */
 	uint8_t ring_idle;          /* the ring was empty at the last shrink */
 	uint32_t ring_head, ring_len;
 	uint32_t ring_hwm;          /* ring bytes ever written (from 0): what the free wipes */
@@ -152,8 +185,39 @@ struct st_chan_table {
 	unsigned n_tomb;
 	struct st_chan_tx tx;
 	struct st_service_env env;
+	/* The path, for window growth (st_chan_table_path). */
+	uint64_t now_ms;
+	uint32_t rtt_ms;
+	uint32_t win_budget;        /* the latest bind's window_max */
+	uint64_t win_sum;           /* local_window_max of every open channel */
 	uint64_t cnt[ST_CHAN_CNT_COUNT];
 };
+
+/*
+ * The clock and the connection's RTT (0: unknown, no growth), set by the
+ * session before it offers input or pumps. Cheap; call it every time.
+ */
+static inline void st_chan_table_path(struct st_chan_table *t, uint64_t now_ms, uint32_t rtt_ms)
+{
+	t->now_ms = now_ms;
+	t->rtt_ms = rtt_ms;
+}
+
+/*
+ * The window growth's arithmetic: the window a channel at `cur` wants after
+ * its service took `bytes` in `elapsed_ms` (>= rtt_ms > 0): twice the bytes
+ * per RTT in ST_CHAN_GROW_STEP units, never below cur, never above cap.
+ */
+uint32_t st_chan_window_want(uint32_t cur, uint32_t cap, uint64_t bytes, uint64_t elapsed_ms,
+			     uint32_t rtt_ms);
+
+/* Windows of the open channels summed: what we granted and the window-sized rings they may fill. */
+struct st_chan_windows {
+	uint64_t local;   /* sum of local_window_max: the windows we grant now */
+	uint64_t remote;  /* sum of the peers' windows for our output */
+	uint32_t largest; /* the largest local window */
+};
+void st_chan_table_windows(const struct st_chan_table *t, struct st_chan_windows *out);
 
 /* Sets up an empty table (pool: see struct st_chan_pool, may be NULL). Never fails. */
 void st_chan_table_init(struct st_chan_table *t, const struct st_chan_tx *tx,
@@ -168,7 +232,8 @@ struct st_chan *st_chan_find(struct st_chan_table *t, uint32_t local_id);
 /*
  * Moves a confirmed channel onto the fast path. Returns ST_OK,
  * ST_ERR_STATE (id already bound), ST_ERR_NO_SPACE (table full),
- * ST_ERR_INVALID_ARGUMENT (window 0 or over ST_CHAN_MAX_WINDOW, max packet 0),
+ * ST_ERR_INVALID_ARGUMENT (window 0 or over ST_CHAN_MAX_WINDOW, window_max over
+ * ST_CHAN_GROW_MAX, max packet 0),
  * ST_ERR_ALLOC.
  */
 int st_chan_bind(struct st_chan_table *t, const struct st_chan_bind *b);

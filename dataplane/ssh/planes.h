@@ -171,6 +171,7 @@ struct st_plane_msg {
 		struct {
 			uint32_t local_id, remote_id;
 			uint32_t local_window;     /* window we granted */
+			uint32_t window_max;       /* ChannelWindowMax: what it may grow to */
 			uint32_t local_max_packet; /* max packet we announced */
 			uint32_t remote_window;    /* window the peer granted */
 			uint32_t remote_max_packet;

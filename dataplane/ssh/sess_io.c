@@ -985,6 +985,9 @@ void st_app_sess_end(struct sess *s)
 /* Runs a session until nothing moves, then ends it when it is done. */
 void st_app_sess_service(struct sess *s)
 {
+	/* The path the channel windows follow (their growth, channel.h). */
+	st_chan_table_path(&s->ws.chans, s->aw->w->now_ms,
+			   s->tcp != 0 ? tcp_conn_rtt_ms(s->aw->w->tcp, s->tcp) : 0);
 	for (int pass = 0; pass < SERVICE_PASSES; pass++) {
 		int progress = sess_rx(s);
 		if (st_wsess_wants_pump(&s->ws))

@@ -863,6 +863,7 @@ static int down_bind(struct st_wsess *s, struct st_plane_msg *m)
 		.local_id = m->u.bind.local_id,
 		.remote_id = m->u.bind.remote_id,
 		.local_window = m->u.bind.local_window,
+		.window_max = m->u.bind.window_max,
 		.local_max_packet = m->u.bind.local_max_packet,
 		.remote_window = m->u.bind.remote_window,
 		.remote_max_packet = m->u.bind.remote_max_packet,

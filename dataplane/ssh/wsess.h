@@ -88,6 +88,13 @@ struct st_wsess_stats {
 	uint64_t channels_bound, channels_closed;
 	uint64_t held;                      /* SENDs that had to wait */
 	uint64_t kex_done;                  /* our NEWKEYS sealed */
+	/* Windows, filled in when published (app_stats.c), not counted here. */
+	uint64_t chan_window;               /* channel windows we grant now, summed */
+	uint64_t chan_window_peer;          /* the peer's windows for our output, summed */
+	uint64_t chan_window_grown;         /* times a channel window grew */
+	uint32_t tcp_rcv_wnd;               /* the TCP receive window now */
+	uint32_t tcp_snd_wnd;               /* the peer's TCP window */
+	uint32_t rtt_ms;                    /* the TCP RTT the windows follow */
 };
 
 /*

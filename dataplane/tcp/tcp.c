@@ -19,6 +19,7 @@ void tcp_cfg_defaults(struct tcp_cfg *c)
 	memset(c, 0, sizeof(*c));
 	c->max_conns = 4096;
 	c->rcvbuf = 256 * 1024;
+	c->rcvbuf_max = 16u << 20;
 	c->sndbuf = 256 * 1024;
 	c->mss = 1460;
 	c->syn_backlog = 256;
@@ -306,6 +307,7 @@ int tcp_worker_create(struct dp_worker *w, const struct tcp_cfg *cfg, struct tcp
 	if (cfg->max_conns == 0 || cfg->max_conns >= (1u << 24) || cfg->mss < 88 ||
 	    cfg->close_timeout_ms == 0 ||
 	    cfg->rcvbuf < 4096 || cfg->sndbuf < 4096 || cfg->eph_lo == 0 ||
+	    cfg->rcvbuf > TCP_RCVBUF_LIMIT || cfg->rcvbuf_max > TCP_RCVBUF_LIMIT ||
 	    cfg->eph_hi < cfg->eph_lo)
 		return ST_ERR_INVALID_ARGUMENT;
 	tw = rte_zmalloc_socket("tcp_worker", sizeof(*tw), RTE_CACHE_LINE_SIZE, socket);
@@ -339,7 +341,9 @@ int tcp_worker_create(struct dp_worker *w, const struct tcp_cfg *cfg, struct tcp
 	tw->free_head = 0;
 	tw->evq.head = tw->evq.tail = TCP_NIL;
 	tw->outq.head = tw->outq.tail = TCP_NIL;
-	while (tw->rcv_ws < TCP_MAX_WSCALE && (cfg->rcvbuf >> tw->rcv_ws) > 65535)
+	/* The scale we offer must let the window reach its cap (a scale is fixed at SYN). */
+	while (tw->rcv_ws < TCP_MAX_WSCALE &&
+	       ((cfg->rcvbuf_max > cfg->rcvbuf ? cfg->rcvbuf_max : cfg->rcvbuf) >> tw->rcv_ws) > 65535)
 		tw->rcv_ws++;
 	tw->ckey.k0 = rte_rand();
 	tw->ckey.k1 = rte_rand();
@@ -385,6 +389,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_worker *tw)
 	c->gen = gen;
 	c->hnext = TCP_NIL;
 	c->ev_next = c->out_next = TCP_NIL;
+	c->rcv_wnd = tw->cfg.rcvbuf; /* grows from here (tcp_rcvbuf.c) */
 	dp_timer_init(&c->tm);
 	tw->used++;
 	if (tw->used > tw->max_used)
@@ -822,7 +827,7 @@ int tcp_connect_ip(struct tcp_worker *tw, const struct dp_ip *raddr, uint16_t rp
 	c->mss = tcp_our_mss(tw, v6);
 	c->rcv_ws = tw->rcv_ws;
 	tcp_rtt_init(&c->rtt, tw->cfg.min_rto_ms);
-	tcp_cc_init(&c->cc, c->mss, (enum tcp_cc_algo)tw->cfg.cc_algo);
+	tcp_conn_cc_init(tw, c);
 	tcp_conn_hash_insert(tw, c);
 	tcp_send_syn(tw, c);
 	*out = tcp_handle_of(tw, c);
@@ -843,6 +848,7 @@ int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain)
 	}
 	before = tcp_rcv_space(tw, c);
 	n = c->rq_bytes;
+	tcp_rcv_space_adjust(tw, c, n); /* may grow the window before the update below */
 	c->rq_head->pkt_len = n;
 	c->rq_head->nb_segs = c->rq_segs;
 	*chain = c->rq_head;
@@ -854,7 +860,7 @@ int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain)
 	{
 		uint32_t adv = c->rcv_adv - c->rcv_nxt, now = tcp_rcv_space(tw, c);
 
-		if (now > adv && now - adv >= 2u * c->mss && (adv < tw->cfg.rcvbuf / 2 || before == 0)) {
+		if (now > adv && now - adv >= 2u * c->mss && (adv < c->rcv_wnd / 2 || before == 0)) {
 			c->flags |= TF_ACK_NOW;
 			tcp_sched_out(tw, c);
 		}
@@ -1023,10 +1029,20 @@ int tcp_conn_info(struct tcp_worker *tw, tcp_handle_t h, struct tcp_conn_info *o
 	out->ssthresh = c->cc.ssthresh;
 	out->srtt_ms = c->rtt.srtt8 >> 3;
 	out->rto_ms = tcp_rto_current(&c->rtt);
+	out->rcv_wnd = c->rcv_wnd;
+	out->rcv_rtt_ms = c->rrtt8 >> 3;
+	out->snd_wnd = c->snd_wnd;
 	out->bytes_in = c->bytes_in;
 	out->bytes_out = c->bytes_out;
 	out->retrans = c->retrans;
 	return ST_OK;
+}
+
+uint32_t tcp_conn_rtt_ms(struct tcp_worker *tw, tcp_handle_t h)
+{
+	struct tcp_conn *c = conn_of(tw, h);
+
+	return c ? tcp_rcv_rtt_ms(c) : 0;
 }
 
 void tcp_worker_info(const struct tcp_worker *tw, struct tcp_worker_info *out)

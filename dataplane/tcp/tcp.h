@@ -55,7 +55,11 @@ static inline unsigned tcp_handle_worker(tcp_handle_t h)
 
 struct tcp_cfg {
 	uint32_t max_conns;     /* per worker, <= 2^24 - 1 */
-	uint32_t rcvbuf;        /* bytes of in-order + out-of-order data held per connection */
+	uint32_t rcvbuf;        /* initial receive window: bytes of in-order + out-of-order
+				 * data held per connection */
+	uint32_t rcvbuf_max;    /* the receive window grows with the measured bandwidth-delay
+				 * product up to this (tcp_rcvbuf.c); <= rcvbuf: fixed at rcvbuf.
+				 * Our window scale is derived from it (at most 1 GiB) */
 	uint32_t sndbuf;        /* bytes queued (unacked + unsent) before ST_ERR_AGAIN */
 	uint16_t mss;           /* our MSS (from the MTU) */
 	uint32_t syn_backlog;   /* embryonic connections per listener before SYN cookies */
@@ -73,10 +77,14 @@ struct tcp_cfg {
 	uint32_t challenge_ack_per_s;
 	uint16_t eph_lo, eph_hi; /* ephemeral port range for tcp_connect */
 	uint8_t cc_algo;         /* enum tcp_cc_algo (tcp_cc.h): 0 = CUBIC, the default */
+	uint8_t ss_ack_segs;     /* slow start: segments one ACK may add (RFC 3465 L), 0 = 2.
+				  * The load generator may raise it to grow like Linux under
+				  * stretch ACKs (scripts/bench-bdp.sh) */
 	int always_cookies;      /* tests: answer every SYN with a cookie */
 };
 
-/* Defaults: 4096 conns, 256 KiB buffers, MSS 1460, backlog 256, RTO min 200 ms. */
+/* Defaults: 4096 conns, 256 KiB buffers (receive window growing to 16 MiB), MSS 1460,
+ * backlog 256, RTO min 200 ms. */
 void tcp_cfg_defaults(struct tcp_cfg *c);
 
 struct tcp_ops {
@@ -181,9 +189,18 @@ struct tcp_conn_info {
 	uint16_t lport, rport;
 	uint8_t state;
 	uint32_t snd_mss, cwnd, ssthresh, srtt_ms, rto_ms;
+	uint32_t rcv_wnd;    /* receive window now (grows with the path, tcp_rcvbuf.c) */
+	uint32_t rcv_rtt_ms; /* receiver-side RTT estimate, 0: none yet */
+	uint32_t snd_wnd;    /* the peer's window */
 	uint64_t bytes_in, bytes_out, retrans;
 };
 int tcp_conn_info(struct tcp_worker *tw, tcp_handle_t h, struct tcp_conn_info *out);
+/*
+ * The connection's round-trip time for the layer above (window sizing): the
+ * larger of the sender's smoothed RTT and the receiver-side estimate, in ms;
+ * 0 before any sample or for a stale handle. Cheap: a handle lookup.
+ */
+uint32_t tcp_conn_rtt_ms(struct tcp_worker *tw, tcp_handle_t h);
 const char *tcp_state_name(unsigned state);
 
 struct tcp_worker_info {

@@ -64,6 +64,7 @@ void tcp_cc_init(struct tcp_cc *cc, uint32_t mss, enum tcp_cc_algo algo)
 
 	memset(cc, 0, sizeof(*cc));
 	cc->algo = (uint8_t)algo;
+	cc->ss_l = 2;
 	cc->hs.cur_min_rtt = cc->hs.last_min_rtt = cc->hs.css_base_rtt = TCP_RTT_NONE;
 
 	if (iw > 4380 && 4380 > 2 * mss)
@@ -101,8 +102,9 @@ void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, const struct tcp_cc_ack *a
 		return;
 	}
 	if (cc->cwnd < cc->ssthresh) {
-		/* Slow start with L = 2 (RFC 3465). */
-		uint32_t inc = acked < 2 * cc->mss ? acked : 2 * cc->mss;
+		/* Slow start with L = 2 (RFC 3465; ss_l). */
+		uint32_t l = (uint32_t)cc->ss_l * cc->mss;
+		uint32_t inc = acked < l ? acked : l;
 
 		cc->cwnd += inc;
 		return;

@@ -93,6 +93,7 @@ struct tcp_cc {
 	uint8_t in_recovery;
 	uint32_t prr_credit; /* bytes we may still send in recovery */
 	uint8_t algo;        /* enum tcp_cc_algo */
+	uint8_t ss_l;        /* segments one ACK may add in slow start (RFC 3465 L): 2 */
 	struct tcp_cubic cu;
 	struct tcp_hystart hs;
 };

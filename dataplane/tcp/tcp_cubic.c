@@ -27,7 +27,6 @@
 #define HS_N_RTT_SAMPLE 8
 #define HS_CSS_GROWTH_DIVISOR 4
 #define HS_CSS_ROUNDS 5
-#define SS_ABC_L 2 /* segments per ACK at most in slow start (RFC 3465), unpaced */
 
 double tcp_cubic_window(const struct tcp_cc *cc, double t)
 {
@@ -149,7 +148,9 @@ static void hystart_round(struct tcp_cc *cc, const struct tcp_cc_ack *a)
 int tcp_hystart_ack(struct tcp_cc *cc, uint32_t acked, const struct tcp_cc_ack *a)
 {
 	struct tcp_hystart *hs = &cc->hs;
-	uint32_t inc = acked < SS_ABC_L * cc->mss ? acked : SS_ABC_L * cc->mss;
+	/* segments per ACK at most in slow start (RFC 3465 L, ss_l: 2), unpaced */
+	uint32_t l = (uint32_t)cc->ss_l * cc->mss;
+	uint32_t inc = acked < l ? acked : l;
 
 	if (hs->state != TCP_HS_DONE)
 		hystart_round(cc, a);

@@ -54,7 +54,7 @@ static void syn_options(struct tcp_worker *tw, struct tcp_conn *c, const struct 
 		c->flags |= TF_TS;
 		c->ts_recent = o->tsval;
 	}
-	tcp_cc_init(&c->cc, c->mss, (enum tcp_cc_algo)tw->cfg.cc_algo);
+	tcp_conn_cc_init(tw, c);
 }
 
 static void rtt_from_ts(struct tcp_worker *tw, struct tcp_conn *c, const struct tcp_seg *s)
@@ -146,7 +146,7 @@ static void cookie_ack(struct tcp_worker *tw, struct tcp_listener *l, struct tcp
 		if (bits & 0x10)
 			c->flags |= TF_SACK;
 	}
-	tcp_cc_init(&c->cc, c->mss, (enum tcp_cc_algo)tw->cfg.cc_algo);
+	tcp_conn_cc_init(tw, c);
 	c->snd_wnd = (uint32_t)s->wnd << c->snd_ws;
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;
@@ -236,9 +236,9 @@ static void rq_append(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len, uint
 }
 
 /* Receive memory a connection may pin: its window's worth of full-size buffers. */
-static inline uint32_t rcv_mem_max(const struct tcp_worker *tw)
+static inline uint32_t rcv_mem_max(const struct tcp_conn *c)
 {
-	return 2 * tw->cfg.rcvbuf;
+	return 2 * c->rcv_wnd;
 }
 
 static void consume_fin(struct tcp_worker *tw, struct tcp_conn *c)
@@ -304,7 +304,7 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		uint32_t ooo_before = c->ooo.cost, cost = tcp_chain_cost(s->m);
 
 		if (c->rq_segs + s->m->nb_segs > TCP_RQ_MAX_SEGS ||
-		    c->rq_cost + c->ooo.cost + cost > rcv_mem_max(tw)) {
+		    c->rq_cost + c->ooo.cost + cost > rcv_mem_max(c)) {
 			drop_seg(tw, s, DP_DROP_TCP_RCVBUF);
 			c->flags |= TF_ACK_NOW;
 			return;
@@ -331,7 +331,7 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 	 */
 	uint32_t cost = tcp_chain_cost(s->m), ooo_before = c->ooo.cost;
 
-	if (c->ooo.n >= TCP_OOO_MAX || c->rq_cost + c->ooo.cost + cost > rcv_mem_max(tw)) {
+	if (c->ooo.n >= TCP_OOO_MAX || c->rq_cost + c->ooo.cost + cost > rcv_mem_max(c)) {
 		drop_seg(tw, s, DP_DROP_TCP_OOO_FULL);
 		c->flags |= TF_ACK_NOW;
 		return;
@@ -753,8 +753,10 @@ static void conn_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 			st->drop[DP_DROP_TCP_RCVBUF]++;
 			c->flags |= TF_ACK_NOW;
 		}
-		if (s->len)
+		if (s->len) {
 			data_input(tw, c, s);
+			tcp_rcv_rtt_measure(tw, c, s);
+		}
 	} else if (s->len) {
 		c->flags |= TF_ACK_NOW;
 		free_seg(s);

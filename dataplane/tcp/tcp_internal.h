@@ -71,6 +71,7 @@ enum tcp_state {
 #define EV_CLOSED 0x10
 
 #define TCP_NIL UINT32_MAX
+#define TCP_RCVBUF_LIMIT (65535u << 14) /* the largest window scale 14 can express */
 #define TCP_MAX_LISTENERS 16
 #define TCP_RQ_MAX_SEGS 2048   /* in-order mbufs queued per connection */
 #define TCP_ABSORB_MAX 512     /* received pieces up to this size are copied into the queue's last buffer */
@@ -143,6 +144,15 @@ struct tcp_conn {
 
 	uint64_t bytes_in, bytes_out, retrans;
 
+	/* Receive window autotuning (tcp_rcvbuf.c). */
+	uint32_t rcv_wnd;      /* the window now: cfg.rcvbuf .. cfg.rcvbuf_max */
+	uint32_t rrtt8;        /* receiver-side RTT estimate, ms << 3; 0 = none yet */
+	uint32_t rrtt_tsecr;   /* TSecr of the last sample: one sample per echoed TSval */
+	uint32_t rrtt_seq;     /* without timestamps: the end of the window being timed */
+	uint64_t rrtt_ms;      /* ... and when that window was opened (0: not timing) */
+	uint64_t rs_ms;        /* start of the current delivered-rate interval (0: none) */
+	uint64_t rs_bytes;     /* bytes the application read since rs_ms */
+
 	struct tcp_sb sb;
 	struct tcp_ooo ooo;
 };
@@ -175,6 +185,23 @@ struct tcp_worker {
 	struct tcp_listener lst[TCP_MAX_LISTENERS];
 };
 
+/*
+ * Receive window autotuning (tcp_rcvbuf.c). tcp_rcv_rtt_measure runs for
+ * every in-order data segment (after it was queued), tcp_rcv_space_adjust for
+ * every tcp_read of n bytes; tcp_rcvwin_want is their arithmetic: the window
+ * a connection that delivered `bytes` to the application in `elapsed_ms`
+ * (>= rtt_ms > 0) wants, never below cur, never above max.
+ */
+struct tcp_seg;
+void tcp_rcv_rtt_measure(struct tcp_worker *tw, struct tcp_conn *c, const struct tcp_seg *s);
+void tcp_rcv_space_adjust(struct tcp_worker *tw, struct tcp_conn *c, uint32_t n);
+uint32_t tcp_rcvwin_want(uint32_t cur, uint32_t max, uint64_t bytes, uint64_t elapsed_ms,
+			 uint32_t rtt_ms, uint32_t mss);
+/* The receive-side RTT in ms (the estimate, else the sender's srtt); 0: none yet. */
+uint32_t tcp_rcv_rtt_ms(const struct tcp_conn *c);
+/* The largest receive window this connection may grow to (its scale and the cap). */
+uint32_t tcp_rcvwin_cap(const struct tcp_worker *tw, const struct tcp_conn *c);
+
 /* A parsed incoming segment. */
 struct tcp_seg {
 	uint32_t seq, ack;
@@ -187,6 +214,14 @@ struct tcp_seg {
 	const uint8_t *smac;
 	struct tcp_opts o;
 };
+
+/* Congestion control of a new connection, as the worker's configuration says. */
+static inline void tcp_conn_cc_init(const struct tcp_worker *tw, struct tcp_conn *c)
+{
+	tcp_cc_init(&c->cc, c->mss, (enum tcp_cc_algo)tw->cfg.cc_algo);
+	if (tw->cfg.ss_ack_segs)
+		c->cc.ss_l = tw->cfg.ss_ack_segs;
+}
 
 static inline uint32_t tcp_ts_now(const struct tcp_worker *tw)
 {

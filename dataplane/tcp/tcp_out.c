@@ -22,7 +22,8 @@ uint32_t tcp_rcv_space(const struct tcp_worker *tw, const struct tcp_conn *c)
 
 	if (c->flags & TF_APP_CLOSED)
 		used = 0; /* we discard what arrives after close */
-	return used >= tw->cfg.rcvbuf ? 0 : tw->cfg.rcvbuf - used;
+	(void)tw;
+	return used >= c->rcv_wnd ? 0 : c->rcv_wnd - used;
 }
 
 /* Receive window to advertise (unscaled bytes), never moving the right edge left. */
@@ -30,7 +31,7 @@ static uint32_t rcv_window(const struct tcp_worker *tw, struct tcp_conn *c)
 {
 	uint32_t space = tcp_rcv_space(tw, c);
 	uint32_t right = c->rcv_nxt + space;
-	uint32_t sws = tw->cfg.rcvbuf / 2 < c->mss ? tw->cfg.rcvbuf / 2 : c->mss;
+	uint32_t sws = c->rcv_wnd / 2 < c->mss ? c->rcv_wnd / 2 : c->mss;
 
 	/* Receiver SWS avoidance: move the edge only by a useful amount. */
 	if (seq_lt(right, c->rcv_adv) || (seq_gt(right, c->rcv_adv) && right - c->rcv_adv < sws &&
@@ -406,8 +407,16 @@ int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t l
 			o.tsecr = c->ts_recent;
 		}
 		fill_sack(c, &o);
-		wnd >>= c->rcv_ws;
-		wfield = (uint16_t)(wnd > 65535 ? 65535 : wnd);
+		{
+			/* Scaling rounds down; round up instead where rounding down would
+			 * move the right edge left of what we advertised before. */
+			uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+			uint32_t sc = wnd >> c->rcv_ws;
+
+			if ((uint64_t)sc << c->rcv_ws < cur)
+				sc = (uint32_t)(((uint64_t)cur + (1u << c->rcv_ws) - 1) >> c->rcv_ws);
+			wfield = (uint16_t)(sc > 65535 ? 65535 : sc);
+		}
 	}
 	h = build_hdr(tw, &c->laddr, &c->raddr, c->lport, c->rport, seq, c->rcv_nxt, flags, wfield,
 		      &o, syn, &th, &ip);
@@ -448,8 +457,11 @@ int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t l
 		c->flags &= ~TF_ACK_NOW;
 		if (c->t_delack)
 			c->t_delack = 0;
-		if (seq_gt(c->rcv_nxt + (syn ? wnd : wnd << c->rcv_ws), c->rcv_adv))
-			c->rcv_adv = c->rcv_nxt + (syn ? wnd : wnd << c->rcv_ws);
+		/* The edge the peer was told: the field as sent (a SYN's is never scaled). */
+		uint32_t adv = syn ? wfield : (uint32_t)wfield << c->rcv_ws;
+
+		if (seq_gt(c->rcv_nxt + adv, c->rcv_adv))
+			c->rcv_adv = c->rcv_nxt + adv;
 	}
 	finish(tw, h, th, ip, conn_mac(tw, c), &c->raddr, segsz);
 	return (int)len;

@@ -30,6 +30,7 @@
 
 #include "crypto/err.h"
 #include "dataplane/dp.h"
+#include "dataplane/tcp/tcp_cc.h"
 #include "scripts/bench/loadgen.h"
 
 struct dslot {
@@ -137,6 +138,24 @@ static int d_init(const struct lg_target *tgt, unsigned threads, void **gctx)
 	cfg.tcp.time_wait_ms = 2000;
 	cfg.tcp.eph_lo = 1024;
 	cfg.tcp.eph_hi = 65535;
+	/* A bulk upload over a long path keeps a whole window in flight: the generator's own
+	 * send queue must not be what limits it (memory only as queued). */
+	cfg.tcp.sndbuf = 64u << 20;
+	/* Benchmarks of the path (scripts/bench-bdp.sh) may take the sender's congestion control
+	 * out of the picture: NewReno slow-starts until loss or the receive window, where
+	 * CUBIC's HyStart++ may leave slow start early on a long, CPU-bound path. */
+	{
+		const char *cc = getenv("SSHTERM_BENCH_TCP_CC");
+
+		const char *l = getenv("SSHTERM_BENCH_SS_ACK_SEGS");
+
+		if (cc != NULL && strcmp(cc, "newreno") == 0)
+			cfg.tcp.cc_algo = TCP_CC_NEWRENO;
+		/* A receiver that acknowledges a burst at once (sshterm does) sends stretch ACKs;
+		 * Linux's slow start counts every segment they cover, RFC 3465's L = 2 does not. */
+		if (l != NULL && atoi(l) > 0 && atoi(l) <= 255)
+			cfg.tcp.ss_ack_segs = (uint8_t)atoi(l);
+	}
 	if ((r = dp_create(&cfg, &g->dp)) != ST_OK) {
 		fprintf(stderr, "sshterm-bench: dataplane setup failed: %s\n", st_err_str(r));
 		free(g);

@@ -208,7 +208,11 @@ ctl session "$sid" --json | /usr/bin/python3 -c "
 import json,sys
 d=json.load(sys.stdin)
 assert d['user']=='alice' and d['channels']==1 and d['bytes_out']>0 and 'sntrup761x25519-sha512' in d['algorithms'], d
-" && ok "sshtermctl session: user, channels, bytes, algorithms" || bad "sshtermctl session --json"
+# the windows: ours at least the initial ones, within the caps (ChannelWindowMax and
+# TCPReceiveWindowMax default to 16 MiB); the client's window for our output is open
+assert 2097152 <= d['chan_window'] <= 16777216 and 262144 <= d['tcp_rcv_wnd'] <= 16777216, d
+assert d['chan_window_peer'] >= 0 and d['tcp_snd_wnd'] > 0 and d['chan_window_grown'] >= 0, d
+" && ok "sshtermctl session: user, channels, bytes, algorithms, windows" || bad "sshtermctl session --json"
 ctl stats --json > "$T/stats.json" && /usr/bin/python3 -c "
 import json,sys
 d=json.load(open(sys.argv[1]))

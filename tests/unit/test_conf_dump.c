@@ -86,7 +86,7 @@ static void test_values(void)
 			 "LoginGraceTime 1m30s\nRekeyLimit 512M 1h\nLogLevel ERROR\n"
 			 "SyslogFacility LOCAL3\nPermitOpen 198.18.0.1:5432 198.18.0.1:*\n"
 			 "Service db 198.18.0.1:5432\nWorkerIdle sleep 5\nPerSourceMaxStartups 3\n"
-			 "PerSourcePenalties no\nKexAlgorithms -sntrup*\n");
+			 "PerSourcePenalties no\nKexAlgorithms -sntrup*\nChannelWindowMax 64M\n");
 	CHECK(strstr(out, "port 2222\n") != NULL);
 	CHECK(strstr(out, "maxstartups 5:50:20\n") != NULL);
 	CHECK(strstr(out, "logingracetime 90\n") != NULL);
@@ -97,6 +97,8 @@ static void test_values(void)
 	CHECK(strstr(out, "service db 198.18.0.1:5432\n") != NULL);
 	CHECK(strstr(out, "workeridle sleep 5\n") != NULL);
 	CHECK(strstr(out, "tcpcongestion cubic\n") != NULL); /* the default */
+	CHECK(strstr(out, "tcpreceivewindowmax 16777216\n") != NULL); /* the default */
+	CHECK(strstr(out, "channelwindowmax 67108864\n") != NULL);
 	CHECK(strstr(out, "persourcemaxstartups 3\n") != NULL);
 	CHECK(strstr(out, "persourcepenalties no\n") != NULL);
 	CHECK(strstr(out, "sntrup") == NULL);

@@ -435,6 +435,42 @@ static void test_metrics_listen(void)
 	st_daemon_conf_free(&c);
 }
 
+/* TCPReceiveWindowMax, ChannelWindowMax: sizes with suffixes, in range, defaults 16M. */
+static void test_window_caps(void)
+{
+	struct st_daemon_conf c;
+	char err[ST_CONF_ERR_MAX];
+
+	CHECK_OK(parse(&c, "Port 22\n", err));
+	CHECK_INT(c.tcp_rcvwin_max, 16u << 20);
+	CHECK_INT(c.ctl.channel_window_max, 16u << 20);
+	CHECK_INT(c.ctl.channel_window, 2u << 20);
+	st_daemon_conf_free(&c);
+	CHECK_OK(parse(&c, "TCPReceiveWindowMax 64M\nChannelWindowMax=256m\n", err));
+	CHECK_INT(c.tcp_rcvwin_max, 64u << 20);
+	CHECK_INT(c.ctl.channel_window_max, 256u << 20);
+	st_daemon_conf_free(&c);
+	/* the minimums (the initial windows: fixed windows) */
+	CHECK_OK(parse(&c, "tcpreceivewindowmax 256K\nchannelwindowmax 2097152\n", err));
+	CHECK_INT(c.tcp_rcvwin_max, 256u << 10);
+	CHECK_INT(c.ctl.channel_window_max, 2u << 20);
+	st_daemon_conf_free(&c);
+	static const char *const bad[] = {
+		"TCPReceiveWindowMax 255K\n", "TCPReceiveWindowMax 513M\n", "TCPReceiveWindowMax 1G\n",
+		"TCPReceiveWindowMax 16Q\n",  "TCPReceiveWindowMax -1\n",   "TCPReceiveWindowMax\n",
+		"ChannelWindowMax 1M\n",      "ChannelWindowMax 257M\n",    "ChannelWindowMax 99999G\n",
+		"ChannelWindowMax 16M 32M\n",
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK_ERR(parse(&c, bad[i], err), ST_ERR_FORMAT);
+		CHECK(strstr(err, "test.conf:1:") != NULL);
+		st_daemon_conf_free(&c);
+	}
+	CHECK_ERR(parse(&c, "ChannelWindowMax 1M\n", err), ST_ERR_FORMAT);
+	CHECK(strstr(err, "ChannelWindowMax") != NULL && strstr(err, "2048K..256M") != NULL);
+	st_daemon_conf_free(&c);
+}
+
 static void test_authorized_keys_command(void)
 {
 	struct st_daemon_conf c;
@@ -607,6 +643,7 @@ int main(void)
 	RUN(test_dual_stack);
 	RUN(test_proxy_protocol);
 	RUN(test_metrics_listen);
+	RUN(test_window_caps);
 	RUN(test_authorized_keys_command);
 	RUN(test_hostile_input);
 	RUN(test_hostkeys);
