@@ -1,6 +1,7 @@
 /*
  * libFuzzer harness for the dataplane's packet input path: whole Ethernet
- * frames go into dp_worker_input (Ethernet -> ARP / IPv4 -> ICMP / TCP), then
+ * frames go into dp_worker_input (Ethernet -> ARP / IPv4 -> ICMP / TCP, and
+ * IPv6 -> extension headers -> ICMPv6 echo / Neighbor Discovery / TCP), then
  * the rest of a worker loop pass runs (events to the application, timers, TCP
  * output, TX flush) on a clock the input drives.
  *
@@ -14,7 +15,10 @@
  * SYN-cookie path is reachable; every third accept is refused), two
  * ESTABLISHED connections on 22 (one with window scaling, SACK and
  * timestamps, one without), one on 80, and one active open to
- * 198.18.0.1:5432 that is ESTABLISHED too. All of them are made through the
+ * 198.18.0.1:5432 that is ESTABLISHED too. Over IPv6 the worker is
+ * fd00:18::2/64 (DAD done), the peer fd00:18::1 is in the neighbor cache, 22
+ * listens on :: too and one IPv6 connection on 22 (with options) is
+ * ESTABLISHED. All of them are made through the
  * real input path (SYN / SYN-ACK / ACK frames) when the world is built. The
  * world is torn down and rebuilt every FUZZ_DPINPUT_RESET inputs (default 1,
  * so an input reproduces on its own), and every mbuf must be back in the pool
@@ -33,14 +37,15 @@
  * before the frame: < 128 that many ms, else (advance - 127) * 500 ms.
  * split is the length of the first mbuf segment when the frame is chained.
  * flags:
- *   0x01 rewrite the IPv4 header checksum
- *   0x02 rewrite the TCP (or ICMP) checksum
+ *   0x01 rewrite the IPv4 header checksum (nothing for IPv6, which has none)
+ *   0x02 rewrite the TCP (or ICMP, ICMPv6) checksum; for IPv6 after the
+ *        extension headers, which the product's own walker finds
  *   0x04 sequence and ack numbers are relative: the harness adds rcv_nxt and
  *        snd_nxt of the connection the frame's 4-tuple names (if any)
  *   0x18 (>> 3) + 1 segments in the mbuf chain, 1..3 (3 when both bits)
  *   0x20 each segment in an external buffer malloc'd to the exact size, so
  *        AddressSanitizer sees reads past the frame's end
- *   0x40 rewrite the IPv4 total length to the frame's
+ *   0x40 rewrite the IPv4 total length (IPv6: payload length) to the frame's
  *   0x80 no pass after this frame (it and the next one form one burst)
  * The checksum rewrites exist so that random inputs get past the checksum
  * checks and reach the TCP code in depth; without them nearly every mutated
@@ -68,12 +73,15 @@
 #include "crypto/err.h"
 #include "dataplane/dp.h"
 #include "dataplane/proto.h"
+#include "dataplane/proto6.h"
 #include "dataplane/tcp/tcp_internal.h"
 #include "dataplane/worker.h"
 #include "tests/fuzz/checked_pool.h"
 
 #define US 0xc6120002u   /* 198.18.0.2 */
 #define PEER 0xc6120001u /* 198.18.0.1 */
+static const struct dp_ip US6 = {.b = {0xfd, 0, 0, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};
+static const struct dp_ip PEER6 = {.b = {0xfd, 0, 0, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
 #define MAX_FRAME 9018u
 #define MAX_RECORDS 64
 
@@ -129,6 +137,34 @@ static size_t eth_hdr(uint8_t *f, const struct rte_ether_addr *dst, uint16_t typ
 	return DP_ETH_HLEN;
 }
 
+/* IPv6: the TCP or ICMPv6 checksum after the extension headers the product's walker skips. */
+static void fix_l4_csum6(uint8_t *f, size_t len)
+{
+	uint8_t *ip = f + DP_ETH_HLEN, proto, *l4p;
+	struct dp_ip src, dst;
+	size_t plen, l4;
+	uint16_t off;
+
+	if (len < DP_ETH_HLEN + DP_IP6_HLEN)
+		return;
+	plen = (size_t)(ip[4] << 8 | ip[5]);
+	if (plen > len - DP_ETH_HLEN - DP_IP6_HLEN)
+		plen = len - DP_ETH_HLEN - DP_IP6_HLEN;
+	if (dp_ipv6_ext_walk(ip + DP_IP6_HLEN, plen, ip[6], &proto, &off) != DP_DROP_NONE)
+		return;
+	l4 = plen - off;
+	l4p = ip + DP_IP6_HLEN + off;
+	memcpy(src.b, ip + 8, 16);
+	memcpy(dst.b, ip + 24, 16);
+	if (proto == DP_IPPROTO_TCP && l4 >= 18) {
+		l4p[16] = l4p[17] = 0;
+		wr16(l4p + 16, dp_csum_fold(dp_csum_partial(
+				       l4p, l4, dp_ip6_pseudo_sum(&src, &dst, (uint32_t)l4, proto))));
+	} else if (proto == DP_IPPROTO_ICMPV6 && l4 >= 4) {
+		dp_icmp6_csum_set(&src, &dst, l4p, l4);
+	}
+}
+
 /* Rewrites the TCP or ICMP checksum of a flat frame (the IPv4 header says which). */
 static void fix_l4_csum(uint8_t *f, size_t len)
 {
@@ -136,6 +172,10 @@ static void fix_l4_csum(uint8_t *f, size_t len)
 	size_t ihl, tot, l4;
 	uint8_t *l4p;
 
+	if (len >= DP_ETH_HLEN && f[12] == 0x86 && f[13] == 0xdd) {
+		fix_l4_csum6(f, len);
+		return;
+	}
 	if (len < DP_ETH_HLEN + DP_IP_HLEN)
 		return;
 	ihl = (size_t)(ip[0] & 0xf) * 4;
@@ -187,6 +227,46 @@ static size_t mk_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, u
 	if (dlen)
 		memcpy(th + thl, data, dlen);
 	n += DP_IP_HLEN + thl + dlen;
+	fix_l4_csum(f, n);
+	return n;
+}
+
+/* The same over IPv6, from PEER6 to US6. */
+static size_t mk_tcp6(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		      uint8_t flags, uint16_t wnd, const uint8_t *opt, size_t optlen,
+		      const void *data, size_t dlen)
+{
+	size_t n = eth_hdr(f, &our_mac, DP_ETHERTYPE_IPV6);
+	uint8_t *th = f + n + DP_IP6_HLEN;
+	size_t thl = 20 + optlen;
+
+	dp_ipv6_build(f + n, &PEER6, &US6, DP_IPPROTO_TCP, (uint16_t)(thl + dlen), 64);
+	memset(th, 0, 20);
+	wr16(th, sport);
+	wr16(th + 2, dport);
+	wr32(th + 4, seq);
+	wr32(th + 8, ack);
+	th[12] = (uint8_t)(thl / 4 << 4);
+	th[13] = flags;
+	wr16(th + 14, wnd);
+	if (optlen)
+		memcpy(th + 20, opt, optlen);
+	if (dlen)
+		memcpy(th + thl, data, dlen);
+	n += DP_IP6_HLEN + thl + dlen;
+	fix_l4_csum(f, n);
+	return n;
+}
+
+/* An ICMPv6 message body[0..blen) from src to dst (hop limit hl, Ethernet to edst). */
+static size_t mk_icmp6(uint8_t *f, const struct rte_ether_addr *edst, const struct dp_ip *src,
+		       const struct dp_ip *dst, uint8_t hl, const uint8_t *body, size_t blen)
+{
+	size_t n = eth_hdr(f, edst, DP_ETHERTYPE_IPV6);
+
+	dp_ipv6_build(f + n, src, dst, DP_IPPROTO_ICMPV6, (uint16_t)blen, hl);
+	memcpy(f + n + DP_IP6_HLEN, body, blen);
+	n += DP_IP6_HLEN + blen;
 	fix_l4_csum(f, n);
 	return n;
 }
@@ -480,9 +560,13 @@ static void find_seg(const uint8_t *f, uint32_t len, void *arg)
 	const uint8_t *ip = f + DP_ETH_HLEN, *th;
 	uint32_t ihl = (uint32_t)(ip[0] & 0xf) * 4;
 
-	if (rd32(f + 12) >> 16 != DP_ETHERTYPE_IPV4 || ip[9] != DP_IPPROTO_TCP ||
-	    DP_ETH_HLEN + ihl + 20 > len)
+	if (len >= DP_ETH_HLEN + DP_IP6_HLEN + 20 && rd32(f + 12) >> 16 == DP_ETHERTYPE_IPV6 &&
+	    ip[6] == DP_IPPROTO_TCP) {
+		ihl = DP_IP6_HLEN; /* the worker sends no extension headers */
+	} else if (rd32(f + 12) >> 16 != DP_ETHERTYPE_IPV4 || ip[9] != DP_IPPROTO_TCP ||
+		   DP_ETH_HLEN + ihl + 20 > len) {
 		return;
+	}
 	th = ip + ihl;
 	if ((th[2] << 8 | th[3]) == s->dport && (th[13] & s->flags) == s->flags) {
 		s->found = 1;
@@ -497,24 +581,26 @@ static void die(const char *what)
 	abort();
 }
 
-static void expect_established(uint16_t lport, uint16_t rport)
+static void expect_established(int v6, uint16_t lport, uint16_t rport)
 {
-	struct dp_ip us = dp_ip_v4(US), peer = dp_ip_v4(PEER);
+	struct dp_ip us = v6 ? US6 : dp_ip_v4(US), peer = v6 ? PEER6 : dp_ip_v4(PEER);
 	struct tcp_conn *c = tcp_conn_lookup(w->tcp, &us, lport, &peer, rport);
 
 	if (!c || c->state != TCP_ESTABLISHED)
 		die("a connection did not reach ESTABLISHED");
 }
 
-/* Passive open from PEER:rport to lport through SYN / SYN-ACK / ACK. */
-static void open_passive(uint16_t lport, uint16_t rport, int opts)
+/* Passive open from PEER:rport (PEER6 when v6) to lport through SYN / SYN-ACK / ACK. */
+static void open_passive(int v6, uint16_t lport, uint16_t rport, int opts)
 {
+	size_t (*mk)(uint8_t *, uint16_t, uint16_t, uint32_t, uint32_t, uint8_t, uint16_t,
+		     const uint8_t *, size_t, const void *, size_t) = v6 ? mk_tcp6 : mk_tcp;
 	uint8_t f[128], o[20];
 	size_t ol = opts ? syn_opts(o, 1000) : 0;
 	struct seen s = {rport, TH_SYN | TH_ACK, 0, 0, 0};
 	uint32_t isn = 7000u * rport;
 
-	input_flat(f, mk_tcp(f, rport, lport, isn, 0, TH_SYN, 65535, o, ol, NULL, 0));
+	input_flat(f, mk(f, rport, lport, isn, 0, TH_SYN, 65535, o, ol, NULL, 0));
 	pass(find_seg, &s);
 	if (!s.found)
 		die("no SYN-ACK");
@@ -526,9 +612,9 @@ static void open_passive(uint16_t lport, uint16_t rport, int opts)
 		wr32(o + 8, 0);
 		ol = 12;
 	}
-	input_flat(f, mk_tcp(f, rport, lport, isn + 1, s.seq + 1, TH_ACK, 4096, o, ol, NULL, 0));
+	input_flat(f, mk(f, rport, lport, isn + 1, s.seq + 1, TH_ACK, 4096, o, ol, NULL, 0));
 	pass(NULL, NULL);
-	expect_established(lport, rport);
+	expect_established(v6, lport, rport);
 }
 
 /* Active open to PEER:5432, answered with a SYN-ACK. */
@@ -546,7 +632,7 @@ static void open_active(void)
 	input_flat(f, mk_tcp(f, 5432, s.sport, 90000, s.seq + 1, TH_SYN | TH_ACK, 65535, NULL, 0,
 			     NULL, 0));
 	pass(NULL, NULL);
-	expect_established(s.sport, 5432);
+	expect_established(0, s.sport, 5432);
 }
 
 static void world_up(void)
@@ -572,6 +658,8 @@ static void world_up(void)
 	w->tx_pieces = TCP_TX_PIECES;
 	w->tso_pieces = w->tso_seg_pieces = TCP_TSO_PIECES;
 	w->arp_reach_ms = DP_ARP_REACHABLE_MS;
+	cfg.ip6 = US6; /* dp_nd_start takes the IPv6 address from the port's configuration */
+	cfg.prefix6 = 64;
 	w->idle.wake_fd = -1;
 	set_clock();
 	w->last_arp_ms = w->now_ms;
@@ -579,13 +667,28 @@ static void world_up(void)
 	rte_srand(1); /* ISN and cookie keys, ephemeral ports: the same every time */
 	if (tcp_worker_create(w, &cfg.tcp, &w->tcp) != ST_OK)
 		die("tcp_worker_create");
-	if (tcp_listen(w->tcp, 0, 22, &echo_ops, &lctx_echo, NULL) != ST_OK ||
-	    tcp_listen(w->tcp, 0, 80, &sink_ops, &lctx_sink, &small) != ST_OK)
-		die("tcp_listen");
+	/* Duplicate address detection: the probe goes out, nobody objects, the address is ours. */
+	dp_nd_start(w);
+	pass(NULL, NULL);
+	clock_ms += 1100;
+	set_clock();
+	dp_nd_timer(w);
+	if (w->dad_state != DP_DAD_DONE)
+		die("IPv6 address not usable after DAD");
+	{
+		static const struct dp_ip any6;
+
+		if (tcp_listen(w->tcp, 0, 22, &echo_ops, &lctx_echo, NULL) != ST_OK ||
+		    tcp_listen_ip(w->tcp, &any6, 22, &echo_ops, &lctx_echo, NULL) != ST_OK ||
+		    tcp_listen(w->tcp, 0, 80, &sink_ops, &lctx_sink, &small) != ST_OK)
+			die("tcp_listen");
+	}
 	dp_arp_learn(w, PEER, &peer_mac);
-	open_passive(22, 40001, 1);
-	open_passive(22, 40002, 0);
-	open_passive(80, 40003, 1);
+	dp_neigh_learn(w, &PEER6, &peer_mac);
+	open_passive(0, 22, 40001, 1);
+	open_passive(0, 22, 40002, 0);
+	open_passive(0, 80, 40003, 1);
+	open_passive(1, 22, 40006, 1);
 	accepts = 0;
 	open_active();
 	memset(&st, 0, sizeof(st));
@@ -654,6 +757,26 @@ static void rel_seq(uint8_t *f, size_t len)
 	size_t ihl;
 	struct tcp_conn *c;
 
+	if (len >= DP_ETH_HLEN + DP_IP6_HLEN + 12 && rd32(f + 12) >> 16 == DP_ETHERTYPE_IPV6) {
+		struct dp_ip s6, d6;
+		uint8_t proto;
+		uint16_t off;
+
+		if (dp_ipv6_ext_walk(ip + DP_IP6_HLEN, len - DP_ETH_HLEN - DP_IP6_HLEN, ip[6], &proto,
+				     &off) != DP_DROP_NONE ||
+		    proto != DP_IPPROTO_TCP || DP_ETH_HLEN + DP_IP6_HLEN + off + 12u > len)
+			return;
+		th = f + DP_ETH_HLEN + DP_IP6_HLEN + off;
+		memcpy(s6.b, ip + 8, 16);
+		memcpy(d6.b, ip + 24, 16);
+		c = tcp_conn_lookup(w->tcp, &d6, (uint16_t)(th[2] << 8 | th[3]), &s6,
+				    (uint16_t)(th[0] << 8 | th[1]));
+		if (c) {
+			wr32(th + 4, rd32(th + 4) + c->rcv_nxt);
+			wr32(th + 8, rd32(th + 8) + c->snd_nxt);
+		}
+		return;
+	}
 	if (len < DP_ETH_HLEN + DP_IP_HLEN || ip[9] != DP_IPPROTO_TCP)
 		return;
 	ihl = (size_t)(ip[0] & 0xf) * 4;
@@ -679,11 +802,15 @@ static void one_frame(uint8_t flags, uint8_t split, uint8_t *f, size_t len)
 
 	if (nseg > 3)
 		nseg = 3;
-	if ((flags & F_LEN) && len >= DP_ETH_HLEN + DP_IP_HLEN)
+	int v6 = len >= DP_ETH_HLEN && f[12] == 0x86 && f[13] == 0xdd;
+
+	if ((flags & F_LEN) && v6 && len >= DP_ETH_HLEN + DP_IP6_HLEN)
+		wr16(f + DP_ETH_HLEN + 4, (uint16_t)(len - DP_ETH_HLEN - DP_IP6_HLEN));
+	else if ((flags & F_LEN) && len >= DP_ETH_HLEN + DP_IP_HLEN)
 		wr16(f + DP_ETH_HLEN + 2, (uint16_t)(len - DP_ETH_HLEN));
 	if (flags & F_REL)
 		rel_seq(f, len);
-	if ((flags & F_IPCSUM) && len >= DP_ETH_HLEN + DP_IP_HLEN) {
+	if ((flags & F_IPCSUM) && !v6 && len >= DP_ETH_HLEN + DP_IP_HLEN) {
 		uint8_t *ip = f + DP_ETH_HLEN;
 		size_t ihl = (size_t)(ip[0] & 0xf) * 4;
 
@@ -866,6 +993,81 @@ static void write_seeds(const char *dir)
 	len = mk_tcp(f, 5432, client_port(), 0, 0, TH_ACK | TH_FIN, 65535, NULL, 0, "bye", 3);
 	rec_add(rec, &n, F_REL | F_L4CSUM, 10, f, len);
 	seed_write(dir, "client_fin", rec, n);
+
+	/* ---- IPv6 ---- */
+	{
+		struct dp_ip sn = dp_ip6_solicited(&US6), any6 = {{0}};
+		struct rte_ether_addr snmac, moved = {{0x02, 0, 0, 0, 0, 0x77}};
+		uint8_t b[256];
+		size_t bl;
+
+		dp_ip6_mcast_mac(&sn, snmac.addr_bytes);
+		/* Neighbor Solicitation for our address, to its solicited-node group, with SLLA */
+		n = 0;
+		bl = dp_nd_build_ns(b, &US6, peer_mac.addr_bytes);
+		rec_add(rec, &n, 0, 1, f, mk_icmp6(f, &snmac, &PEER6, &sn, 255, b, bl));
+		seed_write(dir, "nd_ns", rec, n);
+		/* someone else's DAD probe for our address (from ::, no option) */
+		n = 0;
+		bl = dp_nd_build_ns(b, &US6, NULL);
+		rec_add(rec, &n, 0, 1, f, mk_icmp6(f, &snmac, &any6, &sn, 255, b, bl));
+		seed_write(dir, "nd_dad_probe", rec, n);
+		/* the peer moved: an unsolicited NA with override and a new MAC, then data to it */
+		n = 0;
+		bl = dp_nd_build_na(b, &PEER6, DP_ND_NA_OVERRIDE, moved.addr_bytes);
+		rec_add(rec, &n, 0, 1, f, mk_icmp6(f, &our_mac, &PEER6, &US6, 255, b, bl));
+		len = mk_tcp6(f, 40006, 22, 0, 0, TH_ACK | TH_PSH, 4096, NULL, 0, "moved", 5);
+		rec_add(rec, &n, F_REL | F_L4CSUM, 1, f, len);
+		seed_write(dir, "nd_na_moved", rec, n);
+		/* ICMPv6 echo request, 56 bytes of data */
+		n = 0;
+		memset(b, 0, 64);
+		b[0] = DP_ICMP6_ECHO_REQUEST;
+		for (unsigned i = 8; i < 64; i++)
+			b[i] = (uint8_t)i;
+		rec_add(rec, &n, 0, 1, f, mk_icmp6(f, &our_mac, &PEER6, &US6, 64, b, 64));
+		seed_write(dir, "icmp6_echo", rec, n);
+		/* a new IPv6 connection to 22: SYN with options, then (relative) ACK and data */
+		n = 0;
+		len = mk_tcp6(f, 41006, 22, 5000, 0, TH_SYN, 65535, o, syn_opts(o, 77), NULL, 0);
+		rec_add(rec, &n, 0, 1, f, len);
+		len = mk_tcp6(f, 41006, 22, 0, 0, TH_ACK, 1024, NULL, 0, NULL, 0);
+		rec_add(rec, &n, F_REL | F_L4CSUM, 1, f, len);
+		len = mk_tcp6(f, 41006, 22, 0, 0, TH_ACK | TH_PSH, 1024, NULL, 0, "ping6", 5);
+		rec_add(rec, &n, F_REL | F_L4CSUM, 1, f, len);
+		seed_write(dir, "tcp6_syn_handshake_data", rec, n);
+		/* data on the established IPv6 connection behind hop-by-hop and destination options */
+		n = 0;
+		{
+			static const uint8_t ext[16] = {DP_IPPROTO_DSTOPTS, 0, 1, 4, 0, 0, 0, 0,
+							DP_IPPROTO_TCP, 0, 1, 4, 0, 0, 0, 0};
+			uint8_t t[128];
+			size_t tl = mk_tcp6(t, 40006, 22, 0, 0, TH_ACK | TH_PSH, 4096, NULL, 0, "ext", 3);
+			size_t l4 = tl - DP_ETH_HLEN - DP_IP6_HLEN;
+
+			len = eth_hdr(f, &our_mac, DP_ETHERTYPE_IPV6);
+			dp_ipv6_build(f + len, &PEER6, &US6, DP_IPPROTO_HOPOPTS,
+				      (uint16_t)(sizeof(ext) + l4), 64);
+			memcpy(f + len + DP_IP6_HLEN, ext, sizeof(ext));
+			memcpy(f + len + DP_IP6_HLEN + sizeof(ext), t + DP_ETH_HLEN + DP_IP6_HLEN, l4);
+			len += DP_IP6_HLEN + sizeof(ext) + l4;
+			rec_add(rec, &n, F_REL | F_L4CSUM, 1, f, len);
+		}
+		seed_write(dir, "tcp6_ext_headers", rec, n);
+		/* a fragment header (dropped and counted: we do not reassemble) */
+		n = 0;
+		{
+			static const uint8_t frag[8] = {DP_IPPROTO_TCP, 0, 0, 1, 0, 0, 0, 42};
+
+			len = eth_hdr(f, &our_mac, DP_ETHERTYPE_IPV6);
+			dp_ipv6_build(f + len, &PEER6, &US6, DP_IPPROTO_FRAGMENT, 8 + 20, 64);
+			memcpy(f + len + DP_IP6_HLEN, frag, sizeof(frag));
+			memset(f + len + DP_IP6_HLEN + 8, 0, 20);
+			len += DP_IP6_HLEN + 8 + 20;
+			rec_add(rec, &n, 0, 1, f, len);
+		}
+		seed_write(dir, "ipv6_fragment", rec, n);
+	}
 }
 
 /* ---- start-up ---- */
