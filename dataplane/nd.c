@@ -178,8 +178,10 @@ void dp_nd_start(struct dp_worker *w)
 
 void dp_nd_timer(struct dp_worker *w)
 {
-	if (w->dad_state == DP_DAD_TENTATIVE && w->now_ms >= w->dad_until_ms)
+	if (w->dad_state == DP_DAD_TENTATIVE && w->now_ms >= w->dad_until_ms) {
 		w->dad_state = DP_DAD_DONE;
+		w->st->ctr[DP_CTR_ND_DAD_DONE]++;
+	}
 }
 
 static void dad_conflict(struct dp_worker *w)
