@@ -215,6 +215,7 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 							    : "auto");
 	kv_s(o, "cryptoprovider", c->crypto_provider);
 	kv_s(o, "cryptoengine", c->crypto_engine);
+	fprintf(o, "neighborreachabletime %u\n", c->neigh_reachable_s);
 	if (c->worker_idle_ms == 0)
 		fprintf(o, "workeridle poll\n");
 	else

@@ -61,6 +61,7 @@ int st_daemon_conf_init(struct st_daemon_conf *c)
 	c->log_level = ST_LOGLEVEL_INFO;
 	c->syslog_facility = LOG_AUTH;
 	c->crypto_backend = ST_CONF_CRYPTO_EVP;
+	c->neigh_reachable_s = ST_CONF_NEIGH_REACHABLE_DEFAULT;
 	c->tcp_rcvwin_max = ST_CONF_TCP_RCVWIN_DEFAULT;
 	st_srclimit_conf_init(&c->srclimit);
 	return ST_OK;
@@ -818,6 +819,22 @@ static int kw_cryptoengine(struct conf_ctx *x, char **av, int ac)
 	return copy_arg(x, "CryptoEngine:", av[0], x->c->crypto_engine, sizeof(x->c->crypto_engine));
 }
 
+/*
+ * NeighborReachableTime TIME: how long an ARP or Neighbor Discovery entry
+ * counts as confirmed (RFC 4861's ReachableTime; Linux's base_reachable_time).
+ */
+static int kw_neighreach(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	uint32_t t;
+	if (parse_time(av[0], &t) != ST_OK || t == 0 || t > ST_CONF_NEIGH_REACHABLE_MAX)
+		return conf_error(x, ST_ERR_FORMAT,
+				  "NeighborReachableTime: expected 1s..%us, got '%s'",
+				  ST_CONF_NEIGH_REACHABLE_MAX, av[0]);
+	x->c->neigh_reachable_s = t;
+	return ST_OK;
+}
+
 /* WorkerIdle poll | sleep [MS]: idle workers busy-poll, or sleep after MS (10) without packets. */
 static int kw_workeridle(struct conf_ctx *x, char **av, int ac)
 {
@@ -1182,6 +1199,7 @@ static const struct keyword keywords[] = {
 	{"CryptoProvider", 1, 1, 0, kw_cryptoprovider},
 	{"CryptoEngine", 1, 1, 0, kw_cryptoengine},
 	{"WorkerIdle", 1, 2, 0, kw_workeridle},
+	{"NeighborReachableTime", 1, 1, 0, kw_neighreach},
 	{"MTU", 1, 1, 0, kw_mtu},
 	{"TCPCongestion", 1, 1, 0, kw_tcpcongestion},
 	{"TCPReceiveWindowMax", 1, 1, 0, kw_tcprcvwin},

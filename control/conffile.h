@@ -41,6 +41,9 @@ enum st_conf_crypto_backend {
 };
 
 #define ST_CONF_MAX_CONTROL_THREADS 64
+/* NeighborReachableTime: default and most, seconds. */
+#define ST_CONF_NEIGH_REACHABLE_DEFAULT 30
+#define ST_CONF_NEIGH_REACHABLE_MAX 3600
 #define ST_CONF_MAX_CONTROL_CPUS 256
 
 /* CryptoMode: how a cryptodev runs the record ciphers. */
@@ -92,6 +95,7 @@ struct st_daemon_conf {
 	char crypto_engine[64];                      /* CryptoEngine ID */
 	char tap_interface[16];  /* TapInterface: the kernel TAP port (dataplane/vtap.h), "" for none */
 	unsigned worker_idle_ms; /* WorkerIdle: sleep after this many ms without packets, 0 = poll */
+	uint32_t neigh_reachable_s; /* NeighborReachableTime, seconds (ARP and ND entries) */
 	enum st_conf_tcp_cc tcp_congestion; /* TCPCongestion */
 	/* TCPReceiveWindowMax: what a TCP receive window may grow to (dataplane/tcp/
 	 * tcp_rcvbuf.c), ST_CONF_TCP_RCVWIN_MIN..MAX; 16 MiB. The minimum keeps it fixed */

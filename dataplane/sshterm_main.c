@@ -368,6 +368,7 @@ int main(int argc, char **argv)
 	cfg.crypto_cycles = st_record_thread_cycles;
 	cfg.service_cycles = st_service_thread_cycles;
 	cfg.idle_sleep_ms = conf->worker_idle_ms;
+	cfg.arp_reachable_ms = conf->neigh_reachable_s * 1000u;
 	cfg.tcp.cc_algo = conf->tcp_congestion == ST_CONF_TCP_NEWRENO ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
 	cfg.tcp.rcvbuf_max = conf->tcp_rcvwin_max; /* autotuning's cap; the scale follows it */
 	cfg.mtu = conf->ctl.mtu; /* MTU; tcp.mss follows it (dp_create) */

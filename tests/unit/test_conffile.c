@@ -43,6 +43,7 @@ static void test_full_config(void)
 		"CryptoProvider default:provider=default\n"
 		"WorkerIdle sleep 25\n"
 		"TCPCongestion NewReno\n"
+		"NeighborReachableTime 2m\n"
 		"port 2223\n"; /* keywords are case-insensitive; Port repeats */
 	struct st_daemon_conf c;
 	char err[ST_CONF_ERR_MAX];
@@ -83,6 +84,7 @@ static void test_full_config(void)
 	CHECK(strcmp(c.crypto_provider, "default:provider=default") == 0);
 	CHECK_INT(c.worker_idle_ms, 25);
 	CHECK_INT(c.tcp_congestion, ST_CONF_TCP_NEWRENO);
+	CHECK_INT(c.neigh_reachable_s, 120);
 	st_daemon_conf_free(&c);
 }
 
@@ -98,6 +100,7 @@ static void test_defaults_and_first_wins(void)
 	CHECK_INT(c.crypto_backend, ST_CONF_CRYPTO_EVP);
 	CHECK_INT(c.worker_idle_ms, 0); /* WorkerIdle poll */
 	CHECK_INT(c.tcp_congestion, ST_CONF_TCP_CUBIC);
+	CHECK_INT(c.neigh_reachable_s, ST_CONF_NEIGH_REACHABLE_DEFAULT);
 	st_daemon_conf_free(&c);
 }
 
@@ -194,6 +197,9 @@ static void test_errors(void)
 		{"WorkerIdle nap\n", "WorkerIdle: expected 'poll' or 'sleep [MS]'"},
 		{"TCPCongestion bbr\n", "TCPCongestion: expected 'cubic' or 'newreno', got 'bbr'"},
 		{"TCPCongestion\n", "TCPCongestion"},
+		{"NeighborReachableTime 0\n", "NeighborReachableTime: expected 1s..3600s, got '0'"},
+		{"NeighborReachableTime 2h\n", "NeighborReachableTime: expected 1s..3600s, got '2h'"},
+		{"NeighborReachableTime soon\n", "NeighborReachableTime: expected"},
 		{"WorkerIdle poll 5\n", "WorkerIdle: expected"},
 		{"WorkerIdle sleep 0\n", "MS must be 1..60000"},
 		{"WorkerIdle sleep -3\n", "MS must be 1..60000"},
