@@ -68,6 +68,7 @@
 #include "crypto/err.h"
 #include "dataplane/dp.h"
 #include "dataplane/proto.h"
+#include "dataplane/proto6.h"
 #include "dataplane/tcp/tcp_internal.h"
 #include "dataplane/worker.h"
 #include "tests/fuzz/checked_pool.h"
@@ -576,9 +577,19 @@ static void world_up(void)
 	set_clock();
 	w->last_arp_ms = w->now_ms;
 	dp_wheel_init(&w->wheel, w->now_ms);
+	/* IPv6 too (cfg.ip6): DAD is not what is fuzzed, so the address is usable at once. */
+	dp_nd_start(w);
+	w->dad_state = DP_DAD_DONE;
 	rte_srand(1); /* ISN and cookie keys, ephemeral ports: the same every time */
 	if (tcp_worker_create(w, &cfg.tcp, &w->tcp) != ST_OK)
 		die("tcp_worker_create");
+	{
+		struct dp_ip any6;
+
+		memset(&any6, 0, sizeof(any6));
+		if (tcp_listen_ip(w->tcp, &any6, 22, &echo_ops, &lctx_echo, NULL) != ST_OK)
+			die("tcp_listen_ip");
+	}
 	if (tcp_listen(w->tcp, 0, 22, &echo_ops, &lctx_echo, NULL) != ST_OK ||
 	    tcp_listen(w->tcp, 0, 80, &sink_ops, &lctx_sink, &small) != ST_OK)
 		die("tcp_listen");
@@ -817,6 +828,56 @@ static void write_seeds(const char *dir)
 	rec_add(rec, &n, 0, 1, f, len);
 	seed_write(dir, "icmp_echo", rec, n);
 
+	/* IPv6: an NS for our address, an echo request, a SYN to 22 (checksums whole) */
+	{
+		struct dp_ip us6, peer6, sn;
+		size_t b;
+
+		(void)dp_ip_parse("fd00:18::2", &us6);
+		(void)dp_ip_parse("fd00:18::1", &peer6);
+		sn = dp_ip6_solicited(&us6);
+		n = 0;
+		len = eth_hdr(f, &our_mac, DP_ETHERTYPE_IPV6);
+		b = dp_nd_build_ns(f + len + DP_IP6_HLEN, &us6, peer_mac.addr_bytes);
+		dp_icmp6_csum_set(&peer6, &sn, f + len + DP_IP6_HLEN, b);
+		dp_ipv6_build(f + len, &peer6, &sn, DP_IPPROTO_ICMPV6, (uint16_t)b, 255);
+		len += DP_IP6_HLEN + b;
+		rec_add(rec, &n, 0, 1, f, len);
+		seed_write(dir, "nd_ns", rec, n);
+
+		n = 0;
+		len = eth_hdr(f, &our_mac, DP_ETHERTYPE_IPV6);
+		memset(f + len + DP_IP6_HLEN, 0, 64);
+		f[len + DP_IP6_HLEN] = DP_ICMP6_ECHO_REQUEST;
+		dp_icmp6_csum_set(&peer6, &us6, f + len + DP_IP6_HLEN, 64);
+		dp_ipv6_build(f + len, &peer6, &us6, DP_IPPROTO_ICMPV6, 64, 64);
+		len += DP_IP6_HLEN + 64;
+		rec_add(rec, &n, 0, 1, f, len);
+		seed_write(dir, "icmp6_echo", rec, n);
+
+		n = 0;
+		len = eth_hdr(f, &our_mac, DP_ETHERTYPE_IPV6);
+		{
+			uint8_t *th = f + len + DP_IP6_HLEN;
+			uint16_t c;
+
+			memset(th, 0, 20);
+			wr16(th, 41006);
+			wr16(th + 2, 22);
+			wr32(th + 4, 7000);
+			th[12] = 5 << 4;
+			th[13] = TH_SYN;
+			wr16(th + 14, 65535);
+			c = dp_csum_fold(dp_csum_partial(th, 20, dp_ip6_pseudo_sum(&peer6, &us6, 20,
+										    DP_IPPROTO_TCP)));
+			wr16(th + 16, c);
+			dp_ipv6_build(f + len, &peer6, &us6, DP_IPPROTO_TCP, 20, 64);
+			len += DP_IP6_HLEN + 20;
+		}
+		rec_add(rec, &n, 0, 1, f, len);
+		seed_write(dir, "ipv6_syn", rec, n);
+	}
+
 	/* a new connection to 22: SYN with options, then (relative) ACK and data */
 	n = 0;
 	len = mk_tcp(f, 41000, 22, 5000, 0, TH_SYN, 65535, o, syn_opts(o, 77), NULL, 0);
@@ -961,6 +1022,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.ip = US;
 	cfg.prefix_len = 24;
 	cfg.gateway = PEER;
+	(void)dp_ip_parse("fd00:18::2", &cfg.ip6);
+	cfg.prefix6 = 64;
+	(void)dp_ip_parse("fd00:18::1", &cfg.gateway6);
 	tcp_cfg_defaults(&cfg.tcp);
 	cfg.tcp.max_conns = 64;
 	cfg.tcp.rcvbuf = 64 * 1024;
