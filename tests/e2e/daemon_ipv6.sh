@@ -11,7 +11,8 @@
 # IPv6; Neighbor Discovery with a neighbor that moves (the namespace's MAC
 # changes during a transfer, with an unsolicited NA: the cache follows, the
 # transfer completes); malformed IPv6 / ICMPv6 / ND frames each dropped and
-# counted under its own reason, the daemon still answering after them.
+# counted under its own reason, the daemon still answering after them; then the
+# daemon with an IPv6 Address only: logins over IPv6, IPv4 and ARP not answered.
 # Prints "daemon_ipv6: N passed, N failed".
 set -u
 . "$(dirname "$0")/lib/daemon.sh"
@@ -147,17 +148,20 @@ fi
 # ---- a neighbor that moves ----
 learned0=$(w_ctr ND_LEARNED)
 nsx sysctl -qw "net.ipv6.conf.$TAP.ndisc_notify=1"
-want=$(source_sha 268435456)
-(TMO=300 sshc6 alice "$T/id_user" "source 268435456" | sha256sum | cut -d' ' -f1 > "$T/move.sha") &
+# Long enough (1 GiB, several seconds here) that both changes land inside it.
+MOVE=1073741824
+want=$(source_sha $MOVE)
+(TMO=300 sshc6 alice "$T/id_user" "source $MOVE" | sha256sum | cut -d' ' -f1 > "$T/move.sha") &
 mpid=$!
-sleep 1
+for _ in $(seq 1 50); do ctl sessions 2>/dev/null | grep -q "$PEER6" && break; sleep 0.1; done
+sleep 0.5
 ip -n "$NS" link set "$TAP" address 02:5e:00:00:66:01
-sleep 1
+sleep 0.5
 ip -n "$NS" link set "$TAP" address 02:5e:00:00:66:02
 during=no
 kill -0 $mpid 2>/dev/null && during=yes # still running after both changes
 wait $mpid
-check "a transfer continues while the neighbor's MAC changes twice (256 MiB, SHA-256)" \
+check "a transfer continues while the neighbor's MAC changes twice (1 GiB, SHA-256)" \
 	"$(cat "$T/move.sha")" "$want"
 check "the MAC changed while that transfer ran" "$during" yes
 learned1=$(w_ctr ND_LEARNED)
@@ -190,4 +194,24 @@ else
 fi
 
 stop_daemon
+
+# ---- an IPv6-only port ----
+grep -v "^Address $ADDR/" "$T/sshterm.conf" > "$T/v6only.conf"
+rm -f "$T/ctl.sock"
+if CONF=$T/v6only.conf start_daemon; then
+	nsx sysctl -qw "net.ipv6.conf.$TAP.disable_ipv6=0" 2>/dev/null
+	ip -n "$NS" addr add "$PEER6/64" dev "$TAP" nodad
+	for _ in $(seq 1 100); do [ "$(w_ctr ND_DAD_DONE)" -ge 1 ] && break; sleep 0.1; done
+	grep -q "Server listening on $ADDR6 port 22" "$T/daemon.log" && ok "IPv6 only: listening on $ADDR6" ||
+		bad "IPv6 only: listening line"
+	r=$(echo only6 | TMO=30 sshc6 alice "$T/id_user" echo 2>/dev/null)
+	check "IPv6 only: ssh over IPv6" "$r" only6
+	nsx ping -c 1 -W 1 "$ADDR" >/dev/null 2>&1 && bad "IPv6 only: IPv4 not answered" ||
+		ok "IPv6 only: IPv4 not answered"
+	[ "$(w_drop ARP_NOT_US)" -ge 1 ] && ok "IPv6 only: ARP for $ADDR counted as ARP_NOT_US" ||
+		bad "IPv6 only: ARP_NOT_US" "$(w_drop ARP_NOT_US)"
+	stop_daemon
+else
+	bad "IPv6 only: daemon starts" "$(tail -5 "$T/daemon.log")"
+fi
 finish
