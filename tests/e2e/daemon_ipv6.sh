@@ -42,6 +42,15 @@ for w in json.load(sys.stdin)["workers"]:
 	ip -n "$NS" -br addr show dev "$TAP" | sed 's/^/    addr: /'
 }
 bad() { FAIL=$((FAIL + 1)); echo "  FAIL $1${2:+: $2}"; diag; }
+# N echo requests all answered; one retry, so that a worker descheduled for
+# seconds on a machine shared with other busy-polling daemons is not a loss.
+ping6_all() { # name count
+	local out
+	out=$(nsx ping -6 -c "$2" -i 0.2 -W 5 "$ADDR6" 2>&1)
+	echo "$out" | grep -q " 0% packet loss" ||
+		out=$(nsx ping -6 -c "$2" -i 0.2 -W 5 "$ADDR6" 2>&1)
+	echo "$out" | grep -q " 0% packet loss" && ok "$1" || bad "$1" "$out"
+}
 
 "$BIN/sshterm" --no-huge -m 64 --no-pci --no-shconf --no-telemetry --file-prefix "$DPDK_PREFIX_CHECK" \
 	--log-level=lib.eal:error -- -e -f "$T/sshterm.conf" -T 2>"$T/dump.err" > "$T/dump"
@@ -77,11 +86,11 @@ done
 check "duplicate address detection probe sent" "$(w_ctr ND_DAD_SENT)" 1
 check "no DAD conflict" "$(w_ctr ND_DAD_CONFLICT)" 0
 [ -n "$pinged" ] && ok "ping -6 answered after DAD" || bad "ping -6 answered after DAD"
-out=$(nsx ping -6 -c 5 -i 0.2 -W 2 "$ADDR6" 2>&1)
-echo "$out" | grep -q " 0% packet loss" && ok "ping -6: 5 of 5" || bad "ping -6: 5 of 5" "$out"
+ping6_all "ping -6: 5 of 5" 5
 r=$(w_ctr ICMP6_ECHO_REPLIES)
 [ "$r" -ge 6 ] && ok "ICMP6_ECHO_REPLIES counted ($r)" || bad "ICMP6_ECHO_REPLIES" "$r"
-nsx ping -6 -c 2 -i 0.2 -W 2 -I "$TAP" ff02::1 >/dev/null 2>&1
+nsx ping -6 -c 2 -i 0.2 -W 5 -I "$TAP" ff02::1 >/dev/null 2>&1
+for _ in $(seq 1 30); do [ "$(w_ctr ICMP6_ECHO_REPLIES)" -gt "$r" ] && break; sleep 0.1; done
 r2=$(w_ctr ICMP6_ECHO_REPLIES)
 [ "$r2" -gt "$r" ] && ok "ping -6 to all-nodes answered" || bad "ping -6 ff02::1" "$r -> $r2"
 [ "$(w_ctr ND_NA_SENT)" -ge 1 ] && [ "$(w_ctr ND_LEARNED)" -ge 1 ] &&
@@ -180,14 +189,15 @@ learned1=$(w_ctr ND_LEARNED)
 # The kernel flushes its neighbor entries when its MAC changes: the first ping
 # after the move may race its new resolution, so one try to settle first.
 nsx ping -6 -c 1 -W 2 "$ADDR6" >/dev/null 2>&1
-out=$(nsx ping -6 -c 3 -i 0.2 -W 2 "$ADDR6" 2>&1)
-echo "$out" | grep -q " 0% packet loss" && ok "ping -6 after the move" || bad "ping -6 after the move" "$out"
+ping6_all "ping -6 after the move" 3
 r=$(echo moved | TMO=30 sshc6 alice "$T/id_user" echo 2>/dev/null)
 check "a new IPv6 login after the move" "$r" moved
 
 # ---- malformed frames ----
 if [ -n "$DMAC" ]; then
 	nsx python3 "$ROOT/tests/e2e/rawpkt6.py" junk6 "$TAP" "$DMAC" "$PEER6" "$ADDR6" 3 > "$T/junk6.out" 2>&1
+	# the workers publish their counters every few ms: wait for the last kind's
+	for _ in $(seq 1 50); do [ "$(w_drop IP6_SRC)" -ge 3 ] && break; sleep 0.1; done
 	for kv in frag:IP6_FRAG routing:IP6_ROUTING badopt:IP6_OPT trunc:IP6_LEN nshop:ND_HOPLIMIT \
 		nszero:ND_OPT_ZERO nstrunc:ND_OPT_TRUNC icmpsum:ICMP6_CSUM mapped:IP6_SRC; do
 		k=${kv%%:*}
@@ -196,9 +206,7 @@ if [ -n "$DMAC" ]; then
 		[ "$n" -ge 3 ] && ok "$k frames dropped as $d ($n)" ||
 			bad "$k frames dropped as $d" "got $n; sender: $(grep "^$k=" "$T/junk6.out")"
 	done
-	out=$(nsx ping -6 -c 2 -i 0.2 -W 2 "$ADDR6" 2>&1)
-	echo "$out" | grep -q " 0% packet loss" && ok "still answering after the malformed frames" ||
-		bad "ping after the malformed frames" "$out"
+	ping6_all "still answering after the malformed frames" 2
 else
 	bad "the daemon's MAC from the namespace's neighbor table"
 fi
