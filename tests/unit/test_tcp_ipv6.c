@@ -431,6 +431,16 @@ static void test_active(void)
 		CHECK(dp_ip_eq(&ci.lip, &ws[0]->ll6));
 		drain_tx(ws[0]);
 	}
+	/* while the address is tentative nothing is sent from it; link-local still works */
+	ws[0]->dad_state = DP_DAD_TENTATIVE;
+	CHECK_ERR(tcp_connect_ip(ws[0]->tcp, &PEER6, 5433, &ops, NULL, &h), ST_ERR_INVALID_ARGUMENT);
+	{
+		struct dp_ip ll = dp_ip6_link_local(peer_mac.addr_bytes);
+
+		CHECK_ERR(tcp_connect_ip(ws[0]->tcp, &ll, 5433, &ops, NULL, &h), ST_OK);
+		drain_tx(ws[0]);
+	}
+	ws[0]->dad_state = DP_DAD_DONE;
 	/* off-link without a gateway: refused at once */
 	{
 		struct dp_ip far;
