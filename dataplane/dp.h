@@ -142,6 +142,7 @@ struct dp_worker {
 	uint8_t tx_csum_offload; /* port computes IPv4 + TCP checksums */
 	uint8_t rx_csum_offload; /* port reports checksum status */
 	uint8_t tso;             /* port segments TCP (RTE_ETH_TX_OFFLOAD_TCP_TSO) */
+	uint8_t tso6;            /* ... over IPv6 too (net_tap's software GSO is IPv4 only) */
 	uint8_t gro;             /* software GRO (librte_gro) on received TCP/IPv4 */
 	/*
 	 * Payload pieces (indirect mbufs) per transmitted packet, from the PMD's

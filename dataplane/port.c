@@ -92,12 +92,15 @@ static struct rte_mempool *pool_for_socket(struct dp_ctx *dp, unsigned socket)
  * Ethernet included, exceeds the MTU, so its segments leave the Ethernet
  * header's bytes free; and it cuts a packet into at most 64 segments
  * (MAX_GSO_MBUFS). A refused packet would stop the TX burst for good.
+ * librte_gso cuts TCP/IPv4 only: an IPv6 TSO packet leaves whole, as one
+ * frame far over the MTU (the kernel TAP even takes it), so IPv6 gets no TSO.
  */
 struct pmd_quirk {
 	const char *driver;
 	uint16_t tso_mtu_slack;
 	uint16_t tso_max_segs; /* 0: no limit */
 	uint8_t rx_chains;     /* hands frames larger than an mbuf as chains, scatter or not */
+	uint8_t tso_ipv4_only; /* its TSO cuts IPv4 packets only */
 };
 
 /*
@@ -105,13 +108,13 @@ struct pmd_quirk {
  * many mbufs as it needs, but does not list RX scatter among its offloads.
  */
 static const struct pmd_quirk pmd_quirks[] = {
-	{"net_tap", RTE_ETHER_HDR_LEN, 64, 0},
-	{"net_vhost", 0, 0, 1},
+	{"net_tap", RTE_ETHER_HDR_LEN, 64, 0, 1},
+	{"net_vhost", 0, 0, 1, 0},
 };
 
 static struct pmd_quirk quirks_of(const char *driver)
 {
-	struct pmd_quirk none = {driver, 0, 0, 0};
+	struct pmd_quirk none = {driver, 0, 0, 0, 0};
 
 	for (unsigned i = 0; i < RTE_DIM(pmd_quirks); i++)
 		if (driver && strcmp(driver, pmd_quirks[i].driver) == 0)
@@ -398,6 +401,7 @@ static int port_setup(struct dp_ctx *dp)
 		w->tx_csum_offload = (uint8_t)tx_csum;
 		w->rx_csum_offload = (uint8_t)rx_csum;
 		w->tso = (uint8_t)tso;
+		w->tso6 = (uint8_t)(tso && !quirks.tso_ipv4_only);
 		w->gro = (uint8_t)gro;
 		w->mtu = mtu;
 		w->tx_pieces = pieces_from_lim(info.tx_desc_lim.nb_mtu_seg_max, TCP_TX_PIECES);
@@ -409,9 +413,9 @@ static int port_setup(struct dp_ctx *dp)
 	}
 	fprintf(stderr,
 		"dataplane: port %u %s queues=%u rx_csum=%d tx_csum=%d tso=%d gro=%d lro=%d "
-		"mtu=%u scatter=%d mac=" RTE_ETHER_ADDR_PRT_FMT "\n",
+		"mtu=%u scatter=%d tso6=%d mac=" RTE_ETHER_ADDR_PRT_FMT "\n",
 		port, info.driver_name, dp->nb_queues, rx_csum, tx_csum, tso, gro, lro, mtu, scatter,
-		RTE_ETHER_ADDR_BYTES(&mac));
+		tso && !quirks.tso_ipv4_only, RTE_ETHER_ADDR_BYTES(&mac));
 	return ST_OK;
 }
 
@@ -448,6 +452,7 @@ static int vtap_setup(struct dp_ctx *dp)
 		w->tx_csum_offload = (uint8_t)off;
 		w->rx_csum_offload = 1; /* flags from the virtio-net header, UNKNOWN unless vouched */
 		w->tso = (uint8_t)off;
+		w->tso6 = (uint8_t)off; /* the kernel segments TCPV6 too (VIRTIO_NET_HDR_GSO_TCPV6) */
 		w->gro = 0; /* the kernel sends GSO packets instead */
 		w->mtu = dp->cfg.mtu;
 		w->tx_pieces = TCP_TX_PIECES;

@@ -331,18 +331,27 @@ void dp_worker_input(struct dp_worker *w, struct rte_mbuf *m)
 		return;
 	}
 	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	if (!dp_eth_dst_ok(w, &eh->dst_addr)) {
+	/* Our MAC inline; broadcast and the IPv6 groups out of line (nd.c). */
+	if (!rte_is_same_ether_addr(&eh->dst_addr, &w->mac) && !dp_eth_dst_ok(w, &eh->dst_addr)) {
 		dp_drop(w, m, DP_DROP_ETH_DST);
 		return;
 	}
 	switch (rte_be_to_cpu_16(eh->ether_type)) {
 	case DP_ETHERTYPE_IPV4:
+		if (w->ip == 0) { /* an IPv6-only port: 0.0.0.0 is nobody's address */
+			dp_drop(w, m, DP_DROP_ETH_TYPE);
+			return;
+		}
 		ipv4_input(w, m, eh);
 		return;
 	case DP_ETHERTYPE_IPV6:
 		dp_ipv6_input(w, m, eh);
 		return;
 	case DP_ETHERTYPE_ARP:
+		if (w->ip == 0) {
+			dp_drop(w, m, DP_DROP_ARP_NOT_US);
+			return;
+		}
 		dp_arp_input(w, m, (const uint8_t *)eh + DP_ETH_HLEN, m->data_len - DP_ETH_HLEN);
 		return;
 	default:

@@ -806,8 +806,12 @@ int tcp_connect_ip(struct tcp_worker *tw, const struct dp_ip *raddr, uint16_t rp
 	hop = dp_next_hop_ip(tw->w, raddr);
 	if (dp_ip_is_any(&hop))
 		return ST_ERR_INVALID_ARGUMENT;
-	if (v6)
+	if (v6) {
+		/* A tentative (or duplicate) address is not ours to send from (RFC 4862 5.4). */
+		if (!dp_ip6_is_link_local(raddr) && tw->w->dad_state != DP_DAD_DONE)
+			return ST_ERR_INVALID_ARGUMENT;
 		laddr = dp_ip6_is_link_local(raddr) ? tw->w->ll6 : tw->w->ip6;
+	}
 	else
 		laddr = dp_ip_v4(tw->w->ip);
 	if ((sport = pick_sport(tw, &laddr, raddr, rport)) == 0)

@@ -133,7 +133,11 @@ int tcp_listen_ip(struct tcp_worker *tw, const struct dp_ip *addr, uint16_t port
  */
 int tcp_connect(struct tcp_worker *tw, uint32_t raddr, uint16_t rport, const struct tcp_ops *ops,
 		void *ctx, tcp_handle_t *out);
-/* Either family; the source is the worker's address of raddr's family (link-local for link-local). */
+/*
+ * Either family; the source is the worker's address of raddr's family
+ * (link-local for link-local). ST_ERR_INVALID_ARGUMENT also when the worker
+ * has no usable address of that family (none, or IPv6 still in DAD).
+ */
 int tcp_connect_ip(struct tcp_worker *tw, const struct dp_ip *raddr, uint16_t rport,
 		   const struct tcp_ops *ops, void *ctx, tcp_handle_t *out);
 void tcp_set_sport_hook(struct tcp_worker *tw, tcp_sport_fn *fn, void *arg);

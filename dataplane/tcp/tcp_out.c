@@ -210,6 +210,12 @@ static void fill_sack(struct tcp_conn *c, struct tcp_opts *o)
 		o->flags |= TCP_OF_SACK;
 }
 
+/* May this connection's segments go as TSO packets? IPv6 needs the port's IPv6 TSO (dp.h tso6). */
+static inline int conn_tso(const struct tcp_worker *tw, const struct tcp_conn *c)
+{
+	return (c->flags & TF_V6) ? tw->w->tso6 : tw->w->tso;
+}
+
 /* Builds the Ethernet + IP (either family) + TCP headers of a segment in a fresh mbuf. */
 static struct rte_mbuf *build_hdr(struct tcp_worker *tw, const struct dp_ip *laddr,
 				  const struct dp_ip *raddr, uint16_t lport, uint16_t rport,
@@ -430,7 +436,7 @@ int tcp_xmit(struct tcp_worker *tw, struct tcp_conn *c, uint32_t seq, uint32_t l
 										  : TCP_TX_PIECES;
 
 		/* More than a segment, and the port segments: one TSO packet (no SYN, no RST). */
-		if (len > seg_pay && tw->w->tso && !(flags & (TH_SYN | TH_RST)))
+		if (len > seg_pay && conn_tso(tw, c) && !(flags & (TH_SYN | TH_RST)))
 			segsz = tso_plan(tw->w, m, mseq, seq, seg_pay, h->l4_len, &len);
 		if (segsz)
 			max = TCP_TSO_PIECES;
@@ -573,7 +579,7 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 {
 	unsigned budget = TCP_OUT_BUDGET;
 	int sent_any = 0;
-	uint32_t data_end, end, seg_max = tw->w->tso ? UINT16_MAX : c->mss;
+	uint32_t data_end, end, seg_max = conn_tso(tw, c) ? UINT16_MAX : c->mss;
 
 	switch (c->state) {
 	case TCP_SYN_SENT:
@@ -621,7 +627,7 @@ void tcp_output(struct tcp_worker *tw, struct tcp_conn *c)
 			he = seq_min(he, data_end);
 			n = seq_min(he - hs, c->mss);
 			/* With TSO a retransmission spans what the credit allows, in whole segments. */
-			if (tw->w->tso && c->cc.prr_credit > n)
+			if (conn_tso(tw, c) && c->cc.prr_credit > n)
 				n = seq_min(he - hs, c->cc.prr_credit - c->cc.prr_credit % c->mss);
 			{
 				int k = tcp_xmit(tw, c, hs, n, TH_ACK);

@@ -408,6 +408,55 @@ static void test_resolve_and_move(void)
 		CHECK_INT(sts[0].drop[DP_DROP_ND_UNRESOLVED], 1);
 		hop = dp_next_hop_ip(ws[0], &PEER6);
 		CHECK(dp_ip_eq(&hop, &PEER6));
+		/* with a gateway: off-link goes to it, resolved by an NS to its group */
+		CHECK_INT(dp_ip_parse("fd00:18::fe", &ws[0]->gw6), 0);
+		hop = dp_next_hop_ip(ws[0], &far);
+		CHECK(dp_ip_eq(&hop, &ws[0]->gw6));
+		drain_tx(ws[0]);
+		m = rte_pktmbuf_alloc(pool);
+		memset(rte_pktmbuf_append(m, 80), 0, 80);
+		dp_neigh_output(ws[0], m, &hop);
+		{
+			struct dp_ipv6_info nip;
+			const struct rte_ether_hdr *neh;
+			struct dp_nd_info gnd;
+			struct dp_ip gsn = dp_ip6_solicited(&ws[0]->gw6);
+			const uint8_t *ns = tx_icmp6(ws[0], 0, &nip, &neh, &len);
+
+			CHECK(ns != NULL);
+			if (ns) {
+				CHECK(dp_ip_eq(&nip.dst, &gsn));
+				CHECK_INT(dp_nd_parse(ns, len, nip.hop_limit, &nip.src, &nip.dst, &gnd),
+					  DP_DROP_NONE);
+				CHECK(dp_ip_eq(&gnd.target, &ws[0]->gw6));
+			}
+		}
+		/* a link-local destination is on-link whatever the prefix */
+		{
+			struct dp_ip ll = dp_ip6_link_local(peer_mac.addr_bytes);
+
+			hop = dp_next_hop_ip(ws[0], &ll);
+			CHECK(dp_ip_eq(&hop, &ll));
+		}
+		/* an IPv6-only worker: IPv4 next hops are unreachable, ARP and IPv4 are not taken */
+		{
+			struct dp_ip v4 = dp_ip_v4(0xc6120001);
+			struct rte_mbuf *a = rte_pktmbuf_alloc(pool);
+			uint8_t *p = (uint8_t *)rte_pktmbuf_append(a, DP_ETH_HLEN + DP_ARP_LEN);
+			struct rte_ether_hdr *aeh = (struct rte_ether_hdr *)p;
+			static const uint8_t zero[6];
+
+			hop = dp_next_hop_ip(ws[0], &v4);
+			CHECK(dp_ip_is_any(&hop));
+			aeh->dst_addr = (struct rte_ether_addr){{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+			aeh->src_addr = peer_mac;
+			aeh->ether_type = rte_cpu_to_be_16(DP_ETHERTYPE_ARP);
+			dp_arp_build(p + DP_ETH_HLEN, DP_ARP_OP_REQUEST, peer_mac.addr_bytes, 0xc6120001,
+				     zero, 0);
+			dp_worker_input(ws[1], a);
+			CHECK_INT(sts[1].drop[DP_DROP_ARP_NOT_US], 1);
+			CHECK_INT(ws[1]->tx_n, 0);
+		}
 	}
 	drain_tx(ws[0]);
 	teardown();

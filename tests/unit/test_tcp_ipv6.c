@@ -265,6 +265,56 @@ static void test_passive(void)
 		CHECK(memcmp(rte_pktmbuf_mtod(chain, const char *), "hello", 5) == 0);
 		rte_pktmbuf_free(chain);
 	}
+	/*
+	 * Sending 8400 bytes: with TSO for IPv4 only (net_tap), plain segments of at most
+	 * 1440 bytes (the initial window's three); then, acknowledged, with IPv6 TSO:
+	 * a TSO packet flagged IPv6 (no IPv4 flags).
+	 */
+	uint32_t sent = 0;
+	for (int t6 = 0; t6 < 2; t6++) {
+		struct rte_mbuf *d = rte_pktmbuf_alloc(pool);
+		unsigned plain = 0, tso = 0;
+
+		memset(rte_pktmbuf_append(d, 1400), 'x', 1400);
+		for (unsigned k = 1; k < 6; k++) { /* 8400 bytes in six mbufs */
+			struct rte_mbuf *more = rte_pktmbuf_alloc(pool);
+
+			memset(rte_pktmbuf_append(more, 1400), 'y', 1400);
+			CHECK_INT(rte_pktmbuf_chain(d, more), 0);
+		}
+
+		ws[o]->tso = 1;
+		ws[o]->tso6 = (uint8_t)t6;
+		ws[o]->tso_pieces = ws[o]->tso_seg_pieces = TCP_TSO_PIECES;
+		CHECK_ERR(tcp_write(ws[o]->tcp, last_h, d), ST_OK);
+		tcp_flush_output(ws[o]->tcp);
+		for (unsigned i = 0; i < ws[o]->tx_n; i++) {
+			struct rte_mbuf *x = ws[o]->tx[i];
+			uint32_t pay = x->pkt_len - DP_ETH_HLEN - DP_IP6_HLEN - (uint32_t)x->l4_len;
+
+			sent += pay;
+			if (x->ol_flags & RTE_MBUF_F_TX_TCP_SEG) {
+				tso++;
+				CHECK_INT(x->ol_flags & (RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_IPV4 |
+							 RTE_MBUF_F_TX_IP_CKSUM),
+					  RTE_MBUF_F_TX_IPV6);
+			} else if (pay > 0) {
+				plain++;
+				CHECK(pay <= 1440);
+				CHECK(tx_tcp6(ws[o], i, &ip) != NULL);
+			}
+		}
+		if (t6)
+			CHECK(tso >= 1);
+		else
+			CHECK(tso == 0 && plain == 3);
+		drain_tx(ws[o]);
+		/* the peer takes it all, so the next round starts from an empty queue */
+		dp_worker_input(ws[o], seg6(&PEER6, &US6, 40000, 22, 1006, iss + 1 + sent,
+					    RTE_TCP_ACK_FLAG, NULL));
+		tcp_flush_output(ws[o]->tcp);
+		drain_tx(ws[o]);
+	}
 	/* listening twice on the same address is refused; an IPv4 listener needs an IPv4 address */
 	CHECK_ERR(tcp_listen_ip(ws[o]->tcp, &US6, 22, &ops, NULL, NULL), ST_ERR_INVALID_ARGUMENT);
 	CHECK_ERR(tcp_listen(ws[o]->tcp, 0, 23, &ops, NULL, NULL), ST_ERR_INVALID_ARGUMENT);
@@ -381,6 +431,16 @@ static void test_active(void)
 		CHECK(dp_ip_eq(&ci.lip, &ws[0]->ll6));
 		drain_tx(ws[0]);
 	}
+	/* while the address is tentative nothing is sent from it; link-local still works */
+	ws[0]->dad_state = DP_DAD_TENTATIVE;
+	CHECK_ERR(tcp_connect_ip(ws[0]->tcp, &PEER6, 5433, &ops, NULL, &h), ST_ERR_INVALID_ARGUMENT);
+	{
+		struct dp_ip ll = dp_ip6_link_local(peer_mac.addr_bytes);
+
+		CHECK_ERR(tcp_connect_ip(ws[0]->tcp, &ll, 5433, &ops, NULL, &h), ST_OK);
+		drain_tx(ws[0]);
+	}
+	ws[0]->dad_state = DP_DAD_DONE;
 	/* off-link without a gateway: refused at once */
 	{
 		struct dp_ip far;
