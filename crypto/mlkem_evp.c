@@ -101,28 +101,36 @@ int st_mlkem768_evp_keygen(uint8_t ek[ST_MLKEM768_EK_LEN], uint8_t dk[ST_MLKEM76
 	return r;
 }
 
-int st_mlkem768_evp_encaps(const uint8_t *ek, size_t ek_len, uint8_t ct[ST_MLKEM768_CT_LEN],
-			   uint8_t ss[ST_MLKEM768_SS_LEN])
+/*
+ * One KEM operation on a key imported from its encoding: encapsulation to
+ * an ek (ct_out set) or decapsulation of ct_in with a dk. An encoding the
+ * provider's import refuses (its FIPS 203 checks: the modulus check of ek,
+ * H(ek) in dk) is `refused`; outputs are written only on success.
+ */
+static int kem_run(const char *param, int selection, int refused, const uint8_t *key,
+		   size_t key_len, const uint8_t *ct_in, uint8_t *ct_out,
+		   uint8_t ss[ST_MLKEM768_SS_LEN])
 {
 	uint8_t c[ST_MLKEM768_CT_LEN], s[ST_MLKEM768_SS_LEN];
 	size_t cl = sizeof(c), sl = sizeof(s);
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *k;
-	int r = ST_ERR_CRYPTO;
+	int r = ST_ERR_CRYPTO, ok;
 
-	if (!st_mlkem768_evp_available())
-		return ST_ERR_NOT_FOUND;
-	if (ek == NULL || ek_len != ST_MLKEM768_EK_LEN)
-		return ST_ERR_KEX_PUBLIC_INVALID;
-	/* The provider's import runs FIPS 203's modulus check: a refusal is the peer's fault. */
-	if ((k = key_from(OSSL_PKEY_PARAM_PUB_KEY, EVP_PKEY_PUBLIC_KEY, ek, ek_len)) == NULL) {
+	if ((k = key_from(param, selection, key, key_len)) == NULL) {
 		ERR_clear_error();
-		return ST_ERR_KEX_PUBLIC_INVALID;
+		return refused;
 	}
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
-	if (ctx != NULL && EVP_PKEY_encapsulate_init(ctx, NULL) == 1 &&
-	    EVP_PKEY_encapsulate(ctx, c, &cl, s, &sl) == 1 && cl == sizeof(c) && sl == sizeof(s)) {
-		memcpy(ct, c, sizeof(c));
+	if (ct_out != NULL)
+		ok = ctx != NULL && EVP_PKEY_encapsulate_init(ctx, NULL) == 1 &&
+		     EVP_PKEY_encapsulate(ctx, c, &cl, s, &sl) == 1 && cl == sizeof(c);
+	else
+		ok = ctx != NULL && EVP_PKEY_decapsulate_init(ctx, NULL) == 1 &&
+		     EVP_PKEY_decapsulate(ctx, s, &sl, ct_in, ST_MLKEM768_CT_LEN) == 1;
+	if (ok && sl == sizeof(s)) {
+		if (ct_out != NULL)
+			memcpy(ct_out, c, sizeof(c));
 		memcpy(ss, s, sizeof(s));
 		r = ST_OK;
 	}
@@ -133,35 +141,27 @@ int st_mlkem768_evp_encaps(const uint8_t *ek, size_t ek_len, uint8_t ct[ST_MLKEM
 	return r;
 }
 
+int st_mlkem768_evp_encaps(const uint8_t *ek, size_t ek_len, uint8_t ct[ST_MLKEM768_CT_LEN],
+			   uint8_t ss[ST_MLKEM768_SS_LEN])
+{
+	if (!st_mlkem768_evp_available())
+		return ST_ERR_NOT_FOUND;
+	if (ek == NULL || ek_len != ST_MLKEM768_EK_LEN)
+		return ST_ERR_KEX_PUBLIC_INVALID;
+	/* A refused ek is the peer's fault. */
+	return kem_run(OSSL_PKEY_PARAM_PUB_KEY, EVP_PKEY_PUBLIC_KEY, ST_ERR_KEX_PUBLIC_INVALID, ek,
+		       ek_len, NULL, ct, ss);
+}
+
 int st_mlkem768_evp_decaps(const uint8_t *dk, size_t dk_len, const uint8_t *ct, size_t ct_len,
 			   uint8_t ss[ST_MLKEM768_SS_LEN])
 {
-	uint8_t s[ST_MLKEM768_SS_LEN];
-	size_t sl = sizeof(s);
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *k;
-	int r = ST_ERR_CRYPTO;
-
 	if (!st_mlkem768_evp_available())
 		return ST_ERR_NOT_FOUND;
 	if (ct == NULL || ct_len != ST_MLKEM768_CT_LEN)
 		return ST_ERR_KEX_PUBLIC_INVALID;
 	if (dk == NULL || dk_len != ST_MLKEM768_DK_LEN)
 		return ST_ERR_KEY_INVALID;
-	/* The import checks the stored H(ek) against ek (FIPS 203 §7.3), as crypto/mlkem.c does. */
-	if ((k = key_from(OSSL_PKEY_PARAM_PRIV_KEY, EVP_PKEY_KEYPAIR, dk, dk_len)) == NULL) {
-		ERR_clear_error();
-		return ST_ERR_KEY_INVALID;
-	}
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
-	if (ctx != NULL && EVP_PKEY_decapsulate_init(ctx, NULL) == 1 &&
-	    EVP_PKEY_decapsulate(ctx, s, &sl, ct, ct_len) == 1 && sl == sizeof(s)) {
-		memcpy(ss, s, sizeof(s));
-		r = ST_OK;
-	}
-	st_wipe(s, sizeof(s));
-	EVP_PKEY_CTX_free(ctx);
-	EVP_PKEY_free(k);
-	ERR_clear_error();
-	return r;
+	return kem_run(OSSL_PKEY_PARAM_PRIV_KEY, EVP_PKEY_KEYPAIR, ST_ERR_KEY_INVALID, dk, dk_len, ct,
+		       NULL, ss);
 }

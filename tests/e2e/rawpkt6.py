@@ -14,18 +14,12 @@ Kinds (each aimed at one drop reason of dataplane/drop_reasons.def):
   icmpsum   an echo request with a bad checksum             ICMP6_CSUM
   mapped    an IPv4-mapped source address                   IP6_SRC
 """
-import ipaddress, socket, struct, sys
+import ipaddress, os, socket, struct, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawpkt import csum  # the Internet checksum, shared with the IPv4 sender
 
 NET = ipaddress.ip_network("fd00::/8")
-
-
-def csum(b):
-    if len(b) & 1:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return (~s) & 0xffff
 
 
 def ip6(src, dst, nh, payload, hl=64, plen=None):

@@ -204,16 +204,13 @@ static void fix_l4_csum(uint8_t *f, size_t len)
 	}
 }
 
-/* A TCP/IPv4 frame from the peer to us with correct checksums; returns its length. */
-static size_t mk_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-		     uint8_t flags, uint16_t wnd, const uint8_t *opt, size_t optlen,
-		     const void *data, size_t dlen)
+/* A TCP header (checksum left to fix_l4_csum), options and data at th; returns their length. */
+static size_t tcp_hdr(uint8_t *th, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		      uint8_t flags, uint16_t wnd, const uint8_t *opt, size_t optlen,
+		      const void *data, size_t dlen)
 {
-	size_t n = eth_hdr(f, &our_mac, DP_ETHERTYPE_IPV4);
-	uint8_t *th = f + n + DP_IP_HLEN;
 	size_t thl = 20 + optlen;
 
-	dp_ipv4_build(f + n, PEER, US, DP_IPPROTO_TCP, (uint16_t)(DP_IP_HLEN + thl + dlen), 1, 0);
 	memset(th, 0, 20);
 	wr16(th, sport);
 	wr16(th + 2, dport);
@@ -226,7 +223,20 @@ static size_t mk_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, u
 		memcpy(th + 20, opt, optlen);
 	if (dlen)
 		memcpy(th + thl, data, dlen);
-	n += DP_IP_HLEN + thl + dlen;
+	return thl + dlen;
+}
+
+/* A TCP/IPv4 frame from the peer to us with correct checksums; returns its length. */
+static size_t mk_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		     uint8_t flags, uint16_t wnd, const uint8_t *opt, size_t optlen,
+		     const void *data, size_t dlen)
+{
+	size_t n = eth_hdr(f, &our_mac, DP_ETHERTYPE_IPV4);
+	size_t l4 = tcp_hdr(f + n + DP_IP_HLEN, sport, dport, seq, ack, flags, wnd, opt, optlen, data,
+			    dlen);
+
+	dp_ipv4_build(f + n, PEER, US, DP_IPPROTO_TCP, (uint16_t)(DP_IP_HLEN + l4), 1, 0);
+	n += DP_IP_HLEN + l4;
 	fix_l4_csum(f, n);
 	return n;
 }
@@ -237,23 +247,11 @@ static size_t mk_tcp6(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, 
 		      const void *data, size_t dlen)
 {
 	size_t n = eth_hdr(f, &our_mac, DP_ETHERTYPE_IPV6);
-	uint8_t *th = f + n + DP_IP6_HLEN;
-	size_t thl = 20 + optlen;
+	size_t l4 = tcp_hdr(f + n + DP_IP6_HLEN, sport, dport, seq, ack, flags, wnd, opt, optlen,
+			    data, dlen);
 
-	dp_ipv6_build(f + n, &PEER6, &US6, DP_IPPROTO_TCP, (uint16_t)(thl + dlen), 64);
-	memset(th, 0, 20);
-	wr16(th, sport);
-	wr16(th + 2, dport);
-	wr32(th + 4, seq);
-	wr32(th + 8, ack);
-	th[12] = (uint8_t)(thl / 4 << 4);
-	th[13] = flags;
-	wr16(th + 14, wnd);
-	if (optlen)
-		memcpy(th + 20, opt, optlen);
-	if (dlen)
-		memcpy(th + thl, data, dlen);
-	n += DP_IP6_HLEN + thl + dlen;
+	dp_ipv6_build(f + n, &PEER6, &US6, DP_IPPROTO_TCP, (uint16_t)l4, 64);
+	n += DP_IP6_HLEN + l4;
 	fix_l4_csum(f, n);
 	return n;
 }
