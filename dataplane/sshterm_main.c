@@ -289,6 +289,7 @@ int main(int argc, char **argv)
 	cfg.idle_sleep_ms = conf->worker_idle_ms;
 	cfg.tcp.cc_algo = conf->tcp_congestion == ST_CONF_TCP_NEWRENO ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
 	cfg.tcp.rcvbuf_max = conf->tcp_rcvwin_max; /* autotuning's cap; the scale follows it */
+	cfg.tcp.sndbuf_max = conf->tcp_sndbuf_max;
 	cfg.mtu = conf->ctl.mtu; /* MTU; tcp.mss follows it (dp_create) */
 	cfg.vtap_ifname = conf->tap_interface[0] ? conf->tap_interface : NULL;
 	cfg.app_arg = &app;

@@ -20,7 +20,9 @@
 #     FIXED_MIB  bytes per run with fixed windows, MiB (32: at 150 ms a 256 KiB
 #                window moves under 2 MB/s)
 #   Environment: DELAYS ("50 150"), CASES ("fixed chan2M grown"),
-#     CIPHER (aes128-gcm@openssh.com), SSHTERM_BENCH_SS_ACK_SEGS (64, see below).
+#     CIPHER (aes128-gcm@openssh.com), SSHTERM_BENCH_SS_ACK_SEGS (64, see below),
+#     DIR (up; down: `source` to the generator, whose client grants a fixed 2 MiB
+#     window, so that shows sshterm's sending side against an OpenSSH-like client).
 # MB/s is the generator's rate from channel open to the last byte (its
 # per_session_gbit_per_s: the handshake's round trips are not in it).
 # The generator's TCP stands in for the client's. sshterm acknowledges a
@@ -37,6 +39,7 @@ FIXED_MIB=${4:-32}
 DELAYS=${DELAYS:-"50 150"}
 CASES=${CASES:-"fixed chan2M grown"}
 CIPHER=${CIPHER:-aes128-gcm@openssh.com}
+DIR=${DIR:-up}
 export SSHTERM_BENCH_SS_ACK_SEGS=${SSHTERM_BENCH_SS_ACK_SEGS:-64}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$ROOT/$B"
@@ -142,9 +145,11 @@ one() { # case delay_ms bytes -> appends MB/s to $T/res-case-delay
 	: > "$T/win.log"
 	monitor &
 	MPID=$!
-	out=$(ip netns exec "$NS" taskset -c "$GEN_LCORE" "$BIN/sshterm-bench" bulk -d up -b "$bytes" \
+	local cmd=sink
+	[ "$DIR" = down ] && cmd="source $bytes"
+	out=$(ip netns exec "$NS" taskset -c "$GEN_LCORE" "$BIN/sshterm-bench" bulk -d "$DIR" -b "$bytes" \
 		--cipher "$CIPHER" -i "$T/user" -o UserKnownHostsFile="$T/known_hosts" --json \
-		--allow-fail --timeout 300 "$USER_NAME@198.18.1.2" sink \
+		--allow-fail --timeout 300 "$USER_NAME@198.18.1.2" "$cmd" \
 		--dpdk 198.18.1.3/24 $EAL -m 1024 --file-prefix "stbdpg$$" -l "$GEN_LCORE" \
 		--vdev="net_memif0,role=client,socket=$T/memif.sock,socket-abstract=no" 2>"$T/gen.err" ||
 		true)
@@ -180,7 +185,7 @@ PYEOF
 	rm -f "$T/win.log"
 }
 
-echo "## one session, upload to sink over net_memif, $CIPHER, RX delay line on sshterm"
+echo "## one session, $DIR ($([ "$DIR" = down ] && echo source || echo sink)) over net_memif, $CIPHER, RX delay line on sshterm"
 for d in $DELAYS; do
 	for c in $CASES; do
 		mib=$GROWN_MIB
