@@ -4,11 +4,13 @@
 # stack, with DELAY ms added to everything sshterm receives (the test-only
 # fault injector's RX delay line, SSHTERM_TEST_FAULT_RX=delay=MS), so the
 # round trip is about DELAY ms. Three window setups of the server:
-#   fixed    TCPReceiveWindowMax 256K, ChannelWindowMax 2M: the windows before
-#            autotuning (a 256 KiB TCP window, OpenSSH's 2 MiB channel window)
+#   fixed    TCPReceiveWindowMax 256K, ChannelWindowMax 2M, TCPSendBufferMax 256K: the
+#            windows before autotuning (256 KiB TCP window and send buffer, OpenSSH's
+#            2 MiB channel window)
 #   chan2M   TCP autotuned (TCPReceiveWindowMax 16M), channel window fixed at 2M:
 #            OpenSSH's channel window on our TCP
-#   grown    TCPReceiveWindowMax 16M, ChannelWindowMax 16M (the defaults)
+#   grown    TCPReceiveWindowMax 16M, ChannelWindowMax 16M, TCPSendBufferMax 16M (the
+#            defaults)
 #   grown64  both 64M (not in the default CASES)
 # and, for comparison, window / RTT for OpenSSH's fixed 2 MiB channel window.
 # Prints every run, the windows the session reached (sshtermctl session
@@ -75,9 +77,9 @@ ip -n "$NS" link set lo up
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
 
 start_server() { # case delay_ms
-	local tcpmax=16M chmax=16M
+	local tcpmax=16M chmax=16M sndmax=16M
 	case $1 in
-	fixed) tcpmax=256K chmax=2M ;;
+	fixed) tcpmax=256K chmax=2M sndmax=256K ;;
 	chan2M) chmax=2M ;;
 	grown64) tcpmax=64M chmax=64M ;;
 	esac
@@ -88,6 +90,7 @@ AuthorizedKeysFile $T/ak/%u
 ControlSocket $T/ctl.sock
 TCPReceiveWindowMax $tcpmax
 ChannelWindowMax $chmax
+TCPSendBufferMax $sndmax
 EOF
 	rm -f "$T/ctl.sock" "$T/memif.sock"
 	# BDP_CORE=DIR: a crashing server leaves its core in DIR (core_pattern "core")
@@ -132,9 +135,10 @@ except Exception:
 s = d if isinstance(d, list) else d.get("sessions", [])
 for x in s:
     if x.get("chan_window"):
-        print("chan_window=%d tcp_rcv_wnd=%d rtt_ms=%d grown=%d in=%d t=%.3f" % (x["chan_window"],
-              x["tcp_rcv_wnd"], x["rtt_ms"], x["chan_window_grown"], x["bytes_in"], time.time()))
-' > "$T/win.new" && [ -s "$T/win.new" ] && cat "$T/win.new" >> "$T/win.log" && mv "$T/win.new" "$T/win.txt"
+        print("chan_window=%d tcp_rcv_wnd=%d tcp_snd_buf=%d rtt_ms=%d grown=%d in=%d t=%.3f" % (
+              x["chan_window"], x["tcp_rcv_wnd"], x["tcp_snd_buf"], x["rtt_ms"],
+              x["chan_window_grown"], x[sys.argv[1]], time.time()))
+' "$([ "$DIR" = down ] && echo bytes_out || echo bytes_in)" > "$T/win.new" && [ -s "$T/win.new" ] && cat "$T/win.new" >> "$T/win.log" && mv "$T/win.new" "$T/win.txt"
 		sleep 0.3
 	done
 }
