@@ -223,6 +223,7 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 	kv_u(o, "mtu", k->mtu);
 	fprintf(o, "tcpcongestion %s\n", c->tcp_congestion == ST_CONF_TCP_NEWRENO ? "newreno" : "cubic");
 	kv_u(o, "tcpreceivewindowmax", c->tcp_rcvwin_max);
+	kv_u(o, "tcpsendbuffermax", c->tcp_sndbuf_max);
 	kv_s(o, "tapinterface", c->tap_interface);
 	kv_u(o, "controlthreads", c->control_threads);
 	if (c->n_control_cpus == 0) {

@@ -63,6 +63,7 @@ int st_daemon_conf_init(struct st_daemon_conf *c)
 	c->crypto_backend = ST_CONF_CRYPTO_EVP;
 	c->neigh_reachable_s = ST_CONF_NEIGH_REACHABLE_DEFAULT;
 	c->tcp_rcvwin_max = ST_CONF_TCP_RCVWIN_DEFAULT;
+	c->tcp_sndbuf_max = ST_CONF_TCP_RCVWIN_DEFAULT;
 	st_srclimit_conf_init(&c->srclimit);
 	return ST_OK;
 }
@@ -783,6 +784,14 @@ static int kw_tcprcvwin(struct conf_ctx *x, char **av, int ac)
 		       ST_CONF_TCP_RCVWIN_MAX, &x->c->tcp_rcvwin_max);
 }
 
+/* TCPSendBufferMax SIZE: the cap of the TCP send buffer's autotuning. */
+static int kw_tcpsndbuf(struct conf_ctx *x, char **av, int ac)
+{
+	(void)ac;
+	return size_in(x, "TCPSendBufferMax", av[0], ST_CONF_TCP_RCVWIN_MIN, ST_CONF_TCP_RCVWIN_MAX,
+		       &x->c->tcp_sndbuf_max);
+}
+
 /* ChannelWindowMax SIZE: the cap of a session's channel windows' growth. */
 static int kw_chanwinmax(struct conf_ctx *x, char **av, int ac)
 {
@@ -1203,6 +1212,7 @@ static const struct keyword keywords[] = {
 	{"MTU", 1, 1, 0, kw_mtu},
 	{"TCPCongestion", 1, 1, 0, kw_tcpcongestion},
 	{"TCPReceiveWindowMax", 1, 1, 0, kw_tcprcvwin},
+	{"TCPSendBufferMax", 1, 1, 0, kw_tcpsndbuf},
 	{"ChannelWindowMax", 1, 1, 0, kw_chanwinmax},
 	{"TapInterface", 1, 1, 0, kw_tapinterface},
 	{"ControlThreads", 1, 1, 0, kw_controlthreads},

@@ -100,6 +100,8 @@ struct st_daemon_conf {
 	/* TCPReceiveWindowMax: what a TCP receive window may grow to (dataplane/tcp/
 	 * tcp_rcvbuf.c), ST_CONF_TCP_RCVWIN_MIN..MAX; 16 MiB. The minimum keeps it fixed */
 	uint32_t tcp_rcvwin_max;
+	/* TCPSendBufferMax: what a TCP send buffer may grow to (tcp_sndbuf.c), the same range */
+	uint32_t tcp_sndbuf_max;
 	/* PerSourceNetBlockSize, PerSourceMaxStartups, PerSourcePenalties,
 	 * PerSourcePenaltyExemptList, PerSourceKexRate (control/srclimit.h) */
 	struct st_srclimit_conf srclimit;

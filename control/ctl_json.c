@@ -67,11 +67,11 @@ void st_ctl_session_row(struct st_buf *out, int json, uint64_t id, const char *u
 		   "\"channels\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,\"packets_in\":%llu,"
 		   "\"packets_out\":%llu,\"key_exchanges\":%llu,\"chan_window\":%llu,"
 		   "\"chan_window_peer\":%llu,\"chan_window_grown\":%llu,\"tcp_rcv_wnd\":%u,"
-		   "\"tcp_snd_wnd\":%u,\"rtt_ms\":%u}",
+		   "\"tcp_snd_wnd\":%u,\"tcp_snd_buf\":%u,\"rtt_ms\":%u}",
 		   peer, peer_port, worker, age_s, algs, chans, (unsigned long long)ws->bytes_in,
 		   (unsigned long long)ws->bytes_out, (unsigned long long)ws->packets_in,
 		   (unsigned long long)ws->packets_out, (unsigned long long)ws->kex_done,
 		   (unsigned long long)ws->chan_window, (unsigned long long)ws->chan_window_peer,
 		   (unsigned long long)ws->chan_window_grown, ws->tcp_rcv_wnd, ws->tcp_snd_wnd,
-		   ws->rtt_ms);
+		   ws->tcp_snd_buf, ws->rtt_ms);
 }

@@ -371,6 +371,7 @@ int main(int argc, char **argv)
 	cfg.arp_reachable_ms = conf->neigh_reachable_s * 1000u;
 	cfg.tcp.cc_algo = conf->tcp_congestion == ST_CONF_TCP_NEWRENO ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
 	cfg.tcp.rcvbuf_max = conf->tcp_rcvwin_max; /* autotuning's cap; the scale follows it */
+	cfg.tcp.sndbuf_max = conf->tcp_sndbuf_max;
 	cfg.mtu = conf->ctl.mtu; /* MTU; tcp.mss follows it (dp_create) */
 	cfg.vtap_ifname = conf->tap_interface[0] ? conf->tap_interface : NULL;
 	cfg.app_arg = &app;

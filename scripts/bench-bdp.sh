@@ -4,11 +4,14 @@
 # stack, with DELAY ms added to everything sshterm receives (the test-only
 # fault injector's RX delay line, SSHTERM_TEST_FAULT_RX=delay=MS), so the
 # round trip is about DELAY ms. Three window setups of the server:
-#   fixed    TCPReceiveWindowMax 256K, ChannelWindowMax 2M: the windows before
-#            autotuning (a 256 KiB TCP window, OpenSSH's 2 MiB channel window)
+#   fixed    TCPReceiveWindowMax 256K, ChannelWindowMax 2M, TCPSendBufferMax 256K: the
+#            windows before autotuning (256 KiB TCP window and send buffer, OpenSSH's
+#            2 MiB channel window)
 #   chan2M   TCP autotuned (TCPReceiveWindowMax 16M), channel window fixed at 2M:
 #            OpenSSH's channel window on our TCP
-#   grown    TCPReceiveWindowMax 16M, ChannelWindowMax 16M (the defaults)
+#   grown    TCPReceiveWindowMax 16M, ChannelWindowMax 16M, TCPSendBufferMax 16M (the
+#            defaults)
+#   grown64  both 64M (not in the default CASES)
 # and, for comparison, window / RTT for OpenSSH's fixed 2 MiB channel window.
 # Prints every run, the windows the session reached (sshtermctl session
 # --json, sampled during the run) and the median MB/s per case.
@@ -19,7 +22,9 @@
 #     FIXED_MIB  bytes per run with fixed windows, MiB (32: at 150 ms a 256 KiB
 #                window moves under 2 MB/s)
 #   Environment: DELAYS ("50 150"), CASES ("fixed chan2M grown"),
-#     CIPHER (aes128-gcm@openssh.com), SSHTERM_BENCH_SS_ACK_SEGS (64, see below).
+#     CIPHER (aes128-gcm@openssh.com), SSHTERM_BENCH_SS_ACK_SEGS (64, see below),
+#     DIR (up; down: `source` to the generator, whose client grants a fixed 2 MiB
+#     window, so that shows sshterm's sending side against an OpenSSH-like client).
 # MB/s is the generator's rate from channel open to the last byte (its
 # per_session_gbit_per_s: the handshake's round trips are not in it).
 # The generator's TCP stands in for the client's. sshterm acknowledges a
@@ -36,6 +41,7 @@ FIXED_MIB=${4:-32}
 DELAYS=${DELAYS:-"50 150"}
 CASES=${CASES:-"fixed chan2M grown"}
 CIPHER=${CIPHER:-aes128-gcm@openssh.com}
+DIR=${DIR:-up}
 export SSHTERM_BENCH_SS_ACK_SEGS=${SSHTERM_BENCH_SS_ACK_SEGS:-64}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$ROOT/$B"
@@ -71,10 +77,11 @@ ip -n "$NS" link set lo up
 median() { sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }'; }
 
 start_server() { # case delay_ms
-	local tcpmax=16M chmax=16M
+	local tcpmax=16M chmax=16M sndmax=16M
 	case $1 in
-	fixed) tcpmax=256K chmax=2M ;;
+	fixed) tcpmax=256K chmax=2M sndmax=256K ;;
 	chan2M) chmax=2M ;;
+	grown64) tcpmax=64M chmax=64M ;;
 	esac
 	cat > "$T/sshterm.conf" <<EOF
 Address 198.18.1.2/24
@@ -83,13 +90,17 @@ AuthorizedKeysFile $T/ak/%u
 ControlSocket $T/ctl.sock
 TCPReceiveWindowMax $tcpmax
 ChannelWindowMax $chmax
+TCPSendBufferMax $sndmax
 EOF
 	rm -f "$T/ctl.sock" "$T/memif.sock"
+	# BDP_CORE=DIR: a crashing server leaves its core in DIR (core_pattern "core")
+	[ -z "${BDP_CORE:-}" ] || { ulimit -c unlimited; cd "$BDP_CORE"; }
 	ip netns exec "$NS" env SSHTERM_TEST_FAULT_RX="delay=$2,seed=1" \
 		taskset -c $SRV_CPU "$BIN/sshterm" $EAL -m 1024 --file-prefix "stbdps$$" -l $SRV_CPU \
 		--vdev="net_memif0,role=server,socket=$T/memif.sock,socket-abstract=no" -- \
 		-e -f "$T/sshterm.conf" </dev/null >"$T/sshterm.log" 2>&1 &
 	SPID=$!
+	cd "$ROOT"
 	for _ in $(seq 1 300); do
 		[ -S "$T/ctl.sock" ] && return 0
 		kill -0 "$SPID" 2>/dev/null || break
@@ -107,7 +118,7 @@ stop_server() {
 	kill -TERM "$SPID" 2>/dev/null || true
 	for _ in $(seq 1 100); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$SPID" 2>/dev/null || true
-	wait "$SPID" 2>/dev/null || true
+	wait "$SPID" 2>/dev/null || echo "    server: exit status $? (log: $(tail -3 "$T/sshterm.log" | tr '\n' ' '))"
 	SPID=
 	rm -rf "/var/run/dpdk/stbdps$$"
 }
@@ -116,7 +127,7 @@ stop_server() {
 monitor() {
 	while :; do
 		"$BIN/sshtermctl" -s "$T/ctl.sock" sessions --json 2>/dev/null | $PY -c '
-import json, sys
+import json, sys, time
 try:
     d = json.load(sys.stdin)
 except Exception:
@@ -124,9 +135,10 @@ except Exception:
 s = d if isinstance(d, list) else d.get("sessions", [])
 for x in s:
     if x.get("chan_window"):
-        print("chan_window=%d tcp_rcv_wnd=%d rtt_ms=%d grown=%d in=%d" % (x["chan_window"],
-              x["tcp_rcv_wnd"], x["rtt_ms"], x["chan_window_grown"], x["bytes_in"]))
-' > "$T/win.new" && [ -s "$T/win.new" ] && cat "$T/win.new" >> "$T/win.log" && mv "$T/win.new" "$T/win.txt"
+        print("chan_window=%d tcp_rcv_wnd=%d tcp_snd_buf=%d rtt_ms=%d grown=%d in=%d t=%.3f" % (
+              x["chan_window"], x["tcp_rcv_wnd"], x["tcp_snd_buf"], x["rtt_ms"],
+              x["chan_window_grown"], x[sys.argv[1]], time.time()))
+' "$([ "$DIR" = down ] && echo bytes_out || echo bytes_in)" > "$T/win.new" && [ -s "$T/win.new" ] && cat "$T/win.new" >> "$T/win.log" && mv "$T/win.new" "$T/win.txt"
 		sleep 0.3
 	done
 }
@@ -134,11 +146,14 @@ for x in s:
 one() { # case delay_ms bytes -> appends MB/s to $T/res-case-delay
 	local c=$1 d=$2 bytes=$3 out mbs
 	: > "$T/win.txt"
+	: > "$T/win.log"
 	monitor &
 	MPID=$!
-	out=$(ip netns exec "$NS" taskset -c "$GEN_LCORE" "$BIN/sshterm-bench" bulk -d up -b "$bytes" \
+	local cmd=sink
+	[ "$DIR" = down ] && cmd="source $bytes"
+	out=$(ip netns exec "$NS" taskset -c "$GEN_LCORE" "$BIN/sshterm-bench" bulk -d "$DIR" -b "$bytes" \
 		--cipher "$CIPHER" -i "$T/user" -o UserKnownHostsFile="$T/known_hosts" --json \
-		--allow-fail --timeout 300 "$USER_NAME@198.18.1.2" sink \
+		--allow-fail --timeout 300 "$USER_NAME@198.18.1.2" "$cmd" \
 		--dpdk 198.18.1.3/24 $EAL -m 1024 --file-prefix "stbdpg$$" -l "$GEN_LCORE" \
 		--vdev="net_memif0,role=client,socket=$T/memif.sock,socket-abstract=no" 2>"$T/gen.err" ||
 		true)
@@ -151,31 +166,53 @@ d = json.load(sys.stdin)
 r = d.get("per_session_gbit_per_s") or 0
 print("%.1f" % (r * 1e9 / 8 / 1e6))' 2>/dev/null ||
 		echo 0)
+	# The second half's rate, from the samples: past the ramp, what the windows allow.
+	half=$($PY - "$T/win.log" "$bytes" <<'PYEOF'
+import sys
+pts = []
+for line in open(sys.argv[1]):
+    f = dict(kv.split("=") for kv in line.split())
+    pts.append((float(f["t"]), int(f["in"])))
+total = int(sys.argv[2])
+a = next((p for p in pts if p[1] >= total / 2), None)
+b = [p for p in pts if p[1] < total * 0.99]
+b = b[-1] if b else None
+print("%.1f" % ((b[1] - a[1]) / (b[0] - a[0]) / 1e6) if a and b and b[0] - a[0] > 0.2 else "-")
+PYEOF
+)
 	echo "$mbs" >> "$T/res-$c-$d"
-	printf '  %-7s delay %3s ms  %4d MiB  %7s MB/s  %s\n' "$c" "$d" $((bytes >> 20)) "$mbs" \
-		"$(tail -1 "$T/win.txt" 2>/dev/null)"
+	echo "$half" >> "$T/half-$c-$d"
+	printf '  %-7s delay %3s ms  %4d MiB  %7s MB/s (2nd half %5s)  %s\n' "$c" "$d" $((bytes >> 20)) \
+		"$mbs" "$half" "$(tail -1 "$T/win.txt" 2>/dev/null | sed 's/ t=.*//')"
 	[ "$mbs" != 0 ] || tail -2 "$T/gen.err" | sed 's/^/    /'
 	[ -z "${BDP_TRACE:-}" ] || { sed "s/^/    /" "$T/win.log"; }
 	rm -f "$T/win.log"
 }
 
-echo "## one session, upload to sink over net_memif, $CIPHER, RX delay line on sshterm"
+echo "## one session, $DIR ($([ "$DIR" = down ] && echo source || echo sink)) over net_memif, $CIPHER, RX delay line on sshterm"
 for d in $DELAYS; do
 	for c in $CASES; do
 		mib=$GROWN_MIB
 		[ "$c" = fixed ] && mib=$FIXED_MIB
-		start_server "$c" "$d"
-		for _ in $(seq 1 "$ROUNDS"); do one "$c" "$d" $((mib << 20)); done
-		stop_server
+		# A server per run: DPDK 22.11's memif PMD can crash in rx_burst while a new
+		# client (the next generator process) connects to a running server.
+		for _ in $(seq 1 "$ROUNDS"); do
+			start_server "$c" "$d"
+			one "$c" "$d" $((mib << 20))
+			stop_server
+		done
 	done
 done
 echo
-echo "## medians of $ROUNDS (MB/s); openssh-2M: OpenSSH's 2 MiB channel window / RTT"
+echo "## medians of $ROUNDS, MB/s from channel open (in brackets: the second half's rate);"
+echo "## openssh-2M: OpenSSH's 2 MiB channel window / RTT"
 printf '%-10s' delay
-for c in $CASES; do printf ' %10s' "$c"; done
+for c in $CASES; do printf ' %16s' "$c"; done
 printf ' %12s\n' openssh-2M
 for d in $DELAYS; do
 	printf '%-10s' "${d}ms"
-	for c in $CASES; do printf ' %10s' "$(median < "$T/res-$c-$d")"; done
+	for c in $CASES; do
+		printf ' %16s' "$(median < "$T/res-$c-$d") ($(grep -v -- - "$T/half-$c-$d" | median))"
+	done
 	printf ' %12s\n' "$($PY -c "print('%.1f' % (2 * 1048576 / ($d / 1000) / 1e6))")"
 done

@@ -59,6 +59,7 @@ void st_app_sess_publish(const struct sess *s, uint32_t gen)
 		if (s->tcp != 0 && tcp_conn_info(s->aw->w->tcp, s->tcp, &ti) == ST_OK) {
 			st.tcp_rcv_wnd = ti.rcv_wnd;
 			st.tcp_snd_wnd = ti.snd_wnd;
+			st.tcp_snd_buf = ti.snd_buf;
 			st.rtt_ms = tcp_conn_rtt_ms(s->aw->w->tcp, s->tcp);
 		}
 	}

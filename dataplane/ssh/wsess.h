@@ -94,6 +94,7 @@ struct st_wsess_stats {
 	uint64_t chan_window_grown;         /* times a channel window grew */
 	uint32_t tcp_rcv_wnd;               /* the TCP receive window now */
 	uint32_t tcp_snd_wnd;               /* the peer's TCP window */
+	uint32_t tcp_snd_buf;               /* the TCP send buffer now */
 	uint32_t rtt_ms;                    /* the TCP RTT the windows follow */
 };
 

@@ -20,6 +20,7 @@ void tcp_cfg_defaults(struct tcp_cfg *c)
 	c->max_conns = 4096;
 	c->rcvbuf = 256 * 1024;
 	c->rcvbuf_max = 16u << 20;
+	c->sndbuf_max = 16u << 20;
 	c->sndbuf = 256 * 1024;
 	c->mss = 1460;
 	c->syn_backlog = 256;
@@ -308,6 +309,7 @@ int tcp_worker_create(struct dp_worker *w, const struct tcp_cfg *cfg, struct tcp
 	    cfg->close_timeout_ms == 0 ||
 	    cfg->rcvbuf < 4096 || cfg->sndbuf < 4096 || cfg->eph_lo == 0 ||
 	    cfg->rcvbuf > TCP_RCVBUF_LIMIT || cfg->rcvbuf_max > TCP_RCVBUF_LIMIT ||
+	    cfg->sndbuf_max > TCP_RCVBUF_LIMIT ||
 	    cfg->eph_hi < cfg->eph_lo)
 		return ST_ERR_INVALID_ARGUMENT;
 	tw = rte_zmalloc_socket("tcp_worker", sizeof(*tw), RTE_CACHE_LINE_SIZE, socket);
@@ -390,6 +392,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_worker *tw)
 	c->hnext = TCP_NIL;
 	c->ev_next = c->out_next = TCP_NIL;
 	c->rcv_wnd = tw->cfg.rcvbuf; /* grows from here (tcp_rcvbuf.c) */
+	c->snd_buf = tw->cfg.sndbuf; /* and this (tcp_sndbuf.c) */
 	dp_timer_init(&c->tm);
 	tw->used++;
 	if (tw->used > tw->max_used)
@@ -885,7 +888,7 @@ int tcp_write(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf *chain)
 	if ((c->flags & TF_FIN_QUEUED) ||
 	    (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
 		return ST_ERR_STATE;
-	if (c->sq_bytes >= tw->cfg.sndbuf) {
+	if (c->sq_bytes >= c->snd_buf) {
 		c->flags |= TF_WANT_WRITABLE;
 		return ST_ERR_AGAIN;
 	}
@@ -904,7 +907,7 @@ int tcp_write(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf *chain)
 	c->sq_tail = last;
 	c->sq_bytes += bytes;
 	/* A write that fills the buffer leaves the writer waiting too (a partial write). */
-	if (c->sq_bytes >= tw->cfg.sndbuf)
+	if (c->sq_bytes >= c->snd_buf)
 		c->flags |= TF_WANT_WRITABLE;
 	tcp_sched_out(tw, c);
 	return ST_OK;
@@ -917,12 +920,12 @@ uint32_t tcp_send_space(struct tcp_worker *tw, tcp_handle_t h)
 	if (!c || (c->flags & TF_FIN_QUEUED) ||
 	    (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
 		return 0;
-	if (c->sq_bytes >= tw->cfg.sndbuf) {
+	if (c->sq_bytes >= c->snd_buf) {
 		/* A caller told "no space" waits for writable(), as after ST_ERR_AGAIN. */
 		c->flags |= TF_WANT_WRITABLE;
 		return 0;
 	}
-	return tw->cfg.sndbuf - c->sq_bytes;
+	return c->snd_buf - c->sq_bytes;
 }
 
 uint32_t tcp_send_queued(struct tcp_worker *tw, tcp_handle_t h)
@@ -1034,6 +1037,7 @@ int tcp_conn_info(struct tcp_worker *tw, tcp_handle_t h, struct tcp_conn_info *o
 	out->srtt_ms = c->rtt.srtt8 >> 3;
 	out->rto_ms = tcp_rto_current(&c->rtt);
 	out->rcv_wnd = c->rcv_wnd;
+	out->snd_buf = c->snd_buf;
 	out->rcv_rtt_ms = c->rrtt8 >> 3;
 	out->snd_wnd = c->snd_wnd;
 	out->bytes_in = c->bytes_in;

@@ -60,7 +60,9 @@ struct tcp_cfg {
 	uint32_t rcvbuf_max;    /* the receive window grows with the measured bandwidth-delay
 				 * product up to this (tcp_rcvbuf.c); <= rcvbuf: fixed at rcvbuf.
 				 * Our window scale is derived from it (at most 1 GiB) */
-	uint32_t sndbuf;        /* bytes queued (unacked + unsent) before ST_ERR_AGAIN */
+	uint32_t sndbuf;        /* bytes queued (unacked + unsent) before ST_ERR_AGAIN, at first */
+	uint32_t sndbuf_max;    /* ... growing to twice what the path takes, up to this
+				 * (tcp_sndbuf.c); <= sndbuf: fixed */
 	uint16_t mss;           /* our MSS (from the MTU) */
 	uint32_t syn_backlog;   /* embryonic connections per listener before SYN cookies */
 	uint32_t min_rto_ms;
@@ -194,6 +196,7 @@ struct tcp_conn_info {
 	uint8_t state;
 	uint32_t snd_mss, cwnd, ssthresh, srtt_ms, rto_ms;
 	uint32_t rcv_wnd;    /* receive window now (grows with the path, tcp_rcvbuf.c) */
+	uint32_t snd_buf;    /* send buffer now (grows with the path, tcp_sndbuf.c) */
 	uint32_t rcv_rtt_ms; /* receiver-side RTT estimate, 0: none yet */
 	uint32_t snd_wnd;    /* the peer's window */
 	uint64_t bytes_in, bytes_out, retrans;

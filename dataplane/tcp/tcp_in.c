@@ -445,9 +445,10 @@ static int ack_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg *
 			c->t_rexmit = 0;
 		else
 			tcp_arm_rexmit(tw, c);
+		tcp_sndbuf_expand(tw, c);
 		/* Wake the writer once a quarter of the buffer is free, not per ACK. */
 		if ((c->flags & TF_WANT_WRITABLE) &&
-		    c->sq_bytes <= tw->cfg.sndbuf - tw->cfg.sndbuf / 4) {
+		    c->sq_bytes <= c->snd_buf - c->snd_buf / 4) {
 			c->flags &= ~TF_WANT_WRITABLE;
 			tcp_sched_ev(tw, c, EV_WRITABLE);
 		}

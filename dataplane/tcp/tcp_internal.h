@@ -146,6 +146,7 @@ struct tcp_conn {
 
 	/* Receive window autotuning (tcp_rcvbuf.c). */
 	uint32_t rcv_wnd;      /* the window now: cfg.rcvbuf .. cfg.rcvbuf_max */
+	uint32_t snd_buf;      /* send buffer now: cfg.sndbuf .. cfg.sndbuf_max (tcp_sndbuf.c) */
 	uint32_t rrtt8;        /* receiver-side RTT estimate, ms << 3; 0 = none yet */
 	uint32_t rrtt_tsecr;   /* TSecr of the last sample: one sample per echoed TSval */
 	uint32_t rrtt_seq;     /* without timestamps: the end of the window being timed */
@@ -201,6 +202,15 @@ uint32_t tcp_rcvwin_want(uint32_t cur, uint32_t max, uint64_t bytes, uint64_t el
 uint32_t tcp_rcv_rtt_ms(const struct tcp_conn *c);
 /* The largest receive window this connection may grow to (its scale and the cap). */
 uint32_t tcp_rcvwin_cap(const struct tcp_worker *tw, const struct tcp_conn *c);
+
+/*
+ * Send buffer autotuning (tcp_sndbuf.c): after an ACK of new data, a writer
+ * that found the buffer full gets a buffer of twice what the path takes now
+ * (min(cwnd, the peer's window)), up to cfg.sndbuf_max. tcp_sndbuf_want is
+ * the arithmetic.
+ */
+void tcp_sndbuf_expand(struct tcp_worker *tw, struct tcp_conn *c);
+uint32_t tcp_sndbuf_want(uint32_t cur, uint32_t max, uint32_t cwnd, uint32_t snd_wnd);
 
 /* A parsed incoming segment. */
 struct tcp_seg {

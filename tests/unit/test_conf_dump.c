@@ -98,6 +98,7 @@ static void test_values(void)
 	CHECK(strstr(out, "workeridle sleep 5\n") != NULL);
 	CHECK(strstr(out, "tcpcongestion cubic\n") != NULL); /* the default */
 	CHECK(strstr(out, "tcpreceivewindowmax 16777216\n") != NULL); /* the default */
+	CHECK(strstr(out, "tcpsendbuffermax 16777216\n") != NULL);
 	CHECK(strstr(out, "channelwindowmax 67108864\n") != NULL);
 	CHECK(strstr(out, "persourcemaxstartups 3\n") != NULL);
 	CHECK(strstr(out, "persourcepenalties no\n") != NULL);

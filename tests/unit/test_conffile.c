@@ -449,11 +449,14 @@ static void test_window_caps(void)
 
 	CHECK_OK(parse(&c, "Port 22\n", err));
 	CHECK_INT(c.tcp_rcvwin_max, 16u << 20);
+	CHECK_INT(c.tcp_sndbuf_max, 16u << 20);
 	CHECK_INT(c.ctl.channel_window_max, 16u << 20);
 	CHECK_INT(c.ctl.channel_window, 2u << 20);
 	st_daemon_conf_free(&c);
-	CHECK_OK(parse(&c, "TCPReceiveWindowMax 64M\nChannelWindowMax=256m\n", err));
+	CHECK_OK(parse(&c, "TCPReceiveWindowMax 64M\nChannelWindowMax=256m\nTCPSendBufferMax 512M\n",
+			 err));
 	CHECK_INT(c.tcp_rcvwin_max, 64u << 20);
+	CHECK_INT(c.tcp_sndbuf_max, 512u << 20);
 	CHECK_INT(c.ctl.channel_window_max, 256u << 20);
 	st_daemon_conf_free(&c);
 	/* the minimums (the initial windows: fixed windows) */
@@ -465,7 +468,7 @@ static void test_window_caps(void)
 		"TCPReceiveWindowMax 255K\n", "TCPReceiveWindowMax 513M\n", "TCPReceiveWindowMax 1G\n",
 		"TCPReceiveWindowMax 16Q\n",  "TCPReceiveWindowMax -1\n",   "TCPReceiveWindowMax\n",
 		"ChannelWindowMax 1M\n",      "ChannelWindowMax 257M\n",    "ChannelWindowMax 99999G\n",
-		"ChannelWindowMax 16M 32M\n",
+		"ChannelWindowMax 16M 32M\n",  "TCPSendBufferMax 100K\n",     "TCPSendBufferMax 1G\n",
 	};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		CHECK_ERR(parse(&c, bad[i], err), ST_ERR_FORMAT);

@@ -5,7 +5,9 @@
  * sends whatever window we advertised, one RTT later: the window grows with
  * the delivered bytes per RTT, only when the application reads them, never
  * past the cap or what the scale can say, and every ACK's right edge is at
- * or right of the one before (it never retracts).
+ * or right of the one before (it never retracts). And the send buffer
+ * (tcp_sndbuf.c): a writer that found it full gets twice min(cwnd, peer's
+ * window) after the next ACK, never more than its cap.
  */
 #include <string.h>
 
@@ -50,6 +52,7 @@ static int setup(uint32_t rcvbuf, uint32_t rcvbuf_max, int ts)
 	tc.max_conns = 16;
 	tc.rcvbuf = rcvbuf;
 	tc.rcvbuf_max = rcvbuf_max;
+	tc.sndbuf_max = rcvbuf_max; /* the same cap for the send buffer */
 	if (tcp_worker_create(w, &tc, &tw) != ST_OK) {
 		rte_free(w);
 		return -1;
@@ -347,6 +350,132 @@ static void test_scaled_edge_never_retracts(void)
 	teardown();
 }
 
+/* A pure ACK from the peer acknowledging up to ack, window field win (scaled by snd_ws). */
+static void peer_ack(uint32_t ack, uint16_t win)
+{
+	struct dp_ipv4_info ip = {.src = PEER, .dst = US, .proto = 6, .ttl = 64, .hlen = 20};
+	uint8_t mac[6] = {2, 2, 2, 2, 2, 2};
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	struct rte_tcp_hdr *th = m ? (struct rte_tcp_hdr *)rte_pktmbuf_append(m, 20) : NULL;
+
+	if (!th) {
+		CHECK(!"mbuf");
+		return;
+	}
+	memset(th, 0, 20);
+	th->src_port = rte_cpu_to_be_16(40000);
+	th->dst_port = rte_cpu_to_be_16(22);
+	th->sent_seq = rte_cpu_to_be_32(c->rcv_nxt);
+	th->recv_ack = rte_cpu_to_be_32(ack);
+	th->data_off = 5 << 4;
+	th->tcp_flags = TH_ACK;
+	th->rx_win = rte_cpu_to_be_16(win);
+	ip.total_len = 40;
+	tcp_input(tw, m, &ip, mac, 1);
+}
+
+/* Queues n bytes and pretends they were all sent (the ACK path frees what is acknowledged). */
+static void queue_sent(uint32_t n)
+{
+	struct rte_mbuf *head = NULL, *tail = NULL;
+
+	for (uint32_t off = 0; off < n;) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		uint16_t k = (uint16_t)(n - off > 2048 ? 2048 : n - off);
+
+		if (!m || !rte_pktmbuf_append(m, k)) {
+			CHECK(!"mbuf");
+			break;
+		}
+		off += k;
+		if (!head) {
+			head = tail = m;
+		} else {
+			tail->next = m;
+			tail = m;
+			head->nb_segs++;
+			head->pkt_len += k;
+		}
+	}
+	CHECK_OK(tcp_write(tw, tcp_handle_of(tw, c), head));
+	c->snd_nxt = c->snd_max = c->snd_una + n;
+}
+
+static void test_sndbuf_want_math(void)
+{
+	CHECK_INT(tcp_sndbuf_want(256u << 10, 16u << 20, 4u << 20, 8u << 20), 8u << 20);
+	CHECK_INT(tcp_sndbuf_want(256u << 10, 16u << 20, 8u << 20, 1u << 20), 2u << 20);
+	CHECK_INT(tcp_sndbuf_want(256u << 10, 4u << 20, 8u << 20, 8u << 20), 4u << 20);
+	CHECK_INT(tcp_sndbuf_want(256u << 10, 16u << 20, 100000, 8u << 20), 256u << 10);
+	CHECK_INT(tcp_sndbuf_want(256u << 10, 16u << 20, 4u << 20, 0), 256u << 10);
+	CHECK_INT(tcp_sndbuf_want(16u << 20, 16u << 20, 1u << 30, 1u << 30), 16u << 20);
+	CHECK_INT(tcp_sndbuf_want(256u << 10, TCP_RCVBUF_LIMIT, 1u << 30, 1u << 30), TCP_RCVBUF_LIMIT);
+}
+
+/* A full buffer and an ACK: twice min(cwnd, the peer's window); not without a waiting writer. */
+static void test_sndbuf_grows_for_a_waiting_writer(void)
+{
+	tcp_handle_t h;
+
+	if (setup(256u << 10, 16u << 20, 0) != 0) {
+		CHECK(!"setup");
+		return;
+	}
+	h = tcp_handle_of(tw, c);
+	CHECK_INT(c->snd_buf, 256u << 10);
+	c->cc.cwnd = 4u << 20;
+	queue_sent(256u << 10);
+	CHECK_INT(tcp_send_space(tw, h), 0); /* full: the writer waits */
+	peer_ack(c->snd_una + (64u << 10), 65535); /* 8 MiB with scale 7 */
+	/* the ACK grew cwnd a little (slow start) before the buffer followed it */
+	CHECK(c->cc.cwnd >= 4u << 20 && c->cc.cwnd < c->snd_wnd);
+	CHECK_INT(c->snd_buf, 2 * c->cc.cwnd);
+	CHECK_INT(st.ctr[DP_CTR_TCP_SNDBUF_GROWN], 1);
+	CHECK_INT(tcp_send_space(tw, h), 2 * c->cc.cwnd - (192u << 10));
+	teardown();
+
+	/* nobody waiting: no growth */
+	if (setup(256u << 10, 16u << 20, 0) != 0) {
+		CHECK(!"setup");
+		return;
+	}
+	c->cc.cwnd = 4u << 20;
+	queue_sent(128u << 10);
+	peer_ack(c->snd_una + (64u << 10), 65535);
+	CHECK_INT(c->snd_buf, 256u << 10);
+	teardown();
+
+	/* a small congestion window, a small peer window, a fixed buffer: as they say */
+	if (setup(256u << 10, 16u << 20, 0) != 0) {
+		CHECK(!"setup");
+		return;
+	}
+	h = tcp_handle_of(tw, c);
+	c->cc.cwnd = 100000;
+	queue_sent(256u << 10);
+	CHECK_INT(tcp_send_space(tw, h), 0);
+	peer_ack(c->snd_una + (16u << 10), 65535);
+	CHECK_INT(c->snd_buf, 256u << 10);
+	c->cc.cwnd = 4u << 20;
+	CHECK_INT(tcp_send_space(tw, h), 16u << 10);
+	queue_sent(16u << 10);
+	CHECK_INT(tcp_send_space(tw, h), 0);
+	peer_ack(c->snd_una + (16u << 10), 4096); /* 512 KiB: now the smaller */
+	CHECK_INT(c->snd_buf, 1u << 20);
+	teardown();
+	if (setup(256u << 10, 256u << 10, 0) != 0) {
+		CHECK(!"setup");
+		return;
+	}
+	h = tcp_handle_of(tw, c);
+	c->cc.cwnd = 4u << 20;
+	queue_sent(256u << 10);
+	CHECK_INT(tcp_send_space(tw, h), 0);
+	peer_ack(c->snd_una + (64u << 10), 65535);
+	CHECK_INT(c->snd_buf, 256u << 10); /* TCPSendBufferMax 256K: fixed */
+	teardown();
+}
+
 int main(int argc, char **argv)
 {
 	(void)argc;
@@ -362,6 +491,8 @@ int main(int argc, char **argv)
 	RUN(test_no_growth_without_demand);
 	RUN(test_unscaled_cap);
 	RUN(test_scaled_edge_never_retracts);
+	RUN(test_sndbuf_want_math);
+	RUN(test_sndbuf_grows_for_a_waiting_writer);
 	CHECK_INT(rte_mempool_in_use_count(pool), 0);
 	st_test_eal_fini("tcp_rcvbuf");
 	return st_test_done("tcp_rcvbuf");
