@@ -16,7 +16,7 @@
 #define ALG "ML-KEM-768"
 
 /* Written by the probe (startup, provider changes: the main thread), read by every kex. */
-static volatile int avail;
+static int avail; /* __atomic: written by the probe, read by every kex */
 static char prov_name[64];
 static pthread_once_t first_probe = PTHREAD_ONCE_INIT;
 
@@ -34,7 +34,7 @@ int st_mlkem768_evp_probe(void)
 	EVP_KEM_free(kem);
 	EVP_KEYMGMT_free(km);
 	ERR_clear_error(); /* OpenSSL 3.0: "unsupported" from the failed fetches */
-	avail = a;
+	__atomic_store_n(&avail, a, __ATOMIC_RELEASE);
 	return a;
 }
 
@@ -46,7 +46,7 @@ static void probe_once(void)
 int st_mlkem768_evp_available(void)
 {
 	pthread_once(&first_probe, probe_once);
-	return avail;
+	return __atomic_load_n(&avail, __ATOMIC_ACQUIRE);
 }
 
 const char *st_mlkem768_evp_provider(void)

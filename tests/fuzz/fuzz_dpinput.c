@@ -269,6 +269,11 @@ static size_t mk_icmp6(uint8_t *f, const struct rte_ether_addr *edst, const stru
 	return n;
 }
 
+/* mk_tcp or mk_tcp6. */
+typedef size_t mk_tcp_fn(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+			 uint8_t flags, uint16_t wnd, const uint8_t *opt, size_t optlen,
+			 const void *data, size_t dlen);
+
 /* MSS 1460, SACK permitted, timestamps (tsval), window scale 7: 20 bytes. */
 static size_t syn_opts(uint8_t *o, uint32_t tsval)
 {
@@ -591,8 +596,7 @@ static void expect_established(int v6, uint16_t lport, uint16_t rport)
 /* Passive open from PEER:rport (PEER6 when v6) to lport through SYN / SYN-ACK / ACK. */
 static void open_passive(int v6, uint16_t lport, uint16_t rport, int opts)
 {
-	size_t (*mk)(uint8_t *, uint16_t, uint16_t, uint32_t, uint32_t, uint8_t, uint16_t,
-		     const uint8_t *, size_t, const void *, size_t) = v6 ? mk_tcp6 : mk_tcp;
+	mk_tcp_fn *mk = v6 ? mk_tcp6 : mk_tcp;
 	uint8_t f[128], o[20];
 	size_t ol = opts ? syn_opts(o, 1000) : 0;
 	struct seen s = {rport, TH_SYN | TH_ACK, 0, 0, 0};
@@ -899,6 +903,21 @@ static void rec_add(uint8_t *buf, size_t *n, uint8_t flags, uint8_t adv, const u
 	*n += 5 + len;
 }
 
+/* A seed: a new connection from sport to 22 (SYN with options), then (relative) ACK and data. */
+static void seed_handshake(const char *dir, const char *name, mk_tcp_fn *mk, uint16_t sport,
+			   const char *data)
+{
+	uint8_t f[256], rec[1024], o[20];
+	size_t n = 0;
+
+	rec_add(rec, &n, 0, 1, f, mk(f, sport, 22, 5000, 0, TH_SYN, 65535, o, syn_opts(o, 77), NULL, 0));
+	rec_add(rec, &n, F_REL | F_L4CSUM, 1, f,
+		mk(f, sport, 22, 0, 0, TH_ACK, 1024, NULL, 0, NULL, 0));
+	rec_add(rec, &n, F_REL | F_L4CSUM, 1, f,
+		mk(f, sport, 22, 0, 0, TH_ACK | TH_PSH, 1024, NULL, 0, data, strlen(data)));
+	seed_write(dir, name, rec, n);
+}
+
 /* The active open's local port (the world is built the same way every time). */
 static uint16_t client_port(void)
 {
@@ -917,7 +936,7 @@ static uint16_t client_port(void)
 
 static void write_seeds(const char *dir)
 {
-	uint8_t f[1600], rec[8192], o[20];
+	uint8_t f[1600], rec[8192];
 	size_t n = 0, len;
 	const struct rte_ether_addr bcast = {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 	static const struct rte_ether_addr zero;
@@ -942,15 +961,7 @@ static void write_seeds(const char *dir)
 	rec_add(rec, &n, 0, 1, f, len);
 	seed_write(dir, "icmp_echo", rec, n);
 
-	/* a new connection to 22: SYN with options, then (relative) ACK and data */
-	n = 0;
-	len = mk_tcp(f, 41000, 22, 5000, 0, TH_SYN, 65535, o, syn_opts(o, 77), NULL, 0);
-	rec_add(rec, &n, 0, 1, f, len);
-	len = mk_tcp(f, 41000, 22, 0, 0, TH_ACK, 1024, NULL, 0, NULL, 0);
-	rec_add(rec, &n, F_REL | F_L4CSUM, 1, f, len);
-	len = mk_tcp(f, 41000, 22, 0, 0, TH_ACK | TH_PSH, 1024, NULL, 0, "ping", 4);
-	rec_add(rec, &n, F_REL | F_L4CSUM, 1, f, len);
-	seed_write(dir, "syn_handshake_data", rec, n);
+	seed_handshake(dir, "syn_handshake_data", mk_tcp, 41000, "ping");
 
 	/* data on the established echo connection, in a 2-segment chain, then its ACK and FIN */
 	n = 0;
@@ -1025,15 +1036,7 @@ static void write_seeds(const char *dir)
 			b[i] = (uint8_t)i;
 		rec_add(rec, &n, 0, 1, f, mk_icmp6(f, &our_mac, &PEER6, &US6, 64, b, 64));
 		seed_write(dir, "icmp6_echo", rec, n);
-		/* a new IPv6 connection to 22: SYN with options, then (relative) ACK and data */
-		n = 0;
-		len = mk_tcp6(f, 41006, 22, 5000, 0, TH_SYN, 65535, o, syn_opts(o, 77), NULL, 0);
-		rec_add(rec, &n, 0, 1, f, len);
-		len = mk_tcp6(f, 41006, 22, 0, 0, TH_ACK, 1024, NULL, 0, NULL, 0);
-		rec_add(rec, &n, F_REL | F_L4CSUM, 1, f, len);
-		len = mk_tcp6(f, 41006, 22, 0, 0, TH_ACK | TH_PSH, 1024, NULL, 0, "ping6", 5);
-		rec_add(rec, &n, F_REL | F_L4CSUM, 1, f, len);
-		seed_write(dir, "tcp6_syn_handshake_data", rec, n);
+		seed_handshake(dir, "tcp6_syn_handshake_data", mk_tcp6, 41006, "ping6");
 		/* data on the established IPv6 connection behind hop-by-hop and destination options */
 		n = 0;
 		{
