@@ -11,7 +11,9 @@
 #                  several source addresses and generator processes, below)
 #   Environment: SERVERS (a subset of "sshterm/tap sshterm/vtap sshterm/memif sshd"), CONCS (handshake
 #     concurrencies, "1 16 64"), CRYPTO_BACKEND (sshterm's CryptoBackend, e.g. "cryptodev
-#     crypto_aesni_gcm0"; default evp). Bulk also prints the workers' cycles per byte split into PMD
+#     crypto_aesni_gcm0"; default evp), CIPHERS and DIRS (the bulk points: "aes128-gcm@openssh.com
+#     chacha20-poly1305@openssh.com" and "up down"; DIRS may add "echo": BULK_MIB each way through
+#     sshterm's echo or sshd's `cat`, per byte echoed). Bulk also prints the workers' cycles per byte split into PMD
 #     (rx/tx bursts), SSH layer, record crypto, the service (source/sink) and TCP/rest
 #     (sshtermctl stats --json). CTL_CPU=N puts sshterm's control thread on CPU N
 #     (ControlCpus) instead of the worker's CPU.
@@ -317,15 +319,15 @@ echo
 BYTES=$((MIB * 1048576))
 echo "## Bulk: $MIB MiB per transfer, one session"
 printf "%-14s %-30s %-5s %8s %10s %12s %9s\n" server cipher dir "wall s" "Gbit/s" "CPU s/GiB" "wrk busy"
-for cipher in aes128-gcm@openssh.com chacha20-poly1305@openssh.com; do
-	for dir in up down; do
+for cipher in ${CIPHERS:-aes128-gcm@openssh.com chacha20-poly1305@openssh.com}; do
+	for dir in ${DIRS:-up down}; do
 		for s in $SERVERS; do
 			if [ $s = sshd ]; then
-				if [ $dir = up ]; then cmd='cat > /dev/null'; else
+				if [ $dir = up ]; then cmd='cat > /dev/null'; elif [ $dir = echo ]; then cmd=cat; else
 					cmd="head -c $BYTES /dev/zero | openssl enc -aes-128-ctr -K 00000000000000000000000000000000 -iv 00000000000000000000000000000000"
 				fi
 			else
-				if [ $dir = up ]; then cmd=sink; else cmd="source $BYTES"; fi
+				case $dir in up) cmd=sink ;; echo) cmd=echo ;; *) cmd="source $BYTES" ;; esac
 			fi
 			: > "$T/bk.txt"
 			: > "$T/cpb.txt"

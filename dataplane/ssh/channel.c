@@ -246,9 +246,6 @@ void st_chan_table_shrink(struct st_chan_table *t)
 			c->ring_idle = 0;
 		}
 	}
-	for (unsigned i = 0; i < ST_CHAN_MAX; i++)
-		if (t->ch[i] != NULL)
-			st_service_shrink(&t->ch[i]->svc);
 }
 
 static void service_failed(struct st_chan_table *t, struct st_chan *c)
@@ -279,8 +276,61 @@ static size_t offer(struct st_chan_table *t, struct st_chan *c, const uint8_t *p
 }
 
 /*
+ * A reflecting service (echo) "consumes" what it can send back at once: as
+ * many CHANNEL_DATA packets as the peer's window and the tx path take now,
+ * the service writing each payload straight from p. *used says how much.
+ * Returns ST_OK (also when the peer's window stopped it), ST_ERR_NO_SPACE
+ * (tx full: the rest waits) or tx's failure (the session closes).
+ */
+static int reflect(struct st_chan_table *t, struct st_chan *c, const uint8_t *p, size_t n,
+		   size_t *used)
+{
+	*used = 0;
+	while (*used < n && c->remote_window > 0 && !c->svc.out_done) {
+		size_t chunk = n - *used;
+		uint8_t *out;
+		int r;
+
+		if (chunk > c->remote_window)
+			chunk = c->remote_window;
+		if (chunk > c->remote_max_packet)
+			chunk = c->remote_max_packet;
+		if (chunk > ST_CHAN_MAX_DATA)
+			chunk = ST_CHAN_MAX_DATA;
+		if ((r = t->tx.begin(t->tx.ctx, 9 + chunk, &out)) != ST_OK)
+			return r;
+		out[0] = SSH_MSG_CHANNEL_DATA;
+		st_poke_u32(out + 1, c->remote_id);
+		st_poke_u32(out + 5, (uint32_t)chunk);
+		st_service_reflect(&c->svc, out + 9, p + *used, chunk);
+		if ((r = t->tx.commit(t->tx.ctx, 9 + chunk)) != ST_OK)
+			return r;
+		c->remote_window -= (uint32_t)chunk;
+		c->bytes_out += chunk;
+		c->svc.bytes_out += chunk;
+		c->svc.bytes_in += chunk;
+		c->credit += (uint32_t)chunk;
+		c->bdp_bytes += chunk;
+		c->took = 1;
+		*used += chunk;
+	}
+	return ST_OK;
+}
+
+/* Hands bytes to the service, whichever kind it is; *used: how many it took. */
+static int deliver(struct st_chan_table *t, struct st_chan *c, const uint8_t *p, size_t n,
+		   size_t *used)
+{
+	if (c->svc.ops->reflect != NULL)
+		return reflect(t, c, p, n, used);
+	*used = offer(t, c, p, n);
+	return ST_OK;
+}
+
+/*
  * Data of one CHANNEL_DATA / EXTENDED_DATA, n bytes in v[0..nv): offered to
- * the service piece by piece, what it leaves goes to the hold ring.
+ * the service piece by piece, what it leaves goes to the hold ring. A tx
+ * path that is full now only means the rest is held (the pump retries).
  */
 static int input_data(struct st_chan_table *t, struct st_chan *c, const struct st_seg *v,
 		      unsigned nv, size_t n, int ext)
@@ -310,7 +360,10 @@ static int input_data(struct st_chan_table *t, struct st_chan *c, const struct s
 		size_t len = v[i].len;
 
 		if (c->attached && c->ring_len == 0) {
-			size_t used = offer(t, c, p, len);
+			size_t used = 0;
+			int r = deliver(t, c, p, len, &used);
+			if (r != ST_OK && r != ST_ERR_NO_SPACE)
+				return r;
 			p += used;
 			len -= used;
 		}
@@ -499,19 +552,26 @@ static int emit_exit_status(struct st_chan_table *t, struct st_chan *c)
 	return emit(t, m, o);
 }
 
-/* Hands held input to the service and delivers EOF after it. */
-static void chan_drain(struct st_chan_table *t, struct st_chan *c)
+/*
+ * Hands held input to the service and delivers EOF after it. Returns ST_OK,
+ * or a reflecting service's tx result (ST_ERR_NO_SPACE: come back later).
+ */
+static int chan_drain(struct st_chan_table *t, struct st_chan *c)
 {
+	int r = ST_OK;
+
 	if (!c->attached || c->sent_close)
-		return;
+		return ST_OK;
 	while (c->ring_len > 0) {
 		uint32_t cap = c->ring_cap;
-		size_t seg = cap - c->ring_head;
+		size_t seg = cap - c->ring_head, used = 0;
 		if (seg > c->ring_len)
 			seg = c->ring_len;
-		size_t used = offer(t, c, c->ring + c->ring_head, seg);
+		r = deliver(t, c, c->ring + c->ring_head, seg, &used);
 		c->ring_head = (uint32_t)((c->ring_head + used) % cap);
 		c->ring_len -= (uint32_t)used;
+		if (r != ST_OK)
+			return r;
 		if (used < seg)
 			break;
 	}
@@ -523,11 +583,14 @@ static void chan_drain(struct st_chan_table *t, struct st_chan *c)
 		if (c->svc.ops->on_eof(&c->svc) != ST_OK)
 			service_failed(t, c);
 	}
+	return ST_OK;
 }
 
 /* Service output within the peer's window and max packet. */
 static int chan_output(struct st_chan_table *t, struct st_chan *c)
 {
+	if (c->svc.ops->reflect != NULL)
+		return ST_OK; /* its output went with its input (chan_drain) */
 	while (c->remote_window > 0 && !c->svc.out_done) {
 		size_t chunk = c->remote_window;
 		size_t n = 0;
@@ -709,7 +772,8 @@ static int chan_pump(struct st_chan_table *t, struct st_chan *c)
 	for (unsigned round = 0; round < 1024; round++) {
 		uint64_t before = c->bytes_out;
 
-		chan_drain(t, c);
+		if ((r = chan_drain(t, c)) != ST_OK)
+			return r;
 		chan_grow(t, c);
 		chan_withhold(t, c);
 		if (!c->sent_close && !c->peer_close && !c->peer_eof &&

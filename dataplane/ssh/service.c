@@ -174,95 +174,47 @@ static const struct st_service_ops source_ops = {
 
 /* ---------------- echo ---------------- */
 
+/*
+ * Echo reflects (service.h): it has no state and no buffer. The channel
+ * calls it while the bytes are still in the receive mbuf, with the payload
+ * area of the CHANNEL_DATA packet that will carry them back, sealed in
+ * place: this memcpy is the only copy between the two crypto passes.
+ * Sealing out of place (the cipher reading the receive mbuf and writing
+ * the seal mbuf) would remove it; docs/PERFORMANCE.md has what it costs.
+ */
 static int echo_start(struct st_service *sv, const struct st_service_params *p,
 		      const struct st_service_env *env)
 {
 	(void)sv;
 	(void)p;
 	(void)env;
-	return ST_OK; /* the ring comes with the first byte (an idle echo holds none) */
-}
-
-static void echo_release(struct st_service *sv)
-{
-	if (sv->u.echo.ring != NULL) {
-		st_wipe(sv->u.echo.ring, sv->u.echo.hwm);
-		free(sv->u.echo.ring);
-	}
-	sv->u.echo.ring = NULL;
-	sv->u.echo.head = sv->u.echo.len = sv->u.echo.hwm = 0;
-}
-
-static int echo_on_data(struct st_service *sv, const uint8_t *p, size_t n, size_t *consumed)
-{
-	*consumed = 0;
-	if (sv->u.echo.ring == NULL && n > 0 && (sv->u.echo.ring = malloc(ST_ECHO_RING)) == NULL)
-		return ST_OK; /* none now: the channel holds the input (backpressure) */
-	uint32_t space = ST_ECHO_RING - sv->u.echo.len;
-	size_t take = n < space ? n : space;
-	uint32_t tail = (sv->u.echo.head + sv->u.echo.len) % ST_ECHO_RING;
-	size_t first = ST_ECHO_RING - tail;
-
-	if (first > take)
-		first = take;
-	memcpy(sv->u.echo.ring + tail, p, first);
-	memcpy(sv->u.echo.ring, p + first, take - first);
-	sv->u.echo.len += (uint32_t)take;
-	if (sv->u.echo.hwm < ST_ECHO_RING)
-		sv->u.echo.hwm = sv->u.echo.hwm + take > ST_ECHO_RING ? ST_ECHO_RING
-								: sv->u.echo.hwm + (uint32_t)take;
-	*consumed = take;
 	return ST_OK;
 }
 
-static void echo_check_done(struct st_service *sv)
+static void echo_reflect(struct st_service *sv, uint8_t *dst, const uint8_t *src, size_t n)
 {
-	if (sv->in_eof && sv->u.echo.len == 0) {
-		sv->out_done = 1;
-		sv->exit_status = 0;
-	}
+	(void)sv;
+	memcpy(dst, src, n);
 }
 
+/* Everything before the EOF was reflected already (the channel delivers EOF after its hold ring). */
 static int echo_on_eof(struct st_service *sv)
 {
-	sv->in_eof = 1;
-	echo_check_done(sv);
-	return ST_OK;
-}
-
-static int echo_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t *n)
-{
-	size_t take = sv->u.echo.len < cap ? sv->u.echo.len : cap;
-	size_t first = ST_ECHO_RING - sv->u.echo.head;
-
-	*n = 0;
-	if (take == 0) { /* nothing waits (maybe no ring at all) */
-		echo_check_done(sv);
-		return ST_OK;
-	}
-
-	if (first > take)
-		first = take;
-	memcpy(buf, sv->u.echo.ring + sv->u.echo.head, first);
-	memcpy(buf + first, sv->u.echo.ring, take - first);
-	sv->u.echo.head = (uint32_t)((sv->u.echo.head + take) % ST_ECHO_RING);
-	sv->u.echo.len -= (uint32_t)take;
-	*n = take;
-	echo_check_done(sv);
+	sv->out_done = 1;
+	sv->exit_status = 0;
 	return ST_OK;
 }
 
 static void echo_close(struct st_service *sv)
 {
-	echo_release(sv);
+	(void)sv;
 }
 
 static const struct st_service_ops echo_ops = {
 	.name = "echo",
 	.start = echo_start,
-	.on_data = echo_on_data,
 	.on_eof = echo_on_eof,
-	.produce = echo_produce,
+	.reflect = echo_reflect,
 	.close = echo_close,
 };
 
@@ -457,6 +409,14 @@ int st_service_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t *
 	return r;
 }
 
+void st_service_reflect(struct st_service *sv, uint8_t *dst, const uint8_t *src, size_t n)
+{
+	uint64_t t0 = st_cycles_now();
+
+	sv->ops->reflect(sv, dst, src, n);
+	service_cycles += st_cycles_now() - t0;
+}
+
 uint64_t st_service_thread_cycles(void)
 {
 	return service_cycles;
@@ -467,20 +427,6 @@ void st_service_close(struct st_service *sv)
 	if (sv->ops != NULL)
 		sv->ops->close(sv);
 	memset(sv, 0, sizeof(*sv));
-}
-
-void st_service_shrink(struct st_service *sv)
-{
-	if (sv->ops != &echo_ops)
-		return;
-	if (sv->u.echo.ring == NULL || sv->u.echo.len != 0) {
-		sv->u.echo.idle = 0;
-		return;
-	}
-	if (sv->u.echo.idle)
-		echo_release(sv);
-	else
-		sv->u.echo.idle = 1; /* empty now: released if still empty next time */
 }
 
 int st_service_ready(const struct st_service *sv)

@@ -16,6 +16,13 @@
  *            the service will never produce again it sets sv->out_done and
  *            sv->exit_status; the channel then sends exit-status (session
  *            channels), EOF and CLOSE.
+ *   reflect  instead of on_data and produce, for a service whose output is
+ *            its input (echo): the channel builds the CHANNEL_DATA packet
+ *            for the bytes the moment they arrive (while they are still in
+ *            the receive mbuf) and the service writes its output for them
+ *            into the packet's payload area, which is then sealed in place.
+ *            What the peer's window or the tx path cannot take now waits
+ *            in the channel's hold ring, like any unconsumed input.
  *   close    releases everything; called exactly once after a successful start.
  *
  * Built-in services:
@@ -24,9 +31,9 @@
  *              then exit status 0.
  *   source N   writes the first N bytes of the stream defined below, then
  *              exit status 0. Does not wait for the peer's EOF.
- *   echo       writes back what arrives, through a bounded ring that exists
- *              only while bytes wait in it (released once empty for a
- *              tick); after the peer's EOF and an empty ring, exit status 0.
+ *   echo       writes back what arrives (reflect: one copy, from the
+ *              received packet into the sealed one, and no buffer of its
+ *              own); after the peer's EOF, exit status 0.
  *   backend    TCP to host:port through a connector (below); bytes both ways,
  *              after an optional prefix (a PROXY v2 header) the service
  *              writes first
@@ -102,8 +109,6 @@ struct st_connector {
 
 /* ---- services ---- */
 
-/* Output of one source service call at most, and echo's ring size. */
-#define ST_ECHO_RING (256u * 1024u)
 #define ST_SINK_LINE_MAX 96
 #define ST_SERVICE_PREFIX_MAX 2048 /* a backend's prefix (ATTACH_SERVICE data), bytes */
 
@@ -134,6 +139,9 @@ struct st_service_ops {
 	int (*on_eof)(struct st_service *sv);
 	/* *n <= cap; may be 0. Returns ST_OK or an error that closes the channel. */
 	int (*produce)(struct st_service *sv, uint8_t *buf, size_t cap, size_t *n);
+	/* Non-NULL: a reflecting service (above); on_data and produce are then
+	 * NULL. Writes exactly n output bytes for the n input bytes at src. */
+	void (*reflect)(struct st_service *sv, uint8_t *dst, const uint8_t *src, size_t n);
 	void (*close)(struct st_service *sv);
 };
 
@@ -154,12 +162,6 @@ struct st_service {
 			void *evp;          /* EVP_CIPHER_CTX */
 			uint64_t remaining;
 		} source;
-		struct {
-			uint8_t *ring;
-			uint32_t head, len;
-			uint32_t hwm; /* bytes ever written from 0: what the close wipes */
-			uint8_t idle; /* the ring was empty at the last shrink */
-		} echo;
 		struct {
 			const struct st_connector *c;
 			void *conn;
@@ -184,9 +186,12 @@ int st_service_start(struct st_service *sv, const struct st_service_params *p,
 /*
  * A started service's on_data and produce, with the calling thread's cycles
  * in them counted (st_service_thread_cycles): what the channel layer calls.
+ * Not for a reflecting service (ops->reflect set).
  */
 int st_service_data(struct st_service *sv, const uint8_t *p, size_t n, size_t *consumed);
 int st_service_produce(struct st_service *sv, uint8_t *buf, size_t cap, size_t *n);
+/* A reflecting service's reflect, its cycles counted the same way. */
+void st_service_reflect(struct st_service *sv, uint8_t *dst, const uint8_t *src, size_t n);
 
 /*
  * TSC cycles the calling thread spent in services' on_data and produce, ever
@@ -197,9 +202,6 @@ uint64_t st_service_thread_cycles(void);
 
 /* Closes a started service (no-op for a zeroed one) and zeroes it. */
 void st_service_close(struct st_service *sv);
-
-/* Releases buffers a service held empty since the last call (the session's tick). */
-void st_service_shrink(struct st_service *sv);
 
 /*
  * Whether a started service can take data: ST_OK (always for the built-in

@@ -288,7 +288,12 @@ static int chan_begin(void *ctx, size_t max, uint8_t **p)
 
 static int chan_commit(void *ctx, size_t len)
 {
-	return tx_commit(ctx, len);
+	struct st_wsess *s = ctx;
+	int r = tx_commit(s, len);
+
+	if (r != ST_OK)
+		s->chan_tx_failed = 1; /* an input error then is ours, not the peer's */
+	return r;
 }
 
 static void chan_closed(void *ctx, uint32_t local_id)
@@ -502,6 +507,10 @@ static int handle_packet(struct st_wsess *s, const struct st_record_msg *m)
 		r = st_chan_input(&s->chans, m->payload, m->len, &handled);
 	else
 		r = st_chan_input_segs(&s->chans, m->segs, m->nseg, m->len, &handled);
+	if (r != ST_OK && s->chan_tx_failed) {
+		tx_fail(s, r); /* echo's reply to this data did not seal */
+		return r;
+	}
 	if (r != ST_OK) {
 		drop(s, ST_WDROP_CHANNEL_VIOLATION);
 		do_close(s, ST_CLOSE_PROTOCOL, r, SSH_DISCONNECT_PROTOCOL_ERROR,

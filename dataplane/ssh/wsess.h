@@ -205,6 +205,7 @@ struct st_wsess {
 	unsigned n_hold;
 	uint32_t hold_bytes;
 	uint8_t kex_tx;            /* our KEXINIT sealed, our NEWKEYS not yet */
+	uint8_t chan_tx_failed;    /* a channel packet failed to seal (echo, inside input) */
 	uint8_t keyed;             /* first NEWKEYS sealed */
 	uint8_t rekey_sent;        /* REKEY_DUE sent in this epoch */
 	uint8_t closed_sent;       /* ST_UP_CLOSED delivered */
