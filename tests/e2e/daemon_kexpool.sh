@@ -11,6 +11,9 @@
 #     RSA-4096 host key succeed, a reload (SIGHUP, new configuration) in the
 #     middle of the flood breaks nothing, and the daemon stops cleanly.
 #  3. The same flood with KexThreads 0: logins succeed, the pool is unused.
+#  4. KexThreads 1 and 64 flood connections at a time: the pool's queue (32)
+#     fills, the control thread holds exchanges back (KEXPOOL_DEFERRED), logins
+#     still succeed.
 #  Login latency (median of the logins) with and without the pool is
 #  printed, not asserted.
 # shellcheck source=tests/e2e/lib/daemon.sh
@@ -63,12 +66,13 @@ round() { # config lines...
 	start_daemon || { bad "daemon starts ($*)"; return 1; }
 	for i in 50 51 52 53; do nsx ip addr add 198.18.0.$i/24 dev "$TAP" 2>/dev/null; done
 	QUIET_MS=$(logins 3 | median)
-	nsx python3 "$FLOOD" kex $ADDR 22 198.18.0.50,198.18.0.51,198.18.0.52,198.18.0.53 8 25 100000 \
+	nsx python3 "$FLOOD" kex $ADDR 22 198.18.0.50,198.18.0.51,198.18.0.52,198.18.0.53 \
+		"${FLOOD_CONC:-8}" "${FLOOD_S:-25}" 100000 \
 		> "$T/flood.out" 2>&1 &
 	FP=$!
 	PIDS+=($FP)
 	sleep 3
-	logins 5 > "$T/busy.ms"
+	logins "${BUSY_LOGINS:-5}" > "$T/busy.ms"
 	NOK=$(wc -l < "$T/busy.ms")
 	BUSY_MS=$(median < "$T/busy.ms")
 	if [ -n "${RELOAD:-}" ]; then
@@ -115,9 +119,21 @@ round "KexThreads 0" || finish
 check "threads st-kex-*: none with KexThreads 0" "$THREADS" 0
 check "5 logins (RSA-4096 host key) under the kex flood, KexThreads 0" "$NOK" 5
 check "the pool is unused with KexThreads 0" "$(daemon_stat kex_pool.SUBMITTED)" 0
+INL_QUIET=$QUIET_MS INL_BUSY=$BUSY_MS INL_GCYC=$SHARD_GCYC
+stop_daemon
+
+# ---- 4. a full pool queue (one thread, 32 jobs), 64 flood connections at a time ----
+FLOOD_CONC=64 FLOOD_S=15 BUSY_LOGINS=2 round "KexThreads 1" || finish
+check "2 logins under a flood that fills the kex queue" "$NOK" 2
+def=$(daemon_stat kex_pool.DEFERRED)
+[ "$def" -ge 1 ] && ok "exchanges held back in the kex queue while the pool was full (DEFERRED $def)" ||
+	bad "KEXPOOL_DEFERRED" "$def"
+kill -0 "$DPID" 2>/dev/null && ok "daemon alive after the full-queue flood" || bad "daemon alive"
+echo "   pool: $(ctl stats | grep KEXPOOL_ | awk '{printf "%s %s; ", $1, $2}')"
+echo "   KexThreads 1, 64 at a time: login latency median ${BUSY_MS} ms"
 stop_daemon
 
 echo "   login latency, median ms (RSA-4096 host key; 3 quiet, 5 under the flood):"
 echo "     KexThreads 2: quiet ${POOL_QUIET}, flood ${POOL_BUSY}; control threads' cycles ${POOL_GCYC} G"
-echo "     KexThreads 0: quiet ${QUIET_MS}, flood ${BUSY_MS}; control threads' cycles ${SHARD_GCYC} G"
+echo "     KexThreads 0: quiet ${INL_QUIET}, flood ${INL_BUSY}; control threads' cycles ${INL_GCYC} G"
 finish
