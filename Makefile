@@ -179,6 +179,7 @@ $(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 FUZZ_CTL_SRCS := control/config.c control/conn.c control/kex.c control/kex_common.c control/version.c control/proxyhdr.c control/conn_proxy.c \
                  control/userauth.c control/usercert.c control/revoked.c control/channels.c control/authkeys.c control/readfile.c control/match.c \
                  control/conn_akc.c control/akc_pool.c control/akc_run.c control/akc_cache.c control/akcmd.c \
+                 control/conn_kex.c control/kex_pool.c \
                  dataplane/ssh/wsess.c dataplane/ssh/channel.c dataplane/ssh/service.c \
                  control/client/sshc_kex.c control/client/sshc_auth.c tests/unit/sshclient.c
 $(FUZZ_B)/fuzz_ctl: $(FUZZ_CTL_SRCS:%.c=$(FUZZ_B)/obj/%.o)

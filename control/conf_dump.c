@@ -226,6 +226,10 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 	kv_u(o, "tcpsendbuffermax", c->tcp_sndbuf_max);
 	kv_s(o, "tapinterface", c->tap_interface);
 	kv_u(o, "controlthreads", c->control_threads);
+	if (c->kex_threads == ST_CONF_KEX_THREADS_AUTO)
+		fprintf(o, "kexthreads auto\n");
+	else
+		kv_u(o, "kexthreads", c->kex_threads);
 	if (c->n_control_cpus == 0) {
 		fprintf(o, "controlcpus none\n");
 	} else {

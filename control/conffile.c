@@ -58,6 +58,7 @@ int st_daemon_conf_init(struct st_daemon_conf *c)
 	c->max_startups_rate = 30;
 	c->max_startups_full = 100;
 	c->control_threads = 1;
+	c->kex_threads = ST_CONF_KEX_THREADS_AUTO;
 	c->log_level = ST_LOGLEVEL_INFO;
 	c->syslog_facility = LOG_AUTH;
 	c->crypto_backend = ST_CONF_CRYPTO_EVP;
@@ -1064,6 +1065,23 @@ static int kw_controlthreads(struct conf_ctx *x, char **av, int ac)
 	return ST_OK;
 }
 
+/* KexThreads N | auto: helper threads for the server side of key exchanges (0: none). */
+static int kw_kexthreads(struct conf_ctx *x, char **av, int ac)
+{
+	unsigned long long v;
+
+	(void)ac;
+	if (strcasecmp(av[0], "auto") == 0) {
+		x->c->kex_threads = ST_CONF_KEX_THREADS_AUTO;
+		return ST_OK;
+	}
+	if (parse_uint(av[0], ST_CONF_MAX_KEX_THREADS, &v) != ST_OK)
+		return conf_error(x, ST_ERR_FORMAT, "KexThreads: expected 0..%u or auto, got '%s'",
+				  ST_CONF_MAX_KEX_THREADS, av[0]);
+	x->c->kex_threads = (unsigned)v;
+	return ST_OK;
+}
+
 /*
  * ControlCpus LIST: CPUs for the control threads, "2-5,8" as in taskset(1);
  * thread k runs on the k-th CPU of the list (modulo its length).
@@ -1217,6 +1235,7 @@ static const struct keyword keywords[] = {
 	{"TapInterface", 1, 1, 0, kw_tapinterface},
 	{"ControlThreads", 1, 1, 0, kw_controlthreads},
 	{"ControlCpus", 1, 1, 0, kw_controlcpus},
+	{"KexThreads", 1, 1, 0, kw_kexthreads},
 	{"PerSourceNetBlockSize", 1, 1, 0, kw_netblock},
 	{"PerSourceMaxStartups", 1, 1, 0, kw_persource_maxstartups},
 	{"PerSourcePenalties", 1, -1, 0, kw_penalties},

@@ -41,6 +41,9 @@ enum st_conf_crypto_backend {
 };
 
 #define ST_CONF_MAX_CONTROL_THREADS 64
+/* KexThreads: most, and "auto" (the default: as many as the control threads, at least 2). */
+#define ST_CONF_MAX_KEX_THREADS 64
+#define ST_CONF_KEX_THREADS_AUTO (~0u)
 /* NeighborReachableTime: default and most, seconds. */
 #define ST_CONF_NEIGH_REACHABLE_DEFAULT 30
 #define ST_CONF_NEIGH_REACHABLE_MAX 3600
@@ -108,6 +111,9 @@ struct st_daemon_conf {
 	unsigned control_threads; /* ControlThreads: control-plane threads (shards), 1.. */
 	uint16_t control_cpus[ST_CONF_MAX_CONTROL_CPUS]; /* ControlCpus: where they run */
 	unsigned n_control_cpus;  /* 0: DPDK's control cpuset (the CPUs no lcore uses) */
+	/* KexThreads: key-exchange helper threads (control/kex_pool.h), 0..64 (0: the
+	 * control threads compute their key exchanges), or ST_CONF_KEX_THREADS_AUTO */
+	unsigned kex_threads;
 	int log_level;            /* LogLevel, an ST_LOGLEVEL_* (control/log.h); INFO */
 	int syslog_facility;      /* SyslogFacility, a LOG_* facility; AUTH */
 	/* MetricsListen ADDR:PORT: Prometheus /metrics on a kernel TCP socket

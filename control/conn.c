@@ -332,70 +332,73 @@ static int send_ext_info(struct st_ctl_conn *c)
 	return ctl_send(c, &b);
 }
 
+int ctl_kex_finish(struct st_ctl_conn *c, int r, const struct st_buf *reply,
+		   const struct st_kex_result *res)
+{
+	struct st_plane_msg *m;
+	uint8_t nk = SSH_MSG_NEWKEYS;
+
+	if (r == ST_ERR_KEX_PUBLIC_INVALID)
+		return ctl_fail(c, ST_CTL_DISC_KEX_FAILED, SSH_DISCONNECT_KEY_EXCHANGE_FAILED,
+				ST_CLOSE_KEX_FAILED, "invalid key exchange public value");
+	if (r != 0)
+		return r;
+	if (c->sid_len == 0) {
+		/* Of K_S as sent (a certificate under -cert-v01): hostbound
+		 * requests name the host key the client saw. */
+		uint8_t blob[ST_KEY_BLOB_MAX + ST_CTL_HOSTCERT_MAX];
+		struct st_buf hb;
+		memcpy(c->session_id, res->h, res->h_len);
+		c->sid_len = res->h_len;
+		st_buf_wrap(&hb, blob, sizeof(blob));
+		if ((r = st_ctl_kex_hostkey_blob(&c->neg, &hb)) != 0 ||
+		    (r = st_hash(ST_HASH_SHA256, st_buf_ptr(&hb), st_buf_avail(&hb),
+				 c->hostkey_sha256)) != 0)
+			return r;
+	}
+	if ((r = ctl_send(c, reply)) != 0)
+		return r;
+	if ((m = ctl_msg(c, ST_DOWN_KEYS, NULL, 0)) == NULL)
+		return ST_ERR_ALLOC;
+	m->u.keys.tx = res->tx;
+	m->u.keys.rx = res->rx;
+	m->u.keys.strict = c->strict;
+	m->u.keys.rekey_bytes = c->cfg->rekey_bytes;
+	m->u.keys.rekey_seconds = c->cfg->rekey_seconds;
+	if ((r = ctl_emit(c, m)) != 0)
+		return r;
+	if ((r = ctl_emit(c, ctl_msg(c, ST_DOWN_SEND, &nk, 1))) != 0)
+		return r;
+	/* RFC 8308 §2.4: EXT_INFO as the next packet after our first NEWKEYS */
+	if (!c->initial_done && c->ext_info_c && (r = send_ext_info(c)) != 0)
+		return r;
+	c->kx = KX_WAIT_NEWKEYS;
+	return ST_OK;
+}
+
 static int h_kex_init(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p, size_t len)
 {
 	struct st_kex_transcript t;
 	struct st_kex_result res;
 	struct st_buf reply;
-	struct st_plane_msg *m = NULL;
-	uint8_t nk = SSH_MSG_NEWKEYS;
 	int r;
 
 	(void)seq;
-	memset(&res, 0, sizeof(res));
-	memset(&reply, 0, sizeof(reply));
 	t.v_c = c->v_c;
 	t.v_s = c->cfg->version;
 	t.i_c = st_buf_ptr(&c->i_c);
 	t.i_c_len = st_buf_avail(&c->i_c);
 	t.i_s = st_buf_ptr(&c->i_s);
 	t.i_s_len = st_buf_avail(&c->i_s);
-	if ((r = st_buf_alloc(&reply, 1024, CTL_PAYLOAD_MAX)) != 0)
-		goto out;
-	r = st_ctl_kex_reply(&c->neg, &t, p, len, c->session_id, c->sid_len, &reply, &res);
-	if (r == ST_ERR_KEX_PUBLIC_INVALID) {
-		r = ctl_fail(c, ST_CTL_DISC_KEX_FAILED, SSH_DISCONNECT_KEY_EXCHANGE_FAILED,
-			     ST_CLOSE_KEX_FAILED, "invalid key exchange public value");
-		goto out;
+	/* On the helper pool when there is one with room: the answer comes later. */
+	if (ctl_kex_submit(c, &t, p, len) == ST_OK)
+		return ST_OK;
+	memset(&res, 0, sizeof(res));
+	memset(&reply, 0, sizeof(reply));
+	if ((r = st_buf_alloc(&reply, 1024, CTL_PAYLOAD_MAX)) == 0) {
+		r = st_ctl_kex_reply(&c->neg, &t, p, len, c->session_id, c->sid_len, &reply, &res);
+		r = ctl_kex_finish(c, r, &reply, &res);
 	}
-	if (r != 0)
-		goto out;
-	if (c->sid_len == 0) {
-		/* Of K_S as sent (a certificate under -cert-v01): hostbound
-		 * requests name the host key the client saw. */
-		uint8_t blob[ST_KEY_BLOB_MAX + ST_CTL_HOSTCERT_MAX];
-		struct st_buf hb;
-		memcpy(c->session_id, res.h, res.h_len);
-		c->sid_len = res.h_len;
-		st_buf_wrap(&hb, blob, sizeof(blob));
-		if ((r = st_ctl_kex_hostkey_blob(&c->neg, &hb)) != 0 ||
-		    (r = st_hash(ST_HASH_SHA256, st_buf_ptr(&hb), st_buf_avail(&hb),
-				 c->hostkey_sha256)) != 0)
-			goto out;
-	}
-	if ((r = ctl_send(c, &reply)) != 0)
-		goto out;
-	if ((m = ctl_msg(c, ST_DOWN_KEYS, NULL, 0)) == NULL) {
-		r = ST_ERR_ALLOC;
-		goto out;
-	}
-	m->u.keys.tx = res.tx;
-	m->u.keys.rx = res.rx;
-	m->u.keys.strict = c->strict;
-	m->u.keys.rekey_bytes = c->cfg->rekey_bytes;
-	m->u.keys.rekey_seconds = c->cfg->rekey_seconds;
-	r = ctl_emit(c, m);
-	m = NULL;
-	if (r != 0)
-		goto out;
-	if ((r = ctl_emit(c, ctl_msg(c, ST_DOWN_SEND, &nk, 1))) != 0)
-		goto out;
-	/* RFC 8308 §2.4: EXT_INFO as the next packet after our first NEWKEYS */
-	if (!c->initial_done && c->ext_info_c && (r = send_ext_info(c)) != 0)
-		goto out;
-	c->kx = KX_WAIT_NEWKEYS;
-	r = ST_OK;
-out:
 	st_wipe(&res, sizeof(res));
 	st_buf_free(&reply);
 	return r;
@@ -499,7 +502,7 @@ static st_ctl_handler handler_for(const struct st_ctl_conn *c, unsigned t)
 			      : (known_number(t) ? h_unexpected : h_unimplemented);
 }
 
-static int map_error(struct st_ctl_conn *c, int r, unsigned type)
+int ctl_map_error(struct st_ctl_conn *c, int r, unsigned type)
 {
 	switch (r) {
 	case ST_ERR_INCOMPLETE:
@@ -561,7 +564,7 @@ static int on_payload(struct st_ctl_conn *c, const struct st_plane_msg *m)
 	if (r == ST_ERR_AGAIN && c->akc_wait && !c->closing)
 		return r; /* an AuthorizedKeysCommand runs: st_ctl_conn_input holds m */
 	if (r != 0 && !c->closing)
-		r = map_error(c, r, type);
+		r = ctl_map_error(c, r, type);
 	return ST_OK;
 }
 
@@ -606,8 +609,8 @@ int st_ctl_conn_input(struct st_ctl_conn *c, struct st_plane_msg *m)
 		st_plane_msg_free(m);
 		return ST_OK;
 	}
-	if (c->akc_wait)
-		return ctl_akc_hold(c, m); /* after the request that waits, in order */
+	if (c->akc_wait || c->kex_wait)
+		return ctl_hold(c, m); /* after the request that waits, in order */
 	switch (m->type) {
 	case ST_UP_OPEN:
 		if (c->opened) {
@@ -640,7 +643,7 @@ int st_ctl_conn_input(struct st_ctl_conn *c, struct st_plane_msg *m)
 	case ST_UP_PAYLOAD:
 		r = on_payload(c, m);
 		if (r == ST_ERR_AGAIN)
-			return ctl_akc_hold(c, m); /* replayed by st_ctl_conn_akc_done */
+			return ctl_hold(c, m); /* replayed by st_ctl_conn_akc_done */
 		break;
 	case ST_UP_REKEY_DUE:
 		if (c->kx == KX_NONE && c->initial_done) {
@@ -662,8 +665,33 @@ int st_ctl_conn_input(struct st_ctl_conn *c, struct st_plane_msg *m)
 	if (r == ST_ERR_INVALID_ARGUMENT)
 		return r; /* not an up message we know: refused, connection untouched */
 	if (r != 0 && r != ST_ERR_STATE && !c->closing)
-		(void)map_error(c, r, 0); /* ST_ERR_STATE: already ended by ctl_fail */
+		(void)ctl_map_error(c, r, 0); /* ST_ERR_STATE: already ended by ctl_fail */
 	return ST_OK;
+}
+
+int ctl_hold(struct st_ctl_conn *c, struct st_plane_msg *m)
+{
+	if (c->nheld == CTL_HELD) {
+		st_plane_msg_free(m);
+		(void)ctl_fail(c, ST_CTL_DISC_RESOURCES, SSH_DISCONNECT_BY_APPLICATION,
+			       ST_CLOSE_RESOURCES, "too many messages while %s runs",
+			       c->kex_wait ? "the key exchange" : "AuthorizedKeysCommand");
+		return ST_OK;
+	}
+	c->held[c->nheld++] = m;
+	return ST_OK;
+}
+
+void ctl_replay_held(struct st_ctl_conn *c)
+{
+	struct st_plane_msg *held[CTL_HELD];
+	unsigned n = c->nheld;
+
+	memcpy(held, c->held, n * sizeof(held[0]));
+	c->nheld = 0;
+	/* st_ctl_conn_input holds again (in order) once one of them starts another job. */
+	for (unsigned i = 0; i < n; i++)
+		(void)st_ctl_conn_input(c, held[i]);
 }
 
 void st_ctl_conn_tick(struct st_ctl_conn *c, uint64_t now)
@@ -764,6 +792,9 @@ void st_ctl_conn_free(struct st_ctl_conn *c)
 	st_buf_free(&c->i_s);
 	st_buf_free(&c->i_c);
 	st_authkey_opts_free(&c->opts);
+	for (unsigned i = 0; i < c->nheld; i++)
+		st_plane_msg_free(c->held[i]);
+	c->nheld = 0;
 	ctl_akc_free(c);
 	ctl_channels_free(c);
 	st_wipe(c, sizeof(*c));

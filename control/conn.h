@@ -178,6 +178,7 @@ const struct st_ctl_stats *st_ctl_conn_stats(const struct st_ctl_conn *c);
  */
 struct st_akc_pool;
 struct st_akc_job;
+struct st_kex_job;
 struct st_ctl_akc {
 	struct st_akc_pool *pool;
 	void (*done)(void *ctx, struct st_akc_job *job);
@@ -194,6 +195,37 @@ void st_ctl_conn_set_akc(struct st_ctl_conn *c, const struct st_ctl_akc *a);
  * LoginGraceTime) is dropped.
  */
 void st_ctl_conn_akc_done(struct st_ctl_conn *c, struct st_akc_job *job);
+
+/*
+ * Key exchanges on the helper pool (control/conn_kex.c, control/kex_pool.h).
+ * When the client's KEX_ECDH_INIT / KEXDH_INIT arrives, the connection
+ * copies what the exchange needs into a job and calls submit (on its owner's
+ * thread). ST_OK: the job is out, the connection holds its input until the
+ * job comes back to st_ctl_conn_kex_done() on the owner's thread; any error:
+ * the connection computes the exchange itself, as without a pool (submit
+ * NULL: KexThreads 0, unit tests, the fuzzer). The host key of job->neg is
+ * the configuration's: the submitter keeps that alive until the job is back.
+ */
+struct st_ctl_kexp {
+	int (*submit)(void *ctx, struct st_kex_job *job);
+	void *ctx;
+};
+void st_ctl_conn_set_kexp(struct st_ctl_conn *c, const struct st_ctl_kexp *k);
+
+/*
+ * A computed job of this connection (job->h is its handle), on the owner's
+ * thread; consumes it (its keys wiped). Sends the reply, KEYS and NEWKEYS as
+ * an exchange computed in place would, then handles the messages held
+ * meanwhile, in order. A failed job ends the connection as the exchange
+ * would have (a rejected public value: "key exchange failed"; a stopped
+ * pool: "server shutting down"). Returns 1 when the result was used, 0 when
+ * it was dropped: not the job the connection waits for, or the connection
+ * is closing (c may then be NULL).
+ */
+int st_ctl_conn_kex_done(struct st_ctl_conn *c, struct st_kex_job *job);
+
+/* 1 while a key-exchange job of the connection is out. */
+int st_ctl_conn_kex_waiting(const struct st_ctl_conn *c);
 
 /* Frees everything, wiping secrets. NULL is a no-op. */
 void st_ctl_conn_free(struct st_ctl_conn *c);

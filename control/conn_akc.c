@@ -111,18 +111,6 @@ int ctl_akc_lookup(struct st_ctl_conn *c, const struct st_key *key, struct st_au
 	return ST_ERR_AGAIN;
 }
 
-int ctl_akc_hold(struct st_ctl_conn *c, struct st_plane_msg *m)
-{
-	if (c->akc_nheld == CTL_AKC_HELD) {
-		st_plane_msg_free(m);
-		(void)ctl_fail(c, ST_CTL_DISC_RESOURCES, SSH_DISCONNECT_BY_APPLICATION,
-			       ST_CLOSE_RESOURCES, "too many messages while AuthorizedKeysCommand runs");
-		return ST_OK;
-	}
-	c->akc_held[c->akc_nheld++] = m;
-	return ST_OK;
-}
-
 static void log_failure(struct st_ctl_conn *c, const struct st_akc_job *j)
 {
 	const char *cmd = j->shown[0] != '\0' ? j->shown : c->cfg->akc_command;
@@ -133,9 +121,6 @@ static void log_failure(struct st_ctl_conn *c, const struct st_akc_job *j)
 
 void st_ctl_conn_akc_done(struct st_ctl_conn *c, struct st_akc_job *j)
 {
-	struct st_plane_msg *held[CTL_AKC_HELD];
-	unsigned n;
-
 	if (c == NULL || j == NULL) {
 		st_akc_job_free(j);
 		return;
@@ -149,18 +134,10 @@ void st_ctl_conn_akc_done(struct st_ctl_conn *c, struct st_akc_job *j)
 	c->akc_wait = 0;
 	st_akc_job_free(c->akc_res);
 	c->akc_res = j;
-	n = c->akc_nheld;
-	memcpy(held, c->akc_held, n * sizeof(held[0]));
-	c->akc_nheld = 0;
 	/* The request is handled again: it was counted the first time. */
 	if (c->requests > 0)
 		c->requests--;
-	for (unsigned i = 0; i < n; i++) {
-		if (c->akc_wait) /* a later request started another job: hold the rest again */
-			c->akc_held[c->akc_nheld++] = held[i];
-		else
-			(void)st_ctl_conn_input(c, held[i]);
-	}
+	ctl_replay_held(c); /* the request first: it takes akc_res */
 	if (!c->akc_wait) {
 		st_akc_job_free(c->akc_res);
 		c->akc_res = NULL;
@@ -169,9 +146,6 @@ void st_ctl_conn_akc_done(struct st_ctl_conn *c, struct st_akc_job *j)
 
 void ctl_akc_free(struct st_ctl_conn *c)
 {
-	for (unsigned i = 0; i < c->akc_nheld; i++)
-		st_plane_msg_free(c->akc_held[i]);
-	c->akc_nheld = 0;
 	st_akc_job_free(c->akc_res);
 	c->akc_res = NULL;
 }

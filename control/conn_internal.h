@@ -59,8 +59,9 @@ struct ctl_chan {
 };
 
 #define CTL_MAX_FAILED_LOG 160
-/* Up messages held while an AuthorizedKeysCommand runs; more ends the connection. */
-#define CTL_AKC_HELD 32
+/* Up messages held while a helper job (AuthorizedKeysCommand, key exchange) runs; more ends
+ * the connection. */
+#define CTL_HELD 32
 
 struct st_ctl_conn {
 	const struct st_ctl_config *cfg;
@@ -124,8 +125,20 @@ struct st_ctl_conn {
 	uint8_t akc_wait;          /* a job runs: input is held */
 	uint64_t akc_id;           /* of the job we wait for */
 	struct st_akc_job *akc_res; /* its result, for the replayed request */
-	struct st_plane_msg *akc_held[CTL_AKC_HELD]; /* the request first, then what followed */
-	unsigned akc_nheld;
+
+	/* key exchange on the helper pool (conn_kex.c) */
+	struct st_ctl_kexp kexp;   /* where jobs go; submit NULL: computed here */
+	uint8_t kex_wait;          /* a job computes our reply: input is held */
+	uint64_t kex_id;           /* of the job we wait for */
+
+	/*
+	 * Input held while akc_wait or kex_wait (one at a time: while one job
+	 * runs no message is handled, so no other can start): for a command the
+	 * request that waits first, then what followed; for a key exchange what
+	 * followed the KEX_ECDH_INIT.
+	 */
+	struct st_plane_msg *held[CTL_HELD];
+	unsigned nheld;
 
 	/* channels */
 	struct ctl_chan *chans;
@@ -166,10 +179,30 @@ int ctl_h_userauth_request(struct st_ctl_conn *c, uint32_t seq, const uint8_t *p
  * replayed once the job is done).
  */
 int ctl_akc_lookup(struct st_ctl_conn *c, const struct st_key *key, struct st_authkey_opts *opts);
-/* Holds m while a job runs (takes it). ST_OK, or an error that ended the connection. */
-int ctl_akc_hold(struct st_ctl_conn *c, struct st_plane_msg *m);
-/* Frees held messages and a result. */
+/* Frees a result. */
 void ctl_akc_free(struct st_ctl_conn *c);
+
+/* conn.c: held input. Holds m while a job runs (takes it). ST_OK, or an error that ended the
+ * connection. */
+int ctl_hold(struct st_ctl_conn *c, struct st_plane_msg *m);
+/* The job is back: hands the held messages to st_ctl_conn_input in order (a message that
+ * starts another job holds the rest again). */
+void ctl_replay_held(struct st_ctl_conn *c);
+/* The DISCONNECT for handler error r of message `type` (ctl_fail's return). */
+int ctl_map_error(struct st_ctl_conn *c, int r, unsigned type);
+
+/*
+ * conn_kex.c: the server side of a key exchange on the helper pool.
+ * ctl_kex_submit hands the exchange to the pool: ST_OK (c->kex_wait is set,
+ * the answer comes with st_ctl_conn_kex_done), or an error when there is no
+ * pool or it refused the job: the caller computes it itself.
+ */
+int ctl_kex_submit(struct st_ctl_conn *c, const struct st_kex_transcript *t, const uint8_t *p,
+		   size_t len);
+/* conn.c: sends the reply, KEYS, NEWKEYS (and EXT_INFO) of a computed exchange; r is
+ * st_ctl_kex_reply's result. ST_OK or an error for ctl_map_error (or ctl_fail's). */
+int ctl_kex_finish(struct st_ctl_conn *c, int r, const struct st_buf *reply,
+		   const struct st_kex_result *res);
 
 /* channels.c */
 int ctl_channels_init(struct st_ctl_conn *c);

@@ -87,9 +87,10 @@ static int cmd_status(void *ctx, int argc, char **argv, struct st_buf *out)
 	if (has_json(argc, argv))
 		st_bprintf(out,
 			   "{\"version\":\"%s\",\"uptime_s\":%ld,\"workers\":%u,"
-			   "\"control_threads\":%u,\"address\":\"%s/%u\",\"address6\":\"%s/%u\","
+			   "\"control_threads\":%u,\"kex_threads\":%u,\"address\":\"%s/%u\","
+			   "\"address6\":\"%s/%u\","
 			   "\"port\":%u,\"sessions\":%u,\"authenticated\":%u,\"config\":\"%s\"}\n",
-			   c->ctl.version, up, cp->nb_workers, cp->nshards, c->address,
+			   c->ctl.version, up, cp->nb_workers, cp->nshards, cp->kex_threads, c->address,
 			   c->prefix_len, c->address6, c->prefix6, cp->app->listen_port, n, authed,
 			   cp->conf_path);
 	else {
@@ -98,6 +99,9 @@ static int cmd_status(void *ctx, int argc, char **argv, struct st_buf *out)
 		st_bprintf(out, "workers        %u\n", cp->nb_workers);
 		st_bprintf(out, "control        %u thread%s\n", cp->nshards,
 			   cp->nshards == 1 ? "" : "s");
+		st_bprintf(out, "kex helpers    %u thread%s%s\n", cp->kex_threads,
+			   cp->kex_threads == 1 ? "" : "s",
+			   cp->kex_threads == 0 ? " (key exchanges on the control threads)" : "");
 		if (c->address[0] != '\0')
 			st_bprintf(out, "address        %s/%u\n", c->address, c->prefix_len);
 		if (c->address6[0] != '\0')
@@ -376,8 +380,9 @@ static void control_stats(struct st_ctlplane *cp, int json, struct st_buf *out)
 	if (nsrc > ST_SRCLIMIT_NAMED_MAX)
 		nsrc = ST_SRCLIMIT_NAMED_MAX;
 	st_ctlplane_stats(cp, &cs);
-	uint64_t akc[ST_AKC_COUNTER_COUNT];
+	uint64_t akc[ST_AKC_COUNTER_COUNT], kexp[ST_KEXP_COUNTER_COUNT];
 	st_akc_pool_counters(&cp->akc, akc);
+	st_kex_pool_counters(&cp->kexp, kexp);
 	for (unsigned k = 0; k < cp->nshards; k++) {
 		struct st_ctl_shard_pub p;
 		st_ctl_shard_read_pub(&cp->shards[k], &p);
@@ -398,6 +403,10 @@ static void control_stats(struct st_ctlplane *cp, int json, struct st_buf *out)
 		for (unsigned c = 0; c < ST_AKC_COUNTER_COUNT; c++)
 			st_bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_akc_counter_name(c),
 				   (unsigned long long)akc[c]);
+		st_bprintf(out, "},\"kex_threads\":%u,\"kex_pool\":{", cp->kex_threads);
+		for (unsigned c = 0; c < ST_KEXP_COUNTER_COUNT; c++)
+			st_bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_kexp_counter_name(c),
+				   (unsigned long long)kexp[c]);
 		st_bprintf(out, "},\"per_source\":{");
 		for (size_t i = 0; i < nsrc; i++)
 			st_bprintf(out, "%s\"%s\":%llu", i ? "," : "", src[i].name,
@@ -427,6 +436,10 @@ static void control_stats(struct st_ctlplane *cp, int json, struct st_buf *out)
 		if (akc[c])
 			st_bprintf(out, "  AKC_%-24s %llu  (%s)\n", st_akc_counter_name(c),
 				   (unsigned long long)akc[c], st_akc_counter_text(c));
+	for (unsigned c = 0; c < ST_KEXP_COUNTER_COUNT; c++)
+		if (kexp[c])
+			st_bprintf(out, "  KEXPOOL_%-20s %llu  (%s)\n", st_kexp_counter_name(c),
+				   (unsigned long long)kexp[c], st_kexp_counter_text(c));
 }
 
 static int cmd_stats(void *ctx, int argc, char **argv, struct st_buf *out)

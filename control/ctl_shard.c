@@ -26,6 +26,7 @@
 
 #include "control/akc_pool.h"
 #include "control/ctl_confs.h"
+#include "control/kex_pool.h"
 #include "control/ctl_json.h"
 #include "control/ctlplane.h"
 #include "crypto/err.h"
@@ -304,6 +305,7 @@ static void sess_open(struct st_ctl_shard *sh, struct st_plane_msg *m)
 		return;
 	}
 	st_ctl_conn_set_akc(s->conn, &sh->akc);
+	st_ctl_conn_set_kexp(s->conn, &sh->kexp);
 	s->src = src;
 	s->src_tracked = (uint8_t)tracked;
 	s->src_pending = (uint8_t)pending;
@@ -397,6 +399,12 @@ static void kexq_push(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_
 	s->deferred++;
 }
 
+/* The kex pool is on and its queue is full (a hint: helpers may free room any time). */
+static int kex_pool_full(const struct st_ctl_shard *sh)
+{
+	return sh->kexp.submit != NULL && st_kex_pool_full(&sh->cp->kexp);
+}
+
 /*
  * Runs one message of a live session. A key-exchange init is first checked
  * against its source's PerSourceKexRate account (contended: other work is
@@ -416,6 +424,19 @@ static int sess_input(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_
 			return 1;
 		}
 		kexq_push(sh, s, m);
+		return 0;
+	}
+	/*
+	 * The kex pool's queue is full: the exchange waits in the kex queue
+	 * (with its session's later messages) until there is room, so that this
+	 * thread goes on with cheap work instead of computing it itself. Only
+	 * when the kex queue is full too does the connection compute it here.
+	 */
+	if (is_kex_init(m) && !from_queue && kex_pool_full(sh) && sh->kexq.count < ST_CTL_KEXQ) {
+		if (sh->kexq.count == 0)
+			sh->kexq.retry_ms = mono_ms();
+		kexq_push(sh, s, m);
+		st_kex_pool_count(&cp->kexp, ST_KEXP_C_DEFERRED, 1);
 		return 0;
 	}
 	if (!is_kex_init(m) || !s->src_tracked) {
@@ -442,6 +463,8 @@ static int sess_input(struct st_ctl_shard *sh, struct st_ctl_sess *s, struct st_
 		kexq_push(sh, s, m);
 		return 0;
 	}
+	/* With the kex pool this is only the submission: the pool's CPU time
+	 * for the job is charged when it is back (pump_kex). */
 	uint64_t t0 = rte_rdtsc();
 	st_ctl_conn_input(s->conn, m);
 	uint64_t ns = (rte_rdtsc() - t0) * 1000000000ull / rte_get_tsc_hz();
@@ -500,6 +523,9 @@ static unsigned kexq_run(struct st_ctl_shard *sh, int other_work)
 		if (other_work && mono_ms() < sh->kexq.retry_ms)
 			break;
 		struct st_plane_msg *m = sh->kexq.m[sh->kexq.head];
+		/* Waits for room in the kex pool: its jobs coming back ring the bell. */
+		if (is_kex_init(m) && kex_pool_full(sh))
+			break;
 		struct st_conn_handle h = m->conn;
 		uint32_t len = m->len;
 		sh->kexq.head = (sh->kexq.head + 1) % ST_CTL_KEXQ;
@@ -614,6 +640,94 @@ static unsigned pump_akc(struct st_ctl_shard *sh)
 		}
 		st_ctl_conn_akc_done(s->conn, j);
 		sess_after_input(sh, s);
+	}
+	return n;
+}
+
+/* ---- key exchanges coming back from the kex pool ---- */
+
+/*
+ * The connection's submit (st_ctl_conn_set_kexp), on this thread: the job
+ * comes back here, holds a reference to the session's configuration (the
+ * host key in job->neg is in it) and the source to charge.
+ */
+static void kex_job_done(void *ctx, struct st_kex_job *job);
+
+static int kex_submit(void *ctx, struct st_kex_job *j)
+{
+	struct st_ctl_shard *sh = ctx;
+	struct st_ctlplane *cp = sh->cp;
+	struct st_ctl_sess *s = sess_of(sh, j->h);
+	int r;
+
+	if (s == NULL || s->conf == NULL)
+		return ST_ERR_STATE;
+	j->done = kex_job_done;
+	j->done_ctx = sh;
+	__atomic_add_fetch(&s->conf->refs, 1, __ATOMIC_RELAXED); /* the job's reference */
+	j->ref = s->conf;
+	j->src = s->src;
+	j->charge = s->src_tracked;
+	if ((r = st_kex_pool_submit(&cp->kexp, j)) != ST_OK) {
+		st_confs_put(&cp->confs, s->conf);
+		j->ref = NULL;
+	}
+	return r;
+}
+
+/* The pool's done callback, on a helper thread: queue the job, wake the shard. */
+static void kex_job_done(void *ctx, struct st_kex_job *job)
+{
+	struct st_ctl_shard *sh = ctx;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&sh->kex_mu);
+	job->next = sh->kex_done;
+	__atomic_store_n(&sh->kex_done, job, __ATOMIC_RELEASE); /* pump_kex peeks without the lock */
+	pthread_mutex_unlock(&sh->kex_mu);
+	(void)!write(sh->bell.fd, &one, sizeof(one));
+}
+
+static unsigned pump_kex(struct st_ctl_shard *sh)
+{
+	struct st_ctlplane *cp = sh->cp;
+	struct st_kex_job *list, *fifo = NULL;
+	unsigned n = 0;
+
+	if (__atomic_load_n(&sh->kex_done, __ATOMIC_RELAXED) == NULL)
+		return 0; /* a racy peek: a job missed now rings the bell */
+	pthread_mutex_lock(&sh->kex_mu);
+	list = sh->kex_done;
+	__atomic_store_n(&sh->kex_done, NULL, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&sh->kex_mu);
+	/* The list is newest first: the oldest exchange is answered first. */
+	while (list != NULL) {
+		struct st_kex_job *next = list->next;
+		list->next = fifo;
+		fifo = list;
+		list = next;
+	}
+	for (struct st_kex_job *j = fifo, *next; j != NULL; j = next, n++) {
+		next = j->next;
+		j->next = NULL;
+		struct st_conf_ref *ref = j->ref;
+		/* The source pays for the CPU its exchange took, even when it left meanwhile. */
+		if (j->charge && j->cpu_ns > 0) {
+			pthread_mutex_lock(&cp->src_lock);
+			st_srclimit_kex_charge(&cp->src, &j->src, j->cpu_ns, mono_ms());
+			pthread_mutex_unlock(&cp->src_lock);
+		}
+		struct st_ctl_sess *s = sess_of(sh, j->h);
+		if (s == NULL) { /* the session is gone */
+			st_kex_job_free(j);
+			st_kex_pool_count(&cp->kexp, ST_KEXP_C_DISCARDED, 1);
+		} else if (!st_ctl_conn_kex_done(s->conn, j)) { /* it ended, or moved on */
+			st_kex_pool_count(&cp->kexp, ST_KEXP_C_DISCARDED, 1);
+			sess_after_input(sh, s);
+		} else {
+			sess_after_input(sh, s);
+		}
+		st_confs_put(&cp->confs, ref); /* after the job's last use of the host key */
 	}
 	return n;
 }
@@ -777,7 +891,7 @@ static void *shard_thread(void *arg)
 
 	sh->last_tick_ms = mono_ms();
 	while (!__atomic_load_n(&sh->exit, __ATOMIC_ACQUIRE)) {
-		unsigned work = pump_up(sh) + pump_inbox(sh) + pump_akc(sh);
+		unsigned work = pump_up(sh) + pump_inbox(sh) + pump_akc(sh) + pump_kex(sh);
 		work += kexq_run(sh, work != 0);
 		uint64_t now = mono_ms();
 		if (now - sh->last_tick_ms >= TICK_MS) {
@@ -794,7 +908,7 @@ static void *shard_thread(void *arg)
 		 * either seen here or rings the bell (sess_io.c up_deliver).
 		 */
 		__atomic_store_n(&sh->bell.sleeping, 1, __ATOMIC_SEQ_CST);
-		if (pump_up(sh) + pump_inbox(sh) + pump_akc(sh) == 0) {
+		if (pump_up(sh) + pump_inbox(sh) + pump_akc(sh) + pump_kex(sh) == 0) {
 			struct pollfd pfd = {sh->bell.fd, POLLIN, 0};
 			if (poll(&pfd, 1, 1) > 0) {
 				uint64_t v;
@@ -824,6 +938,11 @@ int st_ctl_shard_init(struct st_ctl_shard *sh, struct st_ctlplane *cp, unsigned 
 	sh->akc.pool = &cp->akc;
 	sh->akc.done = akc_job_done;
 	sh->akc.ctx = sh;
+	pthread_mutex_init(&sh->kex_mu, NULL);
+	if (cp->kex_threads > 0) {
+		sh->kexp.submit = kex_submit;
+		sh->kexp.ctx = sh;
+	}
 	sh->bell.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (sh->bell.fd < 0)
 		return ST_ERR_SYSTEM;
@@ -895,6 +1014,14 @@ void st_ctl_shard_stop(struct st_ctl_shard *sh)
 		st_akc_job_free(j);
 	}
 	sh->akc_done = NULL;
+	/* The same for key exchanges: the pool has stopped; drop their configurations. */
+	for (struct st_kex_job *j = sh->kex_done, *next; j != NULL; j = next) {
+		next = j->next;
+		st_confs_put(&sh->cp->confs, j->ref);
+		st_kex_job_free(j);
+		st_kex_pool_count(&sh->cp->kexp, ST_KEXP_C_DISCARDED, 1);
+	}
+	sh->kex_done = NULL;
 	st_confs_put(&sh->cp->confs, sh->conf);
 	sh->conf = NULL;
 	if (sh->inbox != NULL) {

@@ -17,7 +17,11 @@
  *    ST_CTL_BACKLOG_PER_SESS messages there is ended and counted, so one
  *    session cannot fill it for the rest;
  *  - it sleeps only in poll() on its doorbell (struct st_doorbell), which
- *    the workers ring when they queue for it, and at most 1 ms (its tick).
+ *    the workers ring when they queue for it, and at most 1 ms (its tick);
+ *  - AuthorizedKeysCommand jobs and, with KexThreads > 0, the server side of
+ *    key exchanges (shared secret, host-key signature) run on helper
+ *    threads while their session holds its input; the results come back to
+ *    this thread, the only one that touches its sessions.
  *
  * Ownership: struct st_ctl_shard is owned by its thread; the fields marked
  * "atomic" and `pub` are read by other threads.
@@ -141,6 +145,16 @@ struct st_ctl_shard {
 	struct st_ctl_akc akc;                     /* what this shard's sessions submit with */
 	pthread_mutex_t akc_mu;
 	struct st_akc_job *akc_done;               /* under akc_mu */
+	/*
+	 * Key exchanges computed by the kex pool (control/kex_pool.h) come back
+	 * the same way (a list under kex_mu, the bell rung). Each job holds a
+	 * reference to its session's configuration (job->ref), so a reload or
+	 * the session's end cannot free the host key it signs with; this thread
+	 * drops it when the job is back. kexp.submit is NULL with KexThreads 0.
+	 */
+	struct st_ctl_kexp kexp;                   /* what this shard's sessions submit with */
+	pthread_mutex_t kex_mu;
+	struct st_kex_job *kex_done;               /* under kex_mu */
 };
 
 /* The shard that owns worker w's sessions. */

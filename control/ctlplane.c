@@ -233,6 +233,7 @@ int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 	c = &cp->confs.current->conf;
 	pthread_mutex_init(&cp->src_lock, NULL);
 	st_akc_pool_init(&cp->akc);
+	st_kex_pool_init(&cp->kexp);
 	if ((r = st_srclimit_init(&cp->src, &c->srclimit)) != ST_OK) {
 		snprintf(err, errsz, "per-source limits: %s", st_err_str(r));
 		return r;
@@ -240,6 +241,16 @@ int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 	cp->nshards = c->control_threads ? c->control_threads : 1;
 	if (cp->nshards > cp->nb_workers)
 		cp->nshards = cp->nb_workers; /* a shard owns at least one worker */
+	/*
+	 * auto: as many kex threads as shards, so that the key-exchange CPU the
+	 * shards had stays available, and at least 2, so that one long job (an
+	 * RSA-4096 signature, a group18 modexp) does not hold the others.
+	 */
+	cp->kex_threads = c->kex_threads;
+	if (cp->kex_threads == ST_CONF_KEX_THREADS_AUTO)
+		cp->kex_threads = cp->nshards > 2 ? cp->nshards : 2;
+	if (cp->kex_threads > ST_KEX_THREADS_MAX)
+		cp->kex_threads = ST_KEX_THREADS_MAX;
 	cp->shards = calloc(cp->nshards, sizeof(*cp->shards));
 	if (cp->shards == NULL) {
 		snprintf(err, errsz, "out of memory");
@@ -269,7 +280,7 @@ int st_ctlplane_init(struct st_ctlplane *cp, char *err, size_t errsz)
 	return metrics_open(cp, c, err, errsz);
 }
 
-/* AuthorizedKeysCommand helpers run, and fork, on DPDK's control CPUs like the shards. */
+/* AuthorizedKeysCommand and kex helpers run (and fork) on DPDK's control CPUs like the shards. */
 static int spawn_ctrl_thread(pthread_t *th, const char *name, void *(*fn)(void *), void *arg)
 {
 	return rte_ctrl_thread_create(th, name, NULL, fn, arg);
@@ -281,6 +292,11 @@ int st_ctlplane_start(struct st_ctlplane *cp, char *err, size_t errsz)
 
 	if (st_akc_pool_start(&cp->akc, ST_AKC_THREADS, spawn_ctrl_thread) != ST_OK) {
 		snprintf(err, errsz, "AuthorizedKeysCommand helper threads: %s", strerror(errno));
+		return ST_ERR_SYSTEM;
+	}
+	if (cp->kex_threads > 0 &&
+	    st_kex_pool_start(&cp->kexp, cp->kex_threads, 0, spawn_ctrl_thread) != ST_OK) {
+		snprintf(err, errsz, "kex helper threads: %s", strerror(errno));
 		return ST_ERR_SYSTEM;
 	}
 	for (unsigned k = 0; k < cp->nshards; k++) {
@@ -310,6 +326,9 @@ void st_ctlplane_join(struct st_ctlplane *cp)
 	cp->admin_started = 0;
 	/* Children killed and reaped, waiting jobs answered, before the shards go. */
 	st_akc_pool_stop(&cp->akc);
+	/* Key exchanges running finish, waiting ones come back as stopped (the shards
+	 * still run and take them, or st_ctl_shard_stop drops them). */
+	st_kex_pool_stop(&cp->kexp);
 	/* The workers have stopped: no shard has anything left to move. */
 	for (unsigned k = 0; cp->shards != NULL && k < cp->nshards; k++)
 		st_ctl_shard_stop(&cp->shards[k]);

@@ -11,6 +11,11 @@
  *   st-akc-N (N < 4)        one AuthorizedKeysCommand child each at a
  *                           time (control/akc_pool.h); jobs go back to the
  *                           submitting shard through its akc_done list
+ *   st-kex-N (N < KexThreads) the server side of key exchanges: shared
+ *                           secret, exchange hash, host-key signature,
+ *                           keys (control/kex_pool.h); jobs (copies, and a
+ *                           configuration reference for the host key) go
+ *                           back to the submitting shard's kex_done list
  *   st-admin                the control socket, the signalfd, reload
  *                           (loads the file and host keys off the session
  *                           path), shutdown, and the MetricsListen HTTP
@@ -31,6 +36,7 @@
 
 #include "control/akc_pool.h"
 #include "control/conffile.h"
+#include "control/kex_pool.h"
 #include "control/conn.h"
 #include "control/ctl_confs.h"
 #include "control/log.h"
@@ -79,6 +85,13 @@ struct st_ctlplane {
 	 * configured (a reload may add one), stopped before them.
 	 */
 	struct st_akc_pool akc;
+	/*
+	 * Key-exchange helpers (control/kex_pool.h), shared by the shards:
+	 * kex_threads of them (KexThreads, "auto" resolved; 0: the shards
+	 * compute their own exchanges), set at start, stopped before the shards.
+	 */
+	struct st_kex_pool kexp;
+	unsigned kex_threads;
 	/* atomics, shared by every control thread */
 	uint64_t next_id;             /* session ids shown to operators */
 	unsigned unauth;              /* connections not yet authenticated (MaxStartups) */

@@ -358,6 +358,13 @@ static void control(struct mx *m, struct st_ctlplane *cp)
 	for (unsigned c = 0; c < ST_AKC_COUNTER_COUNT; c++)
 		emit(m, "sshterm_authorized_keys_command_total{event=\"%s\"} %llu\n",
 		     st_akc_counter_name(c), (unsigned long long)akc[c]);
+	uint64_t kexp[ST_KEXP_COUNTER_COUNT];
+	st_kex_pool_counters(&cp->kexp, kexp);
+	family(m, "sshterm_kex_pool_total", "counter",
+	       "Key exchanges of the kex helper threads by event (BUSY_NS: their CPU time, ns).");
+	for (unsigned c = 0; c < ST_KEXP_COUNTER_COUNT; c++)
+		emit(m, "sshterm_kex_pool_total{event=\"%s\"} %llu\n", st_kexp_counter_name(c),
+		     (unsigned long long)kexp[c]);
 	family(m, "sshterm_control_cycles_total", "counter",
 	       "TSC cycles each control shard spent handling messages.");
 	for (unsigned k = 0; k < cp->nshards; k++)
@@ -405,6 +412,9 @@ int st_metrics_render(struct st_ctlplane *cp, struct st_buf *out)
 	       (unsigned long long)(time(NULL) - cp->started));
 	single(&m, "sshterm_workers", "gauge", "Worker lcores.", cp->nb_workers);
 	single(&m, "sshterm_control_threads", "gauge", "Control-plane shards.", cp->nshards);
+	single(&m, "sshterm_kex_threads", "gauge",
+	       "Key-exchange helper threads (0: the shards compute their key exchanges).",
+	       cp->kex_threads);
 	workers(&m, cp, ws);
 	free(ws);
 	control(&m, cp);

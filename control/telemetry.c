@@ -147,6 +147,13 @@ static int tel_control(const char *cmd, const char *params, struct rte_tel_data 
 		snprintf(key, sizeof(key), "AKC_%s", st_akc_counter_name(c));
 		rte_tel_data_add_dict_u64(d, key, akc[c]);
 	}
+	uint64_t kexp[ST_KEXP_COUNTER_COUNT];
+	st_kex_pool_counters(&cp->kexp, kexp);
+	for (unsigned c = 0; c < ST_KEXP_COUNTER_COUNT; c++) {
+		char key[64];
+		snprintf(key, sizeof(key), "KEXPOOL_%s", st_kexp_counter_name(c));
+		rte_tel_data_add_dict_u64(d, key, kexp[c]);
+	}
 	return tel_leave(0);
 }
 

@@ -441,6 +441,8 @@ void sc_pump(struct sc_bed *b)
 			up(b, m);
 			p = 1;
 		}
+		if (!p && b->idle != NULL)
+			p = b->idle(b);
 		if (!p)
 			return;
 	}

@@ -99,6 +99,13 @@ struct sc_bed {
 	char logbuf[SC_LOG_MAX];
 	size_t loglen;
 	int fatal; /* a record error on either side */
+	/*
+	 * Called by sc_pump when nothing moved (NULL: none); returns 1 when it
+	 * changed something. A test whose control connection waits for a helper
+	 * thread (the kex pool) hands the finished job to it here.
+	 */
+	int (*idle)(struct sc_bed *b);
+	void *idle_ctx;
 
 	/* client side */
 	struct sc_opts o;
