@@ -95,7 +95,7 @@ static void pool_plan(struct dp_ctx *dp, unsigned socket)
 	dp_pool_size(&p);
 	if (cfg->nb_mbufs) {
 		dp->pool_size[socket] = cfg->nb_mbufs;
-		how = "MbufPoolSize";
+		how = "configured: MbufPoolSize";
 	} else if (cfg->pool_sessions) {
 		dp->pool_size[socket] = p.total;
 		how = "computed";

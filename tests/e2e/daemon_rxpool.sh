@@ -50,7 +50,7 @@ start_daemon -m $SLOTS || { bad "daemon starts with -m $SLOTS"; finish; }
 line=$(grep -m 1 'dataplane: mbuf pool socket' "$T/daemon.log")
 echo "   $line"
 case $line in
-*": $POOL mbufs (MbufPoolSize; computed "*) ok "the pool is MbufPoolSize's $POOL mbufs, logged with its parts" ;;
+*": $POOL mbufs (configured: MbufPoolSize; computed "*) ok "the pool is MbufPoolSize's $POOL mbufs, logged with its parts" ;;
 *) bad "the pool is MbufPoolSize's $POOL mbufs" "'$line'" ;;
 esac
 
