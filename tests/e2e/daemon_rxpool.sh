@@ -150,10 +150,12 @@ touch "$T/samples.stop"
 wait "$SPID" 2>/dev/null
 peak=$(cut -d' ' -f1 "$T/samples" | sort -n | tail -n 1)
 echo "   $(wc -l <"$T/samples") samples while stopped; peak $peak held"
-if [ "${peak:-0}" -le "$share" ]; then
-	ok "mbufs held in TCP receive queues never passed the worker's share (peak $peak <= $share)"
+# Past the share a connection with nothing queued still takes one segment (so none
+# deadlocks): the fresh sessions' few segments may go over it, by a few mbufs.
+if [ "${peak:-0}" -le $((share + 64)) ]; then
+	ok "mbufs held in TCP receive queues stayed within the worker's share (peak $peak, share $share, +64 slack)"
 else
-	bad "mbufs held in TCP receive queues never passed the worker's share" "peak $peak > $share"
+	bad "mbufs held in TCP receive queues stayed within the worker's share" "peak $peak > $share + 64"
 fi
 
 kill -CONT "$gpid" 2>/dev/null
