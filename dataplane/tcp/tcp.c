@@ -404,6 +404,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_worker *tw)
 	c->ev_next = c->out_next = TCP_NIL;
 	c->rcv_wnd = tw->cfg.rcvbuf; /* grows from here (tcp_rcvbuf.c) */
 	c->snd_buf = tw->cfg.sndbuf; /* and this (tcp_sndbuf.c) */
+	c->last_read_ms = tw->w->now_ms; /* a new connection counts as read (tcp_rcvmem.c) */
 	dp_timer_init(&c->tm);
 	tw->used++;
 	if (tw->used > tw->max_used)
@@ -865,6 +866,7 @@ int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain)
 		return (c->flags & TF_EOF) ? ST_ERR_EOF : 0;
 	}
 	before = tcp_rcv_space(tw, c);
+	c->last_read_ms = tw->w->now_ms;
 	n = c->rq_bytes;
 	tcp_rcv_space_adjust(tw, c, n); /* may grow the window before the update below */
 	c->rq_head->pkt_len = n;

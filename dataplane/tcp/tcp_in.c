@@ -314,7 +314,7 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		/* The worker's share of the pool (tcp_rcvmem.c); an absorbed piece would cost
 		 * nothing, but a greedy connection's small pieces may wait as well. */
 		if (!tcp_rcvmem_admit(tw->rcvmem_max, tcp_rcvmem_held(tw), tcp_conn_rcvmem(c), cost,
-				      tw->rcvmem_base)) {
+				      tw->rcvmem_base, tcp_rcvmem_reading(tw, c))) {
 			drop_seg(tw, s, DP_DROP_TCP_RCVMEM);
 			c->flags |= TF_ACK_NOW;
 			return;
@@ -347,7 +347,7 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 		return;
 	}
 	if (!tcp_rcvmem_admit(tw->rcvmem_max, tcp_rcvmem_held(tw), tcp_conn_rcvmem(c), cost,
-			      tw->rcvmem_base)) {
+			      tw->rcvmem_base, tcp_rcvmem_reading(tw, c))) {
 		drop_seg(tw, s, DP_DROP_TCP_RCVMEM);
 		c->flags |= TF_ACK_NOW;
 		return;

@@ -153,6 +153,7 @@ struct tcp_conn {
 	uint64_t rrtt_ms;      /* ... and when that window was opened (0: not timing) */
 	uint64_t rs_ms;        /* start of the current delivered-rate interval (0: none) */
 	uint64_t rs_bytes;     /* bytes the application read since rs_ms */
+	uint64_t last_read_ms; /* the application's last tcp_read (or the connection's start) */
 
 	struct tcp_sb sb;
 	struct tcp_ooo ooo;
@@ -213,14 +214,19 @@ uint32_t tcp_rcvwin_cap(const struct tcp_worker *tw, const struct tcp_conn *c);
  * queues hold now, conn: what this connection's queues hold, base: what a
  * connection may always hold (2 x cfg.rcvmem_base).
  * tcp_rcvmem_allowance: what one connection may hold under pressure.
- * tcp_rcvmem_admit: 1 when a segment costing `cost` may be queued, 0: drop it.
+ * tcp_rcvmem_admit: 1 when a segment costing `cost` may be queued, 0: drop it;
+ * reading: the application read lately (it keeps its base past the share).
  * tcp_rcvmem_space: the window space (bytes) a connection may advertise, of
  * `space` it would without the pool.
  * tcp_rcvmem_pressure: the worker's queues hold half its share or more
  * (windows do not grow then).
  */
 uint64_t tcp_rcvmem_allowance(uint64_t share, uint64_t held, uint32_t base);
-int tcp_rcvmem_admit(uint64_t share, uint64_t held, uint32_t conn, uint32_t cost, uint32_t base);
+int tcp_rcvmem_admit(uint64_t share, uint64_t held, uint32_t conn, uint32_t cost, uint32_t base,
+		     int reading);
+/* The connection's application read within TCP_RCVMEM_READING_MS (or it is that new). */
+#define TCP_RCVMEM_READING_MS 1000u
+int tcp_rcvmem_reading(const struct tcp_worker *tw, const struct tcp_conn *c);
 uint32_t tcp_rcvmem_space(uint32_t space, uint64_t share, uint64_t held, uint32_t conn,
 			  uint32_t base);
 int tcp_rcvmem_pressure(const struct tcp_worker *tw);

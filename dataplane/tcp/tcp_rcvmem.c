@@ -24,7 +24,9 @@
  *    three quarters of the share; the last quarter is kept for connections
  *    within their allowance (as the seal pool keeps its reserve,
  *    dataplane/ssh/sess_io.c), and past the share only a connection with
- *    nothing queued takes a segment. The rest is dropped (TCP_RCVMEM) and
+ *    nothing queued, or one whose application read in the last second
+ *    within its base, takes a segment (the greedy ones, which do not read,
+ *    are what fills the share: a reading one must not be starved by them). The rest is dropped (TCP_RCVMEM) and
  *    the peer resends it once the application reads: a greedy connection
  *    stalls itself, not its neighbours, and no connection deadlocks (an
  *    empty queue always takes the next segment).
@@ -49,11 +51,16 @@ uint64_t tcp_rcvmem_allowance(uint64_t share, uint64_t held, uint32_t base)
 	return a > base ? a : base;
 }
 
-int tcp_rcvmem_admit(uint64_t share, uint64_t held, uint32_t conn, uint32_t cost, uint32_t base)
+int tcp_rcvmem_admit(uint64_t share, uint64_t held, uint32_t conn, uint32_t cost, uint32_t base,
+		     int reading)
 {
 	if (conn == 0)
 		return 1; /* nothing queued: the next segment always fits (no deadlock) */
 	if (held + cost <= share - RCVMEM_RESERVE(share))
+		return 1;
+	/* A connection whose application reads keeps its base whatever the share says:
+	 * what it holds goes as fast as it comes. Past the share, only those. */
+	if (reading && (uint64_t)conn + cost <= base)
 		return 1;
 	return held + cost <= share && (uint64_t)conn + cost <= tcp_rcvmem_allowance(share, held, base);
 }
@@ -71,6 +78,11 @@ uint32_t tcp_rcvmem_space(uint32_t space, uint64_t share, uint64_t held, uint32_
 	/* Window bytes from buffer cost: a full-size segment costs up to ~1.6x its payload. */
 	room = (a - conn) / 2;
 	return room < space ? (uint32_t)room : space;
+}
+
+int tcp_rcvmem_reading(const struct tcp_worker *tw, const struct tcp_conn *c)
+{
+	return tw->w->now_ms - c->last_read_ms <= TCP_RCVMEM_READING_MS;
 }
 
 int tcp_rcvmem_pressure(const struct tcp_worker *tw)

@@ -50,17 +50,20 @@ static void test_admit_math(void)
 	const uint32_t b = 10000;
 
 	/* nothing queued: always, even far past the share (no deadlock) */
-	CHECK(tcp_rcvmem_admit(s, 5 * s, 0, 65536, b));
+	CHECK(tcp_rcvmem_admit(s, 5 * s, 0, 65536, b, 0));
 	/* below three quarters: anyone */
-	CHECK(tcp_rcvmem_admit(s, 700000, 600000, 50000, b));
-	CHECK(!tcp_rcvmem_admit(s, 700001, 600000, 50000, b));
+	CHECK(tcp_rcvmem_admit(s, 700000, 600000, 50000, b, 0));
+	CHECK(!tcp_rcvmem_admit(s, 700001, 600000, 50000, b, 0));
 	/* the last quarter: only within the allowance (max(base, left / 8)) */
-	CHECK(tcp_rcvmem_admit(s, 800000, 5000, 2304, b));     /* within the base */
-	CHECK(tcp_rcvmem_admit(s, 800000, 20000, 2304, b));    /* within 200000 / 8 */
-	CHECK(!tcp_rcvmem_admit(s, 800000, 24000, 2304, b));   /* past it */
-	/* past the share: only an empty queue */
-	CHECK(!tcp_rcvmem_admit(s, s, 1, 2304, b));
-	CHECK(!tcp_rcvmem_admit(s, s - 1000, 2304, 2304, b));
+	CHECK(tcp_rcvmem_admit(s, 800000, 5000, 2304, b, 0));     /* within the base */
+	CHECK(tcp_rcvmem_admit(s, 800000, 20000, 2304, b, 0));    /* within 200000 / 8 */
+	CHECK(!tcp_rcvmem_admit(s, 800000, 24000, 2304, b, 0));   /* past it */
+	CHECK(!tcp_rcvmem_admit(s, 800000, 24000, 2304, b, 1));   /* past the base too */
+	/* past the share: an empty queue, or a reader within its base */
+	CHECK(!tcp_rcvmem_admit(s, s, 1, 2304, b, 0));
+	CHECK(!tcp_rcvmem_admit(s, s - 1000, 2304, 2304, b, 0));
+	CHECK(tcp_rcvmem_admit(s, 2 * s, 2304, 2304, b, 1));
+	CHECK(!tcp_rcvmem_admit(s, 2 * s, 9000, 2304, b, 1));
 }
 
 static void test_space_math(void)
