@@ -114,6 +114,11 @@ static void pool_plan(struct dp_ctx *dp, unsigned socket)
 		DP_POOL_MAX, p.workers, p.rxd, p.txd, p.workers, p.sessions,
 		DP_POOL_MBUFS_PER_SESSION, p.workers, p.grow_window,
 		dp_pool_rx_share(dp->pool_size[socket], p.fixed, p.workers));
+	if (dp->pool_size[socket] < p.fixed)
+		fprintf(stderr, "dataplane: mbuf pool socket %u: %u mbufs is less than the %llu its rings "
+			"and caches may hold: the NIC may run out, and TCP receive queues get an eighth "
+			"of each worker's part\n", socket, dp->pool_size[socket],
+			(unsigned long long)p.fixed);
 }
 
 static struct rte_mempool *pool_for_socket(struct dp_ctx *dp, unsigned socket)
