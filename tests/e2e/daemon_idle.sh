@@ -37,7 +37,8 @@ check "64 MiB through echo with client rekeys (SHA-256)" "$got" "$want"
 
 # LoginGraceTime runs on the control plane's clock and reaches a sleeping
 # worker as a message: the connection must be closed within the grace time.
-out=$(timeout 20 ip netns exec "$NS" /usr/bin/python3 -c '
+silent_client() { # connects, sends nothing, prints how the server ended it
+	timeout 20 ip netns exec "$NS" /usr/bin/python3 -c '
 import socket, sys, time
 s = socket.create_connection((sys.argv[1], 22), timeout=15)
 t0 = time.monotonic()
@@ -47,14 +48,23 @@ try:
     print("closed after %.0f s" % (time.monotonic() - t0))
 except OSError as e:
     print("error:", e)
-' "$ADDR" 2>&1)
+' "$ADDR" 2>&1
+}
+out=$(silent_client)
 e=${out//[!0-9]/}
 if [ "${out%% after*}" = closed ] && [ "${e:-99}" -le 6 ]; then
 	ok "a silent client is disconnected at LoginGraceTime by a sleeping worker ($out)"
 else
 	bad "a silent client is disconnected at LoginGraceTime" "$out"
 fi
-check "control-plane work woke the worker (IDLE_WAKE_KICK)" \
-	"$(($(daemon_stat workers.0.counters.IDLE_WAKE_KICK 2>/dev/null || echo 0) > 0))" 1
+# The close reaches the worker as a kick only if it was asleep at that moment;
+# a timer wake may come first on a loaded machine: a few more tries, bounded.
+kicks() { daemon_stat workers.0.counters.IDLE_WAKE_KICK 2>/dev/null || echo 0; }
+for _ in 1 2 3; do
+	[ "$(kicks)" -gt 0 ] && break
+	sleep 1
+	silent_client >/dev/null
+done
+check "control-plane work woke the worker (IDLE_WAKE_KICK)" "$(($(kicks) > 0))" 1
 stop_daemon
 finish

@@ -207,7 +207,12 @@ if [ $rc -ne 0 ] && grep -q "refused" "$T/full.err" && [ $ms -lt 3000 ]; then
 else
 	bad "the 17th login is refused at once" "rc=$rc after $ms ms: $(cat "$T/full.err")"
 fi
-cap1=$(daemon_stat workers.0.drops.TCP_LISTEN_CAP 2>/dev/null || echo 0)
+# The worker publishes its counters a moment later (stats are snapshots): up to 3 s.
+for _ in $(seq 1 30); do
+	cap1=$(daemon_stat workers.0.drops.TCP_LISTEN_CAP 2>/dev/null || echo 0)
+	[ "$cap1" -gt "$cap0" ] && break
+	sleep 0.1
+done
 check "the refusal is counted (TCP_LISTEN_CAP)" "$((cap1 > cap0))" 1
 exec 7>&-
 stop_daemon
