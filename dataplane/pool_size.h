@@ -11,16 +11,14 @@
 #include <stdint.h>
 
 /*
- * Mbufs budgeted per session slot: what an interactive session holds at one
- * time, one received segment on its way through TCP's queue and the record
- * layer's chain. Its sealed replies live in the worker's seal pool; the
- * header and indirect mbufs TCP sends them with come back as the PMD sends
- * them. A backend's small write mbufs and bulk transfer are paid for by the
- * growth room and by the sessions that hold nothing at the moment (an idle
- * one holds none). One, not more: at 100,000 slots each budgeted mbuf is
- * 226 MiB, and the memory target is 2 GiB for all of them.
+ * Mbufs budgeted per session slot: what an idle-but-reading session holds
+ * at one time. One received segment on its way through TCP's queue and the
+ * record layer's chain, one small sealed reply (an echo, a window adjust)
+ * in TCP's send queue until acknowledged, one for its backend's side of the
+ * same (the connector's copy). Bulk transfer beyond it is paid for by the
+ * growth room and by the sessions that hold nothing at the moment.
  */
-#define DP_POOL_MBUFS_PER_SESSION 1u
+#define DP_POOL_MBUFS_PER_SESSION 3u
 #define DP_POOL_MIN 16383u      /* mbufs per socket at least (2^14 - 1, ~37 MiB) */
 #define DP_POOL_MAX 16777215u   /* and at most (2^24 - 1, ~37 GiB) */
 #define DP_POOL_CACHE 256u      /* per-lcore cache of the pool */

@@ -17,7 +17,7 @@
  *                two TCP connections (client and backend) in DPDK memory, about
  *                12 KiB; pages are touched as slots are used, but EAL's -m must
  *                hold them all (e.g. 100,000 slots: -m 4096 with --no-huge). Each
- *                slot also budgets 1 mbuf of the port's pool (MbufPoolSize auto,
+ *                slot also budgets 3 mbufs of the port's pool (MbufPoolSize auto,
  *                dataplane/pool_size.h)
  *
  * Tests only: SSHTERM_TEST_FAULT_RX / SSHTERM_TEST_FAULT_TX in the environment

@@ -95,17 +95,17 @@ static void test_pool_size(void)
 	p.sessions = 1024;
 	p.grow_window = 16u << 20;
 	p.mss = 1460;
-	CHECK_INT(dp_pool_size(&p), DP_POOL_MIN); /* 3552 + 1024 + 11492 = 16068 */
+	CHECK_INT(dp_pool_size(&p), 18116);
 	CHECK_INT(p.fixed, 1024 + 1024 + 384 + 32 + 64 + 1024);
-	CHECK_INT(p.per_sessions, 1024);
+	CHECK_INT(p.per_sessions, 3072);
 	CHECK_INT(p.growth, 11492);
 	/* 100,000 slots */
 	p.sessions = 100000;
-	CHECK_INT(dp_pool_size(&p), 3552 + 100000 + 11492);
+	CHECK_INT(dp_pool_size(&p), 3552 + 300000 + 11492);
 	/* four workers on the socket: inboxes and handoff buffers too */
 	p.workers = p.all_workers = 4;
 	p.sessions = 1024;
-	CHECK_INT(dp_pool_size(&p), 4 * (3552 + 2048 + 3 * 32) + 4 * 1024 + 4 * 11492);
+	CHECK_INT(dp_pool_size(&p), 4 * (3552 + 2048 + 3 * 32) + 4 * 3072 + 4 * 11492);
 	/* two of eight workers on this socket */
 	p.workers = 2;
 	p.all_workers = 8;
