@@ -224,10 +224,6 @@ int st_daemon_conf_dump(const struct st_daemon_conf *c, FILE *o)
 	fprintf(o, "tcpcongestion %s\n", c->tcp_congestion == ST_CONF_TCP_NEWRENO ? "newreno" : "cubic");
 	kv_u(o, "tcpreceivewindowmax", c->tcp_rcvwin_max);
 	kv_u(o, "tcpsendbuffermax", c->tcp_sndbuf_max);
-	if (c->mbuf_pool_size == 0)
-		fprintf(o, "mbufpoolsize auto\n");
-	else
-		kv_u(o, "mbufpoolsize", c->mbuf_pool_size);
 	kv_s(o, "tapinterface", c->tap_interface);
 	kv_u(o, "controlthreads", c->control_threads);
 	if (c->kex_threads == ST_CONF_KEX_THREADS_AUTO)

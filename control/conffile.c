@@ -785,27 +785,6 @@ static int kw_tcprcvwin(struct conf_ctx *x, char **av, int ac)
 		       ST_CONF_TCP_RCVWIN_MAX, &x->c->tcp_rcvwin_max);
 }
 
-/*
- * MbufPoolSize auto | N: the port's mbuf pool per NUMA socket. auto (the
- * default) sizes it from the rings, the caches and the session slots
- * (dataplane/pool_size.h); N mbufs overrides that.
- */
-static int kw_mbufpool(struct conf_ctx *x, char **av, int ac)
-{
-	unsigned long long v;
-
-	(void)ac;
-	if (strcasecmp(av[0], "auto") == 0) {
-		x->c->mbuf_pool_size = 0;
-		return ST_OK;
-	}
-	if (parse_uint(av[0], ST_CONF_MBUF_POOL_MAX, &v) != ST_OK || v < ST_CONF_MBUF_POOL_MIN)
-		return conf_error(x, ST_ERR_FORMAT, "MbufPoolSize: expected 'auto' or %u..%u mbufs, got '%s'",
-				  ST_CONF_MBUF_POOL_MIN, ST_CONF_MBUF_POOL_MAX, av[0]);
-	x->c->mbuf_pool_size = (uint32_t)v;
-	return ST_OK;
-}
-
 /* TCPSendBufferMax SIZE: the cap of the TCP send buffer's autotuning. */
 static int kw_tcpsndbuf(struct conf_ctx *x, char **av, int ac)
 {
@@ -1252,7 +1231,6 @@ static const struct keyword keywords[] = {
 	{"TCPCongestion", 1, 1, 0, kw_tcpcongestion},
 	{"TCPReceiveWindowMax", 1, 1, 0, kw_tcprcvwin},
 	{"TCPSendBufferMax", 1, 1, 0, kw_tcpsndbuf},
-	{"MbufPoolSize", 1, 1, 0, kw_mbufpool},
 	{"ChannelWindowMax", 1, 1, 0, kw_chanwinmax},
 	{"TapInterface", 1, 1, 0, kw_tapinterface},
 	{"ControlThreads", 1, 1, 0, kw_controlthreads},

@@ -56,11 +56,6 @@ enum st_conf_crypto_mode {
 	ST_CONF_CRYPTO_MODE_CPU,  /* CPU crypto; a device without it is a start-up error */
 };
 
-/* MbufPoolSize: the port's mbuf pool per NUMA socket, mbufs (0: computed, "auto"). The
- * least is one queue's RX and TX rings with room to spare; the most, dataplane/pool_size.h's. */
-#define ST_CONF_MBUF_POOL_MIN 4096u
-#define ST_CONF_MBUF_POOL_MAX 16777215u
-
 /* TCPCongestion: the userspace TCP's congestion control (dataplane/tcp/tcp_cc.h). */
 #define ST_CONF_TCP_RCVWIN_MIN (256u << 10) /* the initial window */
 #define ST_CONF_TCP_RCVWIN_MAX (512u << 20)
@@ -110,9 +105,6 @@ struct st_daemon_conf {
 	uint32_t tcp_rcvwin_max;
 	/* TCPSendBufferMax: what a TCP send buffer may grow to (tcp_sndbuf.c), the same range */
 	uint32_t tcp_sndbuf_max;
-	/* MbufPoolSize: the port's mbuf pool per socket, mbufs; 0 = computed from the
-	 * rings, caches and -m SESSIONS (dataplane/pool_size.h). Read at start-up */
-	uint32_t mbuf_pool_size;
 	/* PerSourceNetBlockSize, PerSourceMaxStartups, PerSourcePenalties,
 	 * PerSourcePenaltyExemptList, PerSourceKexRate (control/srclimit.h) */
 	struct st_srclimit_conf srclimit;

@@ -269,12 +269,10 @@ static void worker_json(struct st_buf *out, unsigned w, const struct dp_stats *s
 			first = 0;
 		}
 	st_bprintf(out,
-		   "},\"tcp\":{\"time_wait\":%u,\"orphans\":%u,\"ooo_bytes\":%llu,"
-		   "\"rx_held_mbufs\":%llu,\"rx_share_mbufs\":%llu},"
+		   "},\"tcp\":{\"time_wait\":%u,\"orphans\":%u,\"ooo_bytes\":%llu},"
 		   "\"seal_mbufs\":{\"size\":%u,\"in_use\":%u},\"app\":{",
 		   as->tcp_time_wait, as->tcp_orphans, (unsigned long long)as->tcp_ooo_bytes,
-		   (unsigned long long)as->tcp_rx_held_mbufs,
-		   (unsigned long long)as->tcp_rx_share_mbufs, as->seal_mbufs, as->seal_mbufs_in_use);
+		   as->seal_mbufs, as->seal_mbufs_in_use);
 	for (unsigned c = 0; c < ST_SSHAPP_COUNTER_COUNT; c++)
 		st_bprintf(out, "%s\"%s\":%llu", c ? "," : "", st_sshapp_counter_name(c),
 			   (unsigned long long)as->counters[c]);
@@ -321,9 +319,6 @@ static void worker_text(struct st_buf *out, unsigned w, const struct dp_stats *s
 				   (unsigned long long)st->drop[d], dp_drop_text(d));
 	st_bprintf(out, "  tcp          time_wait %u  closing %u  out-of-order %llu bytes\n",
 		   as->tcp_time_wait, as->tcp_orphans, (unsigned long long)as->tcp_ooo_bytes);
-	st_bprintf(out, "  rx mbufs     %llu held in TCP receive queues of a share of %llu\n",
-		   (unsigned long long)as->tcp_rx_held_mbufs,
-		   (unsigned long long)as->tcp_rx_share_mbufs);
 	st_bprintf(out, "  seal mbufs   %u in use of %u\n", as->seal_mbufs_in_use, as->seal_mbufs);
 	for (unsigned c = 0; c < DP_CTR_MAX; c++)
 		if (st->ctr[c])

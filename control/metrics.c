@@ -130,8 +130,6 @@ WGET(w_rekeys_due, w->ws.rekeys_due)
 WGET(w_time_wait, w->as.tcp_time_wait)
 WGET(w_orphans, w->as.tcp_orphans)
 WGET(w_ooo, w->as.tcp_ooo_bytes)
-WGET(w_rx_held, w->as.tcp_rx_held_mbufs)
-WGET(w_rx_share, w->as.tcp_rx_share_mbufs)
 WGET(w_seal, w->as.seal_mbufs)
 WGET(w_seal_used, w->as.seal_mbufs_in_use)
 #undef WGET
@@ -159,8 +157,6 @@ static const struct {
 	{"sshterm_worker_tcp_time_wait", "gauge", "TCP connections in TIME-WAIT.", w_time_wait},
 	{"sshterm_worker_tcp_closing", "gauge", "Closed connections still sending their last bytes.", w_orphans},
 	{"sshterm_worker_tcp_ooo_bytes", "gauge", "Buffer bytes held out of order.", w_ooo},
-	{"sshterm_worker_tcp_rx_held_mbufs", "gauge", "Mbufs held in TCP receive queues (in order and out of order).", w_rx_held},
-	{"sshterm_worker_tcp_rx_share_mbufs", "gauge", "The worker's share of the mbuf pool for TCP receive queues.", w_rx_share},
 	{"sshterm_worker_seal_mbufs", "gauge", "Size of the worker's seal mbuf pool.", w_seal},
 	{"sshterm_worker_seal_mbufs_in_use", "gauge", "Seal mbufs in use.", w_seal_used},
 };

@@ -105,8 +105,6 @@ static int tel_worker(const char *cmd, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_u64(d, "tcp_time_wait", as.tcp_time_wait);
 	rte_tel_data_add_dict_u64(d, "tcp_closing", as.tcp_orphans);
 	rte_tel_data_add_dict_u64(d, "tcp_ooo_bytes", as.tcp_ooo_bytes);
-	rte_tel_data_add_dict_u64(d, "tcp_rx_held_mbufs", as.tcp_rx_held_mbufs);
-	rte_tel_data_add_dict_u64(d, "tcp_rx_share_mbufs", as.tcp_rx_share_mbufs);
 	rte_tel_data_add_dict_u64(d, "seal_mbufs", as.seal_mbufs);
 	rte_tel_data_add_dict_u64(d, "seal_mbufs_in_use", as.seal_mbufs_in_use);
 	for (unsigned c = 0; c < DP_CTR_MAX; c++)

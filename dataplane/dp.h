@@ -64,14 +64,7 @@ struct dp_cfg {
 	struct dp_ip gateway6;
 	/* Duplicate address detection: how long the probe waits for an answer (0: 1000 ms; RetransTimer). */
 	uint32_t dad_ms;
-	/*
-	 * The port's mbuf pool, per socket (dataplane/pool_size.h): nb_mbufs
-	 * when set (sshterm's MbufPoolSize), else computed from the rings,
-	 * caches and pool_sessions session slots per worker; with neither set,
-	 * 65535 (programs that budget no sessions: the load generator, tests).
-	 */
-	uint32_t nb_mbufs;
-	uint32_t pool_sessions;
+	uint32_t nb_mbufs; /* per socket */
 	uint16_t rxd, txd;
 	int no_offload;    /* 1: no offloads: every checksum in software, no TSO, no GRO/LRO */
 	/*

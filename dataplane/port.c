@@ -19,7 +19,6 @@
 #include "crypto/err.h"
 #include "dataplane/dp.h"
 #include "dataplane/mq.h"
-#include "dataplane/pool_size.h"
 #include "dataplane/proto6.h"
 #include "dataplane/vtap.h"
 #include "dataplane/worker.h"
@@ -49,11 +48,6 @@ struct dp_ctx {
 	struct dp_stats_pub *pub[DP_MAX_WORKERS];
 	unsigned lcore[DP_MAX_WORKERS];
 	struct rte_mempool *pool[RTE_MAX_NUMA_NODES];
-	/* Per socket: how big its pool is made (pool_size.h), the part of it the rings and
-	 * caches hold, and the workers sharing it. */
-	uint32_t pool_size[RTE_MAX_NUMA_NODES];
-	uint64_t pool_fixed[RTE_MAX_NUMA_NODES];
-	uint32_t pool_workers[RTE_MAX_NUMA_NODES];
 	struct dp_fault_port *fault; /* NULL unless a fault spec is configured (tests only) */
 	struct dp_vtap *vtap;        /* the kernel TAP port, when cfg.vtap_ifname names one */
 	int start_failed;            /* a worker's on_start failed (set by that worker) */
@@ -71,56 +65,6 @@ int dp_eal_init(int argc, char **argv)
 	return n;
 }
 
-/*
- * The size of socket's pool (pool_size.h), and one line saying how it was
- * made. The descriptor counts are those asked for (the PMD may adjust them
- * a little later, at queue set-up).
- */
-static void pool_plan(struct dp_ctx *dp, unsigned socket)
-{
-	struct dp_pool_parts p;
-	const struct dp_cfg *cfg = &dp->cfg;
-	const char *how;
-
-	memset(&p, 0, sizeof(p));
-	p.workers = dp->pool_workers[socket];
-	p.all_workers = dp->nb_workers;
-	/* A kernel TAP port has no descriptor rings: a queue keeps its next read's mbufs. */
-	p.rxd = cfg->vtap_ifname ? 0 : cfg->rxd ? cfg->rxd : DP_RXD_DEFAULT;
-	p.txd = cfg->vtap_ifname ? 0 : cfg->txd ? cfg->txd : DP_TXD_DEFAULT;
-	p.vtap_spare = cfg->vtap_ifname ? DP_VTAP_RX_SEGS : 0;
-	p.sessions = cfg->pool_sessions;
-	p.grow_window = cfg->tcp.rcvbuf_max > cfg->tcp.rcvbuf ? cfg->tcp.rcvbuf_max : cfg->tcp.rcvbuf;
-	p.mss = cfg->tcp.mss;
-	dp_pool_size(&p);
-	if (cfg->nb_mbufs) {
-		dp->pool_size[socket] = cfg->nb_mbufs;
-		how = "configured: MbufPoolSize";
-	} else if (cfg->pool_sessions) {
-		dp->pool_size[socket] = p.total;
-		how = "computed";
-	} else {
-		dp->pool_size[socket] = DP_POOL_LEGACY;
-		how = "fixed";
-	}
-	dp->pool_fixed[socket] = p.fixed;
-	fprintf(stderr,
-		"dataplane: mbuf pool socket %u: %u mbufs (%s; computed %u = fixed %llu + sessions "
-		"%llu + growth %llu within %u..%u: %u workers x (rxd %u + txd %u + caches, bursts, "
-		"neighbor holds, inboxes), %u x %u slots x %u, %u x one %u-byte window); TCP "
-		"receive queues %u mbufs per worker\n",
-		socket, dp->pool_size[socket], how, p.total, (unsigned long long)p.fixed,
-		(unsigned long long)p.per_sessions, (unsigned long long)p.growth, DP_POOL_MIN,
-		DP_POOL_MAX, p.workers, p.rxd, p.txd, p.workers, p.sessions,
-		DP_POOL_MBUFS_PER_SESSION, p.workers, p.grow_window,
-		dp_pool_rx_share(dp->pool_size[socket], p.fixed, p.workers));
-	if (dp->pool_size[socket] < p.fixed)
-		fprintf(stderr, "dataplane: mbuf pool socket %u: %u mbufs is less than the %llu its rings "
-			"and caches may hold: the NIC may run out, and TCP receive queues get an eighth "
-			"of each worker's part\n", socket, dp->pool_size[socket],
-			(unsigned long long)p.fixed);
-}
-
 static struct rte_mempool *pool_for_socket(struct dp_ctx *dp, unsigned socket)
 {
 	char name[RTE_MEMPOOL_NAMESIZE];
@@ -130,12 +74,10 @@ static struct rte_mempool *pool_for_socket(struct dp_ctx *dp, unsigned socket)
 	if (dp->pool[socket])
 		return dp->pool[socket];
 	snprintf(name, sizeof(name), "st_mbuf_%u", socket);
-	pool_plan(dp, socket);
-	dp->pool[socket] = rte_pktmbuf_pool_create(name, dp->pool_size[socket], DP_POOL_CACHE, 0,
+	dp->pool[socket] = rte_pktmbuf_pool_create(name, dp->cfg.nb_mbufs, 256, 0,
 						   RTE_MBUF_DEFAULT_BUF_SIZE, (int)socket);
 	if (!dp->pool[socket] && socket != 0) /* e.g. --no-huge on a multi-socket box */
-		dp->pool[socket] = rte_pktmbuf_pool_create(name, dp->pool_size[socket],
-							   DP_POOL_CACHE, 0,
+		dp->pool[socket] = rte_pktmbuf_pool_create(name, dp->cfg.nb_mbufs, 256, 0,
 							   RTE_MBUF_DEFAULT_BUF_SIZE,
 							   SOCKET_ID_ANY);
 	if (!dp->pool[socket])
@@ -299,8 +241,7 @@ static int port_setup(struct dp_ctx *dp)
 	struct rte_eth_txconf txconf;
 	struct rte_eth_rxconf rxconf;
 	struct rte_ether_addr mac;
-	uint16_t rxd = dp->cfg.rxd ? dp->cfg.rxd : DP_RXD_DEFAULT;
-	uint16_t txd = dp->cfg.txd ? dp->cfg.txd : DP_TXD_DEFAULT;
+	uint16_t rxd = dp->cfg.rxd ? dp->cfg.rxd : 1024, txd = dp->cfg.txd ? dp->cfg.txd : 1024;
 	uint64_t want_tx = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 	uint64_t want_rx = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
 	uint16_t mtu = dp->cfg.mtu;
@@ -562,6 +503,8 @@ int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
 	}
 	/* TCP's MSS follows the MTU: 20 bytes of IPv4 and 20 of TCP header. */
 	dp->cfg.tcp.mss = (uint16_t)(dp->cfg.mtu - 40);
+	if (dp->cfg.nb_mbufs == 0)
+		dp->cfg.nb_mbufs = 65535;
 	if (rte_lcore_count() > DP_MAX_WORKERS) {
 		fprintf(stderr,
 			"dataplane: %u lcores given, but this build runs at most %u workers "
@@ -570,12 +513,8 @@ int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
 		free(dp);
 		return ST_ERR_INVALID_ARGUMENT;
 	}
-	RTE_LCORE_FOREACH(lcore) {
-		unsigned socket = rte_lcore_to_socket_id(lcore);
-
+	RTE_LCORE_FOREACH(lcore)
 		dp->lcore[dp->nb_workers++] = lcore;
-		dp->pool_workers[socket < RTE_MAX_NUMA_NODES ? socket : 0]++;
-	}
 	dp->nb_queues = (uint16_t)dp->nb_workers;
 	for (i = 0; i < dp->nb_workers; i++) {
 		unsigned socket = rte_lcore_to_socket_id(dp->lcore[i]);
@@ -610,19 +549,8 @@ int dp_create(const struct dp_cfg *cfg, struct dp_ctx **out)
 		w->cfg = &dp->cfg;
 		w->tsc_per_ms = rte_get_tsc_hz() / 1000;
 		w->arp_reach_ms = cfg->arp_reachable_ms ? cfg->arp_reachable_ms : DP_ARP_REACHABLE_MS;
-		{
-			/* This worker's share of its socket's pool for TCP receive queues. */
-			struct tcp_cfg tc = dp->cfg.tcp;
-			unsigned ps = socket < RTE_MAX_NUMA_NODES ? socket : 0;
-
-			if (tc.rcvmem_worker_max == 0)
-				tc.rcvmem_worker_max =
-					(uint64_t)dp_pool_rx_share(dp->pool_size[ps], dp->pool_fixed[ps],
-								   dp->pool_workers[ps]) *
-					(rte_pktmbuf_data_room_size(w->pool) + sizeof(struct rte_mbuf));
-			if ((r = tcp_worker_create(w, &tc, &w->tcp)) != 0)
-				goto fail;
-		}
+		if ((r = tcp_worker_create(w, &dp->cfg.tcp, &w->tcp)) != 0)
+			goto fail;
 	}
 	if ((r = dp->cfg.vtap_ifname ? vtap_setup(dp) : port_setup(dp)) != 0)
 		goto fail;

@@ -16,9 +16,7 @@
  *                Each slot preallocates its session, a backend connection and
  *                two TCP connections (client and backend) in DPDK memory, about
  *                12 KiB; pages are touched as slots are used, but EAL's -m must
- *                hold them all (e.g. 100,000 slots: -m 4096 with --no-huge). Each
- *                slot also budgets 3 mbufs of the port's pool (MbufPoolSize auto,
- *                dataplane/pool_size.h)
+ *                hold them all (e.g. 100,000 slots: -m 4096 with --no-huge)
  *
  * Tests only: SSHTERM_TEST_FAULT_RX / SSHTERM_TEST_FAULT_TX in the environment
  * turn on the fault injector on received / transmitted frames, e.g.
@@ -59,7 +57,6 @@
 #include "crypto/provider.h"
 #include "dataplane/crypto/cryptodev.h"
 #include "dataplane/dp.h"
-#include "dataplane/ssh/record.h"
 #include "dataplane/ssh/service.h"
 #include "dataplane/ssh/sshapp.h"
 #include "dataplane/tcp/tcp_cc.h"
@@ -375,11 +372,6 @@ int main(int argc, char **argv)
 	cfg.tcp.cc_algo = conf->tcp_congestion == ST_CONF_TCP_NEWRENO ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
 	cfg.tcp.rcvbuf_max = conf->tcp_rcvwin_max; /* autotuning's cap; the scale follows it */
 	cfg.tcp.sndbuf_max = conf->tcp_sndbuf_max;
-	/* The port's mbuf pool (dataplane/pool_size.h): MbufPoolSize, else from the slots. */
-	cfg.nb_mbufs = conf->mbuf_pool_size;
-	cfg.pool_sessions = (uint32_t)max_sessions;
-	/* What a session may always queue: one largest packet of the record layer. */
-	cfg.tcp.rcvmem_base = ST_RECORD_DEFAULT_MAX_PACKET;
 	cfg.mtu = conf->ctl.mtu; /* MTU; tcp.mss follows it (dp_create) */
 	cfg.vtap_ifname = conf->tap_interface[0] ? conf->tap_interface : NULL;
 	cfg.app_arg = &app;

@@ -37,8 +37,6 @@ void st_app_publish(struct st_sshapp_worker *aw)
 	p->as.tcp_orphans = ti.orphans;
 	p->as.tcp_time_wait = ti.time_wait;
 	p->as.tcp_ooo_bytes = ti.ooo_bytes;
-	p->as.tcp_rx_held_mbufs = ti.rx_held_mbufs;
-	p->as.tcp_rx_share_mbufs = ti.rx_share_mbufs;
 	p->as.seal_mbufs_in_use = rte_mempool_in_use_count(aw->seal_pool);
 	p->as.seal_mbufs = aw->seal_pool->size;
 	p->ws = aw->wstats;

@@ -183,9 +183,6 @@ struct st_sshapp_stats {
 	uint32_t tcp_orphans; /* closed connections still sending their last bytes */
 	uint32_t tcp_time_wait;
 	uint64_t tcp_ooo_bytes; /* buffer memory held out of order */
-	/* mbufs the worker's TCP receive queues hold, and the share of the pool they may
-	 * (dataplane/tcp/tcp_rcvmem.c) */
-	uint64_t tcp_rx_held_mbufs, tcp_rx_share_mbufs;
 	uint32_t seal_mbufs, seal_mbufs_in_use; /* the worker's seal pool */
 };
 void st_sshapp_worker_stats(const struct st_sshapp *app, unsigned worker,

@@ -234,9 +234,8 @@ void tcp_sq_free_acked(struct tcp_conn *c, uint32_t n)
 		c->sq_tail = NULL;
 }
 
-void tcp_rq_free(struct tcp_worker *tw, struct tcp_conn *c)
+void tcp_rq_free(struct tcp_conn *c)
 {
-	tw->rq_cost -= c->rq_cost;
 	if (c->rq_head)
 		rte_pktmbuf_free(c->rq_head);
 	c->rq_head = c->rq_tail = NULL;
@@ -251,7 +250,7 @@ void tcp_free_queues(struct tcp_worker *tw, struct tcp_conn *c)
 		rte_pktmbuf_free(c->sq_head);
 	c->sq_head = c->sq_tail = c->sq_cur = NULL;
 	c->sq_bytes = 0;
-	tcp_rq_free(tw, c);
+	tcp_rq_free(c);
 	tcp_ooo_clear_acct(tw, c);
 	tcp_sb_init(&c->sb);
 }
@@ -324,16 +323,6 @@ int tcp_worker_create(struct dp_worker *w, const struct tcp_cfg *cfg, struct tcp
 				   (rte_pktmbuf_data_room_size(w->pool) + sizeof(struct rte_mbuf));
 	if (tw->ooo_cost_max == 0)
 		tw->ooo_cost_max = (uint64_t)cfg->rcvbuf * 64;
-	/* Receive queues against the pool (tcp_rcvmem.c): the share the port set-up
-	 * computed (dp_pool_rx_share), else half the pool; no pool (tests): 64 windows. */
-	tw->mbuf_cost = w->pool ? rte_pktmbuf_data_room_size(w->pool) + (uint32_t)sizeof(struct rte_mbuf)
-				: RTE_MBUF_DEFAULT_BUF_SIZE + (uint32_t)sizeof(struct rte_mbuf);
-	tw->rcvmem_max = cfg->rcvmem_worker_max;
-	if (tw->rcvmem_max == 0 && w->pool)
-		tw->rcvmem_max = (uint64_t)w->pool->size / 2 * tw->mbuf_cost;
-	if (tw->rcvmem_max == 0)
-		tw->rcvmem_max = (uint64_t)cfg->rcvbuf * 128;
-	tw->rcvmem_base = 2 * (cfg->rcvmem_base ? cfg->rcvmem_base : TCP_RCVMEM_BASE_DEFAULT);
 	tw->nconns = cfg->max_conns;
 	while (nb < 2 * cfg->max_conns)
 		nb <<= 1;
@@ -404,7 +393,6 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_worker *tw)
 	c->ev_next = c->out_next = TCP_NIL;
 	c->rcv_wnd = tw->cfg.rcvbuf; /* grows from here (tcp_rcvbuf.c) */
 	c->snd_buf = tw->cfg.sndbuf; /* and this (tcp_sndbuf.c) */
-	c->last_read_ms = tw->w->now_ms; /* a new connection counts as read (tcp_rcvmem.c) */
 	dp_timer_init(&c->tm);
 	tw->used++;
 	if (tw->used > tw->max_used)
@@ -653,7 +641,7 @@ void tcp_dispatch_events(struct tcp_worker *tw)
 				c->ops->closed(c->ctx, h, c->close_err);
 			c->flags &= ~TF_IN_CLOSED;
 			/* unread data dies with the handle (TIME_WAIT keeps only the tuple) */
-			tcp_rq_free(tw, c);
+			tcp_rq_free(c);
 		}
 		if (c->ev && !(c->flags & TF_IN_EVQ)) { /* raised during callbacks */
 			c->flags |= TF_IN_EVQ;
@@ -866,7 +854,6 @@ int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain)
 		return (c->flags & TF_EOF) ? ST_ERR_EOF : 0;
 	}
 	before = tcp_rcv_space(tw, c);
-	c->last_read_ms = tw->w->now_ms;
 	n = c->rq_bytes;
 	tcp_rcv_space_adjust(tw, c, n); /* may grow the window before the update below */
 	c->rq_head->pkt_len = n;
@@ -875,7 +862,6 @@ int tcp_read(struct tcp_worker *tw, tcp_handle_t h, struct rte_mbuf **chain)
 	c->rq_head = c->rq_tail = NULL;
 	c->rq_bytes = 0;
 	c->rq_segs = 0;
-	tw->rq_cost -= c->rq_cost; /* the application holds them now */
 	c->rq_cost = 0;
 	/* Window update when the window opens by a useful amount. */
 	{
@@ -984,7 +970,7 @@ int tcp_close(struct tcp_worker *tw, tcp_handle_t h)
 	if (!c)
 		return ST_ERR_STALE;
 	c->flags |= TF_APP_CLOSED;
-	tcp_rq_free(tw, c);
+	tcp_rq_free(c);
 	tcp_ooo_clear_acct(tw, c); /* nobody will read what it held */
 	tcp_listener_release(tw, c);
 	r = tcp_shutdown(tw, h);
@@ -1022,7 +1008,7 @@ int tcp_abort(struct tcp_worker *tw, tcp_handle_t h)
 	c->flags &= ~TF_APP_KNOWN;
 	c->ev &= (uint8_t)~EV_CLOSED;
 	if (c->state == TCP_TIME_WAIT || c->state == TCP_CLOSED) {
-		tcp_rq_free(tw, c);
+		tcp_rq_free(c);
 		maybe_free(tw, c);
 		return ST_OK;
 	}
@@ -1075,8 +1061,6 @@ void tcp_worker_info(const struct tcp_worker *tw, struct tcp_worker_info *out)
 	out->time_wait = tw->n_tw;
 	out->orphans = tw->n_orphans;
 	out->ooo_bytes = tw->ooo_cost;
-	out->rx_held_mbufs = tcp_rcvmem_held(tw) / tw->mbuf_cost;
-	out->rx_share_mbufs = tw->rcvmem_max / tw->mbuf_cost;
 }
 
 void tcp_worker_print_states(const struct tcp_worker *tw, FILE *f, const char *prefix)

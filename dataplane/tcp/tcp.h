@@ -76,12 +76,6 @@ struct tcp_cfg {
 				    * acknowledged nothing for this long (0: default 20 s) */
 	uint64_t ooo_worker_max; /* out-of-order buffer memory of all connections of a worker,
 				  * bytes (0: an eighth of the worker's mbuf pool) */
-	uint64_t rcvmem_worker_max; /* buffer memory all connections of a worker may hold in
-				     * receive queues, in-order and out-of-order, bytes: the
-				     * worker's share of the mbuf pool (tcp_rcvmem.c; 0: half
-				     * the pool's mbufs) */
-	uint32_t rcvmem_base;    /* receive window bytes every connection keeps whatever the
-				  * pool's state (0: TCP_RCVMEM_BASE_DEFAULT) */
 	uint32_t challenge_ack_per_s;
 	uint16_t eph_lo, eph_hi; /* ephemeral port range for tcp_connect */
 	uint8_t cc_algo;         /* enum tcp_cc_algo (tcp_cc.h): 0 = CUBIC, the default */
@@ -90,10 +84,6 @@ struct tcp_cfg {
 				  * stretch ACKs (scripts/bench-bdp.sh) */
 	int always_cookies;      /* tests: answer every SYN with a cookie */
 };
-
-/* What every connection may queue under pool pressure: one largest SSH packet
- * (ST_RECORD_DEFAULT_MAX_PACKET), so a session reading one always gets it whole. */
-#define TCP_RCVMEM_BASE_DEFAULT (64u * 1024u)
 
 /* Defaults: 4096 conns, 256 KiB buffers (receive window growing to 16 MiB), MSS 1460,
  * backlog 256, RTO min 200 ms. */
@@ -227,10 +217,6 @@ struct tcp_worker_info {
 	uint32_t time_wait;
 	uint32_t orphans;  /* released connections still sending their last bytes / FIN */
 	uint64_t ooo_bytes; /* buffer memory held out of order */
-	/* Receive queues (in-order + out-of-order) against the pool (tcp_rcvmem.c), in mbufs:
-	 * what they hold now, and the worker's share they may grow into. */
-	uint64_t rx_held_mbufs;
-	uint64_t rx_share_mbufs;
 };
 void tcp_worker_info(const struct tcp_worker *tw, struct tcp_worker_info *out);
 /* Prints "prefix tcp_state.NAME=count" for every state in use (diagnostics; walks the table). */

@@ -212,8 +212,7 @@ static void listen_input(struct tcp_worker *tw, struct tcp_listener *l, struct t
 /* ---- synchronized states ---- */
 
 /* Appends m (len bytes, pinning cost: tcp_chain_cost(m)) to the in-order queue. */
-static void rq_append(struct tcp_worker *tw, struct tcp_conn *c, struct rte_mbuf *m, uint32_t len,
-		      uint32_t cost)
+static void rq_append(struct tcp_conn *c, struct rte_mbuf *m, uint32_t len, uint32_t cost)
 {
 	uint16_t segs = 0;
 	struct rte_mbuf *last = m;
@@ -234,7 +233,6 @@ static void rq_append(struct tcp_worker *tw, struct tcp_conn *c, struct rte_mbuf
 	c->rq_tail = last;
 	c->rq_segs = (uint16_t)(c->rq_segs + segs);
 	c->rq_cost += cost;
-	tw->rq_cost += cost;
 }
 
 /* Receive memory a connection may pin: its window's worth of full-size buffers. */
@@ -311,19 +309,11 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 			c->flags |= TF_ACK_NOW;
 			return;
 		}
-		/* The worker's share of the pool (tcp_rcvmem.c); an absorbed piece would cost
-		 * nothing, but a greedy connection's small pieces may wait as well. */
-		if (!tcp_rcvmem_admit(tw->rcvmem_max, tcp_rcvmem_held(tw), tcp_conn_rcvmem(c), cost,
-				      tw->rcvmem_base, tcp_rcvmem_reading(tw, c))) {
-			drop_seg(tw, s, DP_DROP_TCP_RCVMEM);
-			c->flags |= TF_ACK_NOW;
-			return;
-		}
-		rq_append(tw, c, s->m, s->len, cost);
+		rq_append(c, s->m, s->len, cost);
 		s->m = NULL;
 		c->rcv_nxt += s->len;
 		while (tcp_ooo_pop(&c->ooo, &tcp_mbuf_ooo_ops, c->rcv_nxt, (void **)&m, &len)) {
-			rq_append(tw, c, m, len, tcp_chain_cost(m));
+			rq_append(c, m, len, tcp_chain_cost(m));
 			c->rcv_nxt += len;
 		}
 		tw->ooo_cost -= ooo_before - c->ooo.cost;
@@ -343,12 +333,6 @@ static void data_input(struct tcp_worker *tw, struct tcp_conn *c, struct tcp_seg
 
 	if (c->ooo.n >= TCP_OOO_MAX || c->rq_cost + c->ooo.cost + cost > rcv_mem_max(c)) {
 		drop_seg(tw, s, DP_DROP_TCP_OOO_FULL);
-		c->flags |= TF_ACK_NOW;
-		return;
-	}
-	if (!tcp_rcvmem_admit(tw->rcvmem_max, tcp_rcvmem_held(tw), tcp_conn_rcvmem(c), cost,
-			      tw->rcvmem_base, tcp_rcvmem_reading(tw, c))) {
-		drop_seg(tw, s, DP_DROP_TCP_RCVMEM);
 		c->flags |= TF_ACK_NOW;
 		return;
 	}

@@ -153,7 +153,6 @@ struct tcp_conn {
 	uint64_t rrtt_ms;      /* ... and when that window was opened (0: not timing) */
 	uint64_t rs_ms;        /* start of the current delivered-rate interval (0: none) */
 	uint64_t rs_bytes;     /* bytes the application read since rs_ms */
-	uint64_t last_read_ms; /* the application's last tcp_read (or the connection's start) */
 
 	struct tcp_sb sb;
 	struct tcp_ooo ooo;
@@ -174,10 +173,6 @@ struct tcp_worker {
 	uint32_t n_orphans;    /* released by the app, not yet CLOSED or TIME_WAIT */
 	uint64_t ooo_cost;     /* buffer memory held out of order by all connections */
 	uint64_t ooo_cost_max; /* cap of ooo_cost */
-	uint64_t rq_cost;      /* buffer memory held in order by all connections (sum of rq_cost) */
-	uint64_t rcvmem_max;   /* the worker's share of the pool for rq_cost + ooo_cost (tcp_rcvmem.c) */
-	uint32_t rcvmem_base;  /* buffer memory every connection may hold: 2 x cfg.rcvmem_base */
-	uint32_t mbuf_cost;    /* tcp_chain_cost of one of the pool's mbufs (gauges in mbufs) */
 	struct tcp_list evq, outq;
 	uint8_t rcv_ws;
 	uint16_t eph_next;
@@ -207,37 +202,6 @@ uint32_t tcp_rcvwin_want(uint32_t cur, uint32_t max, uint64_t bytes, uint64_t el
 uint32_t tcp_rcv_rtt_ms(const struct tcp_conn *c);
 /* The largest receive window this connection may grow to (its scale and the cap). */
 uint32_t tcp_rcvwin_cap(const struct tcp_worker *tw, const struct tcp_conn *c);
-
-/*
- * Receive memory against the mbuf pool (tcp_rcvmem.c); sizes are buffer cost
- * (tcp_chain_cost). share: the worker's share, held: what its connections'
- * queues hold now, conn: what this connection's queues hold, base: what a
- * connection may always hold (2 x cfg.rcvmem_base).
- * tcp_rcvmem_allowance: what one connection may hold under pressure.
- * tcp_rcvmem_admit: 1 when a segment costing `cost` may be queued, 0: drop it;
- * reading: the application read lately (it keeps its base past the share).
- * tcp_rcvmem_space: the window space (bytes) a connection may advertise, of
- * `space` it would without the pool.
- * tcp_rcvmem_pressure: the worker's queues hold half its share or more
- * (windows do not grow then).
- */
-uint64_t tcp_rcvmem_allowance(uint64_t share, uint64_t held, uint32_t base);
-int tcp_rcvmem_admit(uint64_t share, uint64_t held, uint32_t conn, uint32_t cost, uint32_t base,
-		     int reading);
-/* The connection's application read within TCP_RCVMEM_READING_MS (or it is that new). */
-#define TCP_RCVMEM_READING_MS 1000u
-int tcp_rcvmem_reading(const struct tcp_worker *tw, const struct tcp_conn *c);
-uint32_t tcp_rcvmem_space(uint32_t space, uint64_t share, uint64_t held, uint32_t conn,
-			  uint32_t base);
-int tcp_rcvmem_pressure(const struct tcp_worker *tw);
-static inline uint64_t tcp_rcvmem_held(const struct tcp_worker *tw)
-{
-	return tw->rq_cost + tw->ooo_cost;
-}
-static inline uint32_t tcp_conn_rcvmem(const struct tcp_conn *c)
-{
-	return c->rq_cost + c->ooo.cost;
-}
 
 /*
  * Send buffer autotuning (tcp_sndbuf.c): after an ACK of new data, a writer
@@ -360,7 +324,7 @@ struct tcp_listener *tcp_listener_find(struct tcp_worker *tw, const struct dp_ip
 				       uint16_t port);
 void tcp_sq_free_acked(struct tcp_conn *c, uint32_t n);
 void tcp_free_queues(struct tcp_worker *tw, struct tcp_conn *c);
-void tcp_rq_free(struct tcp_worker *tw, struct tcp_conn *c);
+void tcp_rq_free(struct tcp_conn *c);
 void tcp_ooo_clear_acct(struct tcp_worker *tw, struct tcp_conn *c);
 void tcp_embryonic_release(struct tcp_worker *tw, struct tcp_conn *c);
 void tcp_listener_release(struct tcp_worker *tw, struct tcp_conn *c);

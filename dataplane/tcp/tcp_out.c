@@ -16,31 +16,20 @@
 #include "dataplane/proto6.h"
 #include "dataplane/tcp/tcp_internal.h"
 
-/* The window's free space, before the pool has its say. */
-static uint32_t rcv_space_wnd(const struct tcp_conn *c)
+uint32_t tcp_rcv_space(const struct tcp_worker *tw, const struct tcp_conn *c)
 {
 	uint32_t used = c->rq_bytes + c->ooo.bytes;
 
 	if (c->flags & TF_APP_CLOSED)
-		return c->rcv_wnd; /* we discard what arrives after close */
+		used = 0; /* we discard what arrives after close */
+	(void)tw;
 	return used >= c->rcv_wnd ? 0 : c->rcv_wnd - used;
-}
-
-uint32_t tcp_rcv_space(const struct tcp_worker *tw, const struct tcp_conn *c)
-{
-	uint32_t space = rcv_space_wnd(c);
-
-	if (c->flags & TF_APP_CLOSED)
-		return space; /* nothing is queued after close */
-	return tcp_rcvmem_space(space, tw->rcvmem_max, tcp_rcvmem_held(tw), tcp_conn_rcvmem(c),
-				tw->rcvmem_base);
 }
 
 /* Receive window to advertise (unscaled bytes), never moving the right edge left. */
 static uint32_t rcv_window(const struct tcp_worker *tw, struct tcp_conn *c)
 {
 	uint32_t space = tcp_rcv_space(tw, c);
-	uint32_t right0 = c->rcv_nxt + rcv_space_wnd(c); /* where the window alone puts it */
 	uint32_t right = c->rcv_nxt + space;
 	uint32_t sws = c->rcv_wnd / 2 < c->mss ? c->rcv_wnd / 2 : c->mss;
 
@@ -50,9 +39,6 @@ static uint32_t rcv_window(const struct tcp_worker *tw, struct tcp_conn *c)
 		right = c->rcv_adv;
 	if (seq_lt(right, c->rcv_nxt))
 		right = c->rcv_nxt;
-	/* Held back by the pool: without it the edge would have moved by a useful amount. */
-	if (seq_lt(right, right0) && seq_geq(right0, c->rcv_adv + sws) && !(c->flags & TF_APP_CLOSED))
-		tw->w->st->ctr[DP_CTR_TCP_RCVWIN_POOL_CAPPED]++;
 	return right - c->rcv_nxt;
 }
 

@@ -122,11 +122,6 @@ void tcp_rcv_space_adjust(struct tcp_worker *tw, struct tcp_conn *c, uint32_t n)
 	c->rs_bytes = 0;
 	if (want <= c->rcv_wnd)
 		return;
-	/* The pool is under pressure (tcp_rcvmem.c): no growth until it is not. */
-	if (tcp_rcvmem_pressure(tw)) {
-		tw->w->st->ctr[DP_CTR_TCP_RCVWIN_POOL_CAPPED]++;
-		return;
-	}
 	c->rcv_wnd = want;
 	tw->w->st->ctr[DP_CTR_TCP_RCVWND_GROWN]++;
 	if (want == cap)

@@ -1,12 +1,11 @@
 """Paramiko (Debian's 2.12, /usr/bin/python3) clients that hold on to the daemon's buffers.
 
-  greedy_clients.py HOST USER KEY KNOWN_HOSTS greedy SESSIONS BYTES SHA256 [RCVBUF [CMD]]
+  greedy_clients.py HOST USER KEY KNOWN_HOSTS greedy SESSIONS BYTES SHA256 [RCVBUF]
       opens SESSIONS connections, each with a kernel receive buffer of RCVBUF
       bytes (default 128 KiB, set before connect: the TCP window stays small, so
       the daemon's send buffer fills as soon as this process stops reading), and
       on each one exec channel with a 1 GiB window (no window adjust is ever
-      needed) running CMD (default `source BYTES`; e.g. a Service that writes BYTES
-      of the same stream). Prints "ready <pid>" once every channel
+      needed) running `source BYTES`. Prints "ready <pid>" once every channel
       has delivered its first bytes: the caller may SIGSTOP <pid> then and
       SIGCONT it later. Reads every channel to its end and prints one summary
       line: "<n> ok" when all SESSIONS sessions got BYTES bytes whose SHA-256
@@ -50,7 +49,7 @@ def connect(host, user, keyfile, known, rcvbuf=0):
     return client
 
 
-def greedy(host, user, keyfile, known, sessions, nbytes, want, rcvbuf, cmd=None):
+def greedy(host, user, keyfile, known, sessions, nbytes, want, rcvbuf):
     clients, chans = [], []
     for _ in range(sessions):
         c = connect(host, user, keyfile, known, rcvbuf)
@@ -61,7 +60,7 @@ def greedy(host, user, keyfile, known, sessions, nbytes, want, rcvbuf, cmd=None)
         chans.append(ch)
     # Every channel is open before any starts: they all send at once.
     for ch in chans:
-        ch.exec_command(cmd or "source %d" % nbytes)
+        ch.exec_command("source %d" % nbytes)
     deadline = time.time() + 240
     started = [threading.Event() for _ in chans]
     result = [None] * len(chans)
@@ -140,8 +139,7 @@ def main():
     if mode == "greedy":
         sessions, nbytes, want = int(sys.argv[6]), int(sys.argv[7]), sys.argv[8]
         rcvbuf = int(sys.argv[9]) if len(sys.argv) > 9 else 128 * 1024
-        cmd = sys.argv[10] if len(sys.argv) > 10 else None
-        return greedy(host, user, keyfile, known, sessions, nbytes, want, rcvbuf, cmd)
+        return greedy(host, user, keyfile, known, sessions, nbytes, want, rcvbuf)
     if mode == "flood":
         return flood(host, user, keyfile, known, int(sys.argv[6]))
     print("unknown mode %s" % mode, file=sys.stderr)
